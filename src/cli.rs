@@ -1,0 +1,56 @@
+//! The command line: one `Args` struct per command; doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Compose, check and preview a newsroom's weekly email newsletter.
+#[derive(Debug, Parser)]
+#[command(name = "broadsheet", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a volume to email.mjml, email.html and email.txt
+    Build(BuildArgs),
+    /// Check a volume and report every problem, without writing anything
+    Check(CheckArgs),
+    /// Start the next volume from the latest one in volumes/
+    New(NewArgs),
+}
+
+/// Arguments of `broadsheet build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// The volume file, e.g. volumes/011.toml
+    pub volume: PathBuf,
+    /// Write the files into DIR instead of out/NNN/
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `broadsheet check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+}
+
+/// Arguments of `broadsheet new`.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,20 @@
+//! `broadsheet check VOLUME`: everything `build` does, without writing; every problem at once.
+
+use crate::cli::CheckArgs;
+use crate::diag::display_path;
+use crate::pipeline;
+use crate::project::Project;
+use crate::{Reported, say_err};
+
+pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
+    let composition = pipeline::compose(project, &args.volume, None)?;
+    let diags = &composition.diags;
+    say_err(format_args!("{diags}"))?;
+    let path = display_path(&args.volume);
+    if diags.has_errors() {
+        say_err(format_args!("error: {path}: {}", diags.summary()))?;
+        return Err(Reported.into());
+    }
+    say_err(format_args!("{path}: {}", diags.summary()))?;
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! One module per command; each takes the project and its `Args`.
+
+pub(crate) mod build;
+pub(crate) mod check;
+pub(crate) mod new;

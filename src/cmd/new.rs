@@ -1,0 +1,141 @@
+//! `broadsheet new`: scaffolds the next volume from the latest one in `volumes/`: the next
+//! number, the period advanced by its own length, placeholders where the copy goes, and a
+//! commented example pick. Never overwrites a file.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::NewArgs;
+use crate::diag::display_path;
+use crate::project::Project;
+use crate::say;
+use crate::volume::{self, Volume};
+
+pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
+    let latest = latest_volume(&project.volumes_dir())?;
+    let previous = volume::load(&latest)?;
+    let number = previous.meta.number.get_ref() + 1;
+    let path = project.volumes_dir().join(format!("{number:03}.toml"));
+    let text = scaffold(&previous, number, &display_path(&latest));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| {
+            format!(
+                "cannot create {} (it is never overwritten)",
+                display_path(&path)
+            )
+        })?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    say(format_args!(
+        "created {} (volume {number}) from {}; fill in the TKs, then run `broadsheet check {}`",
+        display_path(&path),
+        display_path(&latest),
+        display_path(&path),
+    ))?;
+    Ok(())
+}
+
+/// The volume file with the highest number in its name (`NNN.toml`).
+fn latest_volume(dir: &Path) -> anyhow::Result<PathBuf> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut best: Option<(u32, PathBuf)> = None;
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .path();
+        let number = path
+            .extension()
+            .filter(|ext| *ext == "toml")
+            .and_then(|_| path.file_stem()?.to_str()?.parse::<u32>().ok());
+        if let Some(n) = number
+            && best.as_ref().is_none_or(|(b, _)| n > *b)
+        {
+            best = Some((n, path));
+        }
+    }
+    match best {
+        Some((_, path)) => Ok(path),
+        None => bail!("no volume files (NNN.toml) in {}", display_path(dir)),
+    }
+}
+
+/// A TOML string literal for `value`.
+fn quoted(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
+    let meta = &previous.meta;
+    let period = meta.period.get_ref();
+    let (start, end) = (*period.from.get_ref(), *period.to.get_ref());
+    let length = start.days_until(end);
+    let next_start = end.add_days(1);
+    let next_end = next_start.add_days(length);
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!(
+        "# Volume {number}, started by `broadsheet new` from {from}.\n\
+         # Replace every TK, add the picks, then run `broadsheet check` on this file."
+    ));
+    line(String::new());
+    line(format!("number = {number}"));
+    line(format!("title = {}", quoted(meta.title.get_ref())));
+    line("headline = \"TK\"".to_owned());
+    line("preheader = \"TK\"".to_owned());
+    line(format!(
+        "period = {{ from = {next_start}, to = {next_end} }}"
+    ));
+    for (key, value) in [("lang", &meta.lang), ("layout", &meta.layout)] {
+        if let Some(value) = value {
+            line(format!("{key} = {}", quoted(value.get_ref())));
+        }
+    }
+    if let Some(intro) = &meta.intro {
+        line(format!("intro = {}", quoted(intro.get_ref())));
+    }
+    line(String::new());
+    line("[hero]".to_owned());
+    match &previous.hero {
+        Some(hero) => line(format!(
+            "src = {}  # last volume's image",
+            quoted(hero.src.get_ref())
+        )),
+        None => line("src = \"TK\"".to_owned()),
+    }
+    line("alt = \"TK\"".to_owned());
+    if let Some(ev) = &previous.expert_view {
+        line(String::new());
+        line("[expert_view]".to_owned());
+        line(format!("heading = {}", quoted(ev.heading.get_ref())));
+        for key in ["author", "role", "intro", "body"] {
+            line(format!("{key} = \"TK\""));
+        }
+        if let Some(after) = &ev.after {
+            line(format!("after = {}", after.get_ref()));
+        }
+    }
+    let mut example = String::new();
+    let _ = write!(
+        example,
+        "\n# Picks in editorial order. Copy this example once per pick and uncomment it.\n\
+         # [[picks]]\n\
+         # summary = \"One paragraph of inline Markdown: *emphasis*, [links](https://example.org/).\"\n\
+         # source = \"Outlet\"\n\
+         # date = {next_start}\n\
+         # url = \"https://example.org/article\"\n\
+         # topics = [\"chips\"]   # optional: for readers who chose topics\n\
+         # id = \"short-slug\"    # optional: lets other text link here as (pick:short-slug)"
+    );
+    line(example);
+    out
+}

@@ -1,0 +1,309 @@
+//! Diagnostics: problems found in user files, printed like a compiler's
+//! (`error: ...`, `--> path:line:col`, the source line and a caret).
+
+use std::fmt::{self, Write as _};
+use std::ops::Range;
+use std::path::Path;
+
+/// How serious a diagnostic is: errors stop a build, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Something the user should look at; the email can still be built.
+    Warning,
+    /// Something that must be fixed before the email can be built or sent.
+    Error,
+}
+
+/// A place in a file, already resolved to 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file's path as the user would type it (relative to the current directory when possible).
+    pub path: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// The text of the line, without its line ending.
+    pub line_text: String,
+    /// How many characters the caret underlines (at least one).
+    pub width: usize,
+}
+
+impl Location {
+    /// Resolves a byte span in `text` (the contents of `path`) to a location.
+    pub fn from_span(path: &str, text: &str, span: Range<usize>) -> Self {
+        let start = floor_char_boundary(text, span.start.min(text.len()));
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = text[..start].matches('\n').count() + 1;
+        let column = text[line_start..start].chars().count() + 1;
+        let end = floor_char_boundary(text, span.end.clamp(start, line_end));
+        let width = text[start..end].chars().count().max(1);
+        Self {
+            path: path.to_owned(),
+            line,
+            column,
+            line_text: text[line_start..line_end].trim_end_matches('\r').to_owned(),
+            width,
+        }
+    }
+
+    /// Builds a location from a 1-based line and column, as template engines report them.
+    pub fn from_line_col(path: &str, text: &str, line: usize, column: usize) -> Self {
+        let line = line.max(1);
+        let line_text = text.lines().nth(line - 1).unwrap_or_default();
+        Self {
+            path: path.to_owned(),
+            line,
+            column: column.max(1),
+            line_text: line_text.to_owned(),
+            width: 1,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// One problem, with an optional place and notes that help to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// One line saying what is wrong.
+    pub message: String,
+    /// Where it is, when it is in a file.
+    pub location: Option<Location>,
+    /// Further lines, printed as `= note: ...`.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// An error with no location yet.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, message)
+    }
+
+    /// A warning with no location yet.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, message)
+    }
+
+    fn new(severity: Severity, message: impl Into<String>) -> Self {
+        Self {
+            severity,
+            message: message.into(),
+            location: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Attaches a location.
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    /// Attaches a location given as a byte span of a source file.
+    pub fn at_span(self, source: &SourceFile, span: Range<usize>) -> Self {
+        self.at(source.locate(span))
+    }
+
+    /// Adds a note.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(f, "{label}: {}", self.message)?;
+        let gutter = self
+            .location
+            .as_ref()
+            .map_or(1, |l| l.line.to_string().len());
+        let pad = " ".repeat(gutter);
+        if let Some(loc) = &self.location {
+            writeln!(f, "{pad}--> {}:{}:{}", loc.path, loc.line, loc.column)?;
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{} | {}", loc.line, loc.line_text)?;
+            let indent: String = loc
+                .line_text
+                .chars()
+                .take(loc.column - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            writeln!(f, "{pad} | {indent}{}", "^".repeat(loc.width))?;
+        }
+        for note in &self.notes {
+            writeln!(f, "{pad} = note: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A user file held in memory with the path it is reported under.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Display path (relative to the current directory when possible).
+    pub path: String,
+    /// The file's contents.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Wraps text read from `path`.
+    pub fn new(path: &Path, text: String) -> Self {
+        Self {
+            path: display_path(path),
+            text,
+        }
+    }
+
+    /// Resolves a byte span of this file to a location.
+    pub fn locate(&self, span: Range<usize>) -> Location {
+        Location::from_span(&self.path, &self.text, span)
+    }
+}
+
+/// A path as the user would type it: relative to the current directory when it is below it.
+pub fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Diagnostics gathered over a run; all of them are reported at once.
+#[derive(Debug, Default, Clone)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Adds one diagnostic.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Number of errors and warnings.
+    pub fn counts(&self) -> (usize, usize) {
+        let errors = self.0.iter().filter(|d| d.is_error()).count();
+        (errors, self.0.len() - errors)
+    }
+
+    /// Orders diagnostics by file, line and column, keeping those without a place last.
+    pub fn sort_by_location(&mut self) {
+        self.0.sort_by_key(|d| {
+            d.location
+                .as_ref()
+                .map(|l| (l.path.clone(), l.line, l.column))
+                .ok_or(())
+        });
+    }
+
+    /// The diagnostics in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// A summary line such as `2 errors, 1 warning`.
+    pub fn summary(&self) -> String {
+        let (errors, warnings) = self.counts();
+        let mut out = String::new();
+        for (n, word) in [(errors, "error"), (warnings, "warning")] {
+            if n > 0 {
+                if !out.is_empty() {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{n} {word}{}", if n == 1 { "" } else { "s" });
+            }
+        }
+        if out.is_empty() {
+            out.push_str("no problems");
+        }
+        out
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.0 {
+            writeln!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_resolves_to_line_and_character_column() {
+        let text = "a = 1\nsumary = \"“x”\"\n";
+        let start = text.find("sumary").unwrap();
+        let loc = Location::from_span("v.toml", text, start..start + 6);
+        assert_eq!((loc.line, loc.column, loc.width), (2, 1, 6));
+        let quote = text.find('x').unwrap();
+        assert_eq!(
+            Location::from_span("v.toml", text, quote..quote + 1).column,
+            12
+        );
+    }
+
+    #[test]
+    fn renders_compiler_style() {
+        let text = "number = 11\nsumary = 1\n";
+        let d = Diagnostic::error("unknown field `sumary`")
+            .at(Location::from_span("volumes/012.toml", text, 12..18))
+            .note("expected `summary`");
+        assert_eq!(
+            d.to_string(),
+            "error: unknown field `sumary`\n --> volumes/012.toml:2:1\n  |\n2 | sumary = 1\n  | ^^^^^^\n  = note: expected `summary`\n"
+        );
+    }
+
+    #[test]
+    fn span_past_end_is_clamped() {
+        let loc = Location::from_span("f", "ab", 10..20);
+        assert_eq!((loc.line, loc.column, loc.width), (1, 3, 1));
+    }
+}

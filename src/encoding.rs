@@ -1,0 +1,135 @@
+//! MIME content transfer encodings for the email's parts (RFC 2045): quoted-printable for
+//! mostly-ASCII text, base64 when that is shorter (Chinese text, say). The size that Gmail's
+//! clipping limit applies to is the size after this encoding.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+
+/// The longest encoded line, excluding CRLF (RFC 2045 §6.7 and §6.8).
+const LINE: usize = 76;
+
+/// A content transfer encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferEncoding {
+    /// `quoted-printable`
+    QuotedPrintable,
+    /// `base64`
+    Base64,
+}
+
+impl TransferEncoding {
+    /// The header value, e.g. `quoted-printable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::QuotedPrintable => "quoted-printable",
+            Self::Base64 => "base64",
+        }
+    }
+}
+
+/// A body encoded for the wire, lines ending in CRLF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The encoding used.
+    pub encoding: TransferEncoding,
+    /// The encoded body.
+    pub body: String,
+}
+
+/// Encodes `text` with whichever encoding gives the shorter result.
+pub fn encode(text: &str) -> Encoded {
+    let qp = quoted_printable(text);
+    if qp.len() <= base64_len(text.len()) {
+        Encoded {
+            encoding: TransferEncoding::QuotedPrintable,
+            body: qp,
+        }
+    } else {
+        Encoded {
+            encoding: TransferEncoding::Base64,
+            body: base64(text.as_bytes()),
+        }
+    }
+}
+
+/// Quoted-printable with CRLF line breaks and soft breaks keeping lines within 76 octets.
+pub fn quoted_printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("\r\n");
+        }
+        let bytes = line.strip_suffix('\r').unwrap_or(line).as_bytes();
+        let mut column = 0;
+        for (j, &b) in bytes.iter().enumerate() {
+            let is_last = j + 1 == bytes.len();
+            let literal =
+                matches!(b, 33..=60 | 62..=126) || (matches!(b, b' ' | b'\t') && !is_last);
+            let width = if literal { 1 } else { 3 };
+            // Leave room for the `=` of a soft line break.
+            if column + width > LINE - 1 {
+                out.push_str("=\r\n");
+                column = 0;
+            }
+            if literal {
+                out.push(char::from(b));
+            } else {
+                let _ = write!(out, "={b:02X}");
+            }
+            column += width;
+        }
+    }
+    out
+}
+
+/// Base64 in lines of 76 characters, each ending in CRLF.
+pub fn base64(bytes: &[u8]) -> String {
+    let flat = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = String::with_capacity(base64_len(bytes.len()));
+    for chunk in flat.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 output is ASCII"));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn base64_len(n: usize) -> usize {
+    let chars = n.div_ceil(3) * 4;
+    chars + chars.div_ceil(LINE) * 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qp_escapes_and_soft_breaks() {
+        let encoded = quoted_printable(&format!("a=b café \n{}", "x".repeat(200)));
+        assert!(encoded.starts_with("a=3Db caf=C3=A9=20\r\n"));
+        for line in encoded.split("\r\n") {
+            assert!(line.len() <= LINE, "{line}");
+        }
+    }
+
+    #[test]
+    fn qp_never_splits_an_escape() {
+        let encoded = quoted_printable(&"é".repeat(100));
+        for line in encoded.split("\r\n") {
+            let body = line.strip_suffix('=').unwrap_or(line);
+            assert_eq!(body.len() % 3, 0, "{line}");
+        }
+    }
+
+    #[test]
+    fn chooses_base64_for_chinese() {
+        let chinese = "中文内容".repeat(200);
+        let encoded = encode(&chinese);
+        assert_eq!(encoded.encoding, TransferEncoding::Base64);
+        assert_eq!(encoded.body.len(), base64_len(chinese.len()));
+        assert_eq!(
+            encode("plain ascii").encoding,
+            TransferEncoding::QuotedPrintable
+        );
+    }
+}

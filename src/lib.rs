@@ -1,0 +1,64 @@
+//! broadsheet composes a newsroom's weekly email newsletter from a TOML volume file: it
+//! renders the volume through a Handlebars layout into MJML and HTML (with mrml) and a plain
+//! text part, checks it, and scaffolds the next volume.
+//!
+//! The pipeline's stages are plain functions over plain data: [`volume`] reads a file,
+//! [`layout`] loads templates, [`render`] produces MJML, HTML and text, [`lint`] checks the
+//! output, and [`pipeline`] runs them all for the commands in `cmd`.
+
+pub mod cli;
+mod cmd;
+pub mod diag;
+pub mod encoding;
+pub mod layout;
+pub mod lint;
+pub mod markdown;
+pub mod pipeline;
+pub mod project;
+pub mod render;
+pub mod volume;
+
+use std::fmt;
+use std::io::Write as _;
+
+use cli::{Cli, Command};
+use project::Project;
+
+/// An error that has already been reported to the user; the process exits with status 1.
+#[derive(Debug)]
+pub struct Reported;
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("errors were reported")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir()?;
+    let project = Project::discover(&cwd)?;
+    match cli.command {
+        Command::Build(args) => cmd::build::run(&project, &args),
+        Command::Check(args) => cmd::check::run(&project, &args),
+        Command::New(args) => cmd::new::run(&project, &args),
+    }
+}
+
+/// Writes a line to standard output.
+pub(crate) fn say(line: fmt::Arguments<'_>) -> std::io::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}")
+}
+
+/// Writes text to standard error, ending it with a newline if it has none.
+pub(crate) fn say_err(text: fmt::Arguments<'_>) -> std::io::Result<()> {
+    let text = text.to_string();
+    let mut err = std::io::stderr().lock();
+    err.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        err.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! The Markdown that volumes carry (summaries, intros, the expert view), rendered to HTML
+//! for the email and to plain text for its text part. Raw HTML in the source is escaped,
+//! never passed through, and `pick:ID` links resolve to the cited pick's URL.
+
+use std::ops::Range;
+
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+
+/// A link found in Markdown source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The destination as written.
+    pub dest: String,
+    /// Byte range of the whole link in the Markdown text.
+    pub range: Range<usize>,
+}
+
+/// Looks up the URL of the pick with a given id, for `pick:ID` links.
+pub type PickUrls<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
+
+/// The prefix of links that cite another pick by its id.
+pub const PICK_SCHEME: &str = "pick:";
+
+fn parser(markdown: &str) -> Parser<'_> {
+    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH)
+}
+
+/// Every link (and image) in `markdown`, in order.
+pub fn links(markdown: &str) -> Vec<Link> {
+    parser(markdown)
+        .into_offset_iter()
+        .filter_map(|(event, range)| match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => Some(Link {
+                dest: dest_url.into_string(),
+                range,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn resolve<'a>(dest: CowStr<'a>, picks: PickUrls<'_>) -> CowStr<'a> {
+    match dest.strip_prefix(PICK_SCHEME).and_then(picks) {
+        Some(url) => CowStr::from(url.to_owned()),
+        None => dest,
+    }
+}
+
+/// Renders Markdown to HTML. With `inline`, a lone paragraph loses its `<p>` wrapper so the
+/// result can sit inside a list item or a sentence.
+pub fn to_html(markdown: &str, inline: bool, picks: PickUrls<'_>) -> String {
+    let events = parser(markdown).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: resolve(dest_url, picks),
+            title,
+            id,
+        }),
+        other => other,
+    });
+    let mut out = String::with_capacity(markdown.len() + markdown.len() / 4);
+    html::push_html(&mut out, events);
+    let trimmed = out.trim_end();
+    if inline
+        && let Some(inner) = trimmed
+            .strip_prefix("<p>")
+            .and_then(|s| s.strip_suffix("</p>"))
+            .filter(|inner| !inner.contains("<p>"))
+    {
+        return inner.to_owned();
+    }
+    trimmed.to_owned()
+}
+
+/// Renders Markdown to plain text: emphasis dropped, each link's URL in angle brackets after
+/// its text, paragraphs separated by a blank line.
+pub fn to_text(markdown: &str, picks: PickUrls<'_>) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut link_stack: Vec<(String, usize)> = Vec::new();
+    for event in parser(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push_str(&t);
+            }
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => {
+                let url = resolve(dest_url, picks);
+                let shown = match link_type {
+                    LinkType::Email => format!("mailto:{url}"),
+                    _ => url.into_string(),
+                };
+                link_stack.push((shown, out.len()));
+            }
+            Event::End(TagEnd::Link) => {
+                if let Some((url, start)) = link_stack.pop() {
+                    let label = &out[start..];
+                    if label != url && format!("mailto:{label}") != url {
+                        out.push_str(&format!(" <{url}>"));
+                    }
+                }
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) => {
+                out.push_str("\n\n");
+            }
+            _ => {}
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: &str) -> Option<&'static str> {
+        None
+    }
+
+    #[test]
+    fn inline_paragraph_loses_its_wrapper() {
+        assert_eq!(
+            to_html("A *big* [deal](https://x.test/)", true, &none),
+            r#"A <em>big</em> <a href="https://x.test/">deal</a>"#
+        );
+    }
+
+    #[test]
+    fn raw_html_is_escaped_not_passed_through() {
+        let html = to_html("Tom & Jerry <b>bold</b> <script>x</script>", true, &none);
+        assert_eq!(
+            html,
+            "Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; &lt;script&gt;x&lt;/script&gt;"
+        );
+        assert_eq!(to_text("Tom & Jerry <b>", &none), "Tom & Jerry <b>");
+    }
+
+    #[test]
+    fn text_keeps_link_urls_and_quotes() {
+        let md = "“See” [the picks](https://scout.eto.tech/) or <https://eto.tech/>.\n\nNext.";
+        assert_eq!(
+            to_text(md, &none),
+            "“See” the picks <https://scout.eto.tech/> or https://eto.tech/.\n\nNext."
+        );
+    }
+
+    #[test]
+    fn pick_links_resolve() {
+        let urls = |id: &str| (id == "chips").then_some("https://x.test/chips");
+        assert_eq!(
+            to_html("[10,000 die](pick:chips)", true, &urls),
+            r#"<a href="https://x.test/chips">10,000 die</a>"#
+        );
+        assert_eq!(
+            to_text("[10,000 die](pick:chips)", &urls),
+            "10,000 die <https://x.test/chips>"
+        );
+    }
+
+    #[test]
+    fn links_report_their_ranges() {
+        let md = "a [b](javascript:alert(1)) c";
+        let found = links(md);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].dest, "javascript:alert(1)");
+        assert_eq!(&md[found[0].range.clone()], "[b](javascript:alert(1))");
+    }
+}

@@ -1,0 +1,107 @@
+//! The whole compose pipeline, shared by `build`, `check` and the preview: a volume path in,
+//! the rendered parts and every diagnostic out.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostics, display_path};
+use crate::layout::{Layout, MJML_TEMPLATE};
+use crate::lint;
+use crate::project::Project;
+use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
+use crate::volume::{self, Volume};
+
+/// What composing a volume produced. Stages that could not run are `None`; `diags` says why.
+#[derive(Debug)]
+pub struct Composition {
+    /// The parsed volume.
+    pub volume: Option<Volume>,
+    /// The generated MJML, kept even when mrml rejects it so that it can be inspected.
+    pub mjml: Option<Mjml>,
+    /// The HTML part.
+    pub html: Option<Html>,
+    /// The HTML part's size as sent.
+    pub html_sent_size: usize,
+    /// The text part.
+    pub text: Option<Text>,
+    /// Every problem found, errors and warnings.
+    pub diags: Diagnostics,
+}
+
+impl Composition {
+    /// The rendered parts, when every stage succeeded and nothing is an error.
+    pub fn parts(&self) -> Option<(&Volume, &Mjml, &Html, &Text)> {
+        if self.diags.has_errors() {
+            return None;
+        }
+        Some((
+            self.volume.as_ref()?,
+            self.mjml.as_ref()?,
+            self.html.as_ref()?,
+            self.text.as_ref()?,
+        ))
+    }
+}
+
+/// Where a volume's outputs go: `out` when given, else `out/NNN/` in the project.
+pub fn out_dir(project: &Project, volume: &Volume, out: Option<&Path>) -> PathBuf {
+    out.map_or_else(
+        || project.out_dir(*volume.meta.number.get_ref()),
+        Path::to_path_buf,
+    )
+}
+
+/// Reads, validates, renders and lints a volume. I/O failures are errors; problems in the
+/// user's files are diagnostics.
+pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
+    let mut result = Composition {
+        volume: None,
+        mjml: None,
+        html: None,
+        html_sent_size: 0,
+        text: None,
+        diags: Diagnostics::default(),
+    };
+    let Some(volume) = content(volume::load(path), &mut result.diags)? else {
+        return Ok(result);
+    };
+    volume.validate(&mut result.diags);
+    let layout_name = volume
+        .meta
+        .layout
+        .as_ref()
+        .map_or(project.settings.layout.as_str(), |l| l.get_ref());
+    let layout_dir = project.layout_dir(layout_name);
+    let Some(layout) = content(Layout::load(&project.root, &layout_dir), &mut result.diags)? else {
+        result.volume = Some(volume);
+        return Ok(result);
+    };
+    let origin = MjmlOrigin {
+        path: display_path(&out_dir(project, &volume, out).join("email.mjml")),
+        template: display_path(&layout_dir.join(MJML_TEMPLATE)),
+    };
+    let (mjml, text) = render::templates(&volume, &layout);
+    result.text = text.map_err(|d| result.diags.push(d)).ok();
+    if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
+        lint::mjml_images(&mjml, &origin, &mut result.diags);
+        if let Some(html) = render::html(&mjml, &origin, &mut result.diags) {
+            lint::html_rules(&html, &origin, &mut result.diags);
+            result.html_sent_size = lint::html_sent_size(&html);
+            lint::html_size(result.html_sent_size, &mut result.diags);
+            result.html = Some(html);
+        }
+        result.mjml = Some(mjml);
+    }
+    result.volume = Some(volume);
+    Ok(result)
+}
+
+/// Moves the diagnostics of a failed stage into `diags`; other errors (I/O) propagate.
+fn content<T>(result: anyhow::Result<T>, diags: &mut Diagnostics) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) => {
+            diags.extend(error.downcast::<Diagnostics>()?);
+            Ok(None)
+        }
+    }
+}

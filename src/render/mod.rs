@@ -1,0 +1,274 @@
+//! Rendering: a volume and a layout into the email's parts. Handlebars writes MJML and the
+//! text part from the same data; mrml compiles the MJML into responsive HTML.
+
+pub mod helpers;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::layout::{Layout, LayoutData};
+use crate::markdown;
+use crate::volume::{Pick, Volume};
+
+/// Stands in for each recipient's unsubscribe link in rendered output. It is a reserved
+/// `.invalid` URL, so it can never work by accident; sending replaces it per recipient.
+pub const UNSUBSCRIBE_PLACEHOLDER: &str = "https://unsubscribe.invalid/BROADSHEET-PLACEHOLDER";
+
+/// The MJML a layout produced for a volume: the intermediate stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mjml(pub String);
+
+/// The email's HTML part, as compiled by mrml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Html(pub String);
+
+/// The email's plain-text part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+/// The data every template sees.
+#[derive(Debug, Serialize)]
+struct TemplateData<'a> {
+    volume: VolumeData<'a>,
+    picks_before: Vec<PickData<'a>>,
+    picks_after: Vec<PickData<'a>>,
+    expert_view: Option<ExpertData<'a>>,
+    layout: &'a LayoutData,
+    unsubscribe_url: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct VolumeData<'a> {
+    number: u32,
+    title: &'a str,
+    headline: &'a str,
+    subject: &'a str,
+    preheader: Option<&'a str>,
+    lang: &'a str,
+    period: PeriodData,
+    intro: Option<Prose>,
+    hero: Option<HeroData<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct PeriodData {
+    from: String,
+    to: String,
+}
+
+#[derive(Debug, Serialize)]
+struct HeroData<'a> {
+    src: &'a str,
+    alt: &'a str,
+}
+
+/// Markdown rendered both ways.
+#[derive(Debug, Serialize)]
+struct Prose {
+    html: String,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PickData<'a> {
+    number: usize,
+    summary: Prose,
+    source: &'a str,
+    date: String,
+    url: &'a str,
+    topics: Vec<&'a str>,
+    id: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExpertData<'a> {
+    heading: &'a str,
+    author: &'a str,
+    role: &'a str,
+    intro: Prose,
+    body: Prose,
+}
+
+impl<'a> TemplateData<'a> {
+    fn new(volume: &'a Volume, layout: &'a LayoutData) -> Self {
+        let ids: HashMap<&str, &str> = volume
+            .picks
+            .iter()
+            .filter_map(|p| Some((p.id.as_ref()?.get_ref().as_str(), p.url.get_ref().as_str())))
+            .collect();
+        let urls = |id: &str| ids.get(id).copied();
+        let prose = |md: &str, inline: bool| Prose {
+            html: markdown::to_html(md, inline, &urls),
+            text: markdown::to_text(md, &urls),
+        };
+        let pick = |(i, p): (usize, &'a Pick)| PickData {
+            number: i + 1,
+            summary: prose(p.summary.get_ref(), true),
+            source: p.source.get_ref(),
+            date: p.date.get_ref().to_string(),
+            url: p.url.get_ref(),
+            topics: p.topics.iter().map(|t| t.get_ref().as_str()).collect(),
+            id: p.id.as_ref().map(|id| id.get_ref().as_str()),
+        };
+        let meta = &volume.meta;
+        let split = volume.expert_view_after();
+        let period = meta.period.get_ref();
+        Self {
+            volume: VolumeData {
+                number: *meta.number.get_ref(),
+                title: meta.title.get_ref(),
+                headline: meta.headline.get_ref(),
+                subject: volume.subject(),
+                preheader: meta.preheader.as_ref().map(|p| p.get_ref().as_str()),
+                lang: volume.lang(),
+                period: PeriodData {
+                    from: period.from.get_ref().to_string(),
+                    to: period.to.get_ref().to_string(),
+                },
+                intro: meta.intro.as_ref().map(|i| prose(i.get_ref(), true)),
+                hero: volume.hero.as_ref().map(|h| HeroData {
+                    src: h.src.get_ref(),
+                    alt: h.alt.as_ref().map_or("", |a| a.get_ref()),
+                }),
+            },
+            picks_before: volume.picks[..split].iter().enumerate().map(pick).collect(),
+            picks_after: volume.picks[split..]
+                .iter()
+                .enumerate()
+                .map(|(i, p)| pick((i + split, p)))
+                .collect(),
+            expert_view: volume.expert_view.as_ref().map(|e| ExpertData {
+                heading: e.heading.get_ref(),
+                author: e.author.get_ref(),
+                role: e.role.get_ref(),
+                intro: prose(e.intro.get_ref(), true),
+                body: prose(e.body.get_ref(), false),
+            }),
+            layout,
+            unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
+        }
+    }
+}
+
+/// Runs the layout's templates: MJML and text, each an error at its template line on failure.
+pub fn templates(
+    volume: &Volume,
+    layout: &Layout,
+) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
+    let data = TemplateData::new(volume, &layout.data);
+    let mjml = layout
+        .mjml
+        .render(&layout.mjml_name, &data)
+        .map(Mjml)
+        .map_err(|e| layout.render_diagnostic(&e, false));
+    let text = layout
+        .text
+        .render(&layout.text_name, &data)
+        .map(|t| Text(tidy_text(&t)))
+        .map_err(|e| layout.render_diagnostic(&e, true));
+    (mjml, text)
+}
+
+/// Trims trailing spaces and runs of blank lines left by template tags, and ends the text
+/// with one newline.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.trim().lines().map(str::trim_end) {
+        blank_run = if line.is_empty() { blank_run + 1 } else { 0 };
+        if blank_run <= 1 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Where generated MJML is reported in diagnostics: the file `build` writes it to and the
+/// template that produced it.
+#[derive(Debug, Clone)]
+pub struct MjmlOrigin {
+    /// Display path of the generated `email.mjml`.
+    pub path: String,
+    /// Display path of the template that wrote it.
+    pub template: String,
+}
+
+/// Compiles MJML to HTML with mrml: no remote fonts, no comments. Warnings and errors point
+/// into the generated MJML.
+pub fn html(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) -> Option<Html> {
+    let at = |span: mrml::prelude::parser::Span| {
+        Location::from_span(&origin.path, &mjml.0, span.start..span.end)
+    };
+    let note = format!("the MJML was generated by {}", origin.template);
+    let parsed = match mrml::parse(&mjml.0) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let mut d = Diagnostic::error(format!("MJML: {error}")).note(note);
+            if let Some(span) = mrml_error_span(&error, &mjml.0) {
+                d = d.at(at(span));
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    for warning in &parsed.warnings {
+        diags.push(
+            Diagnostic::warning(format!("MJML: {}", warning.kind))
+                .at(at(warning.span))
+                .note(note.clone()),
+        );
+    }
+    let options = mrml::prelude::render::RenderOptions {
+        disable_comments: true,
+        social_icon_origin: None,
+        fonts: HashMap::new(),
+    };
+    match parsed.element.render(&options) {
+        Ok(html) => Some(Html(html)),
+        Err(error) => {
+            diags.push(Diagnostic::error(format!("MJML: {error}")).note(note));
+            None
+        }
+    }
+}
+
+fn mrml_error_span(
+    error: &mrml::prelude::parser::Error,
+    text: &str,
+) -> Option<mrml::prelude::parser::Span> {
+    use mrml::prelude::parser::{Error, Span};
+    match error {
+        Error::UnexpectedElement { position, .. }
+        | Error::UnexpectedToken { position, .. }
+        | Error::MissingAttribute { position, .. }
+        | Error::InvalidAttribute { position, .. }
+        | Error::InvalidFormat { position, .. }
+        | Error::IncludeLoaderError { position, .. } => Some(*position),
+        Error::ParserError { source, .. } => {
+            let pos = source.pos();
+            let line_start: usize = text
+                .split_inclusive('\n')
+                .take(usize::try_from(pos.row).ok()?.saturating_sub(1))
+                .map(str::len)
+                .sum();
+            let column = usize::try_from(pos.col).ok()?.saturating_sub(1);
+            let start = line_start
+                + text[line_start..]
+                    .char_indices()
+                    .nth(column)
+                    .map_or(0, |(i, _)| i);
+            Some(Span {
+                start,
+                end: start + 1,
+            })
+        }
+        Error::EndOfStream { .. } => Some(Span {
+            start: text.len(),
+            end: text.len(),
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,238 @@
+//! Volumes: one issue of the newsletter, read from a TOML file into [`Volume`] and checked.
+//!
+//! Parsing reports every syntax error, then deserializes each part (the top level, the hero,
+//! every pick, the expert view) on its own so that one bad pick does not hide the next.
+
+mod date;
+mod validate;
+
+pub(crate) use validate::check_url;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+pub use date::Date;
+
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+
+/// One issue of the newsletter, as written in `volumes/NNN.toml`.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    /// The file it was read from, kept for diagnostics.
+    pub source: SourceFile,
+    /// The top-level fields.
+    pub meta: Meta,
+    /// The hero image under the title, if any.
+    pub hero: Option<Hero>,
+    /// The editors' picks in editorial order.
+    pub picks: Vec<Pick>,
+    /// The expert view block, if any.
+    pub expert_view: Option<ExpertView>,
+}
+
+/// The top-level fields of a volume file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// The volume number, shown in the title and used for output paths.
+    pub number: Spanned<u32>,
+    /// The newsletter's title, e.g. "Editors' picks from ETO Scout".
+    pub title: Spanned<String>,
+    /// This volume's headline.
+    pub headline: Spanned<String>,
+    /// The dates the volume covers.
+    pub period: Spanned<Period>,
+    /// The email subject; defaults to the headline.
+    pub subject: Option<Spanned<String>>,
+    /// Inbox preview text.
+    pub preheader: Option<Spanned<String>>,
+    /// The opening paragraph, inline Markdown.
+    pub intro: Option<Spanned<String>>,
+    /// The layout folder under `layouts/`; defaults to the project's.
+    pub layout: Option<Spanned<String>>,
+    /// BCP 47 language tag; defaults to `en`.
+    pub lang: Option<Spanned<String>>,
+    // The tables below are deserialized on their own (see `parse`); naming them here keeps
+    // them out of the unknown-field error and in its list of expected fields.
+    #[serde(default, rename = "hero")]
+    _hero: Option<IgnoredAny>,
+    #[serde(default, rename = "picks")]
+    _picks: Option<IgnoredAny>,
+    #[serde(default, rename = "expert_view")]
+    _expert_view: Option<IgnoredAny>,
+}
+
+/// The period a volume covers, both ends included.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    /// First day.
+    pub from: Spanned<Date>,
+    /// Last day.
+    pub to: Spanned<Date>,
+}
+
+/// The hero image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hero {
+    /// Image URL (https).
+    pub src: Spanned<String>,
+    /// Alternative text; may be empty only when `decorative` is true.
+    pub alt: Option<Spanned<String>>,
+    /// Marks a purely decorative image, which may have empty alt text.
+    #[serde(default)]
+    pub decorative: bool,
+}
+
+/// One editors' pick.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pick {
+    /// One paragraph, inline Markdown.
+    pub summary: Spanned<String>,
+    /// The outlet's name.
+    pub source: Spanned<String>,
+    /// The item's publication date.
+    pub date: Spanned<Date>,
+    /// Link to the item (https).
+    pub url: Spanned<String>,
+    /// Topic tags for customized alerts.
+    #[serde(default)]
+    pub topics: Vec<Spanned<String>>,
+    /// A short slug other text can cite as `pick:ID` in a Markdown link.
+    pub id: Option<Spanned<String>>,
+}
+
+/// The expert view block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertView {
+    /// Block heading, e.g. "CSET Expert View".
+    pub heading: Spanned<String>,
+    /// The expert's name.
+    pub author: Spanned<String>,
+    /// The expert's role.
+    pub role: Spanned<String>,
+    /// Introduction, inline Markdown.
+    pub intro: Spanned<String>,
+    /// The commentary, Markdown paragraphs.
+    pub body: Spanned<String>,
+    /// How many picks come before the block; defaults to all of them.
+    pub after: Option<Spanned<usize>>,
+}
+
+impl Volume {
+    /// The subject line: `subject`, or the headline when there is none.
+    pub fn subject(&self) -> &str {
+        self.meta
+            .subject
+            .as_ref()
+            .unwrap_or(&self.meta.headline)
+            .get_ref()
+    }
+
+    /// The language tag, `en` unless the volume names one.
+    pub fn lang(&self) -> &str {
+        self.meta.lang.as_ref().map_or("en", |l| l.get_ref())
+    }
+
+    /// How many picks come before the expert view.
+    pub fn expert_view_after(&self) -> usize {
+        self.expert_view
+            .as_ref()
+            .and_then(|e| e.after.as_ref())
+            .map_or(self.picks.len(), |a| *a.get_ref())
+            .min(self.picks.len())
+    }
+}
+
+/// Reads and parses a volume file; validation is separate (see [`Volume::validate`]).
+/// Problems in the file are returned as [`Diagnostics`] inside the error.
+pub fn load(path: &Path) -> anyhow::Result<Volume> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read volume {}", path.display()))?;
+    Ok(parse(SourceFile::new(path, text))?)
+}
+
+/// Parses volume text, reporting every problem found.
+pub fn parse(source: SourceFile) -> Result<Volume, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let (root, errors) = DeTable::parse_recoverable(&source.text);
+    if !errors.is_empty() {
+        diags.extend(errors.iter().map(|e| toml_diagnostic(&source, e)));
+        return Err(diags);
+    }
+    let root_span = root.span();
+    let root = root.into_inner();
+    let hero = part::<Hero>(&source, &root, "hero", &mut diags);
+    let expert_view = part::<ExpertView>(&source, &root, "expert_view", &mut diags);
+    let picks = match root.get("picks") {
+        Some(v) => match v.get_ref() {
+            DeValue::Array(items) => items
+                .iter()
+                .filter_map(|item| typed::<Pick>(&source, item.clone(), &mut diags))
+                .collect(),
+            _ => {
+                diags.push(
+                    Diagnostic::error("`picks` must be an array of tables")
+                        .at_span(&source, v.span())
+                        .note("write each pick as a `[[picks]]` table"),
+                );
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    let meta = typed::<Meta>(
+        &source,
+        Spanned::new(root_span, DeValue::Table(root)),
+        &mut diags,
+    );
+    diags.sort_by_location();
+    match meta {
+        Some(meta) if !diags.has_errors() => Ok(Volume {
+            source,
+            meta,
+            hero,
+            picks,
+            expert_view,
+        }),
+        _ => Err(diags),
+    }
+}
+
+fn part<T: for<'de> Deserialize<'de>>(
+    source: &SourceFile,
+    root: &DeTable<'_>,
+    key: &str,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    let value = root.get(key)?.clone();
+    typed(source, value, diags)
+}
+
+fn typed<T: for<'de> Deserialize<'de>>(
+    source: &SourceFile,
+    value: Spanned<DeValue<'_>>,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    T::deserialize(ValueDeserializer::from(value))
+        .map_err(|e| diags.push(toml_diagnostic(source, &e)))
+        .ok()
+}
+
+/// Turns a TOML parse or deserialization error into a diagnostic in `source`.
+pub(crate) fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim_end().to_owned();
+    let diagnostic = Diagnostic::error(message);
+    match error.span() {
+        Some(span) => diagnostic.at_span(source, span),
+        None => diagnostic,
+    }
+}
