@@ -140,20 +140,47 @@ impl fmt::Display for Diagnostic {
         if let Some(loc) = &self.location {
             writeln!(f, "{pad}--> {}:{}:{}", loc.path, loc.line, loc.column)?;
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{} | {}", loc.line, loc.line_text)?;
-            let indent: String = loc
-                .line_text
+            let (shown, caret_at, width) = excerpt(&loc.line_text, loc.column - 1, loc.width);
+            writeln!(f, "{} | {shown}", loc.line)?;
+            let indent: String = shown
                 .chars()
-                .take(loc.column - 1)
+                .take(caret_at)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            writeln!(f, "{pad} | {indent}{}", "^".repeat(loc.width))?;
+            writeln!(f, "{pad} | {indent}{}", "^".repeat(width))?;
         }
         for note in &self.notes {
             writeln!(f, "{pad} = note: {note}")?;
         }
         Ok(())
     }
+}
+
+/// Source lines longer than this are shown as a window around the column.
+const MAX_SHOWN: usize = 100;
+
+/// The part of `line` to show, the caret's character offset in it, and the caret's width.
+fn excerpt(line: &str, column: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SHOWN {
+        return (line.to_owned(), column, width);
+    }
+    let start = column.saturating_sub(MAX_SHOWN / 3);
+    let end = (start + MAX_SHOWN).min(chars.len());
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    let caret_at = column - start + usize::from(start > 0);
+    (
+        shown,
+        caret_at,
+        width.min(end.saturating_sub(column)).max(1),
+    )
 }
 
 /// A user file held in memory with the path it is reported under.
@@ -299,6 +326,21 @@ mod tests {
             d.to_string(),
             "error: unknown field `sumary`\n --> volumes/012.toml:2:1\n  |\n2 | sumary = 1\n  | ^^^^^^\n  = note: expected `summary`\n"
         );
+    }
+
+    #[test]
+    fn long_lines_show_a_window_around_the_caret() {
+        let line = format!("{}[bad](x){}", "a".repeat(500), "b".repeat(500));
+        let d = Diagnostic::error("bad").at(Location::from_span("f", &line, 500..508));
+        let text = d.to_string();
+        let mut lines = text.lines().skip(3);
+        let (shown, caret) = (lines.next().unwrap(), lines.next().unwrap());
+        assert!(shown.chars().count() < 120, "{shown}");
+        assert_eq!(
+            caret.find('^').map(|i| caret[..i].chars().count()),
+            shown.find("[bad]").map(|i| shown[..i].chars().count())
+        );
+        assert_eq!(caret.matches('^').count(), 8);
     }
 
     #[test]

@@ -194,6 +194,7 @@ impl Templates {
         let mut mjml = Handlebars::new();
         let mut text = Handlebars::new();
         text.register_escape_fn(handlebars::no_escape);
+        mjml.register_escape_fn(escape_html);
         for registry in [&mut mjml, &mut text] {
             registry.set_strict_mode(true);
             helpers::register(registry);
@@ -279,6 +280,25 @@ impl Templates {
             text_name,
         }
     }
+}
+
+/// HTML escaping for the MJML templates: the five characters that matter in text and in
+/// quoted attributes. Handlebars' default also escapes `=` and backquotes, which only matter
+/// in unquoted attributes, and would turn every `?a=b` in a URL into `?a&#x3D;b`; the layout
+/// templates quote every attribute.
+fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + raw.len() / 8);
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether a template file is one of the two entry templates or a partial (named by its stem).

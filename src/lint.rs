@@ -84,3 +84,33 @@ pub fn html_rules(html: &Html, origin: &MjmlOrigin, diags: &mut Diagnostics) {
         }
     }
 }
+
+/// Finds MJML elements that mrml did not know and copied into the HTML as they were
+/// (`<mj-txt>` for `<mj-text>`, say): mail clients would show their content unstyled.
+pub fn unknown_elements(mjml: &Mjml, html: &Html, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+    let mut seen = Vec::new();
+    for (at, _) in html.0.match_indices("<mj-") {
+        let name: String = html.0[at + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if seen.contains(&name) {
+            continue;
+        }
+        let tag = format!("<{name}");
+        let mut diagnostic =
+            Diagnostic::error(format!("MJML: unknown element `<{name}>`")).note(format!(
+                "mrml copied it into the HTML as it is; check {}",
+                origin.template
+            ));
+        if let Some(start) = mjml.0.find(&tag) {
+            diagnostic = diagnostic.at(Location::from_span(
+                &origin.path,
+                &mjml.0,
+                start..start + tag.len(),
+            ));
+        }
+        diags.push(diagnostic);
+        seen.push(name);
+    }
+}

@@ -85,6 +85,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         lint::mjml_images(&mjml, &origin, &mut result.diags);
         if let Some(html) = render::html(&mjml, &origin, &mut result.diags) {
             lint::html_rules(&html, &origin, &mut result.diags);
+            lint::unknown_elements(&mjml, &html, &origin, &mut result.diags);
             result.html_sent_size = lint::html_sent_size(&html);
             lint::html_size(result.html_sent_size, &mut result.diags);
             result.html = Some(html);

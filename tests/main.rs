@@ -1,1 +1,9 @@
-//! t
+//! Integration tests: the real `broadsheet` binary on a copy of the sample project.
+
+mod support;
+
+mod browser;
+mod build;
+mod check;
+mod loader_fuzz;
+mod new;

@@ -206,7 +206,11 @@ pub fn html(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) -> Option
     let parsed = match mrml::parse(&mjml.0) {
         Ok(parsed) => parsed,
         Err(error) => {
-            let mut d = Diagnostic::error(format!("MJML: {error}")).note(note);
+            let message = match &error {
+                mrml::prelude::parser::Error::ParserError { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            let mut d = Diagnostic::error(format!("MJML: {message}")).note(note);
             if let Some(span) = mrml_error_span(&error, &mjml.0) {
                 d = d.at(at(span));
             }

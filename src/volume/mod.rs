@@ -230,7 +230,11 @@ fn typed<T: for<'de> Deserialize<'de>>(
 /// Turns a TOML parse or deserialization error into a diagnostic in `source`.
 pub(crate) fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim_end().to_owned();
-    let diagnostic = Diagnostic::error(message);
+    let mut diagnostic = Diagnostic::error(message);
+    if error.message().contains("expected a TOML datetime") {
+        diagnostic =
+            diagnostic.note("write dates as TOML dates, without quotes: `date = 2024-05-09`");
+    }
     match error.span() {
         Some(span) => diagnostic.at_span(source, span),
         None => diagnostic,

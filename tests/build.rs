@@ -1,0 +1,186 @@
+//! `broadsheet build` on the sample volume: every pick of the seed issue arrives, in the
+//! seed's order, in both parts; the output is deterministic, compact and safe.
+
+use crate::support::{Project, collapse, html_text, seed_picks};
+
+fn built(project: &Project) -> (String, String) {
+    project.ok(&["build", "volumes/011.toml"]);
+    (
+        project.read("out/011/email.html"),
+        project.read("out/011/email.txt"),
+    )
+}
+
+/// "summary (Outlet, MM/DD/YY)" as the seed prints each pick.
+fn seed_lines() -> Vec<String> {
+    seed_picks()
+        .iter()
+        .map(|p| format!("{} ({}, {})", p.summary, p.source, p.date))
+        .collect()
+}
+
+fn positions(haystack: &str, needles: &[String]) -> Vec<usize> {
+    needles
+        .iter()
+        .map(|n| {
+            haystack
+                .find(n.as_str())
+                .unwrap_or_else(|| panic!("missing {n:?}"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_seed_pick_appears_in_order_in_html_and_text() {
+    let project = Project::sample();
+    let (html, text) = built(&project);
+    let lines = seed_lines();
+    assert_eq!(lines.len(), 21, "the seed has 21 picks");
+    for part in [html_text(&html), collapse(&text)] {
+        let at = positions(&part, &lines);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "picks out of order");
+    }
+}
+
+#[test]
+fn expert_view_sits_between_pick_six_and_seven() {
+    let project = Project::sample();
+    let (html, text) = built(&project);
+    let lines = seed_lines();
+    for part in [html_text(&html), collapse(&text)] {
+        let sixth = part.find(&lines[5][..40]).expect("pick 6");
+        let seventh = part.find(&lines[6][..40]).expect("pick 7");
+        let heading = part.find("CSET Expert View").expect("expert view heading");
+        let quote = part
+            .find("Reporting like this highlights the need to assess the quality")
+            .expect("expert view body");
+        assert!(sixth < heading && heading < quote && quote < seventh);
+        assert!(
+            part.contains("Today's viewpoint is from CSET Senior Research Analyst Ngor Luong.")
+        );
+    }
+}
+
+#[test]
+fn header_hero_intro_and_footer_follow_the_seed() {
+    let project = Project::sample();
+    let (html, text) = built(&project);
+    let visible = html_text(&html);
+    let title = "Editors' picks from ETO Scout: volume 11 (4/12/24-5/9/24)";
+    let headline = "Farming robots, synthetic video, Nvidia salesmen and Chinese photolithography - plus, a CSET expert take on China's chip subsidies";
+    let intro = "Scout is ETO's discovery tool for Chinese-language news and commentary on technology issues. See the latest editors’ picks, browse the feed by topic, or sign up for customized e-mail alerts at 🔭";
+    let order = [title, headline, intro, "Keep in touch"].map(str::to_owned);
+    let at = positions(&visible, &order);
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "header out of order");
+    assert!(html.contains(r#"alt="A computer chip viewed through a circular lens.""#));
+    assert!(html.contains(r#"alt="ETO Logo""#));
+    assert!(text.starts_with(title));
+    assert!(collapse(&text).contains(headline));
+}
+
+#[test]
+fn text_part_carries_every_link_and_short_lines() {
+    let project = Project::sample();
+    let (html, text) = built(&project);
+    let hrefs: Vec<&str> = html
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("closing quote"))
+        .collect();
+    assert!(hrefs.len() > 21);
+    for href in hrefs {
+        assert!(text.contains(href), "text part lacks {href}");
+    }
+    assert!(
+        !text.contains('<') || text.contains(" <https://"),
+        "no tags in text"
+    );
+    assert!(
+        !text.contains("&amp;") && !text.contains("&#"),
+        "no entities in text"
+    );
+    for line in text.lines() {
+        let long_word = line.split_whitespace().any(|w| w.chars().count() > 60);
+        assert!(
+            line.chars().count() <= 78 || long_word,
+            "long line: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn html_follows_the_rendering_rules() {
+    let project = Project::sample();
+    let (html, _) = built(&project);
+    assert!(html.contains(r#"<html lang="en""#));
+    for forbidden in ["fonts.googleapis", "<script", "<form", "<link"] {
+        assert!(!html.contains(forbidden), "HTML contains {forbidden}");
+    }
+    let images: Vec<&str> = html.split("<img").skip(1).collect();
+    assert_eq!(images.len(), 3, "logo, hero, footer logo");
+    for img in images {
+        let tag = img.split('>').next().unwrap();
+        assert!(tag.contains(" alt=\""), "image without alt: {tag}");
+    }
+    assert!(html.contains("https://unsubscribe.invalid/BROADSHEET-PLACEHOLDER"));
+    let sent = broadsheet::encoding::encode(&html).body.len();
+    assert!(sent <= 60 * 1024, "HTML part is {sent} bytes as sent");
+}
+
+#[test]
+fn output_is_deterministic_and_summary_names_sizes() {
+    let project = Project::sample();
+    let first = project.ok(&["build", "volumes/011.toml", "--out", "a"]);
+    project.ok(&["build", "volumes/011.toml", "--out", "b"]);
+    for file in ["email.mjml", "email.html", "email.txt"] {
+        assert_eq!(
+            project.read(&format!("a/{file}")),
+            project.read(&format!("b/{file}")),
+            "{file} differs between builds"
+        );
+    }
+    let summary = first.stdout.trim();
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    assert!(
+        summary.starts_with("built volume 11 into a: email.html "),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("as sent") && summary.contains("11 warnings"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn escaping_is_handlebars_job() {
+    let project = Project::sample();
+    project.edit(
+        "volumes/011.toml",
+        r#"source = "S&T Daily""#,
+        r#"source = "Tom & Jerry <b>""#,
+    );
+    project.edit(
+        "volumes/011.toml",
+        "Shengshu Technology",
+        "Shengshu <script>alert(1)</script> Technology",
+    );
+    let (html, text) = built(&project);
+    assert!(html.contains("Tom &amp; Jerry &lt;b&gt;"));
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(collapse(&text).contains("(Tom & Jerry <b>, 05/04/24)"));
+}
+
+#[test]
+fn snapshot_html() {
+    let project = Project::sample();
+    let (html, _) = built(&project);
+    insta::assert_snapshot!("email.html", html);
+}
+
+#[test]
+fn snapshot_text() {
+    let project = Project::sample();
+    let (_, text) = built(&project);
+    insta::assert_snapshot!("email.txt", text);
+}

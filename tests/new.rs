@@ -1,0 +1,61 @@
+//! `broadsheet new`: the next volume from the latest, never overwriting.
+
+use crate::support::Project;
+
+#[test]
+fn scaffolds_the_next_volume() {
+    let project = Project::sample();
+    let run = project.ok(&["new"]);
+    assert!(
+        run.stdout
+            .starts_with("created volumes/012.toml (volume 12) from volumes/011.toml"),
+        "{}",
+        run.stdout
+    );
+    let text = project.read("volumes/012.toml");
+    assert!(text.contains("number = 12\n"));
+    // 4/12-5/9 is 28 days; the next period starts the day after and is as long.
+    assert!(
+        text.contains("period = { from = 2024-05-10, to = 2024-06-06 }"),
+        "{text}"
+    );
+    assert!(text.contains("title = \"Editors' picks from ETO Scout\""));
+    assert!(
+        text.contains("\n# [[picks]]\n"),
+        "one commented example pick"
+    );
+    assert!(!text.contains("\n[[picks]]"), "picks are emptied");
+
+    // The scaffold is valid TOML whose only problems are the ones left for the editor.
+    let check = project.run(&["check", "volumes/012.toml"]);
+    assert_eq!(check.status, 1);
+    assert!(check.stderr.contains("error: the volume has no picks"));
+    assert!(check.stderr.contains("still holds the placeholder `TK`"));
+    assert!(!check.stderr.contains("unknown field") && !check.stderr.contains("expected"));
+}
+
+#[test]
+fn never_overwrites() {
+    let project = Project::sample();
+    project.ok(&["new"]);
+    project.ok(&["new"]);
+    assert!(project.read("volumes/013.toml").contains("number = 13\n"));
+    project.write("volumes/014.toml", "# hand-written, must survive\n");
+    std::fs::remove_file(project.path("volumes/013.toml")).unwrap();
+    let run = project.run(&["new"]);
+    assert_eq!(run.status, 1);
+    assert!(run.stderr.contains("volumes/014.toml"), "{}", run.stderr);
+    assert_eq!(
+        project.read("volumes/014.toml"),
+        "# hand-written, must survive\n"
+    );
+}
+
+#[test]
+fn refuses_when_no_volume_exists() {
+    let project = Project::sample();
+    std::fs::remove_file(project.path("volumes/011.toml")).unwrap();
+    let run = project.run(&["new"]);
+    assert_eq!(run.status, 1);
+    assert!(run.stderr.contains("no volume files"), "{}", run.stderr);
+}

@@ -1,0 +1,222 @@
+//! Test harness: a throwaway copy of the sample project and a runner for the real binary.
+
+pub mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A copy of the repository's project files (settings, volumes, layouts) in a temp folder.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Project {
+    /// A fresh copy of the sample project.
+    pub fn sample() -> Self {
+        let dir = tempfile::tempdir().expect("create a temp folder");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(
+            repo.join("broadsheet.toml"),
+            dir.path().join("broadsheet.toml"),
+        )
+        .expect("copy broadsheet.toml");
+        for folder in ["volumes", "layouts"] {
+            copy_tree(&repo.join(folder), &dir.path().join(folder));
+        }
+        Self { dir }
+    }
+
+    /// The project's root folder.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the project.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root().join(relative)
+    }
+
+    /// Reads a project file.
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative))
+            .unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    }
+
+    /// Writes a project file, creating its folder.
+    pub fn write(&self, relative: &str, contents: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("a file has a parent"))
+            .expect("create folder");
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {relative}: {e}"));
+    }
+
+    /// Replaces the first occurrence of `from` in a project file, which must contain it.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert!(text.contains(from), "{relative} does not contain {from:?}");
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    /// Runs `broadsheet ARGS` in the project root with no `BROADSHEET_*` variables set.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("run broadsheet");
+        Run::from(output)
+    }
+
+    /// The command for `broadsheet ARGS` in the project root, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_broadsheet"));
+        command.args(args).current_dir(self.root());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("BROADSHEET_") {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+
+    /// Runs `broadsheet ARGS` and insists that it succeeds.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.status, 0, "broadsheet {args:?} failed:\n{}", run.stderr);
+        run
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("list folder") {
+        let entry = entry.expect("folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// The visible text of an HTML document: tags removed, entities decoded, whitespace collapsed.
+pub fn html_text(html: &str) -> String {
+    let body = html.split_once("<body").map_or(html, |(_, b)| b);
+    let mut text = String::with_capacity(body.len());
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let decoded = decode_entities(&text);
+    collapse(&decoded)
+}
+
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|&e| e < 12);
+        let decoded = end.and_then(|e| match &rest[1..e] {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "nbsp" => Some('\u{a0}'),
+            "middot" => Some('·'),
+            entity => {
+                let hex = entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"));
+                let code = match hex {
+                    Some(h) => u32::from_str_radix(h, 16).ok(),
+                    None => entity.strip_prefix('#').and_then(|d| d.parse().ok()),
+                };
+                code.and_then(char::from_u32)
+            }
+        });
+        match (decoded, end) {
+            (Some(c), Some(e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Collapses every run of whitespace to one space, and drops spaces before punctuation
+/// that closes a phrase (tags stripped from `(<a>x</a>, ...)` leave such spaces).
+pub fn collapse(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = words.join(" ");
+    for closer in [" ,", " )", " .", " :"] {
+        out = out.replace(closer, &closer[1..]);
+    }
+    out.replace("( ", "(")
+}
+
+/// A picked item of the seed issue: summary, outlet and date as printed (`MM/DD/YY`).
+pub struct SeedPick {
+    pub summary: String,
+    pub source: String,
+    pub date: String,
+}
+
+/// The picks listed in the seed text (`tests/fixtures/seed-volume-011.txt`), in order.
+pub fn seed_picks() -> Vec<SeedPick> {
+    let seed = include_str!("../fixtures/seed-volume-011.txt");
+    seed.lines()
+        .filter_map(|line| line.strip_prefix("  • "))
+        .map(|item| {
+            let (rest, tail) = item
+                .rsplit_once(" (")
+                .expect("a pick ends with (Outlet, date)");
+            let (source, date) = tail
+                .trim_end_matches(')')
+                .rsplit_once(", ")
+                .expect("outlet, date");
+            SeedPick {
+                summary: rest.to_owned(),
+                source: source.to_owned(),
+                date: date.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}

@@ -1,0 +1,114 @@
+//! A minimal W3C WebDriver client for Debian's chromium through chromedriver: enough to load
+//! a page at a given viewport and run a script in it.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver process with one headless browser session; both end on drop.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless chromium whose viewport is `width` x `height` CSS
+    /// pixels (emulating a phone when `mobile`). Panics, loudly, when either is missing.
+    pub fn start(width: u32, height: u32, mobile: bool) -> Self {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: install Debian's chromium and chromium-driver (see .ci/run)"
+            );
+        }
+        let port = super::free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("browser profile folder");
+        let mut browser = Self {
+            driver,
+            base: format!("http://127.0.0.1:{port}"),
+            profile,
+        };
+        browser.wait_ready();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                    format!("--user-data-dir={}", browser.profile.path().display()),
+                ],
+                "mobileEmulation": {"deviceMetrics": {
+                    "width": width, "height": height, "pixelRatio": 1.0, "mobile": mobile
+                }}
+            }
+        }}});
+        let session = browser.post("/session", &capabilities);
+        let id = session["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session id in {session}"))
+            .to_owned();
+        browser.base = format!("{}/session/{id}", browser.base);
+        browser
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(mut response) = ureq::get(&format!("{}/status", self.base)).call() {
+                let status: Value = response.body_mut().read_json().expect("status JSON");
+                if status["value"]["ready"] == json!(true) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("chromedriver did not become ready within 20 s");
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let mut response = ureq::post(&format!("{}{path}", self.base))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("WebDriver POST {path}: {e}"));
+        let reply: Value = response.body_mut().read_json().expect("WebDriver JSON");
+        assert!(
+            reply["value"].get("error").is_none(),
+            "WebDriver POST {path} failed: {reply}"
+        );
+        reply["value"].clone()
+    }
+
+    /// Loads `url` and waits for it to finish loading.
+    pub fn goto(&self, url: &str) {
+        self.post("/url", &json!({ "url": url }));
+    }
+
+    /// Runs `script` (a function body) in the page and returns its result.
+    pub fn eval(&self, script: &str) -> Value {
+        self.post("/execute/sync", &json!({ "script": script, "args": [] }))
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&self.base).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
