@@ -22,6 +22,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Start the next volume from the latest one in volumes/
     New(NewArgs),
+    /// Serve a live preview of a volume on 127.0.0.1, rebuilt on every save
+    Preview(PreviewArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -44,6 +46,19 @@ pub struct CheckArgs {
 /// Arguments of `broadsheet new`.
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {}
+
+/// Arguments of `broadsheet preview`.
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// Listen on this port (default: 4000, or the next free one)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Open the page in a browser
+    #[arg(long)]
+    pub open: bool,
+}
 
 #[cfg(test)]
 mod tests {

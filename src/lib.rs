@@ -14,6 +14,7 @@ pub mod layout;
 pub mod lint;
 pub mod markdown;
 pub mod pipeline;
+pub mod preview;
 pub mod project;
 pub mod render;
 pub mod volume;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => cmd::build::run(&project, &args),
         Command::Check(args) => cmd::check::run(&project, &args),
         Command::New(args) => cmd::new::run(&project, &args),
+        Command::Preview(args) => cmd::preview::run(&project, &args),
     }
 }
 

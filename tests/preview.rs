@@ -1,0 +1,218 @@
+//! `broadsheet preview`: the server's safety rules over raw HTTP, the email bytes, clean
+//! shutdown, and live reload in a real headless Chromium.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::Project;
+use crate::support::preview::{Preview, eventually};
+use crate::support::webdriver::Browser;
+
+#[test]
+fn listens_on_loopback_only() {
+    let project = Project::sample();
+    let preview = Preview::start(&project, "volumes/011.toml");
+    assert_eq!(preview.url, format!("http://127.0.0.1:{}/", preview.port));
+    // /proc/net/tcp lists listening sockets with hex addresses: 0100007F is 127.0.0.1.
+    let port = format!(":{:04X} ", preview.port);
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .flat_map(|table| {
+            std::fs::read_to_string(table)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(port.trim_end()) && fields[3] == "0A"
+        })
+        .collect();
+    assert_eq!(listening.len(), 1, "{listening:?}");
+    assert!(
+        listening[0]
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .starts_with("0100007F:")
+    );
+}
+
+#[test]
+fn refuses_foreign_hosts_other_methods_and_escapes() {
+    let project = Project::sample();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        project.path("broadsheet.toml"),
+        project.path("layouts/scout/escape.toml"),
+    )
+    .expect("symlink");
+    let preview = Preview::start(&project, "volumes/011.toml");
+    let port = preview.port;
+    assert_eq!(
+        preview.get("/layouts/scout/layout.toml").0,
+        200,
+        "a layout file is served"
+    );
+
+    let foreign = preview.raw("GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+    assert_eq!(foreign.0, 421);
+    let rebinding = preview.raw(&format!(
+        "GET /email.html HTTP/1.1\r\nHost: attacker.example:{port}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(rebinding.0, 421);
+    let post = preview.raw(&format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(post.0, 405);
+
+    for path in [
+        "/layouts/../broadsheet.toml",
+        "/layouts/scout/../../broadsheet.toml",
+        "/layouts/%2e%2e/broadsheet.toml",
+        "/layouts/%2E%2E%2Fbroadsheet.toml",
+        "/layouts/scout/%2e%2e/%2e%2e/broadsheet.toml",
+        "/layouts//etc/passwd",
+        "/layouts/%2Fetc%2Fpasswd",
+        "/layouts/..%5cbroadsheet.toml",
+        "/layouts/scout/escape.toml",
+        "/layouts/scout",
+        "/layouts/scout/",
+        "/../broadsheet.toml",
+        "/broadsheet.toml",
+    ] {
+        let (status, body) = preview.get(path);
+        assert!((400..500).contains(&status), "{path} gave {status}");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("layout ="),
+            "{path} leaked a file"
+        );
+    }
+}
+
+#[test]
+fn iframe_bytes_equal_build_output_and_ctrl_c_stops() {
+    let project = Project::sample();
+    project.ok(&["build", "volumes/011.toml"]);
+    let preview = Preview::start(&project, "volumes/011.toml");
+    for (route, file) in [
+        ("/email.html", "out/011/email.html"),
+        ("/email.txt", "out/011/email.txt"),
+        ("/email.mjml", "out/011/email.mjml"),
+    ] {
+        let (status, body) = preview.get(route);
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            project.read(file).into_bytes(),
+            "{route} differs from {file}"
+        );
+    }
+    let (_, page) = preview.get("/");
+    let (_, email) = preview.get("/email.html");
+    assert!(String::from_utf8_lossy(&page).contains("EventSource"));
+    assert!(
+        !String::from_utf8_lossy(&email).contains("<script"),
+        "no reload script in the email"
+    );
+    assert_eq!(
+        preview.interrupt(),
+        Some(0),
+        "Ctrl-C stops the preview cleanly"
+    );
+}
+
+/// The text of the email inside the page's iframe, and whether the error banner shows.
+const PAGE_STATE: &str = "
+    const frame = document.getElementById('email');
+    const doc = frame.contentDocument;
+    return {
+      email: doc && doc.body ? doc.body.innerText : '',
+      failed: document.getElementById('stage').classList.contains('failed'),
+      problems: document.getElementById('problems').innerText,
+      marker: window.__notReloaded === true,
+    };";
+
+#[test]
+fn live_reload_in_a_real_browser() {
+    let project = Project::sample();
+    let preview = Preview::start(&project, "volumes/011.toml");
+    let browser = Browser::start(1280, 1000, false);
+    browser.goto(&preview.url);
+    let first_pick = "A state media report explains that China's agricultural machinery";
+    let limit = Duration::from_secs(10);
+    assert!(
+        eventually(limit, || browser.eval(PAGE_STATE)["email"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(first_pick)),
+        "the first pick never showed: {}",
+        browser.eval(PAGE_STATE)
+    );
+    browser.eval("window.__notReloaded = true; return null;");
+
+    project.edit(
+        "volumes/011.toml",
+        "A state media report explains",
+        "A freshly edited report explains",
+    );
+    assert!(
+        eventually(limit, || {
+            let state = browser.eval(PAGE_STATE);
+            state["email"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("A freshly edited report explains")
+        }),
+        "the edit never showed: {}",
+        browser.eval(PAGE_STATE)
+    );
+
+    project.edit("volumes/011.toml", "number = 11", "number = 11\nnumbr = 12");
+    assert!(
+        eventually(limit, || browser.eval(PAGE_STATE)["failed"] == json!(true)),
+        "the error never showed: {}",
+        browser.eval(PAGE_STATE)
+    );
+    let broken = browser.eval(PAGE_STATE);
+    assert!(
+        broken["problems"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `numbr`"),
+        "{broken}"
+    );
+    assert!(
+        broken["problems"]
+            .as_str()
+            .unwrap()
+            .contains("volumes/011.toml:9:1"),
+        "{broken}"
+    );
+    assert!(
+        broken["email"]
+            .as_str()
+            .unwrap()
+            .contains("A freshly edited report explains"),
+        "the last good render stays visible: {broken}"
+    );
+
+    project.edit("volumes/011.toml", "\nnumbr = 12", "");
+    assert!(
+        eventually(limit, || browser.eval(PAGE_STATE)["failed"] == json!(false)),
+        "the error never cleared: {}",
+        browser.eval(PAGE_STATE)
+    );
+    let fixed = browser.eval(PAGE_STATE);
+    assert!(
+        !fixed["problems"].as_str().unwrap().contains("numbr"),
+        "{fixed}"
+    );
+    assert_eq!(
+        fixed["marker"],
+        json!(true),
+        "the page was never reloaded by hand or by script"
+    );
+}
