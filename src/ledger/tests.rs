@@ -5,7 +5,7 @@ use super::*;
 fn entry(i: usize) -> Entry {
     Entry {
         address: format!("reader{i}@example.org"),
-        name: (i % 2 == 0).then(|| format!("Reader {i}")),
+        name: i.is_multiple_of(2).then(|| format!("Reader {i}")),
         variant: "all".to_owned(),
         message_id: format!("<{i}@scout.test>"),
     }
