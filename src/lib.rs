@@ -9,6 +9,7 @@
 pub mod cli;
 mod cmd;
 pub mod diag;
+pub mod dispatch;
 pub mod encoding;
 pub mod layout;
 pub mod ledger;

@@ -1,0 +1,3 @@
+//! Dispatch: sending a volume to its audience, politely and without losing anyone.
+
+pub mod limits;
