@@ -22,6 +22,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Start the next volume from the latest one in volumes/
     New(NewArgs),
+    /// Write the web archive: a page per volume, an index and an Atom feed
+    Archive(ArchiveArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -44,6 +46,14 @@ pub struct CheckArgs {
 /// Arguments of `broadsheet new`.
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {}
+
+/// Arguments of `broadsheet archive`.
+#[derive(Debug, clap::Args)]
+pub struct ArchiveArgs {
+    /// Write the archive into DIR instead of out/archive/ (DIR is replaced whole)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
 
 #[cfg(test)]
 mod tests {
