@@ -24,6 +24,8 @@ pub enum Command {
     New(NewArgs),
     /// Serve a live preview of a volume on 127.0.0.1, rebuilt on every save
     Preview(PreviewArgs),
+    /// Write the web archive: a page per volume, an index and an Atom feed
+    Archive(ArchiveArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -58,6 +60,14 @@ pub struct PreviewArgs {
     /// Open the page in a browser
     #[arg(long)]
     pub open: bool,
+}
+
+/// Arguments of `broadsheet archive`.
+#[derive(Debug, clap::Args)]
+pub struct ArchiveArgs {
+    /// Write the archive into DIR instead of out/archive/ (DIR is replaced whole)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Layouts: a folder under `layouts/` with `layout.toml` (brand data), the Handlebars
-//! templates that write the email's MJML and text parts, and their partials.
+//! templates that write the email's MJML and text parts, the archive's web pages, and their
+//! partials.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,7 +10,7 @@ use handlebars::{Handlebars, TemplateError};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
+use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, display_path};
 use crate::render::helpers;
 use crate::volume::check_url;
 
@@ -17,14 +18,18 @@ use crate::volume::check_url;
 pub const MJML_TEMPLATE: &str = "email.mjml.hbs";
 /// The template that writes the email's plain-text part.
 pub const TEXT_TEMPLATE: &str = "email.txt.hbs";
+/// The template that writes a volume's page in the web archive.
+pub const WEB_TEMPLATE: &str = "web.html.hbs";
+/// The template that writes the web archive's index page.
+pub const INDEX_TEMPLATE: &str = "index.html.hbs";
 
 /// A loaded layout: its data and its compiled templates.
 #[derive(Debug)]
 pub struct Layout {
     /// The data in `layout.toml`, passed to templates as `layout`.
     pub data: LayoutData,
-    /// Registry for the MJML templates, with HTML escaping.
-    pub(crate) mjml: Handlebars<'static>,
+    /// Registry for the MJML and web page templates, with HTML escaping.
+    pub(crate) html: Handlebars<'static>,
     /// Registry for the text templates, without escaping.
     pub(crate) text: Handlebars<'static>,
     /// Every template's source by registered name, to point diagnostics at the right line.
@@ -32,6 +37,17 @@ pub struct Layout {
     /// Registered names of the two entry templates.
     pub(crate) mjml_name: String,
     pub(crate) text_name: String,
+}
+
+/// A layout loaded with the web page templates that `broadsheet archive` needs.
+#[derive(Debug)]
+pub struct WebLayout {
+    /// The layout, with the web templates in its HTML registry.
+    pub layout: Layout,
+    /// Registered name of the volume page template.
+    pub(crate) page_name: String,
+    /// Registered name of the index page template.
+    pub(crate) index_name: String,
 }
 
 /// The contents of `layout.toml`.
@@ -85,6 +101,24 @@ pub struct FooterLink {
 impl Layout {
     /// Loads the layout in `dir`; `root` is the project root, for the names in diagnostics.
     pub fn load(root: &Path, dir: &Path) -> anyhow::Result<Self> {
+        Self::load_with(root, dir, &[]).map(|(layout, _)| layout)
+    }
+
+    /// Loads the layout in `dir` with its web page templates ([`WEB_TEMPLATE`] and
+    /// [`INDEX_TEMPLATE`]). Only the archive needs them, so only it asks for them.
+    pub fn load_web(root: &Path, dir: &Path) -> anyhow::Result<WebLayout> {
+        let (layout, names) = Self::load_with(root, dir, &[WEB_TEMPLATE, INDEX_TEMPLATE])?;
+        let [page_name, index_name] =
+            <[String; 2]>::try_from(names).expect("one name per web template");
+        Ok(WebLayout {
+            layout,
+            page_name,
+            index_name,
+        })
+    }
+
+    /// Loads the layout with `extra` entry templates, returning their registered names.
+    fn load_with(root: &Path, dir: &Path, extra: &[&str]) -> anyhow::Result<(Self, Vec<String>)> {
         let mut diags = Diagnostics::default();
         let data_path = dir.join("layout.toml");
         let data_source = read(&data_path)?;
@@ -100,8 +134,12 @@ impl Layout {
         };
         let mut layout = Templates::new(root);
         layout.add_all(dir, &mut diags)?;
+        let mut names = Vec::with_capacity(extra.len());
+        for file in extra {
+            names.push(layout.add_required(&dir.join(file), &mut diags)?);
+        }
         match data {
-            Some(data) if !diags.has_errors() => Ok(layout.finish(data)),
+            Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),
             _ => Err(diags.into()),
         }
     }
@@ -183,7 +221,7 @@ fn read(path: &Path) -> anyhow::Result<SourceFile> {
 /// Builds the two registries while the layout is being loaded.
 struct Templates {
     root: PathBuf,
-    mjml: Handlebars<'static>,
+    html: Handlebars<'static>,
     text: Handlebars<'static>,
     sources: HashMap<String, SourceFile>,
     names: [String; 2],
@@ -191,17 +229,17 @@ struct Templates {
 
 impl Templates {
     fn new(root: &Path) -> Self {
-        let mut mjml = Handlebars::new();
+        let mut html = Handlebars::new();
         let mut text = Handlebars::new();
         text.register_escape_fn(handlebars::no_escape);
-        mjml.register_escape_fn(escape_html);
-        for registry in [&mut mjml, &mut text] {
+        html.register_escape_fn(escape_html);
+        for registry in [&mut html, &mut text] {
             registry.set_strict_mode(true);
             helpers::register(registry);
         }
         Self {
             root: root.to_path_buf(),
-            mjml,
+            html,
             text,
             sources: HashMap::new(),
             names: Default::default(),
@@ -238,6 +276,21 @@ impl Templates {
         Ok(())
     }
 
+    /// Registers an entry template that only some commands need: its absence is a
+    /// diagnostic naming the file, rather than an I/O error.
+    fn add_required(&mut self, path: &Path, diags: &mut Diagnostics) -> anyhow::Result<String> {
+        if path.is_file() {
+            return self.add(path, Kind::Entry, diags);
+        }
+        diags.push(
+            Diagnostic::error(format!("missing layout template {}", display_path(path))).note(
+                "`broadsheet archive` writes the web archive's pages with it \
+                 (`build` and `check` do not need it)",
+            ),
+        );
+        Ok(String::new())
+    }
+
     /// Registers one template in the registry that its extension selects (`.txt.hbs` for
     /// text) and returns the name it was registered under.
     fn add(&mut self, path: &Path, kind: Kind, diags: &mut Diagnostics) -> anyhow::Result<String> {
@@ -246,7 +299,7 @@ impl Templates {
         let registry = if is_text {
             &mut self.text
         } else {
-            &mut self.mjml
+            &mut self.html
         };
         let (name, registered) = match kind {
             Kind::Entry => {
@@ -262,6 +315,15 @@ impl Templates {
         };
         // A partial's name is shared by its MJML and text versions; keep the sources apart.
         let key = source_key(&name, is_text);
+        if let Some(first) = self.sources.get(&key) {
+            // `picks.html.hbs` and `picks.mjml.hbs` land in the same registry: the second
+            // would silently replace the first.
+            diags.push(
+                Diagnostic::error(format!("two partials are called `{name}`"))
+                    .note(format!("{} and {}", first.path, source.path))
+                    .note("MJML and web partials share one namespace; rename one of them"),
+            );
+        }
         self.sources.insert(key.clone(), source);
         if let Err(e) = registered {
             diags.push(template_diagnostic(&self.sources, &key, &e));
@@ -273,7 +335,7 @@ impl Templates {
         let [mjml_name, text_name] = self.names;
         Layout {
             data,
-            mjml: self.mjml,
+            html: self.html,
             text: self.text,
             templates: self.sources,
             mjml_name,
@@ -282,11 +344,11 @@ impl Templates {
     }
 }
 
-/// HTML escaping for the MJML templates: the five characters that matter in text and in
-/// quoted attributes. Handlebars' default also escapes `=` and backquotes, which only matter
-/// in unquoted attributes, and would turn every `?a=b` in a URL into `?a&#x3D;b`; the layout
-/// templates quote every attribute.
-fn escape_html(raw: &str) -> String {
+/// HTML escaping for the MJML and web templates (and XML escaping for the feed): the five
+/// characters that matter in text and in quoted attributes. Handlebars' default also escapes
+/// `=` and backquotes, which only matter in unquoted attributes, and would turn every `?a=b`
+/// in a URL into `?a&#x3D;b`; the layout templates quote every attribute.
+pub(crate) fn escape_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len() + raw.len() / 8);
     for c in raw.chars() {
         match c {

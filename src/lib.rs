@@ -1,11 +1,14 @@
 //! broadsheet composes a newsroom's weekly email newsletter from a TOML volume file: it
 //! renders the volume through a Handlebars layout into MJML and HTML (with mrml) and a plain
-//! text part, checks it, and scaffolds the next volume.
+//! text part, checks it, scaffolds the next volume, and publishes every volume as a static
+//! web archive with an Atom feed.
 //!
 //! The pipeline's stages are plain functions over plain data: [`volume`] reads a file,
 //! [`layout`] loads templates, [`render`] produces MJML, HTML and text, [`lint`] checks the
-//! output, and [`pipeline`] runs them all for the commands in `cmd`.
+//! output, and [`pipeline`] runs them all for the commands in `cmd`; [`archive`] builds the
+//! web archive from the pipeline's output.
 
+pub mod archive;
 pub mod cli;
 mod cmd;
 pub mod diag;
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => cmd::check::run(&project, &args),
         Command::New(args) => cmd::new::run(&project, &args),
         Command::Preview(args) => cmd::preview::run(&project, &args),
+        Command::Archive(args) => cmd::archive::run(&project, &args),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The whole compose pipeline, shared by `build`, `check` and the preview: a volume path in,
-//! the rendered parts and every diagnostic out.
+//! The whole compose pipeline, shared by `build`, `check`, `archive` and the preview: a
+//! volume path in, the rendered parts and every diagnostic out.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,16 @@ pub fn out_dir(project: &Project, volume: &Volume, out: Option<&Path>) -> PathBu
     )
 }
 
+/// The folder of the layout a volume uses: its own `layout`, else the project's.
+pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
+    let name = volume
+        .meta
+        .layout
+        .as_ref()
+        .map_or(project.settings.layout.as_str(), |l| l.get_ref());
+    project.layout_dir(name)
+}
+
 /// Reads, validates, renders and lints a volume. I/O failures are errors; problems in the
 /// user's files are diagnostics.
 pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
@@ -65,12 +75,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         return Ok(result);
     };
     volume.validate(&mut result.diags);
-    let layout_name = volume
-        .meta
-        .layout
-        .as_ref()
-        .map_or(project.settings.layout.as_str(), |l| l.get_ref());
-    let layout_dir = project.layout_dir(layout_name);
+    let layout_dir = layout_dir(project, &volume);
     let Some(layout) = content(Layout::load(&project.root, &layout_dir), &mut result.diags)? else {
         result.volume = Some(volume);
         return Ok(result);
@@ -79,7 +84,13 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         path: display_path(&out_dir(project, &volume, out).join("email.mjml")),
         template: display_path(&layout_dir.join(MJML_TEMPLATE)),
     };
-    let (mjml, text) = render::templates(&volume, &layout);
+    let number = *volume.meta.number.get_ref();
+    let web_url = project
+        .settings
+        .archive
+        .as_ref()
+        .map(|a| a.page_url(number));
+    let (mjml, text) = render::templates(&volume, &layout, web_url.as_deref());
     result.text = text.map_err(|d| result.diags.push(d)).ok();
     if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
         lint::mjml_images(&mjml, &origin, &mut result.diags);

@@ -1,5 +1,6 @@
 //! One module per command; each takes the project and its `Args`.
 
+pub(crate) mod archive;
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod new;

@@ -2,11 +2,9 @@
 //! number, the period advanced by its own length, placeholders where the copy goes, and a
 //! commented example pick. Never overwrites a file.
 
+use anyhow::Context as _;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context as _, bail};
 
 use crate::cli::NewArgs;
 use crate::diag::display_path;
@@ -15,7 +13,9 @@ use crate::say;
 use crate::volume::{self, Volume};
 
 pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
-    let latest = latest_volume(&project.volumes_dir())?;
+    let (_, latest) = volume::files(&project.volumes_dir())?
+        .pop()
+        .expect("`volume::files` finds at least one file");
     let previous = volume::load(&latest)?;
     let number = previous.meta.number.get_ref() + 1;
     let path = project.volumes_dir().join(format!("{number:03}.toml"));
@@ -39,31 +39,6 @@ pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
         display_path(&path),
     ))?;
     Ok(())
-}
-
-/// The volume file with the highest number in its name (`NNN.toml`).
-fn latest_volume(dir: &Path) -> anyhow::Result<PathBuf> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    let mut best: Option<(u32, PathBuf)> = None;
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .path();
-        let number = path
-            .extension()
-            .filter(|ext| *ext == "toml")
-            .and_then(|_| path.file_stem()?.to_str()?.parse::<u32>().ok());
-        if let Some(n) = number
-            && best.as_ref().is_none_or(|(b, _)| n > *b)
-        {
-            best = Some((n, path));
-        }
-    }
-    match best {
-        Some((_, path)) => Ok(path),
-        None => bail!("no volume files (NNN.toml) in {}", display_path(dir)),
-    }
 }
 
 /// A TOML string literal for `value`.

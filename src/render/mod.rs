@@ -1,7 +1,9 @@
 //! Rendering: a volume and a layout into the email's parts. Handlebars writes MJML and the
-//! text part from the same data; mrml compiles the MJML into responsive HTML.
+//! text part from the same data; mrml compiles the MJML into responsive HTML. The archive's
+//! web pages are rendered from that data too (`render::web`).
 
 pub mod helpers;
+pub(crate) mod web;
 
 use std::collections::HashMap;
 
@@ -9,7 +11,7 @@ use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::layout::{Layout, LayoutData};
-use crate::markdown;
+use crate::markdown::{self, PickUrls};
 use crate::volume::{Pick, Volume};
 
 /// Stands in for each recipient's unsubscribe link in rendered output. It is a reserved
@@ -28,15 +30,26 @@ pub struct Html(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(pub String);
 
-/// The data every template sees.
+/// The data every volume template sees: the volume's content and the layout, plus `links`,
+/// which differ between the email and its web page.
 #[derive(Debug, Serialize)]
-struct TemplateData<'a> {
+struct TemplateData<'a, L> {
     volume: VolumeData<'a>,
     picks_before: Vec<PickData<'a>>,
     picks_after: Vec<PickData<'a>>,
     expert_view: Option<ExpertData<'a>>,
     layout: &'a LayoutData,
+    #[serde(flatten)]
+    links: L,
+}
+
+/// The email's own links.
+#[derive(Debug, Serialize)]
+struct EmailLinks<'a> {
+    /// Each recipient's unsubscribe link; a placeholder until sending.
     unsubscribe_url: &'a str,
+    /// The volume's page in the web archive; null when the project has no `[archive]`.
+    web_url: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,48 +104,22 @@ struct ExpertData<'a> {
     body: Prose,
 }
 
-impl<'a> TemplateData<'a> {
-    fn new(volume: &'a Volume, layout: &'a LayoutData) -> Self {
-        let ids: HashMap<&str, &str> = volume
-            .picks
-            .iter()
-            .filter_map(|p| Some((p.id.as_ref()?.get_ref().as_str(), p.url.get_ref().as_str())))
-            .collect();
+impl<'a, L> TemplateData<'a, L> {
+    fn new(volume: &'a Volume, layout: &'a LayoutData, links: L) -> Self {
+        let ids = pick_ids(volume);
         let urls = |id: &str| ids.get(id).copied();
-        let prose = |md: &str, inline: bool| Prose {
-            html: markdown::to_html(md, inline, &urls),
-            text: markdown::to_text(md, &urls),
-        };
         let pick = |(i, p): (usize, &'a Pick)| PickData {
             number: i + 1,
-            summary: prose(p.summary.get_ref(), true),
+            summary: prose(p.summary.get_ref(), true, &urls),
             source: p.source.get_ref(),
             date: p.date.get_ref().to_string(),
             url: p.url.get_ref(),
             topics: p.topics.iter().map(|t| t.get_ref().as_str()).collect(),
             id: p.id.as_ref().map(|id| id.get_ref().as_str()),
         };
-        let meta = &volume.meta;
         let split = volume.expert_view_after();
-        let period = meta.period.get_ref();
         Self {
-            volume: VolumeData {
-                number: *meta.number.get_ref(),
-                title: meta.title.get_ref(),
-                headline: meta.headline.get_ref(),
-                subject: volume.subject(),
-                preheader: meta.preheader.as_ref().map(|p| p.get_ref().as_str()),
-                lang: volume.lang(),
-                period: PeriodData {
-                    from: period.from.get_ref().to_string(),
-                    to: period.to.get_ref().to_string(),
-                },
-                intro: meta.intro.as_ref().map(|i| prose(i.get_ref(), true)),
-                hero: volume.hero.as_ref().map(|h| HeroData {
-                    src: h.src.get_ref(),
-                    alt: h.alt.as_ref().map_or("", |a| a.get_ref()),
-                }),
-            },
+            volume: VolumeData::new(volume, &urls),
             picks_before: volume.picks[..split].iter().enumerate().map(pick).collect(),
             picks_after: volume.picks[split..]
                 .iter()
@@ -143,23 +130,69 @@ impl<'a> TemplateData<'a> {
                 heading: e.heading.get_ref(),
                 author: e.author.get_ref(),
                 role: e.role.get_ref(),
-                intro: prose(e.intro.get_ref(), true),
-                body: prose(e.body.get_ref(), false),
+                intro: prose(e.intro.get_ref(), true, &urls),
+                body: prose(e.body.get_ref(), false, &urls),
             }),
             layout,
-            unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
+            links,
         }
     }
 }
 
+impl<'a> VolumeData<'a> {
+    fn new(volume: &'a Volume, urls: PickUrls<'_>) -> Self {
+        let meta = &volume.meta;
+        let period = meta.period.get_ref();
+        Self {
+            number: *meta.number.get_ref(),
+            title: meta.title.get_ref(),
+            headline: meta.headline.get_ref(),
+            subject: volume.subject(),
+            preheader: meta.preheader.as_ref().map(|p| p.get_ref().as_str()),
+            lang: volume.lang(),
+            period: PeriodData {
+                from: period.from.get_ref().to_string(),
+                to: period.to.get_ref().to_string(),
+            },
+            intro: meta.intro.as_ref().map(|i| prose(i.get_ref(), true, urls)),
+            hero: volume.hero.as_ref().map(|h| HeroData {
+                src: h.src.get_ref(),
+                alt: h.alt.as_ref().map_or("", |a| a.get_ref()),
+            }),
+        }
+    }
+}
+
+/// The URL of each pick that has an id, for `pick:ID` links.
+fn pick_ids(volume: &Volume) -> HashMap<&str, &str> {
+    volume
+        .picks
+        .iter()
+        .filter_map(|p| Some((p.id.as_ref()?.get_ref().as_str(), p.url.get_ref().as_str())))
+        .collect()
+}
+
+fn prose(md: &str, inline: bool, urls: PickUrls<'_>) -> Prose {
+    Prose {
+        html: markdown::to_html(md, inline, urls),
+        text: markdown::to_text(md, urls),
+    }
+}
+
 /// Runs the layout's templates: MJML and text, each an error at its template line on failure.
+/// `web_url` is the volume's page in the web archive, for the "view in browser" link.
 pub fn templates(
     volume: &Volume,
     layout: &Layout,
+    web_url: Option<&str>,
 ) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
-    let data = TemplateData::new(volume, &layout.data);
+    let links = EmailLinks {
+        unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
+        web_url,
+    };
+    let data = TemplateData::new(volume, &layout.data, links);
     let mjml = layout
-        .mjml
+        .html
         .render(&layout.mjml_name, &data)
         .map(Mjml)
         .map_err(|e| layout.render_diagnostic(&e, false));

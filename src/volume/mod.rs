@@ -8,9 +8,9 @@ mod validate;
 
 pub(crate) use validate::check_url;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
@@ -150,6 +150,34 @@ impl Volume {
             .map_or(self.picks.len(), |a| *a.get_ref())
             .min(self.picks.len())
     }
+}
+
+/// The volume files in `dir` (those named `NNN.toml`) with the number in their name, in
+/// increasing order. Having none is an error.
+pub fn files(dir: &Path) -> anyhow::Result<Vec<(u32, PathBuf)>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .path();
+        let number = path
+            .extension()
+            .filter(|ext| *ext == "toml")
+            .and_then(|_| path.file_stem()?.to_str()?.parse::<u32>().ok());
+        if let Some(number) = number {
+            found.push((number, path));
+        }
+    }
+    if found.is_empty() {
+        bail!(
+            "no volume files (NNN.toml) in {}",
+            crate::diag::display_path(dir)
+        );
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Reads and parses a volume file; validation is separate (see [`Volume::validate`]).
