@@ -228,6 +228,15 @@ impl Diagnostics {
         self.0.push(diagnostic);
     }
 
+    /// Takes in the diagnostics an error carries, or the error itself as one diagnostic:
+    /// for callers that must go on whatever failed (the preview).
+    pub fn absorb(&mut self, error: anyhow::Error) {
+        match error.downcast::<Diagnostics>() {
+            Ok(found) => self.0.extend(found.0),
+            Err(other) => self.push(Diagnostic::error(format!("{other:#}"))),
+        }
+    }
+
     /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
@@ -274,6 +283,12 @@ impl Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Self(vec![diagnostic])
+    }
+}
 
 impl IntoIterator for Diagnostics {
     type Item = Diagnostic;

@@ -110,6 +110,12 @@ fn iframe_bytes_equal_build_output_and_ctrl_c_stops() {
             "{route} differs from {file}"
         );
     }
+    let (status, web) = preview.get("/web.html");
+    let web = String::from_utf8(web).expect("UTF-8 page");
+    assert_eq!(status, 200, "the volume's web archive page is shown too");
+    assert!(
+        web.contains("Farming robots, synthetic video") && !web.contains("unsubscribe.invalid")
+    );
     let (_, page) = preview.get("/");
     let (_, email) = preview.get("/email.html");
     assert!(String::from_utf8_lossy(&page).contains("EventSource"));

@@ -20,9 +20,9 @@ use crate::render::web::{self, Listing, PageLinks};
 use crate::volume::{self, Volume};
 
 /// The index page's file name.
-const INDEX: &str = "index.html";
+pub(crate) const INDEX: &str = "index.html";
 /// The Atom feed's file name.
-const FEED: &str = "feed.xml";
+pub(crate) const FEED: &str = "feed.xml";
 
 /// The file name of volume `number`'s page: `NNN.html`, numbered like the volume files.
 pub fn page_name(number: u32) -> String {

@@ -2,7 +2,8 @@
 //! only from inside `layouts/`.
 //!
 //! Routes: `/` the page; `/email.html`, `/email.txt`, `/email.mjml` the last good render,
-//! byte for byte what `build` writes; `/api/state` diagnostics and sizes as JSON; `/events`
+//! byte for byte what `build` writes; `/web.html` the volume's web archive page;
+//! `/api/state` diagnostics and sizes as JSON; `/events`
 //! server-sent events, one per rebuild; `/layouts/{path}` layout assets. Per-recipient or
 //! per-topic views will take query parameters on the `/email.*` routes.
 
@@ -45,6 +46,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/email.html", get(email_html))
         .route("/email.txt", get(email_text))
         .route("/email.mjml", get(email_mjml))
+        .route("/web.html", get(web_page))
         .route("/api/state", get(api_state))
         .route("/events", get(events))
         .route("/layouts/{*path}", get(layout_file))
@@ -122,6 +124,18 @@ async fn email_text(State(state): State<Arc<AppState>>) -> Response {
 
 async fn email_mjml(State(state): State<Arc<AppState>>) -> Response {
     good_part(&state, |p| &p.mjml, "text/plain; charset=utf-8").await
+}
+
+async fn web_page(State(state): State<Arc<AppState>>) -> Response {
+    let good = state.snapshot.read().await.good.clone();
+    match good.as_ref().and_then(|parts| parts.web.clone()) {
+        Some(page) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no web page: the layout has no web.html.hbs, or the volume has errors\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn api_state(State(state): State<Arc<AppState>>) -> Response {

@@ -7,10 +7,14 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::archive;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::layout::{Layout, WEB_TEMPLATE};
 use crate::lint::{HTML_MAX_BYTES, HTML_WARN_BYTES};
 use crate::pipeline;
 use crate::project::Project;
+use crate::render::{self, web::PageLinks};
+use crate::volume::Volume;
 
 /// Gmail clips messages whose HTML part is larger than this as sent.
 pub(crate) const GMAIL_CLIP_BYTES: usize = 102 * 1024;
@@ -22,6 +26,8 @@ pub(crate) struct Parts {
     pub(crate) html: String,
     pub(crate) text: String,
     pub(crate) sent_size: usize,
+    /// The volume's page in the web archive, when the layout has a web template.
+    pub(crate) web: Option<String>,
 }
 
 /// What the preview shows now.
@@ -131,23 +137,21 @@ pub(crate) struct Outcome {
 pub(crate) fn rebuild(root: &Path, volume: &Path) -> Outcome {
     let started = Instant::now();
     let mut diagnostics = Diagnostics::default();
-    let composed = Project::open(root).and_then(|p| pipeline::compose(&p, volume, None));
+    let composed =
+        Project::open(root).and_then(|p| pipeline::compose(&p, volume, None).map(|c| (p, c)));
     let parts = match composed {
-        Ok(composition) => {
-            let parts = composition.parts().map(|(_, mjml, html, text)| Parts {
+        Ok((project, composition)) => {
+            diagnostics = composition.diags.clone();
+            composition.parts().map(|(volume, mjml, html, text)| Parts {
                 mjml: mjml.0.clone(),
                 html: html.0.clone(),
                 text: text.0.clone(),
                 sent_size: composition.html_sent_size,
-            });
-            diagnostics = composition.diags;
-            parts
+                web: web_page(&project, volume, &mut diagnostics),
+            })
         }
         Err(error) => {
-            match error.downcast::<Diagnostics>() {
-                Ok(diags) => diagnostics = diags,
-                Err(other) => diagnostics.push(Diagnostic::error(format!("{other:#}"))),
-            }
+            diagnostics.absorb(error);
             None
         }
     };
@@ -156,6 +160,25 @@ pub(crate) fn rebuild(root: &Path, volume: &Path) -> Outcome {
         diagnostics,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
+}
+
+/// The volume's web archive page, if its layout has a web template. Links to the archive's
+/// index and feed are there but lead nowhere in the preview.
+fn web_page(project: &Project, volume: &Volume, diags: &mut Diagnostics) -> Option<String> {
+    let dir = pipeline::layout_dir(project, volume);
+    if !dir.join(WEB_TEMPLATE).is_file() {
+        return None;
+    }
+    let links = PageLinks {
+        index: archive::INDEX,
+        feed: archive::FEED,
+        newer: None,
+        older: None,
+    };
+    let page = Layout::load_web(&project.root, &dir).and_then(|web| {
+        render::web::page(volume, &web, &links).map_err(|d| Diagnostics::from(*d).into())
+    });
+    page.map(|page| page.0).map_err(|e| diags.absorb(e)).ok()
 }
 
 /// The files whose changes trigger a rebuild.
