@@ -1,3 +1,5 @@
 //! Dispatch: sending a volume to its audience, politely and without losing anyone.
 
+pub mod engine;
 pub mod limits;
+pub mod relay;

@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-pub use writer::{Writer, WriterHandle};
+pub use writer::{Outcome, Writer, WriterHandle};
 
 /// Where a recipient's message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -69,19 +69,21 @@ async fn writer_records_states_and_history() {
     let rows = ledger.page(11, &[State::Pending], 0, 10).unwrap();
     let (writer, handle) = Writer::start(&path).unwrap();
     handle.in_flight(rows[0].id, 10).await.unwrap();
-    handle
-        .outcome(rows[0].id, 11, State::Sent, "250 2.0.0 Ok: queued", None)
-        .unwrap();
+    let sent = Outcome {
+        state: State::Sent,
+        reply: "250 2.0.0 Ok: queued",
+        next_attempt_at: None,
+        attempts: 1,
+    };
+    handle.outcome(rows[0].id, 11, sent).unwrap();
     handle.in_flight(rows[1].id, 12).await.unwrap();
-    handle
-        .outcome(
-            rows[1].id,
-            13,
-            State::Deferred,
-            "451 4.3.0 try later",
-            Some(99),
-        )
-        .unwrap();
+    let deferred = Outcome {
+        state: State::Deferred,
+        reply: "451 4.3.0 try later",
+        next_attempt_at: Some(99),
+        attempts: 1,
+    };
+    handle.outcome(rows[1].id, 13, deferred).unwrap();
     handle.in_flight(rows[2].id, 14).await.unwrap();
     handle.flush().await.unwrap();
     drop(handle);

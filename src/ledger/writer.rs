@@ -17,6 +17,19 @@ use super::{Ledger, State};
 /// The most changes written in one transaction.
 const BATCH: usize = 512;
 
+/// What became of one try of a message.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    /// The state it leads to.
+    pub state: State,
+    /// The relay's reply or the error.
+    pub reply: &'a str,
+    /// For deferred messages, when to try again (unix milliseconds).
+    pub next_attempt_at: Option<i64>,
+    /// Tries so far, this one included.
+    pub attempts: u32,
+}
+
 enum Change {
     InFlight {
         id: i64,
@@ -29,6 +42,7 @@ enum Change {
         state: State,
         reply: String,
         next_attempt_at: Option<i64>,
+        attempts: u32,
     },
     Flush(oneshot::Sender<anyhow::Result<()>>),
 }
@@ -74,21 +88,16 @@ impl WriterHandle {
         wait.await.context("the ledger writer stopped")?
     }
 
-    /// Queues a message's outcome (written with the next batch).
-    pub fn outcome(
-        &self,
-        id: i64,
-        at: i64,
-        state: State,
-        reply: &str,
-        next_attempt_at: Option<i64>,
-    ) -> anyhow::Result<()> {
+    /// Queues a message's outcome (written with the next batch). `attempts` is how many
+    /// tries the message has had, counting ones that failed before its in-flight mark.
+    pub fn outcome(&self, id: i64, at: i64, outcome: Outcome<'_>) -> anyhow::Result<()> {
         self.send(Change::Outcome {
             id,
             at,
-            state,
-            reply: reply.to_owned(),
-            next_attempt_at,
+            state: outcome.state,
+            reply: outcome.reply.to_owned(),
+            next_attempt_at: outcome.next_attempt_at,
+            attempts: outcome.attempts,
         })
     }
 
@@ -134,8 +143,8 @@ fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
              WHERE id = ?1",
         )?;
         let mut settle = tx.prepare_cached(
-            "UPDATE recipients SET state = ?2, last_reply = ?3, next_attempt_at = ?4, updated_at = ?5
-             WHERE id = ?1",
+            "UPDATE recipients SET state = ?2, last_reply = ?3, next_attempt_at = ?4, updated_at = ?5,
+             attempts = max(attempts, ?6) WHERE id = ?1",
         )?;
         let mut log = tx.prepare_cached(
             "INSERT INTO attempts (recipient, at, state, reply) VALUES (?1, ?2, ?3, ?4)",
@@ -151,8 +160,16 @@ fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
                     state,
                     reply,
                     next_attempt_at,
+                    attempts,
                 } => {
-                    settle.execute(params![id, state.as_str(), reply, next_attempt_at, at])?;
+                    settle.execute(params![
+                        id,
+                        state.as_str(),
+                        reply,
+                        next_attempt_at,
+                        at,
+                        attempts
+                    ])?;
                     log.execute(params![id, at, state.as_str(), reply])?;
                 }
                 Change::Flush(_) => {}
