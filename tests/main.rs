@@ -6,6 +6,7 @@ mod archive;
 mod browser;
 mod build;
 mod check;
+mod dispatch_faults;
 mod loader_fuzz;
 mod new;
 mod preview;

@@ -3,3 +3,4 @@
 pub mod engine;
 pub mod limits;
 pub mod relay;
+pub mod smtp;
