@@ -2,5 +2,7 @@
 
 pub mod engine;
 pub mod limits;
+pub mod lock;
+pub mod progress;
 pub mod relay;
 pub mod smtp;
