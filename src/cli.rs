@@ -26,6 +26,8 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Write the web archive: a page per volume, an index and an Atom feed
     Archive(ArchiveArgs),
+    /// Show where a volume's dispatch stands, from the ledger
+    Status(StatusArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -68,6 +70,19 @@ pub struct ArchiveArgs {
     /// Write the archive into DIR instead of out/archive/ (DIR is replaced whole)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `broadsheet status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+    /// Show one address's whole history instead
+    #[arg(long, value_name = "ADDRESS")]
+    pub recipient: Option<String>,
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => cmd::new::run(&project, &args),
         Command::Preview(args) => cmd::preview::run(&project, &args),
         Command::Archive(args) => cmd::archive::run(&project, &args),
+        Command::Status(args) => cmd::status::run(&project, &args),
     }
 }
 

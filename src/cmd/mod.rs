@@ -5,3 +5,4 @@ pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod new;
 pub(crate) mod preview;
+pub(crate) mod status;

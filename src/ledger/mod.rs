@@ -15,6 +15,9 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 pub use writer::{Outcome, Writer, WriterHandle};
 
+/// The ledger's place in a project (git-ignored, with the other state).
+pub const LEDGER_FILE: &str = "state/ledger.sqlite";
+
 /// Where a recipient's message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum State {
@@ -311,7 +314,7 @@ impl Ledger {
             .conn
             .query_row(
                 "SELECT id, address, name, variant, message_id, state, attempts, next_attempt_at, last_reply
-                 FROM recipients WHERE volume = ?1 AND address = ?2",
+                 FROM recipients WHERE volume = ?1 AND address = ?2 COLLATE NOCASE",
                 params![volume, address],
                 read_row,
             )
