@@ -22,6 +22,14 @@ pub enum Command {
     Check(CheckArgs),
     /// Start the next volume from the latest one in volumes/
     New(NewArgs),
+    /// Count recipients per segment, or explain whether one address gets a volume
+    Recipients(RecipientsArgs),
+    /// Send test copies of a volume to the proof list (never to subscribers)
+    Proof(ProofArgs),
+    /// Add, remove or list suppressed addresses (unsubscribes, bounces, complaints)
+    Suppress(SuppressArgs),
+    /// Check unsubscribe tokens, for whoever runs the unsubscribe endpoint
+    UnsubscribeToken(TokenArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -44,6 +52,79 @@ pub struct CheckArgs {
 /// Arguments of `broadsheet new`.
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {}
+
+/// Arguments of `broadsheet recipients`.
+#[derive(Debug, clap::Args)]
+pub struct RecipientsArgs {
+    /// Count only these segments (repeatable); all segments by default
+    #[arg(long, value_name = "S")]
+    pub segment: Vec<String>,
+    /// Say which segments list ADDRESS and whether it would get a volume
+    #[arg(long, value_name = "ADDRESS")]
+    pub explain: Option<String>,
+}
+
+/// Arguments of `broadsheet proof`.
+#[derive(Debug, clap::Args)]
+pub struct ProofArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// Send to ADDRESS instead of the proof list (repeatable; allowed outside the list)
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Vec<String>,
+    /// Build the copy that RECIPIENT (an address in recipients.toml) would get
+    #[arg(long = "as", value_name = "RECIPIENT")]
+    pub as_recipient: Option<String>,
+    /// Build the copy for a reader of these topics (comma-separated)
+    #[arg(long, value_name = "TOPICS", value_delimiter = ',')]
+    pub topics: Vec<String>,
+}
+
+/// Arguments of `broadsheet suppress`.
+#[derive(Debug, clap::Args)]
+pub struct SuppressArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SuppressAction,
+}
+
+/// The `suppress` actions.
+#[derive(Debug, Subcommand)]
+pub enum SuppressAction {
+    /// Suppress ADDRESS so that no later volume reaches it
+    Add {
+        /// The address
+        address: String,
+        /// Why
+        #[arg(long, value_enum, default_value = "unsubscribed")]
+        reason: crate::audience::Reason,
+    },
+    /// Take ADDRESS off the suppression list (only when its owner asks to come back)
+    Remove {
+        /// The address
+        address: String,
+    },
+    /// Print the suppression list as CSV
+    List,
+}
+
+/// Arguments of `broadsheet unsubscribe-token`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+/// The `unsubscribe-token` actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Check TOKEN (or a whole unsubscribe URL) and print the address and list it names
+    Verify {
+        /// The token from an unsubscribe URL, or the URL itself
+        token: String,
+    },
+}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,9 @@
 //! [`layout`] loads templates, [`render`] produces MJML, HTML and text, [`lint`] checks the
 //! output, and [`pipeline`] runs them all for the commands in `cmd`.
 
+pub mod audience;
 pub mod cli;
+pub mod clock;
 mod cmd;
 pub mod diag;
 pub mod encoding;
@@ -14,14 +16,17 @@ pub mod layout;
 pub mod lint;
 pub mod markdown;
 pub mod pipeline;
+mod private;
 pub mod project;
 pub mod render;
+pub mod settings;
 pub mod volume;
 
 use std::fmt;
 use std::io::Write as _;
 
 use cli::{Cli, Command};
+use clock::Timestamp;
 use project::Project;
 
 /// An error that has already been reported to the user; the process exits with status 1.
@@ -44,6 +49,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => cmd::build::run(&project, &args),
         Command::Check(args) => cmd::check::run(&project, &args),
         Command::New(args) => cmd::new::run(&project, &args),
+        Command::Recipients(args) => cmd::recipients::run(&project, &args),
+        Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
+        Command::Proof(_) | Command::UnsubscribeToken(_) => anyhow::bail!("not yet"),
     }
 }
 

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize;
 
-use crate::diag::{Diagnostics, SourceFile};
+use crate::diag::SourceFile;
+pub use crate::settings::Settings;
 
 /// The settings file's name.
 pub const SETTINGS_FILE: &str = "broadsheet.toml";
@@ -18,19 +18,6 @@ pub struct Project {
     pub root: PathBuf,
     /// The parsed settings.
     pub settings: Settings,
-}
-
-/// The contents of `broadsheet.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The layout volumes use unless they name one (a folder under `layouts/`).
-    #[serde(default = "default_layout")]
-    pub layout: String,
-}
-
-fn default_layout() -> String {
-    "scout".to_owned()
 }
 
 impl Project {
@@ -54,11 +41,7 @@ impl Project {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let source = SourceFile::new(&path, text);
-        let settings = toml::from_str(&source.text).map_err(|e| {
-            let mut diags = Diagnostics::default();
-            diags.push(crate::volume::toml_diagnostic(&source, &e));
-            diags
-        })?;
+        let settings = crate::settings::parse(&source)?;
         Ok(Self {
             root: root.to_path_buf(),
             settings,

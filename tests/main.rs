@@ -7,3 +7,4 @@ mod build;
 mod check;
 mod loader_fuzz;
 mod new;
+mod recipients;

@@ -3,3 +3,5 @@
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod new;
+pub(crate) mod recipients;
+pub(crate) mod suppress;

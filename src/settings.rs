@@ -1,0 +1,491 @@
+//! The project settings in `broadsheet.toml`: text in, a checked [`Settings`] out, or every
+//! problem as a compiler-style diagnostic. Secrets never live here: a `password` key
+//! anywhere is an error that points at `password_env`.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::audience::Address;
+use crate::audience::address::check_domain;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::volume::{check_url, toml_diagnostic, typed};
+
+/// The slot in `[unsubscribe] url` that each recipient's token fills.
+pub const TOKEN_SLOT: &str = "{token}";
+
+/// The contents of `broadsheet.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The layout volumes use unless they name one (a folder under `layouts/`).
+    #[serde(default = "default_layout")]
+    pub layout: String,
+    /// Who the newsletter comes from; needed to send.
+    pub sender: Option<Sender>,
+    /// How messages leave: the outbox folder (default) or an SMTP relay.
+    #[serde(default)]
+    pub transport: Transport,
+    /// The unsubscribe link every message carries; needed to send to subscribers.
+    pub unsubscribe: Option<Unsubscribe>,
+    /// Who test copies may go to.
+    #[serde(default)]
+    pub proof: Proof,
+}
+
+/// `[sender]`: the From address and the list's identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sender {
+    /// The From address.
+    pub from: Spanned<String>,
+    /// The From display name.
+    pub name: Option<Spanned<String>>,
+    /// Where replies go, when not to `from`.
+    pub reply_to: Option<Spanned<String>>,
+    /// The list's identifier for `List-Id` (RFC 2919), a domain-like name such as `scout.eto.tech`.
+    pub list_id: Spanned<String>,
+    /// The domain on the right of every Message-ID.
+    pub domain: Spanned<String>,
+}
+
+/// `[transport]`: where messages go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transport {
+    /// `outbox` (default) or `smtp`.
+    #[serde(default)]
+    pub kind: TransportKind,
+    /// The outbox folder, relative to the project (outbox only).
+    pub dir: Option<Spanned<String>>,
+    /// The SMTP relay's host name or address.
+    pub host: Option<Spanned<String>>,
+    /// The relay's port; defaults to 465 for `tls`, 587 for `starttls`, 25 for `none`.
+    pub port: Option<u16>,
+    /// How the connection is encrypted.
+    pub security: Option<Spanned<Security>>,
+    /// The user name to authenticate with, if the relay needs one.
+    pub username: Option<Spanned<String>>,
+    /// The environment variable holding the password (never the password itself).
+    pub password_env: Option<Spanned<String>>,
+    /// Seconds to wait for each step of an SMTP exchange.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: Spanned<u64>,
+}
+
+/// The kinds of transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// Writes `.eml` files and envelopes to a folder.
+    #[default]
+    Outbox,
+    /// Hands messages to an SMTP relay.
+    Smtp,
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Implicit TLS from the first byte (port 465), certificate verified.
+    Tls,
+    /// STARTTLS required, certificate verified.
+    Starttls,
+    /// No encryption: only for a relay on a loopback address.
+    None,
+}
+
+/// `[unsubscribe]`: the one-click unsubscribe link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsubscribe {
+    /// An https URL with a `{token}` slot.
+    pub url: Spanned<String>,
+    /// An address that also accepts unsubscribe mail, listed second in `List-Unsubscribe`.
+    pub mailto: Option<Spanned<String>>,
+    /// The environment variable holding the token signing secret.
+    pub secret_env: Spanned<String>,
+}
+
+/// `[proof]`: the only people test copies may reach (besides `--to`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    /// A segment of `recipients.toml` whose members are on the proof list.
+    pub segment: Option<Spanned<String>>,
+    /// Further addresses on the proof list.
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    /// The most test copies one `proof` run sends.
+    #[serde(default = "default_proof_max")]
+    pub max: Spanned<usize>,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self {
+            kind: TransportKind::Outbox,
+            dir: None,
+            host: None,
+            port: None,
+            security: None,
+            username: None,
+            password_env: None,
+            timeout_secs: Spanned::new(0..0, default_timeout_secs()),
+        }
+    }
+}
+
+impl Default for Proof {
+    fn default() -> Self {
+        Self {
+            segment: None,
+            addresses: Vec::new(),
+            max: Spanned::new(0..0, DEFAULT_PROOF_MAX),
+        }
+    }
+}
+
+const DEFAULT_PROOF_MAX: usize = 5;
+const MAX_PROOF_MAX: usize = 50;
+
+fn default_layout() -> String {
+    "scout".to_owned()
+}
+
+fn default_timeout_secs() -> u64 {
+    30
+}
+
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, default_timeout_secs())
+}
+
+fn default_proof_max() -> Spanned<usize> {
+    Spanned::new(0..0, DEFAULT_PROOF_MAX)
+}
+
+/// True for `localhost` and loopback addresses (`127.0.0.0/8`, `::1`, and `::ffff:127.x`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+impl Security {
+    /// The conventional port for this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Tls => 465,
+            Self::Starttls => 587,
+            Self::None => 25,
+        }
+    }
+}
+
+/// Parses and checks the settings file's text, reporting every problem.
+pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let (root, errors) = DeTable::parse_recoverable(&source.text);
+    if !errors.is_empty() {
+        diags.extend(errors.iter().map(|e| toml_diagnostic(source, e)));
+        return Err(diags);
+    }
+    find_passwords(source, root.get_ref(), &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
+    let Some(settings) = typed::<Settings>(source, root, &mut diags) else {
+        return Err(diags);
+    };
+    Checker {
+        source,
+        diags: &mut diags,
+    }
+    .run(&settings);
+    if diags.has_errors() {
+        diags.sort_by_location();
+        return Err(diags);
+    }
+    Ok(settings)
+}
+
+/// Reports every key called `password`, at any depth.
+fn find_passwords(source: &SourceFile, table: &DeTable<'_>, diags: &mut Diagnostics) {
+    for (key, value) in table {
+        if key.get_ref().eq_ignore_ascii_case("password") {
+            diags.push(
+                Diagnostic::error("a password does not belong in broadsheet.toml")
+                    .at_span(source, key.span())
+                    .note("put it in an environment variable and name that variable with `password_env = \"SMTP_PASSWORD\"`"),
+            );
+        }
+        if let DeValue::Table(inner) = value.get_ref() {
+            find_passwords(source, inner, diags);
+        }
+    }
+}
+
+struct Checker<'a> {
+    source: &'a SourceFile,
+    diags: &'a mut Diagnostics,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, message: String, span: Range<usize>, note: Option<&str>) {
+        let mut d = Diagnostic::error(message).at_span(self.source, span);
+        if let Some(note) = note {
+            d = d.note(note);
+        }
+        self.diags.push(d);
+    }
+
+    fn run(mut self, settings: &Settings) {
+        if let Some(sender) = &settings.sender {
+            self.sender(sender);
+        }
+        if let Some(unsubscribe) = &settings.unsubscribe {
+            self.unsubscribe(unsubscribe);
+        }
+        self.transport(&settings.transport);
+        let proof = &settings.proof;
+        for address in &proof.addresses {
+            self.address(address, "[proof] addresses");
+        }
+        if !(1..=MAX_PROOF_MAX).contains(proof.max.get_ref()) {
+            let message = format!("`max` must be between 1 and {MAX_PROOF_MAX}");
+            self.error(message, proof.max.span(), None);
+        }
+    }
+
+    fn address(&mut self, field: &Spanned<String>, what: &str) {
+        match Address::parse(field.get_ref()) {
+            Ok(a) if a.needs_smtputf8() => {
+                let message = format!("{what}: `{a}` needs SMTPUTF8; use an ASCII address");
+                self.error(message, field.span(), None);
+            }
+            Ok(_) => {}
+            Err(why) => {
+                let message = format!("{what}: `{}` {why}", field.get_ref());
+                self.error(message, field.span(), None);
+            }
+        }
+    }
+
+    fn line(&mut self, field: &Spanned<String>, what: &str) {
+        if field.get_ref().chars().any(char::is_control) {
+            let message =
+                format!("`{what}` contains a control character; it would reach a mail header");
+            self.error(message, field.span(), None);
+        }
+    }
+
+    fn domain(&mut self, field: &Spanned<String>, what: &str) {
+        if let Err(why) = check_domain(field.get_ref()) {
+            self.error(format!("`{what}` {why}"), field.span(), None);
+        }
+    }
+
+    fn sender(&mut self, sender: &Sender) {
+        self.address(&sender.from, "`from`");
+        if let Some(name) = &sender.name {
+            self.line(name, "name");
+        }
+        if let Some(reply_to) = &sender.reply_to {
+            self.address(reply_to, "`reply_to`");
+        }
+        self.domain(&sender.list_id, "list_id");
+        self.domain(&sender.domain, "domain");
+    }
+
+    fn unsubscribe(&mut self, unsubscribe: &Unsubscribe) {
+        let url = &unsubscribe.url;
+        if let Err(problem) = check_url(url.get_ref(), false) {
+            self.error(format!("`url` {problem}"), url.span(), None);
+        }
+        if url.get_ref().matches(TOKEN_SLOT).count() != 1 {
+            let message =
+                format!("`url` must hold `{TOKEN_SLOT}` once, where each recipient's token goes");
+            self.error(message, url.span(), None);
+        }
+        if url.get_ref().len() > 200 {
+            let note = Some("keep it short: it goes into a mail header and every message");
+            self.error(
+                "`url` is longer than 200 characters".to_owned(),
+                url.span(),
+                note,
+            );
+        }
+        if let Some(mailto) = &unsubscribe.mailto {
+            self.address(mailto, "`mailto`");
+        }
+        self.env_name(&unsubscribe.secret_env, "secret_env");
+    }
+
+    fn env_name(&mut self, field: &Spanned<String>, what: &str) {
+        let name = field.get_ref();
+        let ok = !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if !ok {
+            let message =
+                format!("`{what}` must name an environment variable, e.g. `BROADSHEET_SECRET`");
+            self.error(message, field.span(), None);
+        }
+    }
+
+    fn transport(&mut self, t: &Transport) {
+        let smtp_only = [
+            ("host", t.host.as_ref()),
+            ("username", t.username.as_ref()),
+            ("password_env", t.password_env.as_ref()),
+        ];
+        match t.kind {
+            TransportKind::Outbox => {
+                for (key, field) in smtp_only {
+                    if let Some(field) = field {
+                        let message = format!("`{key}` applies only to `kind = \"smtp\"`");
+                        self.error(message, field.span(), None);
+                    }
+                }
+            }
+            TransportKind::Smtp => self.smtp(t),
+        }
+    }
+
+    fn smtp(&mut self, t: &Transport) {
+        if let Some(dir) = &t.dir {
+            self.error(
+                "`dir` applies only to `kind = \"outbox\"`".to_owned(),
+                dir.span(),
+                None,
+            );
+        }
+        let (Some(host), Some(security)) = (&t.host, &t.security) else {
+            self.diags.push(
+                Diagnostic::error("`kind = \"smtp\"` needs `host` and `security`")
+                    .note("e.g. `host = \"smtp.example.org\"` and `security = \"tls\"`"),
+            );
+            return;
+        };
+        if host.get_ref().is_empty()
+            || host
+                .get_ref()
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            self.error(
+                "`host` is not a host name or address".to_owned(),
+                host.span(),
+                None,
+            );
+        }
+        if *security.get_ref() == Security::None && !is_loopback_host(host.get_ref()) {
+            let note = if t.username.is_some() {
+                "credentials are never sent unencrypted to another machine; use `tls` or `starttls`"
+            } else {
+                "use `tls` or `starttls`, or a relay on 127.0.0.1"
+            };
+            let message = format!(
+                "`security = \"none\"` is allowed only for a loopback relay, not `{}`",
+                host.get_ref()
+            );
+            self.error(message, security.span(), Some(note));
+        }
+        match (&t.username, &t.password_env) {
+            (Some(_), Some(env)) => self.env_name(env, "password_env"),
+            (Some(user), None) => self.error(
+                "`username` needs `password_env`, the environment variable holding the password"
+                    .to_owned(),
+                user.span(),
+                None,
+            ),
+            (None, Some(env)) => self.error(
+                "`password_env` needs `username`".to_owned(),
+                env.span(),
+                None,
+            ),
+            (None, None) => {}
+        }
+        if !(1..=600).contains(t.timeout_secs.get_ref()) {
+            self.error(
+                "`timeout_secs` must be between 1 and 600".to_owned(),
+                t.timeout_secs.span(),
+                None,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Settings, Diagnostics> {
+        parse(&SourceFile::new(
+            std::path::Path::new("broadsheet.toml"),
+            text.to_owned(),
+        ))
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "::1",
+            "[::1]",
+            "127.1.2.3",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "smtp.example.org",
+            "localhost.example.org",
+            "::",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn password_is_an_error_at_its_place() {
+        let err = parse_text("[transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nsecurity = \"none\"\npassword = \"hunter2\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("broadsheet.toml:5:1"), "{text}");
+        assert!(text.contains("password_env"), "{text}");
+        assert!(
+            !text.contains("hunter2") || text.contains("5 | password"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn plaintext_only_on_loopback() {
+        let base = "[transport]\nkind = \"smtp\"\nsecurity = \"none\"\nusername = \"u\"\npassword_env = \"P\"\n";
+        assert!(parse_text(&format!("{base}host = \"127.0.0.1\"\n")).is_ok());
+        let err = parse_text(&format!("{base}host = \"relay.example.org\"\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("credentials are never sent unencrypted"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_to_the_outbox() {
+        let s = parse_text("layout = \"scout\"\n").unwrap();
+        assert_eq!(s.transport.kind, TransportKind::Outbox);
+        assert_eq!(*s.proof.max.get_ref(), 5);
+    }
+}
