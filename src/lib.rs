@@ -15,11 +15,13 @@ pub mod encoding;
 pub mod layout;
 pub mod lint;
 pub mod markdown;
+pub mod message;
 pub mod pipeline;
 mod private;
 pub mod project;
 pub mod render;
 pub mod settings;
+pub mod unsubscribe;
 pub mod volume;
 
 use std::fmt;
@@ -51,7 +53,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => cmd::new::run(&project, &args),
         Command::Recipients(args) => cmd::recipients::run(&project, &args),
         Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
-        Command::Proof(_) | Command::UnsubscribeToken(_) => anyhow::bail!("not yet"),
+        Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
+        Command::Proof(_) => anyhow::bail!("not yet"),
     }
 }
 

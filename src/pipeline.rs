@@ -15,6 +15,10 @@ use crate::volume::{self, Volume};
 pub struct Composition {
     /// The parsed volume.
     pub volume: Option<Volume>,
+    /// The loaded layout, for rendering variants of the volume.
+    pub layout: Option<Layout>,
+    /// Where the generated MJML is reported in diagnostics.
+    pub origin: Option<MjmlOrigin>,
     /// The generated MJML, kept even when mrml rejects it so that it can be inspected.
     pub mjml: Option<Mjml>,
     /// The HTML part.
@@ -55,6 +59,8 @@ pub fn out_dir(project: &Project, volume: &Volume, out: Option<&Path>) -> PathBu
 pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
     let mut result = Composition {
         volume: None,
+        layout: None,
+        origin: None,
         mjml: None,
         html: None,
         html_sent_size: 0,
@@ -93,6 +99,8 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         result.mjml = Some(mjml);
     }
     result.volume = Some(volume);
+    result.layout = Some(layout);
+    result.origin = Some(origin);
     Ok(result)
 }
 

@@ -169,6 +169,26 @@ fn default_proof_max() -> Spanned<usize> {
     Spanned::new(0..0, DEFAULT_PROOF_MAX)
 }
 
+impl Settings {
+    /// The `[sender]` table, which sending needs.
+    pub fn needs_sender(&self) -> anyhow::Result<&Sender> {
+        self.sender.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "broadsheet.toml has no [sender] table (from, list_id, domain); see the README"
+            )
+        })
+    }
+
+    /// The `[unsubscribe]` table, which sending and tokens need.
+    pub fn needs_unsubscribe(&self) -> anyhow::Result<&Unsubscribe> {
+        self.unsubscribe.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "broadsheet.toml has no [unsubscribe] table (url, secret_env); see the README"
+            )
+        })
+    }
+}
+
 /// True for `localhost` and loopback addresses (`127.0.0.0/8`, `::1`, and `::ffff:127.x`).
 pub fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');

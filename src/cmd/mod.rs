@@ -5,3 +5,4 @@ pub(crate) mod check;
 pub(crate) mod new;
 pub(crate) mod recipients;
 pub(crate) mod suppress;
+pub(crate) mod unsubscribe_token;

@@ -3,7 +3,7 @@
 
 pub mod helpers;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -15,6 +15,31 @@ use crate::volume::{Pick, Volume};
 /// Stands in for each recipient's unsubscribe link in rendered output. It is a reserved
 /// `.invalid` URL, so it can never work by accident; sending replaces it per recipient.
 pub const UNSUBSCRIBE_PLACEHOLDER: &str = "https://unsubscribe.invalid/BROADSHEET-PLACEHOLDER";
+
+/// Stands in for a named recipient's name (`recipient.name`) when a volume is rendered for
+/// sending; each message gets the name spliced in. One word, so escaping and wrapping
+/// leave it whole.
+pub const NAME_PLACEHOLDER: &str = "BROADSHEET-NAME-PLACEHOLDER";
+
+/// Who a rendering is for: by default everyone, with every pick and no name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reader<'a> {
+    /// Only the picks tagged with one of these topics (the expert view stays).
+    pub topics: Option<&'a BTreeSet<&'a str>>,
+    /// The recipient's name, shown to templates as `recipient.name`.
+    pub name: Option<&'a str>,
+}
+
+impl Reader<'_> {
+    /// True when this reader gets `pick`.
+    pub fn gets(&self, pick: &Pick) -> bool {
+        self.topics.is_none_or(|topics| {
+            pick.topics
+                .iter()
+                .any(|t| topics.contains(t.get_ref().as_str()))
+        })
+    }
+}
 
 /// The MJML a layout produced for a volume: the intermediate stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +62,12 @@ struct TemplateData<'a> {
     expert_view: Option<ExpertData<'a>>,
     layout: &'a LayoutData,
     unsubscribe_url: &'a str,
+    recipient: RecipientData<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct RecipientData<'a> {
+    name: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,7 +123,7 @@ struct ExpertData<'a> {
 }
 
 impl<'a> TemplateData<'a> {
-    fn new(volume: &'a Volume, layout: &'a LayoutData) -> Self {
+    fn new(volume: &'a Volume, layout: &'a LayoutData, reader: &Reader<'a>) -> Self {
         let ids: HashMap<&str, &str> = volume
             .picks
             .iter()
@@ -114,6 +145,15 @@ impl<'a> TemplateData<'a> {
         };
         let meta = &volume.meta;
         let split = volume.expert_view_after();
+        let shown = |picks: &'a [Pick]| picks.iter().filter(|p| reader.gets(p));
+        let picks_before: Vec<PickData<'a>> = shown(&volume.picks[..split])
+            .enumerate()
+            .map(pick)
+            .collect();
+        let picks_after = shown(&volume.picks[split..])
+            .enumerate()
+            .map(|(i, p)| pick((i + picks_before.len(), p)))
+            .collect();
         let period = meta.period.get_ref();
         Self {
             volume: VolumeData {
@@ -133,12 +173,8 @@ impl<'a> TemplateData<'a> {
                     alt: h.alt.as_ref().map_or("", |a| a.get_ref()),
                 }),
             },
-            picks_before: volume.picks[..split].iter().enumerate().map(pick).collect(),
-            picks_after: volume.picks[split..]
-                .iter()
-                .enumerate()
-                .map(|(i, p)| pick((i + split, p)))
-                .collect(),
+            picks_before,
+            picks_after,
             expert_view: volume.expert_view.as_ref().map(|e| ExpertData {
                 heading: e.heading.get_ref(),
                 author: e.author.get_ref(),
@@ -148,16 +184,27 @@ impl<'a> TemplateData<'a> {
             }),
             layout,
             unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
+            recipient: RecipientData { name: reader.name },
         }
     }
 }
 
-/// Runs the layout's templates: MJML and text, each an error at its template line on failure.
+/// Runs the layout's templates for everyone: MJML and text, each an error at its template
+/// line on failure.
 pub fn templates(
     volume: &Volume,
     layout: &Layout,
 ) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
-    let data = TemplateData::new(volume, &layout.data);
+    templates_for(volume, layout, &Reader::default())
+}
+
+/// Runs the layout's templates for one kind of reader (a topic selection, a name).
+pub fn templates_for(
+    volume: &Volume,
+    layout: &Layout,
+    reader: &Reader<'_>,
+) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
+    let data = TemplateData::new(volume, &layout.data, reader);
     let mjml = layout
         .mjml
         .render(&layout.mjml_name, &data)
