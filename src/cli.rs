@@ -122,6 +122,7 @@ pub enum TokenAction {
     /// Check TOKEN (or a whole unsubscribe URL) and print the address and list it names
     Verify {
         /// The token from an unsubscribe URL, or the URL itself
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
 }

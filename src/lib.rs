@@ -21,6 +21,7 @@ mod private;
 pub mod project;
 pub mod render;
 pub mod settings;
+pub mod transport;
 pub mod unsubscribe;
 pub mod volume;
 
@@ -54,7 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recipients(args) => cmd::recipients::run(&project, &args),
         Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
         Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
-        Command::Proof(_) => anyhow::bail!("not yet"),
+        Command::Proof(args) => cmd::proof::run(&project, &args, Timestamp::now()),
     }
 }
 

@@ -5,6 +5,8 @@ mod support;
 mod browser;
 mod build;
 mod check;
+mod guards;
 mod loader_fuzz;
 mod new;
 mod recipients;
+mod sending;

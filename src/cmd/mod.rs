@@ -3,6 +3,7 @@
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod new;
+pub(crate) mod proof;
 pub(crate) mod recipients;
 pub(crate) mod suppress;
 pub(crate) mod unsubscribe_token;
