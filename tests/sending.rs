@@ -341,3 +341,42 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
     });
     addresses.len()
 }
+
+/// A proof through a real Postfix instance, found in the recipient's Maildir.
+#[test]
+fn a_proof_is_delivered_by_a_real_postfix_to_a_maildir() {
+    let postfix = crate::support::postfix::Postfix::start();
+    let project = smtp_project(postfix.port);
+    let run = project.ok(&["proof", "volumes/011.toml", "--to", "editor@example.org"]);
+    assert!(
+        run.stdout.contains(": 250 2.0.0 Ok: queued as "),
+        "{}",
+        run.stdout
+    );
+    let delivered = postfix.wait_for_mail("editor");
+    let message = MessageParser::default()
+        .parse(delivered.as_slice())
+        .expect("parses");
+    assert_eq!(
+        message.subject(),
+        Some(format!("[TEST] {SUBJECT}").as_str())
+    );
+    assert_eq!(
+        message
+            .to()
+            .and_then(|t| t.first())
+            .and_then(|a| a.address()),
+        Some("editor@example.org")
+    );
+    assert!(
+        message
+            .body_text(0)
+            .unwrap()
+            .contains("https://scout.eto.tech/unsubscribe/proof")
+    );
+    assert!(
+        postfix.log().contains("status=sent (delivered to maildir)"),
+        "{}",
+        postfix.log()
+    );
+}
