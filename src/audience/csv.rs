@@ -51,24 +51,34 @@ pub(crate) fn records<'a>(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.split('\n')
         .enumerate()
-        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(move |(line, text)| {
-            let mut record = Record {
-                line,
-                text,
-                fields: Vec::new(),
-            };
-            match split(text) {
-                Ok(fields) => {
-                    record.fields = fields;
-                    Ok(record)
-                }
-                Err((at, message)) => Err(Box::new(
-                    Diagnostic::error(message).at(record.locate(path, at, 1)),
-                )),
-            }
-        })
+        .filter_map(move |(i, line)| record(path, i + 1, line))
+}
+
+/// The record on line `line` (1-based) whose text is `text`, or `None` for a blank line.
+/// A trailing CR is not part of the record.
+pub(crate) fn record<'a>(
+    path: &str,
+    line: usize,
+    text: &'a str,
+) -> Option<Result<Record<'a>, Box<Diagnostic>>> {
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.trim().is_empty() {
+        return None;
+    }
+    let mut record = Record {
+        line,
+        text,
+        fields: Vec::new(),
+    };
+    Some(match split(text) {
+        Ok(fields) => {
+            record.fields = fields;
+            Ok(record)
+        }
+        Err((at, message)) => Err(Box::new(
+            Diagnostic::error(message).at(record.locate(path, at, 1)),
+        )),
+    })
 }
 
 /// Splits one line into fields with their byte offsets, or says where and why it cannot.

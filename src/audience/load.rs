@@ -12,6 +12,7 @@ use toml::de::{DeTable, DeValue};
 mod import;
 
 use super::RECIPIENTS_FILE;
+use super::index::Index;
 use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting, Suppressions};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 use crate::volume::{toml_diagnostic, typed};
@@ -66,7 +67,7 @@ pub(super) struct Loader<'a> {
     topics: Vec<Box<str>>,
     topic_ids: HashMap<Box<str>, u16>,
     recipients: Vec<Recipient>,
-    index: HashMap<Box<str>, u32>,
+    index: Index,
     files: Vec<String>,
     diags: Diagnostics,
     trace: Option<(Box<str>, &'a Address)>,
@@ -81,7 +82,7 @@ impl<'a> Loader<'a> {
             topics: Vec::new(),
             topic_ids: HashMap::new(),
             recipients: Vec::new(),
-            index: HashMap::new(),
+            index: Index::default(),
             files: Vec::new(),
             diags: Diagnostics::default(),
             trace: trace.map(|a| (a.key(), a)),
@@ -342,10 +343,9 @@ impl<'a> Loader<'a> {
                 segments: names,
             });
         }
-        let Some(&i) = self.index.get(&key) else {
+        let Some(i) = self.index.find(&self.recipients, &key) else {
             let i = u32::try_from(self.recipients.len())
                 .map_err(|_| "too many recipients".to_owned())?;
-            self.index.insert(key, i);
             self.recipients.push(Recipient {
                 address: row.address,
                 name: row.name,
@@ -353,6 +353,7 @@ impl<'a> Loader<'a> {
                 topics: row.topics.map(Vec::into_boxed_slice),
                 last: place,
             });
+            self.index.insert(&self.recipients, &key, i);
             return Ok(());
         };
         let r = &mut self.recipients[usize::try_from(i).expect("u32 fits usize")];

@@ -4,11 +4,12 @@
 
 pub mod address;
 mod csv;
+mod index;
 mod load;
 mod select;
 pub mod suppress;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use address::Address;
@@ -65,7 +66,7 @@ pub struct Sighting {
 pub struct Audience {
     segments: Vec<Segment>,
     recipients: Vec<Recipient>,
-    index: HashMap<Box<str>, u32>,
+    index: index::Index,
     topics: Vec<Box<str>>,
     files: Vec<String>,
     suppressions: Suppressions,
@@ -98,7 +99,7 @@ impl Audience {
 
     /// The recipient with this address (compared case-insensitively), if listed.
     pub fn find(&self, address: &Address) -> Option<&Recipient> {
-        let i = *self.index.get(&address.key())?;
+        let i = self.index.find(&self.recipients, &address.key())?;
         self.recipients.get(usize::try_from(i).ok()?)
     }
 

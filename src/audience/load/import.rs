@@ -1,6 +1,8 @@
 //! `[[imports]]`: a CSV file of recipients (header `email,name,segments,topics`, lists
 //! separated by `;`) read into the loader row by row, each problem at its line and column.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use toml::Spanned;
@@ -15,24 +17,8 @@ const COLUMNS: [&str; 4] = ["email", "name", "segments", "topics"];
 impl Loader<'_> {
     pub(super) fn import(&mut self, root: &Path, source: &SourceFile, def: &ImportDef) {
         let path = root.join(def.path.get_ref());
-        let text = match std::fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => text,
-            Ok(Err(e)) => {
-                let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1;
-                let d = Diagnostic::error(format!(
-                    "{} is not UTF-8 text (from line {line})",
-                    display_path(&path)
-                ));
-                self.diags.push(
-                    d.at_span(source, def.path.span())
-                        .note("save the CSV file as UTF-8"),
-                );
-                return;
-            }
+        let file = match File::open(&path) {
+            Ok(file) => file,
             Err(e) => {
                 let d = Diagnostic::error(format!("cannot read {}: {e}", display_path(&path)));
                 self.diags.push(d.at_span(source, def.path.span()));
@@ -43,20 +29,71 @@ impl Loader<'_> {
             return;
         };
         let shown = display_path(&path);
-        let file = self.add_file(shown.clone());
-        let mut records = csv::records(&shown, &text);
-        let Some(columns) = records
-            .next()
-            .and_then(|header| self.header(&shown, header))
-        else {
-            return;
-        };
-        for record in records {
-            match record {
-                Ok(record) => self.csv_row(&shown, file, &record, &columns, &defaults),
-                Err(d) => self.diags.push(*d),
+        let index = self.add_file(shown.clone());
+        if let Err(e) = self.rows(BufReader::new(file), &shown, index, &defaults) {
+            let d = Diagnostic::error(format!("cannot read {shown}: {e}"));
+            self.diags.push(d.at_span(source, def.path.span()));
+        }
+    }
+
+    /// Reads the file line by line, so that a large list never sits in memory as text.
+    fn rows(
+        &mut self,
+        mut reader: impl BufRead,
+        path: &str,
+        file: u16,
+        defaults: &[String],
+    ) -> std::io::Result<()> {
+        let mut buffer = Vec::new();
+        let mut columns = None;
+        for line in 1.. {
+            buffer.clear();
+            if reader.read_until(b'\n', &mut buffer)? == 0 {
+                return Ok(());
+            }
+            let bytes = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+            let bytes = if line == 1 {
+                bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
+            } else {
+                bytes
+            };
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                let shown = String::from_utf8_lossy(bytes);
+                let at = Location {
+                    path: path.to_owned(),
+                    line,
+                    column: 1,
+                    line_text: shown.into_owned(),
+                    width: 1,
+                };
+                self.diags.push(
+                    Diagnostic::error("this line is not UTF-8 text")
+                        .at(at)
+                        .note("save the CSV file as UTF-8"),
+                );
+                continue;
+            };
+            let record = match csv::record(path, line, text) {
+                None => continue,
+                Some(Err(d)) => {
+                    self.diags.push(*d);
+                    if columns.is_none() {
+                        // Without a header no row can be read.
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Some(Ok(record)) => record,
+            };
+            match &columns {
+                Some(columns) => self.csv_row(path, file, &record, columns, defaults),
+                None => match self.header(path, &record) {
+                    Some(found) => columns = Some(found),
+                    None => return Ok(()),
+                },
             }
         }
+        Ok(())
     }
 
     /// The segments every row of an import joins, or `None` after reporting unknown names
@@ -82,12 +119,7 @@ impl Loader<'_> {
     }
 
     /// The position of each known column in the header, or `None` after reporting why not.
-    fn header(
-        &mut self,
-        path: &str,
-        header: Result<Record<'_>, Box<Diagnostic>>,
-    ) -> Option<[Option<usize>; 4]> {
-        let header = header.map_err(|d| self.diags.push(*d)).ok()?;
+    fn header(&mut self, path: &str, header: &Record<'_>) -> Option<[Option<usize>; 4]> {
         let mut columns = [None; 4];
         for (i, (at, name)) in header.fields.iter().enumerate() {
             let place = header.locate(path, *at, name.chars().count());
