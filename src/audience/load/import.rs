@@ -7,7 +7,8 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::{Field, ImportDef, Loader, Place};
+use super::toml_file::ImportDef;
+use super::{Field, Loader, Place};
 use crate::audience::csv::{self, Record};
 use crate::diag::{Diagnostic, Location, SourceFile, display_path};
 
