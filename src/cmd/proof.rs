@@ -16,6 +16,7 @@ use crate::message::variant::Variants;
 use crate::message::{self, Common, Personal};
 use crate::pipeline;
 use crate::project::Project;
+use crate::settings::Sender;
 use crate::transport::{Configured, Envelope, Transport as _};
 use crate::unsubscribe::{self, PROOF_TOKEN};
 use crate::{Reported, say, say_err};
@@ -63,45 +64,61 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
     };
     let mut variants = Variants::new(volume, layout, origin, common);
     let url = unsubscribe::url(unsub, PROOF_TOKEN);
+    let number = *volume.meta.number.get_ref();
     let mut outgoing = Vec::new();
     for (serial, copy) in copies.iter().enumerate() {
-        let topics: Option<BTreeSet<&str>> = copy
-            .topics
-            .as_ref()
-            .map(|t| t.iter().map(String::as_str).collect());
-        let Some(variant) = variants
-            .get(topics.as_ref())
-            .map_err(|d| anyhow::anyhow!("{d}"))?
-        else {
-            let list = topics
-                .unwrap_or_default()
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(", ");
-            say(format_args!(
-                "not sent to {}: no pick of this volume is tagged {list}, so readers of those topics get nothing",
-                copy.to
-            ))?;
-            continue;
-        };
-        let id =
-            message::proof_message_id(sender, *volume.meta.number.get_ref(), &copy.to, now, serial);
-        let personal = Personal {
-            to: &copy.to,
-            name: copy.name.as_deref(),
-            message_id: &id,
-            unsubscribe_url: &url,
-        };
-        let bytes = variant.template(copy.name.is_some()).build(&personal);
-        let envelope = Envelope {
-            from: sender.from.get_ref().clone(),
-            to: copy.to.clone(),
-            message_id: id,
-        };
-        outgoing.push((envelope, bytes, variant.picks));
+        let id = message::proof_message_id(sender, number, &copy.to, now, serial);
+        outgoing.extend(build(&mut variants, sender, copy, id, &url)?);
     }
     anyhow::ensure!(!outgoing.is_empty(), "no proof sent");
     send(project, &allowed, outgoing)
+}
+
+/// A built proof and its envelope.
+struct Outgoing {
+    envelope: Envelope,
+    bytes: Vec<u8>,
+    picks: usize,
+}
+
+/// Builds one copy, or says why its variant is not sent (no picks).
+fn build(
+    variants: &mut Variants<'_>,
+    sender: &Sender,
+    copy: &Copy,
+    message_id: String,
+    url: &str,
+) -> anyhow::Result<Option<Outgoing>> {
+    let topics: Option<BTreeSet<&str>> = copy
+        .topics
+        .as_ref()
+        .map(|t| t.iter().map(String::as_str).collect());
+    let Some(variant) = variants.get(topics.as_ref())? else {
+        let list: Vec<&str> = topics.unwrap_or_default().into_iter().collect();
+        say(format_args!(
+            "not sent to {}: no pick of this volume is tagged {}, so readers of those topics get nothing",
+            copy.to,
+            list.join(", ")
+        ))?;
+        return Ok(None);
+    };
+    let personal = Personal {
+        to: &copy.to,
+        name: copy.name.as_deref(),
+        message_id: &message_id,
+        unsubscribe_url: url,
+    };
+    let bytes = variant.template(copy.name.is_some()).build(&personal);
+    let envelope = Envelope {
+        from: sender.from.get_ref().clone(),
+        to: copy.to.clone(),
+        message_id,
+    };
+    Ok(Some(Outgoing {
+        envelope,
+        bytes,
+        picks: variant.picks,
+    }))
 }
 
 fn load_audience(project: &Project, args: &ProofArgs) -> anyhow::Result<Option<Audience>> {
@@ -199,7 +216,7 @@ fn copies(
 fn send(
     project: &Project,
     allowed: &BTreeSet<Address>,
-    outgoing: Vec<(Envelope, Vec<u8>, usize)>,
+    outgoing: Vec<Outgoing>,
 ) -> anyhow::Result<()> {
     let mut transport = Configured::from_project(project)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -208,7 +225,12 @@ fn send(
         .context("cannot start the async runtime")?;
     let mut failed = 0;
     runtime.block_on(async {
-        for (envelope, bytes, picks) in &outgoing {
+        for Outgoing {
+            envelope,
+            bytes,
+            picks,
+        } in &outgoing
+        {
             // The last guard: nothing leaves for an address off the proof list.
             if !allowed.contains(&envelope.to) {
                 say_err(format_args!(
@@ -245,4 +267,39 @@ fn send(
         outgoing.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_guard_refuses_addresses_off_the_proof_list() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("broadsheet.toml"),
+            "[sender]\nfrom = \"a@eto.tech\"\nlist_id = \"l.eto.tech\"\ndomain = \"eto.tech\"\n",
+        )
+        .unwrap();
+        let project = Project::open(dir.path()).unwrap();
+        let on_list = Address::parse("staff@example.org").unwrap();
+        let outsider = Address::parse("reader@example.org").unwrap();
+        let outgoing = vec![Outgoing {
+            envelope: Envelope {
+                from: "a@eto.tech".to_owned(),
+                to: outsider,
+                message_id: "<x@eto.tech>".to_owned(),
+            },
+            bytes: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+            picks: 1,
+        }];
+        let error = send(&project, &BTreeSet::from([on_list]), outgoing).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("1 of 1 proof copies were not sent"),
+            "{error}"
+        );
+        assert!(!dir.path().join("outbox").exists(), "nothing was written");
+    }
 }

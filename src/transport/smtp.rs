@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
@@ -121,93 +121,70 @@ impl Smtp {
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let tcp = tokio::time::timeout(
-            self.timeout,
-            TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await;
-        let tcp = match tcp {
-            Ok(Ok(tcp)) => tcp,
-            Ok(Err(e)) => {
-                return Err(transient(
-                    Stage::Connect,
-                    format!("cannot connect to {}: {e}", self.describe()),
-                ));
-            }
-            Err(_) => {
-                return Err(transient(
-                    Stage::Connect,
-                    format!(
-                        "no connection to {} within {} s",
-                        self.describe(),
-                        self.timeout.as_secs()
-                    ),
-                ));
-            }
-        };
+    /// Runs one step of opening a connection under our timeout.
+    async fn within<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        step: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, SendError> {
+        match tokio::time::timeout(self.timeout, step).await {
+            Ok(result) => result.map_err(|e| transient(Stage::Connect, format!("{what}: {e}"))),
+            Err(_) => Err(transient(
+                Stage::Connect,
+                format!("{what}: no answer within {} s", self.timeout.as_secs()),
+            )),
+        }
+    }
+
+    /// The TCP stream with `TCP_NODELAY`, inside TLS for `security = "tls"`.
+    async fn open_stream(&self) -> Result<Box<dyn AsyncTokioStream>, SendError> {
+        let address = (self.host.as_str(), self.port);
+        let what = format!("connecting to {}", self.describe());
+        let tcp = self.within(&what, TcpStream::connect(address)).await?;
         tcp.set_nodelay(true)
             .map_err(|e| transient(Stage::Connect, e.to_string()))?;
-        let stream: Box<dyn lettre::transport::smtp::client::AsyncTokioStream> = match self.security
-        {
+        Ok(match self.security {
             Security::Tls => {
-                let tls =
-                    tokio::time::timeout(self.timeout, super::tls::connect(tcp, &self.host)).await;
-                match tls {
-                    Ok(Ok(tls)) => Box::new(tls),
-                    Ok(Err(e)) => {
-                        return Err(transient(
-                            Stage::Connect,
-                            format!("TLS with {}: {e}", self.host),
-                        ));
-                    }
-                    Err(_) => {
-                        return Err(transient(
-                            Stage::Connect,
-                            "no TLS handshake within the timeout".to_owned(),
-                        ));
-                    }
-                }
+                let what = format!("TLS with {}", self.host);
+                Box::new(
+                    self.within(&what, super::tls::connect(tcp, &self.host))
+                        .await?,
+                )
             }
             Security::Starttls | Security::None => Box::new(tcp),
-        };
-        let mut connection = self
-            .step(
-                Stage::Connect,
-                AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
-            )
-            .await
-            .map_err(|f| f.0)?;
+        })
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let stream = self.open_stream().await?;
+        let greeting = AsyncSmtpConnection::connect_with_transport(stream, &self.hello);
+        let mut connection = self.step(Stage::Connect, greeting).await.map_err(|f| f.0)?;
         if self.security == Security::Starttls {
             if !connection.can_starttls() {
+                let detail = format!(
+                    "{} does not offer STARTTLS, which security = \"starttls\" requires",
+                    self.host
+                );
                 return Err(SendError::Permanent {
                     stage: Stage::Connect,
-                    detail: format!(
-                        "{} does not offer STARTTLS, which security = \"starttls\" requires",
-                        self.host
-                    ),
+                    detail,
                 });
             }
             let parameters = TlsParameters::new_rustls(self.host.clone())
                 .map_err(|e| transient(Stage::Connect, e.to_string()))?;
-            self.step(Stage::Connect, connection.starttls(parameters, &self.hello))
-                .await
-                .map_err(|f| f.0)?;
+            let upgrade = connection.starttls(parameters, &self.hello);
+            self.step(Stage::Connect, upgrade).await.map_err(|f| f.0)?;
         }
         if let Some(credentials) = &self.credentials {
-            let encrypted = self.security != Security::None;
-            if !encrypted && !is_loopback_host(&self.host) {
+            if self.security == Security::None && !is_loopback_host(&self.host) {
+                let detail = "refusing to authenticate over an unencrypted connection".to_owned();
                 return Err(SendError::Permanent {
                     stage: Stage::Auth,
-                    detail: "refusing to authenticate over an unencrypted connection".to_owned(),
+                    detail,
                 });
             }
-            self.step(
-                Stage::Auth,
-                connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
-            )
-            .await
-            .map_err(|f| f.0)?;
+            let auth = connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials);
+            self.step(Stage::Auth, auth).await.map_err(|f| f.0)?;
         }
         Ok(connection)
     }
@@ -244,6 +221,16 @@ impl Smtp {
         expect(Stage::RcptTo, &reply, Severity::PositiveCompletion)?;
         let reply = self.step(Stage::Data, connection.command(Data)).await?;
         expect(Stage::Data, &reply, Severity::PositiveIntermediate)?;
+        self.body(connection, message).await
+    }
+
+    /// The body and the final dot; a failure after the whole body was written, before the
+    /// reply, is ambiguous.
+    async fn body(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        message: &[u8],
+    ) -> Result<Delivery, Failure> {
         // lettre writes the parts, then the final dot, then reads the reply. The iterator
         // is drained just before the dot: from then on a failure is ambiguous.
         let body_sent = AtomicBool::new(false);
