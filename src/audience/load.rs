@@ -86,7 +86,6 @@ impl<'a> Loader<'a> {
             recipients: self.recipients,
             index: self.index,
             topics: self.topics,
-            files: self.files,
             suppressions,
             sightings: self.sightings,
         })

@@ -33,9 +33,9 @@ pub struct Segment {
     pub topics_any: Option<Vec<String>>,
 }
 
-/// Where a row was read: a file of [`Audience::files`] and a 1-based line.
+/// Where a row was read: an index into the loaded files and a 1-based line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Place {
+pub(crate) struct Place {
     file: u16,
     line: u32,
 }
@@ -68,7 +68,6 @@ pub struct Audience {
     recipients: Vec<Recipient>,
     index: index::Index,
     topics: Vec<Box<str>>,
-    files: Vec<String>,
     suppressions: Suppressions,
     sightings: Vec<Sighting>,
 }
@@ -126,14 +125,5 @@ impl Audience {
     pub fn chosen_topics(&self, recipient: &Recipient) -> Option<BTreeSet<&str>> {
         let ids = recipient.topics.as_ref()?;
         Some(ids.iter().map(|&t| &*self.topics[usize::from(t)]).collect())
-    }
-
-    /// Where a recipient was last listed, as `path:line`.
-    pub fn place(&self, recipient: &Recipient) -> String {
-        self.place_text(recipient.last)
-    }
-
-    fn place_text(&self, place: Place) -> String {
-        format!("{}:{}", self.files[usize::from(place.file)], place.line)
     }
 }

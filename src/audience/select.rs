@@ -113,15 +113,6 @@ impl<'a> Selection<'a> {
         recipient.segments & self.mask != 0
     }
 
-    /// The selected recipients who get the volume, in list order.
-    pub fn receivers(&self) -> impl Iterator<Item = &'a Recipient> + '_ {
-        let audience = self.audience;
-        audience
-            .recipients
-            .iter()
-            .filter(move |r| self.includes(r) && audience.exclusion(r).is_none())
-    }
-
     /// Counts per selected segment, and a total that counts each person once.
     pub fn counts(&self) -> (Vec<SegmentCount>, SegmentCount) {
         let audience = self.audience;

@@ -75,16 +75,6 @@ impl<'a> Variants<'a> {
         Ok(self.rendered[&key].as_ref())
     }
 
-    /// How many variants have been rendered, empty ones included.
-    pub fn len(&self) -> usize {
-        self.rendered.len()
-    }
-
-    /// True before any variant is rendered.
-    pub fn is_empty(&self) -> bool {
-        self.rendered.is_empty()
-    }
-
     fn render(&self, topics: Option<&BTreeSet<&str>>) -> Result<Option<Variant>, Diagnostics> {
         let anonymous = Reader { topics, name: None };
         let picks = self
