@@ -175,6 +175,11 @@ fn copies(
             .map(|a| parse(a))
             .collect::<anyhow::Result<_>>()?
     };
+    if let Some(a) = targets.iter().find(|a| a.needs_smtputf8()) {
+        anyhow::bail!(
+            "`{a}` needs SMTPUTF8 (a non-ASCII local part), which broadsheet does not use yet"
+        );
+    }
     anyhow::ensure!(
         !targets.is_empty(),
         "the proof list is empty: set `[proof] addresses` or `segment` in broadsheet.toml, or use --to"
