@@ -113,6 +113,13 @@ impl Checker<'_> {
         if let Err(problem) = check_url(url.get_ref(), false) {
             self.error(format!("`url` {problem}"), url.span(), None);
         }
+        if !url.get_ref().bytes().all(|b| b.is_ascii_graphic()) {
+            let note = Some(
+                "it goes into the List-Unsubscribe header as it is: percent-encode other characters",
+            );
+            let message = "`url` must be printable ASCII without spaces".to_owned();
+            self.error(message, url.span(), note);
+        }
         if url.get_ref().matches(TOKEN_SLOT).count() != 1 {
             let message =
                 format!("`url` must hold `{TOKEN_SLOT}` once, where each recipient's token goes");

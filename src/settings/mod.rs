@@ -291,6 +291,24 @@ mod tests {
     }
 
     #[test]
+    fn unsubscribe_urls_are_plain_ascii_with_one_slot() {
+        let with = |url: &str| {
+            parse_text(&format!(
+                "[unsubscribe]\nurl = \"{url}\"\nsecret_env = \"S\"\n"
+            ))
+        };
+        assert!(with("https://x.example.org/u/{token}").is_ok());
+        for bad in [
+            "https://x.example.org/u/",
+            "https://x.example.org/ü/{token}",
+            "https://x.example.org/u/{token}\\u0001",
+            "http://x.example.org/{token}",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults_to_the_outbox() {
         let s = parse_text("layout = \"scout\"\n").unwrap();
         assert_eq!(s.transport.kind, TransportKind::Outbox);
