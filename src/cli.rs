@@ -28,6 +28,14 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Show where a volume's dispatch stands, from the ledger
     Status(StatusArgs),
+    /// Count recipients per segment, or explain whether one address gets a volume
+    Recipients(RecipientsArgs),
+    /// Send test copies of a volume to the proof list (never to subscribers)
+    Proof(ProofArgs),
+    /// Add, remove or list suppressed addresses (unsubscribes, bounces, complaints)
+    Suppress(SuppressArgs),
+    /// Check unsubscribe tokens, for whoever runs the unsubscribe endpoint
+    UnsubscribeToken(TokenArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -83,6 +91,80 @@ pub struct StatusArgs {
     /// Show one address's whole history instead
     #[arg(long, value_name = "ADDRESS")]
     pub recipient: Option<String>,
+}
+
+/// Arguments of `broadsheet recipients`.
+#[derive(Debug, clap::Args)]
+pub struct RecipientsArgs {
+    /// Count only these segments (repeatable); all segments by default
+    #[arg(long, value_name = "S")]
+    pub segment: Vec<String>,
+    /// Say which segments list ADDRESS and whether it would get a volume
+    #[arg(long, value_name = "ADDRESS")]
+    pub explain: Option<String>,
+}
+
+/// Arguments of `broadsheet proof`.
+#[derive(Debug, clap::Args)]
+pub struct ProofArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// Send to ADDRESS instead of the proof list (repeatable; allowed outside the list)
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Vec<String>,
+    /// Build the copy that RECIPIENT (an address in recipients.toml) would get
+    #[arg(long = "as", value_name = "RECIPIENT")]
+    pub as_recipient: Option<String>,
+    /// Build the copy for a reader of these topics (comma-separated)
+    #[arg(long, value_name = "TOPICS", value_delimiter = ',')]
+    pub topics: Vec<String>,
+}
+
+/// Arguments of `broadsheet suppress`.
+#[derive(Debug, clap::Args)]
+pub struct SuppressArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SuppressAction,
+}
+
+/// The `suppress` actions.
+#[derive(Debug, Subcommand)]
+pub enum SuppressAction {
+    /// Suppress ADDRESS so that no later volume reaches it
+    Add {
+        /// The address
+        address: String,
+        /// Why
+        #[arg(long, value_enum, default_value = "unsubscribed")]
+        reason: crate::audience::Reason,
+    },
+    /// Take ADDRESS off the suppression list (only when its owner asks to come back)
+    Remove {
+        /// The address
+        address: String,
+    },
+    /// Print the suppression list as CSV
+    List,
+}
+
+/// Arguments of `broadsheet unsubscribe-token`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+/// The `unsubscribe-token` actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Check TOKEN (or a whole unsubscribe URL) and print the address and list it names
+    Verify {
+        /// The token from an unsubscribe URL, or the URL itself
+        #[arg(allow_hyphen_values = true)]
+        token: String,
+    },
 }
 
 #[cfg(test)]

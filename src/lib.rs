@@ -9,7 +9,9 @@
 //! web archive from the pipeline's output.
 
 pub mod archive;
+pub mod audience;
 pub mod cli;
+pub mod clock;
 mod cmd;
 pub mod diag;
 pub mod dispatch;
@@ -18,17 +20,22 @@ pub mod layout;
 pub mod ledger;
 pub mod lint;
 pub mod markdown;
+pub mod message;
 pub mod pipeline;
 pub mod preview;
-pub mod private;
+mod private;
 pub mod project;
 pub mod render;
+pub mod settings;
+pub mod transport;
+pub mod unsubscribe;
 pub mod volume;
 
 use std::fmt;
 use std::io::Write as _;
 
 use cli::{Cli, Command};
+use clock::Timestamp;
 use project::Project;
 
 /// An error that has already been reported to the user; the process exits with status 1.
@@ -54,6 +61,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Preview(args) => cmd::preview::run(&project, &args),
         Command::Archive(args) => cmd::archive::run(&project, &args),
         Command::Status(args) => cmd::status::run(&project, &args),
+        Command::Recipients(args) => cmd::recipients::run(&project, &args),
+        Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
+        Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
+        Command::Proof(args) => cmd::proof::run(&project, &args, Timestamp::now()),
     }
 }
 

@@ -15,6 +15,10 @@ use crate::volume::{self, Volume};
 pub struct Composition {
     /// The parsed volume.
     pub volume: Option<Volume>,
+    /// The loaded layout, for rendering variants of the volume.
+    pub layout: Option<Layout>,
+    /// Where the generated MJML is reported in diagnostics.
+    pub origin: Option<MjmlOrigin>,
     /// The generated MJML, kept even when mrml rejects it so that it can be inspected.
     pub mjml: Option<Mjml>,
     /// The HTML part.
@@ -65,6 +69,8 @@ pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
 pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
     let mut result = Composition {
         volume: None,
+        layout: None,
+        origin: None,
         mjml: None,
         html: None,
         html_sent_size: 0,
@@ -85,11 +91,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         template: display_path(&layout_dir.join(MJML_TEMPLATE)),
     };
     let number = *volume.meta.number.get_ref();
-    let web_url = project
-        .settings
-        .archive
-        .as_ref()
-        .map(|a| a.page_url(number));
+    let web_url = project.settings.page_url(number);
     let (mjml, text) = render::templates(&volume, &layout, web_url.as_deref());
     result.text = text.map_err(|d| result.diags.push(d)).ok();
     if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
@@ -104,6 +106,8 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         result.mjml = Some(mjml);
     }
     result.volume = Some(volume);
+    result.layout = Some(layout);
+    result.origin = Some(origin);
     Ok(result)
 }
 

@@ -15,8 +15,9 @@ pub use publish::publish;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::layout::{Layout, WebLayout};
 use crate::pipeline;
-use crate::project::{ArchiveSettings, Project, SETTINGS_FILE};
+use crate::project::{Project, SETTINGS_FILE};
 use crate::render::web::{self, Listing, PageLinks};
+use crate::settings::ArchiveSettings;
 use crate::volume::{self, Volume};
 
 /// The index page's file name.

@@ -5,4 +5,8 @@ pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod new;
 pub(crate) mod preview;
+pub(crate) mod proof;
+pub(crate) mod recipients;
 pub(crate) mod status;
+pub(crate) mod suppress;
+pub(crate) mod unsubscribe_token;

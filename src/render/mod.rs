@@ -5,7 +5,7 @@
 pub mod helpers;
 pub(crate) mod web;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -17,6 +17,31 @@ use crate::volume::{Pick, Volume};
 /// Stands in for each recipient's unsubscribe link in rendered output. It is a reserved
 /// `.invalid` URL, so it can never work by accident; sending replaces it per recipient.
 pub const UNSUBSCRIBE_PLACEHOLDER: &str = "https://unsubscribe.invalid/BROADSHEET-PLACEHOLDER";
+
+/// Stands in for a named recipient's name (`recipient.name`) when a volume is rendered for
+/// sending; each message gets the name spliced in. One word, so escaping and wrapping
+/// leave it whole.
+pub const NAME_PLACEHOLDER: &str = "BROADSHEET-NAME-PLACEHOLDER";
+
+/// Who a rendering is for: by default everyone, with every pick and no name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reader<'a> {
+    /// Only the picks tagged with one of these topics (the expert view stays).
+    pub topics: Option<&'a BTreeSet<&'a str>>,
+    /// The recipient's name, shown to templates as `recipient.name`.
+    pub name: Option<&'a str>,
+}
+
+impl Reader<'_> {
+    /// True when this reader gets `pick`.
+    pub fn gets(&self, pick: &Pick) -> bool {
+        self.topics.is_none_or(|topics| {
+            pick.topics
+                .iter()
+                .any(|t| topics.contains(t.get_ref().as_str()))
+        })
+    }
+}
 
 /// The MJML a layout produced for a volume: the intermediate stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +75,13 @@ struct EmailLinks<'a> {
     unsubscribe_url: &'a str,
     /// The volume's page in the web archive; null when the project has no `[archive]`.
     web_url: Option<&'a str>,
+    /// Who the message is for (`recipient.name`, null unless sending to a named reader).
+    recipient: RecipientData<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct RecipientData<'a> {
+    name: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,7 +137,9 @@ struct ExpertData<'a> {
 }
 
 impl<'a, L> TemplateData<'a, L> {
-    fn new(volume: &'a Volume, layout: &'a LayoutData, links: L) -> Self {
+    /// The data for `reader` (everyone by default): only the picks the reader gets, numbered
+    /// in the order shown, the expert view where it stands among them.
+    fn new(volume: &'a Volume, layout: &'a LayoutData, reader: &Reader<'_>, links: L) -> Self {
         let ids = pick_ids(volume);
         let urls = |id: &str| ids.get(id).copied();
         let pick = |(i, p): (usize, &'a Pick)| PickData {
@@ -118,14 +152,19 @@ impl<'a, L> TemplateData<'a, L> {
             id: p.id.as_ref().map(|id| id.get_ref().as_str()),
         };
         let split = volume.expert_view_after();
+        let shown = |picks: &'a [Pick]| picks.iter().filter(|p| reader.gets(p));
+        let picks_before: Vec<PickData<'a>> = shown(&volume.picks[..split])
+            .enumerate()
+            .map(pick)
+            .collect();
+        let picks_after = shown(&volume.picks[split..])
+            .enumerate()
+            .map(|(i, p)| pick((i + picks_before.len(), p)))
+            .collect();
         Self {
             volume: VolumeData::new(volume, &urls),
-            picks_before: volume.picks[..split].iter().enumerate().map(pick).collect(),
-            picks_after: volume.picks[split..]
-                .iter()
-                .enumerate()
-                .map(|(i, p)| pick((i + split, p)))
-                .collect(),
+            picks_before,
+            picks_after,
             expert_view: volume.expert_view.as_ref().map(|e| ExpertData {
                 heading: e.heading.get_ref(),
                 author: e.author.get_ref(),
@@ -179,18 +218,30 @@ fn prose(md: &str, inline: bool, urls: PickUrls<'_>) -> Prose {
     }
 }
 
-/// Runs the layout's templates: MJML and text, each an error at its template line on failure.
-/// `web_url` is the volume's page in the web archive, for the "view in browser" link.
+/// Runs the layout's templates for everyone: MJML and text, each an error at its template
+/// line on failure. `web_url` is the volume's page in the web archive, for the "view in
+/// browser" link.
 pub fn templates(
     volume: &Volume,
     layout: &Layout,
     web_url: Option<&str>,
 ) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
+    templates_for(volume, layout, &Reader::default(), web_url)
+}
+
+/// Runs the layout's templates for one kind of reader (a topic selection, a name).
+pub fn templates_for(
+    volume: &Volume,
+    layout: &Layout,
+    reader: &Reader<'_>,
+    web_url: Option<&str>,
+) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
     let links = EmailLinks {
         unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
         web_url,
+        recipient: RecipientData { name: reader.name },
     };
-    let data = TemplateData::new(volume, &layout.data, links);
+    let data = TemplateData::new(volume, &layout.data, reader, links);
     let mjml = layout
         .html
         .render(&layout.mjml_name, &data)

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{TemplateData, VolumeData, pick_ids};
+use super::{Reader, TemplateData, VolumeData, pick_ids};
 use crate::diag::Diagnostic;
 use crate::layout::{LayoutData, WebLayout};
 use crate::volume::Volume;
@@ -71,7 +71,12 @@ pub(crate) fn page(
     web: &WebLayout,
     archive: &PageLinks<'_>,
 ) -> Result<WebPage, Box<Diagnostic>> {
-    let data = TemplateData::new(volume, &web.layout.data, WebLinks { archive });
+    let data = TemplateData::new(
+        volume,
+        &web.layout.data,
+        &Reader::default(),
+        WebLinks { archive },
+    );
     render(web, &web.page_name, &data)
 }
 

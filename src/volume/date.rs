@@ -44,6 +44,11 @@ impl Date {
         self.day
     }
 
+    /// The date `days` days after 1970-01-01.
+    pub fn from_unix_days(days: i64) -> Self {
+        from_days(days)
+    }
+
     /// The date `n` days later (or earlier, for negative `n`).
     pub fn add_days(self, n: i64) -> Self {
         from_days(to_days(self) + n)

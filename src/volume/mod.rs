@@ -245,7 +245,8 @@ fn part<T: for<'de> Deserialize<'de>>(
     typed(source, value, diags)
 }
 
-fn typed<T: for<'de> Deserialize<'de>>(
+/// Deserializes one part of a parsed TOML document, reporting a failure into `diags`.
+pub(crate) fn typed<T: for<'de> Deserialize<'de>>(
     source: &SourceFile,
     value: Spanned<DeValue<'_>>,
     diags: &mut Diagnostics,

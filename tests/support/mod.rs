@@ -1,7 +1,9 @@
 //! Test harness: a throwaway copy of the sample project and a runner for the real binary.
 
 pub mod fault_smtp;
+pub mod postfix;
 pub mod preview;
+pub mod smtp;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

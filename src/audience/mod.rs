@@ -1,0 +1,129 @@
+//! The audience: `recipients.toml` (segments, recipients, CSV imports) and the suppression
+//! list in, one [`Recipient`] per person out, deduplicated case-insensitively across files
+//! and segments, with every bad row reported at once.
+
+pub mod address;
+mod csv;
+mod index;
+mod load;
+mod select;
+pub mod suppress;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub use address::Address;
+pub use select::{Exclusion, SegmentCount, Selection};
+pub use suppress::{Reason, Suppression, Suppressions};
+
+/// The recipients file, relative to the project root.
+pub const RECIPIENTS_FILE: &str = "recipients.toml";
+
+/// The most segments a project may define (each is one bit of a recipient's membership).
+pub const MAX_SEGMENTS: usize = 64;
+
+/// A named group of recipients, defined in `[segments.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// The name recipients and `--segment` use.
+    pub name: String,
+    /// What the segment is, for people.
+    pub description: String,
+    /// When set, members who chose no topics get only picks tagged with one of these.
+    pub topics_any: Option<Vec<String>>,
+}
+
+/// Where a row was read: an index into the loaded files and a 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    file: u16,
+    line: u32,
+}
+
+/// One person, after merging every row that names their address.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// The normalised address.
+    pub address: Address,
+    /// The display name, when a row gave one.
+    pub name: Option<Box<str>>,
+    segments: u64,
+    topics: Option<Box<[u16]>>,
+    last: Place,
+}
+
+/// Every row that named one address, kept for `recipients --explain`.
+#[derive(Debug, Clone)]
+pub struct Sighting {
+    /// `path:line` of the row.
+    pub place: String,
+    /// The segments that row put the person in.
+    pub segments: Vec<String>,
+}
+
+/// The loaded audience.
+#[derive(Debug)]
+pub struct Audience {
+    segments: Vec<Segment>,
+    recipients: Vec<Recipient>,
+    index: index::Index,
+    topics: Vec<Box<str>>,
+    suppressions: Suppressions,
+    sightings: Vec<Sighting>,
+}
+
+impl Audience {
+    /// Loads `recipients.toml`, its imports and the suppression list of the project in
+    /// `root`. Problems in the files come back as [`crate::diag::Diagnostics`]; nothing is
+    /// loaded unless every row is good. `trace` names an address whose rows are kept.
+    pub fn load(root: &Path, trace: Option<&Address>) -> anyhow::Result<Self> {
+        let suppressions = Suppressions::load(root)?;
+        load::Loader::new(trace).run(root, suppressions)
+    }
+
+    /// The segments in the order they are defined.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Every recipient, in the order first listed.
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+
+    /// The suppression list.
+    pub fn suppressions(&self) -> &Suppressions {
+        &self.suppressions
+    }
+
+    /// The recipient with this address (compared case-insensitively), if listed.
+    pub fn find(&self, address: &Address) -> Option<&Recipient> {
+        let i = self.index.find(&self.recipients, &address.key())?;
+        self.recipients.get(usize::try_from(i).ok()?)
+    }
+
+    /// The rows that named the traced address (see [`Audience::load`]).
+    pub fn sightings(&self) -> &[Sighting] {
+        &self.sightings
+    }
+
+    /// The names of a recipient's segments.
+    pub fn segment_names(&self, recipient: &Recipient) -> Vec<&str> {
+        self.names(recipient.segments)
+    }
+
+    fn names(&self, mask: u64) -> Vec<&str> {
+        self.segments
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, s)| s.name.as_str())
+            .collect()
+    }
+
+    /// The topics a recipient chose, if any.
+    pub fn chosen_topics(&self, recipient: &Recipient) -> Option<BTreeSet<&str>> {
+        let ids = recipient.topics.as_ref()?;
+        Some(ids.iter().map(|&t| &*self.topics[usize::from(t)]).collect())
+    }
+}

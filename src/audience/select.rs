@@ -1,0 +1,154 @@
+//! Choosing who gets a volume: the segments asked for, less suppressed and unsendable
+//! addresses, and which picks each reader gets (their topics, else their segments').
+
+use std::collections::BTreeSet;
+
+use super::{Audience, Reason, Recipient};
+
+/// Why a listed recipient gets nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    /// On the suppression list.
+    Suppressed(Reason),
+    /// The local part is not ASCII and sending it needs SMTPUTF8, which broadsheet does not
+    /// use yet: reported, never dropped silently.
+    NeedsSmtpUtf8,
+}
+
+impl std::fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Suppressed(reason) => write!(f, "suppressed ({reason})"),
+            Self::NeedsSmtpUtf8 => f.write_str("needs SMTPUTF8 (non-ASCII local part)"),
+        }
+    }
+}
+
+/// The recipients of some segments.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    audience: &'a Audience,
+    mask: u64,
+}
+
+/// One segment's numbers after deduplication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentCount {
+    /// The segment's name, or `total`.
+    pub name: String,
+    /// People listed in it.
+    pub listed: usize,
+    /// Of those, suppressed.
+    pub suppressed: usize,
+    /// Of those, not sendable (SMTPUTF8).
+    pub unsendable: usize,
+    /// Of those, who get the volume.
+    pub receiving: usize,
+}
+
+impl SegmentCount {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            listed: 0,
+            suppressed: 0,
+            unsendable: 0,
+            receiving: 0,
+        }
+    }
+
+    fn add(&mut self, exclusion: Option<Exclusion>) {
+        self.listed += 1;
+        match exclusion {
+            Some(Exclusion::Suppressed(_)) => self.suppressed += 1,
+            Some(Exclusion::NeedsSmtpUtf8) => self.unsendable += 1,
+            None => self.receiving += 1,
+        }
+    }
+}
+
+impl Audience {
+    /// The recipients of the named segments (all segments when `names` is empty); an
+    /// unknown name is an error listing the known ones.
+    pub fn select(&self, names: &[String]) -> Result<Selection<'_>, String> {
+        let mut mask = 0;
+        for name in names {
+            let i = self
+                .segments
+                .iter()
+                .position(|s| &s.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+                    format!(
+                        "unknown segment `{name}`; recipients.toml defines: {}",
+                        known.join(", ")
+                    )
+                })?;
+            mask |= 1 << i;
+        }
+        if names.is_empty() {
+            mask = u64::MAX;
+        }
+        Ok(Selection {
+            audience: self,
+            mask,
+        })
+    }
+
+    /// Why `recipient` gets nothing, if that is so whatever the segments.
+    pub fn exclusion(&self, recipient: &Recipient) -> Option<Exclusion> {
+        if let Some(s) = self.suppressions.get(&recipient.address) {
+            return Some(Exclusion::Suppressed(s.reason));
+        }
+        recipient
+            .address
+            .needs_smtputf8()
+            .then_some(Exclusion::NeedsSmtpUtf8)
+    }
+}
+
+impl<'a> Selection<'a> {
+    /// True when a recipient is in one of the selected segments.
+    pub fn includes(&self, recipient: &Recipient) -> bool {
+        recipient.segments & self.mask != 0
+    }
+
+    /// Counts per selected segment, and a total that counts each person once.
+    pub fn counts(&self) -> (Vec<SegmentCount>, SegmentCount) {
+        let audience = self.audience;
+        let selected: Vec<usize> = (0..audience.segments.len())
+            .filter(|i| self.mask & (1 << i) != 0)
+            .collect();
+        let mut rows: Vec<SegmentCount> = selected
+            .iter()
+            .map(|&i| SegmentCount::new(&audience.segments[i].name))
+            .collect();
+        let mut total = SegmentCount::new("total");
+        for r in audience.recipients.iter().filter(|r| self.includes(r)) {
+            let exclusion = audience.exclusion(r);
+            total.add(exclusion);
+            for (row, &i) in rows.iter_mut().zip(&selected) {
+                if r.segments & (1 << i) != 0 {
+                    row.add(exclusion);
+                }
+            }
+        }
+        (rows, total)
+    }
+
+    /// The topics whose picks a reader gets, or `None` for every pick: the topics they
+    /// chose, else those of their selected segments (`None` if any of those has no filter).
+    pub fn reader_topics(&self, recipient: &Recipient) -> Option<BTreeSet<&'a str>> {
+        let audience = self.audience;
+        if let Some(chosen) = audience.chosen_topics(recipient) {
+            return Some(chosen);
+        }
+        let mut topics = BTreeSet::new();
+        for (i, segment) in audience.segments.iter().enumerate() {
+            if recipient.segments & self.mask & (1 << i) != 0 {
+                topics.extend(segment.topics_any.as_ref()?.iter().map(String::as_str));
+            }
+        }
+        Some(topics)
+    }
+}

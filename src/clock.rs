@@ -1,0 +1,55 @@
+//! Time as the tool sees it: a [`Timestamp`] taken once at the edge (the command) and passed
+//! in, so that message dates and suppression dates are exact in tests.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::volume::Date;
+
+/// Seconds since 1970-01-01 UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current time from the system clock.
+    pub fn now() -> Self {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+
+    /// The UTC calendar date.
+    pub fn date(self) -> Date {
+        Date::from_unix_days(self.0.div_euclid(86_400))
+    }
+
+    /// The RFC 5322 form for a `Date:` header, in UTC: `Tue, 05 May 2026 09:30:00 +0000`.
+    pub fn rfc5322(self) -> String {
+        let secs = self.0.rem_euclid(86_400);
+        let day = self
+            .date()
+            .format("%a, %d %b %Y")
+            .expect("a fixed, valid date pattern");
+        format!(
+            "{day} {:02}:{:02}:{:02} +0000",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn formats_mail_dates() {
+        assert_eq!(Timestamp(0).rfc5322(), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            Timestamp(1_715_250_645).rfc5322(),
+            "Thu, 09 May 2024 10:30:45 +0000"
+        );
+        assert_eq!(Timestamp(1_715_250_645).date().to_string(), "2024-05-09");
+    }
+}

@@ -1,0 +1,311 @@
+//! `broadsheet proof VOLUME [--to ADDRESS ...] [--as RECIPIENT] [--topics ...]`: test copies
+//! of a volume for the staff, identical to what a subscriber gets except a `[TEST] ` subject,
+//! a harmless unsubscribe link and a fresh Message-ID. Only the proof list (or addresses
+//! given with `--to`) can receive them, checked again just before each message leaves, at
+//! most `[proof] max` a run. Proofs never touch a send ledger.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+
+use crate::audience::{Address, Audience, RECIPIENTS_FILE};
+use crate::cli::ProofArgs;
+use crate::clock::Timestamp;
+use crate::diag::display_path;
+use crate::message::variant::Variants;
+use crate::message::{self, Common, Personal};
+use crate::pipeline;
+use crate::project::Project;
+use crate::settings::Sender;
+use crate::transport::{Configured, Envelope, Transport as _};
+use crate::unsubscribe::{self, PROOF_TOKEN};
+use crate::{Reported, say, say_err};
+
+/// One test copy to send: to whom, with which content.
+struct Copy {
+    to: Address,
+    name: Option<String>,
+    topics: Option<BTreeSet<String>>,
+}
+
+pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow::Result<()> {
+    let composition = pipeline::compose(project, &args.volume, None)?;
+    let (Some((volume, ..)), Some(layout), Some(origin)) = (
+        composition.parts(),
+        &composition.layout,
+        &composition.origin,
+    ) else {
+        say_err(format_args!("{}", composition.diags))?;
+        say_err(format_args!(
+            "error: {}: {}; no proof sent",
+            display_path(&args.volume),
+            composition.diags.summary()
+        ))?;
+        return Err(Reported.into());
+    };
+    let settings = &project.settings;
+    let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
+    let audience = load_audience(project, args)?;
+    let allowed = proof_list(project, audience.as_ref(), args)?;
+    let copies = copies(audience.as_ref(), args, &allowed)?;
+    let max = *settings.proof.max.get_ref();
+    anyhow::ensure!(
+        copies.len() <= max,
+        "{} proof copies exceed `[proof] max = {max}`; name fewer with --to",
+        copies.len()
+    );
+    let subject = format!("[TEST] {}", volume.subject());
+    let common = Common {
+        sender,
+        unsubscribe: unsub,
+        list_name: volume.meta.title.get_ref(),
+        subject: &subject,
+        date: now,
+    };
+    let number = *volume.meta.number.get_ref();
+    let web_url = project.settings.page_url(number);
+    let mut variants = Variants::new(volume, layout, origin, common, web_url.as_deref());
+    let url = unsubscribe::url(unsub, PROOF_TOKEN);
+    let mut outgoing = Vec::new();
+    for (serial, copy) in copies.iter().enumerate() {
+        let id = message::proof_message_id(sender, number, &copy.to, now, serial);
+        outgoing.extend(build(&mut variants, sender, copy, id, &url)?);
+    }
+    anyhow::ensure!(!outgoing.is_empty(), "no proof sent");
+    send(project, &allowed, outgoing)
+}
+
+/// A built proof and its envelope.
+struct Outgoing {
+    envelope: Envelope,
+    bytes: Vec<u8>,
+    picks: usize,
+}
+
+/// Builds one copy, or says why its variant is not sent (no picks).
+fn build(
+    variants: &mut Variants<'_>,
+    sender: &Sender,
+    copy: &Copy,
+    message_id: String,
+    url: &str,
+) -> anyhow::Result<Option<Outgoing>> {
+    let topics: Option<BTreeSet<&str>> = copy
+        .topics
+        .as_ref()
+        .map(|t| t.iter().map(String::as_str).collect());
+    let Some(variant) = variants.get(topics.as_ref())? else {
+        let list: Vec<&str> = topics.unwrap_or_default().into_iter().collect();
+        say(format_args!(
+            "not sent to {}: no pick of this volume is tagged {}, so readers of those topics get nothing",
+            copy.to,
+            list.join(", ")
+        ))?;
+        return Ok(None);
+    };
+    let personal = Personal {
+        to: &copy.to,
+        name: copy.name.as_deref(),
+        message_id: &message_id,
+        unsubscribe_url: url,
+    };
+    let bytes = variant.template(copy.name.is_some()).build(&personal);
+    let envelope = Envelope {
+        from: sender.from.get_ref().clone(),
+        to: copy.to.clone(),
+        message_id,
+    };
+    Ok(Some(Outgoing {
+        envelope,
+        bytes,
+        picks: variant.picks,
+    }))
+}
+
+fn load_audience(project: &Project, args: &ProofArgs) -> anyhow::Result<Option<Audience>> {
+    let needed = project.settings.proof.segment.is_some() || args.as_recipient.is_some();
+    if !needed && !project.root.join(RECIPIENTS_FILE).exists() {
+        return Ok(None);
+    }
+    Audience::load(&project.root, None).map(Some)
+}
+
+/// Who may receive proofs: `[proof] addresses`, the members of `[proof] segment`, and the
+/// addresses given with `--to`.
+fn proof_list(
+    project: &Project,
+    audience: Option<&Audience>,
+    args: &ProofArgs,
+) -> anyhow::Result<BTreeSet<Address>> {
+    let proof = &project.settings.proof;
+    let mut allowed = BTreeSet::new();
+    for address in proof.addresses.iter().map(|a| a.get_ref()).chain(&args.to) {
+        allowed.insert(parse(address)?);
+    }
+    if let (Some(segment), Some(audience)) = (&proof.segment, audience) {
+        let selection = audience
+            .select(std::slice::from_ref(segment.get_ref()))
+            .map_err(|e| anyhow::anyhow!("[proof] segment: {e}"))?;
+        allowed.extend(
+            audience
+                .recipients()
+                .iter()
+                .filter(|r| selection.includes(r))
+                .map(|r| r.address.clone()),
+        );
+    }
+    Ok(allowed)
+}
+
+fn parse(address: &str) -> anyhow::Result<Address> {
+    Address::parse(address).map_err(|why| anyhow::anyhow!("`{address}` {why}"))
+}
+
+/// The copies to send: to `--to` when given, else to the whole proof list; each with the
+/// content `--as`/`--topics` ask for, else what that address gets as a recipient.
+fn copies(
+    audience: Option<&Audience>,
+    args: &ProofArgs,
+    allowed: &BTreeSet<Address>,
+) -> anyhow::Result<Vec<Copy>> {
+    let targets: Vec<Address> = if args.to.is_empty() {
+        allowed.iter().cloned().collect()
+    } else {
+        args.to
+            .iter()
+            .map(|a| parse(a))
+            .collect::<anyhow::Result<_>>()?
+    };
+    if let Some(a) = targets.iter().find(|a| a.needs_smtputf8()) {
+        anyhow::bail!(
+            "`{a}` needs SMTPUTF8 (a non-ASCII local part), which broadsheet does not use yet"
+        );
+    }
+    anyhow::ensure!(
+        !targets.is_empty(),
+        "the proof list is empty: set `[proof] addresses` or `segment` in broadsheet.toml, or use --to"
+    );
+    let persona = match &args.as_recipient {
+        Some(a) => Some(
+            audience
+                .and_then(|au| au.find(&parse(a).ok()?))
+                .with_context(|| format!("--as {a}: not listed in {RECIPIENTS_FILE}"))?,
+        ),
+        None => None,
+    };
+    let topics_of = |r: &crate::audience::Recipient| {
+        let audience = audience.expect("a listed recipient comes from the audience");
+        let everyone = audience.select(&[]).expect("no names, no unknown segment");
+        everyone
+            .reader_topics(r)
+            .map(|t| t.into_iter().map(str::to_owned).collect())
+    };
+    Ok(targets
+        .into_iter()
+        .map(|to| {
+            let me = persona.or_else(|| audience.and_then(|a| a.find(&to)));
+            let topics = if args.topics.is_empty() {
+                me.and_then(topics_of)
+            } else {
+                Some(args.topics.iter().cloned().collect())
+            };
+            Copy {
+                name: me.and_then(|r| r.name.as_deref().map(str::to_owned)),
+                topics,
+                to,
+            }
+        })
+        .collect())
+}
+
+/// Hands the copies to the configured transport, refusing any address off the proof list.
+fn send(
+    project: &Project,
+    allowed: &BTreeSet<Address>,
+    outgoing: Vec<Outgoing>,
+) -> anyhow::Result<()> {
+    let mut transport = Configured::from_project(project)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut failed = 0;
+    runtime.block_on(async {
+        for Outgoing {
+            envelope,
+            bytes,
+            picks,
+        } in &outgoing
+        {
+            // The last guard: nothing leaves for an address off the proof list.
+            if !allowed.contains(&envelope.to) {
+                say_err(format_args!(
+                    "error: refusing {}: not on the proof list",
+                    envelope.to
+                ))?;
+                failed += 1;
+                continue;
+            }
+            match transport.send(envelope, bytes).await {
+                Ok(delivery) => say(format_args!(
+                    "sent proof ({picks} picks, {:.1} KB) to {} via {}: {}",
+                    bytes.len() as f64 / 1024.0,
+                    envelope.to,
+                    transport.describe(),
+                    delivery.reply
+                ))?,
+                Err(error) => {
+                    say_err(format_args!(
+                        "error: proof to {} via {} failed: {error}",
+                        envelope.to,
+                        transport.describe()
+                    ))?;
+                    failed += 1;
+                }
+            }
+        }
+        transport.close().await;
+        anyhow::Ok(())
+    })?;
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} proof copies were not sent",
+        outgoing.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_guard_refuses_addresses_off_the_proof_list() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("broadsheet.toml"),
+            "[sender]\nfrom = \"a@eto.tech\"\nlist_id = \"l.eto.tech\"\ndomain = \"eto.tech\"\n",
+        )
+        .unwrap();
+        let project = Project::open(dir.path()).unwrap();
+        let on_list = Address::parse("staff@example.org").unwrap();
+        let outsider = Address::parse("reader@example.org").unwrap();
+        let outgoing = vec![Outgoing {
+            envelope: Envelope {
+                from: "a@eto.tech".to_owned(),
+                to: outsider,
+                message_id: "<x@eto.tech>".to_owned(),
+            },
+            bytes: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+            picks: 1,
+        }];
+        let error = send(&project, &BTreeSet::from([on_list]), outgoing).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("1 of 1 proof copies were not sent"),
+            "{error}"
+        );
+        assert!(!dir.path().join("outbox").exists(), "nothing was written");
+    }
+}

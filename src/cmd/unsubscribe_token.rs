@@ -1,0 +1,28 @@
+//! `broadsheet unsubscribe-token verify TOKEN`: for whoever runs the https unsubscribe
+//! endpoint, checks a token (or a whole URL) and prints the address and list it names.
+
+use crate::audience::Audience;
+use crate::cli::{TokenAction, TokenArgs};
+use crate::project::Project;
+use crate::say;
+use crate::unsubscribe::{self, Signer};
+
+pub(crate) fn run(project: &Project, args: &TokenArgs) -> anyhow::Result<()> {
+    let TokenAction::Verify { token } = &args.action;
+    let settings = &project.settings;
+    let sender = settings.needs_sender()?;
+    let unsubscribe = settings.needs_unsubscribe()?;
+    let signer = Signer::from_env(unsubscribe, sender.list_id.get_ref())?;
+    let audience = Audience::load(&project.root, None)?;
+    let listed = audience.recipients().iter().map(|r| &r.address);
+    let suppressed = audience.suppressions().iter().map(|s| &s.address);
+    let token = unsubscribe::token_in(unsubscribe, token);
+    let verified = signer
+        .verify(token, listed.chain(suppressed))
+        .map_err(anyhow::Error::msg)?;
+    say(format_args!(
+        "valid: {} on list {}",
+        verified.address, verified.list_id
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Messages: a rendered variant and the sender's settings in, the bytes of one RFC 5322
+//! message per recipient out (multipart/alternative, text then HTML, UTF-8).
+//!
+//! A [`MessageTemplate`] is built once per variant: the common headers written, both parts
+//! transfer-encoded around their slots, a boundary derived from the content. Per recipient
+//! only `To`, `Message-ID`, `List-Unsubscribe` and the spliced URL and name change, so
+//! building a message is a few copies, not a render.
+
+pub(crate) mod header;
+mod splice;
+pub mod variant;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::audience::Address;
+use crate::clock::Timestamp;
+use crate::render::{Html, NAME_PLACEHOLDER, Text, UNSUBSCRIBE_PLACEHOLDER};
+use crate::settings::{Sender, Unsubscribe};
+use splice::{Slot, SplicedPart};
+
+/// The value of `List-Unsubscribe-Post` (RFC 8058).
+pub const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
+
+const PLACEHOLDERS: [(&str, Slot); 2] = [
+    (UNSUBSCRIBE_PLACEHOLDER, Slot::Unsubscribe),
+    (NAME_PLACEHOLDER, Slot::Name),
+];
+
+/// Both parts of a rendered variant, with the placeholders still in them.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The HTML part.
+    pub html: Html,
+    /// The text part.
+    pub text: Text,
+}
+
+/// What every message of one send shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Common<'a> {
+    /// `[sender]`.
+    pub sender: &'a Sender,
+    /// `[unsubscribe]`, for the optional mailto.
+    pub unsubscribe: &'a Unsubscribe,
+    /// The list's human name for `List-Id` (the newsletter's title).
+    pub list_name: &'a str,
+    /// The subject, already with any `[TEST] ` prefix.
+    pub subject: &'a str,
+    /// The `Date:` of the messages.
+    pub date: Timestamp,
+}
+
+/// What differs per recipient.
+#[derive(Debug, Clone, Copy)]
+pub struct Personal<'a> {
+    /// The one address in `To` and the envelope.
+    pub to: &'a Address,
+    /// The display name, and the greeting's name when the layout greets.
+    pub name: Option<&'a str>,
+    /// The Message-ID, with its angle brackets.
+    pub message_id: &'a str,
+    /// The unsubscribe URL for the header and both bodies.
+    pub unsubscribe_url: &'a str,
+}
+
+/// One variant's messages, ready to be filled in per recipient.
+#[derive(Debug, Clone)]
+pub struct MessageTemplate {
+    head: String,
+    mailto: Option<String>,
+    text_head: String,
+    text: SplicedPart,
+    html_head: String,
+    html: SplicedPart,
+    tail: String,
+}
+
+impl MessageTemplate {
+    /// Writes the common headers and encodes both parts of `rendered` once.
+    pub fn new(common: &Common<'_>, rendered: &Rendered) -> Self {
+        let boundary = boundary(rendered);
+        let sender = common.sender;
+        let mut head = header::unstructured("Date", &common.date.rfc5322());
+        let display = sender.name.as_ref().map(|n| n.get_ref().as_str());
+        head.push_str(&header::mailbox("From", display, sender.from.get_ref()));
+        if let Some(reply_to) = &sender.reply_to {
+            head.push_str(&header::mailbox("Reply-To", None, reply_to.get_ref()));
+        }
+        head.push_str(&header::unstructured("Subject", common.subject));
+        let list = format!("<{}>", sender.list_id.get_ref());
+        head.push_str(&header::fold_list(
+            "List-Id",
+            &[&header::phrase(common.list_name), &list],
+            "",
+        ));
+        head.push_str(&format!(
+            "List-Unsubscribe-Post: {ONE_CLICK}\r\nMIME-Version: 1.0\r\n"
+        ));
+        head.push_str(&format!(
+            "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n"
+        ));
+        let text = SplicedPart::new(&rendered.text.0, &PLACEHOLDERS);
+        let html = SplicedPart::new(&rendered.html.0, &PLACEHOLDERS);
+        let part_head = |kind: &str, part: &SplicedPart| {
+            format!(
+                "--{boundary}\r\nContent-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: {}\r\n\r\n",
+                part.encoding().as_str()
+            )
+        };
+        Self {
+            head,
+            mailto: common
+                .unsubscribe
+                .mailto
+                .as_ref()
+                .map(|m| format!("<mailto:{}?subject=unsubscribe>", m.get_ref())),
+            text_head: part_head("plain", &text),
+            html_head: format!("\r\n{}", part_head("html", &html)),
+            text,
+            html,
+            tail: format!("\r\n--{boundary}--\r\n"),
+        }
+    }
+
+    /// The message for one recipient.
+    pub fn build(&self, personal: &Personal<'_>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.head.len() + self.tail.len() * 2 + 64 * 1024);
+        self.write(personal, &mut out);
+        out
+    }
+
+    /// Appends the message for one recipient to `out`.
+    pub fn write(&self, personal: &Personal<'_>, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(
+            header::mailbox("To", personal.name, personal.to.as_str()).as_bytes(),
+        );
+        out.extend_from_slice(format!("Message-ID: {}\r\n", personal.message_id).as_bytes());
+        let url = format!("<{}>", personal.unsubscribe_url);
+        let links: Vec<&str> = std::iter::once(url.as_str())
+            .chain(self.mailto.as_deref())
+            .collect();
+        out.extend_from_slice(header::fold_list("List-Unsubscribe", &links, ",").as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let name = personal.name.unwrap_or_default();
+        out.extend_from_slice(self.text_head.as_bytes());
+        self.text.write(out, &|slot| match slot {
+            Slot::Unsubscribe => personal.unsubscribe_url,
+            Slot::Name => name,
+        });
+        out.extend_from_slice(self.html_head.as_bytes());
+        let html_url = handlebars::html_escape(personal.unsubscribe_url);
+        let html_name = handlebars::html_escape(name);
+        self.html.write(out, &|slot| match slot {
+            Slot::Unsubscribe => &html_url,
+            Slot::Name => &html_name,
+        });
+        out.extend_from_slice(self.tail.as_bytes());
+    }
+}
+
+/// A boundary derived from the content, so the same variant always gets the same one. It
+/// starts with `=_`, which neither quoted-printable nor base64 output can contain.
+fn boundary(rendered: &Rendered) -> String {
+    let mut hash = Sha256::new();
+    hash.update(rendered.text.0.as_bytes());
+    hash.update([0]);
+    hash.update(rendered.html.0.as_bytes());
+    format!("=_broadsheet_{}", hex(&hash.finalize()[..12]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Message-ID of volume `number` for `to`: the same every time it is built, on the
+/// sender's domain, revealing nothing readable about the address.
+pub fn message_id(sender: &Sender, number: u32, to: &Address) -> String {
+    id_for(sender, &[&number.to_be_bytes(), to.key().as_bytes()])
+}
+
+/// A fresh Message-ID for a proof copy: proofs must never share the Message-ID of the real
+/// message (mail clients would hide one of them) nor of an earlier proof.
+pub fn proof_message_id(
+    sender: &Sender,
+    number: u32,
+    to: &Address,
+    now: Timestamp,
+    serial: usize,
+) -> String {
+    id_for(
+        sender,
+        &[
+            b"proof",
+            &number.to_be_bytes(),
+            to.key().as_bytes(),
+            &now.0.to_be_bytes(),
+            &serial.to_be_bytes(),
+        ],
+    )
+}
+
+fn id_for(sender: &Sender, parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(sender.list_id.get_ref().as_bytes());
+    for part in parts {
+        hash.update([0]);
+        hash.update(part);
+    }
+    format!(
+        "<{}@{}>",
+        hex(&hash.finalize()[..16]),
+        sender.domain.get_ref()
+    )
+}
+
+#[cfg(test)]
+mod tests;

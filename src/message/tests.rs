@@ -1,0 +1,206 @@
+//! The message builder against a full build: splicing equals encoding from scratch, for
+//! ASCII and Chinese variants and names of every kind; and what a MIME parser reads back.
+
+use mail_parser::MessageParser;
+
+use super::splice::{encode_segments, split};
+use super::*;
+use crate::diag::SourceFile;
+use crate::encoding;
+use crate::settings::{self, Settings};
+
+fn settings() -> Settings {
+    let text = r#"
+[sender]
+from = "scout@eto.tech"
+name = "ETO Scout"
+reply_to = "replies@eto.tech"
+list_id = "scout.eto.tech"
+domain = "eto.tech"
+[unsubscribe]
+url = "https://scout.eto.tech/u/{token}"
+mailto = "unsubscribe@eto.tech"
+secret_env = "S"
+"#;
+    settings::parse(&SourceFile::new(
+        std::path::Path::new("b.toml"),
+        text.to_owned(),
+    ))
+    .unwrap()
+}
+
+fn rendered(chinese: bool) -> Rendered {
+    let body = if chinese {
+        "人工智能与芯片。".repeat(300)
+    } else {
+        "Farming robots &amp; video. ".repeat(300)
+    };
+    Rendered {
+        html: Html(format!(
+            "<html><body><p>Hi {NAME_PLACEHOLDER},</p><p>{body}</p><a href=\"{UNSUBSCRIBE_PLACEHOLDER}\">Unsubscribe</a></body></html>\n"
+        )),
+        text: Text(format!(
+            "Hi {NAME_PLACEHOLDER},\n\n{body}\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
+        )),
+    }
+}
+
+/// The message built from scratch: headers written in order, each part substituted and
+/// encoded whole (by its segments) rather than spliced.
+fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec<u8> {
+    let b = boundary(rendered);
+    let s = common.sender;
+    let mut out = String::new();
+    out += &header::unstructured("Date", &common.date.rfc5322());
+    out += &header::mailbox("From", Some("ETO Scout"), s.from.get_ref());
+    out += &header::mailbox("Reply-To", None, "replies@eto.tech");
+    out += &header::unstructured("Subject", common.subject);
+    out += &header::fold_list(
+        "List-Id",
+        &[&header::phrase(common.list_name), "<scout.eto.tech>"],
+        "",
+    );
+    out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\n";
+    out += &format!("Content-Type: multipart/alternative; boundary=\"{b}\"\r\n");
+    out += &header::mailbox("To", p.name, p.to.as_str());
+    out += &format!("Message-ID: {}\r\n", p.message_id);
+    let url = format!("<{}>", p.unsubscribe_url);
+    out += &header::fold_list(
+        "List-Unsubscribe",
+        &[&url, "<mailto:unsubscribe@eto.tech?subject=unsubscribe>"],
+        ",",
+    );
+    out += "\r\n";
+    let name = p.name.unwrap_or_default();
+    let escaped = (
+        handlebars::html_escape(p.unsubscribe_url),
+        handlebars::html_escape(name),
+    );
+    for (kind, text, url, name) in [
+        ("plain", &rendered.text.0, p.unsubscribe_url, name),
+        (
+            "html",
+            &rendered.html.0,
+            escaped.0.as_str(),
+            escaped.1.as_str(),
+        ),
+    ] {
+        let (chunks, slots) = split(text, &PLACEHOLDERS);
+        let mut segments = vec![chunks[0]];
+        for (slot, chunk) in slots.iter().zip(&chunks[1..]) {
+            segments.push(if *slot == Slot::Name { name } else { url });
+            segments.push(chunk);
+        }
+        let encoding = encoding::encode(text).encoding;
+        if kind == "html" {
+            out += "\r\n";
+        }
+        out += &format!(
+            "--{b}\r\nContent-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: {}\r\n\r\n",
+            encoding.as_str()
+        );
+        out += &encode_segments(encoding, &segments);
+    }
+    out += &format!("\r\n--{b}--\r\n");
+    out.into_bytes()
+}
+
+const PEOPLE: [(&str, Option<&str>); 5] = [
+    ("ana.lima@example.org", Some("Ana Lima")),
+    ("wei@example.org", Some("张伟")),
+    ("zoe@example.org", Some("Zoë \"Z\" <Ünal> & Co")),
+    ("nobody@example.org", None),
+    (
+        "Long.Name@Example.org",
+        Some("Maximiliane Konstanze Wilhelmine von Hohenzollern-Sigmaringen"),
+    ),
+];
+
+#[test]
+fn spliced_messages_equal_full_builds() {
+    let settings = settings();
+    let (sender, unsubscribe) = (
+        settings.sender.as_ref().unwrap(),
+        settings.unsubscribe.as_ref().unwrap(),
+    );
+    for (chinese, subject) in [
+        (false, "Farming robots, synthetic video"),
+        (true, "人工智能周报 🔭 第十一期"),
+    ] {
+        let rendered = rendered(chinese);
+        let common = Common {
+            sender,
+            unsubscribe,
+            list_name: "Editors' picks from ETO Scout",
+            subject,
+            date: Timestamp(1_715_250_645),
+        };
+        let template = MessageTemplate::new(&common, &rendered);
+        for (i, (address, name)) in PEOPLE.iter().enumerate() {
+            let to = Address::parse(address).unwrap();
+            let id = message_id(sender, 11, &to);
+            let url = format!("https://scout.eto.tech/u/{}&n={i}", "T".repeat(36 + i));
+            let personal = Personal {
+                to: &to,
+                name: *name,
+                message_id: &id,
+                unsubscribe_url: &url,
+            };
+            let spliced = template.build(&personal);
+            assert_eq!(
+                String::from_utf8_lossy(&spliced),
+                String::from_utf8_lossy(&full_build(&common, &rendered, &personal)),
+                "{address}"
+            );
+            check_parsed(&spliced, subject, &personal, chinese);
+        }
+    }
+}
+
+fn check_parsed(raw: &[u8], subject: &str, p: &Personal<'_>, chinese: bool) {
+    for line in raw.split(|&b| b == b'\n') {
+        assert!(line.len() <= 999, "line over 998 octets");
+    }
+    let message = MessageParser::default().parse(raw).expect("parses");
+    assert_eq!(message.subject(), Some(subject));
+    let to = message.to().and_then(|t| t.first()).unwrap();
+    assert_eq!(to.address(), Some(p.to.as_str()));
+    assert_eq!(to.name(), p.name);
+    let text = message.body_text(0).unwrap();
+    let html = message.body_html(0).unwrap();
+    assert!(
+        text.contains(&format!("Unsubscribe: {}\n", p.unsubscribe_url))
+            || text.contains(&format!("Unsubscribe: {}\r\n", p.unsubscribe_url))
+    );
+    assert!(html.contains(&format!(
+        "href=\"{}\"",
+        handlebars::html_escape(p.unsubscribe_url)
+    )));
+    let greeting = format!("Hi {},", p.name.unwrap_or_default());
+    assert!(
+        text.contains(&greeting) && html.contains(&handlebars::html_escape(&greeting)),
+        "{greeting}"
+    );
+    assert_eq!(text.contains("人工智能"), chinese);
+    assert_eq!(
+        message.message_id(),
+        Some(p.message_id.trim_matches(['<', '>']))
+    );
+}
+
+#[test]
+fn message_ids_are_stable_per_volume_and_recipient() {
+    let settings = settings();
+    let sender = settings.sender.as_ref().unwrap();
+    let ana = Address::parse("Ana@Example.org").unwrap();
+    let id = message_id(sender, 11, &ana);
+    assert_eq!(
+        id,
+        message_id(sender, 11, &Address::parse("ana@example.org").unwrap())
+    );
+    assert_ne!(id, message_id(sender, 12, &ana));
+    assert!(id.starts_with('<') && id.ends_with("@eto.tech>") && !id.contains("ana"));
+    let proof = proof_message_id(sender, 11, &ana, Timestamp(1), 0);
+    assert_ne!(proof, id);
+    assert_ne!(proof, proof_message_id(sender, 11, &ana, Timestamp(1), 1));
+}

@@ -1,0 +1,255 @@
+//! Checks on parsed settings that types cannot express: addresses, domains, URLs, the
+//! transport's combinations (plaintext only to loopback), and no `password` key anywhere.
+
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::{
+    ArchiveSettings, MAX_PROOF_MAX, Security, Sender, Settings, TOKEN_SLOT, Transport,
+    TransportKind, Unsubscribe, is_loopback_host,
+};
+use crate::audience::Address;
+use crate::audience::address::check_domain;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::volume::check_url;
+
+/// Checks every value of `settings`, adding problems to `diags`.
+pub(super) fn run(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {
+    Checker { source, diags }.run(settings);
+}
+
+/// Reports every key called `password`, at any depth.
+pub(super) fn find_passwords(source: &SourceFile, table: &DeTable<'_>, diags: &mut Diagnostics) {
+    for (key, value) in table {
+        if key.get_ref().eq_ignore_ascii_case("password") {
+            diags.push(
+                Diagnostic::error("a password does not belong in broadsheet.toml")
+                    .at_span(source, key.span())
+                    .note("put it in an environment variable and name that variable with `password_env = \"SMTP_PASSWORD\"`"),
+            );
+        }
+        if let DeValue::Table(inner) = value.get_ref() {
+            find_passwords(source, inner, diags);
+        }
+    }
+}
+
+struct Checker<'a> {
+    source: &'a SourceFile,
+    diags: &'a mut Diagnostics,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, message: String, span: Range<usize>, note: Option<&str>) {
+        let mut d = Diagnostic::error(message).at_span(self.source, span);
+        if let Some(note) = note {
+            d = d.note(note);
+        }
+        self.diags.push(d);
+    }
+
+    fn run(mut self, settings: &Settings) {
+        if let Some(sender) = &settings.sender {
+            self.sender(sender);
+        }
+        if let Some(unsubscribe) = &settings.unsubscribe {
+            self.unsubscribe(unsubscribe);
+        }
+        self.transport(&settings.transport);
+        let proof = &settings.proof;
+        for address in &proof.addresses {
+            self.address(address, "[proof] addresses");
+        }
+        if !(1..=MAX_PROOF_MAX).contains(proof.max.get_ref()) {
+            let message = format!("`max` must be between 1 and {MAX_PROOF_MAX}");
+            self.error(message, proof.max.span(), None);
+        }
+        if let Some(archive) = &settings.archive {
+            self.archive(archive);
+        }
+    }
+
+    fn archive(&mut self, archive: &ArchiveSettings) {
+        let url = archive.base_url.get_ref();
+        let problem = match check_url(url, false) {
+            Err(problem) => Some(format!("`base_url` {problem}")),
+            Ok(()) if url.contains(['?', '#']) => {
+                Some("`base_url` must not have a query or a fragment".to_owned())
+            }
+            Ok(()) if !url.ends_with('/') => Some(format!(
+                "`base_url` must end with `/`, as in `{url}/`: page names are appended to it"
+            )),
+            Ok(()) => None,
+        };
+        if let Some(message) = problem {
+            self.error(message, archive.base_url.span(), None);
+        }
+    }
+
+    fn address(&mut self, field: &Spanned<String>, what: &str) {
+        match Address::parse(field.get_ref()) {
+            Ok(a) if a.needs_smtputf8() => {
+                let message = format!("{what}: `{a}` needs SMTPUTF8; use an ASCII address");
+                self.error(message, field.span(), None);
+            }
+            Ok(_) => {}
+            Err(why) => {
+                let message = format!("{what}: `{}` {why}", field.get_ref());
+                self.error(message, field.span(), None);
+            }
+        }
+    }
+
+    fn line(&mut self, field: &Spanned<String>, what: &str) {
+        if field.get_ref().chars().any(char::is_control) {
+            let message =
+                format!("`{what}` contains a control character; it would reach a mail header");
+            self.error(message, field.span(), None);
+        }
+    }
+
+    fn domain(&mut self, field: &Spanned<String>, what: &str) {
+        if let Err(why) = check_domain(field.get_ref()) {
+            self.error(format!("`{what}` {why}"), field.span(), None);
+        }
+    }
+
+    fn sender(&mut self, sender: &Sender) {
+        self.address(&sender.from, "`from`");
+        if let Some(name) = &sender.name {
+            self.line(name, "name");
+        }
+        if let Some(reply_to) = &sender.reply_to {
+            self.address(reply_to, "`reply_to`");
+        }
+        self.domain(&sender.list_id, "list_id");
+        self.domain(&sender.domain, "domain");
+    }
+
+    fn unsubscribe(&mut self, unsubscribe: &Unsubscribe) {
+        let url = &unsubscribe.url;
+        if let Err(problem) = check_url(url.get_ref(), false) {
+            self.error(format!("`url` {problem}"), url.span(), None);
+        }
+        if !url.get_ref().bytes().all(|b| b.is_ascii_graphic()) {
+            let note = Some(
+                "it goes into the List-Unsubscribe header as it is: percent-encode other characters",
+            );
+            let message = "`url` must be printable ASCII without spaces".to_owned();
+            self.error(message, url.span(), note);
+        }
+        if url.get_ref().matches(TOKEN_SLOT).count() != 1 {
+            let message =
+                format!("`url` must hold `{TOKEN_SLOT}` once, where each recipient's token goes");
+            self.error(message, url.span(), None);
+        }
+        if url.get_ref().len() > 200 {
+            let note = Some("keep it short: it goes into a mail header and every message");
+            self.error(
+                "`url` is longer than 200 characters".to_owned(),
+                url.span(),
+                note,
+            );
+        }
+        if let Some(mailto) = &unsubscribe.mailto {
+            self.address(mailto, "`mailto`");
+        }
+        self.env_name(&unsubscribe.secret_env, "secret_env");
+    }
+
+    fn env_name(&mut self, field: &Spanned<String>, what: &str) {
+        let name = field.get_ref();
+        let ok = !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if !ok {
+            let message =
+                format!("`{what}` must name an environment variable, e.g. `BROADSHEET_SECRET`");
+            self.error(message, field.span(), None);
+        }
+    }
+
+    fn transport(&mut self, t: &Transport) {
+        let smtp_only = [
+            ("host", t.host.as_ref()),
+            ("username", t.username.as_ref()),
+            ("password_env", t.password_env.as_ref()),
+        ];
+        match t.kind {
+            TransportKind::Outbox => {
+                for (key, field) in smtp_only {
+                    if let Some(field) = field {
+                        let message = format!("`{key}` applies only to `kind = \"smtp\"`");
+                        self.error(message, field.span(), None);
+                    }
+                }
+            }
+            TransportKind::Smtp => self.smtp(t),
+        }
+    }
+
+    fn smtp(&mut self, t: &Transport) {
+        if let Some(dir) = &t.dir {
+            self.error(
+                "`dir` applies only to `kind = \"outbox\"`".to_owned(),
+                dir.span(),
+                None,
+            );
+        }
+        let (Some(host), Some(security)) = (&t.host, &t.security) else {
+            self.diags.push(
+                Diagnostic::error("`kind = \"smtp\"` needs `host` and `security`")
+                    .note("e.g. `host = \"smtp.example.org\"` and `security = \"tls\"`"),
+            );
+            return;
+        };
+        if host.get_ref().is_empty()
+            || host
+                .get_ref()
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            self.error(
+                "`host` is not a host name or address".to_owned(),
+                host.span(),
+                None,
+            );
+        }
+        if *security.get_ref() == Security::None && !is_loopback_host(host.get_ref()) {
+            let note = if t.username.is_some() {
+                "credentials are never sent unencrypted to another machine; use `tls` or `starttls`"
+            } else {
+                "use `tls` or `starttls`, or a relay on 127.0.0.1"
+            };
+            let message = format!(
+                "`security = \"none\"` is allowed only for a loopback relay, not `{}`",
+                host.get_ref()
+            );
+            self.error(message, security.span(), Some(note));
+        }
+        match (&t.username, &t.password_env) {
+            (Some(_), Some(env)) => self.env_name(env, "password_env"),
+            (Some(user), None) => self.error(
+                "`username` needs `password_env`, the environment variable holding the password"
+                    .to_owned(),
+                user.span(),
+                None,
+            ),
+            (None, Some(env)) => self.error(
+                "`password_env` needs `username`".to_owned(),
+                env.span(),
+                None,
+            ),
+            (None, None) => {}
+        }
+        if !(1..=600).contains(t.timeout_secs.get_ref()) {
+            self.error(
+                "`timeout_secs` must be between 1 and 600".to_owned(),
+                t.timeout_secs.span(),
+                None,
+            );
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The project settings in `broadsheet.toml`: text in, a checked [`Settings`] out, or every
+//! problem as a compiler-style diagnostic. Secrets never live here: a `password` key
+//! anywhere is an error that points at `password_env`.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diag::{Diagnostics, SourceFile};
+use crate::volume::{toml_diagnostic, typed};
+
+mod check;
+
+/// The slot in `[unsubscribe] url` that each recipient's token fills.
+pub const TOKEN_SLOT: &str = "{token}";
+
+/// The contents of `broadsheet.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The layout volumes use unless they name one (a folder under `layouts/`).
+    #[serde(default = "default_layout")]
+    pub layout: String,
+    /// Who the newsletter comes from; needed to send.
+    pub sender: Option<Sender>,
+    /// How messages leave: the outbox folder (default) or an SMTP relay.
+    #[serde(default)]
+    pub transport: Transport,
+    /// The unsubscribe link every message carries; needed to send to subscribers.
+    pub unsubscribe: Option<Unsubscribe>,
+    /// Who test copies may go to.
+    #[serde(default)]
+    pub proof: Proof,
+    /// The public web archive (`[archive]`), when the project publishes one.
+    pub archive: Option<ArchiveSettings>,
+}
+
+impl Settings {
+    /// The public URL of volume `number`'s web page, when the project has an archive.
+    pub fn page_url(&self, number: u32) -> Option<String> {
+        self.archive.as_ref().map(|a| a.page_url(number))
+    }
+}
+
+/// `[archive]`: where `broadsheet archive`'s output is published.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// The public URL of the archive's folder: https, ending with `/`.
+    pub base_url: Spanned<String>,
+}
+
+impl ArchiveSettings {
+    /// The public URL of volume `number`'s web page.
+    pub fn page_url(&self, number: u32) -> String {
+        format!(
+            "{}{}",
+            self.base_url.get_ref(),
+            crate::archive::page_name(number)
+        )
+    }
+}
+
+/// `[sender]`: the From address and the list's identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sender {
+    /// The From address.
+    pub from: Spanned<String>,
+    /// The From display name.
+    pub name: Option<Spanned<String>>,
+    /// Where replies go, when not to `from`.
+    pub reply_to: Option<Spanned<String>>,
+    /// The list's identifier for `List-Id` (RFC 2919), a domain-like name such as `scout.eto.tech`.
+    pub list_id: Spanned<String>,
+    /// The domain on the right of every Message-ID.
+    pub domain: Spanned<String>,
+}
+
+/// `[transport]`: where messages go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transport {
+    /// `outbox` (default) or `smtp`.
+    #[serde(default)]
+    pub kind: TransportKind,
+    /// The outbox folder, relative to the project (outbox only).
+    pub dir: Option<Spanned<String>>,
+    /// The SMTP relay's host name or address.
+    pub host: Option<Spanned<String>>,
+    /// The relay's port; defaults to 465 for `tls`, 587 for `starttls`, 25 for `none`.
+    pub port: Option<u16>,
+    /// How the connection is encrypted.
+    pub security: Option<Spanned<Security>>,
+    /// The user name to authenticate with, if the relay needs one.
+    pub username: Option<Spanned<String>>,
+    /// The environment variable holding the password (never the password itself).
+    pub password_env: Option<Spanned<String>>,
+    /// Seconds to wait for each step of an SMTP exchange.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: Spanned<u64>,
+}
+
+/// The kinds of transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// Writes `.eml` files and envelopes to a folder.
+    #[default]
+    Outbox,
+    /// Hands messages to an SMTP relay.
+    Smtp,
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Implicit TLS from the first byte (port 465), certificate verified.
+    Tls,
+    /// STARTTLS required, certificate verified.
+    Starttls,
+    /// No encryption: only for a relay on a loopback address.
+    None,
+}
+
+/// `[unsubscribe]`: the one-click unsubscribe link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsubscribe {
+    /// An https URL with a `{token}` slot.
+    pub url: Spanned<String>,
+    /// An address that also accepts unsubscribe mail, listed second in `List-Unsubscribe`.
+    pub mailto: Option<Spanned<String>>,
+    /// The environment variable holding the token signing secret.
+    pub secret_env: Spanned<String>,
+}
+
+/// `[proof]`: the only people test copies may reach (besides `--to`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    /// A segment of `recipients.toml` whose members are on the proof list.
+    pub segment: Option<Spanned<String>>,
+    /// Further addresses on the proof list.
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    /// The most test copies one `proof` run sends.
+    #[serde(default = "default_proof_max")]
+    pub max: Spanned<usize>,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self {
+            kind: TransportKind::Outbox,
+            dir: None,
+            host: None,
+            port: None,
+            security: None,
+            username: None,
+            password_env: None,
+            timeout_secs: Spanned::new(0..0, default_timeout_secs()),
+        }
+    }
+}
+
+impl Default for Proof {
+    fn default() -> Self {
+        Self {
+            segment: None,
+            addresses: Vec::new(),
+            max: Spanned::new(0..0, DEFAULT_PROOF_MAX),
+        }
+    }
+}
+
+const DEFAULT_PROOF_MAX: usize = 5;
+const MAX_PROOF_MAX: usize = 50;
+
+fn default_layout() -> String {
+    "scout".to_owned()
+}
+
+fn default_timeout_secs() -> u64 {
+    30
+}
+
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, default_timeout_secs())
+}
+
+fn default_proof_max() -> Spanned<usize> {
+    Spanned::new(0..0, DEFAULT_PROOF_MAX)
+}
+
+impl Settings {
+    /// The `[sender]` table, which sending needs.
+    pub fn needs_sender(&self) -> anyhow::Result<&Sender> {
+        self.sender.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "broadsheet.toml has no [sender] table (from, list_id, domain); see the README"
+            )
+        })
+    }
+
+    /// The `[unsubscribe]` table, which sending and tokens need.
+    pub fn needs_unsubscribe(&self) -> anyhow::Result<&Unsubscribe> {
+        self.unsubscribe.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "broadsheet.toml has no [unsubscribe] table (url, secret_env); see the README"
+            )
+        })
+    }
+}
+
+/// True for `localhost` and loopback addresses (`127.0.0.0/8`, `::1`, and `::ffff:127.x`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+impl Security {
+    /// The conventional port for this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Tls => 465,
+            Self::Starttls => 587,
+            Self::None => 25,
+        }
+    }
+}
+
+/// Parses and checks the settings file's text, reporting every problem.
+pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let (root, errors) = DeTable::parse_recoverable(&source.text);
+    if !errors.is_empty() {
+        diags.extend(errors.iter().map(|e| toml_diagnostic(source, e)));
+        return Err(diags);
+    }
+    check::find_passwords(source, root.get_ref(), &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
+    let Some(settings) = typed::<Settings>(source, root, &mut diags) else {
+        return Err(diags);
+    };
+    check::run(source, &settings, &mut diags);
+    if diags.has_errors() {
+        diags.sort_by_location();
+        return Err(diags);
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Settings, Diagnostics> {
+        parse(&SourceFile::new(
+            std::path::Path::new("broadsheet.toml"),
+            text.to_owned(),
+        ))
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "::1",
+            "[::1]",
+            "127.1.2.3",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "smtp.example.org",
+            "localhost.example.org",
+            "::",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn password_is_an_error_at_its_place() {
+        let err = parse_text("[transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nsecurity = \"none\"\npassword = \"hunter2\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("broadsheet.toml:5:1"), "{text}");
+        assert!(text.contains("password_env"), "{text}");
+        assert!(
+            !text.contains("hunter2") || text.contains("5 | password"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn plaintext_only_on_loopback() {
+        let base = "[transport]\nkind = \"smtp\"\nsecurity = \"none\"\nusername = \"u\"\npassword_env = \"P\"\n";
+        assert!(parse_text(&format!("{base}host = \"127.0.0.1\"\n")).is_ok());
+        let err = parse_text(&format!("{base}host = \"relay.example.org\"\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("credentials are never sent unencrypted"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unsubscribe_urls_are_plain_ascii_with_one_slot() {
+        let with = |url: &str| {
+            parse_text(&format!(
+                "[unsubscribe]\nurl = \"{url}\"\nsecret_env = \"S\"\n"
+            ))
+        };
+        assert!(with("https://x.example.org/u/{token}").is_ok());
+        for bad in [
+            "https://x.example.org/u/",
+            "https://x.example.org/ü/{token}",
+            "https://x.example.org/u/{token}\\u0001",
+            "http://x.example.org/{token}",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_to_the_outbox() {
+        let s = parse_text("layout = \"scout\"\n").unwrap();
+        assert_eq!(s.transport.kind, TransportKind::Outbox);
+        assert_eq!(*s.proof.max.get_ref(), 5);
+    }
+
+    /// The problems `[archive]` with this `base_url` has, as `line:column: message`.
+    fn base_url_problems(url: &str) -> Vec<String> {
+        let text = format!("layout = \"scout\"\n[archive]\nbase_url = \"{url}\"\n");
+        match parse_text(&text) {
+            Ok(_) => Vec::new(),
+            Err(diags) => diags
+                .iter()
+                .map(|d| {
+                    let at = d.location.as_ref().expect("a location");
+                    format!("{}:{}: {}", at.line, at.column, d.message)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn base_url_must_be_https_and_end_with_a_slash() {
+        assert!(base_url_problems("https://scout.eto.tech/newsletter/").is_empty());
+        let problems = [
+            ("http://x.test/", "must use https"),
+            ("https://x.test/newsletter", "must end with `/`"),
+            ("https://x.test/?a=b/", "query or a fragment"),
+            ("javascript:alert(1)/", "`javascript:`"),
+        ];
+        for (url, expected) in problems {
+            let found = base_url_problems(url);
+            assert_eq!(found.len(), 1, "{url}: {found:?}");
+            assert!(found[0].starts_with("3:12: "), "{found:?}");
+            assert!(found[0].contains(expected), "{url}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn page_urls_append_the_page_name() {
+        let settings = parse_text("[archive]\nbase_url = \"https://x.test/n/\"").expect("valid");
+        assert_eq!(
+            settings.page_url(7).as_deref(),
+            Some("https://x.test/n/007.html")
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Transports: a built message and its envelope in, a delivery report or a classified
+//! failure out. `outbox` writes files; `smtp` hands messages to a relay one recipient per
+//! transaction. The failure kinds say what a sender may do next: retry (nothing reached the
+//! relay's queue), give up (the relay said no for good), or never resend automatically
+//! (the body was sent and no answer came).
+
+mod outbox;
+mod smtp;
+mod tls;
+
+use std::fmt;
+use std::future::Future;
+
+pub use outbox::Outbox;
+pub use smtp::Smtp;
+
+use crate::audience::Address;
+use crate::project::Project;
+use crate::settings::TransportKind;
+
+/// The SMTP envelope of one message: our sender and exactly one recipient.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// `MAIL FROM`.
+    pub from: String,
+    /// `RCPT TO`: the one recipient.
+    pub to: Address,
+    /// The message's Message-ID, with its angle brackets.
+    pub message_id: String,
+}
+
+/// Where a message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The relay's final reply, or where the outbox wrote the message.
+    pub reply: String,
+}
+
+/// The step of an SMTP exchange at which something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Checking the settings before any connection.
+    Policy,
+    /// Opening the connection (TCP, TLS, greeting, EHLO, STARTTLS).
+    Connect,
+    /// Authenticating.
+    Auth,
+    /// `MAIL FROM`.
+    MailFrom,
+    /// `RCPT TO`.
+    RcptTo,
+    /// `DATA` and the body up to the final dot.
+    Data,
+    /// Waiting for the reply to the final dot.
+    FinalReply,
+    /// Writing to the outbox.
+    Outbox,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Policy => "before connecting",
+            Self::Connect => "connecting",
+            Self::Auth => "authenticating",
+            Self::MailFrom => "MAIL FROM",
+            Self::RcptTo => "RCPT TO",
+            Self::Data => "sending the body",
+            Self::FinalReply => "waiting for the reply to the body",
+            Self::Outbox => "writing to the outbox",
+        })
+    }
+}
+
+/// Why a message was not delivered; callers branch on the kind.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// Nothing was queued; trying again later may work (a 4xx reply, a dropped or timed-out
+    /// connection before the final dot).
+    #[error("{stage}: {detail} (temporary; safe to retry)")]
+    Transient {
+        /// Where it failed.
+        stage: Stage,
+        /// The reply or error.
+        detail: String,
+    },
+    /// The relay or our own rules refuse it for good (a 5xx reply, a setting that forbids
+    /// the connection); retrying will not help.
+    #[error("{stage}: {detail}")]
+    Permanent {
+        /// Where it failed.
+        stage: Stage,
+        /// The reply or error.
+        detail: String,
+    },
+    /// The body went out but no reply to the final dot came: the relay may or may not have
+    /// queued it, so it must not be resent automatically.
+    #[error("{detail} after the body was sent: it may or may not have been delivered")]
+    Ambiguous {
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// Sends messages one recipient at a time.
+pub trait Transport {
+    /// Hands one message to the transport.
+    fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> impl Future<Output = Result<Delivery, SendError>> + Send;
+
+    /// Ends the session politely (SMTP `QUIT`); errors do not matter by then.
+    fn close(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// Where messages go, for reports: a folder or `host:port`.
+    fn describe(&self) -> String;
+}
+
+/// The transport `broadsheet.toml` selects.
+#[derive(Debug)]
+pub enum Configured {
+    /// `kind = "outbox"`.
+    Outbox(Outbox),
+    /// `kind = "smtp"` (boxed: it holds a whole connection).
+    Smtp(Box<Smtp>),
+}
+
+impl Configured {
+    /// Builds the configured transport; the SMTP password is read from its environment
+    /// variable here, and nothing connects yet.
+    pub fn from_project(project: &Project) -> anyhow::Result<Self> {
+        let settings = &project.settings;
+        let hello = settings.needs_sender()?.domain.get_ref();
+        Ok(match settings.transport.kind {
+            TransportKind::Outbox => Self::Outbox(Outbox::new(project)),
+            TransportKind::Smtp => {
+                Self::Smtp(Box::new(Smtp::from_settings(&settings.transport, hello)?))
+            }
+        })
+    }
+}
+
+impl Transport for Configured {
+    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, SendError> {
+        match self {
+            Self::Outbox(t) => t.send(envelope, message).await,
+            Self::Smtp(t) => t.send(envelope, message).await,
+        }
+    }
+
+    async fn close(&mut self) {
+        match self {
+            Self::Outbox(t) => t.close().await,
+            Self::Smtp(t) => t.close().await,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Outbox(t) => t.describe(),
+            Self::Smtp(t) => t.describe(),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The outbox transport: each message written as `NAME.eml` with its envelope beside it as
+//! `NAME.envelope.json`, in a private folder (0700, files 0600). No server needed: proofs
+//! and dry runs can be opened in any mail client.
+
+use std::path::PathBuf;
+
+use super::{Delivery, Envelope, SendError, Stage, Transport};
+use crate::diag::display_path;
+use crate::project::Project;
+
+/// Writes messages to a folder.
+#[derive(Debug)]
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    /// The outbox of `[transport] dir` (default `outbox/`) in the project.
+    pub fn new(project: &Project) -> Self {
+        let dir = project
+            .settings
+            .transport
+            .dir
+            .as_ref()
+            .map_or("outbox", |d| d.get_ref());
+        Self {
+            dir: project.root.join(dir),
+        }
+    }
+
+    fn write(&self, envelope: &Envelope, message: &[u8]) -> anyhow::Result<PathBuf> {
+        // The Message-ID's hash names the files: unique per message, no address in the name.
+        let stem = envelope
+            .message_id
+            .trim_start_matches('<')
+            .split('@')
+            .next()
+            .unwrap_or("message");
+        let eml = self.dir.join(format!("{stem}.eml"));
+        crate::private::write(&eml, message)?;
+        let json = serde_json::json!({
+            "mail_from": envelope.from,
+            "rcpt_to": [envelope.to.as_str()],
+            "message_id": envelope.message_id,
+        });
+        let meta = self.dir.join(format!("{stem}.envelope.json"));
+        crate::private::write(&meta, format!("{json:#}\n").as_bytes())?;
+        Ok(eml)
+    }
+}
+
+impl Transport for Outbox {
+    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, SendError> {
+        match self.write(envelope, message) {
+            Ok(path) => Ok(Delivery {
+                reply: format!("written to {}", display_path(&path)),
+            }),
+            Err(e) => Err(SendError::Transient {
+                stage: Stage::Outbox,
+                detail: format!("{e:#}"),
+            }),
+        }
+    }
+
+    async fn close(&mut self) {}
+
+    fn describe(&self) -> String {
+        format!("{}/", display_path(&self.dir))
+    }
+}

@@ -1,0 +1,230 @@
+//! Unsubscribe tokens: an address and the list in, an opaque URL-safe token out, and back.
+//!
+//! A token is base64url (no padding) of 28 bytes: an 8-byte recipient id
+//! (HMAC-SHA256(secret, "recipient" ‖ address), truncated), a 4-byte list id (SHA-256 of the
+//! `List-Id`, truncated), and a 16-byte MAC (HMAC-SHA256(secret, "unsubscribe" ‖ list ‖
+//! address), truncated). The address never appears in the URL; whoever holds the secret
+//! and the recipient list finds it by the recipient id and proves it with the MAC,
+//! compared in constant time. Changing the secret invalidates every token.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
+use sha2::{Digest as _, Sha256};
+
+use crate::audience::Address;
+use crate::audience::address::lowercase_key;
+use crate::settings::{TOKEN_SLOT, Unsubscribe};
+
+/// The token that proof copies carry: it names nobody, and the endpoint should ignore it.
+pub const PROOF_TOKEN: &str = "proof";
+
+/// The shortest secret accepted, in bytes.
+const MIN_SECRET: usize = 16;
+const ID_LEN: usize = 8;
+const LIST_LEN: usize = 4;
+const MAC_LEN: usize = 16;
+const TOKEN_LEN: usize = ID_LEN + LIST_LEN + MAC_LEN;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Makes and checks the tokens of one list.
+#[derive(Clone)]
+pub struct Signer {
+    keyed: HmacSha256,
+    list_id: String,
+    list_hash: [u8; LIST_LEN],
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("Signer")
+            .field("list_id", &self.list_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a valid token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The recipient's address.
+    pub address: Address,
+    /// The list (`List-Id`) it unsubscribes from.
+    pub list_id: String,
+}
+
+impl Signer {
+    /// A signer for `list_id` with `secret` (at least 16 bytes).
+    pub fn new(secret: &[u8], list_id: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            secret.len() >= MIN_SECRET,
+            "the unsubscribe secret is shorter than {MIN_SECRET} bytes; use e.g. `openssl rand -base64 32`"
+        );
+        let keyed = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+        let digest = Sha256::digest(list_id.as_bytes());
+        let mut list_hash = [0; LIST_LEN];
+        list_hash.copy_from_slice(&digest[..LIST_LEN]);
+        Ok(Self {
+            keyed,
+            list_id: list_id.to_owned(),
+            list_hash,
+        })
+    }
+
+    /// A signer whose secret is in the environment variable `[unsubscribe] secret_env` names.
+    pub fn from_env(settings: &Unsubscribe, list_id: &str) -> anyhow::Result<Self> {
+        let name = settings.secret_env.get_ref();
+        let secret = std::env::var(name).map_err(|_| {
+            anyhow::anyhow!("the environment variable {name} (`[unsubscribe] secret_env`) holds no secret; set it to a random string of 32 bytes or more")
+        })?;
+        Self::new(secret.as_bytes(), list_id)
+    }
+
+    /// The keyed MAC over `label` and `parts`, each part after a zero byte, not yet finished.
+    fn mac(&self, label: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+        let mut mac = self.keyed.clone();
+        mac.update(label);
+        for part in parts {
+            mac.update(&[0]);
+            mac.update(part);
+        }
+        mac
+    }
+
+    fn recipient_id(&self, key: &str) -> [u8; 32] {
+        self.mac(b"recipient", &[key.as_bytes()])
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    fn address_mac(&self, key: &str) -> HmacSha256 {
+        self.mac(b"unsubscribe", &[self.list_id.as_bytes(), key.as_bytes()])
+    }
+
+    /// The token for `address` on this list.
+    pub fn token(&self, address: &Address) -> String {
+        let key = address.key();
+        let mut raw = [0; TOKEN_LEN];
+        raw[..ID_LEN].copy_from_slice(&self.recipient_id(&key)[..ID_LEN]);
+        raw[ID_LEN..ID_LEN + LIST_LEN].copy_from_slice(&self.list_hash);
+        let mac = self.address_mac(&key).finalize().into_bytes();
+        raw[ID_LEN + LIST_LEN..].copy_from_slice(&mac[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Checks `token` and finds the address it names among `candidates` (the recipients
+    /// and suppressed addresses). The error says what is wrong, without guessing.
+    pub fn verify<'a>(
+        &self,
+        token: &str,
+        candidates: impl Iterator<Item = &'a Address>,
+    ) -> Result<Verified, String> {
+        if token == PROOF_TOKEN {
+            return Err(
+                "this is the token of a proof copy: it names nobody and unsubscribes nobody"
+                    .to_owned(),
+            );
+        }
+        let raw = URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .filter(|r| r.len() == TOKEN_LEN)
+            .ok_or("not a broadsheet unsubscribe token (wrong length or characters)")?;
+        if raw[ID_LEN..ID_LEN + LIST_LEN] != self.list_hash {
+            return Err(format!(
+                "the token belongs to another list than `{}`",
+                self.list_id
+            ));
+        }
+        for address in candidates {
+            let key = lowercase_key(address.as_str());
+            if self.recipient_id(&key)[..ID_LEN] != raw[..ID_LEN] {
+                continue;
+            }
+            let mac = self.address_mac(&key);
+            if mac.verify_truncated_left(&raw[ID_LEN + LIST_LEN..]).is_ok() {
+                return Ok(Verified {
+                    address: address.clone(),
+                    list_id: self.list_id.clone(),
+                });
+            }
+        }
+        Err("the token does not verify: forged, made with another secret, or for an address no longer listed".to_owned())
+    }
+}
+
+/// The unsubscribe URL for `token`.
+pub fn url(settings: &Unsubscribe, token: &str) -> String {
+    settings.url.get_ref().replacen(TOKEN_SLOT, token, 1)
+}
+
+/// The token in `text`, which is a token or a whole unsubscribe URL made from `settings`.
+pub fn token_in<'a>(settings: &Unsubscribe, text: &'a str) -> &'a str {
+    let template = settings.url.get_ref();
+    let (before, after) = template.split_once(TOKEN_SLOT).unwrap_or((template, ""));
+    text.strip_prefix(before)
+        .and_then(|t| t.strip_suffix(after))
+        .unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(secret: &str, list: &str) -> Signer {
+        Signer::new(secret.as_bytes(), list).unwrap()
+    }
+
+    #[test]
+    fn tokens_verify_and_name_their_address() {
+        let s = signer("0123456789abcdef0123", "scout.eto.tech");
+        let ana = Address::parse("Ana@example.org").unwrap();
+        let bo = Address::parse("bo@example.org").unwrap();
+        let token = s.token(&ana);
+        assert_eq!(token.len(), 38);
+        assert!(
+            !token.contains("ana")
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_eq!(
+            token,
+            s.token(&Address::parse("ana@EXAMPLE.org").unwrap()),
+            "case-insensitive"
+        );
+        let found = s.verify(&token, [&bo, &ana].into_iter()).unwrap();
+        assert_eq!(found.address, ana);
+        assert_eq!(found.list_id, "scout.eto.tech");
+    }
+
+    #[test]
+    fn forged_or_foreign_tokens_fail() {
+        let s = signer("0123456789abcdef0123", "scout.eto.tech");
+        let ana = Address::parse("ana@example.org").unwrap();
+        let token = s.token(&ana);
+        let other_secret = signer("another secret, long enough", "scout.eto.tech");
+        assert!(other_secret.verify(&token, [&ana].into_iter()).is_err());
+        let other_list = signer("0123456789abcdef0123", "other.example.org");
+        assert!(
+            other_list
+                .verify(&token, [&ana].into_iter())
+                .unwrap_err()
+                .contains("another list")
+        );
+        let mut forged = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        forged[TOKEN_LEN - 1] ^= 1;
+        assert!(
+            s.verify(&URL_SAFE_NO_PAD.encode(forged), [&ana].into_iter())
+                .is_err()
+        );
+        assert!(
+            s.verify("proof", [&ana].into_iter())
+                .unwrap_err()
+                .contains("proof")
+        );
+        assert!(Signer::new(b"short", "x").is_err());
+    }
+}

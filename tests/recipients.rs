@@ -1,0 +1,258 @@
+//! `broadsheet recipients` and `suppress` on recipient files: counts after deduplication and
+//! suppression, one address explained, and every bad row reported at once with its line.
+
+use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+
+use crate::support::Project;
+
+/// The sample project with `recipients.example.toml` as its recipients file.
+pub fn with_recipients() -> Project {
+    let project = Project::sample();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/recipients.example.toml"
+    ))
+    .expect("read recipients.example.toml");
+    project.write("recipients.toml", &example);
+    project
+}
+
+fn count_line<'a>(stdout: &'a str, segment: &str) -> Vec<&'a str> {
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(segment))
+        .unwrap_or_else(|| panic!("no {segment} row in:\n{stdout}"));
+    line.split_whitespace().take(5).collect()
+}
+
+#[test]
+fn example_file_loads_and_counts_per_segment() {
+    let project = with_recipients();
+    let run = project.ok(&["recipients"]);
+    assert_eq!(
+        count_line(&run.stdout, "subscribers"),
+        ["subscribers", "2", "0", "0", "2"]
+    );
+    assert_eq!(
+        count_line(&run.stdout, "total"),
+        ["total", "4", "0", "0", "4"]
+    );
+    let first = run.stdout.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("subscribers"),
+        "segments keep their written order:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn duplicates_merge_across_files_case_insensitively_and_idn_is_normalised() {
+    let project = with_recipients();
+    let toml = project.read("recipients.toml");
+    project.write(
+        "recipients.toml",
+        &format!("{toml}\n[[imports]]\npath = \"lists/more.csv\"\nsegments = [\"staff\"]\n"),
+    );
+    project.write(
+        "lists/more.csv",
+        "email,name,segments,topics\nAna.Lima@EXAMPLE.org,,,\nli@例子.测试,\"Li, Wei\",subscribers,\n小明@example.org,Xiao Ming,,\n",
+    );
+    let run = project.ok(&["recipients"]);
+    assert_eq!(
+        count_line(&run.stdout, "staff"),
+        ["staff", "4", "0", "1", "3"]
+    );
+    assert_eq!(
+        count_line(&run.stdout, "total"),
+        ["total", "6", "0", "1", "5"]
+    );
+    let explain = project
+        .ok(&["recipients", "--explain", "ANA.LIMA@example.org"])
+        .stdout;
+    assert!(explain.starts_with("ana.lima@example.org\n"), "{explain}");
+    assert!(
+        explain.contains("listed at recipients.toml:28 in: subscribers"),
+        "{explain}"
+    );
+    assert!(explain.contains("more.csv:2 in: staff"), "{explain}");
+    assert!(
+        explain.contains("segments: subscribers, staff"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("gets a volume with every pick"),
+        "{explain}"
+    );
+    let idn = project
+        .ok(&["recipients", "--explain", "li@xn--fsqu00a.xn--0zwm56d"])
+        .stdout;
+    assert!(idn.contains("name: Li, Wei"), "{idn}");
+    let utf8 = project
+        .ok(&["recipients", "--explain", "小明@example.org"])
+        .stdout;
+    assert!(utf8.contains("gets no volume: needs SMTPUTF8"), "{utf8}");
+}
+
+#[test]
+fn suppressions_are_honoured_and_private() {
+    let project = with_recipients();
+    project.ok(&[
+        "suppress",
+        "add",
+        "ANA.LIMA@example.org",
+        "--reason",
+        "bounced",
+    ]);
+    let mode = std::fs::metadata(project.path("state/suppressions.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let run = project.ok(&["recipients", "--segment", "subscribers"]);
+    assert_eq!(
+        count_line(&run.stdout, "subscribers"),
+        ["subscribers", "2", "1", "0", "1"]
+    );
+    assert!(!run.stdout.contains("staff"), "{}", run.stdout);
+    let explain = project
+        .ok(&["recipients", "--explain", "ana.lima@example.org"])
+        .stdout;
+    assert!(
+        explain.contains(": bounced") && explain.contains("gets no volume: suppressed"),
+        "{explain}"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("email,reason,since\nANA.LIMA@example.org,bounced,20"),
+        "{list}"
+    );
+    project.ok(&["suppress", "remove", "ana.lima@example.org"]);
+    assert_eq!(
+        project.ok(&["suppress", "list"]).stdout,
+        "email,reason,since\n"
+    );
+    let again = project.run(&["suppress", "remove", "ana.lima@example.org"]);
+    assert_eq!(again.status, 1);
+    assert!(
+        again.stderr.contains("not on the suppression list"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn unknown_segment_on_the_command_line_is_named() {
+    let project = with_recipients();
+    let run = project.run(&["recipients", "--segment", "subscriber"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains(
+            "unknown segment `subscriber`; recipients.toml defines: subscribers, staff, chips-watch"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A recipients file and a CSV import with 50 faults of every kind, and where each is.
+fn fifty_faults() -> (String, String, Vec<String>) {
+    let mut toml = String::from(
+        "[segments.subscribers]\ndescription = \"Readers\"\n\n[[imports]]\npath = \"list.csv\"\n\n",
+    );
+    let mut expected = Vec::new();
+    for i in 0..25 {
+        writeln!(
+            toml,
+            "[[recipients]]\nemail = \"reader{i}@example.org\"\nsegments = [\"subscribers\"]"
+        )
+        .unwrap();
+        // Each fault's body, and which of its lines the error points at.
+        let (fault, at) = match i % 5 {
+            0 => (
+                format!("email = \"bad{i}.example.org\"\nsegments = [\"subscribers\"]"),
+                0,
+            ),
+            1 => (
+                format!("email = \"u{i}@example.org\"\nsegments = [\"subscriberz\"]"),
+                1,
+            ),
+            2 => (
+                format!("email = \"READER{i}@example.org\"\nsegments = [\"subscribers\"]"),
+                0,
+            ),
+            3 => (
+                format!(
+                    "email = \"n{i}@example.org\"\nname = \"Ana\\r\\nBcc: x@evil.test\"\nsegments = [\"subscribers\"]"
+                ),
+                1,
+            ),
+            _ => (
+                format!("emial = \"t{i}@example.org\"\nsegments = [\"subscribers\"]"),
+                0,
+            ),
+        };
+        toml.push_str("[[recipients]]\n");
+        expected.push(format!(
+            "recipients.toml:{}:",
+            toml.lines().count() + 1 + at
+        ));
+        writeln!(toml, "{fault}").unwrap();
+    }
+    let mut csv = String::from("email,name,segments\n");
+    for i in 0..25 {
+        writeln!(csv, "c{i}@example.org,Reader {i},subscribers").unwrap();
+        let fault = match i % 5 {
+            0 => format!("c{i}@example..org,Bad,subscribers"),
+            1 => format!("d{i}@example.org,\"Unclosed {i},subscribers"),
+            2 => format!("e{i}@example.org,Say \"hi\",subscribers"),
+            3 => format!("C{i}@Example.org,Again,subscribers"),
+            _ => format!("f{i}@example.org,Carriage\rReturn,subscribers"),
+        };
+        csv.push_str(&fault);
+        csv.push('\n');
+        expected.push(format!("list.csv:{}:", csv.lines().count()));
+    }
+    (toml, csv, expected)
+}
+
+#[test]
+fn fifty_faults_are_all_reported_and_nothing_loads() {
+    let project = Project::sample();
+    let (toml, csv, expected) = fifty_faults();
+    assert_eq!(expected.len(), 50);
+    project.write("recipients.toml", &toml);
+    project.write("list.csv", &csv);
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.is_empty(),
+        "nothing partial is printed:\n{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr.matches("error:").count(), 51, "{}", run.stderr);
+    assert!(run.stderr.ends_with("error: 50 errors\n"), "{}", run.stderr);
+    for place in &expected {
+        assert!(
+            run.stderr.contains(&format!("--> {place}")),
+            "{place} not reported:\n{}",
+            run.stderr
+        );
+    }
+    for needle in [
+        "has no `@`",
+        "unknown segment `subscriberz`",
+        "listed twice in this file",
+        "control character '\\r'",
+        "unknown field `emial`",
+        "never closed on its line",
+        "a quote inside an unquoted field",
+        "that is not a valid name",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "no {needle:?} in:\n{}",
+            run.stderr
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! Messages on the wire: proofs and real messages sent through Postfix's `smtp-sink`,
+//! captured, and read back with a real MIME parser (mail-parser): header counts, part order
+//! and charset, an encoded Chinese subject, RFC 8058's List-* headers, the unsubscribe URL
+//! in the header and both bodies, line lengths, one RCPT per transaction.
+
+use std::collections::BTreeSet;
+
+use mail_parser::{MessageParser, MimeHeaders as _};
+
+use crate::recipients::with_recipients;
+use crate::support::Project;
+use crate::support::smtp::{Captured, SmtpSink};
+
+pub const SECRET: &str = "a test secret that is long enough";
+const SUBJECT: &str = "人工智能周报 🔭 第十一期：芯片、机器人与合成视频";
+
+/// The sample project with recipients, sending to `sink` over plain SMTP on loopback.
+pub fn smtp_project(port: u16) -> Project {
+    let project = with_recipients();
+    project.edit(
+        "broadsheet.toml",
+        "kind = \"outbox\"\ndir = \"outbox\"",
+        &format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 5"),
+    );
+    project.edit(
+        "volumes/011.toml",
+        "preheader = ",
+        &format!("subject = \"{SUBJECT}\"\npreheader = "),
+    );
+    project
+}
+
+/// What every message must satisfy; returns the parsed unsubscribe URL.
+pub fn check_message(captured: &Captured) -> String {
+    let raw = &captured.message;
+    for line in raw.split(|&b| b == b'\n') {
+        assert!(line.len() <= 999, "a line over 998 octets");
+    }
+    assert_eq!(captured.rcpt_args.len(), 1, "one RCPT per transaction");
+    assert_eq!(captured.mail_args, "<scout@eto.tech>");
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let head = text.split("\n\n").next().unwrap_or_default();
+    for name in [
+        "From",
+        "To",
+        "Date",
+        "Message-ID",
+        "Subject",
+        "MIME-Version",
+        "Content-Type",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ] {
+        let count = head
+            .lines()
+            .filter(|l| {
+                l.split_once(':')
+                    .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
+            .count();
+        assert_eq!(count, 1, "{name} appears {count} times in:\n{head}");
+    }
+    assert!(
+        head.lines()
+            .any(|l| l == "List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{head}"
+    );
+    let message = MessageParser::default()
+        .parse(raw.as_slice())
+        .expect("a MIME parser reads it");
+    let to = message
+        .to()
+        .and_then(|t| t.first())
+        .and_then(|a| a.address())
+        .expect("To");
+    assert_eq!(
+        format!("<{to}>"),
+        captured.rcpt_args[0],
+        "To is the one envelope recipient"
+    );
+    let root = message.root_part().content_type().expect("Content-Type");
+    assert_eq!(
+        (root.ctype(), root.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    let kinds: Vec<(String, Option<String>)> = message.parts[1..]
+        .iter()
+        .map(|p| {
+            let ct = p.content_type().expect("part Content-Type");
+            assert!(!p.is_encoding_problem);
+            (
+                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()),
+                ct.attribute("charset").map(str::to_owned),
+            )
+        })
+        .collect();
+    let utf8 = Some("utf-8".to_owned());
+    assert_eq!(
+        kinds,
+        [
+            ("text/plain".to_owned(), utf8.clone()),
+            ("text/html".to_owned(), utf8)
+        ]
+    );
+    let header = message
+        .header_raw("List-Unsubscribe")
+        .expect("List-Unsubscribe")
+        .replace(['\r', '\n'], "");
+    let header = header.trim();
+    let (https, mailto) = header.split_once(", ").expect("https and mailto");
+    assert_eq!(mailto, "<mailto:unsubscribe@eto.tech?subject=unsubscribe>");
+    let url = https
+        .strip_prefix('<')
+        .and_then(|u| u.strip_suffix('>'))
+        .expect("<url>")
+        .to_owned();
+    assert!(
+        url.starts_with("https://scout.eto.tech/unsubscribe/"),
+        "{url}"
+    );
+    assert!(
+        message.body_text(0).expect("text body").contains(&url),
+        "the text part shows {url}"
+    );
+    assert!(
+        message
+            .body_html(0)
+            .expect("html body")
+            .contains(&format!("href=\"{url}\"")),
+        "the HTML part links {url}"
+    );
+    url
+}
+
+#[test]
+fn proofs_reach_only_the_proof_list_and_parse_cleanly() {
+    let sink = SmtpSink::start();
+    let project = smtp_project(sink.port);
+    let run = project.ok(&["proof", "volumes/011.toml", "--as", "wei.zhang@example.org"]);
+    let captured = sink.wait_for(2);
+    let mut rcpts: Vec<&str> = captured.iter().map(|c| c.rcpt_args[0].as_str()).collect();
+    rcpts.sort_unstable();
+    assert_eq!(
+        rcpts,
+        ["<editor@example.org>", "<editors@eto.tech>"],
+        "--as names content, not a recipient"
+    );
+    for c in &captured {
+        assert_eq!(check_message(c), "https://scout.eto.tech/unsubscribe/proof");
+        let message = MessageParser::default()
+            .parse(c.message.as_slice())
+            .unwrap();
+        assert_eq!(
+            message.subject(),
+            Some(format!("[TEST] {SUBJECT}").as_str()),
+            "the subject round-trips"
+        );
+        let text = message.body_text(0).unwrap();
+        assert!(text.contains("Hi 张伟,"), "Wei's copy greets Wei");
+        let text = crate::support::collapse(&text);
+        assert!(
+            !text.contains("agricultural machinery industry"),
+            "Wei reads ai and chips only, not robotics"
+        );
+        assert!(
+            text.contains("CSET Expert View"),
+            "topic readers keep the expert view"
+        );
+    }
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("sent proof ("))
+            .count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("via 127.0.0.1:{}: 250", sink.port)),
+        "{}",
+        run.stdout
+    );
+    for leftover in ["state", "outbox", "ledger.sqlite"] {
+        assert!(!project.path(leftover).exists(), "proof left {leftover}");
+    }
+}
+
+#[test]
+fn proof_is_capped_and_explicit_addresses_are_allowed() {
+    let sink = SmtpSink::start();
+    let project = smtp_project(sink.port);
+    let many: Vec<String> = (0..6)
+        .flat_map(|i| ["--to".to_owned(), format!("p{i}@example.org")])
+        .collect();
+    let mut args = vec!["proof", "volumes/011.toml"];
+    args.extend(many.iter().map(String::as_str));
+    let run = project.run(&args);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("6 proof copies exceed `[proof] max = 5`"),
+        "{}",
+        run.stderr
+    );
+    let run = project.ok(&[
+        "proof",
+        "volumes/011.toml",
+        "--to",
+        "outsider@example.net",
+        "--topics",
+        "chips",
+    ]);
+    let captured = sink.wait_for(1);
+    assert_eq!(captured.len(), 1, "{}", run.stdout);
+    assert_eq!(captured[0].rcpt_args, ["<outsider@example.net>"]);
+    check_message(&captured[0]);
+    let none = project.run(&[
+        "proof",
+        "volumes/011.toml",
+        "--to",
+        "x@example.org",
+        "--topics",
+        "astrology",
+    ]);
+    assert_eq!(none.status, 1);
+    assert!(
+        none.stdout
+            .contains("no pick of this volume is tagged astrology"),
+        "{}",
+        none.stdout
+    );
+}
+
+/// Real subscriber messages (real tokens) built with the library and sent through the
+/// SMTP transport: the token in the header equals the one in both bodies and verifies.
+#[test]
+fn real_tokens_verify_after_the_trip() {
+    let sink = SmtpSink::start();
+    let project = smtp_project(sink.port);
+    let sent = send_real(
+        &project,
+        &[
+            "ana.lima@example.org",
+            "wei.zhang@example.org",
+            "policy@example.org",
+        ],
+    );
+    let captured = sink.wait_for(sent);
+    let mut seen = BTreeSet::new();
+    for c in &captured {
+        let url = check_message(c);
+        let token = url.rsplit('/').next().unwrap();
+        // The endpoint may pass the token or the whole URL.
+        let arg = if seen.is_empty() { url.as_str() } else { token };
+        let mut verify = project.command(&["unsubscribe-token", "verify", arg]);
+        verify.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+        let out = verify.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rcpt = c.rcpt_args[0].trim_matches(['<', '>']);
+        assert_eq!(
+            stdout.trim(),
+            format!("valid: {rcpt} on list scout.eto.tech")
+        );
+        seen.insert(rcpt.to_owned());
+    }
+    assert_eq!(seen.len(), 3);
+    let mut forged = project.command(&[
+        "unsubscribe-token",
+        "verify",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ]);
+    forged.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    assert!(!forged.output().unwrap().status.success());
+}
+
+fn send_real(project: &Project, addresses: &[&str]) -> usize {
+    use broadsheet::audience::{Address, Audience};
+    use broadsheet::clock::Timestamp;
+    use broadsheet::message::variant::Variants;
+    use broadsheet::message::{self, Common, Personal};
+    use broadsheet::transport::{Configured, Envelope, Transport as _};
+    use broadsheet::unsubscribe::{self, Signer};
+
+    let p = broadsheet::project::Project::open(project.root()).unwrap();
+    let composition =
+        broadsheet::pipeline::compose(&p, &project.path("volumes/011.toml"), None).unwrap();
+    let volume = composition.volume.as_ref().unwrap();
+    let (sender, unsub) = (
+        p.settings.sender.as_ref().unwrap(),
+        p.settings.unsubscribe.as_ref().unwrap(),
+    );
+    let signer = Signer::new(SECRET.as_bytes(), sender.list_id.get_ref()).unwrap();
+    let audience = Audience::load(project.root(), None).unwrap();
+    let everyone = audience.select(&[]).unwrap();
+    let common = Common {
+        sender,
+        unsubscribe: unsub,
+        list_name: volume.meta.title.get_ref(),
+        subject: volume.subject(),
+        date: Timestamp(1_715_250_645),
+    };
+    let mut variants = Variants::new(
+        volume,
+        composition.layout.as_ref().unwrap(),
+        composition.origin.as_ref().unwrap(),
+        common,
+        None,
+    );
+    let mut transport = Configured::from_project(&p).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for address in addresses {
+            let r = audience.find(&Address::parse(address).unwrap()).unwrap();
+            let topics = everyone.reader_topics(r);
+            let variant = variants.get(topics.as_ref()).unwrap().unwrap();
+            let id = message::message_id(sender, 11, &r.address);
+            let url = unsubscribe::url(unsub, &signer.token(&r.address));
+            let personal = Personal {
+                to: &r.address,
+                name: r.name.as_deref(),
+                message_id: &id,
+                unsubscribe_url: &url,
+            };
+            let bytes = variant.template(r.name.is_some()).build(&personal);
+            let envelope = Envelope {
+                from: sender.from.get_ref().clone(),
+                to: r.address.clone(),
+                message_id: id,
+            };
+            transport.send(&envelope, &bytes).await.unwrap();
+        }
+        transport.close().await;
+    });
+    addresses.len()
+}
+
+/// A proof through a real Postfix instance, found in the recipient's Maildir.
+#[test]
+fn a_proof_is_delivered_by_a_real_postfix_to_a_maildir() {
+    let postfix = crate::support::postfix::Postfix::start();
+    let project = smtp_project(postfix.port);
+    let run = project.ok(&["proof", "volumes/011.toml", "--to", "editor@example.org"]);
+    assert!(
+        run.stdout.contains(": 250 2.0.0 Ok: queued as "),
+        "{}",
+        run.stdout
+    );
+    let delivered = postfix.wait_for_mail("editor");
+    let message = MessageParser::default()
+        .parse(delivered.as_slice())
+        .expect("parses");
+    assert_eq!(
+        message.subject(),
+        Some(format!("[TEST] {SUBJECT}").as_str())
+    );
+    assert_eq!(
+        message
+            .to()
+            .and_then(|t| t.first())
+            .and_then(|a| a.address()),
+        Some("editor@example.org")
+    );
+    assert!(
+        message
+            .body_text(0)
+            .unwrap()
+            .contains("https://scout.eto.tech/unsubscribe/proof")
+    );
+    assert!(
+        postfix.log().contains("status=sent (delivered to maildir)"),
+        "{}",
+        postfix.log()
+    );
+}
