@@ -9,10 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use broadsheet::audience::Address;
+use broadsheet::diag::SourceFile;
 use broadsheet::dispatch::engine::{Counters, End, Engine, Tuning};
 use broadsheet::dispatch::limits::{Breaker, RateLimiter};
-use broadsheet::dispatch::smtp::{Endpoint, Security, SmtpRelay};
 use broadsheet::ledger::{Dispatch, Entry, Ledger, Writer};
+use broadsheet::transport::{Envelope, Smtp};
 
 const MESSAGES: usize = 20_000;
 /// The seed volume's message as sent: HTML part about 27 KB, text part about 8 KB, headers.
@@ -57,6 +59,16 @@ fn message() -> Vec<u8> {
     body
 }
 
+/// The project's SMTP transport for a relay on loopback, as `broadsheet.toml` configures it.
+fn transport(port: u16) -> Smtp {
+    let text = format!(
+        "[transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+    );
+    let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text);
+    let settings = broadsheet::settings::parse(&source).expect("valid settings");
+    Smtp::from_settings(&settings.transport, "bench.example.org").expect("a transport")
+}
+
 fn engine_rate(connections: usize) -> f64 {
     let sink = Sink::start();
     let dir = tempfile::tempdir().expect("temp folder");
@@ -76,24 +88,24 @@ fn engine_rate(connections: usize) -> f64 {
     });
     ledger.start(1, &dispatch, entries).expect("freeze");
     let body = Arc::new(message());
+    let port = sink.1;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let started = Instant::now();
     let end = runtime.block_on(async {
         let (writer, handle) = Writer::start(&path).expect("writer");
         let (_stop, stop) = tokio::sync::watch::channel(false);
         let engine = Engine {
-            relay: Arc::new(SmtpRelay::new(Endpoint {
-                host: "127.0.0.1".into(),
-                port: sink.1,
-                security: Security::None,
-                credentials: None,
-                timeout: Duration::from_secs(30),
-                hello: "bench.example.org".into(),
-            })),
+            transports: Arc::new(move || Ok(transport(port))),
             ledger: path.clone(),
             volume: 1,
-            from: "news@example.org".into(),
-            build: Arc::new(move |_e: &Entry| Ok(body.as_ref().clone())),
+            build: Arc::new(move |e: &Entry| {
+                let envelope = Envelope {
+                    from: "news@example.org".into(),
+                    to: Address::parse(&e.address).map_err(anyhow::Error::msg)?,
+                    message_id: e.message_id.clone(),
+                };
+                Ok((envelope, body.as_ref().clone()))
+            }),
             tuning: Tuning {
                 connections,
                 max_attempts: 3,

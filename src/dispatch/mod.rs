@@ -4,5 +4,4 @@ pub mod engine;
 pub mod limits;
 pub mod lock;
 pub mod progress;
-pub mod relay;
-pub mod smtp;
+pub mod verdict;

@@ -108,14 +108,14 @@ impl Smtp {
                     stage,
                     detail: e.to_string(),
                 },
-                e.is_response(),
+                e.status().is_some(),
             )),
             Ok(Err(e)) => Err((
                 SendError::Transient {
                     stage,
                     detail: e.to_string(),
                 },
-                e.is_response(),
+                e.status().is_some(),
             )),
             Ok(Ok(value)) => Ok(value),
         }
@@ -248,14 +248,16 @@ impl Smtp {
                     reply: reply_text(&reply),
                 })
             }
-            Ok(Err(e)) if e.is_response() && e.is_permanent() => Err((
+            // A reply with a code. (lettre also calls a connection closed mid-reply a
+            // "response" error, but that one has no code: it falls to the arms below.)
+            Ok(Err(e)) if e.status().is_some() && e.is_permanent() => Err((
                 SendError::Permanent {
                     stage: Stage::FinalReply,
                     detail: e.to_string(),
                 },
                 true,
             )),
-            Ok(Err(e)) if e.is_response() => Err((
+            Ok(Err(e)) if e.status().is_some() => Err((
                 SendError::Transient {
                     stage: Stage::FinalReply,
                     detail: e.to_string(),

@@ -1,4 +1,4 @@
-//! The sending engine: a fixed set of workers, each owning one connection, fed recipients
+//! The sending engine: a fixed set of workers, each owning one transport (one connection), fed recipients
 //! from the ledger in order. Every message is marked in flight (durably) before its
 //! transaction starts, and its outcome is recorded when the reply arrives. Deferred messages
 //! come back after their backoff; a stop request ends the run between messages.
@@ -12,11 +12,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 
 use super::limits::{Breaker, RateLimiter, retry_delay};
-use super::relay::{ConnectError, Connection, Delivery, Relay};
+use super::verdict::{Verdict, judge};
 use crate::ledger::{Entry, Ledger, Outcome, Row, State, WriterHandle};
+use crate::transport::{Envelope, Transport};
 
-/// Builds the bytes of one recipient's message.
-pub type BuildMessage = dyn Fn(&Entry) -> anyhow::Result<Vec<u8>> + Send + Sync;
+/// Builds one recipient's envelope and message bytes.
+pub type BuildMessage = dyn Fn(&Entry) -> anyhow::Result<(Envelope, Vec<u8>)> + Send + Sync;
+
+/// Makes a transport for one worker (each owns its connection).
+pub type MakeTransport<T> = dyn Fn() -> anyhow::Result<T> + Send + Sync;
 
 /// How many rows the feeder reads from the ledger at a time.
 const PAGE: i64 = 1000;
@@ -59,15 +63,13 @@ pub enum End {
 }
 
 /// A dispatch run over the rows of one volume in the ledger.
-pub struct Engine<R: Relay> {
-    /// Opens connections.
-    pub relay: Arc<R>,
+pub struct Engine<T: Transport> {
+    /// Makes each worker's transport.
+    pub transports: Arc<MakeTransport<T>>,
     /// The ledger file (the feeder reads it on its own connection).
     pub ledger: PathBuf,
     /// The volume.
     pub volume: u32,
-    /// The envelope sender.
-    pub from: String,
     /// Makes each recipient's message.
     pub build: Arc<BuildMessage>,
     /// Tunables.
@@ -85,8 +87,8 @@ pub struct Engine<R: Relay> {
 }
 
 /// What workers share.
-struct Shared<R: Relay> {
-    engine: Engine<R>,
+struct Shared<T: Transport> {
+    engine: Engine<T>,
     /// Rows handed to a worker and not settled yet.
     busy: Mutex<HashSet<i64>>,
 }
@@ -99,7 +101,7 @@ pub fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-impl<R: Relay> Engine<R> {
+impl<T: Transport + Send + 'static> Engine<T> {
     /// Sends until nothing is left, a stop is requested, or the breaker trips.
     pub async fn run(self) -> anyhow::Result<End> {
         let workers = self.tuning.connections.max(1);
@@ -136,7 +138,10 @@ impl<R: Relay> Engine<R> {
 }
 
 /// Feeds pending rows in order, then deferred rows as their backoff ends.
-async fn feed<R: Relay>(shared: &Shared<R>, jobs: &mpsc::Sender<Row>) -> anyhow::Result<()> {
+async fn feed<T: Transport + Send + 'static>(
+    shared: &Shared<T>,
+    jobs: &mpsc::Sender<Row>,
+) -> anyhow::Result<()> {
     let engine = &shared.engine;
     let ledger = Ledger::open(&engine.ledger)?;
     let mut after = 0;
@@ -154,7 +159,11 @@ async fn feed<R: Relay>(shared: &Shared<R>, jobs: &mpsc::Sender<Row>) -> anyhow:
 }
 
 /// Hands a row to the workers; false when the run is stopping.
-async fn hand_over<R: Relay>(shared: &Shared<R>, jobs: &mpsc::Sender<Row>, row: Row) -> bool {
+async fn hand_over<T: Transport + Send + 'static>(
+    shared: &Shared<T>,
+    jobs: &mpsc::Sender<Row>,
+    row: Row,
+) -> bool {
     if shared.engine.halted() {
         return false;
     }
@@ -166,8 +175,8 @@ async fn hand_over<R: Relay>(shared: &Shared<R>, jobs: &mpsc::Sender<Row>, row: 
     }
 }
 
-async fn retry_deferred<R: Relay>(
-    shared: &Shared<R>,
+async fn retry_deferred<T: Transport + Send + 'static>(
+    shared: &Shared<T>,
     ledger: &Ledger,
     jobs: &mpsc::Sender<Row>,
 ) -> anyhow::Result<()> {
@@ -207,76 +216,60 @@ async fn retry_deferred<R: Relay>(
     }
 }
 
-async fn worker<R: Relay>(
-    shared: Arc<Shared<R>>,
+async fn worker<T: Transport + Send + 'static>(
+    shared: Arc<Shared<T>>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Row>>>,
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;
-    let mut connection: Option<R::Connection> = None;
-    loop {
-        let row = { queue.lock().await.recv().await };
-        let Some(row) = row else { return Ok(()) };
-        if engine.halted() {
-            // Left as it is in the ledger: the next run takes it.
+    let mut transport = engine.transports.as_ref()()?;
+    let result = async {
+        loop {
+            let row = { queue.lock().await.recv().await };
+            let Some(row) = row else { return Ok(()) };
+            let result = if engine.halted() {
+                // Left as it is in the ledger: the next run takes it.
+                Ok(())
+            } else {
+                deliver(engine, &mut transport, &row).await
+            };
             shared.busy.lock().expect("busy set").remove(&row.id);
-            continue;
+            result?;
         }
-        let result = deliver(engine, &mut connection, &row).await;
-        shared.busy.lock().expect("busy set").remove(&row.id);
-        result?;
     }
+    .await;
+    transport.close().await;
+    result
 }
 
 /// Sends one row's message and records what happened.
-async fn deliver<R: Relay>(
-    engine: &Engine<R>,
-    connection: &mut Option<R::Connection>,
+async fn deliver<T: Transport>(
+    engine: &Engine<T>,
+    transport: &mut T,
     row: &Row,
 ) -> anyhow::Result<()> {
     engine.limiter.acquire().await;
-    let conn = match connection {
-        Some(conn) => conn,
-        None => match engine.relay.connect().await {
-            Ok(conn) => connection.insert(conn),
-            Err(ConnectError::Refused(why)) => {
-                engine.breaker.trip(&why);
-                return Ok(());
-            }
-            Err(ConnectError::Transient(why)) => {
-                engine.breaker.transient(&why);
-                let failed = Delivery::Transient {
-                    reply: why,
-                    slow_down: false,
-                };
-                return settle(engine, row, row.attempts + 1, &failed);
-            }
-        },
-    };
-    let message = engine.build.as_ref()(&row.entry)?;
+    let (envelope, message) = engine.build.as_ref()(&row.entry)?;
     engine.writer.in_flight(row.id, now_ms()).await?;
-    let (delivery, reusable) = conn.send(&engine.from, &row.entry.address, &message).await;
-    if !reusable {
-        *connection = None;
-    }
-    settle(engine, row, row.attempts + 1, &delivery)
+    let verdict = judge(transport.send(&envelope, &message).await);
+    settle(engine, row, row.attempts + 1, &verdict)
 }
 
 /// Records an outcome and feeds it to the breaker, the limiter and the counters.
-fn settle<R: Relay>(
-    engine: &Engine<R>,
+fn settle<T: Transport>(
+    engine: &Engine<T>,
     row: &Row,
     attempts: u32,
-    delivery: &Delivery,
+    verdict: &Verdict,
 ) -> anyhow::Result<()> {
     let now = now_ms();
     let counters = &engine.counters;
-    let (state, reply, next) = match delivery {
-        Delivery::Sent(reply) => {
+    let (state, reply, next) = match verdict {
+        Verdict::Sent(reply) => {
             engine.breaker.success();
             counters.sent.fetch_add(1, Ordering::Relaxed);
             (State::Sent, reply, None)
         }
-        Delivery::Transient { reply, slow_down } => {
+        Verdict::Deferred { reply, slow_down } => {
             engine.breaker.transient(reply);
             if *slow_down {
                 engine.limiter.slow_down(engine.tuning.retry_base);
@@ -289,11 +282,16 @@ fn settle<R: Relay>(
             });
             (State::Deferred, reply, next)
         }
-        Delivery::Permanent { reply, .. } => {
+        Verdict::Refused(reply) => {
+            // Nothing was queued; the message waits for the resumed run.
+            engine.breaker.trip(reply);
+            (State::Pending, reply, None)
+        }
+        Verdict::Failed { reply, .. } => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
             (State::Failed, reply, None)
         }
-        Delivery::Ambiguous(reply) => {
+        Verdict::Ambiguous(reply) => {
             counters.ambiguous.fetch_add(1, Ordering::Relaxed);
             (State::Ambiguous, reply, None)
         }

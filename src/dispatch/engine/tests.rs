@@ -1,43 +1,41 @@
-//! Engine logic against a scripted in-memory relay and a real ledger file. (The same engine
-//! against real SMTP servers is tested in `tests/dispatch.rs`.)
+//! Engine logic against a scripted in-memory transport and a real ledger file. (The same
+//! engine against real SMTP servers is tested in `tests/dispatch_faults.rs`.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::*;
+use crate::audience::Address;
 use crate::ledger::{Dispatch, Writer};
+use crate::transport::{Delivery, SendError, Stage};
 
-/// Replies by address, in order; `Sent` once a script runs out.
+type Reply = Result<Delivery, SendError>;
+
+/// Replies by address, in order; accepted once a script runs out.
 #[derive(Default)]
 struct Script {
-    replies: Mutex<HashMap<String, Vec<Delivery>>>,
+    replies: Mutex<HashMap<String, Vec<Reply>>>,
     sends: Mutex<Vec<String>>,
     refuse: Option<String>,
     stop_after: Option<(usize, watch::Sender<bool>)>,
 }
 
-/// A connection to the scripted relay.
+/// A transport that answers from the script.
 struct Fake(Arc<Script>);
 
-/// The relay side, sharing the script with the test.
-struct Shared(Arc<Script>);
-
-impl Relay for Shared {
-    type Connection = Fake;
-    async fn connect(&self) -> Result<Fake, ConnectError> {
-        match &self.0.refuse {
-            Some(why) => Err(ConnectError::Refused(why.clone())),
-            None => Ok(Fake(self.0.clone())),
-        }
-    }
-}
-
-impl Connection for Fake {
-    async fn send(&mut self, _from: &str, to: &str, _message: &[u8]) -> (Delivery, bool) {
+impl Transport for Fake {
+    async fn send(&mut self, envelope: &Envelope, _message: &[u8]) -> Reply {
         let script = &self.0;
+        if let Some(why) = &script.refuse {
+            return Err(SendError::Permanent {
+                stage: Stage::Auth,
+                detail: why.clone(),
+            });
+        }
+        let to = envelope.to.as_str().to_owned();
         let count = {
             let mut sends = script.sends.lock().unwrap();
-            sends.push(to.to_owned());
+            sends.push(to.clone());
             sends.len()
         };
         if let Some((n, stop)) = &script.stop_after
@@ -47,12 +45,20 @@ impl Connection for Fake {
         }
         let mut replies = script.replies.lock().unwrap();
         let next = replies
-            .get_mut(to)
+            .get_mut(&to)
             .filter(|q| !q.is_empty())
             .map(|q| q.remove(0));
-        let delivery = next.unwrap_or_else(|| Delivery::Sent("250 ok".into()));
-        let reusable = !matches!(delivery, Delivery::Ambiguous(_));
-        (delivery, reusable)
+        next.unwrap_or_else(|| {
+            Ok(Delivery {
+                reply: "250 ok".into(),
+            })
+        })
+    }
+
+    async fn close(&mut self) {}
+
+    fn describe(&self) -> String {
+        "script".into()
     }
 }
 
@@ -83,12 +89,19 @@ async fn run(
     ledger.start(1, &dispatch, entries).unwrap();
     let (writer, handle) = Writer::start(&path).unwrap();
     let script = Arc::new(script);
+    let transports = script.clone();
     let engine = Engine {
-        relay: Arc::new(Shared(script.clone())),
+        transports: Arc::new(move || Ok(Fake(transports.clone()))),
         ledger: path,
         volume: 1,
-        from: "news@example.org".into(),
-        build: Arc::new(|e: &Entry| Ok(e.address.clone().into_bytes())),
+        build: Arc::new(|e: &Entry| {
+            let envelope = Envelope {
+                from: "news@example.org".into(),
+                to: Address::parse(&e.address).map_err(anyhow::Error::msg)?,
+                message_id: e.message_id.clone(),
+            };
+            Ok((envelope, e.address.clone().into_bytes()))
+        }),
         tuning: Tuning {
             connections: 3,
             max_attempts: 3,
@@ -124,9 +137,11 @@ async fn everyone_is_sent_exactly_once() {
 
 #[tokio::test]
 async fn transient_failures_are_retried_then_counted() {
-    let transient = || Delivery::Transient {
-        reply: "451 4.3.0 later".into(),
-        slow_down: false,
+    let transient = || -> Reply {
+        Err(SendError::Transient {
+            stage: Stage::RcptTo,
+            detail: "transient error (451): 4.3.0 later".into(),
+        })
     };
     let script = Script::default();
     script.replies.lock().unwrap().extend([
@@ -134,16 +149,16 @@ async fn transient_failures_are_retried_then_counted() {
         (address(2), vec![transient(), transient(), transient()]),
         (
             address(3),
-            vec![Delivery::Permanent {
-                reply: "550 5.1.1 no".into(),
-                hard_bounce: true,
-            }],
+            vec![Err(SendError::Permanent {
+                stage: Stage::RcptTo,
+                detail: "permanent error (550): 5.1.1 no".into(),
+            })],
         ),
         (
             address(4),
-            vec![Delivery::Ambiguous(
-                "connection lost after the final dot".into(),
-            )],
+            vec![Err(SendError::Ambiguous {
+                detail: "connection lost after the final dot".into(),
+            })],
         ),
     ]);
     let (_stop, stop) = watch::channel(false);
@@ -210,7 +225,14 @@ async fn refused_credentials_trip_the_breaker_and_send_nothing() {
     };
     let (_stop, stop) = watch::channel(false);
     let (end, ledger, script, _dir) = run(20, script, stop).await;
-    assert_eq!(end, End::Tripped("535 5.7.8 authentication failed".into()));
+    let End::Tripped(why) = end else {
+        panic!("expected a trip, got {end:?}")
+    };
+    assert!(why.contains("535 5.7.8 authentication failed"), "{why}");
     assert!(script.sends.lock().unwrap().is_empty());
-    assert_eq!(counts(&ledger), HashMap::from([(State::Pending, 20)]));
+    assert_eq!(
+        counts(&ledger),
+        HashMap::from([(State::Pending, 20)]),
+        "all left for the resumed run"
+    );
 }
