@@ -26,6 +26,10 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Write the web archive: a page per volume, an index and an Atom feed
     Archive(ArchiveArgs),
+    /// Show who would get a volume, in which variant, and how long sending would take
+    Plan(PlanArgs),
+    /// Send a volume to its segments, with a durable ledger; resumes an interrupted send
+    Dispatch(DispatchArgs),
     /// Show where a volume's dispatch stands, from the ledger
     Status(StatusArgs),
     /// Count recipients per segment, or explain whether one address gets a volume
@@ -78,6 +82,41 @@ pub struct ArchiveArgs {
     /// Write the archive into DIR instead of out/archive/ (DIR is replaced whole)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `broadsheet plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// The segments to send to (repeatable)
+    #[arg(long, value_name = "S", required = true)]
+    pub segment: Vec<String>,
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `broadsheet dispatch`.
+#[derive(Debug, clap::Args)]
+pub struct DispatchArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// The segments to send to (repeatable); a resumed dispatch keeps its own
+    #[arg(long, value_name = "S", required = true)]
+    pub segment: Vec<String>,
+    /// Do not ask: send if the dispatch covers exactly --expect recipients
+    #[arg(long, requires = "expect")]
+    pub yes: bool,
+    /// The number of recipients the operator expects (with --yes)
+    #[arg(long, value_name = "N")]
+    pub expect: Option<usize>,
+    /// Try the recipients whose messages failed for good once more
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Send again, with the same Message-ID, the messages whose fate is unknown
+    #[arg(long)]
+    pub resend_ambiguous: bool,
 }
 
 /// Arguments of `broadsheet status`.

@@ -50,6 +50,22 @@ impl fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
+/// A dispatch that stopped before its end and can be resumed: the process exits with
+/// [`RESUMABLE_EXIT`].
+#[derive(Debug)]
+pub struct Resumable;
+
+/// The exit status of an interrupted, resumable dispatch (`EX_TEMPFAIL`).
+pub const RESUMABLE_EXIT: u8 = 75;
+
+impl fmt::Display for Resumable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the dispatch stopped and can be resumed")
+    }
+}
+
+impl std::error::Error for Resumable {}
+
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let cwd = std::env::current_dir()?;
@@ -60,6 +76,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => cmd::new::run(&project, &args),
         Command::Preview(args) => cmd::preview::run(&project, &args),
         Command::Archive(args) => cmd::archive::run(&project, &args),
+        Command::Plan(args) => cmd::plan::run(&project, &args, Timestamp::now()),
+        Command::Dispatch(args) => cmd::dispatch::run(&project, &args, Timestamp::now()),
         Command::Status(args) => cmd::status::run(&project, &args),
         Command::Recipients(args) => cmd::recipients::run(&project, &args),
         Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),

@@ -1,5 +1,5 @@
 //! The `broadsheet` binary: parses the command line, runs it, and maps the outcome to an
-//! exit code (0 success, 1 failure, 2 usage).
+//! exit code (0 success, 1 failure, 2 usage, 75 dispatch interrupted and resumable).
 
 use std::process::ExitCode;
 
@@ -16,6 +16,9 @@ fn main() -> ExitCode {
 fn report(error: &anyhow::Error) -> ExitCode {
     if error.is::<broadsheet::Reported>() {
         return ExitCode::FAILURE;
+    }
+    if error.is::<broadsheet::Resumable>() {
+        return ExitCode::from(broadsheet::RESUMABLE_EXIT);
     }
     // A closed pipe (`broadsheet check ... | head`) is the reader's choice, not a failure.
     let broken_pipe = error

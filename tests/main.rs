@@ -6,6 +6,7 @@ mod archive;
 mod browser;
 mod build;
 mod check;
+mod dispatch;
 mod dispatch_faults;
 mod guards;
 mod loader_fuzz;

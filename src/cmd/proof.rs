@@ -11,15 +11,15 @@ use anyhow::Context as _;
 use crate::audience::{Address, Audience, RECIPIENTS_FILE};
 use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
-use crate::diag::display_path;
 use crate::message::variant::Variants;
 use crate::message::{self, Common, Personal};
-use crate::pipeline;
 use crate::project::Project;
 use crate::settings::Sender;
 use crate::transport::{Configured, Envelope, Transport as _};
 use crate::unsubscribe::{self, PROOF_TOKEN};
-use crate::{Reported, say, say_err};
+use crate::{say, say_err};
+
+use super::Ready;
 
 /// One test copy to send: to whom, with which content.
 struct Copy {
@@ -29,20 +29,8 @@ struct Copy {
 }
 
 pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow::Result<()> {
-    let composition = pipeline::compose(project, &args.volume, None)?;
-    let (Some((volume, ..)), Some(layout), Some(origin)) = (
-        composition.parts(),
-        &composition.layout,
-        &composition.origin,
-    ) else {
-        say_err(format_args!("{}", composition.diags))?;
-        say_err(format_args!(
-            "error: {}: {}; no proof sent",
-            display_path(&args.volume),
-            composition.diags.summary()
-        ))?;
-        return Err(Reported.into());
-    };
+    let ready = Ready::compose(project, &args.volume, "no proof sent")?;
+    let (volume, layout, origin) = ready.parts();
     let settings = &project.settings;
     let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
     let audience = load_audience(project, args)?;

@@ -14,7 +14,7 @@ use crate::volume::{self, Date};
 use crate::{Reported, say};
 
 #[derive(Debug, Serialize)]
-struct Report {
+pub(crate) struct Report {
     volume: u32,
     started_at: String,
     finished_at: Option<String>,
@@ -73,17 +73,30 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
     if let Some(address) = &args.recipient {
         return history(&ledger, number, address, args.json);
     }
+    let _ = dispatch;
+    let report = report(&ledger, number)?;
+    if args.json {
+        return say(format_args!("{}", serde_json::to_string_pretty(&report)?)).map_err(Into::into);
+    }
+    print_report(&report)
+}
+
+/// The report of volume `number`'s dispatch, which must exist.
+pub(crate) fn report(ledger: &Ledger, number: u32) -> anyhow::Result<Report> {
+    let dispatch = ledger
+        .dispatch(number)?
+        .with_context(|| format!("volume {number} has not been dispatched"))?;
     let counts: BTreeMap<&'static str, i64> = ledger
         .counts(number)?
         .into_iter()
         .map(|(state, n)| (state.as_str(), n))
         .collect();
-    let report = Report {
+    Ok(Report {
         volume: number,
         started_at: utc(dispatch.started_at),
         finished_at: dispatch.finished_at.map(utc),
         counts,
-        failures: failures(&ledger, number)?,
+        failures: failures(ledger, number)?,
         ambiguous: ledger
             .in_state(number, State::Ambiguous)?
             .into_iter()
@@ -93,11 +106,7 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
                 reply: r.last_reply,
             })
             .collect(),
-    };
-    if args.json {
-        return say(format_args!("{}", serde_json::to_string_pretty(&report)?)).map_err(Into::into);
-    }
-    print_report(&report)
+    })
 }
 
 fn failures(ledger: &Ledger, number: u32) -> anyhow::Result<Vec<FailureGroup>> {
@@ -134,7 +143,7 @@ fn reply_code(row: &Row) -> String {
     code.unwrap_or("-").to_owned()
 }
 
-fn print_report(report: &Report) -> anyhow::Result<()> {
+pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
     let counts = State::ALL
         .iter()
         .map(|s| {

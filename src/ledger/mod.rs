@@ -299,6 +299,17 @@ impl Ledger {
         Ok(counts)
     }
 
+    /// The distinct content variants of a dispatch's recipients.
+    pub fn variants(&self, volume: u32) -> anyhow::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT variant FROM recipients WHERE volume = ?1 ORDER BY variant",
+        )?;
+        let variants = stmt
+            .query_map([volume], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(variants)
+    }
+
     /// Rows in `state` (for reports: failures, the ambiguous list).
     pub fn in_state(&self, volume: u32, state: State) -> anyhow::Result<Vec<Row>> {
         self.page(volume, &[state], 0, i64::MAX)

@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    ArchiveSettings, MAX_PROOF_MAX, Security, Sender, Settings, TOKEN_SLOT, Transport,
+    ArchiveSettings, Limits, MAX_PROOF_MAX, Security, Sender, Settings, TOKEN_SLOT, Transport,
     TransportKind, Unsubscribe, is_loopback_host,
 };
 use crate::audience::Address;
@@ -68,6 +68,55 @@ impl Checker<'_> {
         }
         if let Some(archive) = &settings.archive {
             self.archive(archive);
+        }
+        self.limits(&settings.limits);
+    }
+
+    fn limits(&mut self, limits: &Limits) {
+        let ranges = [
+            (
+                "connections",
+                *limits.connections.get_ref() as u64,
+                1..=64,
+                limits.connections.span(),
+            ),
+            (
+                "max_attempts",
+                u64::from(*limits.max_attempts.get_ref()),
+                1..=20,
+                limits.max_attempts.span(),
+            ),
+            (
+                "breaker",
+                u64::from(*limits.breaker.get_ref()),
+                1..=10_000,
+                limits.breaker.span(),
+            ),
+            (
+                "retry_after_secs",
+                *limits.retry_after_secs.get_ref(),
+                0..=3600,
+                limits.retry_after_secs.span(),
+            ),
+        ];
+        for (name, value, range, span) in ranges {
+            if !range.contains(&value) {
+                let message = format!(
+                    "`{name}` must be between {} and {}",
+                    range.start(),
+                    range.end()
+                );
+                self.error(message, span, None);
+            }
+        }
+        for rate in [&limits.per_second, &limits.per_hour].into_iter().flatten() {
+            if *rate.get_ref() == 0 {
+                self.error(
+                    "a rate limit must be at least 1".to_owned(),
+                    rate.span(),
+                    Some("leave it out for no limit"),
+                );
+            }
         }
     }
 

@@ -35,6 +35,40 @@ pub struct Settings {
     pub proof: Proof,
     /// The public web archive (`[archive]`), when the project publishes one.
     pub archive: Option<ArchiveSettings>,
+    /// How fast and how hard `dispatch` sends.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `[limits]`: the dispatch's pace and patience.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// SMTP connections at once (each sends one message at a time).
+    pub connections: Spanned<usize>,
+    /// Messages per second over all connections; none when absent.
+    pub per_second: Option<Spanned<u32>>,
+    /// Messages per hour over all connections (sliding window); none when absent.
+    pub per_hour: Option<Spanned<u32>>,
+    /// Tries per message in one run before a deferred message waits for the next run.
+    pub max_attempts: Spanned<u32>,
+    /// The first retry's delay in seconds; each later one doubles, up to an hour.
+    pub retry_after_secs: Spanned<u64>,
+    /// Transient failures in a row that stop the run (resumable).
+    pub breaker: Spanned<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connections: Spanned::new(0..0, 4),
+            per_second: None,
+            per_hour: None,
+            max_attempts: Spanned::new(0..0, 5),
+            retry_after_secs: Spanned::new(0..0, 30),
+            breaker: Spanned::new(0..0, 20),
+        }
+    }
 }
 
 impl Settings {

@@ -79,6 +79,11 @@ impl SmtpSink {
         Self { port, dir, child }
     }
 
+    /// How many transactions smtp-sink has started to dump.
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path()).map_or(0, Iterator::count)
+    }
+
     /// Every captured transaction so far, in file-name order.
     pub fn captured(&self) -> Vec<Captured> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())

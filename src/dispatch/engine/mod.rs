@@ -155,7 +155,7 @@ async fn feed<T: Transport + Send + 'static>(
             }
         }
     }
-    retry_deferred(shared, &ledger, jobs).await
+    retry_deferred(shared, ledger, jobs).await
 }
 
 /// Hands a row to the workers; false when the run is stopping.
@@ -177,7 +177,7 @@ async fn hand_over<T: Transport + Send + 'static>(
 
 async fn retry_deferred<T: Transport + Send + 'static>(
     shared: &Shared<T>,
-    ledger: &Ledger,
+    ledger: Ledger,
     jobs: &mpsc::Sender<Row>,
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;

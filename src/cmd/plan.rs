@@ -1,0 +1,121 @@
+//! `broadsheet plan VOLUME --segment S ... [--json]`: who would get the volume, in which
+//! variant, who would not and why, the message sizes, and the time at the configured rate.
+
+use anyhow::Context as _;
+
+use super::Ready;
+use crate::audience::Audience;
+use crate::cli::PlanArgs;
+use crate::clock::Timestamp;
+use crate::dispatch::plan::{Audit, Inputs, Plan};
+use crate::ledger::{self, Ledger};
+use crate::message::Common;
+use crate::message::variant::Variants;
+use crate::project::Project;
+use crate::say;
+
+/// How many excluded addresses the text report lists before summing up the rest.
+const EXCLUDED_SHOWN: usize = 20;
+
+pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
+    let ready = Ready::compose(project, &args.volume, "nothing planned")?;
+    let (volume, layout, origin) = ready.parts();
+    let settings = &project.settings;
+    let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
+    let audience = Audience::load(&project.root, None)?;
+    let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
+    let number = *volume.meta.number.get_ref();
+    let common = Common {
+        sender,
+        unsubscribe: unsub,
+        list_name: volume.meta.title.get_ref(),
+        subject: volume.subject(),
+        date: now,
+    };
+    let web_url = settings.page_url(number);
+    let mut variants = Variants::new(volume, layout, origin, common, web_url.as_deref());
+    let inputs = Inputs {
+        audience: &audience,
+        selection,
+        segments: &args.segment,
+        volume: number,
+        sender,
+        unsubscribe_url: unsub.url.get_ref(),
+        limits: &settings.limits,
+    };
+    let ledger_path = project.root.join(ledger::LEDGER_FILE);
+    let ledger = ledger_path
+        .exists()
+        .then(|| Ledger::open(&ledger_path))
+        .transpose()?;
+    let plan = Audit::new(&inputs, &mut variants)?.plan(ledger.as_ref())?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&plan).context("cannot write the plan as JSON")?;
+        say(format_args!("{json}"))?;
+        return Ok(());
+    }
+    print(&plan)
+}
+
+/// The plan as a person reads it.
+pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
+    say(format_args!(
+        "volume {} to segments: {}",
+        plan.volume,
+        plan.segments.join(", ")
+    ))?;
+    say(format_args!(
+        "  {:<20} {:>9} {:>11} {:>11} {:>10}",
+        "segment", "listed", "suppressed", "unsendable", "receiving"
+    ))?;
+    for row in &plan.per_segment {
+        let name = if row.name == "total" {
+            "total (each once)"
+        } else {
+            &row.name
+        };
+        say(format_args!(
+            "  {name:<20} {:>9} {:>11} {:>11} {:>10}",
+            row.listed, row.suppressed, row.unsendable, row.receiving
+        ))?;
+    }
+    say(format_args!("variants:"))?;
+    for v in &plan.variants {
+        say(format_args!(
+            "  {:<24} {:>3} picks  {:>9} recipients  {:.1} KB a message",
+            v.variant,
+            v.picks,
+            v.recipients,
+            v.message_bytes as f64 / 1024.0
+        ))?;
+    }
+    if !plan.excluded.is_empty() {
+        say(format_args!("excluded ({}):", plan.excluded.len()))?;
+        for e in plan.excluded.iter().take(EXCLUDED_SHOWN) {
+            say(format_args!("  {}: {}", e.address, e.reason))?;
+        }
+        if plan.excluded.len() > EXCLUDED_SHOWN {
+            say(format_args!(
+                "  ... and {} more (`--json` lists everyone)",
+                plan.excluded.len() - EXCLUDED_SHOWN
+            ))?;
+        }
+    }
+    let duration = plan.duration_secs.map_or_else(
+        || "as fast as the relay takes them (no rate limit set)".to_owned(),
+        |s| format!("about {} at the configured rate", human_duration(s)),
+    );
+    say(format_args!(
+        "{} recipients; {} already settled; {} to send, {duration}",
+        plan.recipients, plan.already_sent, plan.to_send
+    ))?;
+    Ok(())
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=7199 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{:.1} h", secs as f64 / 3600.0),
+    }
+}

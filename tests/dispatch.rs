@@ -1,0 +1,292 @@
+//! `broadsheet dispatch` end to end: the real binary sending to Postfix's `smtp-sink`, killed
+//! with SIGKILL at several points and run again; every recipient gets the volume exactly
+//! once, except those the ledger lists as ambiguous (at most one per connection), and
+//! `status` agrees with what the sink received. Then the guards: a wrong `--expect`, a
+//! second dispatch at once, a volume edited mid-send, a finished volume run again, Ctrl-C.
+
+use std::collections::HashMap;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::sending::SECRET;
+use crate::support::Project;
+use crate::support::fault_smtp::{FaultServer, Script};
+use crate::support::smtp::SmtpSink;
+
+const CONNECTIONS: usize = 4;
+
+/// The sample project with `n` subscribers in a CSV import, sending to `port`; the volume is
+/// cut to its first three picks to keep 20,000 captured messages small.
+fn project(port: u16, n: usize, limits: &str) -> Project {
+    let project = Project::sample();
+    let mut csv = String::from("email,name,segments,topics\n");
+    for i in 0..n {
+        csv.push_str(&format!("reader{i}@example.org,Reader {i},subscribers,\n"));
+    }
+    project.write("recipients/subscribers.csv", &csv);
+    project.write(
+        "recipients.toml",
+        "[segments.subscribers]\ndescription = \"Everyone\"\n\n[[imports]]\npath = \"recipients/subscribers.csv\"\n",
+    );
+    project.edit(
+        "broadsheet.toml",
+        "kind = \"outbox\"\ndir = \"outbox\"",
+        &format!(
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 5\n\n[limits]\nconnections = {CONNECTIONS}\nretry_after_secs = 0\n{limits}"
+        ),
+    );
+    let volume = project.read("volumes/011.toml");
+    let kept: Vec<&str> = volume.split("\n[[picks]]\n").take(4).collect();
+    let cut = kept
+        .join("\n[[picks]]\n")
+        .replace("after = 6", "after = 2")
+        .replace(
+            "(pick:chip-boom-and-bust)",
+            "(https://scout.eto.tech/?pick=chip-boom-and-bust)",
+        );
+    project.write("volumes/011.toml", &cut);
+    project
+}
+
+fn dispatch_command(project: &Project, extra: &[&str]) -> std::process::Command {
+    let mut args = vec!["dispatch", "volumes/011.toml", "--segment", "subscribers"];
+    args.extend_from_slice(extra);
+    let mut command = project.command(&args);
+    command.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    command
+}
+
+fn dispatch(project: &Project, extra: &[&str]) -> crate::support::Run {
+    let output = dispatch_command(project, extra)
+        .output()
+        .expect("run dispatch");
+    crate::support::Run::from(output)
+}
+
+fn spawn(project: &Project, expect: usize) -> Child {
+    dispatch_command(project, &["--yes", "--expect", &expect.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dispatch")
+}
+
+fn status(project: &Project) -> Value {
+    let run = project.ok(&["status", "volumes/011.toml", "--json"]);
+    serde_json::from_str(&run.stdout).expect("status JSON")
+}
+
+/// Waits (at most two minutes) until the sink has started `at` messages, while `child`
+/// keeps running.
+fn wait_for_sends(child: &mut Child, sink: &SmtpSink, at: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sink.count() < at {
+        assert!(Instant::now() < deadline, "dispatch too slow to reach {at}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "dispatch ended before {at}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Kills the dispatch with SIGKILL once the sink has started `at` messages.
+fn kill_at(child: &mut Child, sink: &SmtpSink, at: usize) {
+    wait_for_sends(child, sink, at);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+}
+
+fn killed_and_resumed(total: usize, kill: usize) {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, total, "");
+    let mut child = spawn(&project, total);
+    kill_at(&mut child, &sink, kill);
+    let resumed = dispatch(&project, &["--yes", "--expect", &total.to_string()]);
+    assert_eq!(resumed.status, 0, "resume failed:\n{}", resumed.stderr);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut received: HashMap<String, usize> = HashMap::new();
+    for captured in sink.captured() {
+        assert_eq!(captured.rcpt_args.len(), 1);
+        let rcpt = captured.rcpt_args[0].trim_matches(['<', '>']).to_owned();
+        *received.entry(rcpt).or_default() += 1;
+    }
+    let report = status(&project);
+    let ambiguous: Vec<String> = report["ambiguous"]
+        .as_array()
+        .expect("ambiguous list")
+        .iter()
+        .map(|a| a["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        ambiguous.len() <= CONNECTIONS,
+        "{} ambiguous",
+        ambiguous.len()
+    );
+    for i in 0..total {
+        let address = format!("reader{i}@example.org");
+        let got = received.get(&address).copied().unwrap_or(0);
+        if ambiguous.contains(&address) {
+            assert!(got <= 1, "{address} (ambiguous) received {got} times");
+        } else {
+            assert_eq!(got, 1, "{address} received {got} times (kill at {kill})");
+        }
+    }
+    let sent = report["counts"]["sent"].as_u64().unwrap_or(0) as usize;
+    let ambiguous_received = ambiguous
+        .iter()
+        .filter(|a| received.contains_key(*a))
+        .count();
+    assert_eq!(sent + ambiguous.len(), total, "{report}");
+    assert_eq!(
+        received.values().sum::<usize>(),
+        sent + ambiguous_received,
+        "status agrees with the sink"
+    );
+}
+
+#[test]
+fn killed_around_message_5000_of_20000_then_resumed() {
+    killed_and_resumed(20_000, 5_000);
+}
+
+#[test]
+fn killed_before_the_first_send_then_resumed() {
+    killed_and_resumed(2_000, 0);
+}
+
+#[test]
+fn killed_near_the_end_then_resumed() {
+    killed_and_resumed(2_000, 1_990);
+}
+
+#[test]
+fn a_wrong_expect_sends_nothing() {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, 10, "");
+    let run = dispatch(&project, &["--yes", "--expect", "9"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("--expect 9 but this dispatch covers 10 recipients"),
+        "{}",
+        run.stderr
+    );
+    let status = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        status.stdout.contains("has not been dispatched"),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(sink.count(), 0);
+    let unconfirmed = dispatch(&project, &[]);
+    assert_eq!(unconfirmed.status, 1, "no terminal, no --yes: refused");
+    assert!(
+        unconfirmed.stderr.contains("--yes --expect 10"),
+        "{}",
+        unconfirmed.stderr
+    );
+}
+
+#[test]
+fn a_second_dispatch_of_the_volume_exits_at_once() {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, 400, "per_second = 50");
+    let mut first = spawn(&project, 400);
+    wait_for_sends(&mut first, &sink, 5);
+    let started = Instant::now();
+    let second = dispatch(&project, &["--yes", "--expect", "400"]);
+    assert_eq!(second.status, 1);
+    assert!(
+        second
+            .stderr
+            .contains("another dispatch of volume 11 is running"),
+        "{}",
+        second.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+#[test]
+fn an_edited_volume_makes_resume_refuse() {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, 400, "per_second = 50");
+    let mut first = spawn(&project, 400);
+    kill_at(&mut first, &sink, 5);
+    project.edit(
+        "volumes/011.toml",
+        "A state media report",
+        "An edited report",
+    );
+    let resumed = dispatch(&project, &["--yes", "--expect", "400"]);
+    assert_eq!(resumed.status, 1);
+    assert!(
+        resumed
+            .stderr
+            .contains("changed since this dispatch started"),
+        "{}",
+        resumed.stderr
+    );
+}
+
+#[test]
+fn a_finished_volume_run_again_makes_no_smtp_transaction() {
+    struct Accepting;
+    impl Script for Accepting {}
+    let server = FaultServer::start(Accepting);
+    let project = project(server.port, 25, "");
+    let first = dispatch(&project, &["--yes", "--expect", "25"]);
+    assert_eq!(first.status, 0, "{}", first.stderr);
+    let connections = server.log.lock().unwrap().connections;
+    let again = dispatch(&project, &["--yes", "--expect", "25"]);
+    assert_eq!(again.status, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
+    assert_eq!(
+        server.log.lock().unwrap().connections,
+        connections,
+        "no new connection"
+    );
+    assert_eq!(server.accepted_recipients().len(), 25);
+}
+
+#[test]
+fn ctrl_c_stops_resumably_and_says_how_to_resume() {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, 400, "per_second = 40");
+    let mut child = dispatch_command(&project, &["--yes", "--expect", "400"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dispatch");
+    wait_for_sends(&mut child, &sink, 5);
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let run = crate::support::Run::from(child.wait_with_output().expect("wait"));
+    assert_eq!(run.status, 75, "resumable exit status:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("resume with: broadsheet dispatch volumes/011.toml --segment subscribers"),
+        "{}",
+        run.stderr
+    );
+    let report = status(&project);
+    assert_eq!(
+        report["counts"]["in_flight"].as_u64().unwrap_or(0),
+        0,
+        "in-flight messages finished: {report}"
+    );
+    let resumed = dispatch(&project, &["--yes", "--expect", "400"]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+    assert_eq!(status(&project)["counts"]["sent"].as_u64(), Some(400));
+}
