@@ -2,6 +2,9 @@
 # Benchmark for BENCHMARKS.md, "Recipients": loading 1,000,000 generated recipients (a CSV
 # import with names, segments and topics, plus recipients.toml) and counting them per
 # segment, timed with peak memory by GNU time. Needs: cargo, awk, /usr/bin/time (apt: time).
+# With --dispatch, it then dispatches the sample volume to all of them through Postfix's
+# smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory".
+# Usage: scripts/bench-recipients.sh [ROWS] [--dispatch]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -9,7 +12,7 @@ rows=${1:-1000000}
 cargo build --release --quiet
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cp broadsheet.toml "$dir/"
+cp -r broadsheet.toml volumes layouts "$dir/"
 cat > "$dir/recipients.toml" <<'TOML'
 [segments.subscribers]
 description = "Everyone who signed up"
@@ -34,3 +37,15 @@ awk -v n="$rows" 'BEGIN {
 echo "$rows rows, $(du -h "$dir/subscribers.csv" | cut -f1) of CSV"
 cd "$dir"
 /usr/bin/time -f "elapsed %e s, peak RSS %M KB" "$OLDPWD/target/release/broadsheet" recipients
+
+[ "${2:-}" = "--dispatch" ] || exit 0
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chmod 755 "$dir"
+/usr/sbin/smtp-sink -u nobody "127.0.0.1:$port" 256 & sink=$!
+trap 'kill $sink; rm -rf "$dir"' EXIT
+sed -i "s/^kind = \"outbox\"/kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = $port\nsecurity = \"none\"/; s/^dir = \"outbox\"//" broadsheet.toml
+printf '\n[limits]\nconnections = 8\n' >> broadsheet.toml
+export BROADSHEET_UNSUBSCRIBE_SECRET=benchmark-secret-not-for-real-use-0123456789
+/usr/bin/time -f "dispatch: elapsed %e s, peak RSS %M KB" "$OLDPWD/target/release/broadsheet" \
+    dispatch volumes/011.toml --segment subscribers --yes --expect "$rows" | tail -3
+echo "ledger: $(du -h state/ledger.sqlite | cut -f1)"

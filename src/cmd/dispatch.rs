@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use super::Ready;
+use super::{Ready, plan_inputs};
 use crate::audience::Audience;
 use crate::audience::{Reason, Suppression, Suppressions};
 use crate::cli::DispatchArgs;
@@ -22,11 +22,10 @@ use crate::dispatch::engine::{Counters, End, Engine, Tuning, now_ms};
 use crate::dispatch::limits::{Breaker, RateLimiter};
 use crate::dispatch::lock::DispatchLock;
 use crate::dispatch::messages::Messages;
-use crate::dispatch::plan::{Audit, Inputs, variant_topics};
+use crate::dispatch::plan::{Audit, variant_topics};
 use crate::dispatch::progress::{self, Progress};
 use crate::dispatch::{self, finish};
 use crate::ledger::{self, Dispatch, Ledger, State, Writer};
-use crate::message::Common;
 use crate::message::variant::{Variant, Variants};
 use crate::project::Project;
 use crate::transport::Configured;
@@ -35,8 +34,7 @@ use crate::{Resumable, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> anyhow::Result<()> {
     let ready = Ready::compose(project, &args.volume, "nothing sent")?;
-    let (volume, layout, origin) = ready.parts();
-    let number = *volume.meta.number.get_ref();
+    let (volume, number) = (ready.parts().0, ready.number());
     let _lock = DispatchLock::acquire(&project.root.join("state"), number)?;
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
     let mut ledger = Ledger::open(&ledger_path)?;
@@ -44,15 +42,7 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
     let settings = &project.settings;
     let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
     let signer = Signer::from_env(unsub, sender.list_id.get_ref())?;
-    let common = Common {
-        sender,
-        unsubscribe: unsub,
-        list_name: volume.meta.title.get_ref(),
-        subject: volume.subject(),
-        date: now,
-    };
-    let web_url = settings.page_url(number);
-    let mut variants = Variants::new(volume, layout, origin, common, web_url.as_deref());
+    let mut variants = ready.variants(settings, ready.parts().0.subject(), now)?;
     match ledger.dispatch(number)? {
         None => freeze(project, args, &mut ledger, &mut variants, number, &hash)?,
         Some(started) => confirm_resume(args, &ledger, number, &started, &hash)?,
@@ -84,19 +74,15 @@ fn freeze(
     number: u32,
     hash: &str,
 ) -> anyhow::Result<()> {
-    let settings = &project.settings;
-    let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
     let audience = Audience::load(&project.root, None)?;
     let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
-    let inputs = Inputs {
-        audience: &audience,
+    let inputs = plan_inputs(
+        &project.settings,
+        &audience,
         selection,
-        segments: &args.segment,
-        volume: number,
-        sender,
-        unsubscribe_url: unsub.url.get_ref(),
-        limits: &settings.limits,
-    };
+        &args.segment,
+        number,
+    )?;
     let audit = Audit::new(&inputs, variants)?;
     let plan = audit.plan(None)?;
     super::plan::print(&plan)?;

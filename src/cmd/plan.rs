@@ -3,14 +3,12 @@
 
 use anyhow::Context as _;
 
-use super::Ready;
+use super::{Ready, plan_inputs};
 use crate::audience::Audience;
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
-use crate::dispatch::plan::{Audit, Inputs, Plan};
+use crate::dispatch::plan::{Audit, Plan};
 use crate::ledger::{self, Ledger};
-use crate::message::Common;
-use crate::message::variant::Variants;
 use crate::project::Project;
 use crate::say;
 
@@ -19,30 +17,17 @@ const EXCLUDED_SHOWN: usize = 20;
 
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
     let ready = Ready::compose(project, &args.volume, "nothing planned")?;
-    let (volume, layout, origin) = ready.parts();
     let settings = &project.settings;
-    let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
+    let mut variants = ready.variants(settings, ready.parts().0.subject(), now)?;
     let audience = Audience::load(&project.root, None)?;
     let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
-    let number = *volume.meta.number.get_ref();
-    let common = Common {
-        sender,
-        unsubscribe: unsub,
-        list_name: volume.meta.title.get_ref(),
-        subject: volume.subject(),
-        date: now,
-    };
-    let web_url = settings.page_url(number);
-    let mut variants = Variants::new(volume, layout, origin, common, web_url.as_deref());
-    let inputs = Inputs {
-        audience: &audience,
+    let inputs = plan_inputs(
+        settings,
+        &audience,
         selection,
-        segments: &args.segment,
-        volume: number,
-        sender,
-        unsubscribe_url: unsub.url.get_ref(),
-        limits: &settings.limits,
-    };
+        &args.segment,
+        ready.number(),
+    )?;
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
     let ledger = ledger_path
         .exists()

@@ -12,7 +12,7 @@ use crate::audience::{Address, Audience, RECIPIENTS_FILE};
 use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
 use crate::message::variant::Variants;
-use crate::message::{self, Common, Personal};
+use crate::message::{self, Personal};
 use crate::project::Project;
 use crate::settings::Sender;
 use crate::transport::{Configured, Envelope, Transport as _};
@@ -30,7 +30,7 @@ struct Copy {
 
 pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow::Result<()> {
     let ready = Ready::compose(project, &args.volume, "no proof sent")?;
-    let (volume, layout, origin) = ready.parts();
+    let volume = ready.parts().0;
     let settings = &project.settings;
     let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
     let audience = load_audience(project, args)?;
@@ -43,16 +43,8 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
         copies.len()
     );
     let subject = format!("[TEST] {}", volume.subject());
-    let common = Common {
-        sender,
-        unsubscribe: unsub,
-        list_name: volume.meta.title.get_ref(),
-        subject: &subject,
-        date: now,
-    };
-    let number = *volume.meta.number.get_ref();
-    let web_url = project.settings.page_url(number);
-    let mut variants = Variants::new(volume, layout, origin, common, web_url.as_deref());
+    let number = ready.number();
+    let mut variants = ready.variants(settings, &subject, now)?;
     let url = unsubscribe::url(unsub, PROOF_TOKEN);
     let mut outgoing = Vec::new();
     for (serial, copy) in copies.iter().enumerate() {
