@@ -383,3 +383,26 @@ fn a_proof_is_delivered_by_a_real_postfix_to_a_maildir() {
         postfix.log()
     );
 }
+
+#[test]
+fn proof_to_an_address_works_on_a_fresh_clone_without_recipients() {
+    // The README's first command: a clean clone has no recipients.toml (personal data stays
+    // out of git), and `proof --to` must still write its copy to the default outbox.
+    let project = Project::sample();
+    assert!(!project.path("recipients.toml").exists());
+    let run = project.ok(&["proof", "volumes/011.toml", "--to", "you@example.org"]);
+    assert!(
+        run.stdout.contains("to you@example.org via outbox/"),
+        "{}",
+        run.stdout
+    );
+    let written: Vec<_> = std::fs::read_dir(project.path("outbox"))
+        .expect("the outbox folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        written.iter().filter(|n| n.ends_with(".eml")).count(),
+        1,
+        "{written:?}"
+    );
+}

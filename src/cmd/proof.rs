@@ -102,8 +102,12 @@ fn build(
     }))
 }
 
+/// The audience, when the proof needs it: to reach the `[proof] segment` (unless `--to`
+/// names the addresses), or to build the copy `--as` a recipient. A fresh clone has no
+/// `recipients.toml`, and `proof --to` works there.
 fn load_audience(project: &Project, args: &ProofArgs) -> anyhow::Result<Option<Audience>> {
-    let needed = project.settings.proof.segment.is_some() || args.as_recipient.is_some();
+    let to_segment = project.settings.proof.segment.is_some() && args.to.is_empty();
+    let needed = to_segment || args.as_recipient.is_some();
     if !needed && !project.root.join(RECIPIENTS_FILE).exists() {
         return Ok(None);
     }
