@@ -42,6 +42,9 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
     let settings = &project.settings;
     let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
     let signer = Signer::from_env(unsub, sender.list_id.get_ref())?;
+    // A transport that cannot be set up (its password variable unset, say) stops us before
+    // anything is frozen.
+    Configured::from_project(project)?;
     let mut variants = ready.variants(settings, ready.parts().0.subject(), now)?;
     match ledger.dispatch(number)? {
         None => freeze(project, args, &mut ledger, &mut variants, number, &hash)?,
