@@ -7,10 +7,32 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = broadsheet::cli::Cli::parse();
+    init_logging();
     match broadsheet::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(&error),
     }
+}
+
+/// Diagnostic logging to stderr at the level `BROADSHEET_LOG` names (`error`, `warn`,
+/// `info`, `debug`, `trace`); off by default. Logs never carry credentials or address lists.
+fn init_logging() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match std::env::var("BROADSHEET_LOG") {
+        Err(_) => return,
+        Ok(value) => value.parse::<LevelFilter>().unwrap_or_else(|_| {
+            eprintln!(
+                "warning: BROADSHEET_LOG={value:?} is not a level (error, warn, info, debug, trace)"
+            );
+            LevelFilter::OFF
+        }),
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
 }
 
 fn report(error: &anyhow::Error) -> ExitCode {

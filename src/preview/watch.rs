@@ -65,6 +65,7 @@ async fn rebuild_loop(
     state: Arc<AppState>,
 ) {
     while changes.recv().await.is_some() {
+        tracing::debug!("change seen; rebuilding after a quiet moment");
         // Wait for a quiet moment so a burst of writes gives one rebuild.
         while let Ok(Some(())) = tokio::time::timeout(QUIET, changes.recv()).await {}
         let (root, volume) = (root.clone(), watched.volume.clone());

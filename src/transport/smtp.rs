@@ -317,7 +317,11 @@ impl Transport for Smtp {
         self.check_policy()?;
         let mut connection = match self.connection.take() {
             Some(connection) => connection,
-            None => self.connect().await?,
+            None => {
+                let connection = self.connect().await?;
+                tracing::debug!(relay = %self.describe(), "connected");
+                connection
+            }
         };
         match self.transaction(&mut connection, envelope, message).await {
             Ok(delivery) => {
@@ -332,6 +336,8 @@ impl Transport for Smtp {
                         .is_ok()
                 {
                     self.connection = Some(connection);
+                } else {
+                    tracing::debug!(relay = %self.describe(), "connection dropped after: {error}");
                 }
                 Err(error)
             }

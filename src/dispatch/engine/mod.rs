@@ -115,6 +115,11 @@ impl<T: Transport + Send + 'static> Engine<T> {
         for _ in 0..workers {
             tasks.spawn(worker(shared.clone(), queue.clone()));
         }
+        tracing::info!(
+            volume = shared.engine.volume,
+            workers,
+            "dispatch run started"
+        );
         let fed = feed(&shared, &jobs).await;
         drop(jobs);
         while let Some(joined) = tasks.join_next().await {
@@ -123,7 +128,16 @@ impl<T: Transport + Send + 'static> Engine<T> {
         fed?;
         shared.engine.writer.flush().await?;
         let engine = &shared.engine;
+        let c = &engine.counters;
+        tracing::info!(
+            sent = c.sent.load(Ordering::Relaxed),
+            failed = c.failed.load(Ordering::Relaxed),
+            deferred = c.deferred.load(Ordering::Relaxed),
+            ambiguous = c.ambiguous.load(Ordering::Relaxed),
+            "dispatch run ended"
+        );
         Ok(if let Some(why) = engine.breaker.tripped() {
+            tracing::warn!("circuit breaker tripped: {why}");
             End::Tripped(why)
         } else if *engine.stop.borrow() {
             End::Interrupted
@@ -272,6 +286,7 @@ fn settle<T: Transport>(
         Verdict::Deferred { reply, slow_down } => {
             engine.breaker.transient(reply);
             if *slow_down {
+                tracing::info!("the relay asked to slow down: {reply}");
                 engine.limiter.slow_down(engine.tuning.retry_base);
             }
             counters.deferred.fetch_add(1, Ordering::Relaxed);
