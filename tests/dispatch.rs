@@ -290,3 +290,56 @@ fn ctrl_c_stops_resumably_and_says_how_to_resume() {
     assert_eq!(resumed.status, 0, "{}", resumed.stderr);
     assert_eq!(status(&project)["counts"]["sent"].as_u64(), Some(400));
 }
+
+#[test]
+fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
+    struct NoSuchUser;
+    impl Script for NoSuchUser {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> crate::support::fault_smtp::Act {
+            if rcpt == "reader3@example.org" {
+                crate::support::fault_smtp::Act::Reply("550 5.1.1 no such user".into())
+            } else {
+                crate::support::fault_smtp::Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(NoSuchUser);
+    let project = project(server.port, 6, "");
+    let run = dispatch(&project, &["--yes", "--expect", "6"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 hard-bounced addresses added"),
+        "{}",
+        run.stdout
+    );
+    let report = status(&project);
+    assert_eq!(report["counts"]["failed"].as_u64(), Some(1), "{report}");
+    assert_eq!(
+        report["failures"][0]["code"].as_str(),
+        Some("550"),
+        "{report}"
+    );
+    let list = project.ok(&["suppress", "list"]);
+    assert!(
+        list.stdout.contains("reader3@example.org,bounced"),
+        "{}",
+        list.stdout
+    );
+    let plan = project.ok(&[
+        "plan",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--json",
+    ]);
+    let plan: Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    assert!(
+        plan["excluded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["address"] == "reader3@example.org"
+                && e["reason"].as_str().unwrap().contains("bounced")),
+        "{plan}"
+    );
+}

@@ -4,7 +4,6 @@
 //! One dispatch of a volume at a time. Ctrl-C or SIGTERM stops it between messages with
 //! exit status 75 and the command that resumes it.
 
-use std::collections::HashMap;
 use std::io::{BufRead as _, IsTerminal as _};
 use std::path::Path;
 use std::sync::Arc;
@@ -14,19 +13,18 @@ use anyhow::{Context as _, bail};
 
 use super::{Ready, plan_inputs};
 use crate::audience::Audience;
-use crate::audience::{Reason, Suppression, Suppressions};
 use crate::cli::DispatchArgs;
 use crate::clock::Timestamp;
 use crate::diag::display_path;
 use crate::dispatch::engine::{Counters, End, Engine, Tuning, now_ms};
 use crate::dispatch::limits::{Breaker, RateLimiter};
 use crate::dispatch::lock::DispatchLock;
-use crate::dispatch::messages::Messages;
-use crate::dispatch::plan::{Audit, variant_topics};
+use crate::dispatch::messages::{self, Messages};
+use crate::dispatch::plan::Audit;
 use crate::dispatch::progress::{self, Progress};
 use crate::dispatch::{self, finish};
 use crate::ledger::{self, Dispatch, Ledger, State, Writer};
-use crate::message::variant::{Variant, Variants};
+use crate::message::variant::Variants;
 use crate::project::Project;
 use crate::transport::Configured;
 use crate::unsubscribe::Signer;
@@ -59,7 +57,7 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
         return report(project, &mut ledger, number, &End::Finished, args);
     }
     let messages = Messages {
-        variants: rendered(&ledger, number, &mut variants)?,
+        variants: messages::rendered(&ledger, number, &mut variants)?,
         signer,
         unsubscribe: unsub.clone(),
         from: sender.from.get_ref().clone(),
@@ -202,22 +200,6 @@ fn count(ledger: &Ledger, number: u32, states: &[State]) -> anyhow::Result<usize
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
-/// Renders the variants the frozen recipients get.
-fn rendered(
-    ledger: &Ledger,
-    number: u32,
-    variants: &mut Variants<'_>,
-) -> anyhow::Result<HashMap<String, Variant>> {
-    let mut rendered = HashMap::new();
-    for key in ledger.variants(number)? {
-        let variant = variants
-            .get(variant_topics(&key).as_ref())?
-            .with_context(|| format!("variant `{key}` has no picks any more"))?;
-        rendered.insert(key, variant.clone());
-    }
-    Ok(rendered)
-}
-
 /// Runs the engine until it ends or a signal stops it.
 fn send(
     project: &Project,
@@ -279,7 +261,12 @@ fn report(
     end: &End,
     args: &DispatchArgs,
 ) -> anyhow::Result<()> {
-    suppress_hard_bounces(project, ledger, number)?;
+    let added = dispatch::suppress_hard_bounces(&project.root, ledger, number)?;
+    if added > 0 {
+        say(format_args!(
+            "{added} hard-bounced addresses added to the suppression list"
+        ))?;
+    }
     if count(
         ledger,
         number,
@@ -294,39 +281,6 @@ fn report(
         End::Interrupted => resumable(args, "interrupted"),
         End::Tripped(why) => resumable(args, why),
     }
-}
-
-/// Adds the addresses whose messages failed with 5.1.x (no such mailbox) to the suppression
-/// list, so that no later volume goes to them.
-fn suppress_hard_bounces(project: &Project, ledger: &Ledger, number: u32) -> anyhow::Result<()> {
-    let mut suppressions = Suppressions::load(&project.root)?;
-    let today = Timestamp::now().date();
-    let mut added = 0;
-    for row in ledger.in_state(number, State::Failed)? {
-        let reply = row.last_reply.as_deref().unwrap_or_default();
-        let hard = reply
-            .split_whitespace()
-            .nth(1)
-            .is_some_and(|code| code.starts_with("5.1."));
-        let Ok(address) = crate::audience::Address::parse(&row.entry.address) else {
-            continue;
-        };
-        if hard && suppressions.get(&address).is_none() {
-            suppressions.insert(Suppression {
-                address,
-                reason: Reason::Bounced,
-                since: today,
-            });
-            added += 1;
-        }
-    }
-    if added > 0 {
-        suppressions.save()?;
-        say(format_args!(
-            "{added} hard-bounced addresses added to the suppression list"
-        ))?;
-    }
-    Ok(())
 }
 
 /// Exits with the "resumable" status after saying how to resume.

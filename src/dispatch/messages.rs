@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 
+use super::plan::variant_topics;
 use crate::audience::Address;
-use crate::ledger::Entry;
+use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
-use crate::message::variant::Variant;
+use crate::message::variant::{Variant, Variants};
 use crate::settings::Unsubscribe;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
@@ -50,4 +51,20 @@ impl Messages {
         };
         Ok((envelope, bytes))
     }
+}
+
+/// Renders the variants the frozen recipients get.
+pub fn rendered(
+    ledger: &Ledger,
+    number: u32,
+    variants: &mut Variants<'_>,
+) -> anyhow::Result<HashMap<String, Variant>> {
+    let mut rendered = HashMap::new();
+    for key in ledger.variants(number)? {
+        let variant = variants
+            .get(variant_topics(&key).as_ref())?
+            .with_context(|| format!("variant `{key}` has no picks any more"))?;
+        rendered.insert(key, variant.clone());
+    }
+    Ok(rendered)
 }

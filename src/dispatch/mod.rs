@@ -14,6 +14,10 @@ use std::path::Path;
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
+use crate::audience::{Address, Reason, Suppression, Suppressions};
+use crate::clock::Timestamp;
+use crate::ledger::{Ledger, State};
+
 /// The hash of what a dispatch sends: the volume file and every file of its layout. A
 /// dispatch records it when it starts, and a resumed one refuses to go on if it changed.
 pub fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<String> {
@@ -51,4 +55,34 @@ fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// Adds the addresses whose messages failed with 5.1.x (no such mailbox) to the suppression
+/// list of the project in `root`, so that no later volume goes to them; returns how many.
+pub fn suppress_hard_bounces(root: &Path, ledger: &Ledger, number: u32) -> anyhow::Result<usize> {
+    let mut suppressions = Suppressions::load(root)?;
+    let today = Timestamp::now().date();
+    let mut added = 0;
+    for row in ledger.in_state(number, State::Failed)? {
+        let reply = row.last_reply.as_deref().unwrap_or_default();
+        let hard = reply
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|code| code.starts_with("5.1."));
+        let Ok(address) = Address::parse(&row.entry.address) else {
+            continue;
+        };
+        if hard && suppressions.get(&address).is_none() {
+            suppressions.insert(Suppression {
+                address,
+                reason: Reason::Bounced,
+                since: today,
+            });
+            added += 1;
+        }
+    }
+    if added > 0 {
+        suppressions.save()?;
+    }
+    Ok(added)
 }

@@ -1,0 +1,188 @@
+//! The layout's templates: every `.hbs` file of a layout folder registered under its
+//! project-relative path (partials under their stem), in the HTML-escaping registry or, for
+//! `.txt.hbs`, the plain one, with strict mode and the helpers; and template errors turned
+//! into diagnostics at the right file and line.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use handlebars::{Handlebars, TemplateError};
+
+use super::{Layout, LayoutData, MJML_TEMPLATE, TEXT_TEMPLATE, locate, read};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
+use crate::render::helpers;
+
+/// Builds the two registries while the layout is being loaded.
+pub(super) struct Templates {
+    root: PathBuf,
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+    sources: HashMap<String, SourceFile>,
+    names: [String; 2],
+}
+
+impl Templates {
+    pub(super) fn new(root: &Path) -> Self {
+        let mut html = Handlebars::new();
+        let mut text = Handlebars::new();
+        text.register_escape_fn(handlebars::no_escape);
+        html.register_escape_fn(escape_html);
+        for registry in [&mut html, &mut text] {
+            registry.set_strict_mode(true);
+            helpers::register(registry);
+        }
+        Self {
+            root: root.to_path_buf(),
+            html,
+            text,
+            sources: HashMap::new(),
+            names: Default::default(),
+        }
+    }
+
+    /// Registers the two entry templates and every partial in `dir/partials/`.
+    pub(super) fn add_all(&mut self, dir: &Path, diags: &mut Diagnostics) -> anyhow::Result<()> {
+        self.names = [
+            self.add(&dir.join(MJML_TEMPLATE), Kind::Entry, diags)?,
+            self.add(&dir.join(TEXT_TEMPLATE), Kind::Entry, diags)?,
+        ];
+        let partials = dir.join("partials");
+        if !partials.is_dir() {
+            return Ok(());
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&partials)
+            .with_context(|| format!("cannot list {}", partials.display()))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot list {}", partials.display()))?;
+        entries.sort();
+        for path in entries {
+            let file = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default();
+            if let Some((stem, _)) = file.split_once('.')
+                && file.ends_with(".hbs")
+            {
+                self.add(&path, Kind::Partial(stem.to_owned()), diags)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers an entry template that only some commands need: its absence is a
+    /// diagnostic naming the file, rather than an I/O error.
+    pub(super) fn add_required(
+        &mut self,
+        path: &Path,
+        diags: &mut Diagnostics,
+    ) -> anyhow::Result<String> {
+        if path.is_file() {
+            return self.add(path, Kind::Entry, diags);
+        }
+        diags.push(
+            Diagnostic::error(format!("missing layout template {}", display_path(path))).note(
+                "`broadsheet archive` writes the web archive's pages with it \
+                 (`build` and `check` do not need it)",
+            ),
+        );
+        Ok(String::new())
+    }
+
+    /// Registers one template in the registry that its extension selects (`.txt.hbs` for
+    /// text) and returns the name it was registered under.
+    fn add(&mut self, path: &Path, kind: Kind, diags: &mut Diagnostics) -> anyhow::Result<String> {
+        let source = read(path)?;
+        let is_text = path.to_string_lossy().ends_with(".txt.hbs");
+        let registry = if is_text {
+            &mut self.text
+        } else {
+            &mut self.html
+        };
+        let (name, registered) = match kind {
+            Kind::Entry => {
+                let relative = path.strip_prefix(&self.root).unwrap_or(path);
+                let name = relative.display().to_string();
+                let registered = registry.register_template_string(&name, &source.text);
+                (name, registered)
+            }
+            Kind::Partial(name) => {
+                let registered = registry.register_partial(&name, &source.text);
+                (name, registered)
+            }
+        };
+        // A partial's name is shared by its MJML and text versions; keep the sources apart.
+        let key = source_key(&name, is_text);
+        if let Some(first) = self.sources.get(&key) {
+            // `picks.html.hbs` and `picks.mjml.hbs` land in the same registry: the second
+            // would silently replace the first.
+            diags.push(
+                Diagnostic::error(format!("two partials are called `{name}`"))
+                    .note(format!("{} and {}", first.path, source.path))
+                    .note("MJML and web partials share one namespace; rename one of them"),
+            );
+        }
+        self.sources.insert(key.clone(), source);
+        if let Err(e) = registered {
+            diags.push(template_diagnostic(&self.sources, &key, &e));
+        }
+        Ok(name)
+    }
+
+    pub(super) fn finish(self, data: LayoutData) -> Layout {
+        let [mjml_name, text_name] = self.names;
+        Layout {
+            data,
+            html: self.html,
+            text: self.text,
+            templates: self.sources,
+            mjml_name,
+            text_name,
+        }
+    }
+}
+
+/// HTML escaping for the MJML and web templates (and XML escaping for the feed): the five
+/// characters that matter in text and in quoted attributes. Handlebars' default also escapes
+/// `=` and backquotes, which only matter in unquoted attributes, and would turn every `?a=b`
+/// in a URL into `?a&#x3D;b`; the layout templates quote every attribute.
+pub(crate) fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + raw.len() / 8);
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether a template file is one of the two entry templates or a partial (named by its stem).
+enum Kind {
+    Entry,
+    Partial(String),
+}
+
+/// The key of a template's source: its registered name, with `.txt` added for text partials,
+/// which share their name with the MJML partial of the same stem.
+pub(super) fn source_key(name: &str, is_text: bool) -> String {
+    if name.ends_with(".hbs") || !is_text {
+        name.to_owned()
+    } else {
+        format!("{name}.txt")
+    }
+}
+
+fn template_diagnostic(
+    sources: &HashMap<String, SourceFile>,
+    key: &str,
+    error: &TemplateError,
+) -> Diagnostic {
+    let diagnostic = Diagnostic::error(format!("template syntax: {}", error.reason()));
+    locate(sources, diagnostic, Some(key), error.pos())
+}
