@@ -343,3 +343,77 @@ fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
         "{plan}"
     );
 }
+
+#[test]
+fn plan_counts_variants_and_says_why_people_are_excluded() {
+    let project = project(2525, 6, "per_second = 2");
+    let recipients = project.read("recipients.toml");
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{recipients}\n[[recipients]]\nemail = \"READER2@Example.org\"\nsegments = [\"subscribers\"]\n\n[[recipients]]\nemail = \"ai.reader@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"ai\"]\n\n[[recipients]]\nemail = \"robots@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"no-such-topic\"]\n"
+        ),
+    );
+    project.ok(&["suppress", "add", "reader4@example.org"]);
+    let run = project.ok(&[
+        "plan",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--json",
+    ]);
+    let plan: Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+    let reasons: Vec<String> = plan["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["address"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("reader4@example.org: suppressed (unsubscribed)")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("robots@example.org: no pick")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.starts_with("1 rows: duplicate")),
+        "{reasons:?}"
+    );
+    // 6 + 2 new people, less the suppressed one and the one with no matching picks.
+    assert_eq!(plan["recipients"], 6, "{plan}");
+    let variants: Vec<(String, u64)> = plan["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["variant"].as_str().unwrap().to_owned(),
+                v["recipients"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        variants,
+        [("all".to_owned(), 5), ("topics:ai".to_owned(), 1)]
+    );
+    assert_eq!(plan["duration_secs"], 3, "6 messages at 2 per second");
+    let text = project.ok(&["plan", "volumes/011.toml", "--segment", "subscribers"]);
+    assert!(
+        text.stdout
+            .contains("6 to send, about 3 s at the configured rate"),
+        "{}",
+        text.stdout
+    );
+}

@@ -45,6 +45,7 @@ pub(super) struct Loader<'a> {
     diags: Diagnostics,
     trace: Option<(Box<str>, &'a Address)>,
     sightings: Vec<Sighting>,
+    merged: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -60,6 +61,7 @@ impl<'a> Loader<'a> {
             diags: Diagnostics::default(),
             trace: trace.map(|a| (a.key(), a)),
             sightings: Vec::new(),
+            merged: 0,
         }
     }
 
@@ -88,6 +90,7 @@ impl<'a> Loader<'a> {
             topics: self.topics,
             suppressions,
             sightings: self.sightings,
+            merged: self.merged,
         })
     }
 
@@ -228,6 +231,7 @@ impl<'a> Loader<'a> {
                 row.address, r.last.line
             ));
         }
+        self.merged += 1;
         r.segments |= row.segments;
         r.name = r.name.take().or(row.name);
         if let Some(mut more) = row.topics {

@@ -70,6 +70,8 @@ pub struct Audience {
     topics: Vec<Box<str>>,
     suppressions: Suppressions,
     sightings: Vec<Sighting>,
+    /// Rows that named an address already listed in another file, merged into one person.
+    merged: usize,
 }
 
 impl Audience {
@@ -100,6 +102,12 @@ impl Audience {
     pub fn find(&self, address: &Address) -> Option<&Recipient> {
         let i = self.index.find(&self.recipients, &address.key())?;
         self.recipients.get(usize::try_from(i).ok()?)
+    }
+
+    /// How many rows repeated an address listed in another file: merged, so each person
+    /// gets one copy.
+    pub fn merged_rows(&self) -> usize {
+        self.merged
     }
 
     /// The rows that named the traced address (see [`Audience::load`]).

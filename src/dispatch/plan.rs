@@ -201,6 +201,14 @@ impl<'a> Audit<'a> {
             }
         }
         let recipients: usize = by_variant.values().sum();
+        let merged = inputs.audience.merged_rows();
+        if merged > 0 {
+            excluded.push(Excluded {
+                address: format!("{merged} rows"),
+                reason: "duplicate: an address already listed in another file; one copy each"
+                    .to_owned(),
+            });
+        }
         let (already_sent, to_send) = progress(inputs.volume, ledger, recipients)?;
         if already_sent > 0 {
             excluded.push(Excluded {
