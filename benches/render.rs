@@ -35,7 +35,9 @@ fn main() {
         path: "email.mjml".to_owned(),
         template: "email.mjml.hbs".to_owned(),
     };
-    let (mjml, _) = render::templates(&volume, &layout, None);
+    // The same MJML `build` writes, "View in browser" link included.
+    let web_url = project.settings.page_url(*volume.meta.number.get_ref());
+    let (mjml, _) = render::templates(&volume, &layout, web_url.as_deref());
     let mjml = mjml.expect("the sample renders");
     let budget = Duration::from_secs(3);
 
@@ -44,7 +46,7 @@ fn main() {
         black_box(html.expect("compiles"));
     });
     let stage = median(budget, || {
-        let (mjml, text) = render::templates(black_box(&volume), &layout, None);
+        let (mjml, text) = render::templates(black_box(&volume), &layout, web_url.as_deref());
         let mjml = mjml.expect("renders");
         let html = render::html(&mjml, &origin, &mut Diagnostics::default());
         black_box((html.expect("compiles"), text.expect("renders")));
