@@ -65,10 +65,7 @@ pub fn suppress_hard_bounces(root: &Path, ledger: &Ledger, number: u32) -> anyho
     let mut added = 0;
     for row in ledger.in_state(number, State::Failed)? {
         let reply = row.last_reply.as_deref().unwrap_or_default();
-        let hard = reply
-            .split_whitespace()
-            .nth(1)
-            .is_some_and(|code| code.starts_with("5.1."));
+        let hard = verdict::is_hard_bounce(reply);
         let Ok(address) = Address::parse(&row.entry.address) else {
             continue;
         };

@@ -16,13 +16,9 @@ pub enum Verdict {
         /// Whether the relay asked us to slow down.
         slow_down: bool,
     },
-    /// The relay refused this message for good. `hard_bounce` for 5.1.x (a bad mailbox).
-    Failed {
-        /// The reply.
-        reply: String,
-        /// Whether the address belongs on the suppression list.
-        hard_bounce: bool,
-    },
+    /// The relay refused this message for good (see [`is_hard_bounce`] for the replies
+    /// that also put the address on the suppression list).
+    Failed(String),
     /// The body went out and no reply came.
     Ambiguous(String),
     /// The relay refuses us (credentials, sender, TLS, our own policy): nothing else will
@@ -41,11 +37,7 @@ pub fn judge(result: Result<transport::Delivery, SendError>) -> Verdict {
             Verdict::Deferred { reply, slow_down }
         }
         Err(SendError::Permanent { stage, detail }) => match stage {
-            Stage::RcptTo | Stage::Data | Stage::FinalReply => {
-                let reply = reply_of(&detail);
-                let hard_bounce = enhanced(&reply).starts_with("5.1.");
-                Verdict::Failed { reply, hard_bounce }
-            }
+            Stage::RcptTo | Stage::Data | Stage::FinalReply => Verdict::Failed(reply_of(&detail)),
             _ => Verdict::Refused(format!("{stage}: {}", reply_of(&detail))),
         },
     }
@@ -64,6 +56,12 @@ fn reply_of(detail: &str) -> String {
         .unwrap_or_else(|| detail.to_owned())
         .trim_end()
         .to_owned()
+}
+
+/// Whether a recorded reply says the address itself is bad (enhanced status 5.1.x, no such
+/// mailbox), so that no later volume should go to it.
+pub fn is_hard_bounce(reply: &str) -> bool {
+    enhanced(reply).starts_with("5.1.")
 }
 
 /// The enhanced status code (`5.1.1`) after the reply code, if there is one.
@@ -93,18 +91,14 @@ mod tests {
     fn reads_replies_the_way_the_ledger_needs() {
         assert_eq!(
             permanent(Stage::RcptTo, "permanent error (550): 5.1.1 no such user"),
-            Verdict::Failed {
-                reply: "550 5.1.1 no such user".into(),
-                hard_bounce: true
-            }
+            Verdict::Failed("550 5.1.1 no such user".into())
         );
+        assert!(is_hard_bounce("550 5.1.1 no such user"));
         assert_eq!(
             permanent(Stage::FinalReply, "permanent error (554): 5.7.1 spam"),
-            Verdict::Failed {
-                reply: "554 5.7.1 spam".into(),
-                hard_bounce: false
-            }
+            Verdict::Failed("554 5.7.1 spam".into())
         );
+        assert!(!is_hard_bounce("554 5.7.1 spam"));
         assert_eq!(
             transient("transient error (451): 4.3.0 later"),
             Verdict::Deferred {

@@ -302,7 +302,7 @@ fn settle<T: Transport>(
             engine.breaker.trip(reply);
             (State::Pending, reply, None)
         }
-        Verdict::Failed { reply, .. } => {
+        Verdict::Failed(reply) => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
             (State::Failed, reply, None)
         }
