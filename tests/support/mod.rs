@@ -9,7 +9,9 @@ pub mod webdriver;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A copy of the repository's project files (settings, volumes, layouts) in a temp folder.
+/// A copy of the test fixture project (`tests/fixtures/project`: settings and volumes) with
+/// the repository's layouts, in a temp folder. The repository's own `broadsheet.toml` and
+/// `volumes/` are the user's to edit, so no test reads them.
 pub struct Project {
     dir: tempfile::TempDir,
 }
@@ -22,18 +24,12 @@ pub struct Run {
 }
 
 impl Project {
-    /// A fresh copy of the sample project.
+    /// A fresh copy of the fixture project.
     pub fn sample() -> Self {
         let dir = tempfile::tempdir().expect("create a temp folder");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        std::fs::copy(
-            repo.join("broadsheet.toml"),
-            dir.path().join("broadsheet.toml"),
-        )
-        .expect("copy broadsheet.toml");
-        for folder in ["volumes", "layouts"] {
-            copy_tree(&repo.join(folder), &dir.path().join(folder));
-        }
+        copy_tree(&repo.join("tests/fixtures/project"), dir.path());
+        copy_tree(&repo.join("layouts"), &dir.path().join("layouts"));
         Self { dir }
     }
 
