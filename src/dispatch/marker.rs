@@ -55,15 +55,6 @@ impl Marker {
     /// lists; the error says what to do.
     pub(crate) fn check(&self, ledger: &Ledger) -> anyhow::Result<()> {
         let volume = self.volume;
-        let beat = ledger.heartbeat(volume)?;
-        anyhow::ensure!(
-            beat >= self.contents.heartbeat,
-            "state/ledger.sqlite is older than its last run (heartbeat {beat} < {}): it is missing \
-             its latest writes, as when the file is restored without state/ledger.sqlite-wal. \
-             Restore the whole state/ folder from the same backup, or, if it is lost for good, \
-             run again with --ledger-lost (readers sent to since may get the volume twice)",
-            self.contents.heartbeat
-        );
         let known: BTreeSet<i64> = ledger.dispatches(volume)?.iter().map(|d| d.id).collect();
         let lost: Vec<String> = self
             .contents
@@ -79,6 +70,15 @@ impl Marker {
              backup, or, if it is lost for good, run again with --ledger-lost (readers who got \
              the volume may get it twice)",
             lost.join(", ")
+        );
+        let beat = ledger.heartbeat(volume)?;
+        anyhow::ensure!(
+            beat >= self.contents.heartbeat,
+            "state/ledger.sqlite is older than its last run (heartbeat {beat} < {}): it is missing \
+             its latest writes, as when the file is restored without state/ledger.sqlite-wal. \
+             Restore the whole state/ folder from the same backup, or, if it is lost for good, \
+             run again with --ledger-lost (readers sent to since may get the volume twice)",
+            self.contents.heartbeat
         );
         Ok(())
     }
@@ -112,5 +112,72 @@ impl Marker {
     fn save(&self) -> anyhow::Result<()> {
         let text = serde_json::to_string(&self.contents)?;
         crate::private::write(&self.path, text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Dispatch, Writer};
+
+    fn started(dir: &Path) -> (Ledger, i64) {
+        let mut ledger = Ledger::open(&dir.join("ledger.sqlite")).unwrap();
+        let dispatch = Dispatch {
+            id: 0,
+            volume: 11,
+            content_hash: "h".into(),
+            segments: vec!["s".into()],
+            settings: "{}".into(),
+            started_at: 1,
+            finished_at: None,
+        };
+        let (id, _) = ledger.start(&dispatch, std::iter::empty()).unwrap();
+        (ledger, id)
+    }
+
+    #[tokio::test]
+    async fn a_ledger_behind_its_marker_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ledger, id) = started(dir.path());
+        let mut marker = Marker::load(dir.path(), 11).unwrap();
+        marker.started(id).unwrap();
+        let (writer, handle) = Writer::start(&dir.path().join("ledger.sqlite")).unwrap();
+        handle.heartbeat(11, 1).await.unwrap();
+        marker.beat(1).unwrap();
+        Marker::load(dir.path(), 11)
+            .unwrap()
+            .check(&ledger)
+            .unwrap();
+        // The marker moved on, the ledger did not (its last writes were lost).
+        marker.beat(2).unwrap();
+        let error = Marker::load(dir.path(), 11)
+            .unwrap()
+            .check(&ledger)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("missing its latest writes"),
+            "{error}"
+        );
+        assert!(
+            Marker::load(dir.path(), 12).unwrap().check(&ledger).is_ok(),
+            "per volume"
+        );
+        drop(handle);
+        writer.finish().unwrap();
+    }
+
+    #[test]
+    fn a_ledger_without_a_dispatch_the_marker_lists_is_refused_until_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ledger, id) = started(dir.path());
+        let mut marker = Marker::load(dir.path(), 11).unwrap();
+        marker.started(id + 1).unwrap();
+        let error = marker.check(&ledger).unwrap_err();
+        assert!(error.to_string().contains("dispatch #2"), "{error}");
+        marker.reset(&ledger).unwrap();
+        Marker::load(dir.path(), 11)
+            .unwrap()
+            .check(&ledger)
+            .unwrap();
     }
 }

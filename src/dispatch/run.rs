@@ -68,7 +68,15 @@ pub fn run(
         number,
     };
     let dispatches = job.ledger.dispatches(number)?;
-    let dispatch = match prepare::unfinished(&dispatches) {
+    // Failed or ambiguous messages asked for again belong to the last dispatch of these
+    // segments, finished or not.
+    let again = request.retry_failed || request.resend_ambiguous;
+    let latest = dispatches
+        .iter()
+        .rev()
+        .find(|d| d.segments == request.segments);
+    let resumed = prepare::unfinished(&dispatches).or(latest.filter(|_| again));
+    let dispatch = match resumed {
         Some(d) => job.resume(d, &hash, &frozen)?,
         None => match job.freeze(&mut variants, &mut marker, &hash, &frozen)? {
             Some(id) => id,

@@ -277,8 +277,9 @@ impl Ledger {
     }
 
     /// Puts rows in `from` back to `pending` (deferred ones each run; `--retry-failed`,
-    /// `--resend-ambiguous`). With `since`, only rows that reached `from` at or after it
-    /// (the failures of a run stopped because the relay, not the recipients, refused).
+    /// `--resend-ambiguous`), and the dispatch back to unfinished when there were any. With
+    /// `since`, only rows that reached `from` at or after it (the failures of a run stopped
+    /// because the relay, not the recipients, refused).
     pub fn requeue(
         &mut self,
         dispatch: i64,
@@ -286,11 +287,20 @@ impl Ledger {
         since: Option<i64>,
         now: i64,
     ) -> anyhow::Result<usize> {
-        let n = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
             "UPDATE recipients SET state = 'pending', next_attempt_at = NULL, updated_at = ?4
              WHERE dispatch = ?1 AND state = ?2 AND updated_at >= ?3",
             params![dispatch, from.as_str(), since.unwrap_or(i64::MIN), now],
         )?;
+        // A finished dispatch with work again is unfinished, so that it is resumed.
+        if n > 0 {
+            tx.execute(
+                "UPDATE dispatches SET finished_at = NULL WHERE id = ?1",
+                [dispatch],
+            )?;
+        }
+        tx.commit()?;
         Ok(n)
     }
 
