@@ -79,6 +79,7 @@ fn main() {
         let personal = Personal {
             to,
             name: name.as_deref(),
+            greeting: name.as_deref(),
             message_id: &id,
             unsubscribe_url: &url,
         };

@@ -72,7 +72,7 @@ fn duplicates_merge_across_files_case_insensitively_and_idn_is_normalised() {
         .stdout;
     assert!(explain.starts_with("ana.lima@example.org\n"), "{explain}");
     assert!(
-        explain.contains("listed at recipients.toml:28 in: subscribers"),
+        explain.contains("listed at recipients.toml:31 in: subscribers"),
         "{explain}"
     );
     assert!(explain.contains("more.csv:2 in: staff"), "{explain}");

@@ -329,10 +329,11 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
             let personal = Personal {
                 to: &r.address,
                 name: r.name.as_deref(),
+                greeting: r.greeting.as_deref(),
                 message_id: &id,
                 unsubscribe_url: &url,
             };
-            let bytes = variant.template(r.name.is_some()).build(&personal);
+            let bytes = variant.template(r.greeting.is_some()).build(&personal);
             let envelope = Envelope {
                 from: sender.from.get_ref().clone(),
                 to: r.address.clone(),

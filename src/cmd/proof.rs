@@ -25,6 +25,7 @@ use super::Ready;
 struct Copy {
     to: Address,
     name: Option<String>,
+    greeting: Option<String>,
     topics: Option<BTreeSet<String>>,
 }
 
@@ -86,10 +87,11 @@ fn build(
     let personal = Personal {
         to: &copy.to,
         name: copy.name.as_deref(),
+        greeting: copy.greeting.as_deref(),
         message_id: &message_id,
         unsubscribe_url: url,
     };
-    let bytes = variant.template(copy.name.is_some()).build(&personal);
+    let bytes = variant.template(copy.greeting.is_some()).build(&personal);
     let envelope = Envelope {
         from: sender.from.get_ref().clone(),
         to: copy.to.clone(),
@@ -195,6 +197,7 @@ fn copies(
             };
             Copy {
                 name: me.and_then(|r| r.name.as_deref().map(str::to_owned)),
+                greeting: me.and_then(|r| r.greeting.as_deref().map(str::to_owned)),
                 topics,
                 to,
             }

@@ -40,10 +40,13 @@ impl Messages {
         let personal = Personal {
             to: &to,
             name: entry.name.as_deref(),
+            // The frozen entry has no greeting yet: greet nobody rather than use the
+            // display name ("Hi Zhang, Quinn,").
+            greeting: None,
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };
-        let bytes = variant.template(entry.name.is_some()).build(&personal);
+        let bytes = variant.template(false).build(&personal);
         let envelope = Envelope {
             from: self.from.clone(),
             to,
