@@ -9,6 +9,7 @@ mod check;
 mod dispatch;
 mod dispatch_faults;
 mod guards;
+mod inbox;
 mod loader_fuzz;
 mod new;
 mod preview;

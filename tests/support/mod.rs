@@ -1,6 +1,7 @@
 //! Test harness: a throwaway copy of the sample project and a runner for the real binary.
 
 pub mod fault_smtp;
+pub mod oracle;
 pub mod postfix;
 pub mod preview;
 pub mod smtp;
