@@ -81,6 +81,10 @@ fn duplicates_merge_across_files_case_insensitively_and_idn_is_normalised() {
         "{explain}"
     );
     assert!(
+        explain.contains("\n  name: Ana Lima\n  greeting: Ana\n"),
+        "{explain}"
+    );
+    assert!(
         explain.contains("gets a volume with every pick"),
         "{explain}"
     );
@@ -255,4 +259,23 @@ fn fifty_faults_are_all_reported_and_nothing_loads() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_greeting_with_a_control_character_is_an_error_at_its_place() {
+    let project = with_recipients();
+    project.edit(
+        "recipients.toml",
+        "greeting = \"Ana\"",
+        "greeting = \"Ana\\u0007\"",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: the greeting contains the control character '\\u{7}'")
+            && run.stderr.contains("--> recipients.toml:33:12"),
+        "{}",
+        run.stderr
+    );
 }

@@ -10,6 +10,9 @@ const FOLD_AT: usize = 78;
 /// Bytes of UTF-8 per encoded word: 42 bytes make a 68-octet word, which fits on a line
 /// after `Reply-To: ` within 78 octets (RFC 2047 allows 75).
 const WORD_BYTES: usize = 42;
+/// The longest word a plain header value may hold: with a header name before it, a longer
+/// one could not fold within 78 octets, so such a value is written as encoded words.
+const PLAIN_WORD: usize = 58;
 /// The longest display name put in a header, in characters. A longer one (a pasted
 /// paragraph, a corrupt import) is cut here: it still folds, but a 10 MB `To` helps nobody.
 pub(crate) const MAX_DISPLAY_NAME: usize = 200;
@@ -19,7 +22,7 @@ pub(crate) const MAX_DISPLAY_NAME: usize = 200;
 fn is_plain(text: &str) -> bool {
     text.bytes().all(|b| (b' '..=b'~').contains(&b))
         && !text.contains("=?")
-        && text.split(' ').all(|w| w.len() <= FOLD_AT - 20)
+        && text.split(' ').all(|w| w.len() <= PLAIN_WORD)
 }
 
 /// RFC 2047 `b` encoded words for `text`, split between words: each word after the first
