@@ -204,6 +204,54 @@ fn with_every_style_removed_the_email_keeps_its_shape() {
 }
 
 #[test]
+fn dark_mode_gives_the_page_cards_text_and_links_dark_colours() {
+    let project = Project::sample();
+    built(&project);
+    let url = format!("file://{}", project.path("out/011/email.html").display());
+    let colours = |browser: &Browser| {
+        browser.goto(&url);
+        browser.eval(
+            "const style = s => getComputedStyle(document.querySelector(s));
+             return [
+               style('body').backgroundColor,
+               style('.bs-card > table').backgroundColor,
+               style('.bs-panel > table > tbody > tr > td').backgroundColor,
+               style('h1').color,
+               style('li a').color,
+             ];",
+        )
+    };
+    let light = colours(&Browser::start(600, 1000, false));
+    let browser = Browser::start(600, 1000, false);
+    browser.prefer_dark();
+    let dark = colours(&browser);
+    let rgb = |hex: &str| {
+        let n = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
+        format!("rgb({}, {}, {})", n(1), n(3), n(5))
+    };
+    let layout = project.read("layouts/scout/layout.toml");
+    let colour = |name: &str| {
+        let line = layout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} = ")))
+            .unwrap_or_else(|| panic!("no colour {name}"));
+        rgb(line.split('"').nth(1).unwrap())
+    };
+    let expect = |names: [&str; 5]| json!(names.map(colour));
+    assert_eq!(light, expect(["page", "card", "panel", "text", "link"]));
+    assert_eq!(
+        dark,
+        expect([
+            "dark_page",
+            "dark_card",
+            "dark_panel",
+            "dark_text",
+            "dark_link"
+        ])
+    );
+}
+
+#[test]
 fn preheader_is_padded_and_dark_mode_declared() {
     let project = Project::sample();
     let html = built(&project);
