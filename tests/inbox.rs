@@ -252,7 +252,7 @@ fn dark_mode_gives_the_page_cards_text_and_links_dark_colours() {
 }
 
 #[test]
-fn preheader_is_padded_and_dark_mode_declared() {
+fn the_preheader_is_padded_and_dark_mode_declared() {
     let project = Project::sample();
     let html = built(&project);
     let body = &html[html.find("<body").expect("a body")..];
@@ -278,13 +278,27 @@ fn preheader_is_padded_and_dark_mode_declared() {
     );
     assert!(html.contains(r#"<meta name="color-scheme" content="light dark">"#));
     assert!(html.contains("@media (prefers-color-scheme: dark)"));
-    let text = crate::support::html_text(&html);
-    assert!(
-        text.contains("Ngor Luong, CSET Senior Research Analyst"),
-        "the expert view names its author and role"
-    );
-    let plain = crate::support::collapse(&project.read("out/011/email.txt"));
-    assert!(plain.contains("Ngor Luong, CSET Senior Research Analyst"));
+}
+
+#[test]
+fn the_expert_view_names_its_author_and_role() {
+    let project = Project::sample();
+    let html = built(&project);
+    project.ok(&["archive"]);
+    let byline = "Ngor Luong, CSET Senior Research Analyst";
+    for (part, text) in [
+        ("HTML part", crate::support::html_text(&html)),
+        (
+            "text part",
+            crate::support::collapse(&project.read("out/011/email.txt")),
+        ),
+        (
+            "web page",
+            crate::support::html_text(&project.read("out/archive/011.html")),
+        ),
+    ] {
+        assert!(text.contains(byline), "the {part} lacks {byline:?}");
+    }
 }
 
 #[test]
