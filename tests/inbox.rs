@@ -10,8 +10,8 @@ use mail_parser::MessageParser;
 use serde_json::{Value, json};
 
 use crate::recipients::with_recipients;
-use crate::sending::SECRET;
 use crate::support::Project;
+use crate::support::dispatching::SECRET;
 use crate::support::oracle::{node_script, npm_bin, run_ok, system_tool};
 use crate::support::webdriver::Browser;
 
