@@ -34,8 +34,10 @@ fn outbox(project: &Project) -> BTreeMap<String, Vec<u8>> {
             let to = parsed
                 .to()
                 .and_then(|t| t.first())
-                .and_then(|a| a.address());
-            messages.insert(to.expect("a To address").to_owned(), raw.clone());
+                .and_then(|a| a.address())
+                .expect("a To address")
+                .to_owned();
+            messages.insert(to, raw);
         }
     }
     messages
@@ -145,7 +147,8 @@ fn caniemail_unsupported_features_per_client_are_known() {
 }
 
 /// What Chromium computes for the shapes that matter: the headline's font size and line
-/// height, each list's left padding, and the colours links are drawn in.
+/// height, the lists' left padding and their items' left margin, and the colours links are
+/// drawn in.
 fn shapes(browser: &Browser, url: &str) -> Value {
     browser.goto(url);
     browser.eval(
