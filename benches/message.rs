@@ -72,12 +72,13 @@ fn main() {
         let personal = Personal {
             to,
             name: name.as_deref(),
+            greeting: name.as_deref(),
             message_id: &id,
             unsubscribe_url: &url,
         };
         buffer.clear();
         variant
-            .template(name.is_some())
+            .template(personal.greeting.is_some())
             .write(&personal, &mut buffer);
         bytes += black_box(&buffer).len();
     }

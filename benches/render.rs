@@ -1,7 +1,9 @@
 //! Render-stage benchmark: the sample volume through Handlebars and mrml in a loop, and
 //! mrml alone on the generated MJML (the part the Node `mjml` compiler does), so the two
-//! compilers can be compared on the same input. Run with `cargo bench --bench render`;
-//! `scripts/bench-render.sh` runs it beside the Node compiler and whole-process timings.
+//! compilers can be compared on the same input; mrml once more with the layout's inlined
+//! styles left in a `<style>`, to show what inlining costs. Run with
+//! `cargo bench --bench render`; `scripts/bench-render.sh` runs it beside the Node
+//! compiler and whole-process timings.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -45,6 +47,16 @@ fn main() {
         let html = render::html(black_box(&mjml), &origin, &mut Diagnostics::default());
         black_box(html.expect("compiles"));
     });
+    // The same MJML with its inline styles left as a <style>: what inlining costs.
+    let not_inlined = render::Mjml(mjml.0.replace("<mj-style inline=\"inline\">", "<mj-style>"));
+    let mrml_no_inlining = median(budget, || {
+        let html = render::html(
+            black_box(&not_inlined),
+            &origin,
+            &mut Diagnostics::default(),
+        );
+        black_box(html.expect("compiles"));
+    });
     let stage = median(budget, || {
         let (mjml, text) = render::templates(black_box(&volume), &layout, web_url.as_deref());
         let mjml = mjml.expect("renders");
@@ -55,5 +67,6 @@ fn main() {
         "mrml compile of email.mjml ({} bytes): {mrml_only:?} median",
         mjml.0.len()
     );
+    println!("mrml compile of the same without CSS inlining: {mrml_no_inlining:?} median");
     println!("render stage (Handlebars MJML + text, mrml): {stage:?} median");
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
-[ -x bench/node_modules/.bin/mjml ] || npm install --prefix bench --no-audit --no-fund --silent
+[ -x bench/node_modules/.bin/mjml ] || npm ci --prefix bench --no-audit --no-fund --silent
 cargo build --release --quiet
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

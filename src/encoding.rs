@@ -53,22 +53,32 @@ pub fn encode(text: &str) -> Encoded {
     }
 }
 
-/// Quoted-printable with CRLF line breaks and soft breaks keeping lines within 76 octets.
+/// Quoted-printable with CRLF line breaks and soft breaks keeping lines within 76 octets:
+/// a line of up to 76 plain ASCII characters goes out as it is.
 pub fn quoted_printable(text: &str) -> String {
+    quoted_printable_run(text, true)
+}
+
+/// Quoted-printable of `text`; unless `ends` (more follows it after a soft line break), its
+/// last line keeps room for that break's `=`.
+pub(crate) fn quoted_printable_run(text: &str, ends: bool) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let lines = text.split('\n').count();
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push_str("\r\n");
         }
         let bytes = line.strip_suffix('\r').unwrap_or(line).as_bytes();
+        let line_ends = ends || i + 1 < lines;
         let mut column = 0;
         for (j, &b) in bytes.iter().enumerate() {
             let is_last = j + 1 == bytes.len();
             let literal =
                 matches!(b, 33..=60 | 62..=126) || (matches!(b, b' ' | b'\t') && !is_last);
             let width = if literal { 1 } else { 3 };
-            // Leave room for the `=` of a soft line break.
-            if column + width > LINE - 1 {
+            // Room for the `=` of a soft line break, unless this ends the line for good.
+            let room = if is_last && line_ends { LINE } else { LINE - 1 };
+            if column + width > room {
                 out.push_str("=\r\n");
                 column = 0;
             }
@@ -110,6 +120,19 @@ mod tests {
         for line in encoded.split("\r\n") {
             assert!(line.len() <= LINE, "{line}");
         }
+    }
+
+    #[test]
+    fn qp_keeps_lines_of_76_whole() {
+        let line = "x".repeat(LINE);
+        assert_eq!(
+            quoted_printable(&format!("{line}\n{line}")),
+            format!("{line}\r\n{line}")
+        );
+        let longer = quoted_printable(&format!("{line}y"));
+        assert!(longer.split("\r\n").all(|l| l.len() <= LINE), "{longer}");
+        let open = quoted_printable_run(&line, false) + "=";
+        assert!(open.split("\r\n").all(|l| l.len() <= LINE), "{open}");
     }
 
     #[test]

@@ -344,7 +344,16 @@ fn the_email_links_to_its_web_page() {
     project.ok(&["build", "volumes/011.toml"]);
     let page = format!("{BASE_URL}011.html");
     let html = project.read("out/011/email.html");
-    assert!(html.contains(&format!("<a href=\"{page}\">View in browser</a>")));
+    let link = html
+        .find(&format!("<a href=\"{page}\""))
+        .expect("the email links its page");
+    assert!(
+        html[link..]
+            .split_once("</a>")
+            .unwrap()
+            .0
+            .ends_with(">View in browser")
+    );
     let text = project.read("out/011/email.txt");
     assert!(
         text.contains(&format!("\nView in browser: {page}\n")),

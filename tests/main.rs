@@ -10,6 +10,7 @@ mod dispatch;
 mod dispatch_faults;
 mod dispatch_guards;
 mod guards;
+mod inbox;
 mod loader_fuzz;
 mod new;
 mod preview;

@@ -72,12 +72,16 @@ fn duplicates_merge_across_files_case_insensitively_and_idn_is_normalised() {
         .stdout;
     assert!(explain.starts_with("ana.lima@example.org\n"), "{explain}");
     assert!(
-        explain.contains("listed at recipients.toml:28 in: subscribers"),
+        explain.contains("listed at recipients.toml:31 in: subscribers"),
         "{explain}"
     );
     assert!(explain.contains("more.csv:2 in: staff"), "{explain}");
     assert!(
         explain.contains("segments: subscribers, staff"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("\n  name: Ana Lima\n  greeting: Ana\n"),
         "{explain}"
     );
     assert!(
@@ -255,4 +259,23 @@ fn fifty_faults_are_all_reported_and_nothing_loads() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_greeting_with_a_control_character_is_an_error_at_its_place() {
+    let project = with_recipients();
+    project.edit(
+        "recipients.toml",
+        "greeting = \"Ana\"",
+        "greeting = \"Ana\\u0007\"",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: the greeting contains the control character '\\u{7}'")
+            && run.stderr.contains("--> recipients.toml:33:12"),
+        "{}",
+        run.stderr
+    );
 }

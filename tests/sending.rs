@@ -327,6 +327,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
             let personal = Personal {
                 to: &r.address,
                 name: r.name.as_deref(),
+                greeting: r.greeting.as_deref(),
                 message_id: &id,
                 unsubscribe_url: &url,
             };

@@ -18,6 +18,7 @@ use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 struct Row {
     address: Address,
     name: Option<Box<str>>,
+    greeting: Option<Box<str>>,
     segments: u64,
     topics: Option<Vec<u16>>,
 }
@@ -27,6 +28,7 @@ struct Row {
 enum Field {
     Email,
     Name,
+    Greeting,
     Segment(usize),
     Topic(usize),
     Row,
@@ -103,13 +105,13 @@ impl<'a> Loader<'a> {
     fn row(
         &mut self,
         email: &str,
-        name: Option<&str>,
+        [name, greeting]: [Option<&str>; 2],
         segments: &[&str],
         topics: Option<&[&str]>,
         place: Place,
         locate: &dyn Fn(Field) -> Location,
     ) {
-        match self.check_row(email, name, segments, topics) {
+        match self.check_row(email, [name, greeting], segments, topics) {
             Ok(row) => {
                 if let Err(problem) = self.merge(row, place) {
                     self.diags
@@ -128,7 +130,7 @@ impl<'a> Loader<'a> {
     fn check_row(
         &mut self,
         email: &str,
-        name: Option<&str>,
+        [name, greeting]: [Option<&str>; 2],
         segments: &[&str],
         topics: Option<&[&str]>,
     ) -> Result<Row, Vec<Problem>> {
@@ -136,13 +138,18 @@ impl<'a> Loader<'a> {
         let address = Address::parse(email)
             .map_err(|why| problems.push((Field::Email, format!("`{email}` {why}"))))
             .ok();
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
-        if let Some(c) = name.and_then(|n| n.chars().find(|c| c.is_control())) {
-            problems.push((
-                Field::Name,
-                format!("the name contains the control character {c:?}; names reach the To header"),
-            ));
-        }
+        let mut text = |field, value: Option<&'_ str>, what: &str| {
+            let value = value.map(str::trim).filter(|v| !v.is_empty());
+            if let Some(c) = value.and_then(|v| v.chars().find(|c| c.is_control())) {
+                problems.push((
+                    field,
+                    format!("the {what} contains the control character {c:?}"),
+                ));
+            }
+            value.map(Box::from)
+        };
+        let name = text(Field::Name, name, "name (it reaches the To header)");
+        let greeting = text(Field::Greeting, greeting, "greeting");
         let mut mask = 0;
         for (i, segment) in segments.iter().enumerate() {
             match self.segment_bits.get(*segment) {
@@ -166,7 +173,8 @@ impl<'a> Loader<'a> {
         match address {
             Some(address) if problems.is_empty() => Ok(Row {
                 address,
-                name: name.map(Box::from),
+                name,
+                greeting,
                 segments: mask,
                 topics,
             }),
@@ -217,6 +225,7 @@ impl<'a> Loader<'a> {
             self.recipients.push(Recipient {
                 address: row.address,
                 name: row.name,
+                greeting: row.greeting,
                 segments: row.segments,
                 topics: row.topics.map(Vec::into_boxed_slice),
                 last: place,
@@ -234,6 +243,7 @@ impl<'a> Loader<'a> {
         self.merged += 1;
         r.segments |= row.segments;
         r.name = r.name.take().or(row.name);
+        r.greeting = r.greeting.take().or(row.greeting);
         if let Some(mut more) = row.topics {
             more.extend(r.topics.as_deref().unwrap_or_default());
             more.sort_unstable();

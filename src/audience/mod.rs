@@ -47,6 +47,8 @@ pub struct Recipient {
     pub address: Address,
     /// The display name, when a row gave one.
     pub name: Option<Box<str>>,
+    /// The name to greet them by ("Hi Ana,"), when a row gave one.
+    pub greeting: Option<Box<str>>,
     segments: u64,
     topics: Option<Box<[u16]>>,
     last: Place,

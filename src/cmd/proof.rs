@@ -24,6 +24,7 @@ use crate::{say, say_err};
 struct Copy {
     to: Address,
     name: Option<String>,
+    greeting: Option<String>,
     topics: Option<BTreeSet<String>>,
 }
 
@@ -85,6 +86,7 @@ fn build(
     let personal = Personal {
         to: &copy.to,
         name: copy.name.as_deref(),
+        greeting: copy.greeting.as_deref(),
         message_id: &message_id,
         unsubscribe_url: url,
     };
@@ -188,6 +190,7 @@ fn copies(
             };
             Copy {
                 name: me.and_then(|r| r.name.as_deref().map(str::to_owned)),
+                greeting: me.and_then(|r| r.greeting.as_deref().map(str::to_owned)),
                 topics,
                 to,
             }

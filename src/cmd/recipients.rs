@@ -68,6 +68,10 @@ fn explain(
     if let Some(name) = &recipient.name {
         say(format_args!("  name: {name}"))?;
     }
+    match &recipient.greeting {
+        Some(greeting) => say(format_args!("  greeting: {greeting}"))?,
+        None => say(format_args!("  greeting: none (the email greets nobody)"))?,
+    }
     say(format_args!(
         "  segments: {}",
         audience.segment_names(recipient).join(", ")

@@ -40,6 +40,9 @@ impl Messages {
         let personal = Personal {
             to: &to,
             name: entry.name.as_deref(),
+            // The frozen entry has no greeting yet: greet nobody rather than use the
+            // display name ("Hi Zhang, Quinn,").
+            greeting: None,
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };

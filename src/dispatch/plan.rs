@@ -324,6 +324,7 @@ fn sample_size(variant: &Variant, to: &Address, inputs: &Inputs<'_>) -> usize {
     let personal = Personal {
         to,
         name: None,
+        greeting: None,
         message_id: &id,
         unsubscribe_url: &url,
     };

@@ -3,7 +3,7 @@
 //!
 //! A [`MessageTemplate`] is built once per variant: the common headers written, both parts
 //! transfer-encoded around their slots, a boundary derived from the content. Per recipient
-//! only `To`, `Message-ID`, `List-Unsubscribe` and the spliced URL and name change, so
+//! only `To`, `Message-ID`, `List-Unsubscribe` and the spliced URL and greeting change, so
 //! building a message is a few copies, not a render.
 
 pub(crate) mod header;
@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::audience::Address;
 use crate::clock::Timestamp;
-use crate::render::{Html, NAME_PLACEHOLDER, Text, UNSUBSCRIBE_PLACEHOLDER};
+use crate::render::{GREETING_PLACEHOLDER, Html, Text, UNSUBSCRIBE_PLACEHOLDER};
 use crate::settings::Identity;
 use splice::{Slot, SplicedPart};
 
@@ -23,7 +23,7 @@ pub const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 
 const PLACEHOLDERS: [(&str, Slot); 2] = [
     (UNSUBSCRIBE_PLACEHOLDER, Slot::Unsubscribe),
-    (NAME_PLACEHOLDER, Slot::Name),
+    (GREETING_PLACEHOLDER, Slot::Greeting),
 ];
 
 /// Both parts of a rendered variant, with the placeholders still in them.
@@ -55,8 +55,10 @@ pub struct Common<'a> {
 pub struct Personal<'a> {
     /// The one address in `To` and the envelope.
     pub to: &'a Address,
-    /// The display name, and the greeting's name when the layout greets.
+    /// The display name in `To`.
     pub name: Option<&'a str>,
+    /// The name the reader is greeted by, when the layout greets and they gave one.
+    pub greeting: Option<&'a str>,
     /// The Message-ID, with its angle brackets.
     pub message_id: &'a str,
     /// The unsubscribe URL for the header and both bodies.
@@ -90,12 +92,9 @@ impl MessageTemplate {
             head.push_str(&header::mailbox("Reply-To", None, reply_to));
         }
         head.push_str(&header::unstructured("Subject", common.subject));
-        let list = format!("<{}>", sender.list_id);
-        head.push_str(&header::fold_list(
-            "List-Id",
-            &[&header::phrase(common.list_name), &list],
-            "",
-        ));
+        let mut list_id = header::phrase(common.list_name);
+        list_id.push(format!("<{}>", sender.list_id));
+        head.push_str(&header::fold_list("List-Id", &list_id, ""));
         head.push_str(&format!(
             "List-Unsubscribe-Post: {ONE_CLICK}\r\nMIME-Version: 1.0\r\n"
         ));
@@ -143,18 +142,18 @@ impl MessageTemplate {
             .collect();
         out.extend_from_slice(header::fold_list("List-Unsubscribe", &links, ",").as_bytes());
         out.extend_from_slice(b"\r\n");
-        let name = personal.name.unwrap_or_default();
+        let greeting = personal.greeting.unwrap_or_default();
         out.extend_from_slice(self.text_head.as_bytes());
         self.text.write(out, &|slot| match slot {
             Slot::Unsubscribe => personal.unsubscribe_url,
-            Slot::Name => name,
+            Slot::Greeting => greeting,
         });
         out.extend_from_slice(self.html_head.as_bytes());
         let html_url = handlebars::html_escape(personal.unsubscribe_url);
-        let html_name = handlebars::html_escape(name);
+        let html_greeting = handlebars::html_escape(greeting);
         self.html.write(out, &|slot| match slot {
             Slot::Unsubscribe => &html_url,
-            Slot::Name => &html_name,
+            Slot::Greeting => &html_greeting,
         });
         out.extend_from_slice(self.tail.as_bytes());
     }

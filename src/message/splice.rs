@@ -1,6 +1,6 @@
 //! Bodies encoded once and spliced per recipient: a rendered part with placeholders in, its
 //! chunks transfer-encoded once, and per recipient only the short values (unsubscribe URL,
-//! name) encoded and put between them.
+//! greeting) encoded and put between them.
 //!
 //! The spliced bytes equal [`encode_segments`] of the same segments, which encodes everything
 //! from scratch; the segmentation is the definition of the encoding, so splicing is exact:
@@ -21,8 +21,8 @@ use crate::encoding::{self, TransferEncoding};
 pub(crate) enum Slot {
     /// The recipient's unsubscribe URL.
     Unsubscribe,
-    /// The recipient's name.
-    Name,
+    /// The name the recipient is greeted by.
+    Greeting,
 }
 
 /// A part split at its slots, with every literal chunk already encoded.
@@ -169,7 +169,7 @@ pub(crate) fn encode_segments(encoding: TransferEncoding, segments: &[&str]) -> 
 /// One quoted-printable segment, ending with a soft line break unless it is the last or
 /// ends a line already.
 fn qp_segment(segment: &str, last: bool) -> String {
-    let mut encoded = encoding::quoted_printable(segment);
+    let mut encoded = encoding::quoted_printable_run(segment, last);
     if !last && !encoded.is_empty() && !encoded.ends_with("\r\n") {
         encoded.push_str("=\r\n");
     }
@@ -217,18 +217,19 @@ fn base64_chunk(
 mod tests {
     use super::*;
 
-    const PLACEHOLDERS: [(&str, Slot); 2] = [("<URL>", Slot::Unsubscribe), ("<NAME>", Slot::Name)];
+    const PLACEHOLDERS: [(&str, Slot); 2] =
+        [("<URL>", Slot::Unsubscribe), ("<NAME>", Slot::Greeting)];
 
     fn spliced(text: &str, url: &str, name: &str) -> (TransferEncoding, String, String) {
         let part = SplicedPart::new(text, &PLACEHOLDERS);
         let mut out = Vec::new();
         part.write(&mut out, &|slot| {
-            if slot == Slot::Name { name } else { url }
+            if slot == Slot::Greeting { name } else { url }
         });
         let (chunks, slots) = split(text, &PLACEHOLDERS);
         let mut segments = vec![chunks[0]];
         for (slot, chunk) in slots.iter().zip(&chunks[1..]) {
-            segments.push(if *slot == Slot::Name { name } else { url });
+            segments.push(if *slot == Slot::Greeting { name } else { url });
             segments.push(chunk);
         }
         let reference = encode_segments(part.encoding(), &segments);

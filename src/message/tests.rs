@@ -1,5 +1,6 @@
 //! The message builder against a full build: splicing equals encoding from scratch, for
-//! ASCII and Chinese variants and names of every kind; and what a MIME parser reads back.
+//! ASCII and Chinese variants, names and greetings of every kind; and what a MIME parser
+//! reads back.
 
 use mail_parser::MessageParser;
 
@@ -38,10 +39,10 @@ fn rendered(chinese: bool) -> Rendered {
     };
     Rendered {
         html: Html(format!(
-            "<html><body><p>Hi {NAME_PLACEHOLDER},</p><p>{body}</p><a href=\"{UNSUBSCRIBE_PLACEHOLDER}\">Unsubscribe</a></body></html>\n"
+            "<html><body><p>Hi {GREETING_PLACEHOLDER},</p><p>{body}</p><a href=\"{UNSUBSCRIBE_PLACEHOLDER}\">Unsubscribe</a></body></html>\n"
         )),
         text: Text(format!(
-            "Hi {NAME_PLACEHOLDER},\n\n{body}\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
+            "Hi {GREETING_PLACEHOLDER},\n\n{body}\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
         )),
     }
 }
@@ -56,11 +57,9 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec
     out += &header::mailbox("From", Some("ETO Scout"), &s.from);
     out += &header::mailbox("Reply-To", None, "replies@eto.tech");
     out += &header::unstructured("Subject", common.subject);
-    out += &header::fold_list(
-        "List-Id",
-        &[&header::phrase(common.list_name), "<scout.eto.tech>"],
-        "",
-    );
+    let mut list_id = header::phrase(common.list_name);
+    list_id.push("<scout.eto.tech>".to_owned());
+    out += &header::fold_list("List-Id", &list_id, "");
     out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\n";
     out += &format!("Content-Type: multipart/alternative; boundary=\"{b}\"\r\n");
     out += &header::mailbox("To", p.name, p.to.as_str());
@@ -72,13 +71,13 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec
         ",",
     );
     out += "\r\n";
-    let name = p.name.unwrap_or_default();
+    let greeting = p.greeting.unwrap_or_default();
     let escaped = (
         handlebars::html_escape(p.unsubscribe_url),
-        handlebars::html_escape(name),
+        handlebars::html_escape(greeting),
     );
-    for (kind, text, url, name) in [
-        ("plain", &rendered.text.0, p.unsubscribe_url, name),
+    for (kind, text, url, greeting) in [
+        ("plain", &rendered.text.0, p.unsubscribe_url, greeting),
         (
             "html",
             &rendered.html.0,
@@ -89,7 +88,11 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec
         let (chunks, slots) = split(text, &PLACEHOLDERS);
         let mut segments = vec![chunks[0]];
         for (slot, chunk) in slots.iter().zip(&chunks[1..]) {
-            segments.push(if *slot == Slot::Name { name } else { url });
+            segments.push(if *slot == Slot::Greeting {
+                greeting
+            } else {
+                url
+            });
             segments.push(chunk);
         }
         let encoding = encoding::encode(text).encoding;
@@ -106,16 +109,27 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec
     out.into_bytes()
 }
 
-const PEOPLE: [(&str, Option<&str>); 5] = [
-    ("ana.lima@example.org", Some("Ana Lima")),
-    ("wei@example.org", Some("张伟")),
-    ("zoe@example.org", Some("Zoë \"Z\" <Ünal> & Co")),
-    ("nobody@example.org", None),
-    (
-        "Long.Name@Example.org",
-        Some("Maximiliane Konstanze Wilhelmine von Hohenzollern-Sigmaringen"),
-    ),
-];
+/// Address, display name and greeting of each test recipient.
+fn people() -> Vec<(&'static str, Option<String>, Option<&'static str>)> {
+    let some = |name: &str| Some(name.to_owned());
+    vec![
+        ("ana.lima@example.org", some("Ana Lima"), Some("Ana")),
+        ("wei@example.org", some("张伟"), Some("伟")),
+        (
+            "zoe@example.org",
+            some("Zoë \"Z\" <Ünal> & Co"),
+            Some("Zoë & <Z>"),
+        ),
+        ("quinn@example.org", some("Zhang, Quinn"), None),
+        ("nobody@example.org", None, None),
+        (
+            "Long.Name@Example.org",
+            some("Maximiliane Konstanze Wilhelmine von Hohenzollern-Sigmaringen"),
+            Some("Max"),
+        ),
+        ("huge@example.org", Some(["Quinn"; 400].join(" ")), None),
+    ]
+}
 
 #[test]
 fn spliced_messages_equal_full_builds() {
@@ -134,13 +148,14 @@ fn spliced_messages_equal_full_builds() {
             date: Timestamp(1_715_250_645),
         };
         let template = MessageTemplate::new(&common, &rendered);
-        for (i, (address, name)) in PEOPLE.iter().enumerate() {
+        for (i, (address, name, greeting)) in people().iter().enumerate() {
             let to = Address::parse(address).unwrap();
             let id = message_id(sender, 11, &to);
             let url = format!("https://scout.eto.tech/u/{}&n={i}", "T".repeat(36 + i));
             let personal = Personal {
                 to: &to,
-                name: *name,
+                name: name.as_deref(),
+                greeting: *greeting,
                 message_id: &id,
                 unsubscribe_url: &url,
             };
@@ -163,7 +178,14 @@ fn check_parsed(raw: &[u8], subject: &str, p: &Personal<'_>, chinese: bool) {
     assert_eq!(message.subject(), Some(subject));
     let to = message.to().and_then(|t| t.first()).unwrap();
     assert_eq!(to.address(), Some(p.to.as_str()));
-    assert_eq!(to.name(), p.name);
+    let shown: Option<String> = p
+        .name
+        .map(|n| n.chars().take(header::MAX_DISPLAY_NAME).collect());
+    assert_eq!(
+        to.name(),
+        shown.as_deref(),
+        "the display name, cut if very long"
+    );
     let text = message.body_text(0).unwrap();
     let html = message.body_html(0).unwrap();
     assert!(
@@ -174,11 +196,14 @@ fn check_parsed(raw: &[u8], subject: &str, p: &Personal<'_>, chinese: bool) {
         "href=\"{}\"",
         handlebars::html_escape(p.unsubscribe_url)
     )));
-    let greeting = format!("Hi {},", p.name.unwrap_or_default());
+    let greeting = format!("Hi {},", p.greeting.unwrap_or_default());
     assert!(
         text.contains(&greeting) && html.contains(&handlebars::html_escape(&greeting)),
         "{greeting}"
     );
+    if let Some(name) = p.name.filter(|_| p.greeting.is_none()) {
+        assert!(!text.contains(name), "no fallback to the display name");
+    }
     assert_eq!(text.contains("人工智能"), chinese);
     assert_eq!(
         message.message_id(),

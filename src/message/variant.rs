@@ -1,6 +1,6 @@
 //! Topic variants (Scout's customized alerts): a volume, its layout and a topic selection
 //! in, the variant's message templates out. Each distinct selection is rendered once
-//! (twice when the layout greets by name: with and without the name slot) and shared by
+//! (twice when the layout greets readers: with and without the greeting slot) and shared by
 //! everyone who gets it; a selection with no picks is not sent.
 
 use std::collections::{BTreeSet, HashMap};
@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::{Common, MessageTemplate, Rendered};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::layout::Layout;
-use crate::render::{self, MjmlOrigin, NAME_PLACEHOLDER, Reader};
+use crate::render::{self, GREETING_PLACEHOLDER, MjmlOrigin, Reader};
 use crate::volume::Volume;
 
 /// The topics of a variant: `None` for every pick.
@@ -20,22 +20,22 @@ pub struct Variant {
     /// How many picks it shows.
     pub picks: usize,
     anonymous: MessageTemplate,
-    named: Option<MessageTemplate>,
+    greeted: Option<MessageTemplate>,
 }
 
 impl Variant {
-    /// The template for a recipient with or without a name: the named one only when the
-    /// layout uses `recipient.name`.
-    pub fn template(&self, named: bool) -> &MessageTemplate {
-        match (&self.named, named) {
-            (Some(named), true) => named,
+    /// The template for a recipient with or without a greeting: the greeting one only when
+    /// the layout uses `recipient.greeting`.
+    pub fn template(&self, greeted: bool) -> &MessageTemplate {
+        match (&self.greeted, greeted) {
+            (Some(greeted), true) => greeted,
             _ => &self.anonymous,
         }
     }
 
     /// The bytes of the message to the reader `personal` describes.
     pub fn build(&self, personal: &super::Personal<'_>) -> Vec<u8> {
-        self.template(personal.name.is_some()).build(personal)
+        self.template(personal.greeting.is_some()).build(personal)
     }
 }
 
@@ -85,7 +85,10 @@ impl<'a> Variants<'a> {
     }
 
     fn render(&self, topics: Option<&BTreeSet<&str>>) -> Result<Option<Variant>, Diagnostics> {
-        let anonymous = Reader { topics, name: None };
+        let anonymous = Reader {
+            topics,
+            greeting: None,
+        };
         let picks = self
             .volume
             .picks
@@ -96,16 +99,16 @@ impl<'a> Variants<'a> {
             return Ok(None);
         }
         let plain = self.rendered_parts(&anonymous)?;
-        let named = self.rendered_parts(&Reader {
+        let greeted = self.rendered_parts(&Reader {
             topics,
-            name: Some(NAME_PLACEHOLDER),
+            greeting: Some(GREETING_PLACEHOLDER),
         })?;
-        let greets =
-            named.text.0.contains(NAME_PLACEHOLDER) || named.html.0.contains(NAME_PLACEHOLDER);
+        let greets = greeted.text.0.contains(GREETING_PLACEHOLDER)
+            || greeted.html.0.contains(GREETING_PLACEHOLDER);
         Ok(Some(Variant {
             picks,
             anonymous: MessageTemplate::new(&self.common, &plain),
-            named: greets.then(|| MessageTemplate::new(&self.common, &named)),
+            greeted: greets.then(|| MessageTemplate::new(&self.common, &greeted)),
         }))
     }
 

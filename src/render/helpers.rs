@@ -9,8 +9,9 @@ use handlebars::{
 
 use crate::volume::Date;
 
-/// Lines of the text part are wrapped at this width where words allow.
-pub const TEXT_WIDTH: usize = 78;
+/// Lines of the text part are wrapped at this width where words allow: 76, the longest
+/// line quoted-printable carries without a soft line break.
+pub const TEXT_WIDTH: usize = 76;
 
 /// Registers the helpers on `registry`.
 pub(crate) fn register(registry: &mut Handlebars<'static>) {

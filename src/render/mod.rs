@@ -18,18 +18,18 @@ use crate::volume::{Pick, Volume};
 /// `.invalid` URL, so it can never work by accident; sending replaces it per recipient.
 pub const UNSUBSCRIBE_PLACEHOLDER: &str = "https://unsubscribe.invalid/BROADSHEET-PLACEHOLDER";
 
-/// Stands in for a named recipient's name (`recipient.name`) when a volume is rendered for
-/// sending; each message gets the name spliced in. One word, so escaping and wrapping
-/// leave it whole.
-pub const NAME_PLACEHOLDER: &str = "BROADSHEET-NAME-PLACEHOLDER";
+/// Stands in for the name a recipient is greeted by (`recipient.greeting`) when a volume is
+/// rendered for sending; each message gets the greeting spliced in. One word, so escaping
+/// and wrapping leave it whole.
+pub const GREETING_PLACEHOLDER: &str = "BROADSHEET-GREETING-PLACEHOLDER";
 
-/// Who a rendering is for: by default everyone, with every pick and no name.
+/// Who a rendering is for: by default everyone, with every pick and no greeting.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Reader<'a> {
     /// Only the picks tagged with one of these topics (the expert view stays).
     pub topics: Option<&'a BTreeSet<&'a str>>,
-    /// The recipient's name, shown to templates as `recipient.name`.
-    pub name: Option<&'a str>,
+    /// The name the recipient is greeted by, shown to templates as `recipient.greeting`.
+    pub greeting: Option<&'a str>,
 }
 
 impl Reader<'_> {
@@ -75,13 +75,15 @@ struct EmailLinks<'a> {
     unsubscribe_url: &'a str,
     /// The volume's page in the web archive; null when the project has no `[archive]`.
     web_url: Option<&'a str>,
-    /// Who the message is for (`recipient.name`, null unless sending to a named reader).
+    /// Who the message is for.
     recipient: RecipientData<'a>,
 }
 
 #[derive(Debug, Serialize)]
 struct RecipientData<'a> {
-    name: Option<&'a str>,
+    /// The name to greet the reader by; null when they gave none, so that no layout falls
+    /// back to a display name such as "Zhang, Quinn" or "The Editor".
+    greeting: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -229,7 +231,7 @@ pub fn templates(
     templates_for(volume, layout, &Reader::default(), web_url)
 }
 
-/// Runs the layout's templates for one kind of reader (a topic selection, a name).
+/// Runs the layout's templates for one kind of reader (a topic selection, a greeting).
 pub fn templates_for(
     volume: &Volume,
     layout: &Layout,
@@ -239,7 +241,9 @@ pub fn templates_for(
     let links = EmailLinks {
         unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
         web_url,
-        recipient: RecipientData { name: reader.name },
+        recipient: RecipientData {
+            greeting: reader.greeting,
+        },
     };
     let data = TemplateData::new(volume, &layout.data, reader, links);
     let mjml = layout

@@ -2,6 +2,7 @@
 
 pub mod dispatching;
 pub mod fault_smtp;
+pub mod oracle;
 pub mod postfix;
 pub mod preview;
 pub mod smtp;

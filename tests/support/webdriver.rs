@@ -99,6 +99,16 @@ impl Browser {
         self.post("/url", &json!({ "url": url }));
     }
 
+    /// Makes pages match `prefers-color-scheme: dark`, as in a mail client in dark mode
+    /// (Chrome's DevTools protocol, through chromedriver).
+    pub fn prefer_dark(&self) {
+        let features = json!([{ "name": "prefers-color-scheme", "value": "dark" }]);
+        self.post(
+            "/goog/cdp/execute",
+            &json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "features": features } }),
+        );
+    }
+
     /// Runs `script` (a function body) in the page and returns its result.
     pub fn eval(&self, script: &str) -> Value {
         self.post("/execute/sync", &json!({ "script": script, "args": [] }))

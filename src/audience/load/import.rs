@@ -1,4 +1,4 @@
-//! `[[imports]]`: a CSV file of recipients (header `email,name,segments,topics`, lists
+//! `[[imports]]`: a CSV file of recipients (header `email,name,greeting,segments,topics`, lists
 //! separated by `;`) read into the loader row by row, each problem at its line and column.
 
 use std::fs::File;
@@ -13,7 +13,7 @@ use crate::audience::csv::{self, Record};
 use crate::diag::{Diagnostic, Location, SourceFile, display_path};
 
 /// The columns an import may have; `email` is required.
-const COLUMNS: [&str; 4] = ["email", "name", "segments", "topics"];
+const COLUMNS: [&str; 5] = ["email", "name", "greeting", "segments", "topics"];
 
 impl Loader<'_> {
     pub(super) fn import(&mut self, root: &Path, source: &SourceFile, def: &ImportDef) {
@@ -120,8 +120,8 @@ impl Loader<'_> {
     }
 
     /// The position of each known column in the header, or `None` after reporting why not.
-    fn header(&mut self, path: &str, header: &Record<'_>) -> Option<[Option<usize>; 4]> {
-        let mut columns = [None; 4];
+    fn header(&mut self, path: &str, header: &Record<'_>) -> Option<[Option<usize>; 5]> {
+        let mut columns = [None; 5];
         for (i, (at, name)) in header.fields.iter().enumerate() {
             let place = header.locate(path, *at, name.chars().count());
             match COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(name)) {
@@ -132,7 +132,9 @@ impl Loader<'_> {
                 None => self.diags.push(
                     Diagnostic::error(format!("unknown column `{name}`"))
                         .at(place)
-                        .note("the header row names the columns: email,name,segments,topics"),
+                        .note(
+                            "the header row names the columns: email,name,greeting,segments,topics",
+                        ),
                 ),
             }
         }
@@ -152,12 +154,12 @@ impl Loader<'_> {
         path: &str,
         file: u16,
         record: &Record<'_>,
-        columns: &[Option<usize>; 4],
+        columns: &[Option<usize>; 5],
         defaults: &[String],
     ) {
         let field = |c: usize| columns[c].map_or((record.text.len(), ""), |i| record.field(i));
         let (_, email) = field(0);
-        let name = Some(field(1).1).filter(|n| !n.is_empty());
+        let text = |c: usize| Some(field(c).1).filter(|n| !n.is_empty());
         let list = |text: &'_ str| -> Vec<String> {
             text.split(';')
                 .map(str::trim)
@@ -166,16 +168,17 @@ impl Loader<'_> {
                 .collect()
         };
         let mut segments = defaults.to_vec();
-        segments.extend(list(field(2).1));
-        let topics = columns[3]
-            .map(|_| list(field(3).1))
+        segments.extend(list(field(3).1));
+        let topics = columns[4]
+            .map(|_| list(field(4).1))
             .filter(|t| !t.is_empty());
         let located = |f: Field| -> Location {
             let c = match f {
                 Field::Email | Field::Row => 0,
                 Field::Name => 1,
-                Field::Segment(_) => 2,
-                Field::Topic(_) => 3,
+                Field::Greeting => 2,
+                Field::Segment(_) => 3,
+                Field::Topic(_) => 4,
             };
             let (at, value) = field(c);
             record.locate(path, at, value.chars().count())
@@ -187,7 +190,7 @@ impl Loader<'_> {
         let line = u32::try_from(record.line).unwrap_or(u32::MAX);
         self.row(
             email,
-            name,
+            [text(1), text(2)],
             &segments,
             topics.as_deref(),
             Place { file, line },

@@ -23,6 +23,7 @@ struct SegmentDef {
 struct RecipientDef {
     email: Spanned<String>,
     name: Option<Spanned<String>>,
+    greeting: Option<Spanned<String>>,
     segments: Vec<Spanned<String>>,
     topics: Option<Vec<Spanned<String>>>,
 }
@@ -118,11 +119,14 @@ impl Loader<'_> {
             .topics
             .as_ref()
             .map(|t| t.iter().map(|s| s.get_ref().as_str()).collect());
-        let name = def.name.as_ref().map(|n| n.get_ref().as_str());
         let located = |field: Field| -> Location {
             let span = match field {
                 Field::Email | Field::Row => def.email.span(),
                 Field::Name => def.name.as_ref().map_or(def.email.span(), Spanned::span),
+                Field::Greeting => def
+                    .greeting
+                    .as_ref()
+                    .map_or(def.email.span(), Spanned::span),
                 Field::Segment(i) => def.segments.get(i).map_or(def.email.span(), Spanned::span),
                 Field::Topic(i) => def
                     .topics
@@ -135,13 +139,17 @@ impl Loader<'_> {
         let line = u32::try_from(located(Field::Row).line).unwrap_or(u32::MAX);
         self.row(
             def.email.get_ref(),
-            name,
+            [text(&def.name), text(&def.greeting)],
             &segments,
             topics.as_deref(),
             Place { file, line },
             &located,
         );
     }
+}
+
+fn text(field: &Option<Spanned<String>>) -> Option<&str> {
+    field.as_ref().map(|f| f.get_ref().as_str())
 }
 
 fn array<'s, 'i>(
