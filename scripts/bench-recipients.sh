@@ -12,7 +12,9 @@ rows=${1:-1000000}
 cargo build --release --quiet
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cp -r broadsheet.toml volumes layouts "$dir/"
+# The test fixture's settings and volume (the root ones are the user's), the repository's layouts.
+cp -r tests/fixtures/project/. "$dir/"
+cp -r layouts "$dir/"
 cat > "$dir/recipients.toml" <<'TOML'
 [segments.subscribers]
 description = "Everyone who signed up"
