@@ -331,3 +331,40 @@ fn status_reads_a_read_only_state_folder() {
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["counts"]["sent"].as_u64(), Some(5), "{report}");
 }
+
+#[test]
+fn a_dispatched_message_greets_by_the_frozen_greeting_only() {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, 2, "");
+    let recipients = project.read("recipients.toml");
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{recipients}\n[[recipients]]\nemail = \"quinn@example.org\"\nname = \"Zhang, Quinn\"\ngreeting = \"Quinn\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(yes(&project, 3, &[]).status, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let texts: Vec<(String, String)> = sink
+        .captured()
+        .iter()
+        .map(|c| {
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&c.message)
+                .expect("a MIME message");
+            let to = c.rcpt_args[0].trim_matches(['<', '>']).to_owned();
+            (to, parsed.body_text(0).expect("a text part").into_owned())
+        })
+        .collect();
+    let quinn = &texts
+        .iter()
+        .find(|(to, _)| to == "quinn@example.org")
+        .unwrap()
+        .1;
+    assert!(quinn.contains("Hi Quinn,"), "{quinn}");
+    let reader = &texts.iter().find(|(to, _)| *to == reader(0)).unwrap().1;
+    assert!(
+        !reader.contains("Hi "),
+        "no greeting, no fallback to the name: {reader}"
+    );
+}

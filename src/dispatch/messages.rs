@@ -40,9 +40,7 @@ impl Messages {
         let personal = Personal {
             to: &to,
             name: entry.name.as_deref(),
-            // The frozen entry has no greeting yet: greet nobody rather than use the
-            // display name ("Hi Zhang, Quinn,").
-            greeting: None,
+            greeting: entry.greeting.as_deref(),
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };

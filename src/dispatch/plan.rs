@@ -215,6 +215,7 @@ impl<'a> Audit<'a> {
             Some(Ok(Entry {
                 address: r.address.as_str().to_owned(),
                 name: r.name.as_deref().map(str::to_owned),
+                greeting: r.greeting.as_deref().map(str::to_owned),
                 variant,
                 message_id: message::message_id(
                     self.inputs.identity,

@@ -88,6 +88,8 @@ pub struct Entry {
     pub address: String,
     /// The display name, if any.
     pub name: Option<String>,
+    /// The salutation's name (`Hi Ana,`), if the reader has one.
+    pub greeting: Option<String>,
     /// Which content variant the recipient gets.
     pub variant: String,
     /// The Message-ID, fixed for this (volume, recipient).
@@ -151,8 +153,8 @@ pub struct Ledger {
     conn: Connection,
 }
 
-const ROW: &str = "SELECT id, dispatch, address, name, variant, message_id, state, attempts,
-    next_attempt_at, reply_code, reply_status, reply_text, updated_at FROM recipients";
+const ROW: &str = "SELECT id, dispatch, address, name, greeting, variant, message_id, state,
+    attempts, next_attempt_at, reply_code, reply_status, reply_text, updated_at FROM recipients";
 
 impl Ledger {
     /// Opens (creating it 0600 if needed) the ledger at `path`.
@@ -233,8 +235,9 @@ impl Ledger {
         let mut count = 0;
         {
             let mut insert = tx.prepare(
-                "INSERT INTO recipients (dispatch, volume, address, name, variant, message_id, state, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+                "INSERT INTO recipients (dispatch, volume, address, name, greeting, variant,
+                 message_id, state, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8)",
             )?;
             for e in entries {
                 let e = e?;
@@ -244,6 +247,7 @@ impl Ledger {
                         dispatch.volume,
                         e.address,
                         e.name,
+                        e.greeting,
                         e.variant,
                         e.message_id,
                         dispatch.started_at
@@ -476,14 +480,15 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         entry: Entry {
             address: r.get(2)?,
             name: r.get(3)?,
-            variant: r.get(4)?,
-            message_id: r.get(5)?,
+            greeting: r.get(4)?,
+            variant: r.get(5)?,
+            message_id: r.get(6)?,
         },
-        state: State::parse(&r.get::<_, String>(6)?)?,
-        attempts: r.get(7)?,
-        next_attempt_at: r.get(8)?,
-        reply: schema::reply(r.get(9)?, r.get(10)?, r.get(11)?),
-        updated_at: r.get(12)?,
+        state: State::parse(&r.get::<_, String>(7)?)?,
+        attempts: r.get(8)?,
+        next_attempt_at: r.get(9)?,
+        reply: schema::reply(r.get(10)?, r.get(11)?, r.get(12)?),
+        updated_at: r.get(13)?,
     })
 }
 

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     volume INTEGER NOT NULL,
     address TEXT NOT NULL,
     name TEXT,
+    greeting TEXT,
     variant TEXT NOT NULL,
     message_id TEXT NOT NULL,
     state TEXT NOT NULL,

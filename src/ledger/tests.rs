@@ -6,6 +6,7 @@ fn entry(i: usize) -> anyhow::Result<Entry> {
     Ok(Entry {
         address: format!("reader{i}@example.org"),
         name: i.is_multiple_of(2).then(|| format!("Reader {i}")),
+        greeting: i.is_multiple_of(4).then(|| format!("R{i}")),
         variant: "all".to_owned(),
         message_id: format!("<{i}@scout.test>"),
     })

@@ -93,6 +93,7 @@ async fn run(
         Ok(Entry {
             address: address(i),
             name: None,
+            greeting: None,
             variant: "all".into(),
             message_id: format!("<{i}@x>"),
         })
