@@ -17,18 +17,13 @@ use crate::layout::{Layout, WebLayout};
 use crate::pipeline;
 use crate::project::{Project, SETTINGS_FILE};
 use crate::render::web::{self, Listing, PageLinks};
-use crate::settings::ArchiveSettings;
+use crate::settings::{ArchiveSettings, page_name};
 use crate::volume::{self, Volume};
 
 /// The index page's file name.
 pub(crate) const INDEX: &str = "index.html";
 /// The Atom feed's file name.
 pub(crate) const FEED: &str = "feed.xml";
-
-/// The file name of volume `number`'s page: `NNN.html`, numbered like the volume files.
-pub fn page_name(number: u32) -> String {
-    format!("{number:03}.html")
-}
 
 /// The archive as built in memory.
 #[derive(Debug, Default)]

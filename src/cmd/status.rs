@@ -8,9 +8,10 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
+use crate::date::Date;
 use crate::ledger::{self, Ledger, Row, State};
 use crate::project::Project;
-use crate::volume::{self, Date};
+use crate::volume;
 use crate::{Reported, say};
 
 #[derive(Debug, Serialize)]

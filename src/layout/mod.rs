@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
-use crate::volume::check_url;
+use crate::url::check_url;
 
 mod templates;
 
@@ -132,7 +132,7 @@ impl Layout {
                 Some(data)
             }
             Err(e) => {
-                diags.push(crate::volume::toml_diagnostic(&data_source, &e));
+                diags.push(crate::toml_diag::toml_diagnostic(&data_source, &e));
                 None
             }
         };

@@ -7,7 +7,7 @@ use handlebars::{
     RenderErrorReason, Renderable, StringOutput,
 };
 
-use crate::volume::Date;
+use crate::date::Date;
 
 /// Lines of the text part are wrapped at this width where words allow.
 pub const TEXT_WIDTH: usize = 78;

@@ -13,7 +13,7 @@ use super::{
 use crate::audience::Address;
 use crate::audience::address::check_domain;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::volume::check_url;
+use crate::url::check_url;
 
 /// Checks every value of `settings`, adding problems to `diags`.
 pub(super) fn run(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {

@@ -9,7 +9,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diag::{Diagnostics, SourceFile};
-use crate::volume::{toml_diagnostic, typed};
+use crate::toml_diag::{toml_diagnostic, typed};
 
 mod check;
 
@@ -78,6 +78,12 @@ impl Settings {
     }
 }
 
+/// The file name of volume `number`'s page in the web archive: `NNN.html`, numbered like
+/// the volume files. Settings own it because the page's public URL is built from it.
+pub fn page_name(number: u32) -> String {
+    format!("{number:03}.html")
+}
+
 /// `[archive]`: where `broadsheet archive`'s output is published.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,11 +95,7 @@ pub struct ArchiveSettings {
 impl ArchiveSettings {
     /// The public URL of volume `number`'s web page.
     pub fn page_url(&self, number: u32) -> String {
-        format!(
-            "{}{}",
-            self.base_url.get_ref(),
-            crate::archive::page_name(number)
-        )
+        format!("{}{}", self.base_url.get_ref(), page_name(number))
     }
 }
 

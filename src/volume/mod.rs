@@ -3,10 +3,7 @@
 //! Parsing reports every syntax error, then deserializes each part (the top level, the hero,
 //! every pick, the expert view) on its own so that one bad pick does not hide the next.
 
-mod date;
 mod validate;
-
-pub(crate) use validate::check_url;
 
 use std::path::{Path, PathBuf};
 
@@ -14,11 +11,11 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeTable, DeValue};
 
-pub use date::Date;
-
+use crate::date::Date;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::toml_diag::{toml_diagnostic, typed};
 
 /// One issue of the newsletter, as written in `volumes/NNN.toml`.
 #[derive(Debug, Clone)]
@@ -243,29 +240,4 @@ fn part<T: for<'de> Deserialize<'de>>(
 ) -> Option<T> {
     let value = root.get(key)?.clone();
     typed(source, value, diags)
-}
-
-/// Deserializes one part of a parsed TOML document, reporting a failure into `diags`.
-pub(crate) fn typed<T: for<'de> Deserialize<'de>>(
-    source: &SourceFile,
-    value: Spanned<DeValue<'_>>,
-    diags: &mut Diagnostics,
-) -> Option<T> {
-    T::deserialize(ValueDeserializer::from(value))
-        .map_err(|e| diags.push(toml_diagnostic(source, &e)))
-        .ok()
-}
-
-/// Turns a TOML parse or deserialization error into a diagnostic in `source`.
-pub(crate) fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
-    let message = error.message().trim_end().to_owned();
-    let mut diagnostic = Diagnostic::error(message);
-    if error.message().contains("expected a TOML datetime") {
-        diagnostic =
-            diagnostic.note("write dates as TOML dates, without quotes: `date = 2024-05-09`");
-    }
-    match error.span() {
-        Some(span) => diagnostic.at_span(source, span),
-        None => diagnostic,
-    }
 }

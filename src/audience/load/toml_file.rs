@@ -9,7 +9,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{Field, Loader, MAX_SEGMENTS, Place, Segment};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
-use crate::volume::{toml_diagnostic, typed};
+use crate::toml_diag::{toml_diagnostic, typed};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
