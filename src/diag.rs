@@ -125,13 +125,32 @@ impl Diagnostic {
     }
 }
 
+/// Messages and notes longer than this (in characters) are shown with their middle cut
+/// out: they echo values from user files, which may be megabytes long.
+const MAX_MESSAGE: usize = 300;
+
+/// `text`, or its head and tail around `…` when it is longer than [`MAX_MESSAGE`].
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    let count = text.chars().count();
+    if count <= MAX_MESSAGE {
+        return text.into();
+    }
+    let head: String = text.chars().take(MAX_MESSAGE * 2 / 3).collect();
+    let tail: String = text.chars().skip(count - MAX_MESSAGE / 3).collect();
+    format!(
+        "{head} … ({} characters left out) … {tail}",
+        count - head.chars().count() - MAX_MESSAGE / 3
+    )
+    .into()
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        writeln!(f, "{label}: {}", self.message)?;
+        writeln!(f, "{label}: {}", bounded(&self.message))?;
         let gutter = self
             .location
             .as_ref()
@@ -150,7 +169,7 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} | {indent}{}", "^".repeat(width))?;
         }
         for note in &self.notes {
-            writeln!(f, "{pad} = note: {note}")?;
+            writeln!(f, "{pad} = note: {}", bounded(note))?;
         }
         Ok(())
     }
@@ -258,6 +277,11 @@ impl Diagnostics {
         });
     }
 
+    /// The locations of the diagnostics, for hiding what must not be shown.
+    pub fn locations_mut(&mut self) -> impl Iterator<Item = &mut Location> {
+        self.0.iter_mut().filter_map(|d| d.location.as_mut())
+    }
+
     /// The diagnostics in the order they were found.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
@@ -305,13 +329,61 @@ impl Extend<Diagnostic> for Diagnostics {
     }
 }
 
+/// At most this many diagnostics are printed; a count stands for the rest, so that a file
+/// of 100,000 bad rows does not print megabytes.
+pub const MAX_LISTED: usize = 100;
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in &self.0 {
+        for d in self.0.iter().take(MAX_LISTED) {
             writeln!(f, "{d}")?;
+        }
+        if let Some(rest) = self.0.get(MAX_LISTED..).filter(|r| !r.is_empty()) {
+            let hidden = Diagnostics(rest.to_vec());
+            writeln!(
+                f,
+                "... and {} more not shown ({})\n",
+                rest.len(),
+                hidden.summary()
+            )?;
         }
         Ok(())
     }
+}
+
+/// The name in `known` closest to `name`, when it is close enough to be a slip (at most
+/// one edit, or swap of neighbours, in three characters, ignoring case).
+pub fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    let limit = (name.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| {
+            (
+                strsim::osa_distance(&name.to_lowercase(), &k.to_lowercase()),
+                *k,
+            )
+        })
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Notes for a `name` that is not among `known`: the closest known name ("did you mean"),
+/// and all of them when they are few enough to list.
+pub fn unknown_name_notes(name: &str, known: &[&str]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(k) = closest(name, known) {
+        notes.push(format!("did you mean `{k}`?"));
+    }
+    match known.len() {
+        0 => notes.push("none are defined".to_owned()),
+        1..=12 => {
+            let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            notes.push(format!("known here: {}", list.join(", ")));
+        }
+        _ => {}
+    }
+    notes
 }
 
 #[cfg(test)]

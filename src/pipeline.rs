@@ -84,6 +84,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
     let layout_dir = layout_dir(project, &volume);
     let Some(layout) = content(Layout::load(&project.root, &layout_dir), &mut result.diags)? else {
         result.volume = Some(volume);
+        result.diags.sort_by_location();
         return Ok(result);
     };
     let origin = MjmlOrigin {
@@ -108,6 +109,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
     result.volume = Some(volume);
     result.layout = Some(layout);
     result.origin = Some(origin);
+    result.diags.sort_by_location();
     Ok(result)
 }
 

@@ -130,7 +130,7 @@ fn every_problem_is_reported_at_once() {
         );
     }
     assert!(
-        stderr.ends_with("error: volumes/011.toml: 4 errors\n"),
+        stderr.ends_with("error: volumes/011.toml: 4 errors, 11 warnings\n"),
         "{stderr}"
     );
 }
@@ -180,4 +180,29 @@ fn oversized_html_is_an_error() {
         stderr.contains("error: the HTML part is") && stderr.contains("Gmail clips"),
         "{stderr}"
     );
+}
+
+#[test]
+fn every_mistake_of_a_volume_in_one_run_in_file_order() {
+    let project = Project::sample();
+    project.write(
+        "volumes/012.toml",
+        include_str!("fixtures/mistakes/012.toml"),
+    );
+    let run = project.run(&["check", "volumes/012.toml"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let lines: Vec<usize> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--> volumes/012.toml:"))
+        .map(|at| {
+            at.split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a line number")
+        })
+        .collect();
+    assert!(lines.len() >= 8, "{}", run.stderr);
+    assert!(lines.is_sorted(), "not in file order: {lines:?}");
+    insta::assert_snapshot!(run.stderr);
 }

@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod dispatch;
 mod dispatch_faults;
+mod drafts;
 mod guards;
 mod loader_fuzz;
 mod new;

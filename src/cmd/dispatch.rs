@@ -32,6 +32,7 @@ use crate::{Resumable, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> anyhow::Result<()> {
     let ready = Ready::compose(project, &args.volume, "nothing sent")?;
+    ready.refuse_draft("nothing sent")?;
     let (volume, number) = (ready.parts().0, ready.number());
     let _lock = DispatchLock::acquire(&project.root.join("state"), number)?;
     let ledger_path = project.root.join(ledger::LEDGER_FILE);

@@ -6,10 +6,9 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
 use crate::diag::{Diagnostics, SourceFile};
-use crate::toml_diag::{toml_diagnostic, typed};
+use crate::toml_diag::Document;
 
 mod check;
 
@@ -275,21 +274,18 @@ impl Security {
 /// Parses and checks the settings file's text, reporting every problem.
 pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let (root, errors) = DeTable::parse_recoverable(&source.text);
-    if !errors.is_empty() {
-        diags.extend(errors.iter().map(|e| toml_diagnostic(source, e)));
-        return Err(diags);
-    }
-    check::find_passwords(source, root.get_ref(), &mut diags);
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
-    let Some(settings) = typed::<Settings>(source, root, &mut diags) else {
+    let doc = Document::parse(source, &mut diags);
+    let mut root = doc.root_value();
+    check::take_passwords(source, &mut root, &mut diags);
+    let settings = doc.exact::<Settings>(source, root, &mut diags);
+    let Some(settings) = settings.filter(|_| !diags.has_errors()) else {
+        check::mask_secrets(&mut diags);
+        diags.sort_by_location();
         return Err(diags);
     };
     check::run(source, &settings, &mut diags);
     if diags.has_errors() {
+        check::mask_secrets(&mut diags);
         diags.sort_by_location();
         return Err(diags);
     }

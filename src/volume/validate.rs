@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::Volume;
 use crate::date::Date;
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, unknown_name_notes};
 use crate::markdown::{self, PICK_SCHEME};
 use crate::url::check_url;
 
@@ -51,7 +51,7 @@ impl<'a> Validator<'a> {
     fn run(mut self, volume: &'a Volume) {
         let meta = &volume.meta;
         self.check_number(volume);
-        self.check_period(meta);
+        let dates_judged = self.check_period(meta);
         self.text(&meta.title, Field::Header, "title");
         self.text(&meta.headline, Field::Header, "headline");
         if let Some(subject) = &meta.subject {
@@ -67,7 +67,7 @@ impl<'a> Validator<'a> {
         if let Some(hero) = &volume.hero {
             self.check_hero(hero);
         }
-        self.check_picks(volume);
+        self.check_picks(volume, dates_judged);
         if let Some(ev) = &volume.expert_view {
             self.text(&ev.heading, Field::Line, "expert_view.heading");
             self.text(&ev.author, Field::Line, "expert_view.author");
@@ -92,13 +92,19 @@ impl<'a> Validator<'a> {
     }
 
     fn error(&mut self, message: impl Into<String>, span: Range<usize>) {
-        self.diags
-            .push(Diagnostic::error(message).at_span(self.src, span));
+        self.push(Diagnostic::error(message), span);
     }
 
     fn warning(&mut self, message: impl Into<String>, span: Range<usize>) {
-        self.diags
-            .push(Diagnostic::warning(message).at_span(self.src, span));
+        self.push(Diagnostic::warning(message), span);
+    }
+
+    /// Reports `diagnostic` at `span`, unless the span is empty: parsing put a stand-in
+    /// there for a missing or rejected value, and has reported that already.
+    fn push(&mut self, diagnostic: Diagnostic, span: Range<usize>) {
+        if !span.is_empty() {
+            self.diags.push(diagnostic.at_span(self.src, span));
+        }
     }
 
     fn check_number(&mut self, volume: &Volume) {
@@ -115,18 +121,23 @@ impl<'a> Validator<'a> {
             .and_then(|s| s.to_str())
             .and_then(|s| s.parse::<u32>().ok());
         if let Some(stem) = stem.filter(|&s| s != number) {
-            self.diags.push(
+            self.push(
                 Diagnostic::warning(format!(
                     "volume number {number} does not match the file name (`{stem:03}`)"
-                ))
-                .at_span(self.src, volume.meta.number.span()),
+                )),
+                volume.meta.number.span(),
             );
         }
     }
 
-    fn check_period(&mut self, meta: &super::Meta) {
+    /// Checks the period; false when it cannot judge dates (it ends before it starts, or
+    /// an end is missing).
+    fn check_period(&mut self, meta: &super::Meta) -> bool {
         let period = meta.period.get_ref();
-        if period.from.get_ref() > period.to.get_ref() {
+        // A stand-in end (empty span) was reported as missing or wrong: judge nothing by it.
+        let real = !period.from.span().is_empty() && !period.to.span().is_empty();
+        let ordered = period.from.get_ref() <= period.to.get_ref();
+        if !ordered {
             self.error(
                 format!(
                     "the period ends ({}) before it starts ({})",
@@ -136,16 +147,17 @@ impl<'a> Validator<'a> {
                 period.to.span(),
             );
         }
+        ordered && real
     }
 
     fn check_preheader(&mut self, meta: &super::Meta) {
         match &meta.preheader {
-            None => self.diags.push(
+            None => self.push(
                 Diagnostic::warning(
                     "no `preheader`: inboxes will preview the first text they find",
                 )
-                .at_span(self.src, meta.headline.span())
                 .note("add `preheader = \"...\"`, one sentence shown after the subject"),
+                meta.headline.span(),
             ),
             Some(p) => {
                 self.text(p, Field::Line, "preheader");
@@ -181,23 +193,28 @@ impl<'a> Validator<'a> {
     fn check_hero(&mut self, hero: &super::Hero) {
         self.url(&hero.src, "hero.src");
         match &hero.alt {
-            Some(alt) if !alt.get_ref().trim().is_empty() => self.text(alt, Field::Line, "hero.alt"),
-            Some(alt) if !hero.decorative => self.diags.push(
-                Diagnostic::error("the hero image has empty alt text")
-                    .at_span(self.src, alt.span())
-                    .note("describe the image, or set `decorative = true` if it carries no information"),
+            Some(alt) if !alt.get_ref().trim().is_empty() => {
+                self.text(alt, Field::Line, "hero.alt")
+            }
+            Some(alt) if !hero.decorative => self.push(
+                Diagnostic::error("the hero image has empty alt text").note(
+                    "describe the image, or set `decorative = true` if it carries no information",
+                ),
+                alt.span(),
             ),
             Some(_) => {}
             None if hero.decorative => {}
-            None => self.diags.push(
+            None => self.push(
                 Diagnostic::error("the hero image has no alt text")
-                    .at_span(self.src, hero.src.span())
                     .note("add `alt = \"...\"` describing the image to readers who cannot see it"),
+                hero.src.span(),
             ),
         }
     }
 
-    fn check_picks(&mut self, volume: &'a Volume) {
+    /// Checks every pick; their dates against the period only when `dates_judged` (a
+    /// period that ends before it starts would put every date outside it).
+    fn check_picks(&mut self, volume: &'a Volume, dates_judged: bool) {
         let period = volume.meta.period.get_ref();
         let (from, to) = (*period.from.get_ref(), *period.to.get_ref());
         if volume.picks.is_empty() {
@@ -213,13 +230,13 @@ impl<'a> Validator<'a> {
             self.text(&pick.source, Field::Line, "source");
             self.url(&pick.url, "url");
             let date = *pick.date.get_ref();
-            if date < from || date > to {
+            if dates_judged && (date < from || date > to) {
                 self.check_date(n, date, (from, to), pick.date.span());
             }
             if let Some(first) = urls.insert(pick.url.get_ref(), n) {
-                self.diags.push(
-                    Diagnostic::warning(format!("pick {n} links to the same URL as pick {first}"))
-                        .at_span(self.src, pick.url.span()),
+                self.push(
+                    Diagnostic::warning(format!("pick {n} links to the same URL as pick {first}")),
+                    pick.url.span(),
                 );
                 urls.insert(pick.url.get_ref(), first);
             }
@@ -233,13 +250,23 @@ impl<'a> Validator<'a> {
     }
 
     fn check_date(&mut self, n: usize, date: Date, (from, to): (Date, Date), span: Range<usize>) {
-        let when = if date < from { "before" } else { "after" };
-        self.diags.push(
+        let (when, note) = if date < from {
+            (
+                "before",
+                "fine for a deliberately older item; otherwise check the year",
+            )
+        } else {
+            (
+                "after",
+                "a volume cannot pick what was published after its period: check the date, or the period",
+            )
+        };
+        self.push(
             Diagnostic::warning(format!(
                 "pick {n} is dated {date}, {when} the volume's period ({from} to {to})"
             ))
-            .at_span(self.src, span)
-            .note("fine for a deliberately older item; otherwise check the year"),
+            .note(note),
+            span,
         );
     }
 
@@ -278,14 +305,24 @@ impl<'a> Validator<'a> {
         }
         for field in fields {
             for link in markdown::links(field.get_ref()) {
-                let span = sub_span(self.src, field, &field.get_ref()[link.range.clone()]);
+                // The link as written, else its target alone (escapes or a line break in
+                // its text can make the source differ from the value), else the field.
+                let whole = sub_span(self.src, field, &field.get_ref()[link.range.clone()]);
+                let span = if whole == field.span() {
+                    sub_span(self.src, field, &link.dest)
+                } else {
+                    whole
+                };
                 if let Some(id) = link.dest.strip_prefix(PICK_SCHEME) {
                     if !self.pick_ids.contains_key(id) {
-                        self.diags.push(
-                            Diagnostic::error(format!("link to unknown pick `{id}`"))
-                                .at_span(self.src, span)
-                                .note("give the cited pick `id = \"...\"` with this value"),
-                        );
+                        let mut known: Vec<&str> = self.pick_ids.keys().copied().collect();
+                        known.sort_unstable();
+                        let mut d = Diagnostic::error(format!("link to unknown pick `{id}`"));
+                        for note in unknown_name_notes(id, &known) {
+                            d = d.note(note);
+                        }
+                        let note = "or give the cited pick `id = \"...\"` with this value";
+                        self.push(d.note(note), span);
                     }
                 } else if let Err(problem) = check_url(&link.dest, true) {
                     self.error(format!("link {problem}"), span);
