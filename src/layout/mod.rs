@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
+use crate::toml_diag::Document;
 use crate::url::check_url;
 
+mod includes;
 mod templates;
 
 pub(crate) use templates::escape_html;
@@ -126,22 +128,18 @@ impl Layout {
         let mut diags = Diagnostics::default();
         let data_path = dir.join("layout.toml");
         let data_source = read(&data_path)?;
-        let data = match toml::from_str::<LayoutData>(&data_source.text) {
-            Ok(data) => {
-                data.validate(&data_source, &mut diags);
-                Some(data)
-            }
-            Err(e) => {
-                diags.push(crate::toml_diag::toml_diagnostic(&data_source, &e));
-                None
-            }
-        };
+        let doc = Document::parse(&data_source, &mut diags);
+        let data = doc.exact::<LayoutData>(&data_source, doc.root_value(), &mut diags);
+        if let Some(data) = &data {
+            data.validate(&data_source, &mut diags);
+        }
         let mut layout = Templates::new(root);
         layout.add_all(dir, &mut diags)?;
         let mut names = Vec::with_capacity(extra.len());
         for file in extra {
             names.push(layout.add_required(&dir.join(file), &mut diags)?);
         }
+        layout.check_includes(&mut diags);
         match data {
             Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),
             _ => Err(diags.into()),

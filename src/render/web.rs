@@ -98,9 +98,7 @@ pub(crate) fn index(
 }
 
 fn render(web: &WebLayout, name: &str, data: &impl Serialize) -> Result<WebPage, Box<Diagnostic>> {
-    web.layout
-        .html
-        .render(name, data)
+    super::bounded(&web.layout, name, data, false)
         .map(WebPage)
-        .map_err(|e| Box::new(web.layout.render_diagnostic(&e, false)))
+        .map_err(Box::new)
 }
