@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+mod columns;
 mod import;
 mod toml_file;
 
@@ -33,6 +34,10 @@ enum Field {
 }
 
 type Problem = (Field, String);
+
+/// The longest name a recipient may have, in characters: names reach the To header, and
+/// no real name comes near it.
+const MAX_NAME_CHARS: usize = 256;
 
 pub(super) struct Loader<'a> {
     segments: Vec<Segment>,
@@ -79,11 +84,12 @@ impl<'a> Loader<'a> {
         })?;
         let source = SourceFile::new(&path, text);
         self.toml_file(root, &source);
+        self.diags.sort_by_location();
         if self.diags.has_errors() {
-            self.diags.sort_by_location();
             return Err(self.diags.into());
         }
         Ok(Audience {
+            warnings: self.diags,
             segments: self.segments,
             recipients: self.recipients,
             index: self.index,
@@ -110,12 +116,17 @@ impl<'a> Loader<'a> {
         locate: &dyn Fn(Field) -> Location,
     ) {
         match self.check_row(email, name, segments, topics) {
-            Ok(row) => {
-                if let Err(problem) = self.merge(row, place) {
-                    self.diags
-                        .push(Diagnostic::error(problem).at(locate(Field::Email)));
+            Ok(row) => match self.merge(row, place) {
+                Ok(warnings) => {
+                    for (field, message) in warnings {
+                        self.diags
+                            .push(Diagnostic::warning(message).at(locate(field)));
+                    }
                 }
-            }
+                Err(problem) => self
+                    .diags
+                    .push(Diagnostic::error(problem).at(locate(Field::Email))),
+            },
             Err(problems) => {
                 for (field, message) in problems {
                     self.diags
@@ -137,6 +148,15 @@ impl<'a> Loader<'a> {
             .map_err(|why| problems.push((Field::Email, format!("`{email}` {why}"))))
             .ok();
         let name = name.map(str::trim).filter(|n| !n.is_empty());
+        let length = name.map_or(0, |n| n.chars().count());
+        if length > MAX_NAME_CHARS {
+            problems.push((
+                Field::Name,
+                format!(
+                    "the name is {length} characters long; at most {MAX_NAME_CHARS} are allowed"
+                ),
+            ));
+        }
         if let Some(c) = name.and_then(|n| n.chars().find(|c| c.is_control())) {
             problems.push((
                 Field::Name,
@@ -192,8 +212,9 @@ impl<'a> Loader<'a> {
     }
 
     /// Adds a row as a new recipient or merges it into the one with its address; the same
-    /// address twice in one file is an error.
-    fn merge(&mut self, row: Row, place: Place) -> Result<(), String> {
+    /// address twice in one file is an error, and a name or topics that differ from the
+    /// earlier row's are warnings naming both places.
+    fn merge(&mut self, row: Row, place: Place) -> Result<Vec<Problem>, String> {
         let key = row.address.key();
         if let Some((traced, _)) = &self.trace
             && *traced == key
@@ -222,15 +243,18 @@ impl<'a> Loader<'a> {
                 last: place,
             });
             self.index.insert(&self.recipients, &key, i);
-            return Ok(());
+            return Ok(Vec::new());
         };
-        let r = &mut self.recipients[usize::try_from(i).expect("u32 fits usize")];
-        if r.last.file == place.file {
+        let i = usize::try_from(i).expect("u32 fits usize");
+        let last = self.recipients[i].last;
+        if last.file == place.file {
             return Err(format!(
                 "`{}` is listed twice in this file (already on line {})",
-                row.address, r.last.line
+                row.address, last.line
             ));
         }
+        let warnings = self.conflicts(&self.recipients[i], &row);
+        let r = &mut self.recipients[i];
         self.merged += 1;
         r.segments |= row.segments;
         r.name = r.name.take().or(row.name);
@@ -241,6 +265,48 @@ impl<'a> Loader<'a> {
             r.topics = Some(more.into_boxed_slice());
         }
         r.last = place;
-        Ok(())
+        Ok(warnings)
+    }
+
+    /// How `row` disagrees with the earlier row of the same person: another name, or
+    /// other topics.
+    fn conflicts(&self, earlier: &Recipient, row: &Row) -> Vec<Problem> {
+        let at = format!(
+            "{}:{}",
+            self.files[usize::from(earlier.last.file)],
+            earlier.last.line
+        );
+        let mut found = Vec::new();
+        if let (Some(old), Some(new)) = (&earlier.name, &row.name)
+            && old != new
+        {
+            found.push((
+                Field::Name,
+                format!(
+                    "`{}` is named `{old}` in {at} and `{new}` here; the name in {at} is kept",
+                    row.address
+                ),
+            ));
+        }
+        let names = |ids: &[u16]| -> Vec<&str> {
+            let mut names: Vec<&str> = ids.iter().map(|&t| &*self.topics[usize::from(t)]).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        };
+        if let (Some(old), Some(new)) = (&earlier.topics, &row.topics)
+            && names(old) != names(new)
+        {
+            found.push((
+                Field::Topic(0),
+                format!(
+                    "`{}` chose the topics {} in {at} and {} here; both are kept",
+                    row.address,
+                    names(old).join(";"),
+                    names(new).join(";")
+                ),
+            ));
+        }
+        found
     }
 }

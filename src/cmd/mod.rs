@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::audience::{Audience, Selection};
+use crate::audience::{Address, Audience, Selection};
 use crate::clock::Timestamp;
 use crate::diag::{Diagnostic, display_path};
 use crate::dispatch::plan::Inputs;
@@ -118,6 +118,16 @@ impl Ready {
             _ => unreachable!("checked in Ready::compose"),
         }
     }
+}
+
+/// Loads the project's audience and prints the warnings loading found (on stderr, so
+/// that reports on stdout stay clean).
+pub(crate) fn audience(project: &Project, trace: Option<&Address>) -> anyhow::Result<Audience> {
+    let audience = Audience::load(&project.root, trace)?;
+    if audience.warnings().iter().next().is_some() {
+        say_err(format_args!("{}", audience.warnings()))?;
+    }
+    Ok(audience)
 }
 
 /// What a plan of volume `number` for `segments` of `audience` needs to know.

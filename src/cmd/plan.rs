@@ -4,7 +4,6 @@
 use anyhow::Context as _;
 
 use super::{Ready, plan_inputs};
-use crate::audience::Audience;
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::plan::{Audit, Plan};
@@ -19,7 +18,7 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow:
     let ready = Ready::compose(project, &args.volume, "nothing planned")?;
     let settings = &project.settings;
     let mut variants = ready.variants(settings, ready.parts().0.subject(), now)?;
-    let audience = Audience::load(&project.root, None)?;
+    let audience = super::audience(project, None)?;
     let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
     let inputs = plan_inputs(
         settings,

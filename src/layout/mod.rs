@@ -29,6 +29,16 @@ pub const WEB_TEMPLATE: &str = "web.html.hbs";
 /// The template that writes the web archive's index page.
 pub const INDEX_TEMPLATE: &str = "index.html.hbs";
 
+/// Whether `name` can name a layout: one folder right under `layouts/`, never a path that
+/// leads elsewhere (`/abs`, `../x`, `a/b`, `.hidden`).
+pub fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// A loaded layout: its data and its compiled templates.
 #[derive(Debug)]
 pub struct Layout {

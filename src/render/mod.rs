@@ -243,8 +243,12 @@ pub fn templates_for(
         recipient: RecipientData { name: reader.name },
     };
     let data = TemplateData::new(volume, &layout.data, reader, links);
-    let mjml = bounded(layout, &layout.mjml_name, &data, false).map(Mjml);
-    let text = bounded(layout, &layout.text_name, &data, true).map(|t| Text(tidy_text(&t)));
+    let mjml = bounded(layout, &layout.mjml_name, &data, false)
+        .map(Mjml)
+        .map_err(|d| *d);
+    let text = bounded(layout, &layout.text_name, &data, true)
+        .map(|t| Text(tidy_text(&t)))
+        .map_err(|d| *d);
     (mjml, text)
 }
 
@@ -255,15 +259,17 @@ pub(crate) fn bounded(
     name: &str,
     data: &impl Serialize,
     is_text: bool,
-) -> Result<String, Diagnostic> {
+) -> Result<String, Box<Diagnostic>> {
     let (registry, limit) = if is_text {
         (&layout.text, bounds::MAX_TEXT_BYTES)
     } else {
         (&layout.html, bounds::MAX_MARKUP_BYTES)
     };
-    bounds::render(registry, name, data, limit).map_err(|failure| match failure {
-        bounds::Failure::Template(e) => layout.render_diagnostic(&e, is_text),
-        bounds::Failure::TooLong(limit) => bounds::too_long(name, limit),
+    bounds::render(registry, name, data, limit).map_err(|failure| {
+        Box::new(match failure {
+            bounds::Failure::Template(e) => layout.render_diagnostic(&e, is_text),
+            bounds::Failure::TooLong(limit) => bounds::too_long(name, limit),
+        })
     })
 }
 

@@ -98,7 +98,5 @@ pub(crate) fn index(
 }
 
 fn render(web: &WebLayout, name: &str, data: &impl Serialize) -> Result<WebPage, Box<Diagnostic>> {
-    super::bounded(&web.layout, name, data, false)
-        .map(WebPage)
-        .map_err(Box::new)
+    super::bounded(&web.layout, name, data, false).map(WebPage)
 }

@@ -223,6 +223,12 @@ impl Checker<'_> {
             let message = "`url` must be printable ASCII without spaces".to_owned();
             self.error(message, url.span(), note);
         }
+        if url.get_ref().contains(',') {
+            let note = Some(
+                "List-Unsubscribe separates its entries with commas: percent-encode it as `%2C`",
+            );
+            self.error("`url` must not hold `,`".to_owned(), url.span(), note);
+        }
         if url.get_ref().matches(TOKEN_SLOT).count() != 1 {
             let message =
                 format!("`url` must hold `{TOKEN_SLOT}` once, where each recipient's token goes");

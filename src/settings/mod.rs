@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diag::{Diagnostics, SourceFile};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::toml_diag::Document;
 
 mod check;
@@ -284,6 +284,13 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         return Err(diags);
     };
     check::run(source, &settings, &mut diags);
+    if !crate::layout::is_name(&settings.layout) {
+        let span = doc.root().get("layout").map_or(0..0, Spanned::span);
+        diags.push(
+            Diagnostic::error("`layout` must name a folder under `layouts/`, such as `scout`")
+                .at_span(source, span),
+        );
+    }
     if diags.has_errors() {
         check::mask_secrets(&mut diags);
         diags.sort_by_location();

@@ -64,6 +64,17 @@ impl<'a> Validator<'a> {
         if let Some(lang) = &meta.lang {
             self.check_lang(lang);
         }
+        if let Some(layout) = meta
+            .layout
+            .as_ref()
+            .filter(|l| !crate::layout::is_name(l.get_ref()))
+        {
+            self.push(
+                Diagnostic::error("`layout` must name a folder under `layouts/`, such as `scout`")
+                    .note("a layout is one folder of the project's `layouts/`, never a path"),
+                layout.span(),
+            );
+        }
         if let Some(hero) = &volume.hero {
             self.check_hero(hero);
         }

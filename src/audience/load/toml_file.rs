@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::columns::ColumnMap;
 use super::{Field, Loader, MAX_SEGMENTS, Place, Segment};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 use crate::toml_diag::Document;
@@ -33,6 +34,8 @@ pub(super) struct ImportDef {
     pub(super) path: Spanned<String>,
     #[serde(default)]
     pub(super) segments: Vec<Spanned<String>>,
+    /// Which CSV columns hold each field, for another tool's export.
+    pub(super) columns: Option<ColumnMap>,
 }
 
 impl Loader<'_> {
