@@ -10,6 +10,7 @@ mod dispatch;
 mod dispatch_faults;
 mod drafts;
 mod guards;
+mod hostile;
 mod loader_fuzz;
 mod new;
 mod preview;

@@ -182,6 +182,20 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Places `diagnostic` at the start of the template registered as `name`: for problems
+    /// of the template as a whole.
+    pub(crate) fn at_template(
+        &self,
+        name: &str,
+        is_text: bool,
+        diagnostic: Diagnostic,
+    ) -> Diagnostic {
+        let key = source_key(name, is_text);
+        locate(&self.templates, diagnostic, Some(&key), Some((1, 1)))
+    }
+}
+
 fn locate(
     templates: &HashMap<String, SourceFile>,
     diagnostic: Diagnostic,

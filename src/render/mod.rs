@@ -268,7 +268,9 @@ pub(crate) fn bounded(
     bounds::render(registry, name, data, limit).map_err(|failure| {
         Box::new(match failure {
             bounds::Failure::Template(e) => layout.render_diagnostic(&e, is_text),
-            bounds::Failure::TooLong(limit) => bounds::too_long(name, limit),
+            bounds::Failure::TooLong(limit) => {
+                layout.at_template(name, is_text, bounds::too_long(name, limit))
+            }
         })
     })
 }
