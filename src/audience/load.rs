@@ -167,7 +167,7 @@ impl<'a> Loader<'a> {
         for (i, segment) in segments.iter().enumerate() {
             match self.segment_bits.get(*segment) {
                 Some(bit) => mask |= bit,
-                None => problems.push((Field::Segment(i), format!("unknown segment `{segment}`"))),
+                None => problems.push((Field::Segment(i), self.unknown_segment(segment))),
             }
         }
         if segments.is_empty() {
@@ -192,6 +192,14 @@ impl<'a> Loader<'a> {
             }),
             _ => Err(problems),
         }
+    }
+
+    /// The message for a segment name that recipients.toml does not define: the closest
+    /// defined name, and the defined ones when few.
+    fn unknown_segment(&self, name: &str) -> String {
+        let known: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+        let notes = crate::diag::unknown_name_notes(name, &known);
+        format!("unknown segment `{name}` ({})", notes.join(" "))
     }
 
     fn topic(&mut self, topic: &str) -> Result<u16, String> {
@@ -284,7 +292,7 @@ impl<'a> Loader<'a> {
                 Field::Name,
                 format!(
                     "`{}` is named `{old}` in {at} and `{new}` here; the name in {at} is kept",
-                    row.address
+                    earlier.address
                 ),
             ));
         }
@@ -301,7 +309,7 @@ impl<'a> Loader<'a> {
                 Field::Topic(0),
                 format!(
                     "`{}` chose the topics {} in {at} and {} here; both are kept",
-                    row.address,
+                    earlier.address,
                     names(old).join(";"),
                     names(new).join(";")
                 ),

@@ -148,7 +148,7 @@ impl Loader<'_> {
             .iter()
             .filter(|n| !self.segment_bits.contains_key(n.get_ref()))
         {
-            let d = Diagnostic::error(format!("unknown segment `{}`", name.get_ref()));
+            let d = Diagnostic::error(self.unknown_segment(name.get_ref()));
             self.diags.push(
                 d.at_span(source, name.span())
                     .note("the import's rows were not read"),
