@@ -148,7 +148,7 @@ fn unknown_segment_on_the_command_line_is_named() {
     assert_eq!(run.status, 1);
     assert!(
         run.stderr.contains(
-            "unknown segment `subscriber`; recipients.toml defines: subscribers, staff, chips-watch"
+            "unknown segment `subscriber`; did you mean `subscribers`? recipients.toml defines: subscribers, staff, chips-watch"
         ),
         "{}",
         run.stderr
