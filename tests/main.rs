@@ -15,4 +15,5 @@ mod loader_fuzz;
 mod new;
 mod preview;
 mod recipients;
+mod sample;
 mod sending;
