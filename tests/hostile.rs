@@ -129,3 +129,59 @@ fn every_hostile_input_is_a_located_error_and_writes_nothing() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn a_running_preview_keeps_the_last_good_email_through_hostile_layouts() {
+    use crate::support::preview::{Preview, eventually};
+    use std::time::Duration;
+
+    let project = Project::sample();
+    let preview = Preview::start(&project, "volumes/011.toml");
+    let (_, good) = preview.get("/email.html");
+    let state = || -> serde_json::Value {
+        let (_, body) = preview.get("/api/state");
+        serde_json::from_slice(&body).expect("the state is JSON")
+    };
+    let template = "layouts/scout/email.mjml.hbs";
+    let original = project.read(template);
+    let deep = format!(
+        "{}{}",
+        "<mj-wrapper>".repeat(20_000),
+        "</mj-wrapper>".repeat(20_000)
+    );
+    let breakages = [
+        (
+            vec![
+                ("ping", "{{> pong}}".to_owned()),
+                ("pong", "{{> ping}}".to_owned()),
+            ],
+            "partials include each other",
+        ),
+        (vec![("ping", deep)], "nests more than 100 elements deep"),
+    ];
+    for (partials, expected) in breakages {
+        for (name, text) in &partials {
+            project.write(&format!("layouts/scout/partials/{name}.mjml.hbs"), text);
+        }
+        let broken = original.replacen("{{> footer}}", "{{> footer}}{{> ping}}", 1);
+        project.write(template, &broken);
+        let reported = eventually(Duration::from_secs(20), || {
+            let now = state();
+            now["failed"] == true && now["diagnostics"].to_string().contains(expected)
+        });
+        assert!(reported, "{expected:?} not reported: {}", state());
+        assert_eq!(
+            preview.get("/email.html").1,
+            good,
+            "the last good email stays"
+        );
+        // Back to the good layout: the next rebuild succeeds.
+        project.write(template, &original);
+        for (name, _) in &partials {
+            std::fs::remove_file(project.path(&format!("layouts/scout/partials/{name}.mjml.hbs")))
+                .expect("remove a partial");
+        }
+        assert!(eventually(Duration::from_secs(20), || state()["failed"] == false));
+    }
+    assert_eq!(preview.interrupt(), Some(0), "the preview survived");
+}

@@ -85,7 +85,9 @@ impl<'a> Validator<'a> {
             self.text(&ev.role, Field::Line, "expert_view.role");
             self.text(&ev.intro, Field::Markdown, "expert_view.intro");
             self.text(&ev.body, Field::Markdown, "expert_view.body");
+            // With no picks at all, that is the one error to report.
             if let Some(after) = &ev.after
+                && !volume.picks.is_empty()
                 && *after.get_ref() > volume.picks.len()
             {
                 let n = volume.picks.len();
