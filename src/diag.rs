@@ -3,7 +3,12 @@
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
-use std::path::Path;
+
+mod source;
+mod suggest;
+
+pub use source::{Location, SourceFile, display_path};
+pub use suggest::{closest, unknown_name_notes};
 
 /// How serious a diagnostic is: errors stop a build, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -12,61 +17,6 @@ pub enum Severity {
     Warning,
     /// Something that must be fixed before the email can be built or sent.
     Error,
-}
-
-/// A place in a file, already resolved to 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// The file's path as the user would type it (relative to the current directory when possible).
-    pub path: String,
-    /// 1-based line number.
-    pub line: usize,
-    /// 1-based column, counted in characters.
-    pub column: usize,
-    /// The text of the line, without its line ending.
-    pub line_text: String,
-    /// How many characters the caret underlines (at least one).
-    pub width: usize,
-}
-
-impl Location {
-    /// Resolves a byte span in `text` (the contents of `path`) to a location.
-    pub fn from_span(path: &str, text: &str, span: Range<usize>) -> Self {
-        let start = floor_char_boundary(text, span.start.min(text.len()));
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line = text[..start].matches('\n').count() + 1;
-        let column = text[line_start..start].chars().count() + 1;
-        let end = floor_char_boundary(text, span.end.clamp(start, line_end));
-        let width = text[start..end].chars().count().max(1);
-        Self {
-            path: path.to_owned(),
-            line,
-            column,
-            line_text: text[line_start..line_end].trim_end_matches('\r').to_owned(),
-            width,
-        }
-    }
-
-    /// Builds a location from a 1-based line and column, as template engines report them.
-    pub fn from_line_col(path: &str, text: &str, line: usize, column: usize) -> Self {
-        let line = line.max(1);
-        let line_text = text.lines().nth(line - 1).unwrap_or_default();
-        Self {
-            path: path.to_owned(),
-            line,
-            column: column.max(1),
-            line_text: line_text.to_owned(),
-            width: 1,
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
 }
 
 /// One problem, with an optional place and notes that help to fix it.
@@ -202,41 +152,6 @@ fn excerpt(line: &str, column: usize, width: usize) -> (String, usize, usize) {
     )
 }
 
-/// A user file held in memory with the path it is reported under.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// Display path (relative to the current directory when possible).
-    pub path: String,
-    /// The file's contents.
-    pub text: String,
-}
-
-impl SourceFile {
-    /// Wraps text read from `path`.
-    pub fn new(path: &Path, text: String) -> Self {
-        Self {
-            path: display_path(path),
-            text,
-        }
-    }
-
-    /// Resolves a byte span of this file to a location.
-    pub fn locate(&self, span: Range<usize>) -> Location {
-        Location::from_span(&self.path, &self.text, span)
-    }
-}
-
-/// A path as the user would type it: relative to the current directory when it is below it.
-pub fn display_path(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
-}
-
 /// Diagnostics gathered over a run; all of them are reported at once.
 #[derive(Debug, Default, Clone)]
 pub struct Diagnostics(Vec<Diagnostic>);
@@ -351,57 +266,9 @@ impl fmt::Display for Diagnostics {
     }
 }
 
-/// The name in `known` closest to `name`, when it is close enough to be a slip (at most
-/// one edit, or swap of neighbours, in three characters, ignoring case).
-pub fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
-    let limit = (name.chars().count() / 3).max(1);
-    known
-        .iter()
-        .map(|k| {
-            (
-                strsim::osa_distance(&name.to_lowercase(), &k.to_lowercase()),
-                *k,
-            )
-        })
-        .filter(|(distance, _)| *distance <= limit)
-        .min()
-        .map(|(_, k)| k)
-}
-
-/// Notes for a `name` that is not among `known`: the closest known name ("did you mean"),
-/// and all of them when they are few enough to list.
-pub fn unknown_name_notes(name: &str, known: &[&str]) -> Vec<String> {
-    let mut notes = Vec::new();
-    if let Some(k) = closest(name, known) {
-        notes.push(format!("did you mean `{k}`?"));
-    }
-    match known.len() {
-        0 => notes.push("none are defined".to_owned()),
-        1..=12 => {
-            let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            notes.push(format!("known here: {}", list.join(", ")));
-        }
-        _ => {}
-    }
-    notes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn span_resolves_to_line_and_character_column() {
-        let text = "a = 1\nsumary = \"“x”\"\n";
-        let start = text.find("sumary").unwrap();
-        let loc = Location::from_span("v.toml", text, start..start + 6);
-        assert_eq!((loc.line, loc.column, loc.width), (2, 1, 6));
-        let quote = text.find('x').unwrap();
-        assert_eq!(
-            Location::from_span("v.toml", text, quote..quote + 1).column,
-            12
-        );
-    }
 
     #[test]
     fn renders_compiler_style() {
@@ -428,11 +295,5 @@ mod tests {
             shown.find("[bad]").map(|i| shown[..i].chars().count())
         );
         assert_eq!(caret.matches('^').count(), 8);
-    }
-
-    #[test]
-    fn span_past_end_is_clamped() {
-        let loc = Location::from_span("f", "ab", 10..20);
-        assert_eq!((loc.line, loc.column, loc.width), (1, 3, 1));
     }
 }

@@ -1,10 +1,9 @@
-//! Checks on parsed settings that types cannot express: addresses, domains, URLs, the
-//! transport's combinations (plaintext only to loopback), and no `password` key anywhere.
+//! Checks on parsed settings that types cannot express: addresses, domains, URLs, and the
+//! transport's combinations (plaintext only to loopback).
 
 use std::ops::Range;
 
 use toml::Spanned;
-use toml::de::DeValue;
 
 use super::{
     ArchiveSettings, Limits, MAX_PROOF_MAX, Security, Sender, Settings, TOKEN_SLOT, Transport,
@@ -18,56 +17,6 @@ use crate::url::check_url;
 /// Checks every value of `settings`, adding problems to `diags`.
 pub(super) fn run(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {
     Checker { source, diags }.run(settings);
-}
-
-/// Reports and takes out every key called `password`, at any depth (once reported, it is
-/// not an unknown field too).
-pub(super) fn take_passwords(
-    source: &SourceFile,
-    value: &mut Spanned<DeValue<'_>>,
-    diags: &mut Diagnostics,
-) {
-    let DeValue::Table(table) = value.get_mut() else {
-        return;
-    };
-    let found: Vec<_> = table
-        .keys()
-        .filter(|k| k.get_ref().eq_ignore_ascii_case("password"))
-        .cloned()
-        .collect();
-    for key in found {
-        diags.push(
-            Diagnostic::error("a password does not belong in broadsheet.toml")
-                .at_span(source, key.span())
-                .note("put it in an environment variable and name that variable with `password_env = \"SMTP_PASSWORD\"`"),
-        );
-        table.remove(key.get_ref().as_ref());
-    }
-    for (_, inner) in table.iter_mut() {
-        take_passwords(source, inner, diags);
-    }
-}
-
-/// Hides what follows `=` in every shown line that sets `password` or `password_env`:
-/// either may hold a password typed where it does not belong.
-pub(super) fn mask_secrets(diags: &mut Diagnostics) {
-    for location in diags.locations_mut() {
-        let text = &location.line_text;
-        let key = text
-            .trim_start()
-            .split(|c: char| c == '=' || c.is_whitespace())
-            .next();
-        let secret = key.is_some_and(|k| {
-            let k = k.trim_matches(['"', '\'']).to_ascii_lowercase();
-            k == "password" || k == "password_env"
-        });
-        if let (true, Some(eq)) = (secret, text.find('=')) {
-            location.line_text = format!("{}= \"***\"", &text[..eq]);
-            let shown = location.line_text.chars().count();
-            location.column = location.column.min(shown);
-            location.width = location.width.min(shown + 1 - location.column);
-        }
-    }
 }
 
 struct Checker<'a> {

@@ -1,6 +1,5 @@
 //! The project settings in `broadsheet.toml`: text in, a checked [`Settings`] out, or every
-//! problem as a compiler-style diagnostic. Secrets never live here: a `password` key
-//! anywhere is an error that points at `password_env`.
+//! problem as a compiler-style diagnostic. Secrets never live here (see [`secrets`]).
 
 use std::net::IpAddr;
 
@@ -11,6 +10,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::toml_diag::Document;
 
 mod check;
+mod secrets;
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -276,10 +276,10 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
     let mut diags = Diagnostics::default();
     let doc = Document::parse(source, &mut diags);
     let mut root = doc.root_value();
-    check::take_passwords(source, &mut root, &mut diags);
+    secrets::take_passwords(source, &mut root, &mut diags);
     let settings = doc.exact::<Settings>(source, root, &mut diags);
     let Some(settings) = settings.filter(|_| !diags.has_errors()) else {
-        check::mask_secrets(&mut diags);
+        secrets::mask_secrets(&mut diags);
         diags.sort_by_location();
         return Err(diags);
     };
@@ -292,7 +292,7 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         );
     }
     if diags.has_errors() {
-        check::mask_secrets(&mut diags);
+        secrets::mask_secrets(&mut diags);
         diags.sort_by_location();
         return Err(diags);
     }
@@ -340,8 +340,8 @@ mod tests {
         assert!(text.contains("broadsheet.toml:5:1"), "{text}");
         assert!(text.contains("password_env"), "{text}");
         assert!(
-            !text.contains("hunter2") || text.contains("5 | password"),
-            "{text}"
+            !text.contains("hunter2"),
+            "the password is never shown:\n{text}"
         );
     }
 
