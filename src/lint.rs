@@ -90,40 +90,7 @@ pub fn html_rules(
 ) {
     let mut found: Vec<(String, String)> = Vec::new();
     for (tag, name) in tags(&html.0) {
-        if let Some((_, what)) = FORBIDDEN.iter().find(|(n, _)| *n == name) {
-            found.push(((*what).to_owned(), format!("<{name}")));
-        }
-        if let Some(handler) = tag.split([' ', '\t', '\n', '/']).find(|a| {
-            a.len() > 2
-                && a.starts_with("on")
-                && a[2..].starts_with(|c: char| c.is_ascii_alphabetic())
-                && a.contains('=')
-        }) {
-            let attr = handler.split('=').next().unwrap_or(handler);
-            found.push((
-                format!("an event handler (`{attr}`) on <{name}>: mail clients strip scripts"),
-                attr.to_owned(),
-            ));
-        }
-        for scheme in ["javascript:", "vbscript:", "data:text/html"] {
-            // A link the volume wrote is the volume's error, reported at its line there.
-            let url = tag.find(scheme).map(|at| {
-                let rest = &tag[at..];
-                &rest[..rest.find(['"', '\'', ' ']).unwrap_or(rest.len())]
-            });
-            if url.is_some_and(|url| !volume_text.contains(url)) {
-                found.push((
-                    format!("a `{scheme}` URL in <{name}>, which is never allowed in email"),
-                    scheme.to_owned(),
-                ));
-            }
-        }
-        if name == "meta" && tag.contains("http-equiv") && tag.contains("refresh") {
-            found.push((
-                "a <meta> refresh: the message would navigate away".to_owned(),
-                "http-equiv".to_owned(),
-            ));
-        }
+        tag_rules(&tag, &name, volume_text, &mut found);
     }
     let lower = html.0.to_ascii_lowercase();
     if lower.contains("@import") {
@@ -146,6 +113,45 @@ pub fn html_rules(
         if !diags.iter().any(|seen| *seen == d) {
             diags.push(d);
         }
+    }
+}
+
+/// What one start tag (lowercased, without `<` and `>`) of element `name` must not be,
+/// as (what it is, text to find it by in the MJML) pairs added to `found`.
+fn tag_rules(tag: &str, name: &str, volume_text: &str, found: &mut Vec<(String, String)>) {
+    if let Some((_, what)) = FORBIDDEN.iter().find(|(n, _)| *n == name) {
+        found.push(((*what).to_owned(), format!("<{name}")));
+    }
+    if let Some(handler) = tag.split([' ', '\t', '\n', '/']).find(|a| {
+        a.len() > 2
+            && a.starts_with("on")
+            && a[2..].starts_with(|c: char| c.is_ascii_alphabetic())
+            && a.contains('=')
+    }) {
+        let attr = handler.split('=').next().unwrap_or(handler);
+        found.push((
+            format!("an event handler (`{attr}`) on <{name}>: mail clients strip scripts"),
+            attr.to_owned(),
+        ));
+    }
+    for scheme in ["javascript:", "vbscript:", "data:text/html"] {
+        // A link the volume wrote is the volume's error, reported at its line there.
+        let url = tag.find(scheme).map(|at| {
+            let rest = &tag[at..];
+            &rest[..rest.find(['"', '\'', ' ']).unwrap_or(rest.len())]
+        });
+        if url.is_some_and(|url| !volume_text.contains(url)) {
+            found.push((
+                format!("a `{scheme}` URL in <{name}>, which is never allowed in email"),
+                scheme.to_owned(),
+            ));
+        }
+    }
+    if name == "meta" && tag.contains("http-equiv") && tag.contains("refresh") {
+        found.push((
+            "a <meta> refresh: the message would navigate away".to_owned(),
+            "http-equiv".to_owned(),
+        ));
     }
 }
 

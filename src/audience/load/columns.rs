@@ -3,6 +3,7 @@
 //! the names another tool's export uses (a Mailchimp export, say), its other columns
 //! ignored. Several columns for one field are joined (a space for names, `;` for lists).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -40,6 +41,32 @@ pub(super) struct Columns {
     pub(super) fields: [Vec<usize>; 4],
     /// How many fields the header has: a row with more is an error.
     pub(super) width: usize,
+}
+
+impl Columns {
+    /// The value of field `c` (an index into [`FIELDS`]) in `record`, with the byte offset
+    /// of its first column: several columns are joined, empty ones left out.
+    pub(super) fn value<'r>(&self, record: &'r Record<'_>, c: usize) -> (usize, Cow<'r, str>) {
+        match self.fields[c].as_slice() {
+            [] => (record.text.len(), Cow::Borrowed("")),
+            [one] => {
+                let (at, value) = record.field(*one);
+                (at, Cow::Borrowed(value))
+            }
+            several => {
+                let separator = if c == 1 { " " } else { ";" };
+                let parts: Vec<&str> = several
+                    .iter()
+                    .map(|&i| record.field(i).1)
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                (
+                    record.field(several[0]).0,
+                    Cow::Owned(parts.join(separator)),
+                )
+            }
+        }
+    }
 }
 
 impl Wanted {

@@ -3,7 +3,6 @@
 //! row by row, each problem at its line and column. Lines end with LF, CRLF, or (old Mac
 //! exports) CR alone.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -172,27 +171,7 @@ impl Loader<'_> {
             );
             return;
         }
-        let field = |c: usize| -> (usize, Cow<'_, str>) {
-            match columns.fields[c].as_slice() {
-                [] => (record.text.len(), Cow::Borrowed("")),
-                [one] => {
-                    let (at, value) = record.field(*one);
-                    (at, Cow::Borrowed(value))
-                }
-                several => {
-                    let separator = if c == 1 { " " } else { ";" };
-                    let parts: Vec<&str> = several
-                        .iter()
-                        .map(|&i| record.field(i).1)
-                        .filter(|p| !p.is_empty())
-                        .collect();
-                    (
-                        record.field(several[0]).0,
-                        Cow::Owned(parts.join(separator)),
-                    )
-                }
-            }
-        };
+        let field = |c: usize| columns.value(record, c);
         let (_, email) = field(0);
         let name = field(1).1;
         let list = |text: &str| -> Vec<String> {
