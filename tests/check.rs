@@ -206,3 +206,42 @@ fn every_mistake_of_a_volume_in_one_run_in_file_order() {
     assert!(lines.is_sorted(), "not in file order: {lines:?}");
     insta::assert_snapshot!(run.stderr);
 }
+
+#[test]
+fn a_topic_one_slip_from_the_others_is_a_warning() {
+    let project = Project::sample();
+    project.edit(
+        VOLUME,
+        "topics = [\"robotics\", \"industry\"]",
+        "topics = [\"robotics\", \"industy\"]",
+    );
+    let run = project.run(&["check", VOLUME]);
+    assert_eq!(run.status, 0, "a warning only:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: topic `industy` is used by no other pick; did you mean `industry`?\n  --> volumes/011.toml:40:23"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_period_that_ends_before_it_starts_is_one_error() {
+    let project = Project::sample();
+    project.edit(
+        VOLUME,
+        "period = { from = 2024-04-12, to = 2024-05-09 }",
+        "period = { from = 2024-05-09, to = 2024-04-12 }",
+    );
+    let run = project.run(&["check", VOLUME]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: the period ends (2024-04-12) before it starts (2024-05-09)")
+            && !run.stderr.contains("warning: pick"),
+        "no pick is judged against a backwards period:\n{}",
+        run.stderr
+    );
+}

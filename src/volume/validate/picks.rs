@@ -50,6 +50,34 @@ impl<'a> Validator<'a> {
                 self.check_id(id, n);
             }
         }
+        self.check_topic_slips(volume);
+    }
+
+    /// Warns about a topic that only one pick uses and that is one slip away from a topic
+    /// other picks use: readers who chose `chips` would miss a pick tagged `chip`.
+    fn check_topic_slips(&mut self, volume: &Volume) {
+        let mut uses: HashMap<&str, Vec<&Spanned<String>>> = HashMap::new();
+        for topic in volume.picks.iter().flat_map(|p| &p.topics) {
+            uses.entry(topic.get_ref().as_str())
+                .or_default()
+                .push(topic);
+        }
+        let mut known: Vec<&str> = uses.keys().copied().collect();
+        known.sort_unstable();
+        for (name, spans) in &uses {
+            let others: Vec<&str> = known.iter().copied().filter(|k| k != name).collect();
+            if let ([once], Some(meant)) = (spans.as_slice(), crate::diag::closest(name, &others)) {
+                self.push(
+                    Diagnostic::warning(format!(
+                        "topic `{name}` is used by no other pick; did you mean `{meant}`?"
+                    ))
+                    .note(format!(
+                        "readers who chose `{meant}` will not get this pick"
+                    )),
+                    once.span(),
+                );
+            }
+        }
     }
 
     fn check_date(&mut self, n: usize, date: Date, (from, to): (Date, Date), span: Range<usize>) {
