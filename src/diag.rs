@@ -1,5 +1,11 @@
 //! Diagnostics: problems found in user files, printed like a compiler's
 //! (`error: ...`, `--> path:line:col`, the source line and a caret).
+//!
+//! The convention: a function that reads a user file from text returns
+//! `Result<T, Diagnostics>` with every problem it found; one that also does I/O returns
+//! `anyhow::Result<T>`, whose error is either an I/O failure with its context or those
+//! `Diagnostics`, which callers take back out (`Diagnostics::absorb`, `pipeline`'s
+//! `content`) to report them with the rest.
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;

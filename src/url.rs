@@ -18,6 +18,14 @@ pub(crate) fn check_url(url: &str, mailto: bool) -> Result<(), String> {
     }
 }
 
+/// A hint for a rejected link, when there is an obvious fix: `http://` becomes `https://`.
+pub(crate) fn hint(url: &str) -> Option<String> {
+    let rest = url.trim().strip_prefix("http://")?;
+    Some(format!(
+        "write `https://{rest}` if the site serves it (email links must be https)"
+    ))
+}
+
 /// Why the part of an https URL after `https:` is malformed, if it is: characters that
 /// would end the URL where it is quoted (in HTML, in a `<...>` header entry), and a host
 /// that is not a name or a bracketed IPv6 address, with an optional port.

@@ -27,7 +27,7 @@ pub fn unknown_name_notes(name: &str, known: &[&str]) -> Vec<String> {
     }
     match known.len() {
         0 => notes.push("none are defined".to_owned()),
-        1..=12 => {
+        1..=16 => {
             let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
             notes.push(format!("known here: {}", list.join(", ")));
         }

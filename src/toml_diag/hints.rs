@@ -41,6 +41,11 @@ pub(super) fn explain(
              single quotes, '…' (or '''…''' when it holds a `'` too)"
                 .to_owned(),
         )
+    } else if message.starts_with("invalid date") {
+        Some(match swapped(raw) {
+            Some(date) => format!("dates are year-month-day: did you mean `{date}`?"),
+            None => "dates are year-month-day, as in `2024-05-09`".to_owned(),
+        })
     } else if message.starts_with("invalid type: string")
         && message.ends_with("expected a sequence")
     {
@@ -88,6 +93,13 @@ fn slashed(raw: &str) -> Option<Date> {
     )
 }
 
+/// The date `YYYY-MM-DD` means with its month and day swapped, if that is a date.
+fn swapped(raw: &str) -> Option<Date> {
+    let mut parts = raw.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    Date::parse_iso(&format!("{year}-{day}-{month}"))
+}
+
 /// Whether the parser stopped at `at` just after a string closed early by a `"` that the
 /// editor meant as part of the text: the line holds `= "` before and another `"` after.
 fn quote_inside_string(text: &str, at: usize) -> bool {
@@ -124,6 +136,20 @@ mod tests {
             slashed("\"4/28/2024\"").map(|d| d.to_string()).as_deref(),
             Some("2024-04-28")
         );
+    }
+
+    #[test]
+    fn an_impossible_date_suggests_day_and_month_swapped() {
+        let text = "date = 2024-13-12\n";
+        let found = notes(
+            text,
+            "invalid date, expected month between 01 and 12",
+            7..17,
+        );
+        assert!(found[0].contains("`2024-12-13`"), "{found:?}");
+        let text = "date = 2024-05-32\n";
+        let found = notes(text, "invalid date, expected day between 01 and 31", 7..17);
+        assert!(found[0].contains("as in `2024-05-09`"), "{found:?}");
     }
 
     #[test]

@@ -228,8 +228,18 @@ impl<'a> Validator<'a> {
     /// Checks a URL field: https only.
     fn url(&mut self, url: &Spanned<String>, what: &str) {
         if let Err(problem) = check_url(url.get_ref(), false) {
-            self.error(format!("`{what}` {problem}"), url.span());
+            self.bad_link(format!("`{what}` {problem}"), url.get_ref(), url.span());
         }
+    }
+
+    /// Reports a rejected link, with the fix when there is an obvious one.
+    fn bad_link(&mut self, message: String, url: &str, span: Range<usize>) {
+        let d = Diagnostic::error(message);
+        let d = match crate::url::hint(url) {
+            Some(hint) => d.note(hint),
+            None => d,
+        };
+        self.push(d, span);
     }
 
     fn text(&mut self, field: &Spanned<String>, kind: Field, name: &str) {

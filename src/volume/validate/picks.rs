@@ -149,7 +149,7 @@ impl<'a> Validator<'a> {
                         self.push(d.note(note), span);
                     }
                 } else if let Err(problem) = check_url(&link.dest, true) {
-                    self.error(format!("link {problem}"), span);
+                    self.bad_link(format!("link {problem}"), &link.dest, span);
                 }
             }
         }
