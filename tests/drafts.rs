@@ -3,7 +3,7 @@
 //! them.
 
 use crate::recipients::with_recipients;
-use crate::sending::SECRET;
+use crate::support::dispatching::SECRET;
 use crate::support::Project;
 
 const VOLUME: &str = "volumes/011.toml";

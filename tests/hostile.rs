@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::sending::SECRET;
+use crate::support::dispatching::SECRET;
 use crate::support::Project;
 
 /// Output beyond this for one run is a flood, whatever the input.

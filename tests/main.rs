@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod dispatch;
 mod dispatch_faults;
+mod dispatch_guards;
 mod drafts;
 mod guards;
 mod hostile;

@@ -1,21 +1,5 @@
 //! One module per command; each takes the project and its `Args`.
 
-use std::path::Path;
-
-use crate::audience::{Address, Audience, Selection};
-use crate::clock::Timestamp;
-use crate::diag::{Diagnostic, display_path};
-use crate::dispatch::plan::Inputs;
-use crate::layout::Layout;
-use crate::message::Common;
-use crate::message::variant::Variants;
-use crate::pipeline::{self, Composition};
-use crate::project::Project;
-use crate::render::MjmlOrigin;
-use crate::settings::Settings;
-use crate::volume::Volume;
-use crate::{Reported, say_err};
-
 pub(crate) mod archive;
 pub(crate) mod build;
 pub(crate) mod check;
@@ -29,96 +13,9 @@ pub(crate) mod status;
 pub(crate) mod suppress;
 pub(crate) mod unsubscribe_token;
 
-/// A volume composed without errors, for the commands that send it.
-pub(crate) struct Ready {
-    composition: Composition,
-    /// The volume's page in the web archive, if the project has one.
-    web_url: Option<String>,
-}
-
-impl Ready {
-    /// Composes `path`; on any error prints the diagnostics and `error: PATH: ...; {refusal}`.
-    pub(crate) fn compose(project: &Project, path: &Path, refusal: &str) -> anyhow::Result<Self> {
-        let composition = pipeline::compose(project, path, None)?;
-        let ready = composition.parts().is_some()
-            && composition.layout.is_some()
-            && composition.origin.is_some();
-        if !ready {
-            say_err(format_args!("{}", composition.diags))?;
-            say_err(format_args!(
-                "error: {}: {}; {refusal}",
-                display_path(path),
-                composition.diags.summary()
-            ))?;
-            return Err(Reported.into());
-        }
-        let number = composition
-            .volume
-            .as_ref()
-            .map(|v| *v.meta.number.get_ref());
-        let web_url = number.and_then(|n| project.settings.page_url(n));
-        Ok(Self {
-            composition,
-            web_url,
-        })
-    }
-
-    /// Refuses a draft (`draft = true`) with an error at that line and `error: PATH: ...;
-    /// {refusal}`: drafts may be planned and proofed, never sent to subscribers.
-    pub(crate) fn refuse_draft(&self, refusal: &str) -> anyhow::Result<()> {
-        let volume = self.parts().0;
-        let Some(draft) = volume.meta.draft.as_ref().filter(|d| *d.get_ref()) else {
-            return Ok(());
-        };
-        let error = Diagnostic::error("this volume is a draft")
-            .at_span(&volume.source, draft.span())
-            .note("delete `draft = true` when the volume is ready to send");
-        say_err(format_args!("{error}"))?;
-        say_err(format_args!(
-            "error: {}: a draft; {refusal}",
-            volume.source.path
-        ))?;
-        Err(Reported.into())
-    }
-
-    /// The volume's number.
-    pub(crate) fn number(&self) -> u32 {
-        *self.parts().0.meta.number.get_ref()
-    }
-
-    /// The volume's variants for a send on `now` under `subject`, none rendered yet.
-    pub(crate) fn variants<'a>(
-        &'a self,
-        settings: &'a Settings,
-        subject: &'a str,
-        now: Timestamp,
-    ) -> anyhow::Result<Variants<'a>> {
-        let (volume, layout, origin) = self.parts();
-        let common = Common {
-            sender: settings.needs_sender()?,
-            unsubscribe: settings.needs_unsubscribe()?,
-            list_name: volume.meta.title.get_ref(),
-            subject,
-            date: now,
-        };
-        Ok(Variants::new(
-            volume,
-            layout,
-            origin,
-            common,
-            self.web_url.as_deref(),
-        ))
-    }
-
-    /// The volume, its layout and where its MJML is reported.
-    pub(crate) fn parts(&self) -> (&Volume, &Layout, &MjmlOrigin) {
-        let c = &self.composition;
-        match (&c.volume, &c.layout, &c.origin) {
-            (Some(v), Some(l), Some(o)) => (v, l, o),
-            _ => unreachable!("checked in Ready::compose"),
-        }
-    }
-}
+use crate::audience::{Address, Audience};
+use crate::project::Project;
+use crate::say_err;
 
 /// Loads the project's audience and prints the warnings loading found (on stderr, so
 /// that reports on stdout stay clean).
@@ -128,23 +25,4 @@ pub(crate) fn audience(project: &Project, trace: Option<&Address>) -> anyhow::Re
         say_err(format_args!("{}", audience.warnings()))?;
     }
     Ok(audience)
-}
-
-/// What a plan of volume `number` for `segments` of `audience` needs to know.
-pub(crate) fn plan_inputs<'a>(
-    settings: &'a Settings,
-    audience: &'a Audience,
-    selection: Selection<'a>,
-    segments: &'a [String],
-    number: u32,
-) -> anyhow::Result<Inputs<'a>> {
-    Ok(Inputs {
-        audience,
-        selection,
-        segments,
-        volume: number,
-        sender: settings.needs_sender()?,
-        unsubscribe_url: settings.needs_unsubscribe()?.url.get_ref(),
-        limits: &settings.limits,
-    })
 }

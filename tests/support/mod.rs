@@ -1,9 +1,11 @@
 //! Test harness: a throwaway copy of the sample project and a runner for the real binary.
 
+pub mod dispatching;
 pub mod fault_smtp;
 pub mod postfix;
 pub mod preview;
 pub mod smtp;
+pub mod tls;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -235,4 +237,70 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind an ephemeral port")
         .port()
+}
+
+/// A folder that the commands run through [`ReadOnly::run`] cannot write to: its write bits
+/// are cleared, and since permissions do not stop root, as root the command runs as
+/// `nobody` (with read access to the project). Undone on drop.
+pub struct ReadOnly {
+    dir: PathBuf,
+}
+
+impl ReadOnly {
+    /// Makes `dir` read-only for the commands run through this.
+    pub fn new(dir: &Path) -> Self {
+        let walk = Command::new("chmod")
+            .args(["-R", "a+rX,a-w"])
+            .arg(dir)
+            .status()
+            .expect("run chmod");
+        assert!(walk.success());
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Runs `broadsheet ARGS` in `project`, as `nobody` when the tests run as root.
+    pub fn run(&self, project: &Project, args: &[&str]) -> Run {
+        let command = project.command(args);
+        if !is_root() {
+            let mut command = command;
+            return Run::from(command.output().expect("run broadsheet"));
+        }
+        let mut path = project.root().to_path_buf();
+        while path.pop() && path.as_os_str().len() > 1 {
+            // The temp folder and its parents must let `nobody` in.
+            let _ = Command::new("chmod").arg("a+x").arg(&path).status();
+        }
+        let _ = Command::new("chmod")
+            .arg("a+rx")
+            .arg(project.root())
+            .status();
+        let mut wrapped = Command::new("setpriv");
+        wrapped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(command.get_program())
+            .args(command.get_args())
+            .current_dir(project.root())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin");
+        Run::from(wrapped.output().expect("run setpriv (util-linux)"))
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
