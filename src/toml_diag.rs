@@ -191,7 +191,7 @@ fn missing_field(message: &str) -> Option<&str> {
 
 /// Turns a TOML parse or deserialization error into a diagnostic in `source`, with a hint
 /// when the mistake is one editors make.
-pub(crate) fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     let span = error.span();
     let (message, notes) = hints::explain(source, error.message().trim_end(), span.clone());
     let mut diagnostic = Diagnostic::error(message);
