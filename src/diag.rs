@@ -1,9 +1,20 @@
 //! Diagnostics: problems found in user files, printed like a compiler's
 //! (`error: ...`, `--> path:line:col`, the source line and a caret).
+//!
+//! The convention: a function that reads a user file from text returns
+//! `Result<T, Diagnostics>` with every problem it found; one that also does I/O returns
+//! `anyhow::Result<T>`, whose error is either an I/O failure with its context or those
+//! `Diagnostics`, which callers take back out (`Diagnostics::absorb`, `pipeline`'s
+//! `content`) to report them with the rest.
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
-use std::path::Path;
+
+mod source;
+mod suggest;
+
+pub use source::{Location, SourceFile, display_path};
+pub use suggest::{closest, unknown_name_notes};
 
 /// How serious a diagnostic is: errors stop a build, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -12,61 +23,6 @@ pub enum Severity {
     Warning,
     /// Something that must be fixed before the email can be built or sent.
     Error,
-}
-
-/// A place in a file, already resolved to 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// The file's path as the user would type it (relative to the current directory when possible).
-    pub path: String,
-    /// 1-based line number.
-    pub line: usize,
-    /// 1-based column, counted in characters.
-    pub column: usize,
-    /// The text of the line, without its line ending.
-    pub line_text: String,
-    /// How many characters the caret underlines (at least one).
-    pub width: usize,
-}
-
-impl Location {
-    /// Resolves a byte span in `text` (the contents of `path`) to a location.
-    pub fn from_span(path: &str, text: &str, span: Range<usize>) -> Self {
-        let start = floor_char_boundary(text, span.start.min(text.len()));
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line = text[..start].matches('\n').count() + 1;
-        let column = text[line_start..start].chars().count() + 1;
-        let end = floor_char_boundary(text, span.end.clamp(start, line_end));
-        let width = text[start..end].chars().count().max(1);
-        Self {
-            path: path.to_owned(),
-            line,
-            column,
-            line_text: text[line_start..line_end].trim_end_matches('\r').to_owned(),
-            width,
-        }
-    }
-
-    /// Builds a location from a 1-based line and column, as template engines report them.
-    pub fn from_line_col(path: &str, text: &str, line: usize, column: usize) -> Self {
-        let line = line.max(1);
-        let line_text = text.lines().nth(line - 1).unwrap_or_default();
-        Self {
-            path: path.to_owned(),
-            line,
-            column: column.max(1),
-            line_text: line_text.to_owned(),
-            width: 1,
-        }
-    }
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
 }
 
 /// One problem, with an optional place and notes that help to fix it.
@@ -125,13 +81,32 @@ impl Diagnostic {
     }
 }
 
+/// Messages and notes longer than this (in characters) are shown with their middle cut
+/// out: they echo values from user files, which may be megabytes long.
+const MAX_MESSAGE: usize = 300;
+
+/// `text`, or its head and tail around `…` when it is longer than [`MAX_MESSAGE`].
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    let count = text.chars().count();
+    if count <= MAX_MESSAGE {
+        return text.into();
+    }
+    let head: String = text.chars().take(MAX_MESSAGE * 2 / 3).collect();
+    let tail: String = text.chars().skip(count - MAX_MESSAGE / 3).collect();
+    format!(
+        "{head} … ({} characters left out) … {tail}",
+        count - head.chars().count() - MAX_MESSAGE / 3
+    )
+    .into()
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        writeln!(f, "{label}: {}", self.message)?;
+        writeln!(f, "{label}: {}", bounded(&self.message))?;
         let gutter = self
             .location
             .as_ref()
@@ -150,7 +125,7 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} | {indent}{}", "^".repeat(width))?;
         }
         for note in &self.notes {
-            writeln!(f, "{pad} = note: {note}")?;
+            writeln!(f, "{pad} = note: {}", bounded(note))?;
         }
         Ok(())
     }
@@ -181,41 +156,6 @@ fn excerpt(line: &str, column: usize, width: usize) -> (String, usize, usize) {
         caret_at,
         width.min(end.saturating_sub(column)).max(1),
     )
-}
-
-/// A user file held in memory with the path it is reported under.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// Display path (relative to the current directory when possible).
-    pub path: String,
-    /// The file's contents.
-    pub text: String,
-}
-
-impl SourceFile {
-    /// Wraps text read from `path`.
-    pub fn new(path: &Path, text: String) -> Self {
-        Self {
-            path: display_path(path),
-            text,
-        }
-    }
-
-    /// Resolves a byte span of this file to a location.
-    pub fn locate(&self, span: Range<usize>) -> Location {
-        Location::from_span(&self.path, &self.text, span)
-    }
-}
-
-/// A path as the user would type it: relative to the current directory when it is below it.
-pub fn display_path(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
 }
 
 /// Diagnostics gathered over a run; all of them are reported at once.
@@ -256,6 +196,11 @@ impl Diagnostics {
                 .map(|l| (l.path.clone(), l.line, l.column))
                 .ok_or(())
         });
+    }
+
+    /// The locations of the diagnostics, for hiding what must not be shown.
+    pub fn locations_mut(&mut self) -> impl Iterator<Item = &mut Location> {
+        self.0.iter_mut().filter_map(|d| d.location.as_mut())
     }
 
     /// The diagnostics in the order they were found.
@@ -305,10 +250,23 @@ impl Extend<Diagnostic> for Diagnostics {
     }
 }
 
+/// At most this many diagnostics are printed; a count stands for the rest, so that a file
+/// of 100,000 bad rows does not print megabytes.
+pub const MAX_LISTED: usize = 100;
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in &self.0 {
+        for d in self.0.iter().take(MAX_LISTED) {
             writeln!(f, "{d}")?;
+        }
+        if let Some(rest) = self.0.get(MAX_LISTED..).filter(|r| !r.is_empty()) {
+            let hidden = Diagnostics(rest.to_vec());
+            writeln!(
+                f,
+                "... and {} more not shown ({})\n",
+                rest.len(),
+                hidden.summary()
+            )?;
         }
         Ok(())
     }
@@ -317,19 +275,6 @@ impl fmt::Display for Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn span_resolves_to_line_and_character_column() {
-        let text = "a = 1\nsumary = \"“x”\"\n";
-        let start = text.find("sumary").unwrap();
-        let loc = Location::from_span("v.toml", text, start..start + 6);
-        assert_eq!((loc.line, loc.column, loc.width), (2, 1, 6));
-        let quote = text.find('x').unwrap();
-        assert_eq!(
-            Location::from_span("v.toml", text, quote..quote + 1).column,
-            12
-        );
-    }
 
     #[test]
     fn renders_compiler_style() {
@@ -356,11 +301,5 @@ mod tests {
             shown.find("[bad]").map(|i| shown[..i].chars().count())
         );
         assert_eq!(caret.matches('^').count(), 8);
-    }
-
-    #[test]
-    fn span_past_end_is_clamped() {
-        let loc = Location::from_span("f", "ab", 10..20);
-        assert_eq!((loc.line, loc.column, loc.width), (1, 3, 1));
     }
 }

@@ -13,6 +13,7 @@ pub mod audience;
 pub mod cli;
 pub mod clock;
 mod cmd;
+pub mod date;
 pub mod diag;
 pub mod dispatch;
 pub mod encoding;
@@ -27,8 +28,10 @@ mod private;
 pub mod project;
 pub mod render;
 pub mod settings;
+mod toml_diag;
 pub mod transport;
 pub mod unsubscribe;
+mod url;
 pub mod volume;
 
 use std::fmt;

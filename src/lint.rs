@@ -1,6 +1,7 @@
 //! Lints on rendered output: what the templates produced rather than what the volume says.
 //! Size as sent against Gmail's clipping limit, and the rendering rules every email keeps
-//! (alt text on images, no scripts, forms or remote fonts).
+//! (alt text on images; no scripts, event handlers, forms, embedded objects, refreshes or
+//! remote fonts).
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::encoding;
@@ -66,23 +67,110 @@ pub fn mjml_images(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
     }
 }
 
-/// Checks the HTML for what email must never carry.
-pub fn html_rules(html: &Html, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+/// Elements that email must never carry, with why.
+const FORBIDDEN: [(&str, &str); 6] = [
+    ("script", "a <script> element: mail clients block scripts"),
+    ("form", "a <form>: mail clients disable forms"),
+    ("link", "a <link> to a remote stylesheet or web font"),
+    ("iframe", "an <iframe>: mail clients block embedded frames"),
+    ("object", "an <object>: mail clients block embedded content"),
+    ("embed", "an <embed>: mail clients block embedded content"),
+];
+
+/// Checks the HTML for what email must never carry: the elements above, event handler
+/// attributes (`<svg onload=...>`), `javascript:` and `data:` links, a `<meta>` refresh,
+/// and `@import` of remote stylesheets or fonts. Each is placed in the generated MJML
+/// when it can be found there. `volume_text` is the volume's source, lowercased.
+pub fn html_rules(
+    html: &Html,
+    mjml: &Mjml,
+    origin: &MjmlOrigin,
+    volume_text: &str,
+    diags: &mut Diagnostics,
+) {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for (tag, name) in tags(&html.0) {
+        tag_rules(&tag, &name, volume_text, &mut found);
+    }
     let lower = html.0.to_ascii_lowercase();
-    let rules = [
-        ("<script", "a <script> element: mail clients block scripts"),
-        ("<form", "a <form>: mail clients disable forms"),
-        ("<link", "a <link> to a remote stylesheet or web font"),
-        ("<iframe", "an <iframe>: mail clients block embedded frames"),
-    ];
-    for (needle, what) in rules {
-        if lower.contains(needle) {
-            diags.push(
-                Diagnostic::error(format!("the HTML contains {what}"))
-                    .note(format!("check {}", origin.template)),
-            );
+    if lower.contains("@import") {
+        found.push((
+            "an `@import` of a remote stylesheet or web font".to_owned(),
+            "@import".to_owned(),
+        ));
+    }
+    let mjml_lower = mjml.0.to_ascii_lowercase();
+    for (what, needle) in found {
+        let mut d = Diagnostic::error(format!("the HTML contains {what}"))
+            .note(format!("check {}", origin.template));
+        if let Some(at) = mjml_lower.find(&needle) {
+            d = d.at(Location::from_span(
+                &origin.path,
+                &mjml.0,
+                at..at + needle.len(),
+            ));
+        }
+        if !diags.iter().any(|seen| *seen == d) {
+            diags.push(d);
         }
     }
+}
+
+/// What one start tag (lowercased, without `<` and `>`) of element `name` must not be,
+/// as (what it is, text to find it by in the MJML) pairs added to `found`.
+fn tag_rules(tag: &str, name: &str, volume_text: &str, found: &mut Vec<(String, String)>) {
+    if let Some((_, what)) = FORBIDDEN.iter().find(|(n, _)| *n == name) {
+        found.push(((*what).to_owned(), format!("<{name}")));
+    }
+    if let Some(handler) = tag.split([' ', '\t', '\n', '/']).find(|a| {
+        a.len() > 2
+            && a.starts_with("on")
+            && a[2..].starts_with(|c: char| c.is_ascii_alphabetic())
+            && a.contains('=')
+    }) {
+        let attr = handler.split('=').next().unwrap_or(handler);
+        found.push((
+            format!("an event handler (`{attr}`) on <{name}>: mail clients strip scripts"),
+            attr.to_owned(),
+        ));
+    }
+    for scheme in ["javascript:", "vbscript:", "data:text/html"] {
+        // A link the volume wrote is the volume's error, reported at its line there.
+        let url = tag.find(scheme).map(|at| {
+            let rest = &tag[at..];
+            &rest[..rest.find(['"', '\'', ' ']).unwrap_or(rest.len())]
+        });
+        if url.is_some_and(|url| !volume_text.contains(url)) {
+            found.push((
+                format!("a `{scheme}` URL in <{name}>, which is never allowed in email"),
+                scheme.to_owned(),
+            ));
+        }
+    }
+    if name == "meta" && tag.contains("http-equiv") && tag.contains("refresh") {
+        found.push((
+            "a <meta> refresh: the message would navigate away".to_owned(),
+            "http-equiv".to_owned(),
+        ));
+    }
+}
+
+/// Every start tag of `html`, lowercased, with its element name.
+fn tags(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (at, _) in html.match_indices('<') {
+        let rest = &html[at + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = rest[..end].to_ascii_lowercase();
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if !name.is_empty() {
+            out.push((tag, name));
+        }
+    }
+    out
 }
 
 /// Finds MJML elements that mrml did not know and copied into the HTML as they were

@@ -54,13 +54,17 @@ pub fn out_dir(project: &Project, volume: &Volume, out: Option<&Path>) -> PathBu
     )
 }
 
-/// The folder of the layout a volume uses: its own `layout`, else the project's.
+/// The folder of the layout a volume uses: its own `layout`, else the project's. A
+/// `layout` that would lead outside `layouts/` is never followed (checking the volume
+/// reports it).
 pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
     let name = volume
         .meta
         .layout
         .as_ref()
-        .map_or(project.settings.layout.as_str(), |l| l.get_ref());
+        .map(|l| l.get_ref().as_str())
+        .filter(|name| crate::layout::is_name(name))
+        .unwrap_or(project.settings.layout.as_str());
     project.layout_dir(name)
 }
 
@@ -84,6 +88,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
     let layout_dir = layout_dir(project, &volume);
     let Some(layout) = content(Layout::load(&project.root, &layout_dir), &mut result.diags)? else {
         result.volume = Some(volume);
+        result.diags.sort_by_location();
         return Ok(result);
     };
     let origin = MjmlOrigin {
@@ -97,7 +102,8 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
     if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
         lint::mjml_images(&mjml, &origin, &mut result.diags);
         if let Some(html) = render::html(&mjml, &origin, &mut result.diags) {
-            lint::html_rules(&html, &origin, &mut result.diags);
+            let volume_text = volume.source.text.to_ascii_lowercase();
+            lint::html_rules(&html, &mjml, &origin, &volume_text, &mut result.diags);
             lint::unknown_elements(&mjml, &html, &origin, &mut result.diags);
             result.html_sent_size = lint::html_sent_size(&html);
             lint::html_size(result.html_sent_size, &mut result.diags);
@@ -108,6 +114,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
     result.volume = Some(volume);
     result.layout = Some(layout);
     result.origin = Some(origin);
+    result.diags.sort_by_location();
     Ok(result)
 }
 

@@ -130,7 +130,7 @@ fn every_problem_is_reported_at_once() {
         );
     }
     assert!(
-        stderr.ends_with("error: volumes/011.toml: 4 errors\n"),
+        stderr.ends_with("error: volumes/011.toml: 4 errors, 11 warnings\n"),
         "{stderr}"
     );
 }
@@ -179,5 +179,69 @@ fn oversized_html_is_an_error() {
     assert!(
         stderr.contains("error: the HTML part is") && stderr.contains("Gmail clips"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn every_mistake_of_a_volume_in_one_run_in_file_order() {
+    let project = Project::sample();
+    project.write(
+        "volumes/012.toml",
+        include_str!("fixtures/mistakes/012.toml"),
+    );
+    let run = project.run(&["check", "volumes/012.toml"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let lines: Vec<usize> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--> volumes/012.toml:"))
+        .map(|at| {
+            at.split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a line number")
+        })
+        .collect();
+    assert!(lines.len() >= 8, "{}", run.stderr);
+    assert!(lines.is_sorted(), "not in file order: {lines:?}");
+    insta::assert_snapshot!(run.stderr);
+}
+
+#[test]
+fn a_topic_one_slip_from_the_others_is_a_warning() {
+    let project = Project::sample();
+    project.edit(
+        VOLUME,
+        "topics = [\"robotics\", \"industry\"]",
+        "topics = [\"robotics\", \"industy\"]",
+    );
+    let run = project.run(&["check", VOLUME]);
+    assert_eq!(run.status, 0, "a warning only:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: topic `industy` is used by no other pick; did you mean `industry`?\n  --> volumes/011.toml:40:23"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_period_that_ends_before_it_starts_is_one_error() {
+    let project = Project::sample();
+    project.edit(
+        VOLUME,
+        "period = { from = 2024-04-12, to = 2024-05-09 }",
+        "period = { from = 2024-05-09, to = 2024-04-12 }",
+    );
+    let run = project.run(&["check", VOLUME]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: the period ends (2024-04-12) before it starts (2024-05-09)")
+            && !run.stderr.contains("warning: pick"),
+        "no pick is judged against a backwards period:\n{}",
+        run.stderr
     );
 }

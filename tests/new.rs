@@ -35,19 +35,54 @@ fn scaffolds_the_next_volume() {
 }
 
 #[test]
-fn never_overwrites() {
+fn drafts_are_numbered_after_the_highest_and_started_from_the_latest_published() {
     let project = Project::sample();
     project.ok(&["new"]);
-    project.ok(&["new"]);
-    assert!(project.read("volumes/013.toml").contains("number = 13\n"));
+    assert!(
+        project
+            .read("volumes/012.toml")
+            .contains("\ndraft = true\n")
+    );
+    let run = project.ok(&["new"]);
+    assert!(
+        run.stdout
+            .starts_with("created volumes/013.toml (volume 13) from volumes/011.toml"),
+        "the TK-filled draft 012 is no model: {}",
+        run.stdout
+    );
+    let text = project.read("volumes/013.toml");
+    assert!(text.contains("number = 13\n"), "{text}");
+    // Two periods on from 011's (4/12-5/9, 28 days), since 012 takes the one between.
+    assert!(
+        text.contains("period = { from = 2024-06-07, to = 2024-07-04 }"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_broken_latest_volume_is_reported_and_left_alone() {
+    let project = Project::sample();
     project.write("volumes/014.toml", "# hand-written, must survive\n");
-    std::fs::remove_file(project.path("volumes/013.toml")).unwrap();
     let run = project.run(&["new"]);
     assert_eq!(run.status, 1);
-    assert!(run.stderr.contains("volumes/014.toml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> volumes/014.toml:1:1"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         project.read("volumes/014.toml"),
         "# hand-written, must survive\n"
+    );
+    assert!(!project.path("volumes/015.toml").exists());
+    // Marked as a draft, it is skipped as a model but still counts for the number.
+    project.write("volumes/014.toml", "draft = true\n");
+    let run = project.ok(&["new"]);
+    assert!(
+        run.stdout
+            .starts_with("created volumes/015.toml (volume 15) from volumes/011.toml"),
+        "{}",
+        run.stdout
     );
 }
 

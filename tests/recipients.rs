@@ -152,7 +152,7 @@ fn unknown_segment_on_the_command_line_is_named() {
     assert_eq!(run.status, 1);
     assert!(
         run.stderr.contains(
-            "unknown segment `subscriber`; recipients.toml defines: subscribers, staff, chips-watch"
+            "unknown segment `subscriber`; did you mean `subscribers`? recipients.toml defines: subscribers, staff, chips-watch"
         ),
         "{}",
         run.stderr
@@ -277,5 +277,106 @@ fn a_greeting_with_a_control_character_is_an_error_at_its_place() {
             && run.stderr.contains("--> recipients.toml:33:12"),
         "{}",
         run.stderr
+    );
+}
+
+/// recipients.toml with one `subscribers` segment and an import of `list.csv` with these
+/// extra lines in its `[[imports]]` table.
+fn import_of(project: &Project, extra: &str, csv: &str) {
+    project.write(
+        "recipients.toml",
+        &format!(
+            "[segments.subscribers]\ndescription = \"Everyone\"\n\n[[imports]]\npath = \"list.csv\"\nsegments = [\"subscribers\"]\n{extra}"
+        ),
+    );
+    project.write("list.csv", csv);
+}
+
+#[test]
+fn a_mailchimp_export_is_read_through_a_column_map() {
+    let project = Project::sample();
+    import_of(
+        &project,
+        "columns = { email = \"Email Address\", name = [\"First Name\", \"Last Name\"] }\n",
+        "Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME\n\
+         ana@example.org,Ana,Lima,2,2024-01-01 10:00:00\n\
+         wei@example.org,Wei,,5,2024-02-01 10:00:00\n",
+    );
+    let run = project.ok(&["recipients", "--explain", "ana@example.org"]);
+    assert!(run.stdout.contains("Ana Lima"), "{}", run.stdout);
+    let counts = project.ok(&["recipients"]);
+    assert_eq!(
+        count_line(&counts.stdout, "subscribers"),
+        ["subscribers", "2", "0", "0", "2"]
+    );
+}
+
+#[test]
+fn a_mapped_column_missing_from_the_header_is_named_at_the_map() {
+    let project = Project::sample();
+    import_of(
+        &project,
+        "columns = { email = \"E-mail Address\" }\n",
+        "Email Address,First Name\nana@example.org,Ana\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("list.csv has no column `E-mail Address`")
+            && run.stderr.contains("--> recipients.toml:7:")
+            && run.stderr.contains("did you mean `Email Address`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn one_person_named_two_ways_in_two_files_is_a_warning_naming_both() {
+    let project = Project::sample();
+    import_of(
+        &project,
+        "\n[[recipients]]\nemail = \"ana@example.org\"\nname = \"Ana Lima\"\nsegments = [\"subscribers\"]\ntopics = [\"chips\"]\n",
+        "email,name,segments,topics\nANA@example.org,Ana L.,,ai\n",
+    );
+    let run = project.ok(&["recipients"]);
+    assert!(
+        run.stderr.contains(
+            "warning: `ana@example.org` is named `Ana Lima` in recipients.toml:9 and `Ana L.` here"
+        ) && run.stderr.contains("--> list.csv:2:17"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("chose the topics chips in recipients.toml:9 and ai here"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_csv_with_cr_line_endings_is_read_line_by_line() {
+    let project = Project::sample();
+    import_of(
+        &project,
+        "",
+        "email,name\rana@example.org,Ana\rwei@example.org,Wei\rbad-address,X\r",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> list.csv:4:1") && !run.stderr.contains("unknown column"),
+        "the bad row is found on its own line:\n{}",
+        run.stderr
+    );
+    project.write(
+        "list.csv",
+        "email,name\rana@example.org,Ana\rwei@example.org,Wei\r",
+    );
+    let counts = project.ok(&["recipients"]);
+    assert_eq!(
+        count_line(&counts.stdout, "subscribers"),
+        ["subscribers", "2", "0", "0", "2"]
     );
 }

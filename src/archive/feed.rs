@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::date::Date;
 use crate::layout::escape_html;
-use crate::volume::Date;
 
 /// The Atom namespace.
 const ATOM: &str = "http://www.w3.org/2005/Atom";

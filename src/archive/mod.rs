@@ -1,6 +1,8 @@
 //! The web archive: every volume in `volumes/` as a web page, an index and an Atom feed,
 //! rendered in memory (each volume checked by the same [`pipeline`] as `check`) and then
-//! written all at once ([`publish`]), or not at all when any volume has an error.
+//! written all at once ([`publish`]), or not at all when any volume has an error. Drafts
+//! (`draft = true`) are left out before they are checked, so a half-written volume never
+//! holds back the pages of those already sent.
 
 mod feed;
 mod publish;
@@ -8,27 +10,22 @@ mod publish;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 
 pub use publish::publish;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics, display_path};
 use crate::layout::{Layout, WebLayout};
 use crate::pipeline;
 use crate::project::{Project, SETTINGS_FILE};
 use crate::render::web::{self, Listing, PageLinks};
-use crate::settings::ArchiveSettings;
+use crate::settings::{ArchiveSettings, page_name};
 use crate::volume::{self, Volume};
 
 /// The index page's file name.
 pub(crate) const INDEX: &str = "index.html";
 /// The Atom feed's file name.
 pub(crate) const FEED: &str = "feed.xml";
-
-/// The file name of volume `number`'s page: `NNN.html`, numbered like the volume files.
-pub fn page_name(number: u32) -> String {
-    format!("{number:03}.html")
-}
 
 /// The archive as built in memory.
 #[derive(Debug, Default)]
@@ -41,6 +38,8 @@ pub struct Site {
     pub diags: Diagnostics,
     /// How many warnings the volumes without errors have (`check` shows them).
     pub warnings: usize,
+    /// The draft volumes left out, as paths to show.
+    pub drafts: Vec<String>,
 }
 
 /// Checks and renders every volume, then the index and the feed. Problems in user files are
@@ -57,6 +56,12 @@ pub fn build(project: &Project) -> anyhow::Result<Site> {
     if site.diags.has_errors() {
         return Ok(site);
     }
+    if volumes.is_empty() {
+        bail!(
+            "every volume is a draft ({}): the archive holds only volumes without `draft = true`",
+            site.drafts.join(", ")
+        );
+    }
     volumes.sort_by_key(|v| std::cmp::Reverse(*v.meta.number.get_ref()));
     let listings: Vec<Listing<'_>> = volumes
         .iter()
@@ -66,7 +71,7 @@ pub fn build(project: &Project) -> anyhow::Result<Site> {
     let entries = pages(&mut layouts, &volumes, &listings, settings, &mut site)?;
     let newest = volumes
         .first()
-        .expect("`volume::files` finds at least one volume");
+        .expect("checked above: at least one volume is not a draft");
     let feed = feed::Feed {
         base_url: settings.base_url.get_ref(),
         title: newest.meta.title.get_ref(),
@@ -131,11 +136,18 @@ fn index_and_feed(
     Ok(())
 }
 
-/// Composes every volume as `check` does. Volumes with errors contribute all their
-/// diagnostics; the others, their warning count. Two volumes with one number are an error.
+/// Composes every volume but the drafts as `check` does. Volumes with errors contribute all
+/// their diagnostics; the others, their warning count. Two volumes with one number are an
+/// error.
 fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Volume>> {
     let mut volumes: Vec<Volume> = Vec::new();
     for (_, path) in volume::files(&project.volumes_dir())? {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read volume {}", path.display()))?;
+        if volume::is_draft_text(&text) {
+            site.drafts.push(display_path(&path));
+            continue;
+        }
         let composition = pipeline::compose(project, &path, None)?;
         if composition.diags.has_errors() {
             site.diags.extend(composition.diags);

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+mod columns;
 mod import;
+mod merge;
 mod toml_file;
 
 use super::RECIPIENTS_FILE;
@@ -35,6 +37,10 @@ enum Field {
 }
 
 type Problem = (Field, String);
+
+/// The longest name a recipient may have, in characters: names reach the To header, and
+/// no real name comes near it.
+const MAX_NAME_CHARS: usize = 256;
 
 pub(super) struct Loader<'a> {
     segments: Vec<Segment>,
@@ -81,11 +87,12 @@ impl<'a> Loader<'a> {
         })?;
         let source = SourceFile::new(&path, text);
         self.toml_file(root, &source);
+        self.diags.sort_by_location();
         if self.diags.has_errors() {
-            self.diags.sort_by_location();
             return Err(self.diags.into());
         }
         Ok(Audience {
+            warnings: self.diags,
             segments: self.segments,
             recipients: self.recipients,
             index: self.index,
@@ -112,12 +119,17 @@ impl<'a> Loader<'a> {
         locate: &dyn Fn(Field) -> Location,
     ) {
         match self.check_row(email, [name, greeting], segments, topics) {
-            Ok(row) => {
-                if let Err(problem) = self.merge(row, place) {
-                    self.diags
-                        .push(Diagnostic::error(problem).at(locate(Field::Email)));
+            Ok(row) => match self.merge(row, place) {
+                Ok(warnings) => {
+                    for (field, message) in warnings {
+                        self.diags
+                            .push(Diagnostic::warning(message).at(locate(field)));
+                    }
                 }
-            }
+                Err(problem) => self
+                    .diags
+                    .push(Diagnostic::error(problem).at(locate(Field::Email))),
+            },
             Err(problems) => {
                 for (field, message) in problems {
                     self.diags
@@ -140,6 +152,15 @@ impl<'a> Loader<'a> {
             .ok();
         let mut text = |field, value: Option<&'_ str>, what: &str| {
             let value = value.map(str::trim).filter(|v| !v.is_empty());
+            let length = value.map_or(0, |v| v.chars().count());
+            if length > MAX_NAME_CHARS {
+                problems.push((
+                    field,
+                    format!(
+                        "the {what} is {length} characters long; at most {MAX_NAME_CHARS} are allowed"
+                    ),
+                ));
+            }
             if let Some(c) = value.and_then(|v| v.chars().find(|c| c.is_control())) {
                 problems.push((
                     field,
@@ -154,7 +175,7 @@ impl<'a> Loader<'a> {
         for (i, segment) in segments.iter().enumerate() {
             match self.segment_bits.get(*segment) {
                 Some(bit) => mask |= bit,
-                None => problems.push((Field::Segment(i), format!("unknown segment `{segment}`"))),
+                None => problems.push((Field::Segment(i), self.unknown_segment(segment))),
             }
         }
         if segments.is_empty() {
@@ -182,6 +203,14 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// The message for a segment name that recipients.toml does not define: the closest
+    /// defined name, and the defined ones when few.
+    fn unknown_segment(&self, name: &str) -> String {
+        let known: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+        let notes = crate::diag::unknown_name_notes(name, &known);
+        format!("unknown segment `{name}` ({})", notes.join(" "))
+    }
+
     fn topic(&mut self, topic: &str) -> Result<u16, String> {
         if topic.is_empty() || topic.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(format!(
@@ -197,60 +226,5 @@ impl<'a> Loader<'a> {
         self.topics.push(topic.into());
         self.topic_ids.insert(topic.into(), id);
         Ok(id)
-    }
-
-    /// Adds a row as a new recipient or merges it into the one with its address; the same
-    /// address twice in one file is an error.
-    fn merge(&mut self, row: Row, place: Place) -> Result<(), String> {
-        let key = row.address.key();
-        if let Some((traced, _)) = &self.trace
-            && *traced == key
-        {
-            let names = self
-                .segments
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| row.segments & (1 << i) != 0)
-                .map(|(_, s)| s.name.clone())
-                .collect();
-            let at = format!("{}:{}", self.files[usize::from(place.file)], place.line);
-            self.sightings.push(Sighting {
-                place: at,
-                segments: names,
-            });
-        }
-        let Some(i) = self.index.find(&self.recipients, &key) else {
-            let i = u32::try_from(self.recipients.len())
-                .map_err(|_| "too many recipients".to_owned())?;
-            self.recipients.push(Recipient {
-                address: row.address,
-                name: row.name,
-                greeting: row.greeting,
-                segments: row.segments,
-                topics: row.topics.map(Vec::into_boxed_slice),
-                last: place,
-            });
-            self.index.insert(&self.recipients, &key, i);
-            return Ok(());
-        };
-        let r = &mut self.recipients[usize::try_from(i).expect("u32 fits usize")];
-        if r.last.file == place.file {
-            return Err(format!(
-                "`{}` is listed twice in this file (already on line {})",
-                row.address, r.last.line
-            ));
-        }
-        self.merged += 1;
-        r.segments |= row.segments;
-        r.name = r.name.take().or(row.name);
-        r.greeting = r.greeting.take().or(row.greeting);
-        if let Some(mut more) = row.topics {
-            more.extend(r.topics.as_deref().unwrap_or_default());
-            more.sort_unstable();
-            more.dedup();
-            r.topics = Some(more.into_boxed_slice());
-        }
-        r.last = place;
-        Ok(())
     }
 }

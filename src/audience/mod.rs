@@ -74,6 +74,8 @@ pub struct Audience {
     sightings: Vec<Sighting>,
     /// Rows that named an address already listed in another file, merged into one person.
     merged: usize,
+    /// What loading found suspicious but not wrong (a person named two ways).
+    warnings: crate::diag::Diagnostics,
 }
 
 impl Audience {
@@ -110,6 +112,12 @@ impl Audience {
     /// gets one copy.
     pub fn merged_rows(&self) -> usize {
         self.merged
+    }
+
+    /// What loading found suspicious but not wrong, such as one person listed with two
+    /// names in two files; the commands that load the audience show them.
+    pub fn warnings(&self) -> &crate::diag::Diagnostics {
+        &self.warnings
     }
 
     /// The rows that named the traced address (see [`Audience::load`]).

@@ -79,8 +79,11 @@ impl Audience {
                 .position(|s| &s.name == name)
                 .ok_or_else(|| {
                     let known: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+                    let meant = crate::diag::closest(name, &known)
+                        .map(|k| format!("did you mean `{k}`? "))
+                        .unwrap_or_default();
                     format!(
-                        "unknown segment `{name}`; recipients.toml defines: {}",
+                        "unknown segment `{name}`; {meant}recipients.toml defines: {}",
                         known.join(", ")
                     )
                 })?;

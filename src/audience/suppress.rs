@@ -10,8 +10,8 @@ use anyhow::Context as _;
 
 use super::Address;
 use super::csv::{self, Record};
+use crate::date::Date;
 use crate::diag::{Diagnostic, Diagnostics, display_path};
-use crate::volume::Date;
 
 /// The suppression file, relative to the project root.
 pub const SUPPRESSIONS_FILE: &str = "state/suppressions.csv";

@@ -1,5 +1,6 @@
 //! `broadsheet archive [--out DIR]`: writes the web archive (a page per volume, an index and
-//! an Atom feed) into `out/archive/`, or writes nothing when any volume has an error.
+//! an Atom feed) into `out/archive/`, or writes nothing when any volume has an error. Drafts
+//! are left out and named on one line.
 
 use crate::archive;
 use crate::cli::ArchiveArgs;
@@ -9,6 +10,14 @@ use crate::{Reported, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &ArchiveArgs) -> anyhow::Result<()> {
     let site = archive::build(project)?;
+    if !site.drafts.is_empty() {
+        say_err(format_args!(
+            "note: left out {} draft{}: {}",
+            site.drafts.len(),
+            if site.drafts.len() == 1 { "" } else { "s" },
+            site.drafts.join(", ")
+        ))?;
+    }
     if site.diags.has_errors() {
         say_err(format_args!("{}", site.diags))?;
         say_err(format_args!(

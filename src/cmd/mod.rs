@@ -12,3 +12,17 @@ pub(crate) mod recipients;
 pub(crate) mod status;
 pub(crate) mod suppress;
 pub(crate) mod unsubscribe_token;
+
+use crate::audience::{Address, Audience};
+use crate::project::Project;
+use crate::say_err;
+
+/// Loads the project's audience and prints the warnings loading found (on stderr, so
+/// that reports on stdout stay clean).
+pub(crate) fn audience(project: &Project, trace: Option<&Address>) -> anyhow::Result<Audience> {
+    let audience = Audience::load(&project.root, trace)?;
+    if audience.warnings().iter().next().is_some() {
+        say_err(format_args!("{}", audience.warnings()))?;
+    }
+    Ok(audience)
+}

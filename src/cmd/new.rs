@@ -1,8 +1,11 @@
-//! `broadsheet new`: scaffolds the next volume from the latest one in `volumes/`: the next
-//! number, the period advanced by its own length, placeholders where the copy goes, and a
-//! commented example pick. Never overwrites a file.
+//! `broadsheet new`: scaffolds the next volume as a draft: numbered after the highest file in
+//! `volumes/`, started from the latest volume that is not a draft (a TK-filled draft is no
+//! model), its period advanced once per number skipped, placeholders where the copy goes,
+//! and a commented example pick. Never overwrites a file.
 
-use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -13,11 +16,13 @@ use crate::say;
 use crate::volume::{self, Volume};
 
 pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
-    let (_, latest) = volume::files(&project.volumes_dir())?
-        .pop()
+    let files = volume::files(&project.volumes_dir())?;
+    let (highest, _) = *files
+        .last()
         .expect("`volume::files` finds at least one file");
+    let latest = latest_published(&files)?;
     let previous = volume::load(&latest)?;
-    let number = previous.meta.number.get_ref() + 1;
+    let number = highest.max(*previous.meta.number.get_ref()) + 1;
     let path = project.volumes_dir().join(format!("{number:03}.toml"));
     let text = scaffold(&previous, number, &display_path(&latest));
     let mut file = std::fs::OpenOptions::new()
@@ -41,6 +46,25 @@ pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The newest volume file that is not a draft.
+fn latest_published(files: &[(u32, PathBuf)]) -> anyhow::Result<PathBuf> {
+    for (_, path) in files.iter().rev() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read volume {}", path.display()))?;
+        if !volume::is_draft_text(&text) {
+            return Ok(path.clone());
+        }
+    }
+    let dir = files
+        .first()
+        .and_then(|(_, p)| p.parent())
+        .unwrap_or(Path::new("."));
+    bail!(
+        "every volume in {} is a draft: `new` starts from the latest one that is not",
+        display_path(dir)
+    )
+}
+
 /// A TOML string literal for `value`.
 fn quoted(value: &str) -> String {
     toml::Value::String(value.to_owned()).to_string()
@@ -50,8 +74,10 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     let meta = &previous.meta;
     let period = meta.period.get_ref();
     let (start, end) = (*period.from.get_ref(), *period.to.get_ref());
+    // Numbers skipped (drafts between) move the period on once each.
+    let steps = i64::from(number.saturating_sub(*meta.number.get_ref()).max(1));
     let length = start.days_until(end);
-    let next_start = end.add_days(1);
+    let next_start = end.add_days(1 + (steps - 1) * (length + 1));
     let next_end = next_start.add_days(length);
     let mut out = String::new();
     let mut line = |text: String| {
@@ -60,10 +86,12 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     };
     line(format!(
         "# Volume {number}, started by `broadsheet new` from {from}.\n\
-         # Replace every TK, add the picks, then run `broadsheet check` on this file."
+         # Replace every TK, add the picks, then run `broadsheet check` on this file.\n\
+         # Delete `draft = true` when it is ready: `archive` leaves drafts out, `dispatch` refuses them."
     ));
     line(String::new());
     line(format!("number = {number}"));
+    line("draft = true".to_owned());
     line(format!("title = {}", quoted(meta.title.get_ref())));
     line("headline = \"TK\"".to_owned());
     line("preheader = \"TK\"".to_owned());

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use crate::audience::Audience;
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::Plan;
@@ -19,7 +18,7 @@ const EXCLUDED_SHOWN: usize = 20;
 
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
     let prepared = Prepared::new(project, &args.volume, "nothing planned")?;
-    let audience = Audience::load(&project.root, None)?;
+    let audience = super::audience(project, None)?;
     let ledger = prepare::read_ledger(project)?;
     let inputs = prepared.inputs(&audience, &args.segment, ledger.as_ref())?;
     let subject = prepared.ready.parts().0.subject();

@@ -12,7 +12,7 @@ pub(crate) fn run(project: &Project, args: &RecipientsArgs) -> anyhow::Result<()
         .as_deref()
         .map(|a| Address::parse(a).map_err(|why| anyhow::anyhow!("`{a}` {why}")))
         .transpose()?;
-    let audience = Audience::load(&project.root, traced.as_ref())?;
+    let audience = super::audience(project, traced.as_ref())?;
     let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
     match &traced {
         Some(address) => explain(&audience, &selection, address),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::audience::Audience;
 use crate::clock::Timestamp;
-use crate::diag::display_path;
+use crate::diag::{Diagnostic, display_path};
 use crate::layout::Layout;
 use crate::ledger::{self, Dispatch, Ledger};
 use crate::message::Common;
@@ -52,6 +52,24 @@ impl Ready {
             composition,
             web_url,
         })
+    }
+
+    /// Refuses a draft (`draft = true`) with an error at that line and `error: PATH: a
+    /// draft; {refusal}`: drafts may be planned and proofed, never dispatched.
+    pub(crate) fn refuse_draft(&self, refusal: &str) -> anyhow::Result<()> {
+        let volume = self.parts().0;
+        let Some(draft) = volume.meta.draft.as_ref().filter(|d| *d.get_ref()) else {
+            return Ok(());
+        };
+        let error = Diagnostic::error("this volume is a draft")
+            .at_span(&volume.source, draft.span())
+            .note("delete `draft = true` when the volume is ready to send");
+        say_err(format_args!("{error}"))?;
+        say_err(format_args!(
+            "error: {}: a draft; {refusal}",
+            volume.source.path
+        ))?;
+        Err(Reported.into())
     }
 
     /// The volume's number.

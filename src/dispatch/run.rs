@@ -39,6 +39,7 @@ pub fn run(
     now: Timestamp,
 ) -> anyhow::Result<Outcome> {
     let prepared = Prepared::new(project, request.volume, "nothing sent")?;
+    prepared.ready.refuse_draft("nothing sent")?;
     let sending = &prepared.sending;
     // Everything that can be wrong with the settings stops us before `state/` is touched.
     let signer = Signer::from_env(&sending.unsubscribe, &sending.identity.list_id)?;

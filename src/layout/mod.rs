@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
-use crate::volume::check_url;
+use crate::toml_diag::Document;
+use crate::url::check_url;
 
+mod includes;
 mod templates;
 
 pub(crate) use templates::escape_html;
@@ -26,6 +28,16 @@ pub const TEXT_TEMPLATE: &str = "email.txt.hbs";
 pub const WEB_TEMPLATE: &str = "web.html.hbs";
 /// The template that writes the web archive's index page.
 pub const INDEX_TEMPLATE: &str = "index.html.hbs";
+
+/// Whether `name` can name a layout: one folder right under `layouts/`, never a path that
+/// leads elsewhere (`/abs`, `../x`, `a/b`, `.hidden`).
+pub fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
 
 /// A loaded layout: its data and its compiled templates.
 #[derive(Debug)]
@@ -126,22 +138,18 @@ impl Layout {
         let mut diags = Diagnostics::default();
         let data_path = dir.join("layout.toml");
         let data_source = read(&data_path)?;
-        let data = match toml::from_str::<LayoutData>(&data_source.text) {
-            Ok(data) => {
-                data.validate(&data_source, &mut diags);
-                Some(data)
-            }
-            Err(e) => {
-                diags.push(crate::volume::toml_diagnostic(&data_source, &e));
-                None
-            }
-        };
+        let doc = Document::parse(&data_source, &mut diags);
+        let data = doc.exact::<LayoutData>(&data_source, doc.root_value(), &mut diags);
+        if let Some(data) = &data {
+            data.validate(&data_source, &mut diags);
+        }
         let mut layout = Templates::new(root);
         layout.add_all(dir, &mut diags)?;
         let mut names = Vec::with_capacity(extra.len());
         for file in extra {
             names.push(layout.add_required(&dir.join(file), &mut diags)?);
         }
+        layout.check_includes(&mut diags);
         match data {
             Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),
             _ => Err(diags.into()),
@@ -171,6 +179,20 @@ impl Layout {
             key.as_deref(),
             error.line_no.zip(error.column_no),
         )
+    }
+}
+
+impl Layout {
+    /// Places `diagnostic` at the start of the template registered as `name`: for problems
+    /// of the template as a whole.
+    pub(crate) fn at_template(
+        &self,
+        name: &str,
+        is_text: bool,
+        diagnostic: Diagnostic,
+    ) -> Diagnostic {
+        let key = source_key(name, is_text);
+        locate(&self.templates, diagnostic, Some(&key), Some((1, 1)))
     }
 }
 

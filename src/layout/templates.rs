@@ -130,6 +130,12 @@ impl Templates {
         Ok(name)
     }
 
+    /// Reports partials that include each other, which would render forever, or that
+    /// expand into too many renderings.
+    pub(super) fn check_includes(&self, diags: &mut Diagnostics) {
+        super::includes::check(&self.sources, diags);
+    }
+
     pub(super) fn finish(self, data: LayoutData) -> Layout {
         let [mjml_name, text_name] = self.names;
         Layout {

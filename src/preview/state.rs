@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::archive;
-use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::diag::{Diagnostic, Diagnostics, MAX_LISTED, Severity};
 use crate::layout::{Layout, WEB_TEMPLATE};
 use crate::lint::{HTML_MAX_BYTES, HTML_WARN_BYTES};
 use crate::pipeline;
@@ -115,9 +115,11 @@ impl Snapshot {
             self.good = Some(Arc::new(parts));
             self.good_version = self.version;
         }
+        // As many as `check` prints: a flood of diagnostics must not flood the page.
         self.diagnostics = outcome
             .diagnostics
             .iter()
+            .take(MAX_LISTED)
             .map(DiagnosticView::from)
             .collect();
         self.rebuild_ms = outcome.elapsed_ms;

@@ -7,7 +7,7 @@ use handlebars::{
     RenderErrorReason, Renderable, StringOutput,
 };
 
-use crate::volume::Date;
+use crate::date::Date;
 
 /// Lines of the text part are wrapped at this width where words allow: 76, the longest
 /// line quoted-printable carries without a soft line break.

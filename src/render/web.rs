@@ -98,9 +98,5 @@ pub(crate) fn index(
 }
 
 fn render(web: &WebLayout, name: &str, data: &impl Serialize) -> Result<WebPage, Box<Diagnostic>> {
-    web.layout
-        .html
-        .render(name, data)
-        .map(WebPage)
-        .map_err(|e| Box::new(web.layout.render_diagnostic(&e, false)))
+    super::bounded(&web.layout, name, data, false).map(WebPage)
 }

@@ -1,10 +1,9 @@
-//! Checks on parsed settings that types cannot express: addresses, domains, URLs, the
-//! transport's combinations (plaintext only to loopback), and no `password` key anywhere.
+//! Checks on parsed settings that types cannot express: addresses, domains, URLs, and the
+//! transport's combinations (plaintext only to loopback).
 
 use std::ops::Range;
 
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
 use super::{
     ArchiveSettings, Limits, MAX_PROOF_MAX, Security, Sender, Settings, TOKEN_SLOT, Transport,
@@ -13,27 +12,11 @@ use super::{
 use crate::audience::Address;
 use crate::audience::address::check_domain;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::volume::check_url;
+use crate::url::check_url;
 
 /// Checks every value of `settings`, adding problems to `diags`.
 pub(super) fn run(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {
     Checker { source, diags }.run(settings);
-}
-
-/// Reports every key called `password`, at any depth.
-pub(super) fn find_passwords(source: &SourceFile, table: &DeTable<'_>, diags: &mut Diagnostics) {
-    for (key, value) in table {
-        if key.get_ref().eq_ignore_ascii_case("password") {
-            diags.push(
-                Diagnostic::error("a password does not belong in broadsheet.toml")
-                    .at_span(source, key.span())
-                    .note("put it in an environment variable and name that variable with `password_env = \"SMTP_PASSWORD\"`"),
-            );
-        }
-        if let DeValue::Table(inner) = value.get_ref() {
-            find_passwords(source, inner, diags);
-        }
-    }
 }
 
 struct Checker<'a> {
@@ -206,6 +189,12 @@ impl Checker<'_> {
             );
             let message = "`url` must be printable ASCII without spaces".to_owned();
             self.error(message, url.span(), note);
+        }
+        if url.get_ref().contains(',') {
+            let note = Some(
+                "List-Unsubscribe separates its entries with commas: percent-encode it as `%2C`",
+            );
+            self.error("`url` must not hold `,`".to_owned(), url.span(), note);
         }
         if url.get_ref().matches(TOKEN_SLOT).count() != 1 {
             let message =

@@ -3,10 +3,7 @@
 //! Parsing reports every syntax error, then deserializes each part (the top level, the hero,
 //! every pick, the expert view) on its own so that one bad pick does not hide the next.
 
-mod date;
 mod validate;
-
-pub(crate) use validate::check_url;
 
 use std::path::{Path, PathBuf};
 
@@ -14,11 +11,11 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeTable, DeValue};
 
-pub use date::Date;
-
+use crate::date::Date;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::toml_diag::Document;
 
 /// One issue of the newsletter, as written in `volumes/NNN.toml`.
 #[derive(Debug, Clone)]
@@ -57,6 +54,9 @@ pub struct Meta {
     pub layout: Option<Spanned<String>>,
     /// BCP 47 language tag; defaults to `en`.
     pub lang: Option<Spanned<String>>,
+    /// `draft = true` while the volume is being written: `archive` leaves it out and
+    /// `dispatch` refuses it; `check`, `plan`, `proof` and `preview` work on it.
+    pub draft: Option<Spanned<bool>>,
     // The tables below are deserialized on their own (see `parse`); naming them here keeps
     // them out of the unknown-field error and in its list of expected fields.
     #[serde(default, rename = "hero")]
@@ -142,6 +142,11 @@ impl Volume {
         self.meta.lang.as_ref().map_or("en", |l| l.get_ref())
     }
 
+    /// True when the volume says `draft = true`.
+    pub fn is_draft(&self) -> bool {
+        self.meta.draft.as_ref().is_some_and(|d| *d.get_ref())
+    }
+
     /// How many picks come before the expert view.
     pub fn expert_view_after(&self) -> usize {
         self.expert_view
@@ -180,6 +185,15 @@ pub fn files(dir: &Path) -> anyhow::Result<Vec<(u32, PathBuf)>> {
     Ok(found)
 }
 
+/// True when volume text says `draft = true` at its top level, whatever else is wrong with
+/// it: a draft may be half written, and is still known to be a draft.
+pub fn is_draft_text(text: &str) -> bool {
+    let (root, _) = DeTable::parse_recoverable(text);
+    root.get_ref()
+        .get("draft")
+        .is_some_and(|v| matches!(v.get_ref(), DeValue::Boolean(true)))
+}
+
 /// Reads and parses a volume file; validation is separate (see [`Volume::validate`]).
 /// Problems in the file are returned as [`Diagnostics`] inside the error.
 pub fn load(path: &Path) -> anyhow::Result<Volume> {
@@ -188,28 +202,47 @@ pub fn load(path: &Path) -> anyhow::Result<Volume> {
     Ok(parse(SourceFile::new(path, text))?)
 }
 
-/// Parses volume text, reporting every problem found.
+/// Parses volume text, reporting every problem found. When the file has errors, what could
+/// be read of it is checked too (see [`Volume::validate`]), so that one run shows them all.
 pub fn parse(source: SourceFile) -> Result<Volume, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let (root, errors) = DeTable::parse_recoverable(&source.text);
-    if !errors.is_empty() {
-        diags.extend(errors.iter().map(|e| toml_diagnostic(&source, e)));
+    let parts = read_parts(&source, &Document::parse(&source, &mut diags), &mut diags);
+    let Some((meta, hero, picks, expert_view)) = parts else {
+        diags.sort_by_location();
         return Err(diags);
+    };
+    let volume = Volume {
+        source,
+        meta,
+        hero,
+        picks,
+        expert_view,
+    };
+    if !diags.has_errors() {
+        return Ok(volume);
     }
-    let root_span = root.span();
-    let root = root.into_inner();
-    let hero = part::<Hero>(&source, &root, "hero", &mut diags);
-    let expert_view = part::<ExpertView>(&source, &root, "expert_view", &mut diags);
-    let picks = match root.get("picks") {
+    volume.validate(&mut diags);
+    diags.sort_by_location();
+    Err(diags)
+}
+
+/// The parts of a volume, each deserialized on its own so that one bad pick does not hide
+/// the next; `None` when not even the top level could be read.
+type Parts = (Meta, Option<Hero>, Vec<Pick>, Option<ExpertView>);
+
+fn read_parts(source: &SourceFile, doc: &Document<'_>, diags: &mut Diagnostics) -> Option<Parts> {
+    let hero = part::<Hero>(source, doc, "hero", diags);
+    let expert_view = part::<ExpertView>(source, doc, "expert_view", diags);
+    let picks = match doc.root().get("picks").cloned() {
         Some(v) => match v.get_ref() {
             DeValue::Array(items) => items
                 .iter()
-                .filter_map(|item| typed::<Pick>(&source, item.clone(), &mut diags))
+                .filter_map(|item| doc.typed::<Pick>(source, item.clone(), diags))
                 .collect(),
             _ => {
                 diags.push(
                     Diagnostic::error("`picks` must be an array of tables")
-                        .at_span(&source, v.span())
+                        .at_span(source, v.span())
                         .note("write each pick as a `[[picks]]` table"),
                 );
                 Vec::new()
@@ -217,55 +250,17 @@ pub fn parse(source: SourceFile) -> Result<Volume, Diagnostics> {
         },
         None => Vec::new(),
     };
-    let meta = typed::<Meta>(
-        &source,
-        Spanned::new(root_span, DeValue::Table(root)),
-        &mut diags,
-    );
-    diags.sort_by_location();
-    match meta {
-        Some(meta) if !diags.has_errors() => Ok(Volume {
-            source,
-            meta,
-            hero,
-            picks,
-            expert_view,
-        }),
-        _ => Err(diags),
-    }
+    let root = doc.root_value();
+    let meta = doc.typed::<Meta>(source, root, diags)?;
+    Some((meta, hero, picks, expert_view))
 }
 
 fn part<T: for<'de> Deserialize<'de>>(
     source: &SourceFile,
-    root: &DeTable<'_>,
+    doc: &Document<'_>,
     key: &str,
     diags: &mut Diagnostics,
 ) -> Option<T> {
-    let value = root.get(key)?.clone();
-    typed(source, value, diags)
-}
-
-/// Deserializes one part of a parsed TOML document, reporting a failure into `diags`.
-pub(crate) fn typed<T: for<'de> Deserialize<'de>>(
-    source: &SourceFile,
-    value: Spanned<DeValue<'_>>,
-    diags: &mut Diagnostics,
-) -> Option<T> {
-    T::deserialize(ValueDeserializer::from(value))
-        .map_err(|e| diags.push(toml_diagnostic(source, &e)))
-        .ok()
-}
-
-/// Turns a TOML parse or deserialization error into a diagnostic in `source`.
-pub(crate) fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
-    let message = error.message().trim_end().to_owned();
-    let mut diagnostic = Diagnostic::error(message);
-    if error.message().contains("expected a TOML datetime") {
-        diagnostic =
-            diagnostic.note("write dates as TOML dates, without quotes: `date = 2024-05-09`");
-    }
-    match error.span() {
-        Some(span) => diagnostic.at_span(source, span),
-        None => diagnostic,
-    }
+    let value = doc.root().get(key)?.clone();
+    doc.typed(source, value, diags)
 }

@@ -6,9 +6,11 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{Volume, date::Date};
+mod picks;
+
+use super::Volume;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::markdown::{self, PICK_SCHEME};
+use crate::url::check_url;
 
 /// Words that mark unfinished copy.
 const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
@@ -49,7 +51,7 @@ impl<'a> Validator<'a> {
     fn run(mut self, volume: &'a Volume) {
         let meta = &volume.meta;
         self.check_number(volume);
-        self.check_period(meta);
+        let dates_judged = self.check_period(meta);
         self.text(&meta.title, Field::Header, "title");
         self.text(&meta.headline, Field::Header, "headline");
         if let Some(subject) = &meta.subject {
@@ -62,17 +64,30 @@ impl<'a> Validator<'a> {
         if let Some(lang) = &meta.lang {
             self.check_lang(lang);
         }
+        if let Some(layout) = meta
+            .layout
+            .as_ref()
+            .filter(|l| !crate::layout::is_name(l.get_ref()))
+        {
+            self.push(
+                Diagnostic::error("`layout` must name a folder under `layouts/`, such as `scout`")
+                    .note("a layout is one folder of the project's `layouts/`, never a path"),
+                layout.span(),
+            );
+        }
         if let Some(hero) = &volume.hero {
             self.check_hero(hero);
         }
-        self.check_picks(volume);
+        self.check_picks(volume, dates_judged);
         if let Some(ev) = &volume.expert_view {
             self.text(&ev.heading, Field::Line, "expert_view.heading");
             self.text(&ev.author, Field::Line, "expert_view.author");
             self.text(&ev.role, Field::Line, "expert_view.role");
             self.text(&ev.intro, Field::Markdown, "expert_view.intro");
             self.text(&ev.body, Field::Markdown, "expert_view.body");
+            // With no picks at all, that is the one error to report.
             if let Some(after) = &ev.after
+                && !volume.picks.is_empty()
                 && *after.get_ref() > volume.picks.len()
             {
                 let n = volume.picks.len();
@@ -90,13 +105,19 @@ impl<'a> Validator<'a> {
     }
 
     fn error(&mut self, message: impl Into<String>, span: Range<usize>) {
-        self.diags
-            .push(Diagnostic::error(message).at_span(self.src, span));
+        self.push(Diagnostic::error(message), span);
     }
 
     fn warning(&mut self, message: impl Into<String>, span: Range<usize>) {
-        self.diags
-            .push(Diagnostic::warning(message).at_span(self.src, span));
+        self.push(Diagnostic::warning(message), span);
+    }
+
+    /// Reports `diagnostic` at `span`, unless the span is empty: parsing put a stand-in
+    /// there for a missing or rejected value, and has reported that already.
+    fn push(&mut self, diagnostic: Diagnostic, span: Range<usize>) {
+        if !span.is_empty() {
+            self.diags.push(diagnostic.at_span(self.src, span));
+        }
     }
 
     fn check_number(&mut self, volume: &Volume) {
@@ -113,18 +134,23 @@ impl<'a> Validator<'a> {
             .and_then(|s| s.to_str())
             .and_then(|s| s.parse::<u32>().ok());
         if let Some(stem) = stem.filter(|&s| s != number) {
-            self.diags.push(
+            self.push(
                 Diagnostic::warning(format!(
                     "volume number {number} does not match the file name (`{stem:03}`)"
-                ))
-                .at_span(self.src, volume.meta.number.span()),
+                )),
+                volume.meta.number.span(),
             );
         }
     }
 
-    fn check_period(&mut self, meta: &super::Meta) {
+    /// Checks the period; false when it cannot judge dates (it ends before it starts, or
+    /// an end is missing).
+    fn check_period(&mut self, meta: &super::Meta) -> bool {
         let period = meta.period.get_ref();
-        if period.from.get_ref() > period.to.get_ref() {
+        // A stand-in end (empty span) was reported as missing or wrong: judge nothing by it.
+        let real = !period.from.span().is_empty() && !period.to.span().is_empty();
+        let ordered = period.from.get_ref() <= period.to.get_ref();
+        if !ordered {
             self.error(
                 format!(
                     "the period ends ({}) before it starts ({})",
@@ -134,16 +160,17 @@ impl<'a> Validator<'a> {
                 period.to.span(),
             );
         }
+        ordered && real
     }
 
     fn check_preheader(&mut self, meta: &super::Meta) {
         match &meta.preheader {
-            None => self.diags.push(
+            None => self.push(
                 Diagnostic::warning(
                     "no `preheader`: inboxes will preview the first text they find",
                 )
-                .at_span(self.src, meta.headline.span())
                 .note("add `preheader = \"...\"`, one sentence shown after the subject"),
+                meta.headline.span(),
             ),
             Some(p) => {
                 self.text(p, Field::Line, "preheader");
@@ -179,117 +206,40 @@ impl<'a> Validator<'a> {
     fn check_hero(&mut self, hero: &super::Hero) {
         self.url(&hero.src, "hero.src");
         match &hero.alt {
-            Some(alt) if !alt.get_ref().trim().is_empty() => self.text(alt, Field::Line, "hero.alt"),
-            Some(alt) if !hero.decorative => self.diags.push(
-                Diagnostic::error("the hero image has empty alt text")
-                    .at_span(self.src, alt.span())
-                    .note("describe the image, or set `decorative = true` if it carries no information"),
+            Some(alt) if !alt.get_ref().trim().is_empty() => {
+                self.text(alt, Field::Line, "hero.alt")
+            }
+            Some(alt) if !hero.decorative => self.push(
+                Diagnostic::error("the hero image has empty alt text").note(
+                    "describe the image, or set `decorative = true` if it carries no information",
+                ),
+                alt.span(),
             ),
             Some(_) => {}
             None if hero.decorative => {}
-            None => self.diags.push(
+            None => self.push(
                 Diagnostic::error("the hero image has no alt text")
-                    .at_span(self.src, hero.src.span())
                     .note("add `alt = \"...\"` describing the image to readers who cannot see it"),
+                hero.src.span(),
             ),
-        }
-    }
-
-    fn check_picks(&mut self, volume: &'a Volume) {
-        let period = volume.meta.period.get_ref();
-        let (from, to) = (*period.from.get_ref(), *period.to.get_ref());
-        if volume.picks.is_empty() {
-            self.diags.push(
-                Diagnostic::error("the volume has no picks")
-                    .note("add at least one `[[picks]]` table with summary, source, date and url"),
-            );
-        }
-        let mut urls: HashMap<&str, usize> = HashMap::new();
-        for (i, pick) in volume.picks.iter().enumerate() {
-            let n = i + 1;
-            self.text(&pick.summary, Field::Markdown, "summary");
-            self.text(&pick.source, Field::Line, "source");
-            self.url(&pick.url, "url");
-            let date = *pick.date.get_ref();
-            if date < from || date > to {
-                self.check_date(n, date, (from, to), pick.date.span());
-            }
-            if let Some(first) = urls.insert(pick.url.get_ref(), n) {
-                self.diags.push(
-                    Diagnostic::warning(format!("pick {n} links to the same URL as pick {first}"))
-                        .at_span(self.src, pick.url.span()),
-                );
-                urls.insert(pick.url.get_ref(), first);
-            }
-            for topic in &pick.topics {
-                self.text(topic, Field::Line, "topics");
-            }
-            if let Some(id) = &pick.id {
-                self.check_id(id, n);
-            }
-        }
-    }
-
-    fn check_date(&mut self, n: usize, date: Date, (from, to): (Date, Date), span: Range<usize>) {
-        let when = if date < from { "before" } else { "after" };
-        self.diags.push(
-            Diagnostic::warning(format!(
-                "pick {n} is dated {date}, {when} the volume's period ({from} to {to})"
-            ))
-            .at_span(self.src, span)
-            .note("fine for a deliberately older item; otherwise check the year"),
-        );
-    }
-
-    fn check_id(&mut self, id: &'a Spanned<String>, n: usize) {
-        let slug = id.get_ref();
-        let valid = !slug.is_empty()
-            && slug
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid {
-            self.error(
-                format!("pick id `{slug}` must be lowercase letters, digits and hyphens"),
-                id.span(),
-            );
-        } else if let Some(first) = self.pick_ids.insert(slug, n) {
-            self.error(
-                format!("pick id `{slug}` is already used by pick {first}"),
-                id.span(),
-            );
         }
     }
 
     /// Checks a URL field: https only.
     fn url(&mut self, url: &Spanned<String>, what: &str) {
         if let Err(problem) = check_url(url.get_ref(), false) {
-            self.error(format!("`{what}` {problem}"), url.span());
+            self.bad_link(format!("`{what}` {problem}"), url.get_ref(), url.span());
         }
     }
 
-    fn check_markdown_links(&mut self, volume: &Volume) {
-        let mut fields: Vec<&Spanned<String>> = Vec::new();
-        fields.extend(&volume.meta.intro);
-        fields.extend(volume.picks.iter().map(|p| &p.summary));
-        if let Some(ev) = &volume.expert_view {
-            fields.extend([&ev.intro, &ev.body]);
-        }
-        for field in fields {
-            for link in markdown::links(field.get_ref()) {
-                let span = sub_span(self.src, field, &field.get_ref()[link.range.clone()]);
-                if let Some(id) = link.dest.strip_prefix(PICK_SCHEME) {
-                    if !self.pick_ids.contains_key(id) {
-                        self.diags.push(
-                            Diagnostic::error(format!("link to unknown pick `{id}`"))
-                                .at_span(self.src, span)
-                                .note("give the cited pick `id = \"...\"` with this value"),
-                        );
-                    }
-                } else if let Err(problem) = check_url(&link.dest, true) {
-                    self.error(format!("link {problem}"), span);
-                }
-            }
-        }
+    /// Reports a rejected link, with the fix when there is an obvious one.
+    fn bad_link(&mut self, message: String, url: &str, span: Range<usize>) {
+        let d = Diagnostic::error(message);
+        let d = match crate::url::hint(url) {
+            Some(hint) => d.note(hint),
+            None => d,
+        };
+        self.push(d, span);
     }
 
     fn text(&mut self, field: &Spanned<String>, kind: Field, name: &str) {
@@ -319,30 +269,6 @@ impl<'a> Validator<'a> {
                 span,
             );
         }
-    }
-}
-
-/// Why `url` is not acceptable as a link, if it is not. `mailto:` is allowed when `mailto` is.
-pub(crate) fn check_url(url: &str, mailto: bool) -> Result<(), String> {
-    let lower = url.trim().to_ascii_lowercase();
-    let scheme = lower.split_once(':').map(|(s, _)| s);
-    match scheme {
-        Some("https") => {
-            let host = lower["https:".len()..]
-                .strip_prefix("//")
-                .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
-            match host {
-                Some(h) if !h.is_empty() && !url.chars().any(char::is_whitespace) => Ok(()),
-                _ => Err(format!("`{url}` is not a valid https URL")),
-            }
-        }
-        Some("mailto") if mailto => Ok(()),
-        Some(s @ ("javascript" | "data" | "vbscript" | "file")) => Err(format!(
-            "uses a `{s}:` URL, which is never allowed in email"
-        )),
-        Some("http") => Err(format!("`{url}` must use https, not http")),
-        _ if mailto => Err(format!("`{url}` must be an https or mailto URL")),
-        _ => Err(format!("`{url}` must be an https URL")),
     }
 }
 
@@ -376,25 +302,6 @@ fn sub_span(src: &SourceFile, field: &Spanned<String>, needle: &str) -> Range<us
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_must_be_https() {
-        assert!(check_url("https://scout.eto.tech/?p=1", false).is_ok());
-        assert!(
-            check_url("http://x.test/", false)
-                .unwrap_err()
-                .contains("https")
-        );
-        assert!(
-            check_url("JavaScript:alert(1)", true)
-                .unwrap_err()
-                .contains("javascript:")
-        );
-        assert!(check_url("data:text/html,x", true).is_err());
-        assert!(check_url("https:///nohost", false).is_err());
-        assert!(check_url("mailto:a@b.test", true).is_ok());
-        assert!(check_url("mailto:a@b.test", false).is_err());
-    }
 
     #[test]
     fn placeholders_are_whole_words() {

@@ -36,6 +36,22 @@ impl Project {
         Self { dir }
     }
 
+    /// A copy of the repository's own sample project: its live `broadsheet.toml`,
+    /// `volumes/` and `layouts/`. Only the test that the sample still builds may use it.
+    pub fn repository_sample() -> Self {
+        let dir = tempfile::tempdir().expect("create a temp folder");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(
+            repo.join("broadsheet.toml"),
+            dir.path().join("broadsheet.toml"),
+        )
+        .expect("copy broadsheet.toml");
+        for folder in ["volumes", "layouts"] {
+            copy_tree(&repo.join(folder), &dir.path().join(folder));
+        }
+        Self { dir }
+    }
+
     /// The project's root folder.
     pub fn root(&self) -> &Path {
         self.dir.path()

@@ -1,5 +1,7 @@
 //! `[[imports]]`: a CSV file of recipients (header `email,name,greeting,segments,topics`, lists
-//! separated by `;`) read into the loader row by row, each problem at its line and column.
+//! separated by `;`, or another tool's columns mapped with `columns`) read into the loader
+//! row by row, each problem at its line and column. Lines end with LF, CRLF, or (old Mac
+//! exports) CR alone.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -7,13 +9,23 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::columns::{Columns, Wanted};
 use super::toml_file::ImportDef;
 use super::{Field, Loader, Place};
 use crate::audience::csv::{self, Record};
 use crate::diag::{Diagnostic, Location, SourceFile, display_path};
 
-/// The columns an import may have; `email` is required.
-const COLUMNS: [&str; 5] = ["email", "name", "greeting", "segments", "topics"];
+/// What reading one import needs besides the loader.
+struct Import<'a> {
+    source: &'a SourceFile,
+    path: String,
+    file: u16,
+    defaults: Vec<String>,
+    wanted: Wanted,
+    columns: Option<Columns>,
+    /// Whether the file ends its lines with CR alone, as the header line shows.
+    cr_only: bool,
+}
 
 impl Loader<'_> {
     pub(super) fn import(&mut self, root: &Path, source: &SourceFile, def: &ImportDef) {
@@ -29,72 +41,98 @@ impl Loader<'_> {
         let Some(defaults) = self.import_defaults(source, &def.segments) else {
             return;
         };
+        let Some(wanted) = Wanted::new(source, def.columns.as_ref(), &mut self.diags) else {
+            return;
+        };
         let shown = display_path(&path);
-        let index = self.add_file(shown.clone());
-        if let Err(e) = self.rows(BufReader::new(file), &shown, index, &defaults) {
-            let d = Diagnostic::error(format!("cannot read {shown}: {e}"));
+        let mut import = Import {
+            source,
+            file: self.add_file(shown.clone()),
+            path: shown,
+            defaults,
+            wanted,
+            columns: None,
+            cr_only: false,
+        };
+        if let Err(e) = self.rows(BufReader::new(file), &mut import) {
+            let d = Diagnostic::error(format!("cannot read {}: {e}", import.path));
             self.diags.push(d.at_span(source, def.path.span()));
         }
     }
 
     /// Reads the file line by line, so that a large list never sits in memory as text.
-    fn rows(
-        &mut self,
-        mut reader: impl BufRead,
-        path: &str,
-        file: u16,
-        defaults: &[String],
-    ) -> std::io::Result<()> {
+    fn rows(&mut self, mut reader: impl BufRead, import: &mut Import<'_>) -> std::io::Result<()> {
         let mut buffer = Vec::new();
-        let mut columns = None;
-        for line in 1.. {
+        let mut line = 0;
+        loop {
             buffer.clear();
             if reader.read_until(b'\n', &mut buffer)? == 0 {
                 return Ok(());
             }
             let bytes = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
-            let bytes = if line == 1 {
-                bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
+            let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            if line == 0 {
+                import.cr_only = bytes.contains(&b'\r');
+            }
+            // A CR-only file arrives as one line; a CR inside a line of any other file is
+            // a character of its field (and an error there).
+            let lines: Vec<&[u8]> = if import.cr_only {
+                bytes.split(|&b| b == b'\r').collect()
             } else {
-                bytes
+                vec![bytes]
             };
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                let shown = String::from_utf8_lossy(bytes);
-                let at = Location {
-                    path: path.to_owned(),
-                    line,
-                    column: 1,
-                    line_text: shown.into_owned(),
-                    width: 1,
-                };
-                self.diags.push(
-                    Diagnostic::error("this line is not UTF-8 text")
-                        .at(at)
-                        .note("save the CSV file as UTF-8"),
-                );
-                continue;
-            };
-            let record = match csv::record(path, line, text) {
-                None => continue,
-                Some(Err(d)) => {
-                    self.diags.push(*d);
-                    if columns.is_none() {
-                        // Without a header no row can be read.
-                        return Ok(());
-                    }
-                    continue;
+            for bytes in lines {
+                line += 1;
+                if !self.csv_line(import, line, bytes) {
+                    return Ok(());
                 }
-                Some(Ok(record)) => record,
-            };
-            match &columns {
-                Some(columns) => self.csv_row(path, file, &record, columns, defaults),
-                None => match self.header(path, &record) {
-                    Some(found) => columns = Some(found),
-                    None => return Ok(()),
-                },
             }
         }
-        Ok(())
+    }
+
+    /// Reads one line: the header or a row. False when the rest cannot be read.
+    fn csv_line(&mut self, import: &mut Import<'_>, line: usize, bytes: &[u8]) -> bool {
+        let bytes = if line == 1 {
+            bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
+        } else {
+            bytes
+        };
+        let path = import.path.as_str();
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            let at = Location {
+                path: path.to_owned(),
+                line,
+                column: 1,
+                line_text: String::from_utf8_lossy(bytes).into_owned(),
+                width: 1,
+            };
+            self.diags.push(
+                Diagnostic::error("this line is not UTF-8 text")
+                    .at(at)
+                    .note("save the CSV file as UTF-8"),
+            );
+            return true;
+        };
+        let record = match csv::record(path, line, text) {
+            None => return true,
+            Some(Err(d)) => {
+                self.diags.push(*d);
+                // Without a header no row can be read.
+                return import.columns.is_some();
+            }
+            Some(Ok(record)) => record,
+        };
+        match &import.columns {
+            Some(columns) => self.csv_row(import, columns, &record),
+            None => {
+                import.columns =
+                    import
+                        .wanted
+                        .locate(import.source, path, &record, &mut self.diags);
+                return import.columns.is_some();
+            }
+        }
+        true
     }
 
     /// The segments every row of an import joins, or `None` after reporting unknown names
@@ -109,7 +147,7 @@ impl Loader<'_> {
             .iter()
             .filter(|n| !self.segment_bits.contains_key(n.get_ref()))
         {
-            let d = Diagnostic::error(format!("unknown segment `{}`", name.get_ref()));
+            let d = Diagnostic::error(self.unknown_segment(name.get_ref()));
             self.diags.push(
                 d.at_span(source, name.span())
                     .note("the import's rows were not read"),
@@ -119,59 +157,35 @@ impl Loader<'_> {
         known.then(|| names.iter().map(|n| n.get_ref().clone()).collect())
     }
 
-    /// The position of each known column in the header, or `None` after reporting why not.
-    fn header(&mut self, path: &str, header: &Record<'_>) -> Option<[Option<usize>; 5]> {
-        let mut columns = [None; 5];
-        for (i, (at, name)) in header.fields.iter().enumerate() {
-            let place = header.locate(path, *at, name.chars().count());
-            match COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(name)) {
-                Some(c) if columns[c].is_none() => columns[c] = Some(i),
-                Some(_) => self
-                    .diags
-                    .push(Diagnostic::error(format!("column `{name}` appears twice")).at(place)),
-                None => self.diags.push(
-                    Diagnostic::error(format!("unknown column `{name}`"))
-                        .at(place)
-                        .note(
-                            "the header row names the columns: email,name,greeting,segments,topics",
-                        ),
-                ),
-            }
-        }
-        if columns[0].is_none() {
-            let d = Diagnostic::error("the first line must be a header with an `email` column");
+    fn csv_row(&mut self, import: &Import<'_>, columns: &Columns, record: &Record<'_>) {
+        let path = import.path.as_str();
+        if let Some((at, extra)) = record.fields.get(columns.width) {
             self.diags.push(
-                d.at(header.locate(path, 0, header.text.chars().count()))
-                    .note("e.g. `email,name,segments,topics`"),
+                Diagnostic::error(format!(
+                    "this row has {} fields but the header has {}",
+                    record.fields.len(),
+                    columns.width
+                ))
+                .at(record.locate(path, *at, extra.chars().count()))
+                .note("quote a field that holds a comma: `\"Lima, Ana\"`"),
             );
-            return None;
+            return;
         }
-        Some(columns)
-    }
-
-    fn csv_row(
-        &mut self,
-        path: &str,
-        file: u16,
-        record: &Record<'_>,
-        columns: &[Option<usize>; 5],
-        defaults: &[String],
-    ) {
-        let field = |c: usize| columns[c].map_or((record.text.len(), ""), |i| record.field(i));
+        let field = |c: usize| columns.value(record, c);
         let (_, email) = field(0);
-        let text = |c: usize| Some(field(c).1).filter(|n| !n.is_empty());
-        let list = |text: &'_ str| -> Vec<String> {
+        let name = field(1).1;
+        let greeting = field(2).1;
+        let list = |text: &str| -> Vec<String> {
             text.split(';')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect()
         };
-        let mut segments = defaults.to_vec();
-        segments.extend(list(field(3).1));
-        let topics = columns[4]
-            .map(|_| list(field(4).1))
-            .filter(|t| !t.is_empty());
+        let mut segments = import.defaults.clone();
+        segments.extend(list(&field(3).1));
+        let topics =
+            Some(list(&field(4).1)).filter(|t| !columns.fields[4].is_empty() && !t.is_empty());
         let located = |f: Field| -> Location {
             let c = match f {
                 Field::Email | Field::Row => 0,
@@ -189,11 +203,14 @@ impl Loader<'_> {
             .map(|t| t.iter().map(String::as_str).collect());
         let line = u32::try_from(record.line).unwrap_or(u32::MAX);
         self.row(
-            email,
-            [text(1), text(2)],
+            &email,
+            [name.as_ref(), greeting.as_ref()].map(|v| Some(v).filter(|v| !v.is_empty())),
             &segments,
             topics.as_deref(),
-            Place { file, line },
+            Place {
+                file: import.file,
+                line,
+            },
             &located,
         );
     }

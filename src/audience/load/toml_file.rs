@@ -7,9 +7,10 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::columns::ColumnMap;
 use super::{Field, Loader, MAX_SEGMENTS, Place, Segment};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
-use crate::volume::{toml_diagnostic, typed};
+use crate::toml_diag::Document;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,18 +35,15 @@ pub(super) struct ImportDef {
     pub(super) path: Spanned<String>,
     #[serde(default)]
     pub(super) segments: Vec<Spanned<String>>,
+    /// Which CSV columns hold each field, for another tool's export.
+    pub(super) columns: Option<ColumnMap>,
 }
 
 impl Loader<'_> {
     pub(super) fn toml_file(&mut self, root: &Path, source: &SourceFile) {
-        let (table, errors) = DeTable::parse_recoverable(&source.text);
-        if !errors.is_empty() {
-            self.diags
-                .extend(errors.iter().map(|e| toml_diagnostic(source, e)));
-            return;
-        }
+        let doc = Document::parse(source, &mut self.diags);
         let file = self.add_file(source.path.clone());
-        let table = table.into_inner();
+        let table = doc.root().clone();
         for (key, _) in table
             .iter()
             .filter(|(k, _)| !["segments", "recipients", "imports"].contains(&k.get_ref().as_ref()))
@@ -59,21 +57,26 @@ impl Loader<'_> {
             );
         }
         if let Some(segments) = table.get("segments") {
-            self.segment_defs(source, segments);
+            self.segment_defs(source, &doc, segments);
         }
         for item in array(source, &table, "recipients", &mut self.diags) {
-            if let Some(def) = typed::<RecipientDef>(source, item.clone(), &mut self.diags) {
+            if let Some(def) = doc.exact::<RecipientDef>(source, item.clone(), &mut self.diags) {
                 self.toml_row(source, file, &def);
             }
         }
         for item in array(source, &table, "imports", &mut self.diags) {
-            if let Some(def) = typed::<ImportDef>(source, item.clone(), &mut self.diags) {
+            if let Some(def) = doc.exact::<ImportDef>(source, item.clone(), &mut self.diags) {
                 self.import(root, source, &def);
             }
         }
     }
 
-    fn segment_defs(&mut self, source: &SourceFile, value: &Spanned<DeValue<'_>>) {
+    fn segment_defs<'i>(
+        &mut self,
+        source: &SourceFile,
+        doc: &Document<'i>,
+        value: &Spanned<DeValue<'i>>,
+    ) {
         let DeValue::Table(defs) = value.get_ref() else {
             let d = Diagnostic::error("`segments` must be a table of `[segments.NAME]` tables");
             self.diags.push(d.at_span(source, value.span()));
@@ -83,7 +86,7 @@ impl Loader<'_> {
         let mut defs: Vec<_> = defs.iter().collect();
         defs.sort_by_key(|(name, _)| name.span().start);
         for (name, def) in defs {
-            let Some(def) = typed::<SegmentDef>(source, def.clone(), &mut self.diags) else {
+            let Some(def) = doc.exact::<SegmentDef>(source, def.clone(), &mut self.diags) else {
                 continue;
             };
             let name_text = name.get_ref().to_string();

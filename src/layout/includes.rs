@@ -1,0 +1,229 @@
+//! Partials that include each other: Handlebars follows `{{> name}}` without a depth limit,
+//! so a cycle would recurse until the stack overflows, and partials that each include the
+//! next ten times would render for minutes. The layout's templates are scanned for static
+//! includes when they are loaded: every cycle is an error at the include that closes it,
+//! and so is a template that expands into more than [`MAX_EXPANSION`] partial renderings.
+
+use std::collections::HashMap;
+
+use super::templates::source_key;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+
+/// The most partial renderings one template may expand into, counted over its static
+/// includes (a loop around an include multiplies this by the data, which the bound on
+/// output size catches). The scout layout needs about ten.
+pub const MAX_EXPANSION: u64 = 10_000;
+
+/// Reports every cycle among the static includes of `sources` (keyed as
+/// [`source_key`] names them) and, when there is none, the template where the number of
+/// renderings passes [`MAX_EXPANSION`].
+pub(super) fn check(sources: &HashMap<String, SourceFile>, diags: &mut Diagnostics) {
+    let mut keys: Vec<&String> = sources.keys().collect();
+    keys.sort();
+    let mut state: HashMap<&str, State> = HashMap::new();
+    let before = diags.counts().0;
+    for key in &keys {
+        let mut path = Vec::new();
+        visit(sources, key, &mut state, &mut path, diags);
+    }
+    if diags.counts().0 > before {
+        return;
+    }
+    let mut counts = HashMap::new();
+    for key in keys {
+        let count = expansion(sources, key, &mut counts);
+        let children_fit = targets(sources, key).iter().all(|(target, _)| {
+            counts
+                .get(target.as_str())
+                .is_some_and(|&c| c <= MAX_EXPANSION)
+        });
+        if count > MAX_EXPANSION && children_fit {
+            let source = &sources[key.as_str()];
+            let (name, at) = includes(&source.text)[0];
+            diags.push(
+                Diagnostic::error(format!(
+                    "`{}` expands into more than {MAX_EXPANSION} partial renderings",
+                    display(key)
+                ))
+                .at_span(source, at..at + name.len())
+                .note(
+                    "its partials include one another over and over; the email would be enormous",
+                ),
+            );
+        }
+    }
+}
+
+/// The included templates of `key` that exist, with where each is included.
+fn targets<'s>(sources: &'s HashMap<String, SourceFile>, key: &str) -> Vec<(&'s String, usize)> {
+    let is_text = key.ends_with(".txt") || key.ends_with(".txt.hbs");
+    let Some(source) = sources.get(key) else {
+        return Vec::new();
+    };
+    includes(&source.text)
+        .into_iter()
+        .filter_map(|(name, at)| Some((sources.get_key_value(&source_key(name, is_text))?.0, at)))
+        .collect()
+}
+
+/// How many renderings `key` expands into (itself and every include, recursively); the
+/// includes are known to have no cycle.
+fn expansion<'s>(
+    sources: &'s HashMap<String, SourceFile>,
+    key: &'s str,
+    counts: &mut HashMap<&'s str, u64>,
+) -> u64 {
+    if let Some(&count) = counts.get(key) {
+        return count;
+    }
+    let mut count = 1u64;
+    for (target, _) in targets(sources, key) {
+        count = count.saturating_add(expansion(sources, target, counts));
+    }
+    counts.insert(key, count);
+    count
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// On the path being followed: reaching it again closes a cycle.
+    Open,
+    /// Every include below it has been followed.
+    Done,
+}
+
+fn visit<'s>(
+    sources: &'s HashMap<String, SourceFile>,
+    key: &'s str,
+    state: &mut HashMap<&'s str, State>,
+    path: &mut Vec<&'s str>,
+    diags: &mut Diagnostics,
+) {
+    if state.contains_key(key) {
+        return;
+    }
+    let Some(source) = sources.get(key) else {
+        return;
+    };
+    state.insert(key, State::Open);
+    path.push(key);
+    for (target, at) in targets(sources, key) {
+        match state.get(target.as_str()) {
+            Some(State::Open) => {
+                let from = path.iter().position(|k| *k == target).unwrap_or(0);
+                let mut cycle: Vec<&str> = path[from..].iter().map(|k| display(k)).collect();
+                cycle.push(display(target));
+                diags.push(
+                    Diagnostic::error(format!(
+                        "partials include each other: {}",
+                        cycle.join(" → ")
+                    ))
+                    .at_span(source, at..at + display(target).len())
+                    .note("the rendering would never end; remove one of the includes"),
+                );
+            }
+            Some(State::Done) => {}
+            None => visit(sources, target, state, path, diags),
+        }
+    }
+    path.pop();
+    state.insert(key, State::Done);
+}
+
+/// A source key as the user knows it: the partial's name, or the template's path.
+fn display(key: &str) -> &str {
+    key.strip_suffix(".txt").unwrap_or(key)
+}
+
+/// The static partial includes in a template (`{{> name}}`, `{{#> name}}`, with `~`
+/// allowed), each with the byte offset of its name. Dynamic names (`{{> (expr)}}`) are
+/// left out.
+fn includes(text: &str) -> Vec<(&str, usize)> {
+    let mut found = Vec::new();
+    for (open, _) in text.match_indices("{{") {
+        let rest = &text[open + 2..];
+        let rest = rest.strip_prefix('~').unwrap_or(rest);
+        let rest = rest.strip_prefix('#').unwrap_or(rest);
+        let Some(rest) = rest.strip_prefix('>') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || "_-./".contains(c)))
+            .unwrap_or(rest.len());
+        if len > 0 {
+            found.push((&rest[..len], text.len() - rest.len()));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(files: &[(&str, &str)]) -> HashMap<String, SourceFile> {
+        files
+            .iter()
+            .map(|(key, text)| {
+                let path = std::path::Path::new(key);
+                ((*key).to_owned(), SourceFile::new(path, (*text).to_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_static_includes() {
+        let found = includes("a {{> picks}} b {{~#> frame }}x{{/frame}} {{> (dyn)}}");
+        let names: Vec<&str> = found.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["picks", "frame"]);
+    }
+
+    #[test]
+    fn a_cycle_is_one_error_at_its_closing_include() {
+        let mut diags = Diagnostics::default();
+        let files = sources(&[
+            ("email.mjml.hbs", "{{> a}}"),
+            ("a", "x {{> b}}"),
+            ("b", "{{> a}}"),
+            ("c.txt", "{{> c}}"),
+        ]);
+        check(&files, &mut diags);
+        let messages: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(
+            messages,
+            [
+                "partials include each other: a → b → a",
+                "partials include each other: c → c"
+            ]
+        );
+    }
+
+    #[test]
+    fn ten_includes_seven_levels_deep_are_too_many() {
+        let mut files: Vec<(String, String)> = (1..7)
+            .map(|i| (format!("l{i}"), format!("{{{{> l{}}}}}", i + 1).repeat(10)))
+            .collect();
+        files.push(("l7".to_owned(), "x".to_owned()));
+        files.push(("email.mjml.hbs".to_owned(), "{{> l1}}".to_owned()));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(k, t)| (k.as_str(), t.as_str()))
+            .collect();
+        let mut diags = Diagnostics::default();
+        check(&sources(&refs), &mut diags);
+        let messages: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(
+            messages,
+            ["`l3` expands into more than 10000 partial renderings"]
+        );
+    }
+
+    #[test]
+    fn a_partial_used_twice_is_no_cycle() {
+        let mut diags = Diagnostics::default();
+        let files = sources(&[("e", "{{> a}}{{> a}}"), ("a", "{{> b}}"), ("b", "x")]);
+        check(&files, &mut diags);
+        assert!(diags.iter().next().is_none());
+    }
+}

@@ -1,0 +1,182 @@
+//! Hints for the TOML slips editors make, written for someone who knows the newsletter
+//! rather than TOML: a date typed as the email prints it, curly quotes as string
+//! delimiters, a straight `"` inside a string, a misspelt key.
+
+use std::ops::Range;
+
+use crate::date::Date;
+use crate::diag::{SourceFile, unknown_name_notes};
+
+/// The message and notes for a TOML error `message` at `span` of `source`.
+pub(super) fn explain(
+    source: &SourceFile,
+    message: &str,
+    span: Option<Range<usize>>,
+) -> (String, Vec<String>) {
+    if let Some((field, known)) = unknown_field(message) {
+        return (
+            format!("unknown field `{field}`"),
+            unknown_name_notes(field, &known),
+        );
+    }
+    let raw = span
+        .as_ref()
+        .and_then(|s| source.text.get(s.clone()))
+        .unwrap_or_default();
+    let unquoted = message.starts_with("string values must be quoted");
+    let note = if message.contains("expected a TOML datetime") || unquoted && slashed(raw).is_some()
+    {
+        Some(date_note(raw))
+    } else if unquoted && raw.starts_with(['“', '”', '„', '‘', '’', '«']) {
+        Some(
+            "curly quotes do not start a string in TOML: put the text in straight quotes, \
+             \"…\" (curly quotes inside the text are fine)"
+                .to_owned(),
+        )
+    } else if message.starts_with("unexpected key or value")
+        && span.is_some_and(|s| quote_inside_string(&source.text, s.start))
+    {
+        Some(
+            "a `\"` inside a string ends it: write each one as `\\\"`, or put the text in \
+             single quotes, '…' (or '''…''' when it holds a `'` too)"
+                .to_owned(),
+        )
+    } else if message.starts_with("invalid date") {
+        Some(match swapped(raw) {
+            Some(date) => format!("dates are year-month-day: did you mean `{date}`?"),
+            None => "dates are year-month-day, as in `2024-05-09`".to_owned(),
+        })
+    } else if message.starts_with("invalid type: string")
+        && message.ends_with("expected a sequence")
+    {
+        Some(format!("a list is written in brackets: `[{}]`", raw.trim()))
+    } else {
+        super::missing_field(message).map(|key| format!("add `{key} = ...` to this table"))
+    };
+    (message.to_owned(), note.into_iter().collect())
+}
+
+/// The field and the expected fields of serde's "unknown field `X`, expected ..." message.
+pub(super) fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let known = expected.split('`').skip(1).step_by(2).collect();
+    Some((field, known))
+}
+
+/// The note for a date written as text: the TOML date it means, when it can be read.
+fn date_note(raw: &str) -> String {
+    let iso = Date::parse_iso(raw.trim_matches(['"', '\'']));
+    match iso.or_else(|| slashed(raw)) {
+        Some(date) => format!("write dates as TOML dates, year first and without quotes: `{date}`"),
+        None => "write dates as TOML dates, year first and without quotes, as in `2024-05-09`"
+            .to_owned(),
+    }
+}
+
+/// A date written `MM/DD/YY` or `MM/DD/YYYY`, as the email prints them.
+fn slashed(raw: &str) -> Option<Date> {
+    let mut parts = raw.trim_matches(['"', '\'']).split('/');
+    let mut next = || -> Option<u16> {
+        let part = parts.next()?;
+        (part.len() <= 4 && part.chars().all(|c| c.is_ascii_digit())).then(|| part.parse().ok())?
+    };
+    let (month, day, year) = (next()?, next()?, next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let year = if year < 100 { 2000 + year } else { year };
+    Date::new(
+        i32::from(year),
+        u8::try_from(month).ok()?,
+        u8::try_from(day).ok()?,
+    )
+}
+
+/// The date `YYYY-MM-DD` means with its month and day swapped, if that is a date.
+fn swapped(raw: &str) -> Option<Date> {
+    let mut parts = raw.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    Date::parse_iso(&format!("{year}-{day}-{month}"))
+}
+
+/// Whether the parser stopped at `at` just after a string closed early by a `"` that the
+/// editor meant as part of the text: the line holds `= "` before and another `"` after.
+fn quote_inside_string(text: &str, at: usize) -> bool {
+    let Some(before) = text.get(..at) else {
+        return false;
+    };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let (head, tail) = (&text[line_start..at], &text[at..line_end]);
+    head.trim_end().ends_with('"') && head.contains("= \"") && tail.contains('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notes(text: &str, message: &str, span: Range<usize>) -> Vec<String> {
+        let source = SourceFile::new(std::path::Path::new("v.toml"), text.to_owned());
+        explain(&source, message, Some(span)).1
+    }
+
+    #[test]
+    fn slashed_dates_become_toml_dates() {
+        let text = "date = 05/15/24\n";
+        let found = notes(
+            text,
+            "string values must be quoted, expected literal string",
+            7..15,
+        );
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("`2024-05-15`"), "{found:?}");
+        assert!(slashed("13/01/24").is_none());
+        assert_eq!(
+            slashed("\"4/28/2024\"").map(|d| d.to_string()).as_deref(),
+            Some("2024-04-28")
+        );
+    }
+
+    #[test]
+    fn an_impossible_date_suggests_day_and_month_swapped() {
+        let text = "date = 2024-13-12\n";
+        let found = notes(
+            text,
+            "invalid date, expected month between 01 and 12",
+            7..17,
+        );
+        assert!(found[0].contains("`2024-12-13`"), "{found:?}");
+        let text = "date = 2024-05-32\n";
+        let found = notes(text, "invalid date, expected day between 01 and 31", 7..17);
+        assert!(found[0].contains("as in `2024-05-09`"), "{found:?}");
+    }
+
+    #[test]
+    fn curly_and_inner_quotes() {
+        let curly = notes(
+            "s = “x”\n",
+            "string values must be quoted, expected literal string",
+            4..11,
+        );
+        assert!(curly[0].contains("curly quotes"), "{curly:?}");
+        let text = "s = \"he said \"hi\" ok\"\n";
+        let inner = notes(
+            text,
+            "unexpected key or value, expected newline, `#`",
+            14..14,
+        );
+        assert!(inner[0].contains("'''"), "{inner:?}");
+    }
+
+    #[test]
+    fn unknown_fields_suggest_the_closest() {
+        let (message, notes) = explain(
+            &SourceFile::new(std::path::Path::new("v.toml"), String::new()),
+            "unknown field `sumary`, expected one of `summary`, `source`",
+            None,
+        );
+        assert_eq!(message, "unknown field `sumary`");
+        assert!(notes[0].contains("did you mean `summary`?"), "{notes:?}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Links in user files: which URLs an email may carry (https, and mailto where a link
+//! allows it), shared by volumes, layouts and settings.
+
+/// Why `url` is not acceptable as a link, if it is not. `mailto:` is allowed when `mailto` is.
+pub(crate) fn check_url(url: &str, mailto: bool) -> Result<(), String> {
+    let lower = url.trim().to_ascii_lowercase();
+    let scheme = lower.split_once(':').map(|(s, _)| s);
+    match scheme {
+        Some("https") => https(&lower["https:".len()..])
+            .map_err(|why| format!("`{url}` is not a valid https URL: {why}")),
+        Some("mailto") if mailto => Ok(()),
+        Some(s @ ("javascript" | "data" | "vbscript" | "file")) => Err(format!(
+            "uses a `{s}:` URL, which is never allowed in email"
+        )),
+        Some("http") => Err(format!("`{url}` must use https, not http")),
+        _ if mailto => Err(format!("`{url}` must be an https or mailto URL")),
+        _ => Err(format!("`{url}` must be an https URL")),
+    }
+}
+
+/// A hint for a rejected link, when there is an obvious fix: `http://` becomes `https://`.
+pub(crate) fn hint(url: &str) -> Option<String> {
+    let rest = url.trim().strip_prefix("http://")?;
+    Some(format!(
+        "write `https://{rest}` if the site serves it (email links must be https)"
+    ))
+}
+
+/// Why the part of an https URL after `https:` is malformed, if it is: characters that
+/// would end the URL where it is quoted (in HTML, in a `<...>` header entry), and a host
+/// that is not a name or a bracketed IPv6 address, with an optional port.
+fn https(rest: &str) -> Result<(), String> {
+    if let Some(c) = rest
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\\'))
+    {
+        return Err(format!("{c:?} is not allowed in a URL"));
+    }
+    let Some(rest) = rest.strip_prefix("//") else {
+        return Err("`https:` must be followed by `//` and a host".to_owned());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("it holds a user name (`@`)".to_owned());
+    }
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let Some((address, after)) = bracketed.split_once(']') else {
+                return Err("`[` opens an IPv6 address that no `]` closes".to_owned());
+            };
+            (address.parse::<std::net::Ipv6Addr>().is_ok(), after)
+        }
+        None => {
+            let (host, port) = authority
+                .find(':')
+                .map_or((authority, ""), |at| authority.split_at(at));
+            let labels_ok = host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '-' || !c.is_ascii())
+            });
+            (labels_ok, port)
+        }
+    };
+    if !host_ok {
+        return Err("the host is not a domain name or an address".to_owned());
+    }
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    if !port_ok {
+        return Err("the port after `:` must be a number".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_https() {
+        assert!(check_url("https://scout.eto.tech/?p=1", false).is_ok());
+        assert!(
+            check_url("http://x.test/", false)
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(
+            check_url("JavaScript:alert(1)", true)
+                .unwrap_err()
+                .contains("javascript:")
+        );
+        assert!(check_url("data:text/html,x", true).is_err());
+        assert!(check_url("https:///nohost", false).is_err());
+        for bad in [
+            "https://scout.eto.tech/u>,<mailto:x@evil.example>/{token}",
+            "https://[::1/{token}",
+            "https://[::g]/",
+            "https://a..b/",
+            "https://user@x.test/",
+            "https://x.test:port/",
+            "https://x.test/a b",
+            "https://x.test/\"onmouseover=\"",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        for good in [
+            "https://[::1]:8443/u/{token}",
+            "https://xn--bcher-kva.example/",
+            "https://bücher.example/a,b?c=d#e",
+            "https://x.test:443",
+        ] {
+            assert!(check_url(good, false).is_ok(), "{good}");
+        }
+        assert!(check_url("mailto:a@b.test", true).is_ok());
+        assert!(check_url("mailto:a@b.test", false).is_err());
+    }
+}
