@@ -29,6 +29,7 @@ pub mod render;
 pub mod settings;
 pub mod transport;
 pub mod unsubscribe;
+pub mod verp;
 pub mod volume;
 
 use std::fmt;

@@ -92,6 +92,14 @@ impl Signer {
         mac
     }
 
+    /// The keyed MAC of `label` and `parts` under this list's secret, for the other signed
+    /// ids made from it (the VERP return path), so that one secret serves them all.
+    pub(crate) fn digest(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        let mut all: Vec<&[u8]> = vec![self.list_id.as_bytes()];
+        all.extend_from_slice(parts);
+        self.mac(label, &all).finalize().into_bytes().into()
+    }
+
     fn recipient_id(&self, key: &str) -> [u8; 32] {
         self.mac(b"recipient", &[key.as_bytes()])
             .finalize()

@@ -3,11 +3,13 @@
 mod support;
 
 mod archive;
+mod bounces;
 mod browser;
 mod build;
 mod check;
 mod dispatch;
 mod dispatch_faults;
+mod dkim;
 mod guards;
 mod loader_fuzz;
 mod new;

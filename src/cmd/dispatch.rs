@@ -24,6 +24,7 @@ use crate::dispatch::plan::Audit;
 use crate::dispatch::progress::{self, Progress};
 use crate::dispatch::{self, finish};
 use crate::ledger::{self, Dispatch, Ledger, State, Writer};
+use crate::message::dkim::Signer as DkimSigner;
 use crate::message::variant::Variants;
 use crate::project::Project;
 use crate::transport::Configured;
@@ -40,6 +41,7 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
     let settings = &project.settings;
     let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
     let signer = Signer::from_env(unsub, sender.list_id.get_ref())?;
+    let dkim = DkimSigner::from_settings(settings.dkim.as_ref(), &project.root)?;
     // A transport that cannot be set up (its password variable unset, say) stops us before
     // anything is frozen.
     Configured::from_project(project)?;
@@ -61,6 +63,11 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
         signer,
         unsubscribe: unsub.clone(),
         from: sender.from.get_ref().clone(),
+        return_path: sender
+            .bounce
+            .as_ref()
+            .map(|b| (b.get_ref().clone(), number)),
+        dkim,
     };
     let end = send(project, number, &ledger_path, messages, open)?;
     report(project, &mut ledger, number, &end, args)

@@ -10,10 +10,12 @@ use super::plan::variant_topics;
 use crate::audience::Address;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
+use crate::message::dkim::Signer as Dkim;
 use crate::message::variant::{Variant, Variants};
 use crate::settings::Unsubscribe;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
+use crate::verp;
 
 /// Builds the messages of one dispatch run.
 #[derive(Debug)]
@@ -26,6 +28,10 @@ pub struct Messages {
     pub unsubscribe: Unsubscribe,
     /// The envelope sender.
     pub from: String,
+    /// `[sender] bounce` and the volume, when each message gets its own return path (VERP).
+    pub return_path: Option<(String, u32)>,
+    /// Signs each message after its splice, when the project has `[dkim]`.
+    pub dkim: Option<Dkim>,
 }
 
 impl Messages {
@@ -43,9 +49,16 @@ impl Messages {
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };
-        let bytes = variant.template(entry.name.is_some()).build(&personal);
+        let mut bytes = variant.template(entry.name.is_some()).build(&personal);
+        if let Some(dkim) = &self.dkim {
+            bytes = dkim.sign(&bytes);
+        }
+        let from = match &self.return_path {
+            Some((bounce, volume)) => verp::envelope_sender(bounce, &self.signer, *volume, &to),
+            None => self.from.clone(),
+        };
         let envelope = Envelope {
-            from: self.from.clone(),
+            from,
             to,
             message_id: entry.message_id.clone(),
         };

@@ -6,6 +6,7 @@
 //! only `To`, `Message-ID`, `List-Unsubscribe` and the spliced URL and name change, so
 //! building a message is a few copies, not a render.
 
+pub mod dkim;
 pub(crate) mod header;
 mod splice;
 pub mod variant;

@@ -12,6 +12,9 @@ use crate::diag::{Diagnostics, SourceFile};
 use crate::volume::{toml_diagnostic, typed};
 
 mod check;
+mod returns;
+
+pub use returns::{Dkim, OneOrMany};
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -38,6 +41,11 @@ pub struct Settings {
     /// How fast and how hard `dispatch` sends.
     #[serde(default)]
     pub limits: Limits,
+    /// DKIM signing, when the project signs its messages itself.
+    pub dkim: Option<Dkim>,
+    /// The warnings found in the file, which `check` prints.
+    #[serde(skip)]
+    pub warnings: Diagnostics,
 }
 
 /// `[limits]`: the dispatch's pace and patience.
@@ -111,6 +119,9 @@ pub struct Sender {
     pub list_id: Spanned<String>,
     /// The domain on the right of every Message-ID.
     pub domain: Spanned<String>,
+    /// The return path's base address (`bounces@…`): when set, each dispatched message's
+    /// envelope sender is `bounces+TOKEN@…`, naming its recipient (VERP).
+    pub bounce: Option<Spanned<String>>,
 }
 
 /// `[transport]`: where messages go.
@@ -283,14 +294,15 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         return Err(diags);
     }
     let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
-    let Some(settings) = typed::<Settings>(source, root, &mut diags) else {
+    let Some(mut settings) = typed::<Settings>(source, root, &mut diags) else {
         return Err(diags);
     };
     check::run(source, &settings, &mut diags);
+    diags.sort_by_location();
     if diags.has_errors() {
-        diags.sort_by_location();
         return Err(diags);
     }
+    settings.warnings = diags;
     Ok(settings)
 }
 
