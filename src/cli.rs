@@ -170,21 +170,33 @@ pub struct SuppressArgs {
 /// The `suppress` actions.
 #[derive(Debug, Subcommand)]
 pub enum SuppressAction {
-    /// Suppress ADDRESS so that no later volume reaches it
+    /// Suppress ADDRESS... so that no later volume reaches them
     Add {
-        /// The address
-        address: String,
+        /// The addresses
+        #[arg(required = true, value_name = "ADDRESS")]
+        addresses: Vec<String>,
         /// Why
         #[arg(long, value_enum, default_value = "unsubscribed")]
         reason: crate::audience::Reason,
     },
-    /// Take ADDRESS off the suppression list (only when its owner asks to come back)
+    /// Take ADDRESS... off the suppression list (only when their owners ask to come back)
     Remove {
-        /// The address
-        address: String,
+        /// The addresses
+        #[arg(required = true, value_name = "ADDRESS")]
+        addresses: Vec<String>,
     },
-    /// Print the suppression list as CSV
+    /// Print the suppression list: one address a line with its reason, source and date
     List,
+    /// Suppress every address in FILE: one a line, or a CSV file with an `email` column
+    Import {
+        /// The file, e.g. an ESP's export of unsubscribes
+        file: PathBuf,
+        /// Why, for rows that do not say (a `reason` column)
+        #[arg(long, value_enum, default_value = "unsubscribed")]
+        reason: crate::audience::Reason,
+    },
+    /// Print the suppression list as CSV (email,reason,since,source), which import reads
+    Export,
 }
 
 /// Arguments of `broadsheet unsubscribe-token`.

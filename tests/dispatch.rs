@@ -321,7 +321,8 @@ fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
     );
     let list = project.ok(&["suppress", "list"]);
     assert!(
-        list.stdout.contains("reader3@example.org,bounced"),
+        list.stdout
+            .contains("reader3@example.org  bounced  dispatch"),
         "{}",
         list.stdout
     );

@@ -7,11 +7,13 @@ use std::path::Path;
 use anyhow::Context as _;
 
 mod import;
+mod stored;
 mod toml_file;
 
 use super::RECIPIENTS_FILE;
 use super::index::Index;
-use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting, Suppressions};
+use super::store::Snapshot;
+use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 
 /// A checked row, not yet merged.
@@ -65,11 +67,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    pub(super) fn run(
-        mut self,
-        root: &Path,
-        suppressions: Suppressions,
-    ) -> anyhow::Result<Audience> {
+    pub(super) fn run(mut self, root: &Path, stored: Snapshot) -> anyhow::Result<Audience> {
         let path = root.join(RECIPIENTS_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
@@ -79,6 +77,9 @@ impl<'a> Loader<'a> {
         })?;
         let source = SourceFile::new(&path, text);
         self.toml_file(root, &source);
+        if !self.diags.has_errors() {
+            self.stored(&stored.readers, &stored.topics);
+        }
         if self.diags.has_errors() {
             self.diags.sort_by_location();
             return Err(self.diags.into());
@@ -88,7 +89,7 @@ impl<'a> Loader<'a> {
             recipients: self.recipients,
             index: self.index,
             topics: self.topics,
-            suppressions,
+            suppressions: stored.suppressions,
             sightings: self.sightings,
             merged: self.merged,
         })

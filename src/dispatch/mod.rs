@@ -14,7 +14,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::audience::{Address, Reason, Suppression, Suppressions};
+use crate::audience::store::Suppressed;
+use crate::audience::{Address, Reason, Source, Store};
 use crate::clock::Timestamp;
 use crate::ledger::{Ledger, State};
 
@@ -58,28 +59,25 @@ fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Res
 }
 
 /// Adds the addresses whose messages failed with 5.1.x (no such mailbox) to the suppression
-/// list of the project in `root`, so that no later volume goes to them; returns how many.
+/// list in the audience store of the project in `root`, so that no later volume goes to
+/// them; returns how many. Each carries its message's Message-ID, so a second run adds none.
 pub fn suppress_hard_bounces(root: &Path, ledger: &Ledger, number: u32) -> anyhow::Result<usize> {
-    let mut suppressions = Suppressions::load(root)?;
-    let today = Timestamp::now().date();
-    let mut added = 0;
-    for row in ledger.in_state(number, State::Failed)? {
-        let reply = row.last_reply.as_deref().unwrap_or_default();
-        let hard = verdict::is_hard_bounce(reply);
-        let Ok(address) = Address::parse(&row.entry.address) else {
-            continue;
-        };
-        if hard && suppressions.get(&address).is_none() {
-            suppressions.insert(Suppression {
-                address,
-                reason: Reason::Bounced,
-                since: today,
-            });
-            added += 1;
+    let failed = ledger.in_state(number, State::Failed)?;
+    let now = Timestamp::now();
+    Store::open(root)?.write(|tx| {
+        let mut added = 0;
+        for row in &failed {
+            let reply = row.last_reply.as_deref().unwrap_or_default();
+            let Ok(address) = Address::parse(&row.entry.address) else {
+                continue;
+            };
+            if verdict::is_hard_bounce(reply) {
+                let reference = Some(row.entry.message_id.as_str());
+                let done =
+                    tx.suppress(&address, Reason::Bounced, Source::Dispatch, reference, now)?;
+                added += usize::from(done == Suppressed::Added);
+            }
         }
-    }
-    if added > 0 {
-        suppressions.save()?;
-    }
-    Ok(added)
+        Ok(added)
+    })
 }
