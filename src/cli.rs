@@ -40,6 +40,8 @@ pub enum Command {
     Suppress(SuppressArgs),
     /// Check unsubscribe tokens, for whoever runs the unsubscribe endpoint
     UnsubscribeToken(TokenArgs),
+    /// Read bounce reports, complaints and unsubscribe mails, and suppress whom they name
+    Bounces(BouncesArgs),
 }
 
 /// Arguments of `broadsheet build`.
@@ -197,6 +199,28 @@ pub enum SuppressAction {
     },
     /// Print the suppression list as CSV (email,reason,since,source), which import reads
     Export,
+}
+
+/// Arguments of `broadsheet bounces`.
+#[derive(Debug, clap::Args)]
+pub struct BouncesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: BouncesAction,
+}
+
+/// The `bounces` actions.
+#[derive(Debug, Subcommand)]
+pub enum BouncesAction {
+    /// Read the messages in PATH... (.eml files, Maildir folders, mbox files) and apply them
+    Import {
+        /// Message files, Maildir folders or mbox files
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print one JSON record per finding instead of lines for people
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `broadsheet unsubscribe-token`.

@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod audience;
+pub mod bounces;
 pub mod cli;
 pub mod clock;
 mod cmd;
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
         Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
         Command::Proof(args) => cmd::proof::run(&project, &args, Timestamp::now()),
+        Command::Bounces(args) => cmd::bounces::run(&project, &args, Timestamp::now()),
     }
 }
 

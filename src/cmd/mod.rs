@@ -17,6 +17,7 @@ use crate::volume::Volume;
 use crate::{Reported, say_err};
 
 pub(crate) mod archive;
+pub(crate) mod bounces;
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod dispatch;

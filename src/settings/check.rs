@@ -70,8 +70,7 @@ impl Checker<'_> {
             self.archive(archive);
         }
         self.limits(&settings.limits);
-        let (sender, dkim) = (settings.sender.as_ref(), settings.dkim.as_ref());
-        super::returns::check(self.source, sender, dkim, self.diags);
+        super::returns::check(self.source, settings, self.diags);
     }
 
     fn limits(&mut self, limits: &Limits) {

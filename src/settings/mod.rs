@@ -14,7 +14,7 @@ use crate::volume::{toml_diagnostic, typed};
 mod check;
 mod returns;
 
-pub use returns::{Dkim, OneOrMany};
+pub use returns::{Bounces, Dkim, OneOrMany};
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -43,6 +43,9 @@ pub struct Settings {
     pub limits: Limits,
     /// DKIM signing, when the project signs its messages itself.
     pub dkim: Option<Dkim>,
+    /// How `bounces import` judges what comes back.
+    #[serde(default)]
+    pub bounces: Bounces,
     /// The warnings found in the file, which `check` prints.
     #[serde(skip)]
     pub warnings: Diagnostics,

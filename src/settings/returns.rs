@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Sender;
+use super::Settings;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::message::dkim::Algorithm;
 
@@ -60,16 +60,33 @@ impl Dkim {
     }
 }
 
+/// `[bounces]`: how reports that come back are judged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bounces {
+    /// Temporary failures, in distinct volumes, after which an address is suppressed.
+    pub soft_limit: Spanned<u32>,
+}
+
+impl Default for Bounces {
+    fn default() -> Self {
+        Self {
+            soft_limit: Spanned::new(0..0, 3),
+        }
+    }
+}
+
 /// Checks `[dkim]` and the return path, adding problems to `diags`.
-pub(super) fn check(
-    source: &SourceFile,
-    sender: Option<&Sender>,
-    dkim: Option<&Dkim>,
-    diags: &mut Diagnostics,
-) {
-    if let Some(dkim) = dkim {
+pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {
+    if let Some(dkim) = &settings.dkim {
         check_dkim(source, dkim, diags);
     }
+    let soft_limit = &settings.bounces.soft_limit;
+    if !(1..=100).contains(soft_limit.get_ref()) {
+        let message = "`soft_limit` must be between 1 and 100";
+        diags.push(Diagnostic::error(message).at_span(source, soft_limit.span()));
+    }
+    let sender = settings.sender.as_ref();
     let Some(sender) = sender else { return };
     let Some(bounce) = &sender.bounce else { return };
     let domain_of = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());

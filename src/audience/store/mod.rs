@@ -94,6 +94,8 @@ pub enum Source {
     Bounce,
     /// A complaint report (ARF).
     Complaint,
+    /// A mail to the `mailto:` unsubscribe address.
+    Mailto,
     /// A permanent refusal seen while dispatching.
     Dispatch,
     /// The old `state/suppressions.csv`, read once.
@@ -101,7 +103,7 @@ pub enum Source {
 }
 
 impl Source {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::OneClick,
         Self::Page,
         Self::Signup,
@@ -110,6 +112,7 @@ impl Source {
         Self::Import,
         Self::Bounce,
         Self::Complaint,
+        Self::Mailto,
         Self::Dispatch,
         Self::Migration,
     ];
@@ -125,6 +128,7 @@ impl Source {
             Self::Import => "import",
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
+            Self::Mailto => "mailto",
             Self::Dispatch => "dispatch",
             Self::Migration => "migration",
         }

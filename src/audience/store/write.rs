@@ -100,15 +100,10 @@ impl<'c> Tx<'c> {
         now: Timestamp,
     ) -> anyhow::Result<Suppressed> {
         let old = read::suppression(&self.tx, address)?;
-        if let Some(reference) = reference {
-            let seen: Option<i64> = self
-                .tx
-                .prepare_cached("SELECT 1 FROM events WHERE reference = ?1 AND key = ?2")?
-                .query_row(params![reference, &*address.key()], |r| r.get(0))
-                .optional()?;
-            if seen.is_some() {
-                return Ok(Suppressed::Kept(old.map_or(reason, |s| s.reason)));
-            }
+        if let Some(reference) = reference
+            && self.has_reference(address, reference)?
+        {
+            return Ok(Suppressed::Kept(old.map_or(reason, |s| s.reason)));
         }
         let outcome = match &old {
             None => Suppressed::Added,
@@ -138,6 +133,40 @@ impl<'c> Tx<'c> {
             now,
         )?;
         Ok(outcome)
+    }
+
+    /// Whether an event about `address` already carries `reference` (a report applied).
+    pub fn has_reference(&self, address: &Address, reference: &str) -> anyhow::Result<bool> {
+        let seen: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT 1 FROM events WHERE reference = ?1 AND key = ?2")?
+            .query_row(params![reference, &*address.key()], |r| r.get(0))
+            .optional()?;
+        Ok(seen.is_some())
+    }
+
+    /// Records `change` about `address` in the history without changing any state (a
+    /// temporary bounce, counted toward a limit).
+    pub fn note(
+        &mut self,
+        address: &Address,
+        change: &str,
+        source: Source,
+        reference: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        self.event(address, change, source, Some(reference), now)
+    }
+
+    /// The changes recorded about `address` that start with `prefix`, oldest first.
+    pub fn changes(&self, address: &Address, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT change FROM events WHERE key = ?1 AND substr(change, 1, length(?2)) = ?2 ORDER BY id",
+        )?;
+        let changes = stmt
+            .query_map(params![&*address.key(), prefix], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(changes)
     }
 
     /// Lifts the suppression of `address`, if it has one whose reason is `only` (any reason
