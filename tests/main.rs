@@ -3,6 +3,7 @@
 mod support;
 
 mod archive;
+mod bounce_corpus;
 mod bounces;
 mod browser;
 mod build;

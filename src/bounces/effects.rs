@@ -84,3 +84,56 @@ pub fn apply(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audience::{Address, Store};
+    use crate::bounces::mapping::MappedBy;
+
+    fn report(id: &str, status: &str, permanent: bool) -> Report {
+        let finding = Finding {
+            address: Some("ana@example.org".to_owned()),
+            status: Some(status.to_owned()),
+            action: Action::Failed,
+            permanent,
+            diagnostic: None,
+        };
+        Report {
+            id: id.to_owned(),
+            kind: Kind::Bounce,
+            findings: vec![finding],
+            return_paths: Vec::new(),
+            returned_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn temporary_failures_suppress_once_seen_in_enough_volumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let ana = Address::parse("ana@example.org").unwrap();
+        let mut apply_one = |id: &str, volume: u32| {
+            let report = report(id, "4.2.2", false);
+            let mapped = Mapped {
+                address: ana.clone(),
+                by: MappedBy::Verp,
+                volume: Some(volume),
+            };
+            store
+                .write(|tx| apply(tx, &report, &report.findings[0], &mapped, 3, Timestamp(1)))
+                .unwrap()
+        };
+        assert_eq!(apply_one("<1@x>", 11), Effect::Counted);
+        assert_eq!(
+            apply_one("<2@x>", 11),
+            Effect::Counted,
+            "the same volume again"
+        );
+        assert_eq!(apply_one("<2@x>", 12), Effect::AlreadyImported);
+        assert_eq!(apply_one("<3@x>", 12), Effect::Counted);
+        assert_eq!(apply_one("<4@x>", 13), Effect::Suppressed, "a third volume");
+        let suppression = store.suppression(&ana).unwrap().expect("suppressed");
+        assert_eq!(suppression.reason, Reason::Bounced);
+    }
+}

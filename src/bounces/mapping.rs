@@ -3,8 +3,8 @@
 //! the ledger, else the reported address when it is one of ours. A report that names
 //! nobody we know maps to nobody: nothing is ever guessed.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
@@ -43,7 +43,7 @@ pub struct Mapped {
 pub struct Recipients {
     ledger: Option<Connection>,
     signer: Option<Signer>,
-    known: HashSet<Box<str>>,
+    known: HashMap<Box<str>, Address>,
     tags: HashMap<u32, HashMap<[u8; TAG_LEN], String>>,
 }
 
@@ -65,11 +65,12 @@ impl Recipients {
         } else {
             None
         };
-        let mut known: HashSet<Box<str>> = known.into_iter().map(|a| a.key()).collect();
+        let mut known: HashMap<Box<str>, Address> =
+            known.into_iter().map(|a| (a.key(), a)).collect();
         if let Some(ledger) = &ledger {
             let mut rows = ledger.prepare("SELECT DISTINCT address FROM recipients")?;
             for address in rows.query_map([], |r| r.get::<_, String>(0))? {
-                known.extend(Address::parse(&address?).ok().map(|a| a.key()));
+                known.extend(Address::parse(&address?).ok().map(|a| (a.key(), a)));
             }
         }
         Ok(Self {
@@ -122,10 +123,11 @@ impl Recipients {
         if ours {
             return Ok(None);
         }
+        // The recipient as we know them, not as the report spells them.
         Ok(reported
-            .filter(|a| self.known.contains(&a.key()))
+            .and_then(|a| self.known.get(&a.key()))
             .map(|address| Mapped {
-                address,
+                address: address.clone(),
                 by: MappedBy::Address,
                 volume: None,
             }))
