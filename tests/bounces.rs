@@ -341,6 +341,7 @@ fn a_real_postfix_dsn_to_the_return_path_suppresses_exactly_that_recipient() {
         (&r["mapped_by"], &r["effect"]),
         (&"verp".into(), &"suppressed".into())
     );
+    assert_eq!(r["volume"], 11, "the token names the volume");
     let list = project.ok(&["suppress", "list"]).stdout;
     assert_eq!(list.lines().count(), 1, "{list}");
     assert!(

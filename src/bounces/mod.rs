@@ -5,11 +5,13 @@
 //! [`classify`] turns one message's bytes into a [`Report`] (pure, with a real MIME parser);
 //! [`source`] finds the messages in the paths given; [`mapping`] finds the recipient of each
 //! finding (the VERP token, else the returned Message-ID in the ledger, else a known
-//! address); [`effects`] writes suppressions and counts into the store.
+//! address); [`effects`] writes suppressions and counts into the store; [`import`] runs
+//! them all for `broadsheet bounces import`.
 
 pub mod classify;
 mod dsn;
 pub mod effects;
+pub mod import;
 mod legacy;
 pub mod mapping;
 pub mod source;
