@@ -221,6 +221,12 @@ pub enum BouncesAction {
         #[arg(long)]
         json: bool,
     },
+    /// Read the `[bounces]` IMAP folder, apply its messages and move them to `move_to`
+    Fetch {
+        /// Print one JSON record per finding instead of lines for people
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `broadsheet unsubscribe-token`.

@@ -349,3 +349,93 @@ fn a_real_postfix_dsn_to_the_return_path_suppresses_exactly_that_recipient() {
         "{list}"
     );
 }
+
+/// A DSN as a relay mails it to the return path `to`, for `recipient`.
+fn dsn_to(to: &str, recipient: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: {to}\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-9@mx.example.org>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nNo such user.\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    )
+}
+
+#[test]
+fn bounces_fetch_reads_an_imap_folder_and_moves_what_it_applied() {
+    let project = verp_project();
+    let sent = run(
+        &project,
+        &[
+            "dispatch",
+            "volumes/011.toml",
+            "--segment",
+            "subscribers",
+            "--yes",
+            "--expect",
+            "2",
+        ],
+    );
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let found = envelopes(&project);
+    let wei = envelope_of(&found, "wei.zhang@example.org");
+    let dsn = dsn_to(&wei.0, "wei.zhang@example.org");
+    let away = "From: ana.lima@example.org\r\nAuto-Submitted: auto-replied\r\nSubject: Away\r\n\r\nBack soon.\r\n";
+    let dovecot = crate::support::dovecot::Dovecot::start(&[("1.eml", &dsn), ("2.eml", away)]);
+    let text = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!(
+            "{text}\n[bounces]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nusername = \"reader\"\n\
+             password_env = \"BROADSHEET_IMAP_PASSWORD\"\nmove_to = \"Processed\"\n",
+            dovecot.port
+        ),
+    );
+    let fetch = || {
+        let output = project
+            .command(&["bounces", "fetch", "--json"])
+            .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
+            .env(
+                "BROADSHEET_IMAP_PASSWORD",
+                crate::support::dovecot::PASSWORD,
+            )
+            .output()
+            .expect("run bounces fetch");
+        let run = Run::from(output);
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        let records: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        records.as_array().unwrap().clone()
+    };
+    let records = fetch();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    let bounce = &records[0];
+    assert_eq!(
+        (&bounce["kind"], &bounce["address"]),
+        (&"bounce".into(), &"wei.zhang@example.org".into())
+    );
+    assert_eq!(
+        (&bounce["mapped_by"], &bounce["effect"]),
+        (&"verp".into(), &"suppressed".into())
+    );
+    assert_eq!(records[1]["kind"], "auto-reply");
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("wei.zhang@example.org") && list.lines().count() == 1,
+        "{list}"
+    );
+    let count = |folder: &str| {
+        ["new", "cur"]
+            .iter()
+            .map(|sub| {
+                std::fs::read_dir(dovecot.maildir().join(folder).join(sub)).map_or(0, |d| d.count())
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(
+        (count(""), count(".Processed")),
+        (0, 2),
+        "both moved out of the INBOX"
+    );
+    assert!(fetch().is_empty(), "nothing left to fetch");
+}

@@ -7,8 +7,9 @@ use serde::Serialize;
 use super::classify::{self, Context};
 use super::effects::{self, Effect};
 use super::mapping::{MappedBy, Recipients};
+use super::source::{self, Item};
 use super::status::Action;
-use super::{Finding, Kind, Report, source};
+use super::{Finding, Kind, Report};
 use crate::audience::{Address, Audience, RECIPIENTS_FILE, Store};
 use crate::clock::Timestamp;
 use crate::project::Project;
@@ -48,6 +49,11 @@ pub fn run(
     paths: &[std::path::PathBuf],
     now: Timestamp,
 ) -> anyhow::Result<Vec<Record>> {
+    apply(project, source::read(paths), now)
+}
+
+/// Applies every message of `items`: one record per finding, in order.
+pub fn apply(project: &Project, items: Vec<Item>, now: Timestamp) -> anyhow::Result<Vec<Record>> {
     let settings = &project.settings;
     let context = Context {
         mailto: settings
@@ -60,7 +66,7 @@ pub fn run(
     let mut store = Store::open(&project.root)?;
     let soft_limit = *settings.bounces.soft_limit.get_ref();
     let mut records = Vec::new();
-    for item in source::read(paths) {
+    for item in items {
         let report = item.bytes.and_then(|bytes| {
             classify::classify(&bytes, &context).ok_or_else(|| "not a mail message".to_owned())
         });

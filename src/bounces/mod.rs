@@ -11,6 +11,8 @@
 pub mod classify;
 mod dsn;
 pub mod effects;
+pub mod fetch;
+pub mod imap;
 pub mod import;
 mod legacy;
 pub mod mapping;

@@ -1,10 +1,11 @@
-//! `broadsheet bounces import PATH... [--json]`: reads every message under the paths and
-//! applies it (see [`crate::bounces::import`]); prints one line, or one JSON record, per
-//! finding. Exit status 1 when some message could not be read; the others are applied all
+//! `broadsheet bounces import PATH... [--json]` and `bounces fetch [--json]`: read every
+//! message under the paths or in the `[bounces]` IMAP folder and apply it (see
+//! [`crate::bounces::import`]); print one line, or one JSON record, per finding. Exit status 1 when some message could not be read; the others are applied all
 //! the same.
 
 use crate::bounces::Kind;
 use crate::bounces::effects::Effect;
+use crate::bounces::fetch;
 use crate::bounces::import::{self, Record};
 use crate::cli::{BouncesAction, BouncesArgs};
 use crate::clock::Timestamp;
@@ -12,8 +13,10 @@ use crate::project::Project;
 use crate::{Reported, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyhow::Result<()> {
-    let BouncesAction::Import { paths, json } = &args.action;
-    let records = import::run(project, paths, now)?;
+    let (records, json) = match &args.action {
+        BouncesAction::Import { paths, json } => (import::run(project, paths, now)?, json),
+        BouncesAction::Fetch { json } => (fetch::run(project, now)?, json),
+    };
     if *json {
         say(format_args!("{}", serde_json::to_string_pretty(&records)?))?;
     } else {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Settings;
+use super::{Security, Settings, is_loopback_host};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::message::dkim::Algorithm;
 
@@ -60,19 +60,88 @@ impl Dkim {
     }
 }
 
-/// `[bounces]`: how reports that come back are judged.
+/// `[bounces]`: how reports that come back are judged, and the IMAP folder `bounces fetch`
+/// reads them from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Bounces {
     /// Temporary failures, in distinct volumes, after which an address is suppressed.
     pub soft_limit: Spanned<u32>,
+    /// The IMAP server's host name or address.
+    pub host: Option<Spanned<String>>,
+    /// Its port; defaults to 993 for `tls`, 143 otherwise.
+    pub port: Option<u16>,
+    /// `tls` (default), `starttls`, or `none` (loopback only).
+    pub security: Option<Spanned<Security>>,
+    /// The IMAP user name.
+    pub username: Option<Spanned<String>>,
+    /// The environment variable holding the IMAP password.
+    pub password_env: Option<Spanned<String>>,
+    /// The folder to read (default `INBOX`).
+    pub folder: Spanned<String>,
+    /// Where read messages go; without it they stay, flagged read.
+    pub move_to: Option<Spanned<String>>,
 }
 
 impl Default for Bounces {
     fn default() -> Self {
         Self {
             soft_limit: Spanned::new(0..0, 3),
+            host: None,
+            port: None,
+            security: None,
+            username: None,
+            password_env: None,
+            folder: Spanned::new(0..0, "INBOX".to_owned()),
+            move_to: None,
         }
+    }
+}
+
+impl Bounces {
+    /// The IMAP security, TLS unless told otherwise.
+    pub fn imap_security(&self) -> Security {
+        self.security
+            .as_ref()
+            .map_or(Security::Tls, |s| *s.get_ref())
+    }
+
+    /// The IMAP port: the one given, else 993 for TLS and 143 otherwise.
+    pub fn imap_port(&self) -> u16 {
+        let default = if self.imap_security() == Security::Tls {
+            993
+        } else {
+            143
+        };
+        self.port.unwrap_or(default)
+    }
+}
+
+fn check_imap(source: &SourceFile, bounces: &Bounces, diags: &mut Diagnostics) {
+    let mut error = |message: &str, span: std::ops::Range<usize>| {
+        diags.push(Diagnostic::error(message).at_span(source, span));
+    };
+    let folders = std::iter::once(&bounces.folder).chain(&bounces.move_to);
+    for folder in folders {
+        if folder.get_ref().is_empty() || folder.get_ref().chars().any(char::is_control) {
+            error(
+                "an IMAP folder name must be non-empty, without control characters",
+                folder.span(),
+            );
+        }
+    }
+    let Some(host) = &bounces.host else { return };
+    if bounces.username.is_none() || bounces.password_env.is_none() {
+        error(
+            "`[bounces] host` needs `username` and `password_env`",
+            host.span(),
+        );
+    }
+    if bounces.imap_security() == Security::None && !is_loopback_host(host.get_ref()) {
+        error(
+            "`security = \"none\"` only for a server on a loopback address: the password would cross the network in clear",
+            host.span(),
+        );
     }
 }
 
@@ -86,6 +155,7 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
         let message = "`soft_limit` must be between 1 and 100";
         diags.push(Diagnostic::error(message).at_span(source, soft_limit.span()));
     }
+    check_imap(source, &settings.bounces, diags);
     let sender = settings.sender.as_ref();
     let Some(sender) = sender else { return };
     let Some(bounce) = &sender.bounce else { return };
@@ -194,6 +264,32 @@ mod tests {
         );
         let found = problems("bounce = \"bounces+x@eto.tech\"\n");
         assert!(found[0].contains("without `+`"), "{found:?}");
+    }
+
+    #[test]
+    fn imap_credentials_never_cross_the_network_in_clear() {
+        let imap = |rest: &str| problems(&format!("[bounces]\n{rest}"));
+        let login = "username = \"u\"\npassword_env = \"P\"\n";
+        assert!(imap(&format!("host = \"imap.example.org\"\n{login}")).is_empty());
+        assert!(
+            imap(&format!(
+                "host = \"127.0.0.1\"\nsecurity = \"none\"\n{login}"
+            ))
+            .is_empty()
+        );
+        let found = imap(&format!(
+            "host = \"imap.example.org\"\nsecurity = \"none\"\n{login}"
+        ));
+        assert!(
+            found.len() == 1 && found[0].contains("loopback"),
+            "{found:?}"
+        );
+        let found = imap("host = \"imap.example.org\"\n");
+        assert!(
+            found.len() == 1 && found[0].contains("needs `username`"),
+            "{found:?}"
+        );
+        assert!(imap("soft_limit = 0\n")[0].contains("between 1 and 100"));
     }
 
     #[test]

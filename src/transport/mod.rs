@@ -6,7 +6,7 @@
 
 mod outbox;
 mod smtp;
-mod tls;
+pub(crate) mod tls;
 
 use std::fmt;
 use std::future::Future;
