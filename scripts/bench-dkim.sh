@@ -35,7 +35,7 @@ for run in unsigned rsa-sha256; do
             >> "$project/broadsheet.toml"
     fi
     start=$(date +%s.%N)
-    (cd "$project" && "$bin" dispatch volumes/011.toml --segment subscribers --yes --expect "$rows" > /dev/null)
+    (cd "$project" && "$bin" dispatch volumes/011.toml --segment subscribers --yes --expect "$rows" > /dev/null 2>&1)
     end=$(date +%s.%N)
     awk -v s="$start" -v e="$end" -v n="$rows" -v r="$run" -v c="$connections" \
         'BEGIN { printf "%s: %d messages, %d connections, %.1f s, %.0f msg/s\n", r, n, c, e - s, n / (e - s) }'
