@@ -40,6 +40,16 @@ pub enum Command {
     Suppress(SuppressArgs),
     /// Check unsubscribe tokens, for whoever runs the unsubscribe endpoint
     UnsubscribeToken(TokenArgs),
+    /// Answer readers: one-click unsubscribe, preferences and sign-up (behind a TLS proxy)
+    Serve(ServeArgs),
+}
+
+/// Arguments of `broadsheet serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen on this address and port
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::serve::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
 }
 
 /// Arguments of `broadsheet build`.

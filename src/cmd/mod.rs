@@ -25,6 +25,7 @@ pub(crate) mod plan;
 pub(crate) mod preview;
 pub(crate) mod proof;
 pub(crate) mod recipients;
+pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod suppress;
 pub(crate) mod unsubscribe_token;

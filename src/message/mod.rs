@@ -7,6 +7,7 @@
 //! building a message is a few copies, not a render.
 
 pub(crate) mod header;
+pub mod notice;
 mod splice;
 pub mod variant;
 

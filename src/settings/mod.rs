@@ -12,6 +12,9 @@ use crate::diag::{Diagnostics, SourceFile};
 use crate::volume::{toml_diagnostic, typed};
 
 mod check;
+mod serve;
+
+pub use serve::Serve;
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -38,6 +41,12 @@ pub struct Settings {
     /// How fast and how hard `dispatch` sends.
     #[serde(default)]
     pub limits: Limits,
+    /// The subscriber service (`[serve]`), when the project runs `broadsheet serve`.
+    pub serve: Option<Serve>,
+    /// `[topics]`: the topics readers may choose (key: the topic volumes and recipients
+    /// use; value: its label), in the order of their keys.
+    #[serde(default)]
+    pub topics: std::collections::BTreeMap<String, String>,
 }
 
 /// `[limits]`: the dispatch's pace and patience.
@@ -287,6 +296,9 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         return Err(diags);
     };
     check::run(source, &settings, &mut diags);
+    if let Some(s) = &settings.serve {
+        serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
+    }
     if diags.has_errors() {
         diags.sort_by_location();
         return Err(diags);
