@@ -14,3 +14,4 @@ mod new;
 mod preview;
 mod recipients;
 mod sending;
+mod serve;
