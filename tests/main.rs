@@ -9,6 +9,7 @@ mod check;
 mod dispatch;
 mod dispatch_faults;
 mod guards;
+mod http_guard;
 mod loader_fuzz;
 mod new;
 mod preview;
