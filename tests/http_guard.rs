@@ -111,6 +111,17 @@ fn serve_refuses_foreign_hosts_targets_methods_origins_and_large_bodies() {
     let referer = format!("http://127.0.0.1:{port}/subscribe");
     let referred = serve.request("POST", "/subscribe", &[("Referer", &referer)], form);
     assert_eq!(referred.status, 303, "a Referer from our own page will do");
+    let cross = [("Origin", "null"), ("Sec-Fetch-Site", "cross-site")];
+    assert_eq!(
+        serve.request("POST", "/subscribe", &cross, form).status,
+        403
+    );
+    let same = [("Origin", "null"), ("Sec-Fetch-Site", "same-origin")];
+    assert_eq!(
+        serve.request("POST", "/subscribe", &same, form).status,
+        303,
+        "no-referrer pages"
+    );
     let public = [("Origin", "https://scout.eto.tech")];
     assert_eq!(
         serve.request("POST", "/subscribe", &public, form).status,

@@ -16,3 +16,5 @@ mod preview;
 mod recipients;
 mod sending;
 mod serve;
+mod serve_browser;
+mod serve_load;

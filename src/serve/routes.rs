@@ -65,8 +65,10 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// True when a form POST comes from our own pages: its `Origin` (or, lacking that, its
-/// `Referer`) is `public_url`'s origin, or the loopback host it was sent to.
+/// True when a form POST comes from our own pages: its `Origin` is `public_url`'s origin
+/// (or the loopback host it was sent to). Our pages send no referrer, and browsers then send
+/// `Origin: null` with a form; for those, `Sec-Fetch-Site: same-origin` (which pages cannot
+/// forge) or, lacking that, a `Referer` from our origin will do.
 pub(super) fn same_origin(app: &App, headers: &HeaderMap) -> bool {
     let public = format!("https://{}", app.serve.public_host());
     let host = headers
@@ -74,23 +76,24 @@ pub(super) fn same_origin(app: &App, headers: &HeaderMap) -> bool {
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     let local = format!("http://{host}");
-    let loopback =
-        crate::settings::is_loopback_host(host.rsplit_once(':').map_or(host, |(n, _)| n));
+    let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
+    let loopback = crate::settings::is_loopback_host(name);
     let ok = |origin: &str| origin == public || (loopback && origin == local);
-    let header_text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &header::HeaderValue| v.to_str().ok())
-    };
-    match (header_text(header::ORIGIN), header_text(header::REFERER)) {
-        (Some(origin), _) => ok(origin),
-        (None, Some(referer)) => [&public, &local].iter().any(|o| {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (
+        text("origin").filter(|o| *o != "null"),
+        text("sec-fetch-site"),
+        text("referer"),
+    ) {
+        (Some(origin), _, _) => ok(origin),
+        (None, Some(site), _) => site == "same-origin",
+        (None, None, Some(referer)) => [&public, &local].iter().any(|o| {
             ok(o)
                 && referer
                     .strip_prefix(o.as_str())
                     .is_some_and(|r| r.starts_with('/'))
         }),
-        (None, None) => false,
+        (None, None, None) => false,
     }
 }
 

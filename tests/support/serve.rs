@@ -61,14 +61,9 @@ impl Serve {
 
     /// Sends `request` (a whole HTTP/1.1 request) and reads the answer to its end.
     pub fn raw(&self, request: &[u8]) -> Answer {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        stream.write_all(request).expect("send request");
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).expect("read answer");
-        parse(&bytes)
+        Client { port: self.port }
+            .try_raw(request)
+            .expect("an answer from serve")
     }
 
     /// `METHOD path` with a loopback Host, `headers` and a form `body`.
@@ -129,6 +124,40 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A client that may find the server gone (killed mid-burst).
+pub struct Client {
+    pub port: u16,
+}
+
+impl Client {
+    /// Sends `request` and reads the whole answer; `None` if the connection failed or
+    /// ended before an answer.
+    pub fn try_raw(&self, request: &[u8]) -> Option<Answer> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .ok()?;
+        stream.write_all(request).ok()?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).ok()?;
+        bytes
+            .windows(4)
+            .any(|w| w == b"\r\n\r\n")
+            .then(|| parse(&bytes))
+    }
+
+    /// A one-click POST to `path`; its status, if an answer came.
+    pub fn one_click(&self, path: &str) -> Option<u16> {
+        let body = "List-Unsubscribe=One-Click";
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        self.try_raw(request.as_bytes()).map(|a| a.status)
     }
 }
 
