@@ -84,3 +84,53 @@ pub(super) fn check(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::SourceFile;
+
+    fn problems(serve: &str, url: &str) -> Vec<String> {
+        let text = format!(
+            "[unsubscribe]\nurl = \"{url}\"\nsecret_env = \"S\"\n[serve]\n{serve}\n[topics]\nai = \"AI\"\n"
+        );
+        let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text);
+        match crate::settings::parse(&source) {
+            Ok(settings) => {
+                let serve = settings.serve.expect("a [serve] table");
+                assert_eq!(settings.topics["ai"], "AI");
+                assert_eq!(serve.signup_segment.get_ref(), "subscribers");
+                Vec::new()
+            }
+            Err(diags) => diags.iter().map(|d| d.message.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn public_url_and_the_unsubscribe_url_must_fit() {
+        let ok = "https://news.example.org/readers/unsubscribe/{token}";
+        assert!(problems("public_url = \"https://news.example.org/readers/\"", ok).is_empty());
+        let slash = problems("public_url = \"https://news.example.org/readers\"", ok);
+        assert!(slash[0].contains("must end with `/`"), "{slash:?}");
+        let http = problems("public_url = \"http://news.example.org/\"", ok);
+        assert!(http[0].contains("public_url"), "{http:?}");
+        let elsewhere = problems(
+            "public_url = \"https://news.example.org/\"",
+            "https://other.example.org/u/{token}",
+        );
+        assert!(
+            elsewhere[0].contains("https://news.example.org/unsubscribe/{token}"),
+            "{elsewhere:?}"
+        );
+    }
+
+    #[test]
+    fn hosts_and_paths_of_the_public_url() {
+        let serve = super::Serve {
+            public_url: toml::Spanned::new(0..0, "https://News.example.org:8443/readers/".to_owned()),
+            signup_segment: super::default_signup_segment(),
+            trusted_proxies: Vec::new(),
+        };
+        assert_eq!(serve.public_host(), "News.example.org:8443");
+        assert_eq!(serve.base_path(), "/readers/");
+    }
+}
