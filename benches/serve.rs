@@ -5,7 +5,7 @@
 //! at the end the store must hold every one of them.
 //! Run with `cargo bench --bench serve`.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -77,7 +77,10 @@ fn main() {
         .expect("run suppress list");
     let stored = String::from_utf8_lossy(&list.stdout).lines().count();
     println!("suppressions in the store after the run: {stored}");
-    assert_eq!(stored, REQUESTS, "every answered unsubscribe is in the store");
+    assert_eq!(
+        stored, REQUESTS,
+        "every answered unsubscribe is in the store"
+    );
 }
 
 /// Writes the fixture project with `READERS` subscribers into `dir`.
@@ -131,7 +134,10 @@ fn client(port: u16, paths: &[String]) -> Vec<Duration> {
 fn read_head(reader: &mut impl BufRead) -> (u16, usize) {
     let mut line = String::new();
     reader.read_line(&mut line).expect("status line");
-    let status = line.get(9..12).and_then(|s| s.parse().ok()).expect("a status");
+    let status = line
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
     let mut length = 0;
     loop {
         line.clear();

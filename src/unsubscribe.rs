@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use crate::audience::Address;
 use crate::audience::address::lowercase_key;
 use crate::clock::Timestamp;
-use crate::settings::{TOKEN_SLOT, Unsubscribe};
+use crate::settings::{TOKEN_SLOT, UnsubscribeLink};
 
 /// The token that proof copies carry: it names nobody, and the endpoint should ignore it.
 pub const PROOF_TOKEN: &str = "proof";
@@ -84,12 +84,19 @@ impl Signer {
     }
 
     /// A signer whose secret is in the environment variable `[unsubscribe] secret_env` names.
-    pub fn from_env(settings: &Unsubscribe, list_id: &str) -> anyhow::Result<Self> {
-        let name = settings.secret_env.get_ref();
+    pub fn from_env(settings: &UnsubscribeLink, list_id: &str) -> anyhow::Result<Self> {
+        let name = &settings.secret_env;
         let secret = std::env::var(name).map_err(|_| {
             anyhow::anyhow!("the environment variable {name} (`[unsubscribe] secret_env`) holds no secret; set it to a random string of 32 bytes or more")
         })?;
         Self::new(secret.as_bytes(), list_id)
+    }
+
+    /// A short fingerprint of the secret (a MAC, which reveals nothing of it), frozen with
+    /// a dispatch so that a resume under another secret is refused.
+    pub fn fingerprint(&self) -> String {
+        let mac = self.mac(b"fingerprint", &[]).finalize().into_bytes();
+        mac[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The keyed MAC over `label` and `parts`, each part after a zero byte, not yet finished.
@@ -217,13 +224,13 @@ impl Signer {
 }
 
 /// The unsubscribe URL for `token`.
-pub fn url(settings: &Unsubscribe, token: &str) -> String {
-    settings.url.get_ref().replacen(TOKEN_SLOT, token, 1)
+pub fn url(settings: &UnsubscribeLink, token: &str) -> String {
+    settings.url.replacen(TOKEN_SLOT, token, 1)
 }
 
 /// The token in `text`, which is a token or a whole unsubscribe URL made from `settings`.
-pub fn token_in<'a>(settings: &Unsubscribe, text: &'a str) -> &'a str {
-    let template = settings.url.get_ref();
+pub fn token_in<'a>(settings: &UnsubscribeLink, text: &'a str) -> &'a str {
+    let template = &settings.url;
     let (before, after) = template.split_once(TOKEN_SLOT).unwrap_or((template, ""));
     text.strip_prefix(before)
         .and_then(|t| t.strip_suffix(after))

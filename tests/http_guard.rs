@@ -171,7 +171,10 @@ fn serve_refuses_an_address_in_use() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("address").port();
     let mut command = project.command(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
-    command.env("BROADSHEET_UNSUBSCRIBE_SECRET", crate::sending::SECRET);
+    command.env(
+        "BROADSHEET_UNSUBSCRIBE_SECRET",
+        crate::support::dispatching::SECRET,
+    );
     let run = crate::support::Run::from(command.output().expect("run serve"));
     assert_eq!(run.status, 1);
     assert!(

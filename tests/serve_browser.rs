@@ -9,7 +9,7 @@ use broadsheet::unsubscribe::Signer;
 use serde_json::json;
 
 use crate::recipients::with_recipients;
-use crate::sending::SECRET;
+use crate::support::dispatching::SECRET;
 use crate::support::eventually_files;
 use crate::support::serve::{Serve, path_of};
 use crate::support::webdriver::Browser;

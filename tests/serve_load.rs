@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use broadsheet::audience::Address;
 use broadsheet::unsubscribe::Signer;
 
-use crate::sending::SECRET;
 use crate::support::Project;
+use crate::support::dispatching::SECRET;
 use crate::support::serve::Serve;
 
 /// A project whose subscribers are `reader0..n@example.org`, in a CSV import.

@@ -11,26 +11,26 @@ use crate::audience::Address;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
 use crate::message::variant::{Variant, Variants};
-use crate::settings::Unsubscribe;
+use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
 
 /// Builds the messages of one dispatch run.
 #[derive(Debug)]
-pub struct Messages {
+pub(crate) struct Messages {
     /// Rendered variants by key (`all`, `topics:a,b`).
-    pub variants: HashMap<String, Variant>,
+    pub(crate) variants: HashMap<String, Variant>,
     /// Signs unsubscribe tokens.
-    pub signer: Signer,
+    pub(crate) signer: Signer,
     /// `[unsubscribe]`, for the URL template.
-    pub unsubscribe: Unsubscribe,
+    pub(crate) unsubscribe: UnsubscribeLink,
     /// The envelope sender.
-    pub from: String,
+    pub(crate) from: String,
 }
 
 impl Messages {
     /// The envelope and bytes of `entry`'s message.
-    pub fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, Vec<u8>)> {
+    pub(crate) fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, Vec<u8>)> {
         let to = Address::parse(&entry.address).map_err(anyhow::Error::msg)?;
         let variant = self
             .variants
@@ -43,24 +43,21 @@ impl Messages {
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };
-        let bytes = variant.template(entry.name.is_some()).build(&personal);
-        let envelope = Envelope {
-            from: self.from.clone(),
-            to,
-            message_id: entry.message_id.clone(),
-        };
-        Ok((envelope, bytes))
+        Ok((
+            Envelope::new(&self.from, &personal),
+            variant.build(&personal),
+        ))
     }
 }
 
-/// Renders the variants the frozen recipients get.
-pub fn rendered(
+/// Renders the variants the frozen recipients of `dispatch` get.
+pub(crate) fn rendered(
     ledger: &Ledger,
-    number: u32,
+    dispatch: i64,
     variants: &mut Variants<'_>,
 ) -> anyhow::Result<HashMap<String, Variant>> {
     let mut rendered = HashMap::new();
-    for key in ledger.variants(number)? {
+    for key in ledger.variants(dispatch)? {
         let variant = variants
             .get(variant_topics(&key).as_ref())?
             .with_context(|| format!("variant `{key}` has no picks any more"))?;

@@ -5,13 +5,13 @@ use super::header;
 use crate::audience::Address;
 use crate::clock::Timestamp;
 use crate::encoding;
-use crate::settings::Sender;
+use crate::settings::Identity;
 
 /// A notice's parts.
 #[derive(Debug)]
 pub struct Notice<'a> {
     /// The list's sender.
-    pub sender: &'a Sender,
+    pub identity: &'a Identity,
     /// The one recipient.
     pub to: &'a Address,
     /// The subject.
@@ -27,11 +27,14 @@ pub struct Notice<'a> {
 impl Notice<'_> {
     /// The message as it goes on the wire (CRLF line ends, UTF-8 text encoded for 7-bit).
     pub fn build(&self) -> Vec<u8> {
-        let sender = self.sender;
-        let from_name = sender.name.as_ref().map(|n| n.get_ref().as_str());
+        let identity = self.identity;
         let body = encoding::encode(self.text);
         let mut out = String::new();
-        out.push_str(&header::mailbox("From", from_name, sender.from.get_ref()));
+        out.push_str(&header::mailbox(
+            "From",
+            identity.name.as_deref(),
+            &identity.from,
+        ));
         out.push_str(&header::mailbox("To", None, self.to.as_str()));
         out.push_str(&header::unstructured("Subject", self.subject));
         out.push_str(&format!("Date: {}\r\n", self.date.rfc5322()));

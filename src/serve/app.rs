@@ -12,7 +12,7 @@ use super::commit::Committer;
 use super::pages::Pages;
 use crate::audience::{Address, Audience, Store};
 use crate::project::Project;
-use crate::settings::{Sender, Serve};
+use crate::settings::{Identity, Sending, Serve};
 use crate::transport::Configured;
 use crate::unsubscribe::{RecipientKey, Signer};
 
@@ -24,7 +24,7 @@ const RELOAD_EVERY: Duration = Duration::from_secs(5);
 pub(crate) struct App {
     pub(super) root: PathBuf,
     pub(super) serve: Serve,
-    pub(super) sender: Sender,
+    pub(super) identity: Identity,
     /// `[topics]`: key and label, in key order.
     pub(super) topics: Vec<(String, String)>,
     pub(super) signer: Signer,
@@ -44,27 +44,27 @@ impl App {
         let serve = settings.serve.clone().ok_or_else(|| {
             anyhow::anyhow!("broadsheet.toml has no [serve] table (public_url); see the README")
         })?;
-        let sender = settings.needs_sender()?.clone();
-        let signer = Signer::from_env(settings.needs_unsubscribe()?, sender.list_id.get_ref())?;
+        let sending = Sending::new(settings)?;
+        let signer = Signer::from_env(&sending.unsubscribe, &sending.identity.list_id)?;
         let writer = Store::open(&project.root)?;
         let reads = Store::open(&project.root)?;
         let candidates = Candidates::default();
         candidates.reload(&project.root, &signer)?;
-        let list = sender
+        let identity = &sending.identity;
+        let list = identity
             .name
-            .as_ref()
-            .map_or(sender.list_id.get_ref(), |n| n.get_ref())
-            .clone();
+            .clone()
+            .unwrap_or_else(|| identity.list_id.clone());
         Ok(Self {
             root: project.root.clone(),
             topics: settings.topics.clone().into_iter().collect(),
             pages: Pages::load(project, list)?,
-            transport: tokio::sync::Mutex::new(Configured::from_project(project)?),
+            transport: tokio::sync::Mutex::new(Configured::new(&project.root, &sending)?),
             committer: Committer::start(writer),
             reads: Mutex::new(reads),
             limiter: Limiter::default(),
             serve,
-            sender,
+            identity: sending.identity,
             signer,
             candidates,
         })

@@ -130,11 +130,8 @@ async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
     else {
         return;
     };
-    let list = app
-        .sender
-        .name
-        .as_ref()
-        .map_or(app.sender.list_id.get_ref(), |n| n.get_ref());
+    let identity = &app.identity;
+    let list = identity.name.as_deref().unwrap_or(&identity.list_id);
     let data = MailData {
         name: pending.name.as_deref().unwrap_or_default(),
         url: format!("{}confirm/{token}", app.serve.public_url.get_ref()),
@@ -144,10 +141,10 @@ async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
         Ok(text) => text,
         Err(e) => return tracing::error!("cannot write the confirmation mail: {e:#}"),
     };
-    let message_id = format!("<signup.{id}.{}@{}>", now.0, app.sender.domain.get_ref());
+    let message_id = format!("<signup.{id}.{}@{}>", now.0, identity.domain);
     let subject = format!("Confirm your subscription to {list}");
     let notice = Notice {
-        sender: &app.sender,
+        identity,
         to: &pending.address,
         subject: &subject,
         text: &text,
@@ -155,12 +152,16 @@ async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
         message_id: &message_id,
     };
     let envelope = Envelope {
-        from: app.sender.from.get_ref().clone(),
+        from: identity.from.clone(),
         to: pending.address.clone(),
         message_id: message_id.clone(),
     };
     let mut transport = app.transport.lock().await;
-    match transport.send(&envelope, &notice.build()).await {
+    // No ledger: nothing to mark before the body goes.
+    match transport
+        .send(&envelope, &notice.build(), async { true })
+        .await
+    {
         Ok(_) => tracing::info!("confirmation mail sent"),
         Err(e) => tracing::warn!("the confirmation mail was not sent: {e}"),
     }

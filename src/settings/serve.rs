@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn hosts_and_paths_of_the_public_url() {
         let serve = super::Serve {
-            public_url: toml::Spanned::new(0..0, "https://News.example.org:8443/readers/".to_owned()),
+            public_url: toml::Spanned::new(
+                0..0,
+                "https://News.example.org:8443/readers/".to_owned(),
+            ),
             signup_segment: super::default_signup_segment(),
             trusted_proxies: Vec::new(),
         };

@@ -1,10 +1,12 @@
 //! Test harness: a throwaway copy of the sample project and a runner for the real binary.
 
+pub mod dispatching;
 pub mod fault_smtp;
 pub mod postfix;
 pub mod preview;
 pub mod serve;
 pub mod smtp;
+pub mod tls;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use super::Project;
-use crate::sending::SECRET;
+use crate::support::dispatching::SECRET;
 
 /// A serve process.
 pub struct Serve {

@@ -94,14 +94,12 @@ pub enum Source {
     Bounce,
     /// A complaint report (ARF).
     Complaint,
-    /// A permanent refusal seen while dispatching.
-    Dispatch,
     /// The old `state/suppressions.csv`, read once.
     Migration,
 }
 
 impl Source {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 9] = [
         Self::OneClick,
         Self::Page,
         Self::Signup,
@@ -110,7 +108,6 @@ impl Source {
         Self::Import,
         Self::Bounce,
         Self::Complaint,
-        Self::Dispatch,
         Self::Migration,
     ];
 
@@ -125,7 +122,6 @@ impl Source {
             Self::Import => "import",
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
-            Self::Dispatch => "dispatch",
             Self::Migration => "migration",
         }
     }
