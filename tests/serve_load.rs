@@ -133,3 +133,37 @@ fn every_unsubscribe_answered_200_survives_a_sigkill_mid_burst() {
         "answered 200 but not in the store: {lost:?}"
     );
 }
+
+#[test]
+fn an_unsubscribe_posted_while_a_dispatch_runs_stops_that_readers_message() {
+    use crate::support::dispatching::{self, reader, status};
+    use crate::support::smtp::SmtpSink;
+
+    const N: usize = 40;
+    let sink = SmtpSink::start();
+    let project = dispatching::project(sink.port, N, "per_second = 10\n");
+    let serve = Serve::start(&project);
+    let mut child = dispatching::spawn(&project, N);
+    dispatching::wait_for_sends(&mut child, &sink, 5);
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
+    let last = Address::parse(&reader(N - 1)).expect("address");
+    let path = format!("/unsubscribe/{}", signer.token(&last));
+    assert_eq!(serve.one_click(&path).status, 200);
+    assert!(child.wait().expect("wait for dispatch").success());
+    let received: BTreeSet<String> = sink
+        .captured()
+        .iter()
+        .flat_map(|c| c.rcpt_args.clone())
+        .collect();
+    assert_eq!(
+        received.len(),
+        N - 1,
+        "everyone but the reader who unsubscribed"
+    );
+    assert!(
+        !received.iter().any(|r| r.contains(&reader(N - 1))),
+        "{received:?}"
+    );
+    let report = status(&project);
+    assert_eq!(report["counts"]["suppressed"].as_u64(), Some(1), "{report}");
+}
