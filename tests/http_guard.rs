@@ -213,3 +213,31 @@ fn preview_passes_the_same_guard() {
     assert_eq!(preview.get("/email.txt").0, 200, "still serving");
     assert_eq!(closed_within(&mut half_open, Duration::from_secs(25)), 3000);
 }
+
+#[test]
+fn serve_limits_signups_per_client_behind_a_trusted_proxy() {
+    // The fixture trusts 127.0.0.1, the address these requests come from, as its proxy.
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let from = |client: &str, i: usize| {
+        let origin = format!("http://127.0.0.1:{}", serve.port);
+        let headers = [("Origin", origin.as_str()), ("X-Forwarded-For", client)];
+        let body = format!("email=reader{i}%40example.org");
+        serve.request("POST", "/subscribe", &headers, &body).status
+    };
+    let first: Vec<u16> = (0..10)
+        .map(|i| from("198.51.100.7, 203.0.113.5", i))
+        .collect();
+    assert_eq!(first, [303; 10]);
+    assert_eq!(from("203.0.113.5", 10), 429, "the eleventh in a minute");
+    assert_eq!(from("203.0.113.6", 11), 303, "another client");
+    // The same address twice gets one confirmation mail.
+    assert_eq!(from("203.0.113.6", 11), 303);
+    let mails = crate::support::eventually_files(&project.path("outbox"), ".eml", 11);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mails.len(), 11, "one mail per address");
+    assert_eq!(
+        crate::support::eventually_files(&project.path("outbox"), ".eml", 11).len(),
+        11
+    );
+}
