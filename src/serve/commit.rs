@@ -20,6 +20,7 @@ pub(super) enum Change {
     Resubscribe(Address),
     Topics(Address, Vec<String>),
     Signup(Pending),
+    MailFailed(String),
     Confirm(String),
 }
 
@@ -110,6 +111,10 @@ fn apply(tx: &mut Tx<'_>, change: &Change, now: Timestamp) -> anyhow::Result<Don
             Done::Saved
         }
         Change::Signup(pending) => Done::Requested(tx.request_signup(pending, now)?),
+        Change::MailFailed(id) => {
+            tx.mail_failed(id)?;
+            Done::Saved
+        }
         Change::Confirm(id) => Done::Confirmed(tx.confirm(id, now)?),
     })
 }

@@ -115,12 +115,9 @@ pub(super) fn unavailable(e: &anyhow::Error) -> Response {
         .into_response()
 }
 
-/// `ana@example.org` as `a***@example.org`.
+/// `ana@example.org` as `a…@example.org`: enough for its owner to recognise.
 fn masked(address: &Address) -> String {
-    let text = address.as_str();
-    let (local, domain) = text.rsplit_once('@').unwrap_or((text, ""));
-    let first: String = local.chars().take(1).collect();
-    format!("{first}***@{domain}")
+    crate::transport::mask_addresses(address.as_str())
 }
 
 #[derive(Serialize)]

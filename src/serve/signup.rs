@@ -122,31 +122,54 @@ struct MailData<'a> {
     hours: i64,
 }
 
+/// Mails the confirmation of sign-up `id`; a mail that cannot be sent does not count
+/// towards the hourly limit.
 async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
-    let now = Timestamp::now();
-    let Some(token) = app
-        .signer
-        .confirmation_token(&id, Timestamp(now.0 + CONFIRM_HOURS * 3600))
-    else {
-        return;
+    let (envelope, message) = match confirmation(&app, &pending, &id, Timestamp::now()) {
+        Ok(built) => built,
+        Err(e) => return tracing::error!("cannot write the confirmation mail: {e:#}"),
     };
+    let mut transport = app.transport.lock().await;
+    // No ledger: nothing to mark before the body goes.
+    let sent = transport.send(&envelope, &message, async { true }).await;
+    drop(transport);
+    match sent {
+        Ok(_) => tracing::info!("confirmation mail sent"),
+        Err(e) => {
+            let why = crate::transport::mask_addresses(&e.to_string());
+            tracing::warn!("the confirmation mail was not sent: {why}");
+            if let Err(e) = app.committer.apply(Change::MailFailed(id)).await {
+                tracing::error!("{e:#}");
+            }
+        }
+    }
+}
+
+/// The confirmation message of sign-up `id` and its envelope, with a link valid for
+/// [`CONFIRM_HOURS`] from `now`.
+fn confirmation(
+    app: &App,
+    pending: &Pending,
+    id: &str,
+    now: Timestamp,
+) -> anyhow::Result<(Envelope, Vec<u8>)> {
+    let expires = Timestamp(now.0 + CONFIRM_HOURS * 3600);
+    let token = app
+        .signer
+        .confirmation_token(id, expires)
+        .ok_or_else(|| anyhow::anyhow!("sign-up id {id} is not 16 hex digits"))?;
     let identity = &app.identity;
     let list = identity.name.as_deref().unwrap_or(&identity.list_id);
-    let data = MailData {
+    let text = app.pages.mail(&MailData {
         name: pending.name.as_deref().unwrap_or_default(),
         url: format!("{}confirm/{token}", app.serve.public_url.get_ref()),
         hours: CONFIRM_HOURS,
-    };
-    let text = match app.pages.mail(&data) {
-        Ok(text) => text,
-        Err(e) => return tracing::error!("cannot write the confirmation mail: {e:#}"),
-    };
+    })?;
     let message_id = format!("<signup.{id}.{}@{}>", now.0, identity.domain);
-    let subject = format!("Confirm your subscription to {list}");
     let notice = Notice {
         identity,
         to: &pending.address,
-        subject: &subject,
+        subject: &format!("Confirm your subscription to {list}"),
         text: &text,
         date: now,
         message_id: &message_id,
@@ -156,15 +179,7 @@ async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
         to: pending.address.clone(),
         message_id: message_id.clone(),
     };
-    let mut transport = app.transport.lock().await;
-    // No ledger: nothing to mark before the body goes.
-    match transport
-        .send(&envelope, &notice.build(), async { true })
-        .await
-    {
-        Ok(_) => tracing::info!("confirmation mail sent"),
-        Err(e) => tracing::warn!("the confirmation mail was not sent: {e}"),
-    }
+    Ok((envelope, notice.build()))
 }
 
 #[derive(Serialize)]
