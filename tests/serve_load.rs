@@ -1,6 +1,7 @@
 //! The audience store under load through the real binary: many `suppress add` processes and
-//! one-click POSTs at once lose nothing, and `serve` killed with SIGKILL in the middle of a
-//! burst has every answered unsubscribe in the store when it comes back.
+//! one-click POSTs at once lose nothing; `serve` killed with SIGKILL in the middle of a
+//! burst (while a dispatch reads the store) has every answered unsubscribe in the store
+//! when it comes back; an unsubscribe posted during a dispatch stops that reader's message.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,10 +29,10 @@ fn readers(n: usize) -> Project {
     project
 }
 
-/// The one-click path of reader `i`, signed as the messages are.
-fn one_click_path(i: usize) -> String {
+/// The one-click path of `address`, signed as the messages are.
+fn one_click_path(address: &str) -> String {
     let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
-    let address = Address::parse(&format!("reader{i}@example.org")).expect("address");
+    let address = Address::parse(address).expect("address");
     format!("/unsubscribe/{}", signer.token(&address))
 }
 
@@ -66,7 +67,8 @@ fn a_hundred_suppress_processes_and_a_hundred_one_clicks_at_once_lose_nothing() 
     let posts: Vec<_> = (0..100)
         .map(|i| {
             let client = crate::support::serve::Client { port };
-            std::thread::spawn(move || client.one_click(&one_click_path(i)))
+            let path = one_click_path(&format!("reader{i}@example.org"));
+            std::thread::spawn(move || client.one_click(&path))
         })
         .collect();
     for post in posts {
@@ -83,12 +85,16 @@ fn a_hundred_suppress_processes_and_a_hundred_one_clicks_at_once_lose_nothing() 
 }
 
 #[test]
-fn every_unsubscribe_answered_200_survives_a_sigkill_mid_burst() {
+fn every_unsubscribe_answered_200_survives_a_sigkill_mid_burst_beside_a_dispatch() {
     const READERS: usize = 1000;
     const CLIENTS: usize = 50;
-    let project = readers(READERS);
+    let sink = crate::support::smtp::SmtpSink::start();
+    let project = crate::support::dispatching::project(sink.port, READERS, "per_second = 300\n");
     let port = crate::support::free_port();
     let serve = Serve::start_on(&project, port);
+    // A dispatch reads the store before every message while the burst writes to it.
+    let mut dispatch = crate::support::dispatching::spawn(&project, READERS);
+    crate::support::dispatching::wait_for_sends(&mut dispatch, &sink, 1);
     let answered = Arc::new(Mutex::new(Vec::new()));
     let next = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
@@ -101,7 +107,8 @@ fn every_unsubscribe_answered_200_survives_a_sigkill_mid_burst() {
                     if i >= READERS {
                         return;
                     }
-                    if client.one_click(&one_click_path(i)) == Some(200) {
+                    let path = one_click_path(&crate::support::dispatching::reader(i));
+                    if client.one_click(&path) == Some(200) {
                         answered.lock().expect("lock").push(i);
                     }
                 }
@@ -123,10 +130,19 @@ fn every_unsubscribe_answered_200_survives_a_sigkill_mid_burst() {
         answered.len()
     );
     let _again = Serve::start_on(&project, port);
+    assert!(dispatch.wait().expect("wait for the dispatch").success());
+    let report = crate::support::dispatching::status(&project);
+    let settled = ["sent", "suppressed"].map(|s| report["counts"][s].as_u64().unwrap_or(0));
+    assert_eq!(settled[0] + settled[1], READERS as u64, "{report}");
+    assert_eq!(
+        sink.count() as u64,
+        settled[0],
+        "the sink got exactly the sent ones"
+    );
     let stored = suppressed(&project);
     let lost: Vec<_> = answered
         .iter()
-        .filter(|i| !stored.contains(&format!("reader{i}@example.org")))
+        .filter(|i| !stored.contains(&crate::support::dispatching::reader(**i)))
         .collect();
     assert!(
         lost.is_empty(),
