@@ -17,6 +17,7 @@ use broadsheet::message::variant::Variants;
 use broadsheet::message::{self, Common, Personal};
 use broadsheet::pipeline;
 use broadsheet::project::Project;
+use broadsheet::settings::Sending;
 use broadsheet::unsubscribe::{self, Signer};
 
 const RECIPIENTS: usize = 100_000;
@@ -34,20 +35,12 @@ fn main() {
         composition.layout.as_ref().expect("the layout loads"),
         composition.origin.as_ref().expect("rendered"),
     );
-    let sender = project.settings.sender.as_ref().expect("[sender]");
-    let unsub = project
-        .settings
-        .unsubscribe
-        .as_ref()
-        .expect("[unsubscribe]");
-    let signer = Signer::new(
-        b"a benchmark secret of 32 bytes..",
-        sender.list_id.get_ref(),
-    )
-    .expect("signer");
+    let sending = Sending::new(&project.settings).expect("[sender] and [unsubscribe]");
+    let (sender, unsub) = (&sending.identity, &sending.unsubscribe);
+    let signer = Signer::new(b"a benchmark secret of 32 bytes..", &sender.list_id).expect("signer");
     let common = Common {
-        sender,
-        unsubscribe: unsub,
+        identity: sender,
+        mailto: unsub.mailto.as_deref(),
         list_name: volume.meta.title.get_ref(),
         subject: volume.subject(),
         date: Timestamp(1_715_250_645),

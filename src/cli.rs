@@ -42,6 +42,16 @@ pub enum Command {
     UnsubscribeToken(TokenArgs),
     /// Read bounce reports, complaints and unsubscribe mails, and suppress whom they name
     Bounces(BouncesArgs),
+    /// Answer readers: one-click unsubscribe, preferences and sign-up (behind a TLS proxy)
+    Serve(ServeArgs),
+}
+
+/// Arguments of `broadsheet serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen on this address and port
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::serve::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
 }
 
 /// Arguments of `broadsheet build`.
@@ -101,24 +111,37 @@ pub struct PlanArgs {
 
 /// Arguments of `broadsheet dispatch`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("count").args(["expect", "at_most"])))]
 pub struct DispatchArgs {
     /// The volume file, e.g. volumes/012.toml
     pub volume: PathBuf,
-    /// The segments to send to (repeatable); a resumed dispatch keeps its own
+    /// The segments to send to (repeatable). A volume can go to other segments later: nobody
+    /// who already has it from an earlier dispatch gets it again. An unfinished dispatch is
+    /// resumed with the same segments
     #[arg(long, value_name = "S", required = true)]
     pub segment: Vec<String>,
-    /// Do not ask: send if the dispatch covers exactly --expect recipients
-    #[arg(long, requires = "expect")]
+    /// Do not ask: send if the dispatch covers exactly --expect recipients, or at most
+    /// --at-most
+    #[arg(long, requires = "count")]
     pub yes: bool,
-    /// The number of recipients the operator expects (with --yes)
-    #[arg(long, value_name = "N")]
-    pub expect: Option<usize>,
+    /// The number of recipients the operator expects (with --yes): the plan's count, or a
+    /// resumed dispatch's frozen total
+    #[arg(long, value_name = "N", requires = "yes")]
+    pub expect: Option<u64>,
+    /// With --yes, for a scheduled job whose count drifts: send if the dispatch covers at
+    /// most N recipients, refuse if more
+    #[arg(long, value_name = "N", requires = "yes")]
+    pub at_most: Option<u64>,
     /// Try the recipients whose messages failed for good once more
     #[arg(long)]
     pub retry_failed: bool,
     /// Send again, with the same Message-ID, the messages whose fate is unknown
     #[arg(long)]
     pub resend_ambiguous: bool,
+    /// The ledger (state/ledger.sqlite) was lost for good: start afresh although earlier
+    /// dispatches of the volume existed (their readers may get the volume twice)
+    #[arg(long)]
+    pub ledger_lost: bool,
 }
 
 /// Arguments of `broadsheet status`.

@@ -39,9 +39,28 @@ impl Timestamp {
     }
 }
 
+/// Unix milliseconds, as the ledger records them, as `2026-11-28 20:59:07 UTC`.
+pub fn utc(ms: i64) -> String {
+    let t = Timestamp(ms.div_euclid(1000));
+    let secs = t.0.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        t.date(),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Timestamp;
+    use super::{Timestamp, utc};
+
+    #[test]
+    fn formats_ledger_times() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_715_250_645_123), "2024-05-09 10:30:45 UTC");
+    }
 
     #[test]
     fn formats_mail_dates() {

@@ -17,6 +17,7 @@ mod cmd;
 pub mod diag;
 pub mod dispatch;
 pub mod encoding;
+mod http_guard;
 pub mod layout;
 pub mod ledger;
 pub mod lint;
@@ -27,6 +28,7 @@ pub mod preview;
 mod private;
 pub mod project;
 pub mod render;
+pub mod serve;
 pub mod settings;
 pub mod transport;
 pub mod unsubscribe;
@@ -85,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
         Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
         Command::Proof(args) => cmd::proof::run(&project, &args, Timestamp::now()),
+        Command::Serve(args) => cmd::serve::run(&project, &args),
         Command::Bounces(args) => cmd::bounces::run(&project, &args, Timestamp::now()),
     }
 }

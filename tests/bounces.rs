@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::recipients::with_recipients;
-use crate::sending::SECRET;
+use crate::support::dispatching::SECRET;
 use crate::support::{Project, Run};
 
 /// The sample project with recipients and `[sender] bounce` set.

@@ -5,99 +5,17 @@
 //! second dispatch at once, a volume edited mid-send, a finished volume run again, Ctrl-C.
 
 use std::collections::HashMap;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::sending::SECRET;
-use crate::support::Project;
-use crate::support::fault_smtp::{FaultServer, Script};
+use crate::support::dispatching::{
+    CONNECTIONS, dispatch, dispatch_command, kill_at, project, reader, spawn, status,
+    wait_for_sends,
+};
+use crate::support::fault_smtp::{Act, FaultServer, Script};
 use crate::support::smtp::SmtpSink;
-
-const CONNECTIONS: usize = 4;
-
-/// The sample project with `n` subscribers in a CSV import, sending to `port`; the volume is
-/// cut to its first three picks to keep 20,000 captured messages small.
-fn project(port: u16, n: usize, limits: &str) -> Project {
-    let project = Project::sample();
-    let mut csv = String::from("email,name,segments,topics\n");
-    for i in 0..n {
-        csv.push_str(&format!("reader{i}@example.org,Reader {i},subscribers,\n"));
-    }
-    project.write("recipients/subscribers.csv", &csv);
-    project.write(
-        "recipients.toml",
-        "[segments.subscribers]\ndescription = \"Everyone\"\n\n[[imports]]\npath = \"recipients/subscribers.csv\"\n",
-    );
-    project.edit(
-        "broadsheet.toml",
-        "kind = \"outbox\"\ndir = \"outbox\"",
-        &format!(
-            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 5\n\n[limits]\nconnections = {CONNECTIONS}\nretry_after_secs = 0\n{limits}"
-        ),
-    );
-    let volume = project.read("volumes/011.toml");
-    let kept: Vec<&str> = volume.split("\n[[picks]]\n").take(4).collect();
-    let cut = kept
-        .join("\n[[picks]]\n")
-        .replace("after = 6", "after = 2")
-        .replace(
-            "(pick:chip-boom-and-bust)",
-            "(https://scout.eto.tech/?pick=chip-boom-and-bust)",
-        );
-    project.write("volumes/011.toml", &cut);
-    project
-}
-
-fn dispatch_command(project: &Project, extra: &[&str]) -> std::process::Command {
-    let mut args = vec!["dispatch", "volumes/011.toml", "--segment", "subscribers"];
-    args.extend_from_slice(extra);
-    let mut command = project.command(&args);
-    command.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
-    command
-}
-
-fn dispatch(project: &Project, extra: &[&str]) -> crate::support::Run {
-    let output = dispatch_command(project, extra)
-        .output()
-        .expect("run dispatch");
-    crate::support::Run::from(output)
-}
-
-fn spawn(project: &Project, expect: usize) -> Child {
-    dispatch_command(project, &["--yes", "--expect", &expect.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dispatch")
-}
-
-fn status(project: &Project) -> Value {
-    let run = project.ok(&["status", "volumes/011.toml", "--json"]);
-    serde_json::from_str(&run.stdout).expect("status JSON")
-}
-
-/// Waits (at most two minutes) until the sink has started `at` messages, while `child`
-/// keeps running.
-fn wait_for_sends(child: &mut Child, sink: &SmtpSink, at: usize) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while sink.count() < at {
-        assert!(Instant::now() < deadline, "dispatch too slow to reach {at}");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "dispatch ended before {at}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Kills the dispatch with SIGKILL once the sink has started `at` messages.
-fn kill_at(child: &mut Child, sink: &SmtpSink, at: usize) {
-    wait_for_sends(child, sink, at);
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
-}
 
 fn killed_and_resumed(total: usize, kill: usize) {
     let sink = SmtpSink::start();
@@ -127,7 +45,7 @@ fn killed_and_resumed(total: usize, kill: usize) {
         ambiguous.len()
     );
     for i in 0..total {
-        let address = format!("reader{i}@example.org");
+        let address = reader(i);
         let got = received.get(&address).copied().unwrap_or(0);
         if ambiguous.contains(&address) {
             assert!(got <= 1, "{address} (ambiguous) received {got} times");
@@ -295,11 +213,11 @@ fn ctrl_c_stops_resumably_and_says_how_to_resume() {
 fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
     struct NoSuchUser;
     impl Script for NoSuchUser {
-        fn rcpt(&self, _n: usize, rcpt: &str) -> crate::support::fault_smtp::Act {
-            if rcpt == "reader3@example.org" {
-                crate::support::fault_smtp::Act::Reply("550 5.1.1 no such user".into())
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            if rcpt == reader(3) {
+                Act::Reply("550 5.1.1 no such user".into())
             } else {
-                crate::support::fault_smtp::Act::Normal
+                Act::Normal
             }
         }
     }
@@ -315,14 +233,19 @@ fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
     let report = status(&project);
     assert_eq!(report["counts"]["failed"].as_u64(), Some(1), "{report}");
     assert_eq!(
-        report["failures"][0]["code"].as_str(),
-        Some("550"),
+        report["failures"][0]["code"].as_u64(),
+        Some(550),
+        "{report}"
+    );
+    assert_eq!(
+        report["failures"][0]["status"].as_str(),
+        Some("5.1.1"),
         "{report}"
     );
     let list = project.ok(&["suppress", "list"]);
     assert!(
         list.stdout
-            .contains("reader3@example.org  bounced  dispatch"),
+            .contains(&format!("{}  bounced  bounce", reader(3))),
         "{}",
         list.stdout
     );
@@ -339,7 +262,7 @@ fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["address"] == "reader3@example.org"
+            .any(|e| e["address"] == reader(3).as_str()
                 && e["reason"].as_str().unwrap().contains("bounced")),
         "{plan}"
     );
@@ -352,10 +275,10 @@ fn plan_counts_variants_and_says_why_people_are_excluded() {
     project.write(
         "recipients.toml",
         &format!(
-            "{recipients}\n[[recipients]]\nemail = \"READER2@Example.org\"\nsegments = [\"subscribers\"]\n\n[[recipients]]\nemail = \"ai.reader@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"ai\"]\n\n[[recipients]]\nemail = \"robots@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"no-such-topic\"]\n"
+            "{recipients}\n[[recipients]]\nemail = \"READER2@Example2.org\"\nsegments = [\"subscribers\"]\n\n[[recipients]]\nemail = \"ai.reader@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"ai\"]\n\n[[recipients]]\nemail = \"robots@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"no-such-topic\"]\n"
         ),
     );
-    project.ok(&["suppress", "add", "reader4@example.org"]);
+    project.ok(&["suppress", "add", &reader(4)]);
     let run = project.ok(&[
         "plan",
         "volumes/011.toml",
@@ -379,7 +302,7 @@ fn plan_counts_variants_and_says_why_people_are_excluded() {
     assert!(
         reasons
             .iter()
-            .any(|r| r.starts_with("reader4@example.org: suppressed (unsubscribed)")),
+            .any(|r| r.starts_with(&format!("{}: suppressed (unsubscribed)", reader(4)))),
         "{reasons:?}"
     );
     assert!(

@@ -1,128 +1,16 @@
-//! The dispatch engine and the SMTP relay against a misbehaving SMTP server on loopback:
-//! each fault ends with the ledger outcome it should.
+//! `broadsheet dispatch` against a misbehaving SMTP server on loopback, through the real
+//! binary: each fault ends with the ledger outcome, the exit status and the suppression
+//! list it should. A relay that refuses everyone is told from recipients that do not exist.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use broadsheet::audience::Address;
-use broadsheet::diag::SourceFile;
-use broadsheet::dispatch::engine::{Counters, End, Engine, Tuning};
-use broadsheet::dispatch::limits::{Breaker, RateLimiter};
-use broadsheet::ledger::{Dispatch, Entry, Ledger, State, Writer};
-use broadsheet::transport::{Envelope, Smtp};
-use tokio::sync::watch;
+use serde_json::Value;
 
+use crate::support::Project;
+use crate::support::dispatching::{dispatch, history, project, reader, status};
 use crate::support::fault_smtp::{Act, FaultServer, Script};
-
-fn address(i: usize) -> String {
-    format!("reader{i}@example.org")
-}
-
-struct Outcome {
-    end: End,
-    ledger: Ledger,
-    _dir: tempfile::TempDir,
-}
-
-impl Outcome {
-    fn state(&self, i: usize) -> (State, u32) {
-        let (row, _) = self.ledger.history(1, &address(i)).unwrap().expect("a row");
-        (row.state, row.attempts)
-    }
-
-    fn count(&self, state: State) -> i64 {
-        self.ledger
-            .counts(1)
-            .unwrap()
-            .into_iter()
-            .find(|(s, _)| *s == state)
-            .map_or(0, |(_, n)| n)
-    }
-}
-
-/// The project's SMTP transport as `broadsheet.toml` would configure it for a relay on
-/// loopback; with `credentials`, it logs in (the password is read from `PATH`, a variable
-/// every process has: the fault server accepts or refuses any password).
-fn transport(port: u16, credentials: bool) -> Smtp {
-    let login = if credentials {
-        "username = \"news\"\npassword_env = \"PATH\"\n"
-    } else {
-        ""
-    };
-    let text = format!(
-        "[transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 2\n{login}"
-    );
-    let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text);
-    let settings = broadsheet::settings::parse(&source).expect("valid settings");
-    Smtp::from_settings(&settings.transport, "client.example.org").expect("a transport")
-}
-
-/// Dispatches to `n` recipients through the fault server; bounded by a generous outer limit
-/// so that a hang fails the test instead of stalling it.
-fn dispatch(server: &FaultServer, n: usize, credentials: bool) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.sqlite");
-    let mut ledger = Ledger::open(&path).unwrap();
-    let dispatch = Dispatch {
-        content_hash: "h".into(),
-        segments: "all".into(),
-        started_at: 0,
-        finished_at: None,
-    };
-    let entries = (0..n).map(|i| Entry {
-        address: address(i),
-        name: None,
-        variant: "all".into(),
-        message_id: format!("<{i}@news.example.org>"),
-    });
-    ledger.start(1, &dispatch, entries).unwrap();
-    let port = server.port;
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let end = runtime.block_on(async {
-        let (writer, handle) = Writer::start(&path).unwrap();
-        let (_stop, stop) = watch::channel(false);
-        let engine = Engine {
-            transports: Arc::new(move || Ok(transport(port, credentials))),
-            ledger: path.clone(),
-            volume: 1,
-            build: Arc::new(|e: &Entry| {
-                let envelope = Envelope {
-                    from: "news@example.org".into(),
-                    to: Address::parse(&e.address).map_err(anyhow::Error::msg)?,
-                    message_id: e.message_id.clone(),
-                };
-                let body = format!(
-                    "Message-ID: {}\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n",
-                    e.message_id
-                );
-                Ok((envelope, body.into_bytes()))
-            }),
-            tuning: Tuning {
-                connections: 2,
-                max_attempts: 4,
-                retry_base: Duration::from_millis(50),
-                retry_cap: Duration::from_millis(400),
-            },
-            limiter: Arc::new(RateLimiter::new(None, None)),
-            breaker: Arc::new(Breaker::new(5)),
-            stop,
-            counters: Arc::new(Counters::default()),
-            writer: handle,
-        };
-        let end = tokio::time::timeout(Duration::from_secs(60), engine.run())
-            .await
-            .expect("the run ends within its bounds")
-            .unwrap();
-        writer.finish().unwrap();
-        end
-    });
-    Outcome {
-        end,
-        ledger,
-        _dir: dir,
-    }
-}
 
 /// Counts how often each recipient reached a point, to misbehave the first `k` times.
 #[derive(Default)]
@@ -137,17 +25,43 @@ impl Seen {
     }
 }
 
+/// The fixture project sending `n` messages to `server` with 2-second timeouts.
+fn faulty(server: &FaultServer, n: usize, limits: &str) -> Project {
+    let project = project(server.port, n, limits);
+    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 2");
+    project
+}
+
+fn yes(n: usize) -> Vec<String> {
+    vec!["--yes".into(), "--expect".into(), n.to_string()]
+}
+
+fn run(project: &Project, n: usize) -> crate::support::Run {
+    let args = yes(n);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    dispatch(project, &args)
+}
+
+fn count(report: &Value, state: &str) -> u64 {
+    report["counts"][state].as_u64().unwrap_or(0)
+}
+
+fn suppressed(project: &Project) -> String {
+    project.ok(&["suppress", "list"]).stdout
+}
+
 #[test]
-fn a_clean_run_delivers_everyone_once_with_dot_stuffing() {
+fn a_clean_run_delivers_everyone_once_on_reused_connections() {
     struct Clean;
     impl Script for Clean {}
     let server = FaultServer::start(Clean);
-    let outcome = dispatch(&server, 30, false);
-    assert_eq!(outcome.end, End::Finished);
-    assert_eq!(outcome.count(State::Sent), 30);
+    let project = faulty(&server, 30, "");
+    let done = run(&project, 30);
+    assert_eq!(done.status, 0, "{}", done.stderr);
+    assert_eq!(count(&status(&project), "sent"), 30);
     let mut got = server.accepted_recipients();
     got.sort();
-    let mut want: Vec<String> = (0..30).map(address).collect();
+    let mut want: Vec<String> = (0..30).map(reader).collect();
     want.sort();
     assert_eq!(got, want);
     let log = server.log.lock().unwrap();
@@ -156,14 +70,7 @@ fn a_clean_run_delivers_everyone_once_with_dot_stuffing() {
         "one RCPT per transaction"
     );
     assert!(
-        log.accepted[0]
-            .1
-            .windows(13)
-            .any(|w| w == b"\r\n.leading do"),
-        "dot-stuffing undone"
-    );
-    assert!(
-        log.connections <= 2,
+        log.connections <= 4,
         "connections are reused: {}",
         log.connections
     );
@@ -175,7 +82,7 @@ fn transient_rcpt_replies_are_retried_until_delivered() {
     struct TwiceLater(Seen);
     impl Script for TwiceLater {
         fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
-            if rcpt == address(1) && self.0.nth(rcpt) <= 2 {
+            if rcpt == reader(1) && self.0.nth(rcpt) <= 2 {
                 Act::Reply("451 4.3.0 mailbox busy, try later".into())
             } else {
                 Act::Normal
@@ -183,62 +90,29 @@ fn transient_rcpt_replies_are_retried_until_delivered() {
         }
     }
     let server = FaultServer::start(TwiceLater::default());
-    let outcome = dispatch(&server, 5, false);
-    assert_eq!(outcome.end, End::Finished);
-    assert_eq!(outcome.state(1), (State::Sent, 3));
-    let (_, history) = outcome.ledger.history(1, &address(1)).unwrap().unwrap();
+    let project = faulty(&server, 5, "");
+    assert_eq!(run(&project, 5).status, 0);
+    let h = history(&project, &reader(1));
     assert_eq!(
-        history
-            .iter()
-            .filter(|a| a.state == State::Deferred)
-            .count(),
-        2
+        (h["state"].as_str(), h["attempts"].as_u64()),
+        (Some("sent"), Some(3)),
+        "{h}"
     );
-    assert!(
-        history[0]
-            .reply
-            .as_deref()
-            .unwrap()
-            .starts_with("451 4.3.0")
+    let log = h["attempts_log"].as_array().unwrap();
+    let deferred: Vec<&Value> = log.iter().filter(|a| a["state"] == "deferred").collect();
+    assert_eq!(deferred.len(), 2, "{h}");
+    assert_eq!(
+        deferred[0]["reply"]["code"].as_u64(),
+        Some(451),
+        "typed: {h}"
     );
     assert_eq!(
-        server
-            .accepted_recipients()
-            .iter()
-            .filter(|r| **r == address(1))
-            .count(),
-        1
+        deferred[0]["reply"]["enhanced"].as_str(),
+        Some("4.3.0"),
+        "{h}"
     );
-}
-
-#[test]
-fn permanent_rcpt_replies_fail_without_retry() {
-    #[derive(Default)]
-    struct NoSuchUser(Seen);
-    impl Script for NoSuchUser {
-        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
-            if rcpt == address(2) {
-                self.0.nth(rcpt);
-                Act::Reply("550 5.1.1 no such user".into())
-            } else {
-                Act::Normal
-            }
-        }
-    }
-    let script = Arc::new(NoSuchUser::default());
-    let server = FaultServer::start(script.clone());
-    let outcome = dispatch(&server, 5, false);
-    assert_eq!(outcome.state(2), (State::Failed, 1));
-    assert_eq!(
-        script.0.0.lock().unwrap()[&address(2)],
-        1,
-        "RCPT tried once"
-    );
-    assert_eq!(
-        outcome.count(State::Sent),
-        4,
-        "the connection carried on after the 550"
-    );
+    let delivered = server.accepted_recipients();
+    assert_eq!(delivered.iter().filter(|r| **r == reader(1)).count(), 1);
 }
 
 #[test]
@@ -247,7 +121,7 @@ fn a_connection_dropped_after_rcpt_is_retried_once() {
     struct DropOnce(Seen);
     impl Script for DropOnce {
         fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
-            if rcpt == address(3) && self.0.nth(rcpt) == 1 {
+            if rcpt == reader(3) && self.0.nth(rcpt) == 1 {
                 Act::Drop
             } else {
                 Act::Normal
@@ -255,25 +129,25 @@ fn a_connection_dropped_after_rcpt_is_retried_once() {
         }
     }
     let server = FaultServer::start(DropOnce::default());
-    let outcome = dispatch(&server, 6, false);
-    assert_eq!(outcome.state(3), (State::Sent, 2));
+    let project = faulty(&server, 6, "");
+    assert_eq!(run(&project, 6).status, 0);
+    let h = history(&project, &reader(3));
     assert_eq!(
-        server
-            .accepted_recipients()
-            .iter()
-            .filter(|r| **r == address(3))
-            .count(),
-        1
+        (h["state"].as_str(), h["attempts"].as_u64()),
+        (Some("sent"), Some(2)),
+        "{h}"
     );
-    assert_eq!(outcome.count(State::Sent), 6);
+    let delivered = server.accepted_recipients();
+    assert_eq!(delivered.iter().filter(|r| **r == reader(3)).count(), 1);
+    assert_eq!(count(&status(&project), "sent"), 6);
 }
 
 #[test]
-fn a_connection_dropped_after_the_final_dot_is_ambiguous() {
+fn a_connection_dropped_after_the_final_dot_is_ambiguous_and_never_resent() {
     struct DropAfterDot;
     impl Script for DropAfterDot {
         fn after_dot(&self, _n: usize, rcpt: &str) -> Act {
-            if rcpt == address(4) {
+            if rcpt == reader(4) {
                 Act::Drop
             } else {
                 Act::Normal
@@ -281,38 +155,28 @@ fn a_connection_dropped_after_the_final_dot_is_ambiguous() {
         }
     }
     let server = FaultServer::start(DropAfterDot);
-    let outcome = dispatch(&server, 6, false);
+    let project = faulty(&server, 6, "");
+    let done = run(&project, 6);
     assert_eq!(
-        outcome.state(4),
-        (State::Ambiguous, 1),
-        "never resent automatically"
+        done.status, 0,
+        "every recipient settled, whatever the mix: {}",
+        done.stderr
     );
-    assert_eq!(outcome.count(State::Sent), 5);
+    let report = status(&project);
+    assert_eq!(
+        (count(&report, "ambiguous"), count(&report, "sent")),
+        (1, 5),
+        "{report}"
+    );
+    assert_eq!(history(&project, &reader(4))["attempts"].as_u64(), Some(1));
 }
 
 #[test]
-fn a_server_that_never_greets_times_out_and_trips_the_breaker() {
-    struct Silent;
-    impl Script for Silent {
-        fn greet(&self, _connection: usize) -> Act {
-            Act::Stall
-        }
-    }
-    let server = FaultServer::start(Silent);
-    let outcome = dispatch(&server, 3, false);
-    let End::Tripped(why) = &outcome.end else {
-        panic!("expected a trip, got {:?}", outcome.end)
-    };
-    assert!(why.contains("no answer within 2 s"), "{why}");
-    assert_eq!(outcome.count(State::Sent), 0);
-}
-
-#[test]
-fn a_stall_mid_data_times_out() {
+fn a_stall_mid_data_times_out_as_ambiguous() {
     struct StallBody;
     impl Script for StallBody {
         fn body(&self, _n: usize, rcpt: &str) -> Act {
-            if rcpt == address(0) {
+            if rcpt == reader(0) {
                 Act::Stall
             } else {
                 Act::Normal
@@ -320,11 +184,15 @@ fn a_stall_mid_data_times_out() {
         }
     }
     let server = FaultServer::start(StallBody);
-    let outcome = dispatch(&server, 3, false);
-    // The small body fits the socket's buffers: it was written in full, so the lost reply
+    let project = faulty(&server, 3, "");
+    assert_eq!(run(&project, 3).status, 0);
+    // The body fits the socket's buffers: it was written in full, so the lost reply
     // makes the message ambiguous, and the run goes on without it.
-    assert_eq!(outcome.state(0), (State::Ambiguous, 1));
-    assert_eq!(outcome.count(State::Sent), 2);
+    assert_eq!(
+        history(&project, &reader(0))["state"].as_str(),
+        Some("ambiguous")
+    );
+    assert_eq!(count(&status(&project), "sent"), 2);
 }
 
 #[test]
@@ -341,9 +209,9 @@ fn a_421_mid_session_reconnects_and_delivers() {
         }
     }
     let server = FaultServer::start(Closing::default());
-    let outcome = dispatch(&server, 8, false);
-    assert_eq!(outcome.end, End::Finished);
-    assert_eq!(outcome.count(State::Sent), 8);
+    let project = faulty(&server, 8, "");
+    assert_eq!(run(&project, 8).status, 0);
+    assert_eq!(count(&status(&project), "sent"), 8);
     assert!(
         server.log.lock().unwrap().connections >= 2,
         "reconnected after the 421"
@@ -363,14 +231,258 @@ fn an_authentication_failure_stops_the_run_resumably() {
         }
     }
     let server = FaultServer::start(BadPassword);
-    let outcome = dispatch(&server, 4, true);
-    let End::Tripped(why) = &outcome.end else {
-        panic!("expected a trip, got {:?}", outcome.end)
-    };
-    assert!(why.contains("535"), "{why}");
+    let project = faulty(&server, 4, "");
+    project.edit(
+        "broadsheet.toml",
+        "security = \"none\"",
+        "security = \"none\"\nusername = \"news\"\npassword_env = \"PATH\"",
+    );
+    let stopped = run(&project, 4);
+    assert_eq!(stopped.status, 75, "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("535"), "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("resume with:"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(count(&status(&project), "pending"), 4, "nothing consumed");
+}
+
+#[test]
+fn a_relay_that_never_greets_ends_resumably_with_the_retry_time() {
+    struct Silent;
+    impl Script for Silent {
+        fn greet(&self, _connection: usize) -> Act {
+            Act::Stall
+        }
+    }
+    let server = FaultServer::start(Silent);
+    let project = faulty(&server, 3, "breaker = 4");
+    let stopped = run(&project, 3);
     assert_eq!(
-        outcome.count(State::Pending),
-        4,
-        "nothing consumed: a rerun resumes"
+        stopped.status, 75,
+        "work left is not success:\n{}",
+        stopped.stderr
+    );
+    assert!(
+        stopped.stderr.contains("no answer within 2 s"),
+        "{}",
+        stopped.stderr
+    );
+    assert!(
+        stopped.stderr.contains("resume with: broadsheet dispatch"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(count(&status(&project), "sent"), 0);
+}
+
+#[test]
+fn deferred_messages_left_at_the_end_exit_resumably_and_say_when() {
+    struct Greylisting;
+    impl Script for Greylisting {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            let i: usize = rcpt[6..rcpt.find('@').unwrap()].parse().unwrap();
+            if i.is_multiple_of(10) {
+                Act::Reply(format!("450 4.7.1 <{rcpt}>: greylisted, try again later"))
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(Greylisting);
+    let project = faulty(&server, 50, "max_attempts = 1\nbreaker = 50");
+    let stopped = run(&project, 50);
+    assert_eq!(stopped.status, 75, "{}", stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .contains("5 messages are not settled yet; the next retry is due"),
+        "{}",
+        stopped.stderr
+    );
+    let report = status(&project);
+    assert_eq!(
+        (count(&report, "sent"), count(&report, "deferred")),
+        (45, 5),
+        "{report}"
+    );
+}
+
+/// Refuses every RCPT with the same reply, naming the recipient, until `healed`.
+#[derive(Default)]
+struct RefuseAll {
+    healed: Mutex<bool>,
+    reply: &'static str,
+}
+
+impl Script for RefuseAll {
+    fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+        if *self.healed.lock().unwrap() {
+            Act::Normal
+        } else {
+            Act::Reply(format!(
+                "550 {} <{rcpt}>: Recipient address rejected",
+                self.reply
+            ))
+        }
+    }
+}
+
+#[test]
+fn a_relay_refusing_everyone_stops_the_run_and_the_list_is_kept() {
+    let script = Arc::new(RefuseAll {
+        reply: "5.1.1",
+        ..RefuseAll::default()
+    });
+    let server = FaultServer::start(script.clone());
+    let project = faulty(&server, 40, "");
+    let stopped = run(&project, 40);
+    assert_eq!(stopped.status, 75, "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("in a row"), "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("`550 5.1.1`"), "{}", stopped.stderr);
+    assert!(
+        !stopped.stderr.contains("reader1@"),
+        "addresses masked: {}",
+        stopped.stderr
+    );
+    assert!(
+        !stopped.stdout.contains("hard-bounced"),
+        "{}",
+        stopped.stdout
+    );
+    let list = suppressed(&project);
+    assert!(!list.contains("reader"), "nobody suppressed: {list}");
+    let report = status(&project);
+    assert_eq!(
+        count(&report, "failed"),
+        0,
+        "refusals went back to pending: {report}"
+    );
+    assert_eq!(count(&report, "pending"), 40, "{report}");
+
+    *script.healed.lock().unwrap() = true;
+    let resumed = run(&project, 40);
+    assert_eq!(resumed.status, 0, "a plain resume: {}", resumed.stderr);
+    let mut got = server.accepted_recipients();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 40, "everyone, once");
+    assert_eq!(server.accepted_recipients().len(), 40);
+}
+
+#[test]
+fn policy_refusals_stop_the_run_as_the_relays_problem() {
+    let server = FaultServer::start(RefuseAll {
+        reply: "5.7.1",
+        ..RefuseAll::default()
+    });
+    let project = faulty(&server, 20, "");
+    let stopped = run(&project, 20);
+    assert_eq!(stopped.status, 75, "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("policy"), "{}", stopped.stderr);
+    assert_eq!(count(&status(&project), "pending"), 20);
+}
+
+#[test]
+fn a_few_hard_bounces_among_deliveries_are_the_recipients_own() {
+    struct SomeGone;
+    impl Script for SomeGone {
+        fn pipelining(&self) -> bool {
+            true
+        }
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            if [reader(7), reader(23)].iter().any(|r| r == rcpt) {
+                Act::Reply(format!("550 5.1.1 <{rcpt}>: no such user"))
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(SomeGone);
+    let project = faulty(&server, 40, "");
+    let done = run(&project, 40);
+    assert_eq!(done.status, 0, "{}", done.stderr);
+    assert!(
+        done.stdout.contains("2 hard-bounced addresses added"),
+        "{}",
+        done.stdout
+    );
+    let list = suppressed(&project);
+    assert!(
+        list.contains(&reader(7)) && list.contains(&reader(23)),
+        "{list}"
+    );
+    assert_eq!(
+        server.accepted_recipients().len(),
+        38,
+        "pipelined sessions carried on"
+    );
+}
+
+#[test]
+fn a_ledger_that_cannot_be_written_stops_the_run_within_seconds() {
+    let sink = crate::support::smtp::SmtpSink::start();
+    let project = project(sink.port, 400, "per_second = 40");
+    let mut child = crate::support::dispatching::spawn(&project, 400);
+    crate::support::dispatching::wait_for_sends(&mut child, &sink, 10);
+    // Another process takes SQLite's write lock and keeps it.
+    let blocker = rusqlite::Connection::open(project.path("state/ledger.sqlite")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocked = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            blocked.elapsed() < Duration::from_secs(30),
+            "the dispatch hangs"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(exit.code(), Some(75));
+    assert!(
+        blocked.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        blocked.elapsed()
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    let resumed = run(&project, 400);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+    let report = status(&project);
+    assert_eq!(
+        count(&report, "sent") + count(&report, "ambiguous"),
+        400,
+        "{report}"
+    );
+}
+
+#[test]
+fn a_certificate_that_does_not_verify_stops_the_run_at_once() {
+    let tls = crate::support::tls::SelfSigned::start();
+    let project = project(tls.port, 20, "");
+    project.edit(
+        "broadsheet.toml",
+        "security = \"none\"",
+        "security = \"tls\"",
+    );
+    let started = Instant::now();
+    let stopped = run(&project, 20);
+    assert_eq!(stopped.status, 75, "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("certificate"), "{}", stopped.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let report = status(&project);
+    assert_eq!(count(&report, "pending"), 20, "{report}");
+    let tried: u64 = (0..20)
+        .map(|i| history(&project, &reader(i))["attempts"].as_u64().unwrap())
+        .sum();
+    assert!(
+        tried <= 4,
+        "one try per connection at most, not retries: {tried}"
     );
 }

@@ -9,8 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::recipients::with_recipients;
-use crate::sending::SECRET;
 use crate::support::Project;
+use crate::support::dispatching::SECRET;
 
 const KEY_ENV: &str = "BROADSHEET_DKIM_KEY";
 

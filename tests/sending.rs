@@ -11,7 +11,7 @@ use crate::recipients::with_recipients;
 use crate::support::Project;
 use crate::support::smtp::{Captured, SmtpSink};
 
-pub const SECRET: &str = "a test secret that is long enough";
+use crate::support::dispatching::SECRET;
 const SUBJECT: &str = "人工智能周报 🔭 第十一期：芯片、机器人与合成视频";
 
 /// The sample project with recipients, sending to `sink` over plain SMTP on loopback.
@@ -293,16 +293,14 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
     let composition =
         broadsheet::pipeline::compose(&p, &project.path("volumes/011.toml"), None).unwrap();
     let volume = composition.volume.as_ref().unwrap();
-    let (sender, unsub) = (
-        p.settings.sender.as_ref().unwrap(),
-        p.settings.unsubscribe.as_ref().unwrap(),
-    );
-    let signer = Signer::new(SECRET.as_bytes(), sender.list_id.get_ref()).unwrap();
+    let sending = broadsheet::settings::Sending::new(&p.settings).unwrap();
+    let (sender, unsub) = (&sending.identity, &sending.unsubscribe);
+    let signer = Signer::new(SECRET.as_bytes(), &sender.list_id).unwrap();
     let audience = Audience::load(project.root(), None).unwrap();
     let everyone = audience.select(&[]).unwrap();
     let common = Common {
-        sender,
-        unsubscribe: unsub,
+        identity: sender,
+        mailto: unsub.mailto.as_deref(),
         list_name: volume.meta.title.get_ref(),
         subject: volume.subject(),
         date: Timestamp(1_715_250_645),
@@ -314,7 +312,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
         common,
         None,
     );
-    let mut transport = Configured::from_project(&p).unwrap();
+    let mut transport = Configured::new(&p.root, &sending).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -332,13 +330,12 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
                 message_id: &id,
                 unsubscribe_url: &url,
             };
-            let bytes = variant.template(r.name.is_some()).build(&personal);
-            let envelope = Envelope {
-                from: sender.from.get_ref().clone(),
-                to: r.address.clone(),
-                message_id: id,
-            };
-            transport.send(&envelope, &bytes).await.unwrap();
+            let bytes = variant.build(&personal);
+            let envelope = Envelope::new(&sender.from, &personal);
+            transport
+                .send(&envelope, &bytes, async { true })
+                .await
+                .unwrap();
         }
         transport.close().await;
     });

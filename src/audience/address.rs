@@ -37,6 +37,11 @@ impl Address {
         &self.0
     }
 
+    /// The domain, e.g. `example.org`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
     /// True when the local part is not ASCII, so the server must offer SMTPUTF8.
     pub fn needs_smtputf8(&self) -> bool {
         !self.0.is_ascii()

@@ -13,6 +13,7 @@ use super::{Finding, Kind, Report};
 use crate::audience::{Address, Audience, RECIPIENTS_FILE, Store};
 use crate::clock::Timestamp;
 use crate::project::Project;
+use crate::settings::Sending;
 use crate::unsubscribe::Signer;
 
 /// What one finding (or one message without findings) came to.
@@ -143,13 +144,12 @@ fn unreadable(file: String, error: String) -> Record {
 /// reports are mapped the other ways.
 fn verp_signer(project: &Project) -> anyhow::Result<Option<Signer>> {
     let settings = &project.settings;
-    let (Some(sender), Some(unsubscribe)) = (&settings.sender, &settings.unsubscribe) else {
-        return Ok(None);
-    };
-    if sender.bounce.is_none() {
+    if settings.sender.as_ref().is_none_or(|s| s.bounce.is_none()) {
         return Ok(None);
     }
-    match Signer::from_env(unsubscribe, sender.list_id.get_ref()) {
+    let signer = Sending::new(settings)
+        .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id));
+    match signer {
         Ok(signer) => Ok(Some(signer)),
         Err(why) => {
             crate::say_err(format_args!(

@@ -1,14 +1,16 @@
 //! `broadsheet plan VOLUME --segment S ... [--json]`: who would get the volume, in which
 //! variant, who would not and why, the message sizes, and the time at the configured rate.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context as _;
 
-use super::{Ready, plan_inputs};
 use crate::audience::Audience;
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
-use crate::dispatch::plan::{Audit, Plan};
-use crate::ledger::{self, Ledger};
+use crate::dispatch::Plan;
+use crate::dispatch::plan::Audit;
+use crate::dispatch::prepare::{self, Prepared};
 use crate::project::Project;
 use crate::say;
 
@@ -16,24 +18,13 @@ use crate::say;
 const EXCLUDED_SHOWN: usize = 20;
 
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
-    let ready = Ready::compose(project, &args.volume, "nothing planned")?;
-    let settings = &project.settings;
-    let mut variants = ready.variants(settings, ready.parts().0.subject(), now)?;
+    let prepared = Prepared::new(project, &args.volume, "nothing planned")?;
     let audience = Audience::load(&project.root, None)?;
-    let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
-    let inputs = plan_inputs(
-        settings,
-        &audience,
-        selection,
-        &args.segment,
-        ready.number(),
-    )?;
-    let ledger_path = project.root.join(ledger::LEDGER_FILE);
-    let ledger = ledger_path
-        .exists()
-        .then(|| Ledger::open(&ledger_path))
-        .transpose()?;
-    let plan = Audit::new(&inputs, &mut variants)?.plan(ledger.as_ref())?;
+    let ledger = prepare::read_ledger(project)?;
+    let inputs = prepared.inputs(&audience, &args.segment, ledger.as_ref())?;
+    let subject = prepared.ready.parts().0.subject();
+    let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
+    let plan = Audit::new(&inputs, &mut variants)?.plan()?;
     if args.json {
         let json = serde_json::to_string_pretty(&plan).context("cannot write the plan as JSON")?;
         say(format_args!("{json}"))?;
@@ -85,6 +76,28 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
                 plan.excluded.len() - EXCLUDED_SHOWN
             ))?;
         }
+    }
+    let mut received: BTreeMap<(i64, String), usize> = BTreeMap::new();
+    for r in &plan.already_received {
+        *received
+            .entry((r.dispatch, r.segments.join(" --segment ")))
+            .or_default() += 1;
+    }
+    if !received.is_empty() {
+        say(format_args!(
+            "already received ({}):",
+            plan.already_received.len()
+        ))?;
+        for ((dispatch, segments), n) in received {
+            say(format_args!(
+                "  {n} in dispatch #{dispatch} (--segment {segments}); nobody gets a volume twice"
+            ))?;
+        }
+    }
+    if let Some(dispatch) = plan.resumes {
+        say(format_args!(
+            "dispatch #{dispatch} of these segments is unfinished: `broadsheet dispatch` resumes it"
+        ))?;
     }
     let duration = plan.duration_secs.map_or_else(
         || "as fast as the relay takes them (no rate limit set)".to_owned(),

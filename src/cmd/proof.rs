@@ -11,16 +11,15 @@ use anyhow::Context as _;
 use crate::audience::{Address, Audience, RECIPIENTS_FILE};
 use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
+use crate::dispatch::prepare::Prepared;
 use crate::message::dkim::Signer as DkimSigner;
 use crate::message::variant::Variants;
 use crate::message::{self, Personal};
 use crate::project::Project;
-use crate::settings::Sender;
+use crate::settings::{Identity, Sending};
 use crate::transport::{Configured, Envelope, Transport as _};
 use crate::unsubscribe::{self, PROOF_TOKEN};
 use crate::{say, say_err};
-
-use super::Ready;
 
 /// One test copy to send: to whom, with which content.
 struct Copy {
@@ -30,10 +29,10 @@ struct Copy {
 }
 
 pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow::Result<()> {
-    let ready = Ready::compose(project, &args.volume, "no proof sent")?;
+    let Prepared { ready, sending } = Prepared::new(project, &args.volume, "no proof sent")?;
     let volume = ready.parts().0;
     let settings = &project.settings;
-    let (sender, unsub) = (settings.needs_sender()?, settings.needs_unsubscribe()?);
+    let sender = &sending.identity;
     let audience = load_audience(project, args)?;
     let allowed = proof_list(project, audience.as_ref(), args)?;
     let copies = copies(audience.as_ref(), args, &allowed)?;
@@ -45,8 +44,8 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
     );
     let subject = format!("[TEST] {}", volume.subject());
     let number = ready.number();
-    let mut variants = ready.variants(settings, &subject, now)?;
-    let url = unsubscribe::url(unsub, PROOF_TOKEN);
+    let mut variants = ready.variants(&sending, &subject, now);
+    let url = unsubscribe::url(&sending.unsubscribe, PROOF_TOKEN);
     let dkim = DkimSigner::from_settings(settings.dkim.as_ref(), &project.root)?;
     let mut outgoing = Vec::new();
     for (serial, copy) in copies.iter().enumerate() {
@@ -58,7 +57,7 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
         outgoing.extend(built);
     }
     anyhow::ensure!(!outgoing.is_empty(), "no proof sent");
-    send(project, &allowed, outgoing)
+    send(project, &sending, &allowed, outgoing)
 }
 
 /// A built proof and its envelope.
@@ -71,7 +70,7 @@ struct Outgoing {
 /// Builds one copy, or says why its variant is not sent (no picks).
 fn build(
     variants: &mut Variants<'_>,
-    sender: &Sender,
+    sender: &Identity,
     copy: &Copy,
     message_id: String,
     url: &str,
@@ -95,15 +94,9 @@ fn build(
         message_id: &message_id,
         unsubscribe_url: url,
     };
-    let bytes = variant.template(copy.name.is_some()).build(&personal);
-    let envelope = Envelope {
-        from: sender.from.get_ref().clone(),
-        to: copy.to.clone(),
-        message_id,
-    };
     Ok(Some(Outgoing {
-        envelope,
-        bytes,
+        envelope: Envelope::new(&sender.from, &personal),
+        bytes: variant.build(&personal),
         picks: variant.picks,
     }))
 }
@@ -211,10 +204,11 @@ fn copies(
 /// Hands the copies to the configured transport, refusing any address off the proof list.
 fn send(
     project: &Project,
+    sending: &Sending,
     allowed: &BTreeSet<Address>,
     outgoing: Vec<Outgoing>,
 ) -> anyhow::Result<()> {
-    let mut transport = Configured::from_project(project)?;
+    let mut transport = Configured::new(&project.root, sending)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -236,7 +230,8 @@ fn send(
                 failed += 1;
                 continue;
             }
-            match transport.send(envelope, bytes).await {
+            // Proofs keep no ledger: nothing to wait for before the body.
+            match transport.send(envelope, bytes, async { true }).await {
                 Ok(delivery) => say(format_args!(
                     "sent proof ({picks} picks, {:.1} KB) to {} via {}: {}",
                     bytes.len() as f64 / 1024.0,
@@ -274,7 +269,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("broadsheet.toml"),
-            "[sender]\nfrom = \"a@eto.tech\"\nlist_id = \"l.eto.tech\"\ndomain = \"eto.tech\"\n",
+            "[sender]\nfrom = \"a@eto.tech\"\nlist_id = \"l.eto.tech\"\ndomain = \"eto.tech\"\n\
+             [unsubscribe]\nurl = \"https://l.eto.tech/u/{token}\"\nsecret_env = \"S\"\n",
         )
         .unwrap();
         let project = Project::open(dir.path()).unwrap();
@@ -289,7 +285,8 @@ mod tests {
             bytes: b"Subject: x\r\n\r\nx\r\n".to_vec(),
             picks: 1,
         }];
-        let error = send(&project, &BTreeSet::from([on_list]), outgoing).unwrap_err();
+        let sending = Sending::new(&project.settings).unwrap();
+        let error = send(&project, &sending, &BTreeSet::from([on_list]), outgoing).unwrap_err();
         assert!(
             error
                 .to_string()

@@ -13,10 +13,10 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
     let root = &project.root;
     match &args.action {
         SuppressAction::Add { addresses, reason } => {
-            let listed = parse_all(addresses)?
+            let listed: Vec<_> = parse_all(addresses)?
                 .into_iter()
                 .map(|a| (a, None))
-                .collect::<Vec<_>>();
+                .collect();
             let done = add(project, &listed, *reason, Source::Suppress, now)?;
             for ((address, _), outcome) in listed.iter().zip(done) {
                 match outcome {
@@ -32,8 +32,13 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
             Ok(())
         }
         SuppressAction::Import { file, reason } => {
-            let listed = address_list::read(file)?;
-            let done = add(project, &listed, *reason, Source::Import, now)?;
+            let done = add(
+                project,
+                &address_list::read(file)?,
+                *reason,
+                Source::Import,
+                now,
+            )?;
             let count = |f: fn(&Suppressed) -> bool| done.iter().filter(|d| f(d)).count();
             say(format_args!(
                 "{}: {} addresses suppressed, {} changed reason, {} already suppressed",
@@ -44,31 +49,7 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
             ))?;
             Ok(())
         }
-        SuppressAction::Remove { addresses } => {
-            let addresses = parse_all(addresses)?;
-            let lifted = Store::open(root)?.write(|tx| {
-                addresses
-                    .iter()
-                    .map(|a| tx.unsuppress(a, None, Source::Suppress, now))
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })?;
-            let mut missing = Vec::new();
-            for (address, old) in addresses.iter().zip(lifted) {
-                match old {
-                    Some(old) => say(format_args!(
-                        "{address}: no longer suppressed (was {})",
-                        old.reason
-                    ))?,
-                    None => missing.push(address.as_str()),
-                }
-            }
-            anyhow::ensure!(
-                missing.is_empty(),
-                "not on the suppression list: {}",
-                missing.join(", ")
-            );
-            Ok(())
-        }
+        SuppressAction::Remove { addresses } => remove(project, &parse_all(addresses)?, now),
         SuppressAction::List => {
             for s in Suppressions::load(root)?.iter() {
                 say(format_args!(
@@ -90,6 +71,33 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
             Ok(())
         }
     }
+}
+
+/// Lifts the suppression of every address in one transaction; an address that was not
+/// suppressed is an error, after the others are lifted.
+fn remove(project: &Project, addresses: &[Address], now: Timestamp) -> anyhow::Result<()> {
+    let lifted = Store::open(&project.root)?.write(|tx| {
+        addresses
+            .iter()
+            .map(|a| tx.unsuppress(a, None, Source::Suppress, now))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let mut missing = Vec::new();
+    for (address, old) in addresses.iter().zip(lifted) {
+        match old {
+            Some(old) => say(format_args!(
+                "{address}: no longer suppressed (was {})",
+                old.reason
+            ))?,
+            None => missing.push(address.as_str()),
+        }
+    }
+    anyhow::ensure!(
+        missing.is_empty(),
+        "not on the suppression list: {}",
+        missing.join(", ")
+    );
+    Ok(())
 }
 
 fn parse_all(addresses: &[String]) -> anyhow::Result<Vec<Address>> {

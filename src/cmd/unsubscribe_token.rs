@@ -5,14 +5,14 @@ use crate::audience::Audience;
 use crate::cli::{TokenAction, TokenArgs};
 use crate::project::Project;
 use crate::say;
+use crate::settings::Sending;
 use crate::unsubscribe::{self, Signer};
 
 pub(crate) fn run(project: &Project, args: &TokenArgs) -> anyhow::Result<()> {
     let TokenAction::Verify { token } = &args.action;
-    let settings = &project.settings;
-    let sender = settings.needs_sender()?;
-    let unsubscribe = settings.needs_unsubscribe()?;
-    let signer = Signer::from_env(unsubscribe, sender.list_id.get_ref())?;
+    let sending = Sending::new(&project.settings)?;
+    let unsubscribe = &sending.unsubscribe;
+    let signer = Signer::from_env(unsubscribe, &sending.identity.list_id)?;
     let audience = Audience::load(&project.root, None)?;
     let listed = audience.recipients().iter().map(|r| &r.address);
     let suppressed = audience.suppressions().iter().map(|s| &s.address);

@@ -11,14 +11,14 @@ use crate::transport::Transport;
 
 /// Runs `engine` until it ends, or until a signal stops it and the in-flight messages have
 /// had `drain` to finish.
-pub async fn until_stopped<T: Transport + Send + 'static>(
+pub(crate) async fn until_stopped<T: Transport + Send + 'static>(
     engine: Engine<T>,
     stop: watch::Sender<bool>,
     drain: Duration,
-) -> anyhow::Result<End> {
+) -> End {
     let mut run = tokio::spawn(engine.run());
     tokio::select! {
-        ended = &mut run => return ended?,
+        ended = &mut run => return joined(ended),
         () = signal() => {}
     }
     eprintln!(
@@ -27,12 +27,16 @@ pub async fn until_stopped<T: Transport + Send + 'static>(
     );
     let _ = stop.send(true);
     match tokio::time::timeout(drain, &mut run).await {
-        Ok(ended) => ended?,
+        Ok(ended) => joined(ended),
         Err(_) => {
             run.abort();
-            Ok(End::Interrupted)
+            End::Interrupted
         }
     }
+}
+
+fn joined(ended: Result<End, tokio::task::JoinError>) -> End {
+    ended.unwrap_or_else(|e| End::Ledger(format!("the dispatch stopped: {e}")))
 }
 
 async fn signal() {

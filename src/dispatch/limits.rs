@@ -16,7 +16,7 @@ const SLOW_FOR: Duration = Duration::from_secs(60);
 
 /// A sliding-window rate limit over all connections.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     window: Mutex<Window>,
 }
 
@@ -37,7 +37,7 @@ struct Window {
 
 impl RateLimiter {
     /// A limiter allowing `per_second` and `per_hour` sends (`None`: no limit).
-    pub fn new(per_second: Option<u32>, per_hour: Option<u32>) -> Self {
+    pub(crate) fn new(per_second: Option<u32>, per_hour: Option<u32>) -> Self {
         Self {
             window: Mutex::new(Window {
                 per_second,
@@ -54,7 +54,7 @@ impl RateLimiter {
     }
 
     /// Waits until one more message may be sent, and counts it.
-    pub async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         loop {
             let wait = self.lock().try_take(Instant::now());
             match wait {
@@ -66,7 +66,7 @@ impl RateLimiter {
 
     /// The relay asked us to slow down: pause every sender for `pause`, then send at half
     /// the per-second rate for a minute.
-    pub fn slow_down(&self, pause: Duration) {
+    pub(crate) fn slow_down(&self, pause: Duration) {
         let now = Instant::now();
         let mut window = self.lock();
         window.paused_until = Some(
@@ -155,7 +155,7 @@ impl Window {
 
 /// The delay before retry `attempt` (1 for the first retry): `base` doubled per attempt,
 /// at most `cap`, with jitter so that deferred messages do not all return at once.
-pub fn retry_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
+pub(crate) fn retry_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let exponential = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
     let full = exponential.min(cap);
     full.mul_f64(0.5 + fastrand::f64() / 2.0)
@@ -164,14 +164,14 @@ pub fn retry_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
 /// Stops the run after too many transient failures in a row, or at once on an
 /// authentication failure: the relay is down or refusing us, and hammering it helps nobody.
 #[derive(Debug)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     threshold: u32,
     state: Mutex<(u32, Option<String>)>,
 }
 
 impl Breaker {
     /// A breaker that trips after `threshold` consecutive transient failures.
-    pub fn new(threshold: u32) -> Self {
+    pub(crate) fn new(threshold: u32) -> Self {
         Self {
             threshold: threshold.max(1),
             state: Mutex::new((0, None)),
@@ -179,12 +179,12 @@ impl Breaker {
     }
 
     /// A message went through: the run of failures is over.
-    pub fn success(&self) {
+    pub(crate) fn success(&self) {
         self.lock().0 = 0;
     }
 
     /// A transient failure; trips the breaker when there were too many in a row.
-    pub fn transient(&self, what: &str) {
+    pub(crate) fn transient(&self, what: &str) {
         let mut state = self.lock();
         state.0 += 1;
         if state.0 >= self.threshold && state.1.is_none() {
@@ -196,12 +196,12 @@ impl Breaker {
     }
 
     /// Trips the breaker now (authentication failure and the like).
-    pub fn trip(&self, why: &str) {
+    pub(crate) fn trip(&self, why: &str) {
         self.lock().1.get_or_insert_with(|| why.to_owned());
     }
 
     /// Why the breaker tripped, if it did.
-    pub fn tripped(&self) -> Option<String> {
+    pub(crate) fn tripped(&self) -> Option<String> {
         self.lock().1.clone()
     }
 

@@ -11,7 +11,7 @@ use crate::private;
 
 /// Held while a dispatch runs.
 #[derive(Debug)]
-pub struct DispatchLock {
+pub(crate) struct DispatchLock {
     _file: File,
 }
 
@@ -22,7 +22,7 @@ fn path(state_dir: &Path, volume: u32) -> PathBuf {
 
 impl DispatchLock {
     /// Takes the lock for `volume`, or fails at once if another dispatch holds it.
-    pub fn acquire(state_dir: &Path, volume: u32) -> anyhow::Result<Self> {
+    pub(crate) fn acquire(state_dir: &Path, volume: u32) -> anyhow::Result<Self> {
         private::create_dir(state_dir)?;
         let path = path(state_dir, volume);
         let file = private::open_write(&path, false)?;

@@ -12,31 +12,31 @@ use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
 use crate::message::dkim::Signer as Dkim;
 use crate::message::variant::{Variant, Variants};
-use crate::settings::Unsubscribe;
+use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
 use crate::verp;
 
 /// Builds the messages of one dispatch run.
 #[derive(Debug)]
-pub struct Messages {
+pub(crate) struct Messages {
     /// Rendered variants by key (`all`, `topics:a,b`).
-    pub variants: HashMap<String, Variant>,
+    pub(crate) variants: HashMap<String, Variant>,
     /// Signs unsubscribe tokens.
-    pub signer: Signer,
+    pub(crate) signer: Signer,
     /// `[unsubscribe]`, for the URL template.
-    pub unsubscribe: Unsubscribe,
+    pub(crate) unsubscribe: UnsubscribeLink,
     /// The envelope sender.
-    pub from: String,
+    pub(crate) from: String,
     /// `[sender] bounce` and the volume, when each message gets its own return path (VERP).
-    pub return_path: Option<(String, u32)>,
+    pub(crate) return_path: Option<(String, u32)>,
     /// Signs each message after its splice, when the project has `[dkim]`.
-    pub dkim: Option<Dkim>,
+    pub(crate) dkim: Option<Dkim>,
 }
 
 impl Messages {
     /// The envelope and bytes of `entry`'s message.
-    pub fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, Vec<u8>)> {
+    pub(crate) fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, Vec<u8>)> {
         let to = Address::parse(&entry.address).map_err(anyhow::Error::msg)?;
         let variant = self
             .variants
@@ -49,31 +49,26 @@ impl Messages {
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };
-        let mut bytes = variant.template(entry.name.is_some()).build(&personal);
+        let mut bytes = variant.build(&personal);
         if let Some(dkim) = &self.dkim {
             bytes = dkim.sign(&bytes);
         }
-        let from = match &self.return_path {
-            Some((bounce, volume)) => verp::envelope_sender(bounce, &self.signer, *volume, &to),
-            None => self.from.clone(),
-        };
-        let envelope = Envelope {
-            from,
-            to,
-            message_id: entry.message_id.clone(),
-        };
+        let mut envelope = Envelope::new(&self.from, &personal);
+        if let Some((bounce, volume)) = &self.return_path {
+            envelope.from = verp::envelope_sender(bounce, &self.signer, *volume, &to);
+        }
         Ok((envelope, bytes))
     }
 }
 
-/// Renders the variants the frozen recipients get.
-pub fn rendered(
+/// Renders the variants the frozen recipients of `dispatch` get.
+pub(crate) fn rendered(
     ledger: &Ledger,
-    number: u32,
+    dispatch: i64,
     variants: &mut Variants<'_>,
 ) -> anyhow::Result<HashMap<String, Variant>> {
     let mut rendered = HashMap::new();
-    for key in ledger.variants(number)? {
+    for key in ledger.variants(dispatch)? {
         let variant = variants
             .get(variant_topics(&key).as_ref())?
             .with_context(|| format!("variant `{key}` has no picks any more"))?;

@@ -1,27 +1,151 @@
 //! Dispatch: sending a volume to its audience, politely and without losing anyone.
+//!
+//! [`run`] does the whole job that `broadsheet dispatch` asks for: it composes the volume,
+//! checks the settings before `state/` is touched, takes the volume's lock, checks that the
+//! ledger is the one earlier runs wrote, then resumes the volume's unfinished dispatch or
+//! plans and freezes a new one (leaving out everyone an earlier dispatch has), asks the
+//! [`Operator`] to confirm, sends, and settles what the run learnt (hard bounces suppressed,
+//! unless the relay turned out to refuse everyone). The command only prompts and prints.
 
-pub mod engine;
-pub mod finish;
-pub mod limits;
-pub mod lock;
-pub mod messages;
-pub mod plan;
-pub mod progress;
-pub mod verdict;
+mod engine;
+mod finish;
+mod gate;
+mod guard;
+mod limits;
+mod lock;
+mod marker;
+mod messages;
+pub(crate) mod plan;
+pub(crate) mod prepare;
+mod progress;
+pub(crate) mod report;
+mod run;
+mod verdict;
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::audience::store::Suppressed;
-use crate::audience::{Address, Reason, Source, Store};
-use crate::clock::Timestamp;
-use crate::ledger::{Ledger, State};
+pub use plan::Plan;
+pub use report::{History, Report};
+pub use run::run;
+
+use crate::ledger::State;
+
+/// The operator's side of a dispatch: what they are shown and asked.
+pub trait Operator {
+    /// Shows what is about to be sent: the plan of a new dispatch, or the state of the one
+    /// to resume.
+    fn show(&self, briefing: &Briefing<'_>);
+
+    /// Returns once the operator agreed to send to `recipients`; an error stops the
+    /// dispatch before anything is frozen or sent.
+    fn confirm(&self, recipients: u64) -> anyhow::Result<()>;
+
+    /// Tells the operator something worth knowing before or after the send.
+    fn note(&self, line: &str);
+}
+
+/// What the operator confirms.
+#[derive(Debug)]
+pub enum Briefing<'a> {
+    /// A new dispatch and its plan.
+    New(&'a Plan),
+    /// The resumption of an unfinished dispatch.
+    Resume {
+        /// The dispatch's id.
+        dispatch: i64,
+        /// Its recipients by state.
+        counts: &'a [(State, u64)],
+    },
+}
+
+impl Briefing<'_> {
+    /// The number the operator confirms: the plan's recipients, or the frozen total.
+    pub fn recipients(&self) -> u64 {
+        match self {
+            Self::New(plan) => plan.recipients as u64,
+            Self::Resume { counts, .. } => counts.iter().map(|(_, n)| n).sum(),
+        }
+    }
+}
+
+/// What the operator asked for.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The volume file.
+    pub volume: &'a Path,
+    /// The segments to send to.
+    pub segments: &'a [String],
+    /// Try the failed messages of the dispatch once more.
+    pub retry_failed: bool,
+    /// Send the ambiguous messages again, with the same Message-ID.
+    pub resend_ambiguous: bool,
+    /// The ledger was lost for good: start afresh although the marker says otherwise.
+    pub ledger_lost: bool,
+    /// Show a progress bar (on a terminal) rather than plain lines.
+    pub terminal: bool,
+}
+
+/// How a dispatch ended, with the report of every dispatch of the volume.
+#[derive(Debug)]
+pub struct Outcome {
+    /// How it ended.
+    pub ending: Ending,
+    /// Where the volume's dispatches stand now.
+    pub report: Report,
+    /// Addresses that hard-bounced in this run, now on the suppression list.
+    pub suppressed: usize,
+}
+
+/// How a dispatch run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Every recipient of the dispatch is settled.
+    Finished,
+    /// Nobody in the segments is left to send to: nothing was frozen.
+    NothingToSend,
+    /// Messages are still open; deferred ones are due again at `next_retry` (unix ms),
+    /// or at once when `None`.
+    Incomplete {
+        /// Messages not settled.
+        open: u64,
+        /// When the earliest deferred message may be tried again.
+        next_retry: Option<i64>,
+    },
+    /// Stopped before its end.
+    Stopped(Stop),
+}
+
+/// Why a run stopped before its end; each is resumable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// The breaker: transient failures in a row, a refused login, sender or certificate.
+    Breaker(String),
+    /// The relay refuses every recipient: the run's failures went back to pending.
+    RelayRefusing {
+        /// What showed it.
+        why: String,
+        /// Messages put back to pending.
+        requeued: usize,
+    },
+    /// The ledger could not be written.
+    Ledger(String),
+}
+
+impl Ending {
+    /// Whether running the same command again has work to do.
+    pub fn resumable(&self) -> bool {
+        matches!(self, Self::Incomplete { .. } | Self::Stopped(_))
+    }
+}
 
 /// The hash of what a dispatch sends: the volume file and every file of its layout. A
 /// dispatch records it when it starts, and a resumed one refuses to go on if it changed.
-pub fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<String> {
+pub(crate) fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<String> {
     let mut files = vec![volume.to_path_buf()];
     collect_files(layout_dir, &mut files)?;
     files[1..].sort();
@@ -56,28 +180,4 @@ fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Res
         }
     }
     Ok(())
-}
-
-/// Adds the addresses whose messages failed with 5.1.x (no such mailbox) to the suppression
-/// list in the audience store of the project in `root`, so that no later volume goes to
-/// them; returns how many. Each carries its message's Message-ID, so a second run adds none.
-pub fn suppress_hard_bounces(root: &Path, ledger: &Ledger, number: u32) -> anyhow::Result<usize> {
-    let failed = ledger.in_state(number, State::Failed)?;
-    let now = Timestamp::now();
-    Store::open(root)?.write(|tx| {
-        let mut added = 0;
-        for row in &failed {
-            let reply = row.last_reply.as_deref().unwrap_or_default();
-            let Ok(address) = Address::parse(&row.entry.address) else {
-                continue;
-            };
-            if verdict::is_hard_bounce(reply) {
-                let reference = Some(row.entry.message_id.as_str());
-                let done =
-                    tx.suppress(&address, Reason::Bounced, Source::Dispatch, reference, now)?;
-                added += usize::from(done == Suppressed::Added);
-            }
-        }
-        Ok(added)
-    })
 }

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::audience::{Address, Audience, Recipient, SegmentCount, Selection};
-use crate::ledger::{Entry, Ledger, State};
+use crate::ledger::{Dispatch, Entry, Ledger, State};
 use crate::message::variant::{Variant, Variants};
 use crate::message::{self, Personal};
-use crate::settings::{Limits, Sender};
+use crate::settings::{Identity, Pace};
 
 /// The key of the variant a reader gets: `all`, or `topics:a,b`.
-pub fn variant_key(topics: Option<&BTreeSet<&str>>) -> String {
+pub(crate) fn variant_key(topics: Option<&BTreeSet<&str>>) -> String {
     match topics {
         None => "all".to_owned(),
         Some(t) => format!("topics:{}", t.iter().copied().collect::<Vec<_>>().join(",")),
@@ -21,7 +21,7 @@ pub fn variant_key(topics: Option<&BTreeSet<&str>>) -> String {
 }
 
 /// The topics of a variant key (`None` for every pick).
-pub fn variant_topics(key: &str) -> Option<BTreeSet<&str>> {
+pub(crate) fn variant_topics(key: &str) -> Option<BTreeSet<&str>> {
     key.strip_prefix("topics:")
         .map(|t| t.split(',').filter(|s| !s.is_empty()).collect())
 }
@@ -48,6 +48,19 @@ pub struct Excluded {
     pub reason: String,
 }
 
+/// A selected person who already has the volume from another dispatch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    /// The address.
+    pub address: String,
+    /// The dispatch that holds them.
+    pub dispatch: i64,
+    /// That dispatch's segments.
+    pub segments: Vec<String>,
+    /// Where their message stands there (`sent`, `failed`, ...).
+    pub state: &'static str,
+}
+
 /// Everything `plan` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -61,9 +74,13 @@ pub struct Plan {
     pub variants: Vec<VariantLine>,
     /// Everyone selected who gets nothing, with the reason.
     pub excluded: Vec<Excluded>,
+    /// Everyone selected who is in another dispatch of the volume (never sent twice).
+    pub already_received: Vec<Received>,
+    /// The unfinished dispatch this plan resumes, if there is one.
+    pub resumes: Option<i64>,
     /// Recipients of this dispatch (each person once).
     pub recipients: usize,
-    /// Of those, already in a final state in the ledger.
+    /// Of those, already in a final state in the ledger (a resumed dispatch).
     pub already_sent: usize,
     /// Messages this run would send.
     pub to_send: usize,
@@ -99,26 +116,38 @@ impl From<SegmentCount> for SegmentRow {
 }
 
 /// What a plan needs to know about the send.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     /// The loaded audience.
-    pub audience: &'a Audience,
+    pub(crate) audience: &'a Audience,
     /// The selected segments.
-    pub selection: Selection<'a>,
+    pub(crate) selection: Selection<'a>,
     /// Their names.
-    pub segments: &'a [String],
+    pub(crate) segments: &'a [String],
     /// The volume's number.
-    pub volume: u32,
+    pub(crate) volume: u32,
     /// `[sender]`.
-    pub sender: &'a Sender,
+    pub(crate) identity: &'a Identity,
     /// The unsubscribe URL template, for message sizes.
-    pub unsubscribe_url: &'a str,
+    pub(crate) unsubscribe_url: &'a str,
     /// `[limits]`.
-    pub limits: &'a Limits,
+    pub(crate) pace: &'a Pace,
+    /// The ledger, when the volume was dispatched before, with its dispatches.
+    pub(crate) ledger: Option<(&'a Ledger, Vec<Dispatch>)>,
+    /// The unfinished dispatch for these segments, which a dispatch resumes.
+    pub(crate) resumes: Option<i64>,
+}
+
+/// Why a selected person gets nothing.
+enum Exclusion {
+    /// They cannot or must not get it.
+    Reason(String),
+    /// Another dispatch of the volume has them.
+    Held(i64, State),
 }
 
 /// The selection with every variant it needs rendered once: tells for each selected
 /// person which variant they get, or why they get nothing.
-pub struct Audit<'a> {
+pub(crate) struct Audit<'a> {
     inputs: &'a Inputs<'a>,
     /// Every variant the selection needs, by key; `None` for one with no picks.
     rendered: HashMap<String, Option<Variant>>,
@@ -126,7 +155,7 @@ pub struct Audit<'a> {
 
 impl<'a> Audit<'a> {
     /// Renders each distinct variant of the selection once.
-    pub fn new(inputs: &'a Inputs<'a>, variants: &mut Variants<'_>) -> anyhow::Result<Self> {
+    pub(crate) fn new(inputs: &'a Inputs<'a>, variants: &mut Variants<'_>) -> anyhow::Result<Self> {
         let mut rendered = HashMap::new();
         for r in inputs
             .audience
@@ -144,15 +173,24 @@ impl<'a> Audit<'a> {
     }
 
     /// The variant key `r` gets, or why they get nothing.
-    pub fn classify(&self, r: &Recipient) -> Result<String, String> {
+    fn classify(&self, r: &Recipient) -> anyhow::Result<Result<String, Exclusion>> {
         if let Some(exclusion) = self.inputs.audience.exclusion(r) {
-            return Err(exclusion.to_string());
+            return Ok(Err(Exclusion::Reason(exclusion.to_string())));
+        }
+        if let Some((ledger, _)) = &self.inputs.ledger
+            && let Some((dispatch, state)) =
+                ledger.holder(self.inputs.volume, r.address.as_str())?
+            && Some(dispatch) != self.inputs.resumes
+        {
+            return Ok(Err(Exclusion::Held(dispatch, state)));
         }
         let key = variant_key(self.inputs.selection.reader_topics(r).as_ref());
-        match self.rendered.get(&key) {
+        Ok(match self.rendered.get(&key) {
             Some(Some(_)) => Ok(key),
-            _ => Err("no pick of this volume has their topics".to_owned()),
-        }
+            _ => Err(Exclusion::Reason(
+                "no pick of this volume has their topics".to_owned(),
+            )),
+        })
     }
 
     /// The selected people, in the audience's order.
@@ -165,38 +203,43 @@ impl<'a> Audit<'a> {
             .filter(move |r| inputs.selection.includes(r))
     }
 
-    /// The ledger entries of everyone who gets the volume, streamed.
-    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+    /// The ledger entries of everyone who gets the volume, streamed; a lookup that fails
+    /// ends the stream with its error.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = anyhow::Result<Entry>> + '_ {
         self.selected().filter_map(|r| {
-            let variant = self.classify(r).ok()?;
-            Some(Entry {
+            let variant = match self.classify(r) {
+                Ok(Ok(variant)) => variant,
+                Ok(Err(_)) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            Some(Ok(Entry {
                 address: r.address.as_str().to_owned(),
                 name: r.name.as_deref().map(str::to_owned),
                 variant,
-                message_id: message::message_id(self.inputs.sender, self.inputs.volume, &r.address),
-            })
+                message_id: message::message_id(
+                    self.inputs.identity,
+                    self.inputs.volume,
+                    &r.address,
+                ),
+            }))
         })
     }
 
-    /// The rendered variants that have picks, by key.
-    pub fn variants(&self) -> HashMap<String, Variant> {
-        self.rendered
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
-            .collect()
-    }
-
-    /// Makes the plan; `ledger` tells who already has the volume.
-    pub fn plan(&self, ledger: Option<&Ledger>) -> anyhow::Result<Plan> {
+    /// Makes the plan.
+    pub(crate) fn plan(&self) -> anyhow::Result<Plan> {
         let inputs = self.inputs;
         let mut by_variant: BTreeMap<String, usize> = BTreeMap::new();
-        let mut excluded = Vec::new();
+        let (mut excluded, mut already_received) = (Vec::new(), Vec::new());
         for r in self.selected() {
-            match self.classify(r) {
+            let address = r.address.as_str().to_owned();
+            match self.classify(r)? {
                 Ok(key) => *by_variant.entry(key).or_default() += 1,
-                Err(reason) => excluded.push(Excluded {
-                    address: r.address.as_str().to_owned(),
-                    reason,
+                Err(Exclusion::Reason(reason)) => excluded.push(Excluded { address, reason }),
+                Err(Exclusion::Held(dispatch, state)) => already_received.push(Received {
+                    address,
+                    dispatch,
+                    segments: self.segments_of(dispatch),
+                    state: state.as_str(),
                 }),
             }
         }
@@ -209,13 +252,7 @@ impl<'a> Audit<'a> {
                     .to_owned(),
             });
         }
-        let (already_sent, to_send) = progress(inputs.volume, ledger, recipients)?;
-        if already_sent > 0 {
-            excluded.push(Excluded {
-                address: format!("{already_sent} recipients"),
-                reason: "already sent, failed or ambiguous in the ledger".to_owned(),
-            });
-        }
+        let (already_sent, to_send) = self.progress(recipients)?;
         let (per_segment, total) = inputs.selection.counts();
         let mut rows: Vec<SegmentRow> = per_segment.into_iter().map(SegmentRow::from).collect();
         rows.push(total.into());
@@ -225,11 +262,36 @@ impl<'a> Audit<'a> {
             per_segment: rows,
             variants: self.variant_lines(by_variant)?,
             excluded,
+            already_received,
+            resumes: inputs.resumes,
             recipients,
             already_sent,
             to_send,
-            duration_secs: duration(inputs.limits, to_send),
+            duration_secs: duration(inputs.pace, to_send),
         })
+    }
+
+    fn segments_of(&self, dispatch: i64) -> Vec<String> {
+        let dispatches = self.inputs.ledger.as_ref().map(|(_, d)| d.as_slice());
+        dispatches
+            .unwrap_or_default()
+            .iter()
+            .find(|d| d.id == dispatch)
+            .map(|d| d.segments.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many of a resumed dispatch's recipients are settled, and how many this run
+    /// would send (for a new dispatch: none, and everyone).
+    fn progress(&self, recipients: usize) -> anyhow::Result<(usize, usize)> {
+        let (Some((ledger, _)), Some(dispatch)) = (&self.inputs.ledger, self.inputs.resumes) else {
+            return Ok((0, recipients));
+        };
+        let counts: HashMap<State, u64> = ledger.counts(dispatch)?.into_iter().collect();
+        let total: u64 = counts.values().sum();
+        let open: u64 = State::OPEN.iter().filter_map(|s| counts.get(s)).sum();
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        Ok((n(total - open), n(open)))
     }
 
     fn variant_lines(
@@ -253,49 +315,27 @@ impl<'a> Audit<'a> {
     }
 }
 
-/// How many of the dispatch's recipients are settled, and how many this run would send.
-fn progress(
-    volume: u32,
-    ledger: Option<&Ledger>,
-    recipients: usize,
-) -> anyhow::Result<(usize, usize)> {
-    let Some(ledger) = ledger.filter(|l| l.dispatch(volume).ok().flatten().is_some()) else {
-        return Ok((0, recipients));
-    };
-    let counts: HashMap<State, i64> = ledger.counts(volume)?.into_iter().collect();
-    let count = |s: State| usize::try_from(counts.get(&s).copied().unwrap_or(0)).unwrap_or(0);
-    let open = count(State::Pending) + count(State::Deferred) + count(State::InFlight);
-    let total: usize = counts
-        .values()
-        .map(|&n| usize::try_from(n).unwrap_or(0))
-        .sum();
-    Ok((total - open, open))
-}
-
 /// The size of a message of `variant`, with a token as long as real ones.
 fn sample_size(variant: &Variant, to: &Address, inputs: &Inputs<'_>) -> usize {
     let url = inputs
         .unsubscribe_url
         .replace(crate::settings::TOKEN_SLOT, &"x".repeat(38));
-    let id = message::message_id(inputs.sender, inputs.volume, to);
+    let id = message::message_id(inputs.identity, inputs.volume, to);
     let personal = Personal {
         to,
         name: None,
         message_id: &id,
         unsubscribe_url: &url,
     };
-    variant.template(false).build(&personal).len()
+    variant.build(&personal).len()
 }
 
 /// Seconds to send `n` messages at the configured rate limits, when there are any.
-fn duration(limits: &Limits, n: usize) -> Option<u64> {
+fn duration(pace: &Pace, n: usize) -> Option<u64> {
     let n = n as u64;
-    let by_second = limits
-        .per_second
-        .as_ref()
-        .map(|r| n.div_ceil(u64::from(*r.get_ref())));
-    let by_hour = limits.per_hour.as_ref().map(|r| {
-        let per_hour = u64::from(*r.get_ref());
+    let by_second = pace.per_second.map(|r| n.div_ceil(u64::from(r)));
+    let by_hour = pace.per_hour.map(|r| {
+        let per_hour = u64::from(r);
         if n <= per_hour {
             0
         } else {

@@ -15,14 +15,14 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// A running progress display; [`Progress::finish`] stops it.
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     task: JoinHandle<()>,
     bar: Option<ProgressBar>,
 }
 
 impl Progress {
     /// Starts showing progress towards `total` messages.
-    pub fn start(counters: Arc<Counters>, total: u64, terminal: bool) -> Self {
+    pub(crate) fn start(counters: Arc<Counters>, total: u64, terminal: bool) -> Self {
         let bar = terminal.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -58,7 +58,7 @@ impl Progress {
     }
 
     /// Stops the display.
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         self.task.abort();
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
@@ -70,15 +70,17 @@ fn settled(c: &Counters) -> u64 {
     c.sent.load(Ordering::Relaxed)
         + c.failed.load(Ordering::Relaxed)
         + c.ambiguous.load(Ordering::Relaxed)
+        + c.suppressed.load(Ordering::Relaxed)
 }
 
-/// `sent 10, failed 0, deferred 1, ambiguous 0`.
-pub fn summary(c: &Counters) -> String {
+/// `sent 10, failed 0, deferred 1, ambiguous 0, suppressed 0`.
+pub(crate) fn summary(c: &Counters) -> String {
     format!(
-        "sent {}, failed {}, deferred {}, ambiguous {}",
+        "sent {}, failed {}, deferred {}, ambiguous {}, suppressed {}",
         c.sent.load(Ordering::Relaxed),
         c.failed.load(Ordering::Relaxed),
         c.deferred.load(Ordering::Relaxed),
-        c.ambiguous.load(Ordering::Relaxed)
+        c.ambiguous.load(Ordering::Relaxed),
+        c.suppressed.load(Ordering::Relaxed)
     )
 }

@@ -1,22 +1,30 @@
 //! The dispatch ledger: one SQLite row per (volume, recipient) that says what happened to
 //! that recipient's message, durable across crashes. WAL mode, `synchronous = FULL`, a file
-//! created 0600 because it holds addresses.
+//! created 0600 because it holds addresses. A volume may be dispatched several times (to a
+//! pilot segment, then to everyone); each dispatch freezes its own recipients, and the
+//! `(volume, address)` key means nobody is ever in two of them.
 //!
 //! States: `pending` → `in_flight` (committed before the body is sent) → `sent` | `deferred`
 //! (a 4xx: tried again later) | `failed` (a 5xx: never again) | `ambiguous` (the connection
-//! died after the body was sent and before the reply: never resent automatically).
+//! died after the body was sent and before the reply: never resent automatically) |
+//! `suppressed` (on the suppression list when its turn came: never sent).
 
+mod schema;
 mod writer;
 
 use std::path::Path;
 
 use anyhow::Context as _;
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 
-pub use writer::{Outcome, Writer, WriterHandle};
+use crate::transport::Reply;
+pub(crate) use writer::{Outcome, Writer, WriterHandle};
 
 /// The ledger's place in a project (git-ignored, with the other state).
 pub const LEDGER_FILE: &str = "state/ledger.sqlite";
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where a recipient's message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,18 +41,24 @@ pub enum State {
     Failed,
     /// The body was sent but no reply came: it may or may not have been delivered.
     Ambiguous,
+    /// The address was on the suppression list when its message's turn came: not sent.
+    Suppressed,
 }
 
 impl State {
     /// Every state, in lifecycle order.
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 7] = [
         State::Pending,
         State::InFlight,
         State::Sent,
         State::Deferred,
         State::Failed,
         State::Ambiguous,
+        State::Suppressed,
     ];
+
+    /// The states in which a message still waits for a try.
+    pub const OPEN: [State; 3] = [State::Pending, State::InFlight, State::Deferred];
 
     /// The name stored in the ledger and shown to users.
     pub fn as_str(self) -> &'static str {
@@ -55,6 +69,7 @@ impl State {
             State::Deferred => "deferred",
             State::Failed => "failed",
             State::Ambiguous => "ambiguous",
+            State::Suppressed => "suppressed",
         }
     }
 
@@ -65,38 +80,6 @@ impl State {
             .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown state {text}")))
     }
 }
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS dispatches (
-    volume INTEGER PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    segments TEXT NOT NULL,
-    started_at INTEGER NOT NULL,
-    finished_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS recipients (
-    id INTEGER PRIMARY KEY,
-    volume INTEGER NOT NULL REFERENCES dispatches(volume),
-    address TEXT NOT NULL,
-    name TEXT,
-    variant TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER,
-    last_reply TEXT,
-    updated_at INTEGER NOT NULL,
-    UNIQUE (volume, address)
-);
-CREATE INDEX IF NOT EXISTS recipients_by_state ON recipients (volume, state, id);
-CREATE TABLE IF NOT EXISTS attempts (
-    recipient INTEGER NOT NULL REFERENCES recipients(id),
-    at INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    reply TEXT
-);
-CREATE INDEX IF NOT EXISTS attempts_by_recipient ON attempts (recipient);
-";
 
 /// One recipient as frozen when a dispatch starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +99,8 @@ pub struct Entry {
 pub struct Row {
     /// The row's id, also the sending order.
     pub id: i64,
+    /// The dispatch it belongs to.
+    pub dispatch: i64,
     /// The frozen recipient.
     pub entry: Entry,
     /// Where it stands.
@@ -124,17 +109,25 @@ pub struct Row {
     pub attempts: u32,
     /// When a deferred message may be tried again (unix milliseconds).
     pub next_attempt_at: Option<i64>,
-    /// The server's last reply, or what went wrong.
-    pub last_reply: Option<String>,
+    /// The last reply, or what happened instead.
+    pub reply: Option<Reply>,
+    /// When the row last changed (unix milliseconds).
+    pub updated_at: i64,
 }
 
-/// The frozen facts of a dispatch.
+/// The frozen facts of one dispatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatch {
-    /// Hash of the volume, layout and settings that produced the messages.
+    /// Its number in the ledger (the first dispatch of a volume is not always 1).
+    pub id: i64,
+    /// The volume.
+    pub volume: u32,
+    /// Hash of the volume and layout that produced the messages.
     pub content_hash: String,
     /// The segments it was started for.
-    pub segments: String,
+    pub segments: Vec<String>,
+    /// The settings that shape its messages, as frozen (JSON).
+    pub settings: String,
     /// When it started (unix milliseconds).
     pub started_at: i64,
     /// When every recipient reached a final state, if that happened.
@@ -148,8 +141,8 @@ pub struct Attempt {
     pub at: i64,
     /// The state it led to.
     pub state: State,
-    /// The reply or error.
-    pub reply: Option<String>,
+    /// The reply, or what happened instead.
+    pub reply: Option<Reply>,
 }
 
 /// An open ledger file.
@@ -158,6 +151,9 @@ pub struct Ledger {
     conn: Connection,
 }
 
+const ROW: &str = "SELECT id, dispatch, address, name, variant, message_id, state, attempts,
+    next_attempt_at, reply_code, reply_status, reply_text, updated_at FROM recipients";
+
 impl Ledger {
     /// Opens (creating it 0600 if needed) the ledger at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
@@ -165,98 +161,135 @@ impl Ledger {
             crate::private::create_dir(dir)?;
         }
         crate::private::touch(path)?;
-        let conn = Connection::open(path)
+        let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the ledger {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)
+        conn.busy_timeout(BUSY)?;
+        schema::set_up(&mut conn)
             .with_context(|| format!("cannot set up the ledger {}", path.display()))?;
         Ok(Self { conn })
     }
 
-    /// The dispatch of `volume`, if one was started.
-    pub fn dispatch(&self, volume: u32) -> anyhow::Result<Option<Dispatch>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT content_hash, segments, started_at, finished_at FROM dispatches WHERE volume = ?1",
-                [volume],
-                |r| {
-                    Ok(Dispatch {
-                        content_hash: r.get(0)?,
-                        segments: r.get(1)?,
-                        started_at: r.get(2)?,
-                        finished_at: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(row)
+    /// Opens the ledger at `path` for reading only, if it exists: works on a read-only
+    /// `state/` and never changes the file.
+    pub fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let open = |uri: String| Connection::open_with_flags(uri, flags);
+        let plain = format!("file:{}", path.display());
+        let conn = match open(plain).and_then(check_readable) {
+            Ok(conn) => conn,
+            // Reading a WAL database needs its `-shm` file: where `state/` is read-only and
+            // no writer left one, read the file as it is on disk.
+            Err(_) => open(format!("file:{}?immutable=1", path.display()))
+                .and_then(check_readable)
+                .with_context(|| format!("cannot read the ledger {}", path.display()))?,
+        };
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        anyhow::ensure!(
+            version == 2,
+            "the ledger {} needs upgrading: run `broadsheet dispatch` once with write access",
+            path.display()
+        );
+        Ok(Some(Self { conn }))
     }
 
-    /// Freezes a dispatch: its content hash and every recipient, all `pending`, in one
-    /// transaction (all or nothing).
+    /// Every dispatch of `volume`, oldest first.
+    pub fn dispatches(&self, volume: u32) -> anyhow::Result<Vec<Dispatch>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, volume, content_hash, segments, settings, started_at, finished_at
+             FROM dispatches WHERE volume = ?1 ORDER BY id",
+        )?;
+        let found = stmt
+            .query_map([volume], read_dispatch)?
+            .collect::<Result<_, _>>()?;
+        Ok(found)
+    }
+
+    /// Freezes a dispatch of `volume`: its facts and every recipient, all `pending`, in one
+    /// transaction (all or nothing). Returns the dispatch's id and how many were frozen.
     pub fn start(
         &mut self,
-        volume: u32,
         dispatch: &Dispatch,
-        entries: impl IntoIterator<Item = Entry>,
-    ) -> anyhow::Result<u64> {
+        entries: impl IntoIterator<Item = anyhow::Result<Entry>>,
+    ) -> anyhow::Result<(i64, u64)> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO dispatches (volume, content_hash, segments, started_at) VALUES (?1, ?2, ?3, ?4)",
-            params![volume, dispatch.content_hash, dispatch.segments, dispatch.started_at],
-        )
-        .context("this volume's dispatch was already started")?;
+            "INSERT INTO dispatches (volume, content_hash, segments, settings, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                dispatch.volume,
+                dispatch.content_hash,
+                dispatch.segments.join(","),
+                dispatch.settings,
+                dispatch.started_at
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
         let mut count = 0;
         {
             let mut insert = tx.prepare(
-                "INSERT INTO recipients (volume, address, name, variant, message_id, state, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+                "INSERT INTO recipients (dispatch, volume, address, name, variant, message_id, state, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
             )?;
             for e in entries {
-                insert.execute(params![
-                    volume,
-                    e.address,
-                    e.name,
-                    e.variant,
-                    e.message_id,
-                    dispatch.started_at
-                ])?;
+                let e = e?;
+                insert
+                    .execute(params![
+                        id,
+                        dispatch.volume,
+                        e.address,
+                        e.name,
+                        e.variant,
+                        e.message_id,
+                        dispatch.started_at
+                    ])
+                    .context("a recipient is already in another dispatch of this volume")?;
                 count += 1;
             }
         }
         tx.commit()?;
-        Ok(count)
+        Ok((id, count))
     }
 
     /// After a crash, rows left `in_flight` may have been delivered: they become `ambiguous`.
     /// Returns how many.
-    pub fn settle_interrupted(&mut self, volume: u32, now: i64) -> anyhow::Result<usize> {
+    pub fn settle_interrupted(&mut self, dispatch: i64, now: i64) -> anyhow::Result<usize> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO attempts (recipient, at, state, reply)
+            "INSERT INTO attempts (recipient, at, state, reply_text)
              SELECT id, ?2, 'ambiguous', 'interrupted while in flight' FROM recipients
-             WHERE volume = ?1 AND state = 'in_flight'",
-            params![volume, now],
+             WHERE dispatch = ?1 AND state = 'in_flight'",
+            params![dispatch, now],
         )?;
         let n = tx.execute(
-            "UPDATE recipients SET state = 'ambiguous', last_reply = 'interrupted while in flight',
-             updated_at = ?2 WHERE volume = ?1 AND state = 'in_flight'",
-            params![volume, now],
+            "UPDATE recipients SET state = 'ambiguous', reply_code = NULL, reply_status = NULL,
+             reply_text = 'interrupted while in flight', updated_at = ?2
+             WHERE dispatch = ?1 AND state = 'in_flight'",
+            params![dispatch, now],
         )?;
         tx.commit()?;
         Ok(n)
     }
 
-    /// Puts rows in `from` back to `pending` (for `--retry-failed` / `--resend-ambiguous`).
-    pub fn requeue(&mut self, volume: u32, from: State, now: i64) -> anyhow::Result<usize> {
+    /// Puts rows in `from` back to `pending` (deferred ones each run; `--retry-failed`,
+    /// `--resend-ambiguous`). With `since`, only rows that reached `from` at or after it
+    /// (the failures of a run stopped because the relay, not the recipients, refused).
+    pub fn requeue(
+        &mut self,
+        dispatch: i64,
+        from: State,
+        since: Option<i64>,
+        now: i64,
+    ) -> anyhow::Result<usize> {
         let n = self.conn.execute(
-            "UPDATE recipients SET state = 'pending', next_attempt_at = NULL, updated_at = ?3
-             WHERE volume = ?1 AND state = ?2",
-            params![volume, from.as_str(), now],
+            "UPDATE recipients SET state = 'pending', next_attempt_at = NULL, updated_at = ?4
+             WHERE dispatch = ?1 AND state = ?2 AND updated_at >= ?3",
+            params![dispatch, from.as_str(), since.unwrap_or(i64::MIN), now],
         )?;
         Ok(n)
     }
@@ -265,57 +298,81 @@ impl Ledger {
     /// work, so that memory stays flat however long the list.
     pub fn page(
         &self,
-        volume: u32,
+        dispatch: i64,
         states: &[State],
         after: i64,
         limit: i64,
     ) -> anyhow::Result<Vec<Row>> {
         let wanted: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, address, name, variant, message_id, state, attempts, next_attempt_at, last_reply
-             FROM recipients WHERE volume = ?1 AND id > ?2
-             AND state IN (SELECT value FROM json_each(?3)) ORDER BY id LIMIT ?4",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ROW} WHERE dispatch = ?1 AND id > ?2
+             AND state IN (SELECT value FROM json_each(?3)) ORDER BY id LIMIT ?4"
+        ))?;
         let rows = stmt
             .query_map(
-                params![volume, after, serde_json::to_string(&wanted)?, limit],
+                params![dispatch, after, serde_json::to_string(&wanted)?, limit],
                 read_row,
             )?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
-    /// Counts by state.
-    pub fn counts(&self, volume: u32) -> anyhow::Result<Vec<(State, i64)>> {
+    /// Rows in `state` (for reports: failures, the ambiguous list).
+    pub fn in_state(&self, dispatch: i64, state: State) -> anyhow::Result<Vec<Row>> {
+        self.page(dispatch, &[state], 0, i64::MAX)
+    }
+
+    /// Counts by state of one dispatch.
+    pub fn counts(&self, dispatch: i64) -> anyhow::Result<Vec<(State, u64)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT state, count(*) FROM recipients WHERE volume = ?1 GROUP BY state",
+            "SELECT state, count(*) FROM recipients WHERE dispatch = ?1 GROUP BY state",
         )?;
-        let mut counts: Vec<(State, i64)> = stmt
-            .query_map([volume], |r| {
-                Ok((State::parse(&r.get::<_, String>(0)?)?, r.get(1)?))
+        let mut counts: Vec<(State, u64)> = stmt
+            .query_map([dispatch], |r| {
+                let n: i64 = r.get(1)?;
+                Ok((State::parse(&r.get::<_, String>(0)?)?, n.unsigned_abs()))
             })?
             .collect::<Result<_, _>>()?;
         counts.sort();
         Ok(counts)
     }
 
+    /// How many of a dispatch's rows are in one of `states`.
+    pub fn count(&self, dispatch: i64, states: &[State]) -> anyhow::Result<u64> {
+        let counts = self.counts(dispatch)?;
+        Ok(counts
+            .iter()
+            .filter(|(s, _)| states.contains(s))
+            .map(|(_, n)| n)
+            .sum())
+    }
+
     /// The distinct content variants of a dispatch's recipients.
-    pub fn variants(&self, volume: u32) -> anyhow::Result<Vec<String>> {
+    pub fn variants(&self, dispatch: i64) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT variant FROM recipients WHERE volume = ?1 ORDER BY variant",
+            "SELECT DISTINCT variant FROM recipients WHERE dispatch = ?1 ORDER BY variant",
         )?;
         let variants = stmt
-            .query_map([volume], |r| r.get(0))?
+            .query_map([dispatch], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(variants)
     }
 
-    /// Rows in `state` (for reports: failures, the ambiguous list).
-    pub fn in_state(&self, volume: u32, state: State) -> anyhow::Result<Vec<Row>> {
-        self.page(volume, &[state], 0, i64::MAX)
+    /// The dispatch that holds `address` for `volume` and the state of its message, if any
+    /// dispatch of the volume froze it.
+    pub fn holder(&self, volume: u32, address: &str) -> anyhow::Result<Option<(i64, State)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT dispatch, state FROM recipients WHERE volume = ?1 AND address = ?2",
+        )?;
+        let found = stmt
+            .query_row(params![volume, address], |r| {
+                Ok((r.get(0)?, State::parse(&r.get::<_, String>(1)?)?))
+            })
+            .optional()?;
+        Ok(found)
     }
 
-    /// One address's row and its attempts.
+    /// One address's row for `volume` and its attempts.
     pub fn history(
         &self,
         volume: u32,
@@ -324,51 +381,99 @@ impl Ledger {
         let row = self
             .conn
             .query_row(
-                "SELECT id, address, name, variant, message_id, state, attempts, next_attempt_at, last_reply
-                 FROM recipients WHERE volume = ?1 AND address = ?2 COLLATE NOCASE",
+                &format!("{ROW} WHERE volume = ?1 AND address = ?2 COLLATE NOCASE"),
                 params![volume, address],
                 read_row,
             )
             .optional()?;
         let Some(row) = row else { return Ok(None) };
         let mut stmt = self.conn.prepare_cached(
-            "SELECT at, state, reply FROM attempts WHERE recipient = ?1 ORDER BY rowid",
+            "SELECT at, state, reply_code, reply_status, reply_text FROM attempts
+             WHERE recipient = ?1 ORDER BY rowid",
         )?;
         let attempts = stmt
             .query_map([row.id], |r| {
                 Ok(Attempt {
                     at: r.get(0)?,
                     state: State::parse(&r.get::<_, String>(1)?)?,
-                    reply: r.get(2)?,
+                    reply: schema::reply(r.get(2)?, r.get(3)?, r.get(4)?),
                 })
             })?
             .collect::<Result<_, _>>()?;
         Ok(Some((row, attempts)))
     }
 
-    /// Records that every recipient reached a final state.
-    pub fn finish(&mut self, volume: u32, now: i64) -> anyhow::Result<()> {
+    /// Records that every recipient of the dispatch reached a final state.
+    pub fn finish(&mut self, dispatch: i64, now: i64) -> anyhow::Result<()> {
         self.conn.execute(
-            "UPDATE dispatches SET finished_at = ?2 WHERE volume = ?1",
-            params![volume, now],
+            "UPDATE dispatches SET finished_at = ?2 WHERE id = ?1",
+            params![dispatch, now],
         )?;
         Ok(())
     }
+
+    /// The number of `volume`'s last heartbeat (see `dispatch::marker`), 0 before any.
+    pub fn heartbeat(&self, volume: u32) -> anyhow::Result<u64> {
+        let seq = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [heartbeat_key(volume)],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        Ok(seq.map_or(0, i64::unsigned_abs))
+    }
+
+    /// Copies the write-ahead log into the database file, so that the file alone holds
+    /// everything recorded so far. With `wait`, waits for readers and empties the log (the
+    /// end of a run); without, copies what it can at once (during a run).
+    pub fn checkpoint(&self, wait: bool) -> anyhow::Result<()> {
+        let mode = if wait { "TRUNCATE" } else { "PASSIVE" };
+        self.conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+            .context("cannot checkpoint the ledger")
+    }
+}
+
+/// The `meta` key of a volume's heartbeat.
+fn heartbeat_key(volume: u32) -> String {
+    format!("heartbeat:{volume}")
+}
+
+fn check_readable(conn: Connection) -> rusqlite::Result<Connection> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
+fn read_dispatch(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dispatch> {
+    let segments: String = r.get(3)?;
+    Ok(Dispatch {
+        id: r.get(0)?,
+        volume: r.get(1)?,
+        content_hash: r.get(2)?,
+        segments: segments.split(',').map(str::to_owned).collect(),
+        settings: r.get(4)?,
+        started_at: r.get(5)?,
+        finished_at: r.get(6)?,
+    })
 }
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         id: r.get(0)?,
+        dispatch: r.get(1)?,
         entry: Entry {
-            address: r.get(1)?,
-            name: r.get(2)?,
-            variant: r.get(3)?,
-            message_id: r.get(4)?,
+            address: r.get(2)?,
+            name: r.get(3)?,
+            variant: r.get(4)?,
+            message_id: r.get(5)?,
         },
-        state: State::parse(&r.get::<_, String>(5)?)?,
-        attempts: r.get(6)?,
-        next_attempt_at: r.get(7)?,
-        last_reply: r.get(8)?,
+        state: State::parse(&r.get::<_, String>(6)?)?,
+        attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        reply: schema::reply(r.get(9)?, r.get(10)?, r.get(11)?),
+        updated_at: r.get(12)?,
     })
 }
 

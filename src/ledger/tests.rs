@@ -2,76 +2,89 @@
 
 use super::*;
 
-fn entry(i: usize) -> Entry {
-    Entry {
+fn entry(i: usize) -> anyhow::Result<Entry> {
+    Ok(Entry {
         address: format!("reader{i}@example.org"),
         name: i.is_multiple_of(2).then(|| format!("Reader {i}")),
         variant: "all".to_owned(),
         message_id: format!("<{i}@scout.test>"),
+    })
+}
+
+fn dispatch(segments: &str, started_at: i64) -> Dispatch {
+    Dispatch {
+        id: 0,
+        volume: 11,
+        content_hash: "abc".into(),
+        segments: vec![segments.to_owned()],
+        settings: "{}".into(),
+        started_at,
+        finished_at: None,
     }
 }
 
-fn started(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Ledger) {
+fn started(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Ledger, i64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state/ledger.sqlite");
     let mut ledger = Ledger::open(&path).unwrap();
-    let dispatch = Dispatch {
-        content_hash: "abc".into(),
-        segments: "subscribers".into(),
-        started_at: 1,
-        finished_at: None,
-    };
-    assert_eq!(
-        ledger.start(11, &dispatch, (0..n).map(entry)).unwrap(),
-        n as u64
-    );
-    (dir, path, ledger)
+    let (id, count) = ledger
+        .start(&dispatch("subscribers", 1), (0..n).map(entry))
+        .unwrap();
+    assert_eq!(count, n as u64);
+    (dir, path, ledger, id)
+}
+
+fn reply(code: u16, text: &str) -> Reply {
+    Reply::with_code(code, text)
 }
 
 #[test]
-fn start_freezes_every_recipient_once() {
-    let (_dir, _path, mut ledger) = started(5);
-    assert_eq!(ledger.counts(11).unwrap(), vec![(State::Pending, 5)]);
-    assert_eq!(ledger.dispatch(11).unwrap().unwrap().content_hash, "abc");
-    let again = Dispatch {
-        content_hash: "other".into(),
-        segments: String::new(),
-        started_at: 2,
-        finished_at: None,
-    };
-    assert!(
-        ledger.start(11, &again, [entry(9)]).is_err(),
-        "one dispatch per volume"
-    );
+fn start_freezes_every_recipient_once_across_dispatches() {
+    let (_dir, _path, mut ledger, first) = started(5);
+    assert_eq!(ledger.counts(first).unwrap(), vec![(State::Pending, 5)]);
+    let dispatches = ledger.dispatches(11).unwrap();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0].segments, vec!["subscribers".to_owned()]);
+    let (second, count) = ledger
+        .start(&dispatch("staff", 2), (5..8).map(entry))
+        .unwrap();
+    assert_eq!((second > first, count), (true, 3), "a second dispatch");
     assert_eq!(
-        ledger.counts(11).unwrap(),
-        vec![(State::Pending, 5)],
-        "nothing partial"
+        ledger.holder(11, "reader6@example.org").unwrap(),
+        Some((second, State::Pending))
     );
+    assert!(
+        ledger
+            .start(&dispatch("again", 3), [entry(7), entry(9)])
+            .is_err(),
+        "nobody is in two dispatches of a volume"
+    );
+    assert_eq!(ledger.dispatches(11).unwrap().len(), 2, "nothing partial");
+    assert_eq!(ledger.holder(11, "reader9@example.org").unwrap(), None);
 }
 
 #[test]
 fn pages_walk_in_sending_order() {
-    let (_dir, _path, ledger) = started(25);
-    let first = ledger.page(11, &[State::Pending], 0, 10).unwrap();
-    let second = ledger.page(11, &[State::Pending], first[9].id, 10).unwrap();
+    let (_dir, _path, ledger, id) = started(25);
+    let first = ledger.page(id, &[State::Pending], 0, 10).unwrap();
+    let second = ledger.page(id, &[State::Pending], first[9].id, 10).unwrap();
     let third = ledger
-        .page(11, &[State::Pending], second[9].id, 10)
+        .page(id, &[State::Pending], second[9].id, 10)
         .unwrap();
     assert_eq!((first.len(), second.len(), third.len()), (10, 10, 5));
-    assert_eq!(first[0].entry, entry(0));
-    assert_eq!(third[4].entry, entry(24));
+    assert_eq!(first[0].entry, entry(0).unwrap());
+    assert_eq!(third[4].entry, entry(24).unwrap());
 }
 
 #[tokio::test]
-async fn writer_records_states_and_history() {
-    let (_dir, path, ledger) = started(3);
-    let rows = ledger.page(11, &[State::Pending], 0, 10).unwrap();
+async fn writer_records_typed_replies_and_history() {
+    let (_dir, path, ledger, id) = started(3);
+    let rows = ledger.page(id, &[State::Pending], 0, 10).unwrap();
     let (writer, handle) = Writer::start(&path).unwrap();
     handle.in_flight(rows[0].id, 10).await.unwrap();
     let sent = Outcome {
         state: State::Sent,
-        reply: "250 2.0.0 Ok: queued",
+        reply: reply(250, "2.0.0 Ok: queued"),
         next_attempt_at: None,
         attempts: 1,
     };
@@ -79,17 +92,18 @@ async fn writer_records_states_and_history() {
     handle.in_flight(rows[1].id, 12).await.unwrap();
     let deferred = Outcome {
         state: State::Deferred,
-        reply: "451 4.3.0 try later",
+        reply: reply(451, "4.3.0 try later"),
         next_attempt_at: Some(99),
         attempts: 1,
     };
     handle.outcome(rows[1].id, 13, deferred).unwrap();
     handle.in_flight(rows[2].id, 14).await.unwrap();
-    handle.flush().await.unwrap();
+    handle.heartbeat(11, 7).await.unwrap();
+    handle.checkpoint().await.unwrap();
     drop(handle);
     writer.finish().unwrap();
 
-    let counts = ledger.counts(11).unwrap();
+    let counts = ledger.counts(id).unwrap();
     assert_eq!(
         counts,
         vec![(State::InFlight, 1), (State::Sent, 1), (State::Deferred, 1)]
@@ -99,13 +113,20 @@ async fn writer_records_states_and_history() {
         (row.state, row.attempts, row.next_attempt_at),
         (State::Deferred, 1, Some(99))
     );
+    let last = row.reply.unwrap();
+    assert_eq!(
+        (last.code, last.enhanced.unwrap().to_string()),
+        (Some(451), "4.3.0".into())
+    );
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].reply.as_deref(), Some("451 4.3.0 try later"));
+    assert_eq!(attempts[0].reply.as_ref().unwrap().text, "try later");
+    assert_eq!(ledger.heartbeat(11).unwrap(), 7);
+    assert_eq!(ledger.heartbeat(12).unwrap(), 0);
 }
 
 #[test]
-fn interrupted_in_flight_rows_become_ambiguous() {
-    let (_dir, _path, mut ledger) = started(2);
+fn interrupted_in_flight_rows_become_ambiguous_and_requeue_counts_since() {
+    let (_dir, _path, mut ledger, id) = started(3);
     ledger
         .conn
         .execute(
@@ -113,20 +134,96 @@ fn interrupted_in_flight_rows_become_ambiguous() {
             [],
         )
         .unwrap();
-    assert_eq!(ledger.settle_interrupted(11, 5).unwrap(), 1);
+    ledger
+        .conn
+        .execute(
+            "UPDATE recipients SET state = 'failed', updated_at = 50 WHERE address = 'reader1@example.org'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(ledger.settle_interrupted(id, 5).unwrap(), 1);
     assert_eq!(
-        ledger.counts(11).unwrap(),
-        vec![(State::Pending, 1), (State::Ambiguous, 1)]
+        ledger.counts(id).unwrap(),
+        vec![
+            (State::Pending, 1),
+            (State::Failed, 1),
+            (State::Ambiguous, 1)
+        ]
     );
-    assert_eq!(ledger.requeue(11, State::Ambiguous, 6).unwrap(), 1);
-    assert_eq!(ledger.counts(11).unwrap(), vec![(State::Pending, 2)]);
+    assert_eq!(
+        ledger.requeue(id, State::Failed, Some(60), 70).unwrap(),
+        0,
+        "failed before"
+    );
+    assert_eq!(ledger.requeue(id, State::Failed, Some(50), 70).unwrap(), 1);
+    assert_eq!(ledger.requeue(id, State::Ambiguous, None, 71).unwrap(), 1);
+    assert_eq!(ledger.counts(id).unwrap(), vec![(State::Pending, 3)]);
+}
+
+#[test]
+fn a_ledger_of_the_first_format_is_migrated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE dispatches (volume INTEGER PRIMARY KEY, content_hash TEXT NOT NULL,
+                segments TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER);
+             CREATE TABLE recipients (id INTEGER PRIMARY KEY, volume INTEGER NOT NULL,
+                address TEXT NOT NULL, name TEXT, variant TEXT NOT NULL, message_id TEXT NOT NULL,
+                state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER,
+                last_reply TEXT, updated_at INTEGER NOT NULL, UNIQUE (volume, address));
+             CREATE INDEX recipients_by_state ON recipients (volume, state, id);
+             CREATE TABLE attempts (recipient INTEGER NOT NULL, at INTEGER NOT NULL,
+                state TEXT NOT NULL, reply TEXT);
+             CREATE INDEX attempts_by_recipient ON attempts (recipient);
+             INSERT INTO dispatches VALUES (11, 'h', 'subscribers', 5, NULL);
+             INSERT INTO recipients VALUES (1, 11, 'a@example.org', 'Ana', 'all', '<1@x>',
+                'failed', 1, NULL, '550 5.1.1 no such user', 6);
+             INSERT INTO recipients VALUES (2, 11, 'b@example.org', NULL, 'all', '<2@x>',
+                'deferred', 1, 9, 'connecting to relay:25: no answer within 5 s', 6);
+             INSERT INTO attempts VALUES (1, 6, 'failed', '550 5.1.1 no such user');",
+        )
+        .unwrap();
+    }
+    let ledger = Ledger::open(&path).unwrap();
+    let dispatches = ledger.dispatches(11).unwrap();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!((dispatches[0].id, dispatches[0].started_at), (11, 5));
+    let (row, attempts) = ledger.history(11, "a@example.org").unwrap().unwrap();
+    assert!(row.reply.as_ref().unwrap().is_hard_bounce());
+    assert_eq!(row.entry.name.as_deref(), Some("Ana"));
+    assert_eq!(attempts[0].reply.as_ref().unwrap().code, Some(550));
+    let (row, _) = ledger.history(11, "b@example.org").unwrap().unwrap();
+    assert_eq!(row.reply.unwrap().code, None, "no reply came");
+    drop(ledger);
+    let again = Ledger::open(&path).unwrap();
+    assert_eq!(
+        again.counts(11).unwrap().len(),
+        2,
+        "opened again: unchanged"
+    );
+}
+
+#[test]
+fn read_only_opening_needs_no_write_access() {
+    let (_dir, path, ledger, _id) = started(2);
+    ledger.checkpoint(true).unwrap();
+    drop(ledger);
+    let reader = Ledger::open_read_only(&path).unwrap().expect("it exists");
+    assert_eq!(reader.dispatches(11).unwrap().len(), 1);
+    assert!(
+        Ledger::open_read_only(&path.with_file_name("none.sqlite"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[cfg(unix)]
 #[test]
 fn ledger_file_is_owner_only() {
     use std::os::unix::fs::PermissionsExt as _;
-    let (_dir, path, _ledger) = started(1);
+    let (_dir, path, _ledger, _id) = started(1);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }

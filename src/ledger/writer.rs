@@ -2,7 +2,8 @@
 //! ask for, many per transaction, so the disk's sync rate does not cap the send rate.
 //! An in-flight mark is acknowledged only once its transaction is durable; outcomes are
 //! queued without waiting, and since the queue is first in, first out, a sender's next
-//! in-flight mark is never durable before its previous outcome.
+//! in-flight mark is never durable before its previous outcome. The first error stops the
+//! writer: every later request fails at once, so the senders stop too.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -12,57 +13,51 @@ use anyhow::Context as _;
 use rusqlite::params;
 use tokio::sync::oneshot;
 
-use super::{Ledger, State};
+use super::{Ledger, State, schema};
+use crate::transport::Reply;
 
 /// The most changes written in one transaction.
 const BATCH: usize = 512;
 
 /// What became of one try of a message.
-#[derive(Debug, Clone, Copy)]
-pub struct Outcome<'a> {
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
     /// The state it leads to.
-    pub state: State,
-    /// The relay's reply or the error.
-    pub reply: &'a str,
+    pub(crate) state: State,
+    /// The reply, or what happened instead.
+    pub(crate) reply: Reply,
     /// For deferred messages, when to try again (unix milliseconds).
-    pub next_attempt_at: Option<i64>,
+    pub(crate) next_attempt_at: Option<i64>,
     /// Tries so far, this one included.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
+type Done = oneshot::Sender<anyhow::Result<()>>;
+
 enum Change {
-    InFlight {
-        id: i64,
-        at: i64,
-        done: oneshot::Sender<anyhow::Result<()>>,
-    },
-    Outcome {
-        id: i64,
-        at: i64,
-        state: State,
-        reply: String,
-        next_attempt_at: Option<i64>,
-        attempts: u32,
-    },
-    Flush(oneshot::Sender<anyhow::Result<()>>),
+    InFlight { id: i64, at: i64, done: Done },
+    Outcome { id: i64, at: i64, outcome: Outcome },
+    Heartbeat { volume: u32, seq: u64, done: Done },
+    Checkpoint(Done),
+    Flush(Done),
 }
 
 /// The writer thread; dropping every [`WriterHandle`] and then calling [`Writer::finish`]
 /// drains it.
 #[derive(Debug)]
-pub struct Writer {
+pub(crate) struct Writer {
     thread: JoinHandle<anyhow::Result<()>>,
 }
 
 /// A cheap, cloneable way for senders to reach the writer.
 #[derive(Debug, Clone)]
-pub struct WriterHandle {
+pub(crate) struct WriterHandle {
     changes: mpsc::Sender<Change>,
 }
 
 impl Writer {
     /// Starts the writer on its own connection to the ledger at `path`.
-    pub fn start(path: &Path) -> anyhow::Result<(Self, WriterHandle)> {
+    pub(crate) fn start(path: &Path) -> anyhow::Result<(Self, WriterHandle)> {
         let mut ledger = Ledger::open(path)?;
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -72,8 +67,8 @@ impl Writer {
         Ok((Self { thread }, WriterHandle { changes: sender }))
     }
 
-    /// Waits for every queued change to be written.
-    pub fn finish(self) -> anyhow::Result<()> {
+    /// Waits for every queued change to be written; the first write error, if any.
+    pub(crate) fn finish(self) -> anyhow::Result<()> {
         self.thread
             .join()
             .map_err(|_| anyhow::anyhow!("the ledger writer panicked"))?
@@ -82,37 +77,46 @@ impl Writer {
 
 impl WriterHandle {
     /// Marks a message in flight and returns once that is durable.
-    pub async fn in_flight(&self, id: i64, at: i64) -> anyhow::Result<()> {
-        let (done, wait) = oneshot::channel();
-        self.send(Change::InFlight { id, at, done })?;
-        wait.await.context("the ledger writer stopped")?
+    pub(crate) async fn in_flight(&self, id: i64, at: i64) -> anyhow::Result<()> {
+        self.wait(|done| Change::InFlight { id, at, done }).await
     }
 
     /// Queues a message's outcome (written with the next batch). `attempts` is how many
     /// tries the message has had, counting ones that failed before its in-flight mark.
-    pub fn outcome(&self, id: i64, at: i64, outcome: Outcome<'_>) -> anyhow::Result<()> {
-        self.send(Change::Outcome {
-            id,
-            at,
-            state: outcome.state,
-            reply: outcome.reply.to_owned(),
-            next_attempt_at: outcome.next_attempt_at,
-            attempts: outcome.attempts,
-        })
+    pub(crate) fn outcome(&self, id: i64, at: i64, outcome: Outcome) -> anyhow::Result<()> {
+        self.send(Change::Outcome { id, at, outcome })
+    }
+
+    /// Records `volume`'s heartbeat `seq` and returns once it is durable.
+    pub(crate) async fn heartbeat(&self, volume: u32, seq: u64) -> anyhow::Result<()> {
+        self.wait(|done| Change::Heartbeat { volume, seq, done })
+            .await
+    }
+
+    /// Copies the write-ahead log into the database file once everything queued so far is
+    /// written.
+    pub(crate) async fn checkpoint(&self) -> anyhow::Result<()> {
+        self.wait(Change::Checkpoint).await
     }
 
     /// Returns once everything queued so far is durable.
-    pub async fn flush(&self) -> anyhow::Result<()> {
+    pub(crate) async fn flush(&self) -> anyhow::Result<()> {
+        self.wait(Change::Flush).await
+    }
+
+    async fn wait(&self, change: impl FnOnce(Done) -> Change) -> anyhow::Result<()> {
         let (done, wait) = oneshot::channel();
-        self.send(Change::Flush(done))?;
-        wait.await.context("the ledger writer stopped")?
+        self.send(change(done))?;
+        wait.await.map_err(|_| stopped())?
     }
 
     fn send(&self, change: Change) -> anyhow::Result<()> {
-        self.changes
-            .send(change)
-            .map_err(|_| anyhow::anyhow!("the ledger writer stopped"))
+        self.changes.send(change).map_err(|_| stopped())
     }
+}
+
+fn stopped() -> anyhow::Error {
+    anyhow::anyhow!("the ledger writer stopped after an error")
 }
 
 fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<()> {
@@ -121,12 +125,22 @@ fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<
         batch.extend(changes.try_iter().take(BATCH - 1));
         let written = write(ledger, &batch);
         let shared = written.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"));
+        let ack = |done: Done, result: Result<(), String>| {
+            let _ = done.send(result.map_err(anyhow::Error::msg));
+        };
         for change in batch {
-            let ack = |done: oneshot::Sender<anyhow::Result<()>>| {
-                let _ = done.send(shared.clone().map_err(anyhow::Error::msg));
-            };
             match change {
-                Change::InFlight { done, .. } | Change::Flush(done) => ack(done),
+                Change::InFlight { done, .. }
+                | Change::Heartbeat { done, .. }
+                | Change::Flush(done) => ack(done, shared.clone()),
+                // A checkpoint that cannot finish now (a reader in the way) is no reason to
+                // stop sending: the log is copied at the next one.
+                Change::Checkpoint(done) => ack(
+                    done,
+                    shared
+                        .clone()
+                        .and_then(|()| ledger.checkpoint(false).map_err(|e| format!("{e:#}"))),
+                ),
                 Change::Outcome { .. } => {}
             }
         }
@@ -143,36 +157,42 @@ fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
              WHERE id = ?1",
         )?;
         let mut settle = tx.prepare_cached(
-            "UPDATE recipients SET state = ?2, last_reply = ?3, next_attempt_at = ?4, updated_at = ?5,
-             attempts = max(attempts, ?6) WHERE id = ?1",
+            "UPDATE recipients SET state = ?2, reply_code = ?3, reply_status = ?4,
+             reply_text = ?5, next_attempt_at = ?6, updated_at = ?7,
+             attempts = max(attempts, ?8) WHERE id = ?1",
         )?;
         let mut log = tx.prepare_cached(
-            "INSERT INTO attempts (recipient, at, state, reply) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO attempts (recipient, at, state, reply_code, reply_status, reply_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut beat = tx.prepare_cached(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )?;
         for change in batch {
             match change {
                 Change::InFlight { id, at, .. } => {
                     mark.execute(params![id, at])?;
                 }
-                Change::Outcome {
-                    id,
-                    at,
-                    state,
-                    reply,
-                    next_attempt_at,
-                    attempts,
-                } => {
+                Change::Outcome { id, at, outcome } => {
+                    let state = outcome.state.as_str();
+                    let (code, status, text) = schema::columns(Some(&outcome.reply));
                     settle.execute(params![
                         id,
-                        state.as_str(),
-                        reply,
-                        next_attempt_at,
+                        state,
+                        code,
+                        status,
+                        text,
+                        outcome.next_attempt_at,
                         at,
-                        attempts
+                        outcome.attempts
                     ])?;
-                    log.execute(params![id, at, state.as_str(), reply])?;
+                    log.execute(params![id, at, state, code, status, text])?;
                 }
-                Change::Flush(_) => {}
+                Change::Heartbeat { volume, seq, .. } => {
+                    beat.execute(params![super::heartbeat_key(*volume), i64::try_from(*seq)?])?;
+                }
+                Change::Checkpoint(_) | Change::Flush(_) => {}
             }
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod dkim;
 pub(crate) mod header;
+pub mod notice;
 mod splice;
 pub mod variant;
 
@@ -16,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use crate::audience::Address;
 use crate::clock::Timestamp;
 use crate::render::{Html, NAME_PLACEHOLDER, Text, UNSUBSCRIBE_PLACEHOLDER};
-use crate::settings::{Sender, Unsubscribe};
+use crate::settings::Identity;
 use splice::{Slot, SplicedPart};
 
 /// The value of `List-Unsubscribe-Post` (RFC 8058).
@@ -40,9 +41,9 @@ pub struct Rendered {
 #[derive(Debug, Clone, Copy)]
 pub struct Common<'a> {
     /// `[sender]`.
-    pub sender: &'a Sender,
-    /// `[unsubscribe]`, for the optional mailto.
-    pub unsubscribe: &'a Unsubscribe,
+    pub identity: &'a Identity,
+    /// `[unsubscribe] mailto`, listed second in `List-Unsubscribe`.
+    pub mailto: Option<&'a str>,
     /// The list's human name for `List-Id` (the newsletter's title).
     pub list_name: &'a str,
     /// The subject, already with any `[TEST] ` prefix.
@@ -80,15 +81,18 @@ impl MessageTemplate {
     /// Writes the common headers and encodes both parts of `rendered` once.
     pub fn new(common: &Common<'_>, rendered: &Rendered) -> Self {
         let boundary = boundary(rendered);
-        let sender = common.sender;
+        let sender = common.identity;
         let mut head = header::unstructured("Date", &common.date.rfc5322());
-        let display = sender.name.as_ref().map(|n| n.get_ref().as_str());
-        head.push_str(&header::mailbox("From", display, sender.from.get_ref()));
+        head.push_str(&header::mailbox(
+            "From",
+            sender.name.as_deref(),
+            &sender.from,
+        ));
         if let Some(reply_to) = &sender.reply_to {
-            head.push_str(&header::mailbox("Reply-To", None, reply_to.get_ref()));
+            head.push_str(&header::mailbox("Reply-To", None, reply_to));
         }
         head.push_str(&header::unstructured("Subject", common.subject));
-        let list = format!("<{}>", sender.list_id.get_ref());
+        let list = format!("<{}>", sender.list_id);
         head.push_str(&header::fold_list(
             "List-Id",
             &[&header::phrase(common.list_name), &list],
@@ -111,10 +115,8 @@ impl MessageTemplate {
         Self {
             head,
             mailto: common
-                .unsubscribe
                 .mailto
-                .as_ref()
-                .map(|m| format!("<mailto:{}?subject=unsubscribe>", m.get_ref())),
+                .map(|m| format!("<mailto:{m}?subject=unsubscribe>")),
             text_head: part_head("plain", &text),
             html_head: format!("\r\n{}", part_head("html", &html)),
             text,
@@ -176,14 +178,14 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The Message-ID of volume `number` for `to`: the same every time it is built, on the
 /// sender's domain, revealing nothing readable about the address.
-pub fn message_id(sender: &Sender, number: u32, to: &Address) -> String {
+pub fn message_id(sender: &Identity, number: u32, to: &Address) -> String {
     id_for(sender, &[&number.to_be_bytes(), to.key().as_bytes()])
 }
 
 /// A fresh Message-ID for a proof copy: proofs must never share the Message-ID of the real
 /// message (mail clients would hide one of them) nor of an earlier proof.
 pub fn proof_message_id(
-    sender: &Sender,
+    sender: &Identity,
     number: u32,
     to: &Address,
     now: Timestamp,
@@ -201,18 +203,14 @@ pub fn proof_message_id(
     )
 }
 
-fn id_for(sender: &Sender, parts: &[&[u8]]) -> String {
+fn id_for(sender: &Identity, parts: &[&[u8]]) -> String {
     let mut hash = Sha256::new();
-    hash.update(sender.list_id.get_ref().as_bytes());
+    hash.update(sender.list_id.as_bytes());
     for part in parts {
         hash.update([0]);
         hash.update(part);
     }
-    format!(
-        "<{}@{}>",
-        hex(&hash.finalize()[..16]),
-        sender.domain.get_ref()
-    )
+    format!("<{}@{}>", hex(&hash.finalize()[..16]), sender.domain)
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use super::splice::{encode_segments, split};
 use super::*;
 use crate::diag::SourceFile;
 use crate::encoding;
-use crate::settings::{self, Settings};
+use crate::settings::{self, Sending};
 
-fn settings() -> Settings {
+fn sending() -> Sending {
     let text = r#"
 [sender]
 from = "scout@eto.tech"
@@ -22,11 +22,12 @@ url = "https://scout.eto.tech/u/{token}"
 mailto = "unsubscribe@eto.tech"
 secret_env = "S"
 "#;
-    settings::parse(&SourceFile::new(
+    let settings = settings::parse(&SourceFile::new(
         std::path::Path::new("b.toml"),
         text.to_owned(),
     ))
-    .unwrap()
+    .unwrap();
+    Sending::new(&settings).unwrap()
 }
 
 fn rendered(chinese: bool) -> Rendered {
@@ -49,10 +50,10 @@ fn rendered(chinese: bool) -> Rendered {
 /// encoded whole (by its segments) rather than spliced.
 fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec<u8> {
     let b = boundary(rendered);
-    let s = common.sender;
+    let s = common.identity;
     let mut out = String::new();
     out += &header::unstructured("Date", &common.date.rfc5322());
-    out += &header::mailbox("From", Some("ETO Scout"), s.from.get_ref());
+    out += &header::mailbox("From", Some("ETO Scout"), &s.from);
     out += &header::mailbox("Reply-To", None, "replies@eto.tech");
     out += &header::unstructured("Subject", common.subject);
     out += &header::fold_list(
@@ -118,19 +119,16 @@ const PEOPLE: [(&str, Option<&str>); 5] = [
 
 #[test]
 fn spliced_messages_equal_full_builds() {
-    let settings = settings();
-    let (sender, unsubscribe) = (
-        settings.sender.as_ref().unwrap(),
-        settings.unsubscribe.as_ref().unwrap(),
-    );
+    let sending = sending();
+    let sender = &sending.identity;
     for (chinese, subject) in [
         (false, "Farming robots, synthetic video"),
         (true, "人工智能周报 🔭 第十一期"),
     ] {
         let rendered = rendered(chinese);
         let common = Common {
-            sender,
-            unsubscribe,
+            identity: sender,
+            mailto: sending.unsubscribe.mailto.as_deref(),
             list_name: "Editors' picks from ETO Scout",
             subject,
             date: Timestamp(1_715_250_645),
@@ -190,8 +188,8 @@ fn check_parsed(raw: &[u8], subject: &str, p: &Personal<'_>, chinese: bool) {
 
 #[test]
 fn message_ids_are_stable_per_volume_and_recipient() {
-    let settings = settings();
-    let sender = settings.sender.as_ref().unwrap();
+    let sending = sending();
+    let sender = &sending.identity;
     let ana = Address::parse("Ana@Example.org").unwrap();
     let id = message_id(sender, 11, &ana);
     assert_eq!(

@@ -32,6 +32,11 @@ impl Variant {
             _ => &self.anonymous,
         }
     }
+
+    /// The bytes of the message to the reader `personal` describes.
+    pub fn build(&self, personal: &super::Personal<'_>) -> Vec<u8> {
+        self.template(personal.name.is_some()).build(personal)
+    }
 }
 
 /// The variants of one volume, rendered on first use.

@@ -99,6 +99,24 @@ impl Checker<'_> {
                 0..=3600,
                 limits.retry_after_secs.span(),
             ),
+            (
+                "relay_same_reply",
+                u64::from(*limits.relay_same_reply.get_ref()),
+                2..=100_000,
+                limits.relay_same_reply.span(),
+            ),
+            (
+                "relay_policy_refusals",
+                u64::from(*limits.relay_policy_refusals.get_ref()),
+                1..=100_000,
+                limits.relay_policy_refusals.span(),
+            ),
+            (
+                "relay_failure_percent",
+                u64::from(*limits.relay_failure_percent.get_ref()),
+                1..=100,
+                limits.relay_failure_percent.span(),
+            ),
         ];
         for (name, value, range, span) in ranges {
             if !range.contains(&value) {
@@ -241,6 +259,16 @@ impl Checker<'_> {
     }
 
     fn smtp(&mut self, t: &Transport) {
+        if let Some(port) = &t.port
+            && *port.get_ref() == 0
+        {
+            let note = "leave it out for the usual port of `security` (465, 587 or 25)";
+            self.error(
+                "`port` must be between 1 and 65535".to_owned(),
+                port.span(),
+                Some(note),
+            );
+        }
         if let Some(dir) = &t.dir {
             self.error(
                 "`dir` applies only to `kind = \"outbox\"`".to_owned(),

@@ -13,8 +13,12 @@ use crate::volume::{toml_diagnostic, typed};
 
 mod check;
 mod returns;
+mod sending;
+mod serve;
 
 pub use returns::{Bounces, Dkim, OneOrMany};
+pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
+pub use serve::Serve;
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -49,6 +53,12 @@ pub struct Settings {
     /// The warnings found in the file, which `check` prints.
     #[serde(skip)]
     pub warnings: Diagnostics,
+    /// The subscriber service (`[serve]`), when the project runs `broadsheet serve`.
+    pub serve: Option<Serve>,
+    /// `[topics]`: the topics readers may choose (key: the topic volumes and recipients
+    /// use; value: its label), in the order of their keys.
+    #[serde(default)]
+    pub topics: std::collections::BTreeMap<String, String>,
 }
 
 /// `[limits]`: the dispatch's pace and patience.
@@ -67,6 +77,15 @@ pub struct Limits {
     pub retry_after_secs: Spanned<u64>,
     /// Transient failures in a row that stop the run (resumable).
     pub breaker: Spanned<u32>,
+    /// Permanent refusals in a row with the same reply code and enhanced code, from two
+    /// domains or more, that show the relay (not the recipients) refusing: the run stops,
+    /// resumable, and nobody is suppressed.
+    pub relay_same_reply: Spanned<u32>,
+    /// Permanent 5.7.x (policy) refusals in a row that stop the run the same way.
+    pub relay_policy_refusals: Spanned<u32>,
+    /// The share of permanent failures (percent) among a run's first 100 outcomes, counted
+    /// from the 10th, that stops the run the same way.
+    pub relay_failure_percent: Spanned<u32>,
 }
 
 impl Default for Limits {
@@ -78,6 +97,9 @@ impl Default for Limits {
             max_attempts: Spanned::new(0..0, 5),
             retry_after_secs: Spanned::new(0..0, 30),
             breaker: Spanned::new(0..0, 20),
+            relay_same_reply: Spanned::new(0..0, 10),
+            relay_policy_refusals: Spanned::new(0..0, 3),
+            relay_failure_percent: Spanned::new(0..0, 50),
         }
     }
 }
@@ -139,7 +161,7 @@ pub struct Transport {
     /// The SMTP relay's host name or address.
     pub host: Option<Spanned<String>>,
     /// The relay's port; defaults to 465 for `tls`, 587 for `starttls`, 25 for `none`.
-    pub port: Option<u16>,
+    pub port: Option<Spanned<u16>>,
     /// How the connection is encrypted.
     pub security: Option<Spanned<Security>>,
     /// The user name to authenticate with, if the relay needs one.
@@ -244,26 +266,6 @@ fn default_proof_max() -> Spanned<usize> {
     Spanned::new(0..0, DEFAULT_PROOF_MAX)
 }
 
-impl Settings {
-    /// The `[sender]` table, which sending needs.
-    pub fn needs_sender(&self) -> anyhow::Result<&Sender> {
-        self.sender.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
-                "broadsheet.toml has no [sender] table (from, list_id, domain); see the README"
-            )
-        })
-    }
-
-    /// The `[unsubscribe]` table, which sending and tokens need.
-    pub fn needs_unsubscribe(&self) -> anyhow::Result<&Unsubscribe> {
-        self.unsubscribe.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
-                "broadsheet.toml has no [unsubscribe] table (url, secret_env); see the README"
-            )
-        })
-    }
-}
-
 /// True for `localhost` and loopback addresses (`127.0.0.0/8`, `::1`, and `::ffff:127.x`).
 pub fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -301,6 +303,9 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         return Err(diags);
     };
     check::run(source, &settings, &mut diags);
+    if let Some(s) = &settings.serve {
+        serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
+    }
     diags.sort_by_location();
     if diags.has_errors() {
         return Err(diags);

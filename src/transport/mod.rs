@@ -5,6 +5,7 @@
 //! (the body was sent and no answer came).
 
 mod outbox;
+mod reply;
 mod smtp;
 pub(crate) mod tls;
 
@@ -12,11 +13,11 @@ use std::fmt;
 use std::future::Future;
 
 pub use outbox::Outbox;
+pub use reply::{Reply, Status, mask_addresses};
 pub use smtp::Smtp;
 
 use crate::audience::Address;
-use crate::project::Project;
-use crate::settings::TransportKind;
+use crate::settings::{Route, Sending};
 
 /// The SMTP envelope of one message: our sender and exactly one recipient.
 #[derive(Debug, Clone)]
@@ -29,11 +30,22 @@ pub struct Envelope {
     pub message_id: String,
 }
 
+impl Envelope {
+    /// The envelope of the message to `personal`, from `from`.
+    pub fn new(from: &str, personal: &crate::message::Personal<'_>) -> Self {
+        Self {
+            from: from.to_owned(),
+            to: personal.to.clone(),
+            message_id: personal.message_id.to_owned(),
+        }
+    }
+}
+
 /// Where a message went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The relay's final reply, or where the outbox wrote the message.
-    pub reply: String,
+    pub reply: Reply,
 }
 
 /// The step of an SMTP exchange at which something failed.
@@ -77,38 +89,42 @@ impl fmt::Display for Stage {
 pub enum SendError {
     /// Nothing was queued; trying again later may work (a 4xx reply, a dropped or timed-out
     /// connection before the final dot).
-    #[error("{stage}: {detail} (temporary; safe to retry)")]
+    #[error("{stage}: {reply} (temporary; safe to retry)")]
     Transient {
         /// Where it failed.
         stage: Stage,
-        /// The reply or error.
-        detail: String,
+        /// The reply, or what happened instead.
+        reply: Reply,
     },
     /// The relay or our own rules refuse it for good (a 5xx reply, a setting that forbids
     /// the connection); retrying will not help.
-    #[error("{stage}: {detail}")]
+    #[error("{stage}: {reply}")]
     Permanent {
         /// Where it failed.
         stage: Stage,
-        /// The reply or error.
-        detail: String,
+        /// The reply, or what happened instead.
+        reply: Reply,
     },
     /// The body went out but no reply to the final dot came: the relay may or may not have
     /// queued it, so it must not be resent automatically.
-    #[error("{detail} after the body was sent: it may or may not have been delivered")]
+    #[error("{reply} after the body was sent: it may or may not have been delivered")]
     Ambiguous {
         /// What happened.
-        detail: String,
+        reply: Reply,
     },
 }
 
 /// Sends messages one recipient at a time.
 pub trait Transport {
-    /// Hands one message to the transport.
+    /// Hands one message to the transport. `ready` resolves once the body may leave (its
+    /// in-flight mark is durable in the ledger): a transport may start the transaction
+    /// before, but sends no byte of the body until `ready` says `true`, and sends none at
+    /// all on `false`.
     fn send(
         &mut self,
         envelope: &Envelope,
         message: &[u8],
+        ready: impl Future<Output = bool> + Send,
     ) -> impl Future<Output = Result<Delivery, SendError>> + Send;
 
     /// Ends the session politely (SMTP `QUIT`); errors do not matter by then.
@@ -116,6 +132,14 @@ pub trait Transport {
 
     /// Where messages go, for reports: a folder or `host:port`.
     fn describe(&self) -> String;
+}
+
+/// What a transport returns when `ready` said no: nothing was sent.
+pub(crate) fn held(stage: Stage) -> SendError {
+    SendError::Transient {
+        stage,
+        reply: Reply::none("not sent: the ledger could not record it in flight"),
+    }
 }
 
 /// The transport `broadsheet.toml` selects.
@@ -128,25 +152,26 @@ pub enum Configured {
 }
 
 impl Configured {
-    /// Builds the configured transport; the SMTP password is read from its environment
-    /// variable here, and nothing connects yet.
-    pub fn from_project(project: &Project) -> anyhow::Result<Self> {
-        let settings = &project.settings;
-        let hello = settings.needs_sender()?.domain.get_ref();
-        Ok(match settings.transport.kind {
-            TransportKind::Outbox => Self::Outbox(Outbox::new(project)),
-            TransportKind::Smtp => {
-                Self::Smtp(Box::new(Smtp::from_settings(&settings.transport, hello)?))
-            }
+    /// Builds the transport `sending` names for the project in `root`; the SMTP password is
+    /// read from its environment variable here, and nothing connects yet.
+    pub fn new(root: &std::path::Path, sending: &Sending) -> anyhow::Result<Self> {
+        Ok(match &sending.route {
+            Route::Outbox(dir) => Self::Outbox(Outbox::new(root.join(dir))),
+            Route::Smtp(route) => Self::Smtp(Box::new(Smtp::new(route, &sending.identity.domain)?)),
         })
     }
 }
 
 impl Transport for Configured {
-    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, SendError> {
+    async fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        ready: impl Future<Output = bool> + Send,
+    ) -> Result<Delivery, SendError> {
         match self {
-            Self::Outbox(t) => t.send(envelope, message).await,
-            Self::Smtp(t) => t.send(envelope, message).await,
+            Self::Outbox(t) => t.send(envelope, message, ready).await,
+            Self::Smtp(t) => t.send(envelope, message, ready).await,
         }
     }
 

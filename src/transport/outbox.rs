@@ -4,9 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::{Delivery, Envelope, SendError, Stage, Transport};
+use super::{Delivery, Envelope, Reply, SendError, Stage, Transport};
 use crate::diag::display_path;
-use crate::project::Project;
 
 /// Writes messages to a folder.
 #[derive(Debug)]
@@ -15,17 +14,9 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// The outbox of `[transport] dir` (default `outbox/`) in the project.
-    pub fn new(project: &Project) -> Self {
-        let dir = project
-            .settings
-            .transport
-            .dir
-            .as_ref()
-            .map_or("outbox", |d| d.get_ref());
-        Self {
-            dir: project.root.join(dir),
-        }
+    /// The outbox folder `dir` (`[transport] dir` in the project, `outbox/` by default).
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
     }
 
     fn write(&self, envelope: &Envelope, message: &[u8]) -> anyhow::Result<PathBuf> {
@@ -50,14 +41,22 @@ impl Outbox {
 }
 
 impl Transport for Outbox {
-    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, SendError> {
+    async fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        ready: impl Future<Output = bool> + Send,
+    ) -> Result<Delivery, SendError> {
+        if !ready.await {
+            return Err(super::held(Stage::Outbox));
+        }
         match self.write(envelope, message) {
             Ok(path) => Ok(Delivery {
-                reply: format!("written to {}", display_path(&path)),
+                reply: Reply::none(format!("written to {}", display_path(&path))),
             }),
             Err(e) => Err(SendError::Transient {
                 stage: Stage::Outbox,
-                detail: format!("{e:#}"),
+                reply: Reply::none(format!("{e:#}")),
             }),
         }
     }

@@ -7,19 +7,24 @@
 //! ourselves, and let lettre do what it does well: the greeting and EHLO, STARTTLS, AUTH,
 //! reply parsing and dot-stuffing. A connection that timed out or broke is dropped, never
 //! reused; one that merely got a negative reply is reset with `RSET` and kept.
+//!
+//! The envelope commands (`MAIL`, `RCPT`, `DATA`) go out while the ledger commits the
+//! message's in-flight mark, pipelined in one write where the relay offers PIPELINING
+//! (RFC 2920); the body waits for the mark. A certificate that does not verify is a
+//! permanent refusal, like a refused login: retrying cannot fix it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
 use tokio::net::TcpStream;
 
-use super::{Delivery, Envelope, SendError, Stage, Transport};
-use crate::settings::{self, Security, is_loopback_host};
+use super::{Delivery, Envelope, Reply, SendError, Stage, Transport};
+use crate::settings::{Security, SmtpRoute, is_loopback_host};
 
 /// A relay reached over SMTP, with at most one open connection.
 pub struct Smtp {
@@ -29,7 +34,13 @@ pub struct Smtp {
     credentials: Option<Credentials>,
     timeout: Duration,
     hello: ClientId,
-    connection: Option<AsyncSmtpConnection>,
+    connection: Option<Connection>,
+}
+
+/// An open session and whether the relay pipelines commands.
+struct Connection {
+    smtp: AsyncSmtpConnection,
+    pipelining: bool,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -46,28 +57,24 @@ impl std::fmt::Debug for Smtp {
 type Failure = (SendError, bool);
 
 impl Smtp {
-    /// The relay of `[transport]`; the password comes from the variable `password_env` names.
-    pub fn from_settings(t: &settings::Transport, hello: &str) -> anyhow::Result<Self> {
-        let (Some(host), Some(security)) = (&t.host, &t.security) else {
-            anyhow::bail!("`kind = \"smtp\"` needs `host` and `security` in [transport]");
-        };
-        let security = *security.get_ref();
-        let credentials = match (&t.username, &t.password_env) {
-            (Some(user), Some(env)) => {
-                let name = env.get_ref();
+    /// The relay of `route`, greeting it as `hello`; the password comes from the variable
+    /// `password_env` names.
+    pub fn new(route: &SmtpRoute, hello: &str) -> anyhow::Result<Self> {
+        let credentials = match (&route.username, &route.password_env) {
+            (Some(user), Some(name)) => {
                 let password = std::env::var(name).map_err(|_| {
                     anyhow::anyhow!("the environment variable {name} (`password_env`) is not set")
                 })?;
-                Some(Credentials::new(user.get_ref().clone(), password))
+                Some(Credentials::new(user.clone(), password))
             }
             _ => None,
         };
         Ok(Self {
-            host: host.get_ref().clone(),
-            port: t.port.unwrap_or(security.default_port()),
-            security,
+            host: route.host.clone(),
+            port: route.port,
+            security: route.security,
             credentials,
-            timeout: Duration::from_secs(*t.timeout_secs.get_ref()),
+            timeout: route.timeout,
             hello: ClientId::Domain(hello.to_owned()),
             connection: None,
         })
@@ -85,7 +92,7 @@ impl Smtp {
         };
         Err(SendError::Permanent {
             stage: Stage::Policy,
-            detail: detail.to_owned(),
+            reply: Reply::none(detail),
         })
     }
 
@@ -96,43 +103,45 @@ impl Smtp {
         step: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
     ) -> Result<T, Failure> {
         match tokio::time::timeout(self.timeout, step).await {
-            Err(_) => Err((
-                SendError::Transient {
-                    stage,
-                    detail: format!("no answer within {} s", self.timeout.as_secs()),
-                },
-                false,
-            )),
-            Ok(Err(e)) if e.is_permanent() => Err((
-                SendError::Permanent {
-                    stage,
-                    detail: e.to_string(),
-                },
-                e.status().is_some(),
-            )),
-            Ok(Err(e)) => Err((
-                SendError::Transient {
-                    stage,
-                    detail: e.to_string(),
-                },
-                e.status().is_some(),
-            )),
+            Err(_) => Err((transient(stage, self.no_answer()), false)),
+            Ok(Err(e)) => {
+                let resettable = e.status().is_some();
+                let reply = Reply::from_error(&e);
+                let error = if e.is_permanent() || certificate_refused(&e) {
+                    SendError::Permanent { stage, reply }
+                } else {
+                    SendError::Transient { stage, reply }
+                };
+                Err((error, resettable))
+            }
             Ok(Ok(value)) => Ok(value),
         }
     }
 
+    fn no_answer(&self) -> Reply {
+        Reply::none(format!("no answer within {} s", self.timeout.as_secs()))
+    }
+
     /// Runs one step of opening a connection under our timeout.
-    async fn within<T, E: std::fmt::Display>(
+    async fn within<T>(
         &self,
         what: &str,
-        step: impl Future<Output = Result<T, E>>,
+        step: impl Future<Output = std::io::Result<T>>,
     ) -> Result<T, SendError> {
         match tokio::time::timeout(self.timeout, step).await {
-            Ok(result) => result.map_err(|e| transient(Stage::Connect, format!("{what}: {e}"))),
-            Err(_) => Err(transient(
-                Stage::Connect,
-                format!("{what}: no answer within {} s", self.timeout.as_secs()),
-            )),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                let reply = Reply::none(format!("{what}: {e}"));
+                Err(if certificate_refused(&e) {
+                    SendError::Permanent {
+                        stage: Stage::Connect,
+                        reply,
+                    }
+                } else {
+                    transient(Stage::Connect, reply)
+                })
+            }
+            Err(_) => Err(transient(Stage::Connect, self.no_answer().context(what))),
         }
     }
 
@@ -142,7 +151,7 @@ impl Smtp {
         let what = format!("connecting to {}", self.describe());
         let tcp = self.within(&what, TcpStream::connect(address)).await?;
         tcp.set_nodelay(true)
-            .map_err(|e| transient(Stage::Connect, e.to_string()))?;
+            .map_err(|e| transient(Stage::Connect, Reply::none(e.to_string())))?;
         Ok(match self.security {
             Security::Tls => {
                 let what = format!("TLS with {}", self.host);
@@ -155,73 +164,134 @@ impl Smtp {
         })
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect(&self) -> Result<Connection, SendError> {
         let stream = self.open_stream().await?;
         let greeting = AsyncSmtpConnection::connect_with_transport(stream, &self.hello);
-        let mut connection = self.step(Stage::Connect, greeting).await.map_err(|f| f.0)?;
+        let mut smtp = self.step(Stage::Connect, greeting).await.map_err(|f| f.0)?;
         if self.security == Security::Starttls {
-            if !connection.can_starttls() {
+            if !smtp.can_starttls() {
                 let detail = format!(
                     "{} does not offer STARTTLS, which security = \"starttls\" requires",
                     self.host
                 );
                 return Err(SendError::Permanent {
                     stage: Stage::Connect,
-                    detail,
+                    reply: Reply::none(detail),
                 });
             }
             let parameters = TlsParameters::new_rustls(self.host.clone())
-                .map_err(|e| transient(Stage::Connect, e.to_string()))?;
-            let upgrade = connection.starttls(parameters, &self.hello);
+                .map_err(|e| transient(Stage::Connect, Reply::none(e.to_string())))?;
+            let upgrade = smtp.starttls(parameters, &self.hello);
             self.step(Stage::Connect, upgrade).await.map_err(|f| f.0)?;
         }
+        // lettre reads the EHLO reply but keeps no record of PIPELINING: ask once more.
+        let ehlo = smtp.command(Ehlo::new(self.hello.clone()));
+        let features = self.step(Stage::Connect, ehlo).await.map_err(|f| f.0)?;
+        let pipelining = features.message().any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING"))
+        });
         if let Some(credentials) = &self.credentials {
             if self.security == Security::None && !is_loopback_host(&self.host) {
-                let detail = "refusing to authenticate over an unencrypted connection".to_owned();
                 return Err(SendError::Permanent {
                     stage: Stage::Auth,
-                    detail,
+                    reply: Reply::none("refusing to authenticate over an unencrypted connection"),
                 });
             }
-            let auth = connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials);
+            let auth = smtp.auth(&[Mechanism::Plain, Mechanism::Login], credentials);
             self.step(Stage::Auth, auth).await.map_err(|f| f.0)?;
         }
-        Ok(connection)
+        Ok(Connection { smtp, pipelining })
     }
 
-    /// MAIL, one RCPT, DATA and the body on an open connection.
+    /// MAIL, one RCPT and DATA while `ready` is awaited, then the body once it says so.
     async fn transaction(
         &self,
-        connection: &mut AsyncSmtpConnection,
+        connection: &mut Connection,
         envelope: &Envelope,
         message: &[u8],
+        ready: impl Future<Output = bool>,
     ) -> Result<Delivery, Failure> {
         let address = |a: &str| {
             a.parse::<lettre::Address>().map_err(|e| {
-                (
-                    SendError::Permanent {
-                        stage: Stage::Policy,
-                        detail: format!("`{a}`: {e}"),
-                    },
-                    true,
-                )
+                let reply = Reply::none(format!("`{a}`: {e}"));
+                let stage = Stage::Policy;
+                (SendError::Permanent { stage, reply }, true)
             })
         };
         let (from, to) = (address(&envelope.from)?, address(envelope.to.as_str())?);
-        let reply = self
-            .step(
+        let pipelining = connection.pipelining;
+        let commands = self.envelope(&mut connection.smtp, pipelining, from, to);
+        let (commands, ready) = tokio::join!(commands, ready);
+        commands?;
+        if !ready {
+            // The relay waits for the body after its 354: only a dropped connection makes
+            // it forget the transaction.
+            return Err((super::held(Stage::Data), false));
+        }
+        self.body(&mut connection.smtp, message).await
+    }
+
+    /// The envelope commands up to the relay's 354, in one write when it pipelines.
+    async fn envelope(
+        &self,
+        smtp: &mut AsyncSmtpConnection,
+        pipelining: bool,
+        from: lettre::Address,
+        to: lettre::Address,
+    ) -> Result<(), Failure> {
+        let (mail, rcpt) = (Mail::new(Some(from), Vec::new()), Rcpt::new(to, Vec::new()));
+        if !pipelining {
+            let reply = self.step(Stage::MailFrom, smtp.command(mail)).await?;
+            expect(Stage::MailFrom, &reply, Severity::PositiveCompletion)?;
+            let reply = self.step(Stage::RcptTo, smtp.command(rcpt)).await?;
+            expect(Stage::RcptTo, &reply, Severity::PositiveCompletion)?;
+            let reply = self.step(Stage::Data, smtp.command(Data)).await?;
+            return expect(Stage::Data, &reply, Severity::PositiveIntermediate);
+        }
+        // Every reply of the group is read, even after a refusal, to keep the session in
+        // step; the first refusal is the answer.
+        let group = format!("{mail}{rcpt}{Data}");
+        let replies = [
+            (
                 Stage::MailFrom,
-                connection.command(Mail::new(Some(from), Vec::new())),
-            )
-            .await?;
-        expect(Stage::MailFrom, &reply, Severity::PositiveCompletion)?;
-        let reply = self
-            .step(Stage::RcptTo, connection.command(Rcpt::new(to, Vec::new())))
-            .await?;
-        expect(Stage::RcptTo, &reply, Severity::PositiveCompletion)?;
-        let reply = self.step(Stage::Data, connection.command(Data)).await?;
-        expect(Stage::Data, &reply, Severity::PositiveIntermediate)?;
-        self.body(connection, message).await
+                self.step(Stage::MailFrom, smtp.command(group)).await,
+            ),
+            (
+                Stage::RcptTo,
+                self.step(Stage::RcptTo, smtp.read_response()).await,
+            ),
+            (
+                Stage::Data,
+                self.step(Stage::Data, smtp.read_response()).await,
+            ),
+        ];
+        let (mut first, mut in_data) = (None, false);
+        for (stage, reply) in replies {
+            let wanted = if stage == Stage::Data {
+                Severity::PositiveIntermediate
+            } else {
+                Severity::PositiveCompletion
+            };
+            let result = reply.and_then(|r| expect(stage, &r, wanted));
+            let broken = matches!(result, Err((_, false)));
+            in_data = stage == Stage::Data && result.is_ok();
+            if first.is_none()
+                && let Err(failure) = result
+            {
+                first = Some(failure);
+            }
+            if broken {
+                break;
+            }
+        }
+        match first {
+            None => Ok(()),
+            // A 354 after a refusal leaves the relay waiting for a body: drop the session.
+            Some((error, _)) if in_data => Err((error, false)),
+            Some(failure) => Err(failure),
+        }
     }
 
     /// The body and the final dot; a failure after the whole body was written, before the
@@ -245,45 +315,40 @@ impl Smtp {
             Ok(Ok(reply)) => {
                 expect(Stage::FinalReply, &reply, Severity::PositiveCompletion)?;
                 Ok(Delivery {
-                    reply: reply_text(&reply),
+                    reply: Reply::from_response(&reply),
                 })
             }
             // A reply with a code. (lettre also calls a connection closed mid-reply a
             // "response" error, but that one has no code: it falls to the arms below.)
-            Ok(Err(e)) if e.status().is_some() && e.is_permanent() => Err((
-                SendError::Permanent {
-                    stage: Stage::FinalReply,
-                    detail: e.to_string(),
-                },
-                true,
-            )),
-            Ok(Err(e)) if e.status().is_some() => Err((
-                SendError::Transient {
-                    stage: Stage::FinalReply,
-                    detail: e.to_string(),
-                },
-                true,
-            )),
+            Ok(Err(e)) if e.status().is_some() => {
+                let (stage, reply) = (Stage::FinalReply, Reply::from_error(&e));
+                let error = if e.is_permanent() {
+                    SendError::Permanent { stage, reply }
+                } else {
+                    SendError::Transient { stage, reply }
+                };
+                Err((error, true))
+            }
             Ok(Err(e)) if sent => Err((
                 SendError::Ambiguous {
-                    detail: e.to_string(),
+                    reply: Reply::none(e.to_string()),
                 },
                 false,
             )),
             Err(_) if sent => Err((
                 SendError::Ambiguous {
-                    detail: format!("no reply within {} s", self.timeout.as_secs()),
+                    reply: Reply::none(format!("no reply within {} s", self.timeout.as_secs())),
                 },
                 false,
             )),
-            Ok(Err(e)) => Err((transient(Stage::Data, e.to_string()), false)),
+            Ok(Err(e)) => Err((transient(Stage::Data, Reply::none(e.to_string())), false)),
             Err(_) => Err((
                 transient(
                     Stage::Data,
-                    format!(
+                    Reply::none(format!(
                         "the body could not be sent within {} s",
                         self.timeout.as_secs()
-                    ),
+                    )),
                 ),
                 false,
             )),
@@ -291,16 +356,32 @@ impl Smtp {
     }
 }
 
-fn transient(stage: Stage, detail: String) -> SendError {
-    SendError::Transient { stage, detail }
+fn transient(stage: Stage, reply: Reply) -> SendError {
+    SendError::Transient { stage, reply }
 }
 
-fn reply_text(reply: &Response) -> String {
-    format!(
-        "{} {}",
-        reply.code(),
-        reply.message().collect::<Vec<_>>().join(" ")
-    )
+/// Whether an error comes from a certificate that does not verify (unknown issuer, wrong
+/// name, expired): lettre and tokio-rustls both wrap rustls' error in an I/O error.
+fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let rustls = e.downcast_ref::<tokio_rustls::rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+        });
+        if matches!(
+            rustls,
+            Some(
+                tokio_rustls::rustls::Error::InvalidCertificate(_)
+                    | tokio_rustls::rustls::Error::NoCertificatesPresented
+            )
+        ) {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Insists on the reply class a step needs: lettre accepts any positive reply.
@@ -308,12 +389,17 @@ fn expect(stage: Stage, reply: &Response, severity: Severity) -> Result<(), Fail
     if reply.code().severity == severity {
         return Ok(());
     }
-    let detail = format!("unexpected reply {}", reply_text(reply));
-    Err((SendError::Permanent { stage, detail }, true))
+    let reply = Reply::from_response(reply);
+    Err((SendError::Permanent { stage, reply }, true))
 }
 
 impl Transport for Smtp {
-    async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Delivery, SendError> {
+    async fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        ready: impl Future<Output = bool> + Send,
+    ) -> Result<Delivery, SendError> {
         self.check_policy()?;
         let mut connection = match self.connection.take() {
             Some(connection) => connection,
@@ -323,7 +409,10 @@ impl Transport for Smtp {
                 connection
             }
         };
-        match self.transaction(&mut connection, envelope, message).await {
+        match self
+            .transaction(&mut connection, envelope, message, ready)
+            .await
+        {
             Ok(delivery) => {
                 self.connection = Some(connection);
                 Ok(delivery)
@@ -331,13 +420,14 @@ impl Transport for Smtp {
             Err((error, resettable)) => {
                 if resettable
                     && self
-                        .step(Stage::Connect, connection.command(Rset))
+                        .step(Stage::Connect, connection.smtp.command(Rset))
                         .await
                         .is_ok()
                 {
                     self.connection = Some(connection);
                 } else {
-                    tracing::debug!(relay = %self.describe(), "connection dropped after: {error}");
+                    let why = super::mask_addresses(&error.to_string());
+                    tracing::debug!(relay = %self.describe(), "connection dropped after: {why}");
                 }
                 Err(error)
             }
@@ -346,7 +436,7 @@ impl Transport for Smtp {
 
     async fn close(&mut self) {
         if let Some(mut connection) = self.connection.take() {
-            let _ = tokio::time::timeout(self.timeout, connection.quit()).await;
+            let _ = tokio::time::timeout(self.timeout, connection.smtp.quit()).await;
         }
     }
 

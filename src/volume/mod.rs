@@ -5,6 +5,7 @@
 
 mod date;
 mod validate;
+pub(crate) use validate::undeclared_topics;
 
 pub(crate) use validate::check_url;
 

@@ -23,6 +23,11 @@ pub enum Act {
 /// Decides the server's behaviour; `n` counts transactions (MAIL FROM) across connections,
 /// from 1, and `rcpt` is the recipient of the transaction.
 pub trait Script: Send + Sync + 'static {
+    /// Whether EHLO offers PIPELINING (RFC 2920); commands are read one line at a time
+    /// either way.
+    fn pipelining(&self) -> bool {
+        false
+    }
     /// On connection `connection` (from 1), before the greeting.
     fn greet(&self, _connection: usize) -> Act {
         Act::Normal
@@ -47,6 +52,9 @@ pub trait Script: Send + Sync + 'static {
 
 /// A shared script, so that a test can look at what its script counted.
 impl<S: Script> Script for Arc<S> {
+    fn pipelining(&self) -> bool {
+        S::pipelining(self)
+    }
     fn greet(&self, connection: usize) -> Act {
         S::greet(self, connection)
     }
@@ -151,7 +159,14 @@ impl<S: Script> Session<S> {
             }
             let command = line.trim_end().to_ascii_uppercase();
             let act = if command.starts_with("EHLO") || command.starts_with("HELO") {
-                say("250-fault.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME");
+                let pipelining = if self.script.pipelining() {
+                    "250-PIPELINING\r\n"
+                } else {
+                    ""
+                };
+                say(&format!(
+                    "250-fault.test\r\n{pipelining}250-AUTH PLAIN LOGIN\r\n250 8BITMIME"
+                ));
                 continue;
             } else if command.starts_with("AUTH") {
                 self.script.auth()

@@ -96,14 +96,12 @@ pub enum Source {
     Complaint,
     /// A mail to the `mailto:` unsubscribe address.
     Mailto,
-    /// A permanent refusal seen while dispatching.
-    Dispatch,
     /// The old `state/suppressions.csv`, read once.
     Migration,
 }
 
 impl Source {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 10] = [
         Self::OneClick,
         Self::Page,
         Self::Signup,
@@ -113,7 +111,6 @@ impl Source {
         Self::Bounce,
         Self::Complaint,
         Self::Mailto,
-        Self::Dispatch,
         Self::Migration,
     ];
 
@@ -129,7 +126,6 @@ impl Source {
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
             Self::Mailto => "mailto",
-            Self::Dispatch => "dispatch",
             Self::Migration => "migration",
         }
     }

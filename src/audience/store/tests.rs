@@ -98,7 +98,7 @@ fn a_confirmed_signup_joins_with_its_topics() {
         (first.id.as_str(), false)
     );
     assert!(store.snapshot().unwrap().readers.is_empty());
-    let hour = Timestamp(NOW.0 + 3600);
+    let hour = Timestamp(later.0 + 3600);
     assert!(
         store
             .write(|tx| tx.request_signup(&pending, hour))

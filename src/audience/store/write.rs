@@ -264,6 +264,15 @@ impl<'c> Tx<'c> {
         Ok(Requested { id, mail })
     }
 
+    /// Forgets that sign-up `id`'s confirmation was mailed (it could not be sent), so that
+    /// asking again mails it at once.
+    pub fn mail_failed(&mut self, id: &str) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached("UPDATE signups SET mailed_at = NULL WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
     /// Confirms the sign-up `id`: the reader joins its segment with its topics, and their
     /// own earlier unsubscribe (never a bounce or complaint) is lifted. `None` when there
     /// is no such sign-up (already confirmed, or replaced).

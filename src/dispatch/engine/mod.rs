@@ -1,7 +1,10 @@
-//! The sending engine: a fixed set of workers, each owning one transport (one connection), fed recipients
-//! from the ledger in order. Every message is marked in flight (durably) before its
-//! transaction starts, and its outcome is recorded when the reply arrives. Deferred messages
-//! come back after their backoff; a stop request ends the run between messages.
+//! The sending engine: a fixed set of workers, each owning one transport (one connection),
+//! fed recipients from the ledger in order. Just before a message's transaction starts, the
+//! worker checks the suppression list as it stands on disk; then the message is marked in
+//! flight while its envelope commands are on the wire, and its body leaves only once that
+//! mark is durable. Deferred messages come back after their backoff. A stop request, the
+//! breaker, a relay that refuses everyone or a ledger that cannot be written ends the run
+//! between messages; none of them leaves a worker or the feeder waiting.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -11,79 +14,92 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 
+use super::gate::Gate;
+use super::guard::RelayGuard;
 use super::limits::{Breaker, RateLimiter, retry_delay};
 use super::verdict::{Verdict, judge};
+use crate::audience::Address;
 use crate::ledger::{Entry, Ledger, Outcome, Row, State, WriterHandle};
-use crate::transport::{Envelope, Transport};
+use crate::transport::{Envelope, Reply, Transport};
 
 /// Builds one recipient's envelope and message bytes.
-pub type BuildMessage = dyn Fn(&Entry) -> anyhow::Result<(Envelope, Vec<u8>)> + Send + Sync;
+pub(crate) type BuildMessage = dyn Fn(&Entry) -> anyhow::Result<(Envelope, Vec<u8>)> + Send + Sync;
 
 /// Makes a transport for one worker (each owns its connection).
-pub type MakeTransport<T> = dyn Fn() -> anyhow::Result<T> + Send + Sync;
+pub(crate) type MakeTransport<T> = dyn Fn() -> anyhow::Result<T> + Send + Sync;
 
 /// How many rows the feeder reads from the ledger at a time.
 const PAGE: i64 = 1000;
 
 /// Tunables of a run.
 #[derive(Debug, Clone)]
-pub struct Tuning {
+pub(crate) struct Tuning {
     /// Connections (and workers) at once.
-    pub connections: usize,
+    pub(crate) connections: usize,
     /// Attempts per message before a deferred message waits for the next run.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// First retry delay; doubled per attempt.
-    pub retry_base: Duration,
+    pub(crate) retry_base: Duration,
     /// Longest retry delay.
-    pub retry_cap: Duration,
+    pub(crate) retry_cap: Duration,
 }
 
 /// Live counts for progress display.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     /// Messages the relay accepted.
-    pub sent: AtomicU64,
+    pub(crate) sent: AtomicU64,
     /// Messages refused for good.
-    pub failed: AtomicU64,
+    pub(crate) failed: AtomicU64,
     /// Transient failures (each retry counts).
-    pub deferred: AtomicU64,
+    pub(crate) deferred: AtomicU64,
     /// Messages whose fate is unknown.
-    pub ambiguous: AtomicU64,
+    pub(crate) ambiguous: AtomicU64,
+    /// Recipients found on the suppression list when their turn came.
+    pub(crate) suppressed: AtomicU64,
 }
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// Nothing is left to try in this run.
     Finished,
     /// Stopped on request (Ctrl-C, SIGTERM); resumable.
     Interrupted,
-    /// The circuit breaker stopped it; resumable.
+    /// The circuit breaker stopped it (transient failures, a refused login or certificate).
     Tripped(String),
+    /// The relay refuses every recipient; the run's failures are the relay's, not theirs.
+    RelayRefusing(String),
+    /// The ledger could not be written.
+    Ledger(String),
 }
 
-/// A dispatch run over the rows of one volume in the ledger.
-pub struct Engine<T: Transport> {
+/// A dispatch run over the rows of one dispatch in the ledger.
+pub(crate) struct Engine<T: Transport> {
     /// Makes each worker's transport.
-    pub transports: Arc<MakeTransport<T>>,
+    pub(crate) transports: Arc<MakeTransport<T>>,
     /// The ledger file (the feeder reads it on its own connection).
-    pub ledger: PathBuf,
-    /// The volume.
-    pub volume: u32,
+    pub(crate) ledger: PathBuf,
+    /// The dispatch.
+    pub(crate) dispatch: i64,
     /// Makes each recipient's message.
-    pub build: Arc<BuildMessage>,
+    pub(crate) build: Arc<BuildMessage>,
+    /// The suppression list, read just before each message.
+    pub(crate) gate: Gate,
     /// Tunables.
-    pub tuning: Tuning,
+    pub(crate) tuning: Tuning,
     /// Shared rate limit.
-    pub limiter: Arc<RateLimiter>,
+    pub(crate) limiter: Arc<RateLimiter>,
     /// Shared circuit breaker.
-    pub breaker: Arc<Breaker>,
-    /// Becomes true when the run should stop.
-    pub stop: watch::Receiver<bool>,
+    pub(crate) breaker: Arc<Breaker>,
+    /// Watches permanent refusals for a relay that refuses everyone.
+    pub(crate) guard: Arc<RelayGuard>,
+    /// Becomes true when the operator asks the run to stop.
+    pub(crate) stop: watch::Receiver<bool>,
     /// Progress counts.
-    pub counters: Arc<Counters>,
+    pub(crate) counters: Arc<Counters>,
     /// Where state changes go.
-    pub writer: WriterHandle,
+    pub(crate) writer: WriterHandle,
 }
 
 /// What workers share.
@@ -91,10 +107,14 @@ struct Shared<T: Transport> {
     engine: Engine<T>,
     /// Rows handed to a worker and not settled yet.
     busy: Mutex<HashSet<i64>>,
+    /// Why the run must end now, when something other than the operator or the breaker
+    /// says so; `halted` wakes whoever waits.
+    halt: Mutex<Option<End>>,
+    halted: watch::Sender<bool>,
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -102,52 +122,88 @@ pub fn now_ms() -> i64 {
 }
 
 impl<T: Transport + Send + 'static> Engine<T> {
-    /// Sends until nothing is left, a stop is requested, or the breaker trips.
-    pub async fn run(self) -> anyhow::Result<End> {
+    /// Sends until nothing is left, a stop is requested, or something stops the run.
+    pub(crate) async fn run(self) -> End {
         let workers = self.tuning.connections.max(1);
         let (jobs, queue) = mpsc::channel::<Row>(workers * 2);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         let shared = Arc::new(Shared {
             engine: self,
             busy: Mutex::new(HashSet::new()),
+            halt: Mutex::new(None),
+            halted: watch::channel(false).0,
         });
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..workers {
             tasks.spawn(worker(shared.clone(), queue.clone()));
         }
-        tracing::info!(
-            volume = shared.engine.volume,
-            workers,
-            "dispatch run started"
-        );
-        let fed = feed(&shared, &jobs).await;
+        drop(queue);
+        tracing::info!(dispatch = shared.engine.dispatch, workers, "run started");
+        if let Err(e) = feed(&shared, &jobs).await {
+            shared.fail(e);
+        }
         drop(jobs);
         while let Some(joined) = tasks.join_next().await {
-            joined??;
+            if let Err(e) = joined {
+                shared.fail(anyhow::anyhow!("a sender stopped: {e}"));
+            }
         }
-        fed?;
-        shared.engine.writer.flush().await?;
-        let engine = &shared.engine;
-        let c = &engine.counters;
+        if let Err(e) = shared.engine.writer.flush().await {
+            shared.fail(e);
+        }
+        shared.end()
+    }
+}
+
+impl<T: Transport> Shared<T> {
+    /// The ledger (or another essential part) failed: the run ends now.
+    fn fail(&self, error: anyhow::Error) {
+        tracing::error!("{error:#}");
+        self.halt_with(End::Ledger(format!("{error:#}")));
+    }
+
+    fn halt_with(&self, end: End) {
+        self.halt.lock().expect("halt").get_or_insert(end);
+        self.halted.send_replace(true);
+    }
+
+    fn halted(&self) -> bool {
+        *self.engine.stop.borrow()
+            || self.engine.breaker.tripped().is_some()
+            || *self.halted.borrow()
+    }
+
+    /// Waits until the operator or something else stops the run.
+    async fn stopping(&self) {
+        let mut stop = self.engine.stop.clone();
+        let mut halted = self.halted.subscribe();
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => {}
+            _ = halted.wait_for(|h| *h) => {}
+        }
+    }
+
+    fn end(&self) -> End {
+        let c = &self.engine.counters;
         tracing::info!(
             sent = c.sent.load(Ordering::Relaxed),
             failed = c.failed.load(Ordering::Relaxed),
             deferred = c.deferred.load(Ordering::Relaxed),
             ambiguous = c.ambiguous.load(Ordering::Relaxed),
-            "dispatch run ended"
+            suppressed = c.suppressed.load(Ordering::Relaxed),
+            "run ended"
         );
-        Ok(if let Some(why) = engine.breaker.tripped() {
+        if let Some(end) = self.halt.lock().expect("halt").clone() {
+            return end;
+        }
+        if let Some(why) = self.engine.breaker.tripped() {
             tracing::warn!("circuit breaker tripped: {why}");
             End::Tripped(why)
-        } else if *engine.stop.borrow() {
+        } else if *self.engine.stop.borrow() {
             End::Interrupted
         } else {
             End::Finished
-        })
-    }
-
-    fn halted(&self) -> bool {
-        *self.stop.borrow() || self.breaker.tripped().is_some()
+        }
     }
 }
 
@@ -160,7 +216,7 @@ async fn feed<T: Transport + Send + 'static>(
     let ledger = Ledger::open(&engine.ledger)?;
     let mut after = 0;
     loop {
-        let rows = ledger.page(engine.volume, &[State::Pending], after, PAGE)?;
+        let rows = ledger.page(engine.dispatch, &[State::Pending], after, PAGE)?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         for row in rows {
@@ -178,14 +234,13 @@ async fn hand_over<T: Transport + Send + 'static>(
     jobs: &mpsc::Sender<Row>,
     row: Row,
 ) -> bool {
-    if shared.engine.halted() {
+    if shared.halted() {
         return false;
     }
     shared.busy.lock().expect("busy set").insert(row.id);
-    let mut stop = shared.engine.stop.clone();
     tokio::select! {
         sent = jobs.send(row) => sent.is_ok(),
-        _ = stop.wait_for(|s| *s) => false,
+        () = shared.stopping() => false,
     }
 }
 
@@ -200,7 +255,7 @@ async fn retry_deferred<T: Transport + Send + 'static>(
         engine.writer.flush().await?;
         let now = now_ms();
         let waiting: Vec<Row> = ledger
-            .in_state(engine.volume, State::Deferred)?
+            .in_state(engine.dispatch, State::Deferred)?
             .into_iter()
             .filter(|r| r.attempts < engine.tuning.max_attempts && r.next_attempt_at.is_some())
             .filter(|r| !shared.busy.lock().expect("busy set").contains(&r.id))
@@ -219,12 +274,11 @@ async fn retry_deferred<T: Transport + Send + 'static>(
         }
         let next = later.iter().filter_map(|r| r.next_attempt_at).min();
         let pause = next.map_or(200, |t| (t - now).clamp(10, 200));
-        let mut stop = engine.stop.clone();
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(pause.unsigned_abs())) => {}
-            _ = stop.wait_for(|s| *s) => return Ok(()),
+            () = shared.stopping() => return Ok(()),
         }
-        if engine.halted() {
+        if shared.halted() {
             return Ok(());
         }
     }
@@ -233,77 +287,104 @@ async fn retry_deferred<T: Transport + Send + 'static>(
 async fn worker<T: Transport + Send + 'static>(
     shared: Arc<Shared<T>>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Row>>>,
+) {
+    let engine = &shared.engine;
+    let setup = engine.transports.as_ref()().and_then(|t| Ok((t, engine.gate.open()?)));
+    let (mut transport, mut gate) = match setup {
+        Ok(parts) => parts,
+        Err(e) => return shared.fail(e),
+    };
+    loop {
+        let row = { queue.lock().await.recv().await };
+        let Some(row) = row else { break };
+        // Once halted, rows are left as they are in the ledger: the next run takes them.
+        if !shared.halted()
+            && let Err(e) = deliver(&shared, &mut transport, &mut gate, &row).await
+        {
+            shared.fail(e);
+        }
+        shared.busy.lock().expect("busy set").remove(&row.id);
+    }
+    transport.close().await;
+}
+
+/// Sends one row's message, unless the address was suppressed meanwhile, and records what
+/// happened.
+async fn deliver<T: Transport>(
+    shared: &Shared<T>,
+    transport: &mut T,
+    gate: &mut super::gate::Reader,
+    row: &Row,
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;
-    let mut transport = engine.transports.as_ref()()?;
-    let result = async {
-        loop {
-            let row = { queue.lock().await.recv().await };
-            let Some(row) = row else { return Ok(()) };
-            let result = if engine.halted() {
-                // Left as it is in the ledger: the next run takes it.
-                Ok(())
-            } else {
-                deliver(engine, &mut transport, &row).await
-            };
-            shared.busy.lock().expect("busy set").remove(&row.id);
-            result?;
-        }
-    }
-    .await;
-    transport.close().await;
-    result
-}
-
-/// Sends one row's message and records what happened.
-async fn deliver<T: Transport>(
-    engine: &Engine<T>,
-    transport: &mut T,
-    row: &Row,
-) -> anyhow::Result<()> {
     engine.limiter.acquire().await;
+    let address = Address::parse(&row.entry.address).map_err(anyhow::Error::msg)?;
+    if let Some(why) = gate.check(&address)? {
+        engine.counters.suppressed.fetch_add(1, Ordering::Relaxed);
+        let outcome = Outcome {
+            state: State::Suppressed,
+            reply: Reply::none(why),
+            next_attempt_at: None,
+            attempts: row.attempts,
+        };
+        return engine.writer.outcome(row.id, now_ms(), outcome);
+    }
     let (envelope, message) = engine.build.as_ref()(&row.entry)?;
-    engine.writer.in_flight(row.id, now_ms()).await?;
-    let verdict = judge(transport.send(&envelope, &message).await);
-    settle(engine, row, row.attempts + 1, &verdict)
+    let mut unrecorded = None;
+    let ready = async {
+        let marked = engine.writer.in_flight(row.id, now_ms()).await;
+        marked.map_err(|e| unrecorded = Some(e)).is_ok()
+    };
+    let result = transport.send(&envelope, &message, ready).await;
+    if let Some(error) = unrecorded {
+        // The body did not leave: the row is still pending in the ledger.
+        return Err(error.context("cannot mark a message in flight"));
+    }
+    settle(shared, row, address.domain(), &judge(result))
 }
 
-/// Records an outcome and feeds it to the breaker, the limiter and the counters.
+/// Records an outcome and feeds it to the breaker, the guard, the limiter and the counters.
 fn settle<T: Transport>(
-    engine: &Engine<T>,
+    shared: &Shared<T>,
     row: &Row,
-    attempts: u32,
+    domain: &str,
     verdict: &Verdict,
 ) -> anyhow::Result<()> {
-    let now = now_ms();
+    let engine = &shared.engine;
+    let attempts = row.attempts + 1;
     let counters = &engine.counters;
     let (state, reply, next) = match verdict {
         Verdict::Sent(reply) => {
             engine.breaker.success();
+            engine.guard.success();
             counters.sent.fetch_add(1, Ordering::Relaxed);
             (State::Sent, reply, None)
         }
-        Verdict::Deferred { reply, slow_down } => {
-            engine.breaker.transient(reply);
-            if *slow_down {
-                tracing::info!("the relay asked to slow down: {reply}");
+        Verdict::Deferred(reply) => {
+            engine.breaker.transient(&reply.masked());
+            if reply.asks_to_slow_down() {
+                tracing::info!("the relay asked to slow down: {}", reply.masked());
                 engine.limiter.slow_down(engine.tuning.retry_base);
             }
             counters.deferred.fetch_add(1, Ordering::Relaxed);
             let tuning = &engine.tuning;
             let next = (attempts < tuning.max_attempts).then(|| {
                 let delay = retry_delay(attempts, tuning.retry_base, tuning.retry_cap);
-                now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2)
+                now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2)
             });
             (State::Deferred, reply, next)
         }
-        Verdict::Refused(reply) => {
+        Verdict::Refused(stage, reply) => {
             // Nothing was queued; the message waits for the resumed run.
-            engine.breaker.trip(reply);
+            engine.breaker.trip(&format!("{stage}: {}", reply.masked()));
             (State::Pending, reply, None)
         }
         Verdict::Failed(reply) => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
+            if let Some(why) = engine.guard.refusal(reply, domain) {
+                tracing::warn!("{why}");
+                shared.halt_with(End::RelayRefusing(why));
+            }
             (State::Failed, reply, None)
         }
         Verdict::Ambiguous(reply) => {
@@ -313,11 +394,11 @@ fn settle<T: Transport>(
     };
     let outcome = Outcome {
         state,
-        reply,
+        reply: reply.clone(),
         next_attempt_at: next,
         attempts,
     };
-    engine.writer.outcome(row.id, now, outcome)
+    engine.writer.outcome(row.id, now_ms(), outcome)
 }
 
 #[cfg(test)]

@@ -5,16 +5,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::*;
-use crate::audience::Address;
 use crate::ledger::{Dispatch, Writer};
+use crate::settings::RelayLimits;
 use crate::transport::{Delivery, SendError, Stage};
 
-type Reply = Result<Delivery, SendError>;
+type Answer = Result<Delivery, SendError>;
 
 /// Replies by address, in order; accepted once a script runs out.
 #[derive(Default)]
 struct Script {
-    replies: Mutex<HashMap<String, Vec<Reply>>>,
+    replies: Mutex<HashMap<String, Vec<Answer>>>,
     sends: Mutex<Vec<String>>,
     refuse: Option<String>,
     stop_after: Option<(usize, watch::Sender<bool>)>,
@@ -24,14 +24,20 @@ struct Script {
 struct Fake(Arc<Script>);
 
 impl Transport for Fake {
-    async fn send(&mut self, envelope: &Envelope, _message: &[u8]) -> Reply {
+    async fn send(
+        &mut self,
+        envelope: &Envelope,
+        _message: &[u8],
+        ready: impl Future<Output = bool> + Send,
+    ) -> Answer {
         let script = &self.0;
         if let Some(why) = &script.refuse {
             return Err(SendError::Permanent {
                 stage: Stage::Auth,
-                detail: why.clone(),
+                reply: Reply::with_code(535, why),
             });
         }
+        assert!(ready.await, "the in-flight mark is recorded");
         let to = envelope.to.as_str().to_owned();
         let count = {
             let mut sends = script.sends.lock().unwrap();
@@ -50,7 +56,7 @@ impl Transport for Fake {
             .map(|q| q.remove(0));
         next.unwrap_or_else(|| {
             Ok(Delivery {
-                reply: "250 ok".into(),
+                reply: Reply::with_code(250, "ok"),
             })
         })
     }
@@ -75,25 +81,31 @@ async fn run(
     let path = dir.path().join("ledger.sqlite");
     let mut ledger = Ledger::open(&path).unwrap();
     let dispatch = Dispatch {
+        id: 0,
+        volume: 1,
         content_hash: "h".into(),
-        segments: "s".into(),
+        segments: vec!["s".into()],
+        settings: "{}".into(),
         started_at: 0,
         finished_at: None,
     };
-    let entries = (0..n).map(|i| Entry {
-        address: address(i),
-        name: None,
-        variant: "all".into(),
-        message_id: format!("<{i}@x>"),
+    let entries = (0..n).map(|i| {
+        Ok(Entry {
+            address: address(i),
+            name: None,
+            variant: "all".into(),
+            message_id: format!("<{i}@x>"),
+        })
     });
-    ledger.start(1, &dispatch, entries).unwrap();
+    let (id, _) = ledger.start(&dispatch, entries).unwrap();
+    assert_eq!(id, 1);
     let (writer, handle) = Writer::start(&path).unwrap();
     let script = Arc::new(script);
     let transports = script.clone();
     let engine = Engine {
         transports: Arc::new(move || Ok(Fake(transports.clone()))),
         ledger: path,
-        volume: 1,
+        dispatch: 1,
         build: Arc::new(|e: &Entry| {
             let envelope = Envelope {
                 from: "news@example.org".into(),
@@ -102,6 +114,7 @@ async fn run(
             };
             Ok((envelope, e.address.clone().into_bytes()))
         }),
+        gate: Gate::new(dir.path().to_path_buf()),
         tuning: Tuning {
             connections: 3,
             max_attempts: 3,
@@ -110,16 +123,21 @@ async fn run(
         },
         limiter: Arc::new(RateLimiter::new(None, None)),
         breaker: Arc::new(Breaker::new(5)),
+        guard: Arc::new(RelayGuard::new(RelayLimits {
+            same_reply: 10,
+            policy_refusals: 3,
+            failure_percent: 50,
+        })),
         stop,
         counters: Arc::new(Counters::default()),
         writer: handle,
     };
-    let end = engine.run().await.unwrap();
+    let end = engine.run().await;
     writer.finish().unwrap();
     (end, ledger, script, dir)
 }
 
-fn counts(ledger: &Ledger) -> HashMap<State, i64> {
+fn counts(ledger: &Ledger) -> HashMap<State, u64> {
     ledger.counts(1).unwrap().into_iter().collect()
 }
 
@@ -137,10 +155,10 @@ async fn everyone_is_sent_exactly_once() {
 
 #[tokio::test]
 async fn transient_failures_are_retried_then_counted() {
-    let transient = || -> Reply {
+    let transient = || -> Answer {
         Err(SendError::Transient {
             stage: Stage::RcptTo,
-            detail: "transient error (451): 4.3.0 later".into(),
+            reply: Reply::with_code(451, "4.3.0 later"),
         })
     };
     let script = Script::default();
@@ -151,13 +169,13 @@ async fn transient_failures_are_retried_then_counted() {
             address(3),
             vec![Err(SendError::Permanent {
                 stage: Stage::RcptTo,
-                detail: "permanent error (550): 5.1.1 no".into(),
+                reply: Reply::with_code(550, "5.1.1 no"),
             })],
         ),
         (
             address(4),
             vec![Err(SendError::Ambiguous {
-                detail: "connection lost after the final dot".into(),
+                reply: Reply::none("connection lost after the final dot"),
             })],
         ),
     ]);
@@ -208,7 +226,7 @@ async fn a_stop_request_ends_the_run_between_messages() {
     let (end, ledger, script, _dir) = run(200, script, stop).await;
     assert_eq!(end, End::Interrupted);
     let sent = counts(&ledger).get(&State::Sent).copied().unwrap_or(0);
-    let sends = script.sends.lock().unwrap().len() as i64;
+    let sends = script.sends.lock().unwrap().len() as u64;
     assert_eq!(sent, sends, "every message handed over was recorded");
     assert!(sends < 20, "stopped promptly: {sends}");
     assert_eq!(

@@ -1,0 +1,150 @@
+//! What `plan`, `dispatch` and `proof` share before anything is sent: the volume composed
+//! without errors, the sending settings checked once, and, for a plan, the audience and
+//! the ledger's earlier dispatches of the volume. Nothing here writes to `state/`.
+
+use std::path::Path;
+
+use crate::audience::Audience;
+use crate::clock::Timestamp;
+use crate::diag::display_path;
+use crate::layout::Layout;
+use crate::ledger::{self, Dispatch, Ledger};
+use crate::message::Common;
+use crate::message::variant::Variants;
+use crate::pipeline::{self, Composition};
+use crate::project::Project;
+use crate::render::MjmlOrigin;
+use crate::settings::Sending;
+use crate::volume::Volume;
+use crate::{Reported, say_err};
+
+use super::plan::Inputs;
+
+/// A volume composed without errors, for the commands that send it.
+pub(crate) struct Ready {
+    composition: Composition,
+    /// The volume's page in the web archive, if the project has one.
+    web_url: Option<String>,
+}
+
+impl Ready {
+    /// Composes `path`; on any error prints the diagnostics and `error: PATH: ...; {refusal}`.
+    pub(crate) fn compose(project: &Project, path: &Path, refusal: &str) -> anyhow::Result<Self> {
+        let composition = pipeline::compose(project, path, None)?;
+        let ready = composition.parts().is_some()
+            && composition.layout.is_some()
+            && composition.origin.is_some();
+        if !ready {
+            say_err(format_args!("{}", composition.diags))?;
+            say_err(format_args!(
+                "error: {}: {}; {refusal}",
+                display_path(path),
+                composition.diags.summary()
+            ))?;
+            return Err(Reported.into());
+        }
+        let number = composition
+            .volume
+            .as_ref()
+            .map(|v| *v.meta.number.get_ref());
+        let web_url = number.and_then(|n| project.settings.page_url(n));
+        Ok(Self {
+            composition,
+            web_url,
+        })
+    }
+
+    /// The volume's number.
+    pub(crate) fn number(&self) -> u32 {
+        *self.parts().0.meta.number.get_ref()
+    }
+
+    /// The volume's variants for a send on `now` under `subject`, none rendered yet.
+    pub(crate) fn variants<'a>(
+        &'a self,
+        sending: &'a Sending,
+        subject: &'a str,
+        now: Timestamp,
+    ) -> Variants<'a> {
+        let (volume, layout, origin) = self.parts();
+        let common = Common {
+            identity: &sending.identity,
+            mailto: sending.unsubscribe.mailto.as_deref(),
+            list_name: volume.meta.title.get_ref(),
+            subject,
+            date: now,
+        };
+        Variants::new(volume, layout, origin, common, self.web_url.as_deref())
+    }
+
+    /// The volume, its layout and where its MJML is reported.
+    pub(crate) fn parts(&self) -> (&Volume, &Layout, &MjmlOrigin) {
+        let c = &self.composition;
+        match (&c.volume, &c.layout, &c.origin) {
+            (Some(v), Some(l), Some(o)) => (v, l, o),
+            _ => unreachable!("checked in Ready::compose"),
+        }
+    }
+}
+
+/// A volume ready to go to its audience: what `plan` shows and `dispatch` freezes.
+pub(crate) struct Prepared {
+    /// The composed volume.
+    pub(crate) ready: Ready,
+    /// The checked sending settings.
+    pub(crate) sending: Sending,
+}
+
+impl Prepared {
+    /// Composes the volume at `path` and checks the sending settings; `refusal` ends the
+    /// error line when the volume has errors.
+    pub(crate) fn new(project: &Project, path: &Path, refusal: &str) -> anyhow::Result<Self> {
+        let ready = Ready::compose(project, path, refusal)?;
+        let sending = Sending::new(&project.settings)?;
+        Ok(Self { ready, sending })
+    }
+
+    /// What a plan of `segments` needs, from the loaded `audience` and the `ledger` (when
+    /// there is one): who already has the volume from another dispatch, and which
+    /// unfinished dispatch of these segments a dispatch would resume.
+    pub(crate) fn inputs<'a>(
+        &'a self,
+        audience: &'a Audience,
+        segments: &'a [String],
+        ledger: Option<&'a Ledger>,
+    ) -> anyhow::Result<Inputs<'a>> {
+        let selection = audience.select(segments).map_err(anyhow::Error::msg)?;
+        let volume = self.ready.number();
+        let ledger = match ledger {
+            Some(l) => Some((l, l.dispatches(volume)?)),
+            None => None,
+        };
+        let resumes = ledger
+            .as_ref()
+            .and_then(|(_, d)| unfinished(d))
+            .filter(|d| d.segments == segments)
+            .map(|d| d.id);
+        let ledger = ledger.filter(|(_, d)| !d.is_empty());
+        Ok(Inputs {
+            audience,
+            selection,
+            segments,
+            volume,
+            identity: &self.sending.identity,
+            unsubscribe_url: &self.sending.unsubscribe.url,
+            pace: &self.sending.pace,
+            ledger,
+            resumes,
+        })
+    }
+}
+
+/// The dispatch among `dispatches` that has not finished, if any (at most one can exist).
+pub(crate) fn unfinished(dispatches: &[Dispatch]) -> Option<&Dispatch> {
+    dispatches.iter().find(|d| d.finished_at.is_none())
+}
+
+/// The project's ledger for reading, if it exists.
+pub(crate) fn read_ledger(project: &Project) -> anyhow::Result<Option<Ledger>> {
+    Ledger::open_read_only(&project.root.join(ledger::LEDGER_FILE))
+}

@@ -1,0 +1,407 @@
+//! One run of `dispatch`, start to end: checks, lock, freeze or resume, send, settle.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+
+use super::engine::{Counters, End, Engine, Tuning, now_ms};
+use super::gate::Gate;
+use super::guard::RelayGuard;
+use super::limits::{Breaker, RateLimiter};
+use super::lock::DispatchLock;
+use super::marker::Marker;
+use super::messages::{self, Messages};
+use super::plan::Audit;
+use super::prepare::{self, Prepared};
+use super::progress::{self, Progress};
+use super::{Briefing, Ending, Operator, Outcome, Request, Stop, finish, report};
+use crate::audience::store::Suppressed;
+use crate::audience::{Address, Audience, Reason, Source, Store};
+use crate::clock::Timestamp;
+use crate::ledger::{self, Dispatch, Ledger, State, Writer};
+use crate::message::dkim::Signer as DkimSigner;
+use crate::message::variant::Variants;
+use crate::project::Project;
+use crate::transport::Configured;
+use crate::unsubscribe::Signer;
+
+/// How often a run records a heartbeat (see `marker`), and every how many heartbeats it
+/// copies the write-ahead log into the ledger file.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY: u64 = 30;
+
+/// Dispatches `request.volume` to `request.segments` (see the module documentation).
+pub fn run(
+    project: &Project,
+    request: &Request<'_>,
+    operator: &dyn Operator,
+    now: Timestamp,
+) -> anyhow::Result<Outcome> {
+    let prepared = Prepared::new(project, request.volume, "nothing sent")?;
+    let sending = &prepared.sending;
+    // Everything that can be wrong with the settings stops us before `state/` is touched.
+    let signer = Signer::from_env(&sending.unsubscribe, &sending.identity.list_id)?;
+    let dkim = DkimSigner::from_settings(project.settings.dkim.as_ref(), &project.root)?;
+    Configured::new(&project.root, sending)?;
+    let number = prepared.ready.number();
+    let volume = prepared.ready.parts().0;
+    let layout = crate::pipeline::layout_dir(project, volume);
+    let hash = super::content_hash(request.volume, &layout)?;
+    let frozen = serde_json::to_string(&sending.frozen(&signer.fingerprint()))?;
+    let state = project.root.join("state");
+    let _lock = DispatchLock::acquire(&state, number)?;
+    let ledger_path = project.root.join(ledger::LEDGER_FILE);
+    let mut ledger = Ledger::open(&ledger_path)?;
+    let mut marker = Marker::load(&state, number)?;
+    if request.ledger_lost {
+        marker.reset(&ledger)?;
+    } else {
+        marker.check(&ledger)?;
+    }
+    let mut variants = prepared.ready.variants(sending, volume.subject(), now);
+    let mut job = Job {
+        project,
+        request,
+        operator,
+        prepared: &prepared,
+        ledger: &mut ledger,
+        number,
+    };
+    let dispatches = job.ledger.dispatches(number)?;
+    let dispatch = match prepare::unfinished(&dispatches) {
+        Some(d) => job.resume(d, &hash, &frozen)?,
+        None => match job.freeze(&mut variants, &mut marker, &hash, &frozen)? {
+            Some(id) => id,
+            None => return job.outcome(Ending::NothingToSend, 0),
+        },
+    };
+    job.reopen(dispatch)?;
+    if job.ledger.count(dispatch, &[State::Pending])? == 0 {
+        operator.note(&format!(
+            "nothing to send: every recipient of dispatch #{dispatch} is settled"
+        ));
+        return job.settle(dispatch, End::Finished, now_ms());
+    }
+    let messages = Messages {
+        variants: messages::rendered(job.ledger, dispatch, &mut variants)?,
+        signer,
+        unsubscribe: sending.unsubscribe.clone(),
+        from: sending.identity.from.clone(),
+        return_path: (project.settings.sender.as_ref())
+            .and_then(|s| s.bounce.as_ref())
+            .map(|b| (b.get_ref().clone(), number)),
+        dkim,
+    };
+    let started = now_ms();
+    let first_beat = job.ledger.heartbeat(number)?.max(marker.last_beat()) + 1;
+    let open = job.ledger.count(dispatch, &[State::Pending])?;
+    let end = job.send(dispatch, &ledger_path, messages, open, (marker, first_beat))?;
+    job.settle(dispatch, end, started)
+}
+
+/// What one run works with.
+struct Job<'a> {
+    project: &'a Project,
+    request: &'a Request<'a>,
+    operator: &'a dyn Operator,
+    prepared: &'a Prepared,
+    ledger: &'a mut Ledger,
+    number: u32,
+}
+
+impl Job<'_> {
+    /// The command that resumes this dispatch.
+    fn resume_command(segments: &[String], volume: &std::path::Path) -> String {
+        let segments: String = segments.iter().map(|s| format!(" --segment {s}")).collect();
+        format!(
+            "broadsheet dispatch {}{segments}",
+            crate::diag::display_path(volume)
+        )
+    }
+
+    /// An unfinished dispatch: the same segments, content and settings, or a refusal.
+    fn resume(&mut self, d: &Dispatch, hash: &str, frozen: &str) -> anyhow::Result<i64> {
+        if d.segments != self.request.segments {
+            bail!(
+                "dispatch #{} of volume {} (--segment {}) is not finished; finish it first: {}",
+                d.id,
+                self.number,
+                d.segments.join(" --segment "),
+                Self::resume_command(&d.segments, self.request.volume)
+            );
+        }
+        if d.content_hash != hash {
+            bail!(
+                "the volume or its layout changed since this dispatch started; a resumed dispatch \
+                 sends exactly what it started with. Put the files back as they were (git), or \
+                 send the changes as a new volume"
+            );
+        }
+        let changed = changed_settings(&d.settings, frozen)?;
+        if !changed.is_empty() {
+            bail!(
+                "broadsheet.toml or the unsubscribe secret changed since dispatch #{} started ({}); \
+                 a resumed dispatch sends exactly what it started with: put them back as they were",
+                d.id,
+                changed.join(", ")
+            );
+        }
+        let counts = self.ledger.counts(d.id)?;
+        let briefing = Briefing::Resume {
+            dispatch: d.id,
+            counts: &counts,
+        };
+        self.operator.show(&briefing);
+        self.operator.confirm(briefing.recipients())?;
+        Ok(d.id)
+    }
+
+    /// A new dispatch: plans, confirms, and freezes its audience; `None` when the plan
+    /// has nobody to send to.
+    fn freeze(
+        &mut self,
+        variants: &mut Variants<'_>,
+        marker: &mut Marker,
+        hash: &str,
+        frozen: &str,
+    ) -> anyhow::Result<Option<i64>> {
+        let audience = Audience::load(&self.project.root, None)?;
+        let segments = self.request.segments;
+        // Who already has the volume is read on a connection of its own, while the main
+        // one freezes the new dispatch in a transaction.
+        let path = self.project.root.join(ledger::LEDGER_FILE);
+        let reader = Ledger::open_read_only(&path)?;
+        let inputs = self.prepared.inputs(&audience, segments, reader.as_ref())?;
+        let audit = Audit::new(&inputs, variants)?;
+        let plan = audit.plan()?;
+        self.operator.show(&Briefing::New(&plan));
+        if plan.recipients == 0 {
+            self.operator.note(&format!(
+                "nothing to send: nobody in --segment {} is left to get volume {}",
+                segments.join(" --segment "),
+                self.number
+            ));
+            return Ok(None);
+        }
+        self.operator.confirm(plan.recipients as u64)?;
+        let dispatch = Dispatch {
+            id: 0,
+            volume: self.number,
+            content_hash: hash.to_owned(),
+            segments: segments.to_vec(),
+            settings: frozen.to_owned(),
+            started_at: now_ms(),
+            finished_at: None,
+        };
+        let (id, count) = self.ledger.start(&dispatch, audit.entries())?;
+        marker.started(id)?;
+        self.operator.note(&format!(
+            "froze {count} recipients of volume {} in the ledger (dispatch #{id})",
+            self.number
+        ));
+        Ok(Some(id))
+    }
+
+    /// Puts back to work what this run should try: interrupted messages become ambiguous;
+    /// the deferred are tried again, and the failed and ambiguous when the operator asks.
+    fn reopen(&mut self, dispatch: i64) -> anyhow::Result<()> {
+        let now = now_ms();
+        let interrupted = self.ledger.settle_interrupted(dispatch, now)?;
+        if interrupted > 0 {
+            self.operator.note(&format!(
+                "{interrupted} messages were in flight when the last run stopped: they are \
+                 ambiguous now (see `broadsheet status`)"
+            ));
+        }
+        self.ledger.requeue(dispatch, State::Deferred, None, now)?;
+        for (asked, state) in [
+            (self.request.retry_failed, State::Failed),
+            (self.request.resend_ambiguous, State::Ambiguous),
+        ] {
+            if asked {
+                let n = self.ledger.requeue(dispatch, state, None, now)?;
+                self.operator.note(&format!(
+                    "{n} {} messages will be sent again (unless suppressed meanwhile)",
+                    state.as_str()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the engine until it ends or a signal stops it, with the heartbeat beside it.
+    fn send(
+        &mut self,
+        dispatch: i64,
+        ledger_path: &std::path::Path,
+        messages: Messages,
+        open: u64,
+        (mut marker, first_beat): (Marker, u64),
+    ) -> anyhow::Result<End> {
+        let sending = &self.prepared.sending;
+        let pace = &sending.pace;
+        let drain = match &sending.route {
+            crate::settings::Route::Smtp(s) => s.timeout * 3,
+            crate::settings::Route::Outbox(_) => Duration::from_secs(10),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let project_root = self.project.root.clone();
+        let number = self.number;
+        let terminal = self.request.terminal;
+        let transports_sending = sending.clone();
+        runtime.block_on(async move {
+            let (writer, handle) = Writer::start(ledger_path)?;
+            let (stop_sender, stop) = tokio::sync::watch::channel(false);
+            let counters = Arc::new(Counters::default());
+            let messages = Arc::new(messages);
+            let beats = handle.clone();
+            let heartbeat = tokio::spawn(async move {
+                let mut seq = first_beat;
+                loop {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    if seq % CHECKPOINT_EVERY == 0 && beats.checkpoint().await.is_err() {
+                        break;
+                    }
+                    if beats.heartbeat(number, seq).await.is_err() || marker.beat(seq).is_err() {
+                        break;
+                    }
+                    seq += 1;
+                }
+            });
+            let root = project_root.clone();
+            let engine = Engine {
+                transports: Arc::new(move || Configured::new(&root, &transports_sending)),
+                ledger: PathBuf::from(ledger_path),
+                dispatch,
+                build: Arc::new(move |entry| messages.build(entry)),
+                gate: Gate::new(project_root),
+                tuning: Tuning {
+                    connections: pace.connections,
+                    max_attempts: pace.max_attempts,
+                    retry_base: pace.retry_after,
+                    retry_cap: Duration::from_secs(3600),
+                },
+                limiter: Arc::new(RateLimiter::new(pace.per_second, pace.per_hour)),
+                breaker: Arc::new(Breaker::new(pace.breaker)),
+                guard: Arc::new(RelayGuard::new(pace.relay)),
+                stop,
+                counters: counters.clone(),
+                writer: handle,
+            };
+            let progress = Progress::start(counters.clone(), open, terminal);
+            let end = finish::until_stopped(engine, stop_sender, drain).await;
+            heartbeat.abort();
+            progress.finish();
+            eprintln!("{}", progress::summary(&counters));
+            Ok(match writer.finish() {
+                Err(e) if !matches!(end, End::Ledger(_)) => End::Ledger(format!("{e:#}")),
+                _ => end,
+            })
+        })
+    }
+
+    /// After a run: the relay's refusals go back to pending, or this run's hard bounces
+    /// join the suppression list; a dispatch with nothing open is marked finished.
+    fn settle(&mut self, dispatch: i64, end: End, started: i64) -> anyhow::Result<Outcome> {
+        let now = now_ms();
+        let mut suppressed = 0;
+        let stop = match end {
+            End::Finished => None,
+            End::Interrupted => Some(Stop::Interrupted),
+            End::Tripped(why) => Some(Stop::Breaker(why)),
+            End::Ledger(why) => Some(Stop::Ledger(why)),
+            End::RelayRefusing(why) => {
+                let requeued = self
+                    .ledger
+                    .requeue(dispatch, State::Failed, Some(started), now)?;
+                Some(Stop::RelayRefusing { why, requeued })
+            }
+        };
+        if !matches!(stop, Some(Stop::RelayRefusing { .. } | Stop::Ledger(_))) {
+            suppressed = self.suppress_hard_bounces(dispatch, started)?;
+        }
+        let open = self.ledger.count(dispatch, &State::OPEN)?;
+        if open == 0 {
+            self.ledger.finish(dispatch, now)?;
+        }
+        // The file alone then holds everything: a copy of it is a whole backup. (Not when
+        // the ledger could not be written: that would only wait for it again.)
+        if !matches!(stop, Some(Stop::Ledger(_)))
+            && let Err(e) = self.ledger.checkpoint(true)
+        {
+            tracing::warn!("{e:#}");
+        }
+        let ending = match stop {
+            Some(stop) => Ending::Stopped(stop),
+            None if open == 0 => Ending::Finished,
+            None => Ending::Incomplete {
+                open,
+                next_retry: self.next_retry(dispatch)?,
+            },
+        };
+        self.outcome(ending, suppressed)
+    }
+
+    fn outcome(&self, ending: Ending, suppressed: usize) -> anyhow::Result<Outcome> {
+        let dispatches = self.ledger.dispatches(self.number)?;
+        Ok(Outcome {
+            ending,
+            report: report::report(self.ledger, self.number, &dispatches)?,
+            suppressed,
+        })
+    }
+
+    /// When the earliest deferred message of `dispatch` may be tried again.
+    fn next_retry(&self, dispatch: i64) -> anyhow::Result<Option<i64>> {
+        let deferred = self.ledger.in_state(dispatch, State::Deferred)?;
+        Ok(deferred.iter().filter_map(|r| r.next_attempt_at).min())
+    }
+
+    /// Adds the addresses whose messages failed with 5.1.x (no such mailbox) in this run
+    /// to the suppression list in the audience store, so that no later volume goes to
+    /// them; returns how many. Each carries its message's Message-ID as the reference, so
+    /// a second run adds none.
+    fn suppress_hard_bounces(&self, dispatch: i64, since: i64) -> anyhow::Result<usize> {
+        let bounced: Vec<(Address, String)> = self
+            .ledger
+            .in_state(dispatch, State::Failed)?
+            .into_iter()
+            .filter(|r| r.updated_at >= since)
+            .filter(|r| r.reply.as_ref().is_some_and(|r| r.is_hard_bounce()))
+            .filter_map(|r| Some((Address::parse(&r.entry.address).ok()?, r.entry.message_id)))
+            .collect();
+        if bounced.is_empty() {
+            return Ok(0);
+        }
+        let now = Timestamp::now();
+        Store::open(&self.project.root)?.write(|tx| {
+            let mut added = 0;
+            for (address, message_id) in &bounced {
+                let reference = Some(message_id.as_str());
+                let done = tx.suppress(address, Reason::Bounced, Source::Bounce, reference, now)?;
+                added += usize::from(done == Suppressed::Added);
+            }
+            Ok(added)
+        })
+    }
+}
+
+/// The names of the frozen settings that differ between `then` and `now` (JSON objects).
+/// A dispatch frozen before settings were recorded (`{}`) is not compared.
+fn changed_settings(then: &str, now: &str) -> anyhow::Result<Vec<String>> {
+    let then: BTreeMap<String, String> = serde_json::from_str(then)?;
+    let now: BTreeMap<String, String> = serde_json::from_str(now)?;
+    if then.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(now
+        .iter()
+        .filter(|(k, v)| then.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect())
+}
