@@ -40,6 +40,18 @@ pub enum Command {
     Suppress(SuppressArgs),
     /// Check unsubscribe tokens, for whoever runs the unsubscribe endpoint
     UnsubscribeToken(TokenArgs),
+    /// Read bounce reports, complaints and unsubscribe mails, and suppress whom they name
+    Bounces(BouncesArgs),
+    /// Answer readers: one-click unsubscribe, preferences and sign-up (behind a TLS proxy)
+    Serve(ServeArgs),
+}
+
+/// Arguments of `broadsheet serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen on this address and port
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::serve::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
 }
 
 /// Arguments of `broadsheet build`.
@@ -183,21 +195,61 @@ pub struct SuppressArgs {
 /// The `suppress` actions.
 #[derive(Debug, Subcommand)]
 pub enum SuppressAction {
-    /// Suppress ADDRESS so that no later volume reaches it
+    /// Suppress ADDRESS... so that no later volume reaches them
     Add {
-        /// The address
-        address: String,
+        /// The addresses
+        #[arg(required = true, value_name = "ADDRESS")]
+        addresses: Vec<String>,
         /// Why
         #[arg(long, value_enum, default_value = "unsubscribed")]
         reason: crate::audience::Reason,
     },
-    /// Take ADDRESS off the suppression list (only when its owner asks to come back)
+    /// Take ADDRESS... off the suppression list (only when their owners ask to come back)
     Remove {
-        /// The address
-        address: String,
+        /// The addresses
+        #[arg(required = true, value_name = "ADDRESS")]
+        addresses: Vec<String>,
     },
-    /// Print the suppression list as CSV
+    /// Print the suppression list: one address a line with its reason, source and date
     List,
+    /// Suppress every address in FILE: one a line, or a CSV file with an `email` column
+    Import {
+        /// The file, e.g. an ESP's export of unsubscribes
+        file: PathBuf,
+        /// Why, for rows that do not say (a `reason` column)
+        #[arg(long, value_enum, default_value = "unsubscribed")]
+        reason: crate::audience::Reason,
+    },
+    /// Print the suppression list as CSV (email,reason,since,source), which import reads
+    Export,
+}
+
+/// Arguments of `broadsheet bounces`.
+#[derive(Debug, clap::Args)]
+pub struct BouncesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: BouncesAction,
+}
+
+/// The `bounces` actions.
+#[derive(Debug, Subcommand)]
+pub enum BouncesAction {
+    /// Read the messages in PATH... (.eml files, Maildir folders, mbox files) and apply them
+    Import {
+        /// Message files, Maildir folders or mbox files
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print one JSON record per finding instead of lines for people
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read the `[bounces]` IMAP folder, apply its messages and move them to `move_to`
+    Fetch {
+        /// Print one JSON record per finding instead of lines for people
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `broadsheet unsubscribe-token`.

@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod audience;
+pub mod bounces;
 pub mod cli;
 pub mod clock;
 mod cmd;
@@ -17,6 +18,7 @@ pub mod date;
 pub mod diag;
 pub mod dispatch;
 pub mod encoding;
+mod http_guard;
 pub mod layout;
 pub mod ledger;
 pub mod lint;
@@ -27,11 +29,13 @@ pub mod preview;
 mod private;
 pub mod project;
 pub mod render;
+pub mod serve;
 pub mod settings;
 mod toml_diag;
 pub mod transport;
 pub mod unsubscribe;
 mod url;
+pub mod verp;
 pub mod volume;
 
 use std::fmt;
@@ -86,6 +90,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
         Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
         Command::Proof(args) => cmd::proof::run(&project, &args, Timestamp::now()),
+        Command::Serve(args) => cmd::serve::run(&project, &args),
+        Command::Bounces(args) => cmd::bounces::run(&project, &args, Timestamp::now()),
     }
 }
 

@@ -85,6 +85,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
         return Ok(result);
     };
     volume.validate(&mut result.diags);
+    volume::undeclared_topics(&volume, &project.settings.topics, &mut result.diags);
     let layout_dir = layout_dir(project, &volume);
     let Some(layout) = content(Layout::load(&project.root, &layout_dir), &mut result.diags)? else {
         result.volume = Some(volume);

@@ -6,6 +6,10 @@
 //! address), truncated). The address never appears in the URL; whoever holds the secret
 //! and the recipient list finds it by the recipient id and proves it with the MAC,
 //! compared in constant time. Changing the secret invalidates every token.
+//!
+//! Confirmation tokens (for sign-ups) have another purpose in their MAC, so neither kind
+//! can stand for the other: base64url of an 8-byte sign-up id, an 8-byte expiry (unix
+//! seconds) and a 16-byte MAC over "confirm", the list, the id and the expiry.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::audience::Address;
 use crate::audience::address::lowercase_key;
+use crate::clock::Timestamp;
 use crate::settings::{TOKEN_SLOT, UnsubscribeLink};
 
 /// The token that proof copies carry: it names nobody, and the endpoint should ignore it.
@@ -25,6 +30,12 @@ const ID_LEN: usize = 8;
 const LIST_LEN: usize = 4;
 const MAC_LEN: usize = 16;
 const TOKEN_LEN: usize = ID_LEN + LIST_LEN + MAC_LEN;
+const EXPIRY_LEN: usize = 8;
+const CONFIRM_LEN: usize = ID_LEN + EXPIRY_LEN + MAC_LEN;
+
+/// The part of a token that names its recipient without proving anything: candidates are
+/// found by it, then checked with the MAC.
+pub type RecipientKey = [u8; ID_LEN];
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -99,6 +110,14 @@ impl Signer {
         mac
     }
 
+    /// The keyed MAC of `label` and `parts` under this list's secret, for the other signed
+    /// ids made from it (the VERP return path), so that one secret serves them all.
+    pub(crate) fn digest(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        let mut all: Vec<&[u8]> = vec![self.list_id.as_bytes()];
+        all.extend_from_slice(parts);
+        self.mac(label, &all).finalize().into_bytes().into()
+    }
+
     fn recipient_id(&self, key: &str) -> [u8; 32] {
         self.mac(b"recipient", &[key.as_bytes()])
             .finalize()
@@ -119,6 +138,56 @@ impl Signer {
         let mac = self.address_mac(&key).finalize().into_bytes();
         raw[ID_LEN + LIST_LEN..].copy_from_slice(&mac[..MAC_LEN]);
         URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The key of `address`'s tokens, for an index of candidates (see [`Signer::token_key`]).
+    pub fn recipient_key(&self, address: &Address) -> RecipientKey {
+        let mut key = [0; ID_LEN];
+        key.copy_from_slice(&self.recipient_id(&address.key())[..ID_LEN]);
+        key
+    }
+
+    /// The recipient key a well-formed token of this list carries; `None` for anything
+    /// else. Proves nothing: [`Signer::verify`] the candidates it names.
+    pub fn token_key(&self, token: &str) -> Option<RecipientKey> {
+        let raw = URL_SAFE_NO_PAD.decode(token).ok()?;
+        if raw.len() != TOKEN_LEN || raw[ID_LEN..ID_LEN + LIST_LEN] != self.list_hash {
+            return None;
+        }
+        raw[..ID_LEN].try_into().ok()
+    }
+
+    fn confirm_mac(&self, id: &[u8], expires: &[u8]) -> HmacSha256 {
+        self.mac(b"confirm", &[self.list_id.as_bytes(), id, expires])
+    }
+
+    /// The confirmation token of sign-up `id` (16 hex digits), valid until `expires`.
+    pub fn confirmation_token(&self, id: &str, expires: Timestamp) -> Option<String> {
+        let id = u64::from_str_radix(id, 16).ok()?.to_be_bytes();
+        let expiry = expires.0.to_be_bytes();
+        let mac = self.confirm_mac(&id, &expiry).finalize().into_bytes();
+        let mut raw = Vec::with_capacity(CONFIRM_LEN);
+        raw.extend_from_slice(&id);
+        raw.extend_from_slice(&expiry);
+        raw.extend_from_slice(&mac[..MAC_LEN]);
+        Some(URL_SAFE_NO_PAD.encode(raw))
+    }
+
+    /// The sign-up id a confirmation token names, if it verifies and has not expired at
+    /// `now`.
+    pub fn verify_confirmation(&self, token: &str, now: Timestamp) -> Option<String> {
+        let raw = URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .filter(|r| r.len() == CONFIRM_LEN)?;
+        let (id, rest) = raw.split_at(ID_LEN);
+        let (expiry, mac) = rest.split_at(EXPIRY_LEN);
+        self.confirm_mac(id, expiry)
+            .verify_truncated_left(mac)
+            .ok()?;
+        let expires = i64::from_be_bytes(expiry.try_into().ok()?);
+        let id = u64::from_be_bytes(id.try_into().ok()?);
+        (now.0 < expires).then(|| format!("{id:016x}"))
     }
 
     /// Checks `token` and finds the address it names among `candidates` (the recipients
@@ -233,5 +302,35 @@ mod tests {
                 .contains("proof")
         );
         assert!(Signer::new(b"short", "x").is_err());
+    }
+
+    #[test]
+    fn confirmation_tokens_expire_and_differ_in_purpose() {
+        let s = signer("0123456789abcdef0123", "scout.eto.tech");
+        let now = Timestamp(1_796_000_000);
+        let token = s
+            .confirmation_token("00ff00ff00ff00ff", Timestamp(now.0 + 10))
+            .unwrap();
+        assert_eq!(
+            s.verify_confirmation(&token, now).as_deref(),
+            Some("00ff00ff00ff00ff")
+        );
+        assert!(
+            s.verify_confirmation(&token, Timestamp(now.0 + 10))
+                .is_none(),
+            "expired"
+        );
+        let mut forged = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        forged[ID_LEN] ^= 1;
+        assert!(
+            s.verify_confirmation(&URL_SAFE_NO_PAD.encode(forged), now)
+                .is_none()
+        );
+        let ana = Address::parse("ana@example.org").unwrap();
+        let unsubscribe = s.token(&ana);
+        assert!(s.verify_confirmation(&unsubscribe, now).is_none());
+        assert!(s.verify(&token, [&ana].into_iter()).is_err());
+        assert_eq!(s.token_key(&unsubscribe), Some(s.recipient_key(&ana)));
+        assert_eq!(s.token_key(&token), None);
     }
 }

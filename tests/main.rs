@@ -3,15 +3,19 @@
 mod support;
 
 mod archive;
+mod bounce_corpus;
+mod bounces;
 mod browser;
 mod build;
 mod check;
 mod dispatch;
 mod dispatch_faults;
 mod dispatch_guards;
+mod dkim;
 mod drafts;
 mod guards;
 mod hostile;
+mod http_guard;
 mod inbox;
 mod loader_fuzz;
 mod new;
@@ -19,3 +23,6 @@ mod preview;
 mod recipients;
 mod sample;
 mod sending;
+mod serve;
+mod serve_browser;
+mod serve_load;

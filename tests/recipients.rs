@@ -108,7 +108,7 @@ fn suppressions_are_honoured_and_private() {
         "--reason",
         "bounced",
     ]);
-    let mode = std::fs::metadata(project.path("state/suppressions.csv"))
+    let mode = std::fs::metadata(project.path("state/audience.sqlite"))
         .unwrap()
         .permissions()
         .mode();
@@ -128,14 +128,12 @@ fn suppressions_are_honoured_and_private() {
     );
     let list = project.ok(&["suppress", "list"]).stdout;
     assert!(
-        list.starts_with("email,reason,since\nANA.LIMA@example.org,bounced,20"),
+        list.starts_with("ANA.LIMA@example.org  bounced  suppress  20")
+            && list.lines().count() == 1,
         "{list}"
     );
     project.ok(&["suppress", "remove", "ana.lima@example.org"]);
-    assert_eq!(
-        project.ok(&["suppress", "list"]).stdout,
-        "email,reason,since\n"
-    );
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
     let again = project.run(&["suppress", "remove", "ana.lima@example.org"]);
     assert_eq!(again.status, 1);
     assert!(
@@ -378,5 +376,78 @@ fn a_csv_with_cr_line_endings_is_read_line_by_line() {
     assert_eq!(
         count_line(&counts.stdout, "subscribers"),
         ["subscribers", "2", "0", "0", "2"]
+    );
+}
+
+#[test]
+fn suppress_imports_esp_exports_round_trips_and_moves_the_old_csv_in_once() {
+    let project = with_recipients();
+    project.write(
+        "state/suppressions.csv",
+        "email,reason,since\nold@example.org,bounced,2024-05-09\n",
+    );
+    let before = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(
+        before, "old@example.org  bounced  migration  2024-05-09\n",
+        "read-only commands read the old CSV"
+    );
+    assert!(project.path("state/suppressions.csv").exists(), "{before}");
+    project.write(
+        "esp.csv",
+        "First Name,Email Address,reason\nAna,ANA.LIMA@example.org,complained\nBo,not-an-address,\nCy,cy@example.org,\nDi,also bad,\n",
+    );
+    let bad = project.run(&["suppress", "import", "esp.csv"]);
+    assert_eq!(bad.status, 1);
+    assert!(
+        bad.stderr.contains("esp.csv:3:4") && bad.stderr.contains("esp.csv:5:4"),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        !project.path("state/audience.sqlite").exists(),
+        "nothing written on an error"
+    );
+    project.edit("esp.csv", "Bo,not-an-address,\n", "");
+    project.edit("esp.csv", "Di,also bad,\n", "");
+    let imported = project.ok(&["suppress", "import", "esp.csv"]).stdout;
+    assert!(
+        imported.contains("2 addresses suppressed, 0 changed reason, 0 already"),
+        "{imported}"
+    );
+    assert!(
+        !project.path("state/suppressions.csv").exists(),
+        "the CSV moved into the store"
+    );
+    assert!(project.path("state/suppressions.csv.migrated").exists());
+    let list = project.ok(&["suppress", "list"]).stdout;
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    assert!(
+        lines[0].starts_with("ANA.LIMA@example.org  complained  import  "),
+        "{list}"
+    );
+    assert!(
+        lines[1].starts_with("cy@example.org  unsubscribed  import  "),
+        "{list}"
+    );
+    assert_eq!(lines[2], "old@example.org  bounced  migration  2024-05-09");
+    let export = project.ok(&["suppress", "export"]).stdout;
+    assert!(
+        export.starts_with("email,reason,since,source\n"),
+        "{export}"
+    );
+    let other = with_recipients();
+    other.write("exported.csv", &export);
+    other.ok(&["suppress", "import", "exported.csv"]);
+    let reasons = |p: &Project| -> Vec<String> {
+        let list = p.ok(&["suppress", "list"]).stdout;
+        list.lines()
+            .map(|l| l.split("  ").take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(
+        reasons(&other),
+        reasons(&project),
+        "export then import keeps every reason"
     );
 }

@@ -9,11 +9,13 @@ use anyhow::Context as _;
 mod columns;
 mod import;
 mod merge;
+mod stored;
 mod toml_file;
 
 use super::RECIPIENTS_FILE;
 use super::index::Index;
-use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting, Suppressions};
+use super::store::Snapshot;
+use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 
 /// A checked row, not yet merged.
@@ -73,11 +75,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    pub(super) fn run(
-        mut self,
-        root: &Path,
-        suppressions: Suppressions,
-    ) -> anyhow::Result<Audience> {
+    pub(super) fn run(mut self, root: &Path, stored: Snapshot) -> anyhow::Result<Audience> {
         let path = root.join(RECIPIENTS_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
@@ -87,6 +85,9 @@ impl<'a> Loader<'a> {
         })?;
         let source = SourceFile::new(&path, text);
         self.toml_file(root, &source);
+        if !self.diags.has_errors() {
+            self.stored(&stored.readers, &stored.topics);
+        }
         self.diags.sort_by_location();
         if self.diags.has_errors() {
             return Err(self.diags.into());
@@ -97,7 +98,7 @@ impl<'a> Loader<'a> {
             recipients: self.recipients,
             index: self.index,
             topics: self.topics,
-            suppressions,
+            suppressions: stored.suppressions,
             sightings: self.sightings,
             merged: self.merged,
         })

@@ -1,12 +1,15 @@
-//! The audience: `recipients.toml` (segments, recipients, CSV imports) and the suppression
-//! list in, one [`Recipient`] per person out, deduplicated case-insensitively across files
-//! and segments, with every bad row reported at once.
+//! The audience: `recipients.toml` (segments, recipients, CSV imports) and the audience
+//! store (readers who signed up, topic choices, suppressions) in, one [`Recipient`] per
+//! person out, deduplicated case-insensitively across files and segments, with every bad
+//! row reported at once.
 
 pub mod address;
-mod csv;
+pub(crate) mod address_list;
+pub(crate) mod csv;
 mod index;
 mod load;
 mod select;
+pub mod store;
 pub mod suppress;
 
 use std::collections::BTreeSet;
@@ -14,6 +17,7 @@ use std::path::Path;
 
 pub use address::Address;
 pub use select::{Exclusion, SegmentCount, Selection};
+pub use store::{Source, Store};
 pub use suppress::{Reason, Suppression, Suppressions};
 
 /// The recipients file, relative to the project root.
@@ -79,12 +83,13 @@ pub struct Audience {
 }
 
 impl Audience {
-    /// Loads `recipients.toml`, its imports and the suppression list of the project in
-    /// `root`. Problems in the files come back as [`crate::diag::Diagnostics`]; nothing is
-    /// loaded unless every row is good. `trace` names an address whose rows are kept.
+    /// Loads `recipients.toml`, its imports and the audience store of the project in
+    /// `root` (read-only). Problems in the files come back as [`crate::diag::Diagnostics`];
+    /// nothing is loaded unless every row is good. `trace` names an address whose rows are
+    /// kept.
     pub fn load(root: &Path, trace: Option<&Address>) -> anyhow::Result<Self> {
-        let suppressions = Suppressions::load(root)?;
-        load::Loader::new(trace).run(root, suppressions)
+        let stored = store::Snapshot::load(root)?;
+        load::Loader::new(trace).run(root, stored)
     }
 
     /// The segments in the order they are defined.

@@ -1,22 +1,22 @@
 //! The suppression list: addresses that must never get another volume (unsubscribed,
-//! bounced, complained). The tool owns the file (`state/suppressions.csv`, mode 0600,
-//! git-ignored); people change it with `broadsheet suppress`, later the dispatcher too.
+//! bounced, complained). It lives in the audience store (`state/audience.sqlite`); this is
+//! its in-memory form, and the reader of the old `state/suppressions.csv` that the store
+//! moves in once.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::Address;
 use super::csv::{self, Record};
+use super::store::{Snapshot, Source};
 use crate::date::Date;
 use crate::diag::{Diagnostic, Diagnostics, display_path};
 
-/// The suppression file, relative to the project root.
+/// The old suppression file, relative to the project root: read once into the store.
 pub const SUPPRESSIONS_FILE: &str = "state/suppressions.csv";
-
-const HEADER: &str = "email,reason,since";
 
 /// Why an address is suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,10 +39,24 @@ impl Reason {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         [Self::Unsubscribed, Self::Bounced, Self::Complained]
             .into_iter()
             .find(|r| r.as_str() == text)
+    }
+
+    /// True when this reason may replace `other`: a bounce or complaint replaces an
+    /// unsubscribe, never the other way round (a reader's resubscribe lifts only their own).
+    pub fn outranks(self, other: Self) -> bool {
+        self.rank() > other.rank()
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Self::Unsubscribed => 0,
+            Self::Bounced => 1,
+            Self::Complained => 2,
+        }
     }
 }
 
@@ -61,18 +75,26 @@ pub struct Suppression {
     pub reason: Reason,
     /// The day it was added.
     pub since: Date,
+    /// Where it came from.
+    pub source: Source,
+    /// The report or message it came from, if any (e.g. a bounce's Message-ID).
+    pub reference: Option<String>,
 }
 
 /// The suppression list, keyed case-insensitively.
 #[derive(Debug, Default)]
 pub struct Suppressions {
-    path: PathBuf,
     entries: BTreeMap<Box<str>, Suppression>,
 }
 
 impl Suppressions {
-    /// Reads the list of the project in `root`; a missing file is an empty list.
+    /// The list of the project in `root` as committed now, read without writing anything.
     pub fn load(root: &Path) -> anyhow::Result<Self> {
+        Ok(Snapshot::load(root)?.suppressions)
+    }
+
+    /// Reads the old `state/suppressions.csv`; a missing file is an empty list.
+    pub(crate) fn load_csv(root: &Path) -> anyhow::Result<Self> {
         let path = root.join(SUPPRESSIONS_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -80,10 +102,7 @@ impl Suppressions {
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         let shown = display_path(&path);
-        let mut list = Self {
-            path,
-            entries: BTreeMap::new(),
-        };
+        let mut list = Self::default();
         let mut diags = Diagnostics::default();
         for record in csv::records(&shown, &text).skip(1) {
             match record.and_then(|r| parse_row(&shown, &r)) {
@@ -109,29 +128,9 @@ impl Suppressions {
         self.entries.values()
     }
 
-    /// Adds or replaces a suppression; returns the one it replaced.
-    pub fn insert(&mut self, suppression: Suppression) -> Option<Suppression> {
-        self.entries.insert(suppression.address.key(), suppression)
-    }
-
-    /// Removes the suppression of `address`; returns it.
-    pub fn remove(&mut self, address: &Address) -> Option<Suppression> {
-        self.entries.remove(&address.key())
-    }
-
-    /// Writes the list back (mode 0600, atomically).
-    pub fn save(&self) -> anyhow::Result<()> {
-        let mut out = format!("{HEADER}\n");
-        for s in self.entries.values() {
-            let _ = writeln!(
-                out,
-                "{},{},{}",
-                csv::quote(s.address.as_str()),
-                s.reason,
-                s.since
-            );
-        }
-        crate::private::write(&self.path, out.as_bytes())
+    /// Adds or replaces a suppression.
+    pub(crate) fn insert(&mut self, suppression: Suppression) {
+        self.entries.insert(suppression.address.key(), suppression);
     }
 }
 
@@ -159,6 +158,8 @@ fn parse_row(path: &str, record: &Record<'_>) -> Result<Suppression, Box<Diagnos
         address,
         reason,
         since,
+        source: Source::Migration,
+        reference: None,
     })
 }
 
@@ -167,22 +168,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn saves_and_loads_case_insensitively() {
+    fn reads_the_old_csv_case_insensitively() {
         let dir = tempfile::tempdir().unwrap();
-        let mut list = Suppressions::load(dir.path()).unwrap();
-        let address = Address::parse("Ana@Example.org").unwrap();
-        let since = Date::new(2024, 5, 9).unwrap();
-        list.insert(Suppression {
-            address: address.clone(),
-            reason: Reason::Bounced,
-            since,
-        });
-        list.save().unwrap();
-        let again = Suppressions::load(dir.path()).unwrap();
-        let found = again
+        std::fs::create_dir(dir.path().join("state")).unwrap();
+        let text = "email,reason,since\nAna@Example.org,bounced,2024-05-09\n";
+        std::fs::write(dir.path().join(SUPPRESSIONS_FILE), text).unwrap();
+        let list = Suppressions::load_csv(dir.path()).unwrap();
+        let found = list
             .get(&Address::parse("ana@EXAMPLE.org").unwrap())
             .unwrap();
+        let since = Date::new(2024, 5, 9).unwrap();
         assert_eq!((found.reason, found.since), (Reason::Bounced, since));
-        assert_eq!(again.iter().count(), 1);
+        assert_eq!(list.iter().count(), 1);
+    }
+
+    #[test]
+    fn bounces_outrank_unsubscribes() {
+        assert!(Reason::Bounced.outranks(Reason::Unsubscribed));
+        assert!(Reason::Complained.outranks(Reason::Bounced));
+        assert!(!Reason::Unsubscribed.outranks(Reason::Bounced));
     }
 }

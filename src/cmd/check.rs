@@ -8,7 +8,8 @@ use crate::{Reported, say_err};
 
 pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
     let composition = pipeline::compose(project, &args.volume, None)?;
-    let diags = &composition.diags;
+    let mut diags = project.settings.warnings.clone();
+    diags.extend(composition.diags.iter().cloned());
     say_err(format_args!("{diags}"))?;
     let path = display_path(&args.volume);
     if diags.has_errors() {

@@ -12,6 +12,7 @@ use crate::audience::{Address, Audience, RECIPIENTS_FILE};
 use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::prepare::Prepared;
+use crate::message::dkim::Signer as DkimSigner;
 use crate::message::variant::Variants;
 use crate::message::{self, Personal};
 use crate::project::Project;
@@ -46,10 +47,15 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
     let number = ready.number();
     let mut variants = ready.variants(&sending, &subject, now);
     let url = unsubscribe::url(&sending.unsubscribe, PROOF_TOKEN);
+    let dkim = DkimSigner::from_settings(settings.dkim.as_ref(), &project.root)?;
     let mut outgoing = Vec::new();
     for (serial, copy) in copies.iter().enumerate() {
         let id = message::proof_message_id(sender, number, &copy.to, now, serial);
-        outgoing.extend(build(&mut variants, sender, copy, id, &url)?);
+        let mut built = build(&mut variants, sender, copy, id, &url)?;
+        if let (Some(dkim), Some(proof)) = (&dkim, &mut built) {
+            proof.bytes = dkim.sign(&proof.bytes);
+        }
+        outgoing.extend(built);
     }
     anyhow::ensure!(!outgoing.is_empty(), "no proof sent");
     send(project, &sending, &allowed, outgoing)

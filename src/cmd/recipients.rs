@@ -1,7 +1,9 @@
 //! `broadsheet recipients [--segment S ...] [--explain ADDRESS]`: counts per segment after
-//! suppression and deduplication, or the story of one address.
+//! suppression and deduplication, or the story of one address with the source of every
+//! fact (a file and line, or the audience store's history).
 
-use crate::audience::{Address, Audience, Exclusion, Selection};
+use crate::audience::store::Store;
+use crate::audience::{Address, Audience, Exclusion, Recipient, Selection};
 use crate::cli::RecipientsArgs;
 use crate::project::Project;
 use crate::say;
@@ -15,7 +17,11 @@ pub(crate) fn run(project: &Project, args: &RecipientsArgs) -> anyhow::Result<()
     let audience = super::audience(project, traced.as_ref())?;
     let selection = audience.select(&args.segment).map_err(anyhow::Error::msg)?;
     match &traced {
-        Some(address) => explain(&audience, &selection, address),
+        Some(address) => {
+            let store = Store::open_read_only(&project.root)?;
+            explain(&audience, &selection, address)?;
+            history(store.as_ref(), &audience, address)
+        }
         None => counts(&audience, &selection),
     }
 }
@@ -57,7 +63,10 @@ fn explain(
     }
     let suppression = audience.suppressions().get(address);
     if let Some(s) = suppression {
-        say(format_args!("  suppressed since {}: {}", s.since, s.reason))?;
+        say(format_args!(
+            "  suppressed since {}: {} (source: {})",
+            s.since, s.reason, s.source
+        ))?;
     }
     let Some(recipient) = listed else {
         return say(format_args!(
@@ -76,6 +85,7 @@ fn explain(
         "  segments: {}",
         audience.segment_names(recipient).join(", ")
     ))?;
+    say(format_args!("  topics: {}", topics(audience, recipient)))?;
     let verdict = match (selection.includes(recipient), audience.exclusion(recipient)) {
         (false, _) => "gets no volume: in none of the segments asked for".to_owned(),
         (true, Some(Exclusion::Suppressed(_))) => "gets no volume: suppressed".to_owned(),
@@ -89,4 +99,49 @@ fn explain(
         },
     };
     say(format_args!("  {verdict}")).map_err(Into::into)
+}
+
+/// The reader's topics as the loader merged them (a choice in the store overrides the
+/// files'); where they came from is in the history below.
+fn topics(audience: &Audience, recipient: &Recipient) -> String {
+    match audience.chosen_topics(recipient) {
+        Some(topics) => topics.into_iter().collect::<Vec<_>>().join(", "),
+        None => "none chosen (the segments decide)".to_owned(),
+    }
+}
+
+/// Every change the audience store recorded for `address`, oldest first.
+fn history(store: Option<&Store>, audience: &Audience, address: &Address) -> anyhow::Result<()> {
+    let events = store
+        .map(|s| s.history(address))
+        .transpose()?
+        .unwrap_or_default();
+    if let Some(choice) = store
+        .map(|s| s.topic_choice(address))
+        .transpose()?
+        .flatten()
+        .filter(|_| audience.find(address).is_some())
+    {
+        say(format_args!(
+            "  topics chosen {} ({}), overriding the files'",
+            choice.at.date(),
+            choice.source
+        ))?;
+    }
+    if !events.is_empty() {
+        say(format_args!(
+            "  history ({}):",
+            crate::audience::store::STORE_FILE
+        ))?;
+    }
+    for e in events {
+        let reference = e.reference.map(|r| format!(", {r}")).unwrap_or_default();
+        say(format_args!(
+            "    {} {} ({}{reference})",
+            e.at.date(),
+            e.change,
+            e.source
+        ))?;
+    }
+    Ok(())
 }

@@ -10,10 +10,12 @@ use super::plan::variant_topics;
 use crate::audience::Address;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
+use crate::message::dkim::Signer as Dkim;
 use crate::message::variant::{Variant, Variants};
 use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
+use crate::verp;
 
 /// Builds the messages of one dispatch run.
 #[derive(Debug)]
@@ -26,6 +28,10 @@ pub(crate) struct Messages {
     pub(crate) unsubscribe: UnsubscribeLink,
     /// The envelope sender.
     pub(crate) from: String,
+    /// `[sender] bounce` and the volume, when each message gets its own return path (VERP).
+    pub(crate) return_path: Option<(String, u32)>,
+    /// Signs each message after its splice, when the project has `[dkim]`.
+    pub(crate) dkim: Option<Dkim>,
 }
 
 impl Messages {
@@ -44,10 +50,15 @@ impl Messages {
             message_id: &entry.message_id,
             unsubscribe_url: &url,
         };
-        Ok((
-            Envelope::new(&self.from, &personal),
-            variant.build(&personal),
-        ))
+        let mut bytes = variant.build(&personal);
+        if let Some(dkim) = &self.dkim {
+            bytes = dkim.sign(&bytes);
+        }
+        let mut envelope = Envelope::new(&self.from, &personal);
+        if let Some((bounce, volume)) = &self.return_path {
+            envelope.from = verp::envelope_sender(bounce, &self.signer, *volume, &to);
+        }
+        Ok((envelope, bytes))
     }
 }
 

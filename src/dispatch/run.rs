@@ -18,9 +18,11 @@ use super::plan::Audit;
 use super::prepare::{self, Prepared};
 use super::progress::{self, Progress};
 use super::{Briefing, Ending, Operator, Outcome, Request, Stop, finish, report};
-use crate::audience::{Address, Audience, Reason, Suppression, Suppressions};
+use crate::audience::store::Suppressed;
+use crate::audience::{Address, Audience, Reason, Source, Store};
 use crate::clock::Timestamp;
 use crate::ledger::{self, Dispatch, Ledger, State, Writer};
+use crate::message::dkim::Signer as DkimSigner;
 use crate::message::variant::Variants;
 use crate::project::Project;
 use crate::transport::Configured;
@@ -43,6 +45,7 @@ pub fn run(
     let sending = &prepared.sending;
     // Everything that can be wrong with the settings stops us before `state/` is touched.
     let signer = Signer::from_env(&sending.unsubscribe, &sending.identity.list_id)?;
+    let dkim = DkimSigner::from_settings(project.settings.dkim.as_ref(), &project.root)?;
     Configured::new(&project.root, sending)?;
     let number = prepared.ready.number();
     let volume = prepared.ready.parts().0;
@@ -96,6 +99,10 @@ pub fn run(
         signer,
         unsubscribe: sending.unsubscribe.clone(),
         from: sending.identity.from.clone(),
+        return_path: (project.settings.sender.as_ref())
+            .and_then(|s| s.bounce.as_ref())
+            .map(|b| (b.get_ref().clone(), number)),
+        dkim,
     };
     let started = now_ms();
     let first_beat = job.ledger.heartbeat(number)?.max(marker.last_beat()) + 1;
@@ -365,34 +372,31 @@ impl Job<'_> {
     }
 
     /// Adds the addresses whose messages failed with 5.1.x (no such mailbox) in this run
-    /// to the suppression list, so that no later volume goes to them; returns how many.
+    /// to the suppression list in the audience store, so that no later volume goes to
+    /// them; returns how many. Each carries its message's Message-ID as the reference, so
+    /// a second run adds none.
     fn suppress_hard_bounces(&self, dispatch: i64, since: i64) -> anyhow::Result<usize> {
-        let bounced: Vec<Address> = self
+        let bounced: Vec<(Address, String)> = self
             .ledger
             .in_state(dispatch, State::Failed)?
             .into_iter()
             .filter(|r| r.updated_at >= since)
             .filter(|r| r.reply.as_ref().is_some_and(|r| r.is_hard_bounce()))
-            .filter_map(|r| Address::parse(&r.entry.address).ok())
+            .filter_map(|r| Some((Address::parse(&r.entry.address).ok()?, r.entry.message_id)))
             .collect();
         if bounced.is_empty() {
             return Ok(0);
         }
-        let mut list = Suppressions::load(&self.project.root)?;
-        let today = Timestamp::now().date();
-        let mut added = 0;
-        for address in bounced {
-            if list.get(&address).is_none() {
-                list.insert(Suppression {
-                    address,
-                    reason: Reason::Bounced,
-                    since: today,
-                });
-                added += 1;
+        let now = Timestamp::now();
+        Store::open(&self.project.root)?.write(|tx| {
+            let mut added = 0;
+            for (address, message_id) in &bounced {
+                let reference = Some(message_id.as_str());
+                let done = tx.suppress(address, Reason::Bounced, Source::Bounce, reference, now)?;
+                added += usize::from(done == Suppressed::Added);
             }
-        }
-        list.save()?;
-        Ok(added)
+            Ok(added)
+        })
     }
 }
 

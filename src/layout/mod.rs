@@ -28,6 +28,15 @@ pub const TEXT_TEMPLATE: &str = "email.txt.hbs";
 pub const WEB_TEMPLATE: &str = "web.html.hbs";
 /// The template that writes the web archive's index page.
 pub const INDEX_TEMPLATE: &str = "index.html.hbs";
+/// The subscriber service's pages (`broadsheet serve`) and its confirmation mail's text.
+pub const PAGE_TEMPLATES: [&str; 6] = [
+    "pages/unsubscribe.html.hbs",
+    "pages/preferences.html.hbs",
+    "pages/subscribe.html.hbs",
+    "pages/confirm.html.hbs",
+    "pages/problem.html.hbs",
+    "pages/confirm.txt.hbs",
+];
 
 /// Whether `name` can name a layout: one folder right under `layouts/`, never a path that
 /// leads elsewhere (`/abs`, `../x`, `a/b`, `.hidden`).
@@ -131,6 +140,12 @@ impl Layout {
             page_name,
             index_name,
         })
+    }
+
+    /// Loads the layout in `dir` with the subscriber service's [`PAGE_TEMPLATES`], returning
+    /// their registered names in that order.
+    pub fn load_pages(root: &Path, dir: &Path) -> anyhow::Result<(Self, Vec<String>)> {
+        Self::load_with(root, dir, &PAGE_TEMPLATES)
     }
 
     /// Loads the layout with `extra` entry templates, returning their registered names.

@@ -6,7 +6,9 @@
 //! only `To`, `Message-ID`, `List-Unsubscribe` and the spliced URL and greeting change, so
 //! building a message is a few copies, not a render.
 
+pub mod dkim;
 pub(crate) mod header;
+pub mod notice;
 mod splice;
 pub mod variant;
 

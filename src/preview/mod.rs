@@ -66,11 +66,11 @@ pub async fn serve(
     if open {
         open_browser(&url);
     }
-    axum::serve(listener, routes::router(app))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop_sender.send(true);
-        })
+    let stop = async move {
+        crate::http_guard::shutdown_signal().await;
+        let _ = stop_sender.send(true);
+    };
+    crate::http_guard::serve(listener, routes::router(app), stop)
         .await
         .context("the preview server failed")?;
     eprintln!("preview stopped");
@@ -102,22 +102,6 @@ async fn bind(port: Option<u16>) -> anyhow::Result<TcpListener> {
         "ports {DEFAULT_PORT} to {} on 127.0.0.1 are all in use; choose one with --port",
         DEFAULT_PORT + PORT_TRIES - 1
     )
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing a SIGTERM handler only fails outside a runtime");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
 
 /// Opens the page in the desktop's browser; failing to do so is only worth a note.

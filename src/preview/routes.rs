@@ -1,5 +1,5 @@
-//! The preview's HTTP routes. GET only, Host checked against DNS rebinding, and files served
-//! only from inside `layouts/`.
+//! The preview's HTTP routes. GET only, Host checked against DNS rebinding (the shared
+//! [`crate::http_guard`]), and files served only from inside `layouts/`.
 //!
 //! Routes: `/` the page; `/email.html`, `/email.txt`, `/email.mjml` the last good render,
 //! byte for byte what `build` writes; `/web.html` the volume's web archive page;
@@ -12,9 +12,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::{Method, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +21,7 @@ use futures_util::Stream;
 use tokio::sync::{RwLock, broadcast, watch};
 
 use super::state::{Parts, Snapshot};
+use crate::http_guard::Guard;
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -39,9 +39,20 @@ pub(crate) struct AppState {
 
 const PAGE: &str = include_str!("page.html");
 
+/// What the preview accepts: loopback Host names only, GET and HEAD, and pages that only
+/// the preview itself may frame.
+fn guard() -> Guard {
+    Guard {
+        hosts: Vec::new(),
+        methods: &[Method::GET, Method::HEAD],
+        body_limit: 0,
+        csp: "frame-ancestors 'self'",
+    }
+}
+
 /// The router with every route and the safety checks.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/email.html", get(email_html))
         .route("/email.txt", get(email_text))
@@ -50,56 +61,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/state", get(api_state))
         .route("/events", get(events))
         .route("/layouts/{*path}", get(layout_file))
-        .layer(middleware::from_fn(guard))
-        .with_state(state)
-}
-
-/// Refuses methods other than GET and HEAD, and Host headers other than loopback names, so
-/// that a web page elsewhere cannot reach the preview through DNS rebinding.
-async fn guard(request: Request, next: Next) -> Response {
-    if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        return (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "the preview only answers GET\n",
-        )
-            .into_response();
-    }
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    if !is_loopback_host(host) {
-        return (StatusCode::MISDIRECTED_REQUEST, "unknown Host\n").into_response();
-    }
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix("[::1]") {
-        Some(rest) => return rest.is_empty() || is_port(rest),
-        None => host.split_once(':').map_or(host, |(name, port)| {
-            if is_port(&format!(":{port}")) {
-                name
-            } else {
-                ""
-            }
-        }),
-    };
-    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1"
-}
-
-fn is_port(text: &str) -> bool {
-    text.strip_prefix(':')
-        .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+        .with_state(state);
+    guard().around(routes)
 }
 
 async fn good_part(state: &AppState, part: fn(&Parts) -> &str, mime: &'static str) -> Response {
@@ -218,31 +181,6 @@ fn mime_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_loopback_hosts_pass() {
-        for ok in [
-            "localhost",
-            "localhost:4000",
-            "127.0.0.1:4000",
-            "[::1]:4000",
-            "[::1]",
-            "LOCALHOST:1",
-        ] {
-            assert!(is_loopback_host(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "evil.example",
-            "127.0.0.1.evil.example",
-            "localhost.evil:80",
-            "127.0.0.1:x",
-            "[::1]evil",
-            "10.0.0.1",
-        ] {
-            assert!(!is_loopback_host(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn paths_stay_inside_the_root() {

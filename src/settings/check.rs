@@ -53,6 +53,7 @@ impl Checker<'_> {
             self.archive(archive);
         }
         self.limits(&settings.limits);
+        super::returns::check(self.source, settings, self.diags);
     }
 
     fn limits(&mut self, limits: &Limits) {

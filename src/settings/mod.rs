@@ -10,10 +10,14 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::toml_diag::Document;
 
 mod check;
+mod returns;
 mod secrets;
 mod sending;
+mod serve;
 
+pub use returns::{Bounces, Dkim, OneOrMany};
 pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
+pub use serve::Serve;
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -40,6 +44,20 @@ pub struct Settings {
     /// How fast and how hard `dispatch` sends.
     #[serde(default)]
     pub limits: Limits,
+    /// DKIM signing, when the project signs its messages itself.
+    pub dkim: Option<Dkim>,
+    /// How `bounces import` judges what comes back.
+    #[serde(default)]
+    pub bounces: Bounces,
+    /// The warnings found in the file, which `check` prints.
+    #[serde(skip)]
+    pub warnings: Diagnostics,
+    /// The subscriber service (`[serve]`), when the project runs `broadsheet serve`.
+    pub serve: Option<Serve>,
+    /// `[topics]`: the topics readers may choose (key: the topic volumes and recipients
+    /// use; value: its label), in the order of their keys.
+    #[serde(default)]
+    pub topics: std::collections::BTreeMap<String, String>,
 }
 
 /// `[limits]`: the dispatch's pace and patience.
@@ -127,6 +145,9 @@ pub struct Sender {
     pub list_id: Spanned<String>,
     /// The domain on the right of every Message-ID.
     pub domain: Spanned<String>,
+    /// The return path's base address (`bounces@…`): when set, each dispatched message's
+    /// envelope sender is `bounces+TOKEN@…`, naming its recipient (VERP).
+    pub bounce: Option<Spanned<String>>,
 }
 
 /// `[transport]`: where messages go.
@@ -273,12 +294,15 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
     let mut root = doc.root_value();
     secrets::take_passwords(source, &mut root, &mut diags);
     let settings = doc.exact::<Settings>(source, root, &mut diags);
-    let Some(settings) = settings.filter(|_| !diags.has_errors()) else {
+    let Some(mut settings) = settings.filter(|_| !diags.has_errors()) else {
         secrets::mask_secrets(&mut diags);
         diags.sort_by_location();
         return Err(diags);
     };
     check::run(source, &settings, &mut diags);
+    if let Some(s) = &settings.serve {
+        serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
+    }
     if !crate::layout::is_name(&settings.layout) {
         let span = doc.root().get("layout").map_or(0..0, Spanned::span);
         diags.push(
@@ -291,6 +315,7 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         diags.sort_by_location();
         return Err(diags);
     }
+    settings.warnings = diags;
     Ok(settings)
 }
 

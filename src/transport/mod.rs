@@ -7,7 +7,7 @@
 mod outbox;
 mod reply;
 mod smtp;
-mod tls;
+pub(crate) mod tls;
 
 use std::fmt;
 use std::future::Future;

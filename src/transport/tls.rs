@@ -22,25 +22,34 @@ pub(crate) struct Tls(TlsStream<TcpStream>);
 
 /// Opens TLS on `tcp`, verifying the certificate for `host`.
 pub(crate) async fn connect(tcp: TcpStream, host: &str) -> io::Result<Tls> {
+    let stream = TlsConnector::from(Arc::new(client_config()?))
+        .connect(server_name(host)?, tcp)
+        .await?;
+    Ok(Tls(stream))
+}
+
+/// The TLS client settings every connection of ours uses (SMTP, IMAP): the system's roots,
+/// safe protocol versions, no client certificate.
+pub(crate) fn client_config() -> io::Result<ClientConfig> {
     let mut roots = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(native.certs);
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = ServerName::try_from(
+        .with_no_client_auth())
+}
+
+/// The name `host`'s certificate must carry (an address literal loses its brackets).
+pub(crate) fn server_name(host: &str) -> io::Result<ServerName<'static>> {
+    ServerName::try_from(
         host.trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned(),
     )
-    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let stream = TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await?;
-    Ok(Tls(stream))
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
 
 impl AsyncTokioStream for Tls {

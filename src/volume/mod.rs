@@ -4,6 +4,7 @@
 //! every pick, the expert view) on its own so that one bad pick does not hide the next.
 
 mod validate;
+pub(crate) use validate::undeclared_topics;
 
 use std::path::{Path, PathBuf};
 

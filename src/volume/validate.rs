@@ -299,6 +299,31 @@ fn sub_span(src: &SourceFile, field: &Spanned<String>, needle: &str) -> Range<us
         })
 }
 
+/// Warns about pick topics that `[topics]` in `broadsheet.toml` does not declare: readers
+/// choose from that table, so an undeclared topic is one nobody can ask for. Nothing is
+/// checked when the table is empty (a project without a preference centre).
+pub(crate) fn undeclared_topics(
+    volume: &Volume,
+    declared: &std::collections::BTreeMap<String, String>,
+    diags: &mut Diagnostics,
+) {
+    if declared.is_empty() {
+        return;
+    }
+    for topic in volume.picks.iter().flat_map(|p| &p.topics) {
+        if !declared.contains_key(topic.get_ref()) {
+            diags.push(
+                Diagnostic::warning(format!(
+                    "topic `{}` is not declared in broadsheet.toml's [topics]",
+                    topic.get_ref()
+                ))
+                .at_span(&volume.source, topic.span())
+                .note("readers choose topics from [topics]; add it there so they can ask for it"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,12 @@
 //! Test harness: a throwaway copy of the sample project and a runner for the real binary.
 
 pub mod dispatching;
+pub mod dovecot;
 pub mod fault_smtp;
 pub mod oracle;
 pub mod postfix;
 pub mod preview;
+pub mod serve;
 pub mod smtp;
 pub mod tls;
 pub mod webdriver;
@@ -304,4 +306,24 @@ pub fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// The files in `dir` whose names end with `suffix`, sorted, once there are at least `n`
+/// (waiting up to 10 s for them, as a server may write them a moment after answering).
+pub fn eventually_files(dir: &Path, suffix: &str, n: usize) -> Vec<PathBuf> {
+    let list = || -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| Some(e.ok()?.path()))
+                    .filter(|p| p.to_string_lossy().ends_with(suffix))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    };
+    let found = preview::eventually(std::time::Duration::from_secs(10), || list().len() >= n);
+    assert!(found, "fewer than {n} {suffix} files in {}", dir.display());
+    list()
 }

@@ -43,6 +43,12 @@ pub struct Postfix {
 impl Postfix {
     /// Configures and starts an instance that delivers `editor@example.org` to a Maildir.
     pub fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// Like [`Postfix::start`], with `extra` lines appended to `main.cf` (a later setting
+    /// overrides an earlier one).
+    pub fn start_with(extra: &str) -> Self {
         require("/usr/sbin/postfix", "postfix");
         assert!(
             is_root(),
@@ -58,7 +64,7 @@ impl Postfix {
         chown("postfix", &root.join("data"));
         chown("nobody:nogroup", &root.join("mail"));
         let port = super::free_port();
-        std::fs::write(root.join("etc/main.cf"), main_cf(root)).expect("write main.cf");
+        std::fs::write(root.join("etc/main.cf"), main_cf(root) + extra).expect("write main.cf");
         std::fs::write(
             root.join("etc/master.cf"),
             format!("127.0.0.1:{port} inet n - n - - smtpd\n{MASTER_CF}"),
@@ -92,6 +98,11 @@ impl Postfix {
     /// The instance's log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+
+    /// The Maildir folder of `mailbox`.
+    pub fn maildir(&self, mailbox: &str) -> PathBuf {
+        self.dir.path().join("mail").join(mailbox)
     }
 
     /// Waits for one message in the Maildir of `mailbox` and returns it.

@@ -113,6 +113,26 @@ impl Browser {
     pub fn eval(&self, script: &str) -> Value {
         self.post("/execute/sync", &json!({ "script": script, "args": [] }))
     }
+
+    /// Runs `script` until it returns `true` (a page may be loading meanwhile, which makes
+    /// a run fail), for at most `limit`.
+    pub fn wait_until(&self, script: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let reply: Option<Value> = ureq::post(&format!("{}/execute/sync", self.base))
+                .config()
+                .http_status_as_error(false)
+                .build()
+                .send_json(json!({ "script": script, "args": [] }))
+                .ok()
+                .and_then(|mut r| r.body_mut().read_json().ok());
+            if reply.is_some_and(|r| r["value"] == json!(true)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
 }
 
 impl Drop for Browser {

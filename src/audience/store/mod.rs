@@ -1,0 +1,225 @@
+//! The audience store, `state/audience.sqlite`: the audience's durable half. Readers who
+//! signed up, topic choices that override the files', suppressions, pending sign-ups, and an
+//! append-only history of every change with its source. WAL mode, `synchronous = FULL`, a
+//! file created 0600; every writer goes through [`Store::write`], an immediate transaction,
+//! so concurrent processes (`serve`, `dispatch`, `suppress`) never lose each other's changes.
+
+mod migrate;
+mod read;
+mod write;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use read::{Event, Reader, Snapshot, TopicChoice};
+pub use write::{Pending, Requested, Suppressed, Tx};
+
+/// The store's place in a project (git-ignored, with the other state).
+pub const STORE_FILE: &str = "state/audience.sqlite";
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readers (
+    key TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    name TEXT,
+    segment TEXT NOT NULL,
+    signed_up_at INTEGER NOT NULL,
+    confirmed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topics (
+    key TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    key TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reference TEXT,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signups (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    name TEXT,
+    topics TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    requested_at INTEGER NOT NULL,
+    mailed_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    change TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reference TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_key ON events (key, id);
+CREATE INDEX IF NOT EXISTS events_by_reference ON events (reference) WHERE reference IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event history is append-only'); END;
+";
+
+/// Where a change came from, recorded with every event and suppression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An RFC 8058 one-click POST from a mail client.
+    OneClick,
+    /// The reader's own click on an unsubscribe or preferences page.
+    Page,
+    /// A sign-up form.
+    Signup,
+    /// The reader confirmed a sign-up.
+    Confirmation,
+    /// `broadsheet suppress add|remove`.
+    Suppress,
+    /// `broadsheet suppress import`.
+    Import,
+    /// A bounce report (DSN).
+    Bounce,
+    /// A complaint report (ARF).
+    Complaint,
+    /// A mail to the `mailto:` unsubscribe address.
+    Mailto,
+    /// The old `state/suppressions.csv`, read once.
+    Migration,
+}
+
+impl Source {
+    const ALL: [Self; 10] = [
+        Self::OneClick,
+        Self::Page,
+        Self::Signup,
+        Self::Confirmation,
+        Self::Suppress,
+        Self::Import,
+        Self::Bounce,
+        Self::Complaint,
+        Self::Mailto,
+        Self::Migration,
+    ];
+
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OneClick => "one-click",
+            Self::Page => "page",
+            Self::Signup => "sign-up",
+            Self::Confirmation => "confirmation",
+            Self::Suppress => "suppress",
+            Self::Import => "import",
+            Self::Bounce => "bounce",
+            Self::Complaint => "complaint",
+            Self::Mailto => "mailto",
+            Self::Migration => "migration",
+        }
+    }
+
+    fn parse(text: &str) -> rusqlite::Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| bad_value("source", text))
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn bad_value(what: &str, text: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnName(format!("unknown {what} `{text}` in {STORE_FILE}"))
+}
+
+/// An open audience store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens the store of the project in `root` for reading and writing, creating it (0600)
+    /// and moving `state/suppressions.csv` into it the first time.
+    pub fn open(root: &Path) -> anyhow::Result<Self> {
+        let path = root.join(STORE_FILE);
+        if let Some(dir) = path.parent() {
+            crate::private::create_dir(dir)?;
+        }
+        crate::private::touch(&path)?;
+        let conn = Connection::open(&path)
+            .with_context(|| format!("cannot open the audience store {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut store = Self { conn };
+        let moved = store
+            .write(|tx| tx.set_up(root))
+            .with_context(|| format!("cannot set up the audience store {}", path.display()))?;
+        if let Some(moved) = moved {
+            migrate::retire_csv(root, moved)?;
+        }
+        Ok(store)
+    }
+
+    /// Opens the store read-only, for commands that only look (`plan`, `status`,
+    /// `recipients`); works on a read-only `state/`. `None` when there is no store yet.
+    pub fn open_read_only(root: &Path) -> anyhow::Result<Option<Self>> {
+        let path = root.join(STORE_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let opened = Connection::open_with_flags(&path, flags).and_then(|conn| {
+            conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
+            Ok(conn)
+        });
+        let conn = match opened {
+            Ok(conn) => conn,
+            // WAL readers need to create `-shm`; on a read-only folder that fails, and an
+            // immutable open (no other writer can be running there) reads the file as is.
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", path.display());
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .with_context(|| format!("cannot read the audience store {}", path.display()))?
+            }
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Some(Self { conn }))
+    }
+
+    /// Runs `change` in one immediate transaction (the write lock taken first, waiting up to
+    /// 30 s for other writers) and commits it durably; nothing is kept if it fails.
+    pub fn write<R>(
+        &mut self,
+        change: impl FnOnce(&mut Tx<'_>) -> anyhow::Result<R>,
+    ) -> anyhow::Result<R> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("cannot start a transaction on the audience store")?;
+        let mut tx = Tx::new(tx);
+        let result = change(&mut tx)?;
+        tx.commit().context("cannot commit to the audience store")?;
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! Changes to the audience store, each inside a [`Tx`] and each recorded in the event
+//! history with its source, so that a store's state can always be explained.
+
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::{Source, read};
+use crate::audience::{Address, Reason, Suppression};
+use crate::clock::Timestamp;
+
+/// A write transaction on the store; see [`super::Store::write`].
+pub struct Tx<'c> {
+    tx: Transaction<'c>,
+}
+
+/// What [`Tx::suppress`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    /// The address was not suppressed; now it is.
+    Added,
+    /// It was suppressed for another, weaker reason (an unsubscribe, now a bounce).
+    Replaced(Reason),
+    /// Nothing changed: already suppressed (for this reason or a stronger one), or this
+    /// reference was already applied to the address (a report imported twice).
+    Kept(Reason),
+}
+
+/// A sign-up waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The address given.
+    pub address: Address,
+    /// The name given, if any.
+    pub name: Option<String>,
+    /// The topics chosen (none: every pick).
+    pub topics: Vec<String>,
+    /// The segment the reader joins once confirmed.
+    pub segment: String,
+    /// When the request was made.
+    pub requested_at: Timestamp,
+}
+
+/// What [`Tx::request_signup`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requested {
+    /// The sign-up's id, which its confirmation token carries.
+    pub id: String,
+    /// True when a confirmation message may go out now (at most one an hour per address).
+    pub mail: bool,
+}
+
+/// One confirmation message an hour per address, so the form cannot flood a mailbox.
+const MAIL_INTERVAL_SECS: i64 = 3600;
+
+impl<'c> Tx<'c> {
+    pub(super) fn new(tx: Transaction<'c>) -> Self {
+        Self { tx }
+    }
+
+    pub(super) fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+
+    pub(super) fn conn(&self) -> &rusqlite::Connection {
+        &self.tx
+    }
+
+    fn event(
+        &self,
+        address: &Address,
+        change: &str,
+        source: Source,
+        reference: Option<&str>,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events (at, key, address, change, source, reference)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                now.0,
+                &*address.key(),
+                address.as_str(),
+                change,
+                source.as_str(),
+                reference
+            ])?;
+        Ok(())
+    }
+
+    /// Suppresses `address` for `reason`. An unsubscribe never replaces a bounce or a
+    /// complaint; a `reference` (e.g. a report's Message-ID) already applied to this
+    /// address makes the call a no-op, so importing a report twice changes nothing.
+    pub fn suppress(
+        &mut self,
+        address: &Address,
+        reason: Reason,
+        source: Source,
+        reference: Option<&str>,
+        now: Timestamp,
+    ) -> anyhow::Result<Suppressed> {
+        let old = read::suppression(&self.tx, address)?;
+        if let Some(reference) = reference
+            && self.has_reference(address, reference)?
+        {
+            return Ok(Suppressed::Kept(old.map_or(reason, |s| s.reason)));
+        }
+        let outcome = match &old {
+            None => Suppressed::Added,
+            Some(s) if s.reason == reason || !reason.outranks(s.reason) => {
+                return Ok(Suppressed::Kept(s.reason));
+            }
+            Some(s) => Suppressed::Replaced(s.reason),
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO suppressions (key, address, reason, source, reference, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                &*address.key(),
+                address.as_str(),
+                reason.as_str(),
+                source.as_str(),
+                reference,
+                now.0
+            ])?;
+        self.event(
+            address,
+            &format!("suppressed ({reason})"),
+            source,
+            reference,
+            now,
+        )?;
+        Ok(outcome)
+    }
+
+    /// Whether an event about `address` already carries `reference` (a report applied).
+    pub fn has_reference(&self, address: &Address, reference: &str) -> anyhow::Result<bool> {
+        let seen: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT 1 FROM events WHERE reference = ?1 AND key = ?2")?
+            .query_row(params![reference, &*address.key()], |r| r.get(0))
+            .optional()?;
+        Ok(seen.is_some())
+    }
+
+    /// Records `change` about `address` in the history without changing any state (a
+    /// temporary bounce, counted toward a limit).
+    pub fn note(
+        &mut self,
+        address: &Address,
+        change: &str,
+        source: Source,
+        reference: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        self.event(address, change, source, Some(reference), now)
+    }
+
+    /// The changes recorded about `address` that start with `prefix`, oldest first.
+    pub fn changes(&self, address: &Address, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT change FROM events WHERE key = ?1 AND substr(change, 1, length(?2)) = ?2 ORDER BY id",
+        )?;
+        let changes = stmt
+            .query_map(params![&*address.key(), prefix], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(changes)
+    }
+
+    /// Lifts the suppression of `address`, if it has one whose reason is `only` (any reason
+    /// when `only` is `None`); returns the lifted suppression.
+    pub fn unsuppress(
+        &mut self,
+        address: &Address,
+        only: Option<Reason>,
+        source: Source,
+        now: Timestamp,
+    ) -> anyhow::Result<Option<Suppression>> {
+        let Some(old) = read::suppression(&self.tx, address)? else {
+            return Ok(None);
+        };
+        if only.is_some_and(|r| r != old.reason) {
+            return Ok(None);
+        }
+        self.tx
+            .prepare_cached("DELETE FROM suppressions WHERE key = ?1")?
+            .execute([&*address.key()])?;
+        let change = format!("no longer suppressed (was {})", old.reason);
+        self.event(address, &change, source, None, now)?;
+        Ok(Some(old))
+    }
+
+    /// Records `address`'s own choice of topics (none: every pick), which overrides the
+    /// topics the recipient files give.
+    pub fn set_topics(
+        &mut self,
+        address: &Address,
+        topics: &[String],
+        source: Source,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO topics (key, address, topics, source, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                &*address.key(),
+                address.as_str(),
+                serde_json::to_string(topics)?,
+                source.as_str(),
+                now.0
+            ])?;
+        self.event(address, &read::topics_change(topics), source, None, now)
+    }
+
+    /// Records a sign-up request, replacing an earlier unconfirmed one of the same address;
+    /// says whether a confirmation message may be mailed now, and if so marks it mailed.
+    pub fn request_signup(
+        &mut self,
+        pending: &Pending,
+        now: Timestamp,
+    ) -> anyhow::Result<Requested> {
+        let key = pending.address.key();
+        let earlier: Option<(String, Option<i64>)> = self
+            .tx
+            .prepare_cached("SELECT id, mailed_at FROM signups WHERE key = ?1")?
+            .query_row([&*key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let id = earlier.as_ref().map_or_else(
+            || format!("{:016x}", fastrand::u64(..)),
+            |(id, _)| id.clone(),
+        );
+        let mail = earlier
+            .and_then(|(_, mailed)| mailed)
+            .is_none_or(|at| now.0 - at >= MAIL_INTERVAL_SECS);
+        let mailed_at: Option<i64> = mail.then_some(now.0);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO signups (id, key, address, name, topics, segment, requested_at, mailed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (key) DO UPDATE SET address = ?3, name = ?4, topics = ?5,
+                 segment = ?6, requested_at = ?7, mailed_at = coalesce(?8, mailed_at)",
+            )?
+            .execute(params![
+                id,
+                &*key,
+                pending.address.as_str(),
+                pending.name,
+                serde_json::to_string(&pending.topics)?,
+                pending.segment,
+                pending.requested_at.0,
+                mailed_at
+            ])?;
+        self.event(
+            &pending.address,
+            "sign-up requested",
+            Source::Signup,
+            None,
+            now,
+        )?;
+        Ok(Requested { id, mail })
+    }
+
+    /// Forgets that sign-up `id`'s confirmation was mailed (it could not be sent), so that
+    /// asking again mails it at once.
+    pub fn mail_failed(&mut self, id: &str) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached("UPDATE signups SET mailed_at = NULL WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    /// Confirms the sign-up `id`: the reader joins its segment with its topics, and their
+    /// own earlier unsubscribe (never a bounce or complaint) is lifted. `None` when there
+    /// is no such sign-up (already confirmed, or replaced).
+    pub fn confirm(&mut self, id: &str, now: Timestamp) -> anyhow::Result<Option<Pending>> {
+        let Some(pending) = read::signup(&self.tx, id)? else {
+            return Ok(None);
+        };
+        let address = &pending.address;
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO readers (key, address, name, segment, signed_up_at, confirmed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                &*address.key(),
+                address.as_str(),
+                pending.name,
+                pending.segment,
+                pending.requested_at.0,
+                now.0
+            ])?;
+        self.tx
+            .prepare_cached("DELETE FROM signups WHERE id = ?1")?
+            .execute([id])?;
+        let change = format!("confirmed, joined {}", pending.segment);
+        self.event(address, &change, Source::Confirmation, None, now)?;
+        self.set_topics(address, &pending.topics, Source::Confirmation, now)?;
+        self.unsuppress(
+            address,
+            Some(Reason::Unsubscribed),
+            Source::Confirmation,
+            now,
+        )?;
+        Ok(Some(pending))
+    }
+}

@@ -1,0 +1,219 @@
+//! One message's bytes in, a [`Report`] out: what it is and what it says, read with a real
+//! MIME parser (mail-parser). Reports come first: a DSN or a feedback report is one whatever
+//! else it carries (`Auto-Submitted` included); then the older bounce formats, from a
+//! mailer daemon; then auto-replies, mails to the unsubscribe address, and the rest, unknown.
+
+use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
+use sha2::{Digest as _, Sha256};
+
+use super::{Finding, Kind, Report, addresses_in, dsn, legacy};
+
+/// What classification needs to know of the project.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// `[unsubscribe] mailto`, the address unsubscribe mails go to.
+    pub mailto: Option<String>,
+}
+
+/// Headers that name the envelope recipient of the report itself, where our VERP address
+/// shows when the report was mailed to it.
+const ENVELOPE_HEADERS: [&str; 5] = [
+    "Delivered-To",
+    "X-Original-To",
+    "X-Envelope-To",
+    "Envelope-To",
+    "To",
+];
+
+/// Classifies `raw`; `None` when it is not a message at all (no header can be read).
+pub fn classify(raw: &[u8], context: &Context) -> Option<Report> {
+    let message = MessageParser::default().parse(raw)?;
+    message.headers_raw().next()?;
+    let id = message
+        .message_id()
+        .map(|m| format!("<{m}>"))
+        .unwrap_or_else(|| format!("sha256:{:x}", Sha256::digest(raw)));
+    let mut report = Report {
+        id,
+        kind: Kind::Unknown,
+        findings: Vec::new(),
+        return_paths: header_addresses(&message, &ENVELOPE_HEADERS),
+        returned_ids: Vec::new(),
+    };
+    returned_original(&message, &mut report);
+    let (kind, findings) = standard(&message)
+        .or_else(|| older_bounce(&message))
+        .unwrap_or_else(|| other(&message, context));
+    report.kind = kind;
+    report.findings = findings;
+    Some(report)
+}
+
+/// The addresses in the top-level headers called `names`, in that order.
+fn header_addresses(message: &Message<'_>, names: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for name in names {
+        for (header, value) in message.headers_raw() {
+            if header.eq_ignore_ascii_case(name) {
+                found.extend(addresses_in(value));
+            }
+        }
+    }
+    found
+}
+
+fn header<'a>(message: &'a Message<'_>, name: &str) -> Option<&'a str> {
+    message
+        .headers_raw()
+        .find(|(h, _)| h.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// The Return-Path and Message-ID of the returned original: an attached message, returned
+/// headers, or headers quoted in the text of an older format.
+fn returned_original(message: &Message<'_>, report: &mut Report) {
+    let mut note = |original: &Message<'_>| {
+        report
+            .return_paths
+            .extend(header_addresses(original, &["Return-Path"]));
+        report
+            .returned_ids
+            .extend(original.message_id().map(|m| format!("<{m}>")));
+    };
+    for part in message.parts.iter().skip(1) {
+        if let PartType::Message(original) = &part.body {
+            note(original);
+        } else if is_type(part, "text", "rfc822-headers")
+            && let Some(headers) = MessageParser::default().parse_headers(part.contents())
+        {
+            note(&headers);
+        }
+    }
+    if report.returned_ids.is_empty() {
+        report.returned_ids = legacy::quoted_message_ids(&body_text(message));
+    }
+}
+
+fn is_type(part: &mail_parser::MessagePart<'_>, ctype: &str, subtype: &str) -> bool {
+    part.content_type().is_some_and(|t| {
+        t.ctype().eq_ignore_ascii_case(ctype)
+            && t.subtype().is_some_and(|s| s.eq_ignore_ascii_case(subtype))
+    })
+}
+
+/// A DSN or a feedback report, by the machine-readable part it carries.
+fn standard(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
+    for part in &message.parts {
+        let text = || String::from_utf8_lossy(part.contents()).into_owned();
+        if is_type(part, "message", "delivery-status")
+            || is_type(part, "message", "global-delivery-status")
+        {
+            let findings = dsn::delivery_status(&text());
+            if !findings.is_empty() {
+                return Some((Kind::Bounce, findings));
+            }
+        }
+        if is_type(part, "message", "feedback-report") {
+            let (address, _) = dsn::feedback(&text());
+            // Providers often redact Original-Rcpt-To; the VERP token or the returned
+            // Message-ID then names the reader, and `address` stays empty.
+            return Some((Kind::Complaint, vec![Finding::about(address)]));
+        }
+    }
+    None
+}
+
+/// A bounce in one of the older, non-standard formats, from a mailer daemon.
+fn older_bounce(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
+    let from = header(message, "From")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let subject = message.subject().unwrap_or_default().to_ascii_lowercase();
+    let reports = message
+        .parts
+        .iter()
+        .any(|p| is_type(p, "message", "delivery-status"));
+    if !reports && !legacy::looks_like_bounce(&from, &subject) {
+        return None;
+    }
+    let own: Vec<String> = header_addresses(message, &["From", "To", "Reply-To", "Sender"]);
+    let findings = legacy::scan(&body_text(message), &subject, &own);
+    (!findings.is_empty()).then_some((Kind::Bounce, findings))
+}
+
+/// The text a person would read: every text part outside attached messages.
+fn body_text(message: &Message<'_>) -> String {
+    let mut text = String::new();
+    for part in &message.parts {
+        match &part.body {
+            PartType::Text(t) => text.push_str(t),
+            PartType::Html(h) => text.push_str(&strip_tags(h)),
+            _ => continue,
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+}
+
+/// Not a report: an auto-reply, an unsubscribe mail, or unknown.
+fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>) {
+    let subject = message
+        .subject()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let to = header_addresses(message, &ENVELOPE_HEADERS);
+    let to_mailto = context
+        .mailto
+        .as_deref()
+        .is_some_and(|m| to.iter().any(|t| t.eq_ignore_ascii_case(m)));
+    if is_auto_reply(message, &subject) {
+        return (Kind::AutoReply, Vec::new());
+    }
+    if to_mailto || subject == "unsubscribe" {
+        let from = header_addresses(message, &["From"]).into_iter().next();
+        return (Kind::Unsubscribe, vec![Finding::about(from)]);
+    }
+    (Kind::Unknown, Vec::new())
+}
+
+/// RFC 3834's `Auto-Submitted`, the older vacation headers, or an out-of-office subject.
+fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
+    let auto = header(message, "Auto-Submitted").is_some_and(|v| !v.eq_ignore_ascii_case("no"));
+    // Not `bulk` or `junk`: list software and daemons set those on everything.
+    let precedence =
+        header(message, "Precedence").is_some_and(|v| v.eq_ignore_ascii_case("auto_reply"));
+    let flagged = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"]
+        .iter()
+        .any(|h| header(message, h).is_some());
+    let words = [
+        "out of office",
+        "automatic reply",
+        "auto-reply",
+        "autoreply",
+        "vacation",
+        "abwesenheit",
+    ]
+    .iter()
+    .any(|w| subject.contains(w));
+    auto || precedence || flagged || words
+}

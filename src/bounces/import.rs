@@ -1,0 +1,174 @@
+//! `bounces import` as a library call: a project and paths in, one [`Record`] per finding
+//! out, every effect committed to the audience store (one transaction per message). A
+//! message that cannot be read is a record with an `error`; the others go on.
+
+use serde::Serialize;
+
+use super::classify::{self, Context};
+use super::effects::{self, Effect};
+use super::mapping::{MappedBy, Recipients};
+use super::source::{self, Item};
+use super::status::Action;
+use super::{Finding, Kind, Report};
+use crate::audience::{Address, Audience, RECIPIENTS_FILE, Store};
+use crate::clock::Timestamp;
+use crate::project::Project;
+use crate::settings::Sending;
+use crate::unsubscribe::Signer;
+
+/// What one finding (or one message without findings) came to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// The report's Message-ID (or hash); none when it could not be read.
+    pub message_id: Option<String>,
+    /// Where it was read.
+    pub file: String,
+    /// What it is; none when it could not be read.
+    pub kind: Option<Kind>,
+    /// The recipient it was mapped to, else the address it reports.
+    pub address: Option<String>,
+    /// The enhanced status code.
+    pub status: Option<String>,
+    /// Failed, delayed or delivered (bounces only).
+    pub action: Option<Action>,
+    /// Whether the address is gone for good.
+    pub permanent: bool,
+    /// How the recipient was found.
+    pub mapped_by: Option<MappedBy>,
+    /// The volume the report concerns, when the token or the Message-ID says.
+    pub volume: Option<u32>,
+    /// What changed.
+    pub effect: Effect,
+    /// Why the message could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Reads every message under `paths` and applies what it says.
+pub fn run(
+    project: &Project,
+    paths: &[std::path::PathBuf],
+    now: Timestamp,
+) -> anyhow::Result<Vec<Record>> {
+    apply(project, source::read(paths), now)
+}
+
+/// Applies every message of `items`: one record per finding, in order.
+pub fn apply(project: &Project, items: Vec<Item>, now: Timestamp) -> anyhow::Result<Vec<Record>> {
+    let settings = &project.settings;
+    let context = Context {
+        mailto: settings
+            .unsubscribe
+            .as_ref()
+            .and_then(|u| u.mailto.as_ref())
+            .map(|m| m.get_ref().clone()),
+    };
+    let mut recipients = Recipients::open(&project.root, verp_signer(project)?, known(project)?)?;
+    let mut store = Store::open(&project.root)?;
+    let soft_limit = *settings.bounces.soft_limit.get_ref();
+    let mut records = Vec::new();
+    for item in items {
+        let report = item.bytes.and_then(|bytes| {
+            classify::classify(&bytes, &context).ok_or_else(|| "not a mail message".to_owned())
+        });
+        let report = match report {
+            Ok(report) => report,
+            Err(error) => {
+                records.push(unreadable(item.label, error));
+                continue;
+            }
+        };
+        let found = store.write(|tx| {
+            let mut found = Vec::new();
+            for finding in &report.findings {
+                let mapped = recipients.map(&report, finding)?;
+                let effect = match &mapped {
+                    Some(m) => effects::apply(tx, &report, finding, m, soft_limit, now)?,
+                    None => Effect::None,
+                };
+                let mut record = record(&report, &item.label, finding);
+                if let Some(m) = mapped {
+                    (record.address, record.mapped_by, record.volume) =
+                        (Some(m.address.to_string()), Some(m.by), m.volume);
+                }
+                record.effect = effect;
+                found.push(record);
+            }
+            Ok(found)
+        })?;
+        if found.is_empty() {
+            let mut record = record(&report, &item.label, &Finding::about(None));
+            record.action = None;
+            records.push(record);
+        }
+        records.extend(found);
+    }
+    Ok(records)
+}
+
+/// The record of `finding`, not yet mapped nor applied.
+fn record(report: &Report, file: &str, finding: &Finding) -> Record {
+    Record {
+        message_id: Some(report.id.clone()),
+        file: file.to_owned(),
+        kind: Some(report.kind),
+        address: finding.address.clone(),
+        status: finding.status.clone(),
+        action: (report.kind == Kind::Bounce).then_some(finding.action),
+        permanent: finding.permanent,
+        mapped_by: None,
+        volume: None,
+        effect: Effect::None,
+        error: None,
+    }
+}
+
+fn unreadable(file: String, error: String) -> Record {
+    Record {
+        message_id: None,
+        file,
+        kind: None,
+        address: None,
+        status: None,
+        action: None,
+        permanent: false,
+        mapped_by: None,
+        volume: None,
+        effect: Effect::None,
+        error: Some(error),
+    }
+}
+
+/// The unsubscribe secret's signer, which VERP tokens are made with, when `[sender]
+/// bounce` is set; without the secret tokens cannot be checked (a warning says so), and
+/// reports are mapped the other ways.
+fn verp_signer(project: &Project) -> anyhow::Result<Option<Signer>> {
+    let settings = &project.settings;
+    if settings.sender.as_ref().is_none_or(|s| s.bounce.is_none()) {
+        return Ok(None);
+    }
+    let signer = Sending::new(settings)
+        .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id));
+    match signer {
+        Ok(signer) => Ok(Some(signer)),
+        Err(why) => {
+            crate::say_err(format_args!(
+                "warning: {why}; VERP return paths cannot be read"
+            ))?;
+            Ok(None)
+        }
+    }
+}
+
+/// The recipients of the files and the store (none when the project has no recipient file).
+fn known(project: &Project) -> anyhow::Result<Vec<Address>> {
+    if !project.root.join(RECIPIENTS_FILE).exists() {
+        return Ok(Vec::new());
+    }
+    let audience = Audience::load(&project.root, None)?;
+    Ok(audience
+        .recipients()
+        .iter()
+        .map(|r| r.address.clone())
+        .collect())
+}

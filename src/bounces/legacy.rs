@@ -1,0 +1,297 @@
+//! The bounce formats that predate or ignore RFC 3464 (qmail, Exim, old Postfix and Sendmail,
+//! Microsoft, Yahoo, and many a home-grown daemon): a report's readable text in, the failed
+//! addresses it names out. They have no fields, only prose, so the reading is careful:
+//! addresses count only after the first words of failure, never from the returned original
+//! (cut at its marker), never from quoted header lines, never the daemon's own.
+
+use super::status::{self, Action};
+use super::{Finding, addresses_in};
+
+/// Where the returned original (or its header block) starts, in a bounce's text.
+const ORIGINAL_MARKERS: [&str; 13] = [
+    "copy of the message",
+    "original message follows",
+    "original message ---",
+    "original message -----",
+    "-----original message-----",
+    "returned message",
+    "undelivered message",
+    "unsent message below",
+    "headers of the original",
+    "header of the original",
+    "text of the original",
+    "old message:",
+    "message headers follow",
+];
+
+/// Words that start the part of a bounce that names its failures.
+const FAILURE_WORDS: [&str; 34] = [
+    "could not be delivered",
+    "couldn't be delivered",
+    "undeliverable",
+    "unable to deliver",
+    "not able to deliver",
+    "wasn't able to deliver",
+    "could not deliver",
+    "delivery failed",
+    "delivery has failed",
+    "delivery to the following",
+    "following address",
+    "following recipient",
+    "permanent error",
+    "permanent fatal",
+    "not been delivered",
+    "not yet been delivered",
+    "not delivered",
+    "did not reach",
+    "failed",
+    "user unknown",
+    "unknown user",
+    "no such user",
+    "error",
+    "invalid",
+    "intended recipient",
+    "is full",
+    "rejected",
+    "unknown",
+    "addressed",
+    "generated from",
+    "error-for",
+    "this address",
+    "postponed",
+    "recipient",
+];
+
+/// Words that make a bounce a warning: the message is still being tried.
+const DELAY_WORDS: [&str; 9] = [
+    "not yet been delivered",
+    "will continue",
+    "will be retried",
+    "will retry",
+    "still trying",
+    "has been delayed",
+    "delivery is delayed",
+    "this is only a warning",
+    "warning: message",
+];
+
+/// Whether a message's sender or subject is that of a mailer daemon's report.
+pub fn looks_like_bounce(from: &str, subject: &str) -> bool {
+    const SENDERS: [&str; 7] = [
+        "mailer-daemon",
+        "postmaster",
+        "mail delivery",
+        "mail administrator",
+        "mail system",
+        "mailer",
+        "daemon",
+    ];
+    const SUBJECTS: [&str; 12] = [
+        "undeliver",
+        "delivery",
+        "failure",
+        "failed",
+        "returned mail",
+        "returned",
+        "bounce",
+        "not delivered",
+        "nondeliverable",
+        "rejected",
+        "warning",
+        "could not",
+    ];
+    SENDERS.iter().any(|s| from.contains(s)) || SUBJECTS.iter().any(|s| subject.contains(s))
+}
+
+/// The failed (or delayed) addresses in a bounce's `text`, except those in `own` (the
+/// report's own From, To and the like) and the daemons' addresses. An address counts when
+/// its line starts with it, speaks of a failure, or follows a line that does or that
+/// introduces a list (ends with `:`).
+pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
+    let lines: Vec<&str> = text.lines().collect();
+    let lower: Vec<String> = lines.iter().map(|l| l.to_ascii_lowercase()).collect();
+    let end = lower
+        .iter()
+        .position(|l| ORIGINAL_MARKERS.iter().any(|m| l.contains(m)))
+        .unwrap_or(lines.len());
+    // qmail's `<user@host>:` line is a failure by itself, in whatever language follows.
+    let qmail = |l: &str| {
+        let l = l.trim();
+        l.starts_with('<') && l.ends_with(">:") && l.contains('@')
+    };
+    let speaks = |l: &str| {
+        FAILURE_WORDS.iter().any(|w| l.contains(w)) || status::enhanced_in(l).is_some() || qmail(l)
+    };
+    if !lower[..end].iter().any(|l| speaks(l)) && !speaks(subject) {
+        return Vec::new();
+    }
+    let whole = lower[..end].join("\n");
+    let delayed = DELAY_WORDS
+        .iter()
+        .any(|w| whole.contains(w) || subject.contains(w))
+        || subject.contains("delayed")
+        || subject.starts_with("warning");
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut previous = "";
+    for at in 0..end {
+        let line = lower[at].as_str();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let introduced = speaks(previous) || previous.trim_end().ends_with(':');
+        previous = line;
+        if is_quoted_header(line) {
+            continue;
+        }
+        for address in addresses_in(lines[at]) {
+            let key = address.to_ascii_lowercase();
+            let leads = line
+                .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+                .starts_with(&key);
+            let before = line.split(&key).next().unwrap_or_default().trim_end();
+            let from_sender = before.ends_with("mail from") || before.ends_with("from:");
+            let known = findings.iter().any(|f| {
+                f.address
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&key))
+            });
+            let local = key.split('@').next().unwrap_or_default();
+            if known
+                || from_sender
+                || !(leads || introduced || speaks(line))
+                || is_daemon(local)
+                || own.iter().any(|o| o.eq_ignore_ascii_case(&key))
+            {
+                continue;
+            }
+            let context = lines[at..end.min(at + 3)].join(" ");
+            findings.push(finding(address, &context, delayed));
+        }
+    }
+    findings
+}
+
+fn finding(address: String, context: &str, delayed: bool) -> Finding {
+    let status =
+        status::enhanced_in(context).or_else(|| status::from_words(context).map(str::to_owned));
+    let action = if delayed {
+        Action::Delayed
+    } else {
+        Action::Failed
+    };
+    let permanent = action == Action::Failed && status.as_deref().is_some_and(status::is_permanent);
+    Finding {
+        address: Some(address),
+        status,
+        action,
+        permanent,
+        diagnostic: Some(context.trim().chars().take(300).collect()),
+    }
+}
+
+/// Lines that quote the original's headers or the report's bookkeeping, whose addresses
+/// are not the failed ones.
+fn is_quoted_header(line: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "from:",
+        "to:",
+        "cc:",
+        "reply-to:",
+        "sender:",
+        "return-path:",
+        "received:",
+        "message-id:",
+        "subject:",
+        "date:",
+    ];
+    let trimmed = line.trim_start_matches(|c: char| c.is_whitespace() || "*>|".contains(c));
+    // `X-BeenThere:`, `List-Id:` and their kind.
+    let field = [
+        "x-",
+        "list-",
+        "resent-",
+        "errors-to:",
+        "in-reply-to:",
+        "content-",
+    ]
+    .iter()
+    .any(|p| trimmed.starts_with(p));
+    field
+        || PREFIXES.iter().any(|p| trimmed.starts_with(p))
+        || line.contains("message-id")
+        || line.contains("message identifier")
+        || line.contains(" id <")
+        || line.contains("please contact")
+}
+
+fn is_daemon(local: &str) -> bool {
+    [
+        "postmaster",
+        "mailer-daemon",
+        "mailer_daemon",
+        "mail-daemon",
+        "root",
+        "abuse",
+    ]
+    .contains(&local)
+}
+
+/// Message-IDs quoted in a bounce's text (`Message-ID: <…>` lines of the returned headers).
+pub fn quoted_message_ids(text: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for line in text.lines() {
+        let lower = line.to_ascii_lowercase();
+        let Some(at) = lower.find("message-id") else {
+            continue;
+        };
+        let rest = &line[at..];
+        if let (Some(open), Some(close)) = (rest.find('<'), rest.find('>'))
+            && open < close
+            && rest[open..close].contains('@')
+        {
+            ids.push(rest[open..=close].to_owned());
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QMAIL: &str = "Hi. This is the qmail-send program at gate0.n-h.net.\n\
+I'm afraid I wasn't able to deliver your message to the following addresses.\n\
+This is a permanent error; I've given up. Sorry it didn't work out.\n\n\
+<userx@example.de>:\n550 5.1.1 no mailbox here by that name\n\n\
+--- Below this line is a copy of the message.\n\nTo: list@example.org\nFrom: other@example.org\n";
+
+    #[test]
+    fn qmail_names_the_failed_address_and_not_the_original_headers() {
+        let found = scan(QMAIL, "failure notice", &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].address.as_deref(), Some("userx@example.de"));
+        assert_eq!(found[0].status.as_deref(), Some("5.1.1"));
+        assert!(found[0].permanent);
+    }
+
+    #[test]
+    fn a_warning_is_a_delay_and_daemons_are_never_findings() {
+        let text = "This message was created automatically by mail delivery software.\n\
+A message that you sent has not yet been delivered to all its recipients.\n\
+The message identifier is: <abc@example.org>\nPlease contact <postmaster@example.org>\n\n  userx@example.za\n";
+        let found = scan(text, "warning: message delayed", &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].address.as_deref(), Some("userx@example.za"));
+        assert_eq!(found[0].action, Action::Delayed);
+        assert!(!found[0].permanent);
+    }
+
+    #[test]
+    fn quoted_message_ids_are_found() {
+        let text = "   Message-ID: <19990920022322.A19735@stereo.rotzorg.org>\nfoo <a@b.example>\n";
+        assert_eq!(
+            quoted_message_ids(text),
+            ["<19990920022322.A19735@stereo.rotzorg.org>"]
+        );
+    }
+}

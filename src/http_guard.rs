@@ -1,0 +1,236 @@
+//! The hardening that `preview` and `serve` share: requests in, either refused early (wrong
+//! Host, absolute-form target, method, oversized or slow body) or passed on and answered
+//! with the security headers; and the accept loop whose header-read and idle timeouts close
+//! connections that idle or dribble, so that many of them cannot stop a server serving.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceExt as _;
+
+use crate::settings::is_loopback_host;
+
+/// How long a client may take to send a request's headers, and how long an idle
+/// keep-alive connection stays open.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections get to finish when the server stops.
+const DRAIN: Duration = Duration::from_secs(5);
+/// The largest request head hyper buffers (headers included).
+const MAX_HEAD: usize = 16 * 1024;
+
+/// What a server accepts, and the headers every answer carries.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    /// Host header values accepted besides loopback names (lowercase, port included if any).
+    pub(crate) hosts: Vec<String>,
+    /// The methods the server answers; others get 405.
+    pub(crate) methods: &'static [Method],
+    /// The largest body accepted; larger gets 413.
+    pub(crate) body_limit: usize,
+    /// The `Content-Security-Policy` of every answer.
+    pub(crate) csp: &'static str,
+}
+
+impl Guard {
+    /// Wraps `router` in the checks and headers.
+    pub(crate) fn around(self, router: Router) -> Router {
+        router.layer(middleware::from_fn_with_state(Arc::new(self), check))
+    }
+
+    fn host_ok(&self, request: &Request) -> bool {
+        let mut hosts = request.headers().get_all(header::HOST).iter();
+        let (Some(host), None) = (hosts.next(), hosts.next()) else {
+            return false;
+        };
+        let Ok(host) = host.to_str() else {
+            return false;
+        };
+        let lower = host.to_ascii_lowercase();
+        loopback_name(&lower) || self.hosts.contains(&lower)
+    }
+}
+
+/// `localhost`, a loopback address, or one of those with a port.
+fn loopback_name(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    };
+    !name.is_empty() && is_loopback_host(name)
+}
+
+async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let refusal = if request.uri().authority().is_some() || request.uri().scheme().is_some() {
+        Some((
+            StatusCode::BAD_REQUEST,
+            "absolute-form request targets are not accepted\n",
+        ))
+    } else if !guard.host_ok(&request) {
+        Some((StatusCode::MISDIRECTED_REQUEST, "unknown Host\n"))
+    } else if !guard.methods.contains(request.method()) {
+        Some((StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"))
+    } else {
+        None
+    };
+    let mut response = match refusal {
+        Some(refusal) => refusal.into_response(),
+        None => match buffered(request, guard.body_limit).await {
+            Ok(request) => next.run(request).await,
+            Err(refusal) => refusal.into_response(),
+        },
+    };
+    let headers = response.headers_mut();
+    let fixed = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CONTENT_SECURITY_POLICY, guard.csp),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// The request with its body read into memory: at most `limit` bytes within the body
+/// timeout, else the refusal to send.
+async fn buffered(request: Request, limit: usize) -> Result<Request, (StatusCode, &'static str)> {
+    let too_large = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the request body is too large\n",
+    );
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large);
+    }
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Err(_)) => Err(too_large),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body came too slowly\n",
+        )),
+    }
+}
+
+/// Serves `router` on `listener` until `stop` resolves, then gives open connections a few
+/// seconds to finish. Each connection is HTTP/1.1 with the header-read (and idle) timeout;
+/// handlers see the peer's address as [`ConnectInfo`].
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD.max(8192));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors or a connection reset before accept: keep serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
+                request
+            },
+        ));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(connection);
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Binds `address`; an address in use is an error, never a silent move elsewhere.
+pub(crate) async fn bind(address: SocketAddr, hint: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (in use?); {hint}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler only fails outside a runtime");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_name;
+
+    #[test]
+    fn loopback_names_with_and_without_ports() {
+        for ok in [
+            "localhost",
+            "localhost:4000",
+            "127.0.0.1:4000",
+            "[::1]:4000",
+            "[::1]",
+        ] {
+            assert!(loopback_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.example",
+            "127.0.0.1.evil.example",
+            "localhost.evil:80",
+            "[::1]evil",
+            "10.0.0.1",
+            ":80",
+        ] {
+            assert!(!loopback_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! `broadsheet serve`: the readers' side of the list, beside the project and behind a TLS
+//! reverse proxy. One-click unsubscribe (RFC 8058), unsubscribe and preference pages, and
+//! sign-up with confirmation, all writing to the audience store; hardened by the guard it
+//! shares with `preview`.
+
+mod app;
+mod client;
+mod commit;
+mod pages;
+mod routes;
+mod signup;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::Method;
+
+use crate::http_guard::{self, Guard};
+use crate::project::Project;
+
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4080";
+
+/// The largest request body: forms are small.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// Pages with no script sources at all; forms post only to this service.
+const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; \
+                   form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Serves the project's readers on `listen` until Ctrl-C or SIGTERM.
+pub async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
+    let app = Arc::new(app::App::new(project)?);
+    let listener = http_guard::bind(listen, "choose another with --listen").await?;
+    let guard = Guard {
+        hosts: vec![app.serve.public_host().to_ascii_lowercase()],
+        methods: &[Method::GET, Method::HEAD, Method::POST],
+        body_limit: BODY_LIMIT,
+        csp: CSP,
+    };
+    let router = guard.around(routes::router(app.clone()));
+    println!(
+        "serving readers of {} at http://{}/ (Ctrl-C to stop)",
+        app.serve.public_url.get_ref(),
+        listener.local_addr()?
+    );
+    http_guard::serve(listener, router, http_guard::shutdown_signal()).await?;
+    eprintln!("serve stopped");
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! `[serve]` and `[topics]`: how `broadsheet serve` is reached (its public URL behind the
+//! reverse proxy, which proxies to believe) and the topics readers may choose.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{TOKEN_SLOT, Unsubscribe};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::url::check_url;
+
+/// `[serve]`: the subscriber service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// The service's public address (https, ending with `/`); every route is relative to it.
+    pub public_url: Spanned<String>,
+    /// The segment readers who sign up join.
+    #[serde(default = "default_signup_segment")]
+    pub signup_segment: Spanned<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (the client is its last hop not listed).
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+fn default_signup_segment() -> Spanned<String> {
+    Spanned::new(0..0, "subscribers".to_owned())
+}
+
+impl Serve {
+    /// The host (and port, if given) of `public_url`, e.g. `scout.eto.tech`.
+    pub fn public_host(&self) -> &str {
+        let url = self.public_url.get_ref();
+        let rest = url.strip_prefix("https://").unwrap_or(url);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// The path of `public_url`, e.g. `/` or `/newsletter/`; routes hang below it.
+    pub fn base_path(&self) -> &str {
+        let url = self.public_url.get_ref();
+        let rest = url.strip_prefix("https://").unwrap_or(url);
+        rest.find('/').map_or("/", |i| &rest[i..])
+    }
+
+    /// The unsubscribe URL that `[unsubscribe] url` must be with this service.
+    pub fn unsubscribe_url(&self) -> String {
+        format!("{}unsubscribe/{TOKEN_SLOT}", self.public_url.get_ref())
+    }
+}
+
+/// Checks `[serve]` and that `[unsubscribe] url` points at it.
+pub(super) fn check(
+    source: &SourceFile,
+    serve: &Serve,
+    unsubscribe: Option<&Unsubscribe>,
+    diags: &mut Diagnostics,
+) {
+    let url = serve.public_url.get_ref();
+    let problem = match check_url(url, false) {
+        Err(problem) => Some(format!("`public_url` {problem}")),
+        Ok(()) if url.contains(['?', '#']) => {
+            Some("`public_url` must not have a query or a fragment".to_owned())
+        }
+        Ok(()) if !url.ends_with('/') => {
+            Some(format!("`public_url` must end with `/`, as in `{url}/`"))
+        }
+        Ok(()) => None,
+    };
+    if let Some(message) = problem {
+        diags.push(Diagnostic::error(message).at_span(source, serve.public_url.span()));
+        return;
+    }
+    if let Some(unsubscribe) = unsubscribe
+        && *unsubscribe.url.get_ref() != serve.unsubscribe_url()
+    {
+        diags.push(
+            Diagnostic::error(format!(
+                "`url` must be `{}`: `broadsheet serve` answers unsubscribes there",
+                serve.unsubscribe_url()
+            ))
+            .at_span(source, unsubscribe.url.span())
+            .note("`[serve] public_url` + `unsubscribe/{token}`"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::SourceFile;
+
+    fn problems(serve: &str, url: &str) -> Vec<String> {
+        let text = format!(
+            "[unsubscribe]\nurl = \"{url}\"\nsecret_env = \"S\"\n[serve]\n{serve}\n[topics]\nai = \"AI\"\n"
+        );
+        let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text);
+        match crate::settings::parse(&source) {
+            Ok(settings) => {
+                let serve = settings.serve.expect("a [serve] table");
+                assert_eq!(settings.topics["ai"], "AI");
+                assert_eq!(serve.signup_segment.get_ref(), "subscribers");
+                Vec::new()
+            }
+            Err(diags) => diags.iter().map(|d| d.message.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn public_url_and_the_unsubscribe_url_must_fit() {
+        let ok = "https://news.example.org/readers/unsubscribe/{token}";
+        assert!(problems("public_url = \"https://news.example.org/readers/\"", ok).is_empty());
+        let slash = problems("public_url = \"https://news.example.org/readers\"", ok);
+        assert!(slash[0].contains("must end with `/`"), "{slash:?}");
+        let http = problems("public_url = \"http://news.example.org/\"", ok);
+        assert!(http[0].contains("public_url"), "{http:?}");
+        let elsewhere = problems(
+            "public_url = \"https://news.example.org/\"",
+            "https://other.example.org/u/{token}",
+        );
+        assert!(
+            elsewhere[0].contains("https://news.example.org/unsubscribe/{token}"),
+            "{elsewhere:?}"
+        );
+    }
+
+    #[test]
+    fn hosts_and_paths_of_the_public_url() {
+        let serve = super::Serve {
+            public_url: toml::Spanned::new(
+                0..0,
+                "https://News.example.org:8443/readers/".to_owned(),
+            ),
+            signup_segment: super::default_signup_segment(),
+            trusted_proxies: Vec::new(),
+        };
+        assert_eq!(serve.public_host(), "News.example.org:8443");
+        assert_eq!(serve.base_path(), "/readers/");
+    }
+}

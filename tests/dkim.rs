@@ -1,0 +1,176 @@
+//! DKIM: messages dispatched and proofed with `[dkim]` carry an RSA and an Ed25519
+//! signature, and an independent verifier (Debian's python3-dkim, given the public keys the
+//! test made with openssl) accepts both on every message, and rejects an altered copy.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::recipients::with_recipients;
+use crate::support::Project;
+use crate::support::dispatching::SECRET;
+
+const KEY_ENV: &str = "BROADSHEET_DKIM_KEY";
+
+/// Runs `openssl ARGS` and returns its stdout; the test fails when openssl is missing.
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is needed (Debian: apt-get install openssl)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// A fresh RSA-2048 and Ed25519 key in `dir`: the private PEMs joined, and the DNS TXT
+/// records of selectors `r1` and `e1` on eto.tech.
+fn keys(dir: &Path) -> (String, Vec<String>) {
+    let rsa = dir.join("rsa.pem");
+    let ed = dir.join("ed.pem");
+    let path = |p: &PathBuf| p.to_str().expect("a UTF-8 path").to_owned();
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        &path(&rsa),
+    ]);
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", &path(&ed)]);
+    let public = |p: &PathBuf| openssl(&["pkey", "-in", &path(p), "-pubout", "-outform", "DER"]);
+    let ed_public = public(&ed);
+    let records = vec![
+        format!(
+            "r1._domainkey.eto.tech=v=DKIM1; k=rsa; p={}",
+            STANDARD.encode(public(&rsa))
+        ),
+        format!(
+            "e1._domainkey.eto.tech=v=DKIM1; k=ed25519; p={}",
+            STANDARD.encode(&ed_public[ed_public.len() - 32..])
+        ),
+    ];
+    let pem = std::fs::read_to_string(&rsa).unwrap() + &std::fs::read_to_string(&ed).unwrap();
+    (pem, records)
+}
+
+/// Runs the verifier over `files`: its exit status and stdout.
+fn verify(records: &[String], files: &[PathBuf]) -> (bool, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dkim_verify.py");
+    let output = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(records)
+        .arg("--")
+        .args(files)
+        .output()
+        .expect(
+            "/usr/bin/python3 with python3-dkim is needed (Debian: apt-get install python3-dkim)",
+        );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("ModuleNotFoundError"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    (output.status.success(), format!("{stdout}{stderr}"))
+}
+
+fn signing_project(pem_dir: &Path) -> (Project, String, Vec<String>) {
+    let project = with_recipients();
+    let (pem, records) = keys(pem_dir);
+    let text = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!(
+            "{text}\n[dkim]\ndomain = \"eto.tech\"\nselector = [\"r1\", \"e1\"]\n\
+             algorithm = [\"rsa-sha256\", \"ed25519-sha256\"]\nkey_env = \"{KEY_ENV}\"\n"
+        ),
+    );
+    (project, pem, records)
+}
+
+fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the outbox")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn dispatched_and_proofed_messages_verify_with_both_algorithms() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (project, pem, records) = signing_project(keys_dir.path());
+    let run = |args: &[&str]| {
+        let output = project
+            .command(args)
+            .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
+            .env(KEY_ENV, &pem)
+            .output()
+            .expect("run broadsheet");
+        crate::support::Run::from(output)
+    };
+    let sent = run(&[
+        "dispatch",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--yes",
+        "--expect",
+        "2",
+    ]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let proof = run(&["proof", "volumes/011.toml", "--to", "editors@eto.tech"]);
+    assert_eq!(proof.status, 0, "{}", proof.stderr);
+    let files = eml_files(&project.path("outbox"));
+    assert_eq!(files.len(), 3, "two dispatched and one proof");
+    let (ok, report) = verify(&records, &files);
+    assert!(ok, "{report}");
+    assert_eq!(
+        report.matches(" ok rsa-sha256 ed25519-sha256\n").count(),
+        3,
+        "{report}"
+    );
+
+    // The same message altered after signing: in a signed header, and in the body.
+    let original = std::fs::read(&files[0]).unwrap();
+    let text = String::from_utf8(original).unwrap();
+    let subject = text.replacen("\r\nSubject: ", "\r\nSubject: Re: ", 1);
+    let body = text.replacen("\r\n\r\n", "\r\n\r\nAn added line.\r\n", 1);
+    for (name, altered) in [("subject.eml", subject), ("body.eml", body)] {
+        let path = keys_dir.path().join(name);
+        std::fs::write(&path, &altered).unwrap();
+        let (ok, report) = verify(&records, std::slice::from_ref(&path));
+        assert!(!ok && report.contains(" FAIL "), "{name}: {report}");
+    }
+}
+
+#[test]
+fn a_dkim_key_others_can_read_is_refused() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (project, pem, _) = signing_project(keys_dir.path());
+    project.write("dkim.pem", &pem);
+    project.edit(
+        "broadsheet.toml",
+        &format!("key_env = \"{KEY_ENV}\""),
+        "key_file = \"dkim.pem\"",
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    let key = project.path("dkim.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = project.run(&["proof", "volumes/011.toml", "--to", "editors@eto.tech"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("can be read by others"),
+        "{}",
+        run.stderr
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = project.run(&["proof", "volumes/011.toml", "--to", "editors@eto.tech"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+}

@@ -1,0 +1,380 @@
+//! `broadsheet serve` through the real binary: one-click unsubscribes with tokens from
+//! dispatched messages, then `plan` and `suppress list`; pages whose GET changes nothing;
+//! one 400 for every bad token; sign-up, confirmation mail and confirmation; preferences
+//! that change what `plan` gives a reader.
+
+use broadsheet::audience::Address;
+use broadsheet::unsubscribe::Signer;
+use serde_json::Value;
+
+use crate::recipients::with_recipients;
+use crate::support::dispatching::SECRET;
+use crate::support::serve::{Serve, path_of};
+use crate::support::smtp::SmtpSink;
+use crate::support::{Project, eventually_files};
+
+/// Dispatches volume 11 to the subscribers and returns each message's (To, unsubscribe URL)
+/// read from the outbox.
+fn dispatched(project: &Project) -> Vec<(String, String)> {
+    let mut dispatch = project.command(&[
+        "dispatch",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--yes",
+        "--expect",
+        "2",
+    ]);
+    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    let run = crate::support::Run::from(dispatch.output().expect("run dispatch"));
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    eventually_files(&project.path("outbox"), ".eml", 2)
+        .iter()
+        .map(|eml| {
+            let text = std::fs::read_to_string(eml).expect("read message");
+            (header(&text, "To"), unsubscribe_url(&text))
+        })
+        .collect()
+}
+
+fn header(message: &str, name: &str) -> String {
+    let line = message
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} header"));
+    let value = &line[name.len() + 2..];
+    let address = value.rsplit_once('<').map_or(value, |(_, a)| a);
+    address.trim_end_matches('>').to_owned()
+}
+
+/// The https URL of the message's List-Unsubscribe header.
+pub fn unsubscribe_url(message: &str) -> String {
+    let line = message
+        .lines()
+        .find(|l| l.starts_with("List-Unsubscribe: "))
+        .expect("a List-Unsubscribe header");
+    let start = line.find("<https://").expect("an https URL") + 1;
+    let end = start + line[start..].find('>').expect("a closing bracket");
+    line[start..end].to_owned()
+}
+
+fn plan(project: &Project) -> Value {
+    let mut plan = project.command(&[
+        "plan",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--json",
+    ]);
+    plan.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    let run = crate::support::Run::from(plan.output().expect("run plan"));
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).expect("plan JSON")
+}
+
+fn excluded(plan: &Value) -> Vec<String> {
+    plan["excluded"]
+        .as_array()
+        .expect("excluded list")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["address"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Each variant of the plan with its number of recipients, e.g. `topics:chips 1`.
+fn variants(plan: &Value) -> Vec<String> {
+    plan["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| format!("{} {}", v["variant"].as_str().unwrap(), v["recipients"]))
+        .collect()
+}
+
+#[test]
+fn one_click_with_a_dispatched_token_suppresses_and_plan_excludes_the_reader() {
+    let project = with_recipients();
+    let messages = dispatched(&project);
+    let serve = Serve::start(&project);
+    let (to, url) = messages
+        .iter()
+        .find(|(to, _)| to == "ana.lima@example.org")
+        .expect("a message to Ana");
+    let path = path_of(url);
+    // The page shows the masked address and a button, and changes nothing.
+    let page = serve.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("a…@example.org") && !page.body.contains(to.as_str()));
+    assert!(
+        page.body.contains("name=\"confirm\" value=\"yes\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        project.ok(&["suppress", "list"]).stdout,
+        "",
+        "a GET changed something"
+    );
+    let first = serve.one_click(&path);
+    assert_eq!((first.status, first.body.as_str()), (200, "unsubscribed\n"));
+    let replay = serve.one_click(&path);
+    assert_eq!(replay.status, 200, "a replay is still 200");
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  unsubscribed  one-click  "),
+        "{list}"
+    );
+    assert_eq!(list.lines().count(), 1, "{list}");
+    let excluded = excluded(&plan(&project));
+    let suppressed: Vec<_> = excluded
+        .iter()
+        .filter(|e| e.contains("suppressed"))
+        .collect();
+    assert_eq!(
+        suppressed,
+        ["ana.lima@example.org suppressed (unsubscribed)"]
+    );
+    let page = serve.get(&path);
+    assert!(page.body.contains("You are unsubscribed") && page.body.contains("Resubscribe"));
+}
+
+#[test]
+fn a_token_from_an_smtp_sink_message_works_too() {
+    let sink = SmtpSink::start();
+    let project = crate::sending::smtp_project(sink.port);
+    let mut dispatch = project.command(&[
+        "dispatch",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--yes",
+        "--expect",
+        "2",
+    ]);
+    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    assert!(dispatch.status().expect("run dispatch").success());
+    let captured = sink.wait_for(2);
+    let wei = captured
+        .iter()
+        .find(|c| {
+            c.rcpt_args
+                .iter()
+                .any(|r| r.contains("wei.zhang@example.org"))
+        })
+        .expect("the message to Wei");
+    let url = crate::sending::check_message(wei);
+    let serve = Serve::start(&project);
+    assert_eq!(serve.one_click(&path_of(&url)).status, 200);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("wei.zhang@example.org  unsubscribed  one-click"),
+        "{list}"
+    );
+}
+
+#[test]
+fn bad_tokens_all_get_the_same_400_and_gets_change_nothing() {
+    let project = with_recipients();
+    let messages = dispatched(&project);
+    let serve = Serve::start(&project);
+    let path = path_of(&messages[0].1);
+    let mut tampered = path.clone();
+    let last = tampered.pop().expect("a token");
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let proof = "/unsubscribe/proof".to_owned();
+    let short = format!("{}x", &path[..path.len() - 5]);
+    let answers: Vec<_> = [&tampered, &proof, &short]
+        .iter()
+        .flat_map(|p| [serve.get(p), serve.one_click(p)])
+        .chain([
+            serve.get("/confirm/AAAA"),
+            serve.get(&path.replace("unsubscribe", "confirm")),
+        ])
+        .collect();
+    for answer in &answers {
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        assert_eq!(
+            answer.body, answers[0].body,
+            "every bad token gets the same page"
+        );
+    }
+    for page in [
+        path.clone(),
+        path.replace("unsubscribe", "preferences"),
+        "/subscribe".to_owned(),
+    ] {
+        assert_eq!(serve.get(&page).status, 200, "{page}");
+    }
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
+    assert!(!project.path("state/audience.sqlite").exists() || history_is_empty(&project));
+}
+
+fn history_is_empty(project: &Project) -> bool {
+    let explain = project
+        .ok(&["recipients", "--explain", "ana.lima@example.org"])
+        .stdout;
+    !explain.contains("history")
+}
+
+#[test]
+fn signup_mails_a_confirmation_whose_get_changes_nothing_and_whose_post_subscribes() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let sent = serve.form(
+        "/subscribe",
+        "email=New.Reader%40Example.org&name=New+Reader&topics=chips&topics=ai&website=",
+    );
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(sent.header("location"), Some("/subscribe?sent=1"));
+    let inbox = serve.get("/subscribe?sent=1");
+    assert!(inbox.body.contains("Check your inbox"), "{}", inbox.body);
+    // A bad address and a filled honeypot get the very same answer, and no mail.
+    for body in [
+        "email=not-an-address",
+        "email=bot%40example.org&website=http%3A%2F%2Fspam",
+    ] {
+        let same = serve.form("/subscribe", body);
+        assert_eq!(
+            (same.status, same.header("location")),
+            (303, Some("/subscribe?sent=1"))
+        );
+    }
+    let mails = eventually_files(&project.path("outbox"), ".eml", 1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        eventually_files(&project.path("outbox"), ".eml", 1).len(),
+        1,
+        "one mail only"
+    );
+    let mail = std::fs::read_to_string(&mails[0]).expect("read the confirmation");
+    assert!(
+        mail.contains("To: New.Reader@example.org") && mail.contains("Subject: Confirm"),
+        "{mail}"
+    );
+    let start = mail
+        .find("https://scout.eto.tech/confirm/")
+        .expect("a confirmation link");
+    let link = mail[start..].split_whitespace().next().unwrap();
+    let path = path_of(link);
+    let explain = |p: &Project| {
+        p.ok(&["recipients", "--explain", "new.reader@example.org"])
+            .stdout
+    };
+    assert_eq!(serve.get(&path).status, 200);
+    assert!(
+        explain(&project).contains("gets no volume: not listed"),
+        "{}",
+        explain(&project)
+    );
+    let unsigned = serve.request("POST", &path, &[], "");
+    assert_eq!(unsigned.status, 403, "a confirmation POST without Origin");
+    let confirmed = serve.form(&path, "");
+    assert_eq!(confirmed.status, 303);
+    assert_eq!(serve.get(confirmed.header("location").unwrap()).status, 200);
+    let story = explain(&project);
+    assert!(
+        story.contains("(signed up 20") && story.contains(", confirmed 20"),
+        "{story}"
+    );
+    assert!(
+        story.contains("\n  topics: ai, chips\n") && story.contains("segments: subscribers"),
+        "{story}"
+    );
+    assert!(
+        story.contains("gets a volume with the picks tagged ai or chips"),
+        "{story}"
+    );
+    let plan = plan(&project);
+    assert_eq!(plan["to_send"], 3, "{plan}");
+    assert_eq!(
+        serve.form(&path, "").status,
+        400,
+        "a used confirmation is spent"
+    );
+}
+
+#[test]
+fn preferences_change_the_plan_and_resubscribing_lifts_only_the_readers_own_unsubscribe() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    // Signed as the messages are (a dispatch would leave the plan nobody to send to).
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
+    let address = Address::parse("ana.lima@example.org").expect("address");
+    let ana = format!("/preferences/{}", signer.token(&address));
+    let page = serve.get(&ana);
+    assert!(
+        page.body.contains("value=\"chips\"") && !page.body.contains(" checked"),
+        "{}",
+        page.body
+    );
+    let before = variants(&plan(&project));
+    assert_eq!(
+        before.len(),
+        2,
+        "every pick for Ana, ai and chips for Wei: {before:?}"
+    );
+    assert!(!before.contains(&"topics:chips 1".to_owned()), "{before:?}");
+    let saved = serve.form(&ana, "topics=chips&topics=unknown&action=save");
+    assert_eq!(saved.status, 303);
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("{ana}?saved=1").as_str())
+    );
+    assert!(
+        serve
+            .get(&ana)
+            .body
+            .contains("id=\"topic-chips\" name=\"topics\" value=\"chips\" checked")
+    );
+    assert_eq!(
+        variants(&plan(&project)),
+        ["topics:ai,chips 1", "topics:chips 1"]
+    );
+    let explain = project
+        .ok(&["recipients", "--explain", "ana.lima@example.org"])
+        .stdout;
+    assert!(explain.contains("\n  topics: chips\n"), "{explain}");
+    // Unsubscribe from the page, come back, and a bounce is never lifted by the reader.
+    assert_eq!(serve.form(&ana, "action=unsubscribe").status, 303);
+    assert!(
+        excluded(&plan(&project))
+            .contains(&"ana.lima@example.org suppressed (unsubscribed)".to_owned())
+    );
+    assert_eq!(serve.form(&ana, "action=resubscribe").status, 303);
+    assert!(
+        !excluded(&plan(&project))
+            .iter()
+            .any(|e| e.contains("suppressed"))
+    );
+    project.ok(&[
+        "suppress",
+        "add",
+        "ana.lima@example.org",
+        "--reason",
+        "bounced",
+    ]);
+    assert!(!serve.get(&ana).body.contains("value=\"resubscribe\""));
+    assert_eq!(serve.form(&ana, "action=resubscribe").status, 303);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  bounced  suppress"),
+        "{list}"
+    );
+    assert_eq!(
+        serve
+            .request(
+                "POST",
+                &ana,
+                &[("Origin", "https://evil.example")],
+                "action=save"
+            )
+            .status,
+        403
+    );
+}

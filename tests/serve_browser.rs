@@ -1,0 +1,104 @@
+//! The subscriber service's pages in a real headless Chromium, at 600 px and on a 375 px
+//! phone: sign up, confirm from the mailed link, choose topics, unsubscribe, resubscribe,
+//! by clicking the pages' own buttons (no JavaScript in the pages; forms and redirects).
+
+use std::time::Duration;
+
+use broadsheet::audience::Address;
+use broadsheet::unsubscribe::Signer;
+use serde_json::json;
+
+use crate::recipients::with_recipients;
+use crate::support::dispatching::SECRET;
+use crate::support::eventually_files;
+use crate::support::serve::{Serve, path_of};
+use crate::support::webdriver::Browser;
+
+/// Clicks the element `selector` names and waits until the page shows `text`.
+fn click_until(browser: &Browser, selector: &str, text: &str) {
+    browser.eval(&format!(
+        "document.querySelector({selector:?}).click(); return true;"
+    ));
+    let shown = format!(
+        "return document.readyState === 'complete' && document.body.innerText.includes({text:?});"
+    );
+    assert!(
+        browser.wait_until(&shown, Duration::from_secs(10)),
+        "no {text:?} after clicking {selector}: {}",
+        browser.eval("return document.body.innerText;")
+    );
+}
+
+/// The page's language, horizontal fit, and whether every visible field has a label.
+fn check_page(browser: &Browser, width: u64) {
+    let facts = browser.eval(
+        "const d = document.documentElement;
+         const fields = [...document.querySelectorAll('input:not([type=hidden])')]
+           .filter(i => !i.closest('[aria-hidden=true]'));
+         return { lang: d.lang, fits: d.scrollWidth <= d.clientWidth, width: window.innerWidth,
+                  unlabelled: fields.filter(i => i.labels.length === 0).map(i => i.name),
+                  scripts: document.scripts.length };",
+    );
+    assert_eq!(facts["lang"], json!("en"), "{facts}");
+    assert_eq!(facts["fits"], json!(true), "horizontal scroll: {facts}");
+    assert_eq!(facts["width"], json!(width), "{facts}");
+    assert_eq!(facts["unlabelled"], json!([]), "{facts}");
+    assert_eq!(facts["scripts"], json!(0), "{facts}");
+}
+
+fn walk(width: u32, mobile: bool, who: &str) {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let browser = Browser::start(width, 900, mobile);
+    let check = |b: &Browser| check_page(b, u64::from(width));
+    browser.goto(&format!("{}/subscribe", serve.url()));
+    check(&browser);
+    browser.eval(&format!(
+        "document.querySelector('#email').value = '{who}';
+         document.querySelector('#name').value = 'Browser Reader';
+         document.querySelector('#topic-chips').click(); return true;"
+    ));
+    click_until(&browser, "button[type=submit]", "Check your inbox");
+    let mail = std::fs::read_to_string(&eventually_files(&project.path("outbox"), ".eml", 1)[0])
+        .expect("read the confirmation mail");
+    let start = mail
+        .find("https://scout.eto.tech/confirm/")
+        .expect("a link");
+    let link = path_of(mail[start..].split_whitespace().next().expect("the link"));
+    browser.goto(&format!("{}{link}", serve.url()));
+    check(&browser);
+    click_until(&browser, "button[type=submit]", "You are subscribed");
+    let explain = project.ok(&["recipients", "--explain", who]).stdout;
+    assert!(explain.contains("\n  topics: chips\n"), "{explain}");
+
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
+    let token = signer.token(&Address::parse(who).expect("address"));
+    browser.goto(&format!("{}/preferences/{token}", serve.url()));
+    check(&browser);
+    let ticked = "return document.querySelector('#topic-chips').checked;";
+    assert_eq!(browser.eval(ticked), json!(true));
+    browser.eval("document.querySelector('#topic-ai').click(); return true;");
+    click_until(&browser, "button[value=save]", "Your choices are saved");
+    let explain = project.ok(&["recipients", "--explain", who]).stdout;
+    assert!(explain.contains("\n  topics: ai, chips\n"), "{explain}");
+    click_until(
+        &browser,
+        "button[value=unsubscribe]",
+        "You are unsubscribed",
+    );
+    check(&browser);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(list.contains("unsubscribed  page"), "{list}");
+    click_until(&browser, "button[type=submit]", "Unsubscribe from");
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "", "resubscribed");
+}
+
+#[test]
+fn a_reader_walks_every_page_at_600_px() {
+    walk(600, false, "desk.reader@example.org");
+}
+
+#[test]
+fn a_reader_walks_every_page_on_a_375_px_phone() {
+    walk(375, true, "phone.reader@example.org");
+}

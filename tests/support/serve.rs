@@ -1,0 +1,183 @@
+//! A running `broadsheet serve` for tests: started on a free loopback port with the test
+//! secret, spoken to with raw HTTP/1.1 (so tests control every header), killed at the end.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use super::Project;
+use crate::support::dispatching::SECRET;
+
+/// A serve process.
+pub struct Serve {
+    child: Child,
+    pub port: u16,
+}
+
+/// One answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// The header lines, lowercased names, as received.
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of header `name` (lowercase), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+impl Serve {
+    /// Starts `broadsheet serve --listen 127.0.0.1:PORT` in `project` and waits until it
+    /// prints its address.
+    pub fn start(project: &Project) -> Self {
+        Self::start_on(project, super::free_port())
+    }
+
+    /// As [`Serve::start`], on `port`.
+    pub fn start_on(project: &Project, port: u16) -> Self {
+        let mut child = project
+            .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start broadsheet serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read serve's first line");
+        assert!(line.contains("serving readers"), "serve said {line:?}");
+        Self { child, port }
+    }
+
+    /// Sends `request` (a whole HTTP/1.1 request) and reads the answer to its end.
+    pub fn raw(&self, request: &[u8]) -> Answer {
+        Client { port: self.port }
+            .try_raw(request)
+            .expect("an answer from serve")
+    }
+
+    /// `METHOD path` with a loopback Host, `headers` and a form `body`.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+            self.port
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if method == "POST" {
+            request.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        self.raw(request.as_bytes())
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, &[], "")
+    }
+
+    /// A form POST from our own pages (Origin is the address it was sent to).
+    pub fn form(&self, path: &str, body: &str) -> Answer {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        self.request("POST", path, &[("Origin", &origin)], body)
+    }
+
+    /// The RFC 8058 one-click POST a mail client sends.
+    pub fn one_click(&self, path: &str) -> Answer {
+        self.request("POST", path, &[], "List-Unsubscribe=One-Click")
+    }
+
+    /// The server's base URL, e.g. `http://127.0.0.1:4080`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client that may find the server gone (killed mid-burst).
+pub struct Client {
+    pub port: u16,
+}
+
+impl Client {
+    /// Sends `request` and reads the whole answer; `None` if the connection failed or
+    /// ended before an answer.
+    pub fn try_raw(&self, request: &[u8]) -> Option<Answer> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .ok()?;
+        stream.write_all(request).ok()?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).ok()?;
+        bytes
+            .windows(4)
+            .any(|w| w == b"\r\n\r\n")
+            .then(|| parse(&bytes))
+    }
+
+    /// A one-click POST to `path`; its status, if an answer came.
+    pub fn one_click(&self, path: &str) -> Option<u16> {
+        let body = "List-Unsubscribe=One-Click";
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        self.try_raw(request.as_bytes()).map(|a| a.status)
+    }
+}
+
+/// Parses a whole HTTP/1.1 answer (with a Content-Length body).
+pub fn parse(bytes: &[u8]) -> Answer {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(bytes)));
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let status = head[9..12].parse().expect("numeric status");
+    Answer {
+        status,
+        head,
+        body: String::from_utf8_lossy(&bytes[end + 4..]).into_owned(),
+    }
+}
+
+/// The path of `url` (an `https://scout.eto.tech/...` link from a message).
+pub fn path_of(url: &str) -> String {
+    let rest = url.strip_prefix("https://").expect("an https URL");
+    rest[rest.find('/').expect("a path")..].to_owned()
+}
