@@ -322,12 +322,12 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
             let r = audience.find(&Address::parse(address).unwrap()).unwrap();
             let topics = everyone.reader_topics(r);
             let variant = variants.get(topics.as_ref()).unwrap().unwrap();
-            let id = message::message_id(sender, 11, &r.address);
-            let url = unsubscribe::url(unsub, &signer.token(&r.address));
+            let id = message::message_id(sender, 11, &r.address());
+            let url = unsubscribe::url(unsub, &signer.token(&r.address()));
             let personal = Personal {
-                to: &r.address,
-                name: r.name.as_deref(),
-                greeting: r.greeting.as_deref(),
+                to: &r.address(),
+                name: r.name(),
+                greeting: r.greeting(),
                 message_id: &id,
                 unsubscribe_url: &url,
             };

@@ -32,6 +32,11 @@ impl Address {
         Ok(Self(address.into_boxed_str()))
     }
 
+    /// An address already normalised (one that [`Address::parse`] returned before).
+    pub(crate) fn normalised(address: &str) -> Self {
+        Self(address.into())
+    }
+
     /// The address, e.g. `ana@example.org`.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -28,8 +28,7 @@ impl Index {
     /// Records that the recipient at `position` has the key `key`.
     pub(crate) fn insert(&mut self, recipients: &[Recipient], key: &str, position: u32) {
         let Self { table, hasher } = self;
-        let rehash =
-            |&i: &u32| hasher.hash_one(&*lowercase_key(recipients[slot(i)].address.as_str()));
+        let rehash = |&i: &u32| hasher.hash_one(&*lowercase_key(recipients[slot(i)].email()));
         table.insert_unique(hasher.hash_one(key), position, rehash);
     }
 }
@@ -39,7 +38,7 @@ fn slot(i: u32) -> usize {
 }
 
 fn same(recipients: &[Recipient], i: u32, key: &str) -> bool {
-    let address = recipients[slot(i)].address.as_str();
+    let address = recipients[slot(i)].email();
     if address.is_ascii() {
         address.eq_ignore_ascii_case(key)
     } else {

@@ -14,6 +14,7 @@ mod toml_file;
 
 use super::RECIPIENTS_FILE;
 use super::index::Index;
+use super::recipient::TopicSets;
 use super::store::Snapshot;
 use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
@@ -49,6 +50,7 @@ pub(super) struct Loader<'a> {
     segment_bits: HashMap<String, u64>,
     topics: Vec<Box<str>>,
     topic_ids: HashMap<Box<str>, u16>,
+    topic_sets: TopicSets,
     recipients: Vec<Recipient>,
     index: Index,
     files: Vec<String>,
@@ -65,6 +67,7 @@ impl<'a> Loader<'a> {
             segment_bits: HashMap::new(),
             topics: Vec::new(),
             topic_ids: HashMap::new(),
+            topic_sets: TopicSets::default(),
             recipients: Vec::new(),
             index: Index::default(),
             files: Vec::new(),
@@ -98,6 +101,7 @@ impl<'a> Loader<'a> {
             recipients: self.recipients,
             index: self.index,
             topics: self.topics,
+            topic_sets: self.topic_sets,
             suppressions: stored.suppressions,
             sightings: self.sightings,
             merged: self.merged,

@@ -8,6 +8,7 @@ pub(crate) mod address_list;
 pub(crate) mod csv;
 mod index;
 mod load;
+mod recipient;
 mod select;
 pub mod store;
 pub mod suppress;
@@ -16,6 +17,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use address::Address;
+pub use recipient::Recipient;
 pub use select::{Exclusion, SegmentCount, Selection};
 pub use store::{Source, Store};
 pub use suppress::{Reason, Suppression, Suppressions};
@@ -44,20 +46,6 @@ pub(crate) struct Place {
     line: u32,
 }
 
-/// One person, after merging every row that names their address.
-#[derive(Debug, Clone)]
-pub struct Recipient {
-    /// The normalised address.
-    pub address: Address,
-    /// The display name, when a row gave one.
-    pub name: Option<Box<str>>,
-    /// The name to greet them by ("Hi Ana,"), when a row gave one.
-    pub greeting: Option<Box<str>>,
-    segments: u64,
-    topics: Option<Box<[u16]>>,
-    last: Place,
-}
-
 /// Every row that named one address, kept for `recipients --explain`.
 #[derive(Debug, Clone)]
 pub struct Sighting {
@@ -74,6 +62,7 @@ pub struct Audience {
     recipients: Vec<Recipient>,
     index: index::Index,
     topics: Vec<Box<str>>,
+    topic_sets: recipient::TopicSets,
     suppressions: Suppressions,
     sightings: Vec<Sighting>,
     /// Rows that named an address already listed in another file, merged into one person.
@@ -146,7 +135,7 @@ impl Audience {
 
     /// The topics a recipient chose, if any.
     pub fn chosen_topics(&self, recipient: &Recipient) -> Option<BTreeSet<&str>> {
-        let ids = recipient.topics.as_ref()?;
+        let ids = self.topic_sets.get(recipient.topics)?;
         Some(ids.iter().map(|&t| &*self.topics[usize::from(t)]).collect())
     }
 }

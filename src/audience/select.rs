@@ -100,11 +100,11 @@ impl Audience {
 
     /// Why `recipient` gets nothing, if that is so whatever the segments.
     pub fn exclusion(&self, recipient: &Recipient) -> Option<Exclusion> {
-        if let Some(s) = self.suppressions.get(&recipient.address) {
+        if let Some(s) = self.suppressions.get(&recipient.address()) {
             return Some(Exclusion::Suppressed(s.reason));
         }
         recipient
-            .address
+            .address()
             .needs_smtputf8()
             .then_some(Exclusion::NeedsSmtpUtf8)
     }

@@ -166,9 +166,5 @@ fn known(project: &Project) -> anyhow::Result<Vec<Address>> {
         return Ok(Vec::new());
     }
     let audience = Audience::load(&project.root, None)?;
-    Ok(audience
-        .recipients()
-        .iter()
-        .map(|r| r.address.clone())
-        .collect())
+    Ok(audience.recipients().iter().map(|r| r.address()).collect())
 }

@@ -136,7 +136,7 @@ fn proof_list(
                 .recipients()
                 .iter()
                 .filter(|r| selection.includes(r))
-                .map(|r| r.address.clone()),
+                .map(|r| r.address()),
         );
     }
     Ok(allowed)
@@ -195,8 +195,8 @@ fn copies(
                 Some(args.topics.iter().cloned().collect())
             };
             Copy {
-                name: me.and_then(|r| r.name.as_deref().map(str::to_owned)),
-                greeting: me.and_then(|r| r.greeting.as_deref().map(str::to_owned)),
+                name: me.and_then(|r| r.name().map(str::to_owned)),
+                greeting: me.and_then(|r| r.greeting().map(str::to_owned)),
                 topics,
                 to,
             }

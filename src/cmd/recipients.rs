@@ -53,7 +53,10 @@ fn explain(
     address: &Address,
 ) -> anyhow::Result<()> {
     let listed = audience.find(address);
-    say(format_args!("{}", listed.map_or(address, |r| &r.address)))?;
+    say(format_args!(
+        "{}",
+        listed.map_or(address.as_str(), |r| r.email())
+    ))?;
     for sighting in audience.sightings() {
         say(format_args!(
             "  listed at {} in: {}",
@@ -74,10 +77,10 @@ fn explain(
         ))
         .map_err(Into::into);
     };
-    if let Some(name) = &recipient.name {
+    if let Some(name) = &recipient.name() {
         say(format_args!("  name: {name}"))?;
     }
-    match &recipient.greeting {
+    match &recipient.greeting() {
         Some(greeting) => say(format_args!("  greeting: {greeting}"))?,
         None => say(format_args!("  greeting: none (the email greets nobody)"))?,
     }

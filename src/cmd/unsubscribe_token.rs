@@ -14,11 +14,11 @@ pub(crate) fn run(project: &Project, args: &TokenArgs) -> anyhow::Result<()> {
     let unsubscribe = &sending.unsubscribe;
     let signer = Signer::from_env(unsubscribe, &sending.identity.list_id)?;
     let audience = Audience::load(&project.root, None)?;
-    let listed = audience.recipients().iter().map(|r| &r.address);
+    let listed: Vec<_> = audience.recipients().iter().map(|r| r.address()).collect();
     let suppressed = audience.suppressions().iter().map(|s| &s.address);
     let token = unsubscribe::token_in(unsubscribe, token);
     let verified = signer
-        .verify(token, listed.chain(suppressed))
+        .verify(token, listed.iter().chain(suppressed))
         .map_err(anyhow::Error::msg)?;
     say(format_args!(
         "valid: {} on list {}",

@@ -178,8 +178,7 @@ impl<'a> Audit<'a> {
             return Ok(Err(Exclusion::Reason(exclusion.to_string())));
         }
         if let Some((ledger, _)) = &self.inputs.ledger
-            && let Some((dispatch, state)) =
-                ledger.holder(self.inputs.volume, r.address.as_str())?
+            && let Some((dispatch, state)) = ledger.holder(self.inputs.volume, r.email())?
             && Some(dispatch) != self.inputs.resumes
         {
             return Ok(Err(Exclusion::Held(dispatch, state)));
@@ -213,14 +212,14 @@ impl<'a> Audit<'a> {
                 Err(e) => return Some(Err(e)),
             };
             Some(Ok(Entry {
-                address: r.address.as_str().to_owned(),
-                name: r.name.as_deref().map(str::to_owned),
-                greeting: r.greeting.as_deref().map(str::to_owned),
+                address: r.email().to_owned(),
+                name: r.name().map(str::to_owned),
+                greeting: r.greeting().map(str::to_owned),
                 variant,
                 message_id: message::message_id(
                     self.inputs.identity,
                     self.inputs.volume,
-                    &r.address,
+                    &r.address(),
                 ),
             }))
         })
@@ -232,7 +231,7 @@ impl<'a> Audit<'a> {
         let mut by_variant: BTreeMap<String, usize> = BTreeMap::new();
         let (mut excluded, mut already_received) = (Vec::new(), Vec::new());
         for r in self.selected() {
-            let address = r.address.as_str().to_owned();
+            let address = r.email().to_owned();
             match self.classify(r)? {
                 Ok(key) => *by_variant.entry(key).or_default() += 1,
                 Err(Exclusion::Reason(reason)) => excluded.push(Excluded { address, reason }),

@@ -115,16 +115,16 @@ impl Candidates {
             .filter_map(|r| {
                 let topics = audience.chosen_topics(r)?;
                 Some((
-                    r.address.key(),
+                    r.address().key(),
                     topics.into_iter().map(str::to_owned).collect(),
                 ))
             })
             .collect();
         *self.file_topics.write().unwrap_or_else(|e| e.into_inner()) = file_topics;
-        let listed = audience.recipients().iter().map(|r| &r.address);
+        let listed: Vec<Address> = audience.recipients().iter().map(|r| r.address()).collect();
         let suppressed = audience.suppressions().iter().map(|s| &s.address);
         let mut by_key: HashMap<RecipientKey, Vec<Address>> = HashMap::new();
-        for address in listed.chain(suppressed) {
+        for address in listed.iter().chain(suppressed) {
             by_key
                 .entry(signer.recipient_key(address))
                 .or_default()

@@ -30,14 +30,14 @@ impl Loader<'_> {
         let Some(i) = self.index.find(&self.recipients, &key) else {
             let i = u32::try_from(self.recipients.len())
                 .map_err(|_| "too many recipients".to_owned())?;
-            self.recipients.push(Recipient {
-                address: row.address,
-                name: row.name,
-                greeting: row.greeting,
-                segments: row.segments,
-                topics: row.topics.map(Vec::into_boxed_slice),
-                last: place,
-            });
+            let topics = row.topics.map_or(0, |t| self.topic_sets.intern(t));
+            self.recipients.push(Recipient::new(
+                &row.address,
+                [row.name.as_deref(), row.greeting.as_deref()],
+                row.segments,
+                topics,
+                place,
+            ));
             self.index.insert(&self.recipients, &key, i);
             return Ok(Vec::new());
         };
@@ -53,13 +53,10 @@ impl Loader<'_> {
         let r = &mut self.recipients[i];
         self.merged += 1;
         r.segments |= row.segments;
-        r.name = r.name.take().or(row.name);
-        r.greeting = r.greeting.take().or(row.greeting);
+        r.fill([row.name.as_deref(), row.greeting.as_deref()]);
         if let Some(mut more) = row.topics {
-            more.extend(r.topics.as_deref().unwrap_or_default());
-            more.sort_unstable();
-            more.dedup();
-            r.topics = Some(more.into_boxed_slice());
+            more.extend(self.topic_sets.get(r.topics).unwrap_or_default());
+            r.topics = self.topic_sets.intern(more);
         }
         r.last = place;
         Ok(warnings)
@@ -74,14 +71,14 @@ impl Loader<'_> {
             earlier.last.line
         );
         let mut found = Vec::new();
-        if let (Some(old), Some(new)) = (&earlier.name, &row.name)
+        if let (Some(old), Some(new)) = (earlier.name(), row.name.as_deref())
             && old != new
         {
             found.push((
                 Field::Name,
                 format!(
                     "`{}` is named `{old}` in {at} and `{new}` here; the name in {at} is kept",
-                    earlier.address
+                    earlier.email()
                 ),
             ));
         }
@@ -91,14 +88,14 @@ impl Loader<'_> {
             names.dedup();
             names
         };
-        if let (Some(old), Some(new)) = (&earlier.topics, &row.topics)
+        if let (Some(old), Some(new)) = (self.topic_sets.get(earlier.topics), &row.topics)
             && names(old) != names(new)
         {
             found.push((
                 Field::Topic(0),
                 format!(
                     "`{}` chose the topics {} in {at} and {} here; both are kept",
-                    earlier.address,
+                    earlier.email(),
                     names(old).join(";"),
                     names(new).join(";")
                 ),

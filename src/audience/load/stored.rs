@@ -62,7 +62,7 @@ impl Loader<'_> {
             .iter()
             .filter_map(|t| self.topic(t).ok())
             .collect();
-        let recipient = &mut self.recipients[usize::try_from(i).expect("u32 fits usize")];
-        recipient.topics = (!ids.is_empty()).then(|| ids.into_boxed_slice());
+        let topics = self.topic_sets.intern(ids);
+        self.recipients[usize::try_from(i).expect("u32 fits usize")].topics = topics;
     }
 }
