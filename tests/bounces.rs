@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::recipients::with_recipients;
-use crate::support::dispatching::SECRET;
+use crate::support::dispatching::{SECRET, dispatch};
 use crate::support::{Project, Run};
 
 /// The sample project with recipients and `[sender] bounce` set.
@@ -83,18 +83,7 @@ fn record<'a>(records: &'a [Value], name: &str) -> &'a Value {
 #[test]
 fn each_dispatched_message_has_its_own_return_path_and_proofs_the_plain_one() {
     let project = verp_project();
-    let sent = run(
-        &project,
-        &[
-            "dispatch",
-            "volumes/011.toml",
-            "--segment",
-            "subscribers",
-            "--yes",
-            "--expect",
-            "2",
-        ],
-    );
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
     assert_eq!(sent.status, 0, "{}", sent.stderr);
     let found = envelopes(&project);
     assert_eq!(found.len(), 2);
@@ -174,11 +163,9 @@ Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n\
 #[test]
 fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
     let project = verp_project();
-    let sent = run(
+    let sent = dispatch(
         &project,
         &[
-            "dispatch",
-            "volumes/011.toml",
             "--segment",
             "subscribers",
             "--segment",
@@ -305,18 +292,7 @@ fn a_real_postfix_dsn_to_the_return_path_suppresses_exactly_that_recipient() {
         "domain = \"eto.tech\"",
         "domain = \"eto.tech\"\nbounce = \"bounces@eto.tech\"",
     );
-    let sent = run(
-        &project,
-        &[
-            "dispatch",
-            "volumes/011.toml",
-            "--segment",
-            "subscribers",
-            "--yes",
-            "--expect",
-            "2",
-        ],
-    );
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
     assert_eq!(sent.status, 0, "{}", sent.stderr);
     postfix.wait_for_mail("ana");
     let dsn = postfix.wait_for_mail("bounces");
@@ -365,18 +341,7 @@ Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n-
 #[test]
 fn bounces_fetch_reads_an_imap_folder_and_moves_what_it_applied() {
     let project = verp_project();
-    let sent = run(
-        &project,
-        &[
-            "dispatch",
-            "volumes/011.toml",
-            "--segment",
-            "subscribers",
-            "--yes",
-            "--expect",
-            "2",
-        ],
-    );
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
     assert_eq!(sent.status, 0, "{}", sent.stderr);
     let found = envelopes(&project);
     let wei = envelope_of(&found, "wei.zhang@example.org");

@@ -4,7 +4,7 @@
 
 use crate::recipients::with_recipients;
 use crate::support::Project;
-use crate::support::dispatching::SECRET;
+use crate::support::dispatching::{SECRET, dispatch_command};
 
 const VOLUME: &str = "volumes/011.toml";
 
@@ -76,16 +76,7 @@ fn dispatch_refuses_a_draft_and_sends_nothing_while_plan_and_proof_work() {
     assert!(proofs > 0, "proof sends test copies of a draft");
 
     let dispatch = |project: &Project| {
-        let mut command = project.command(&[
-            "dispatch",
-            VOLUME,
-            "--segment",
-            "subscribers",
-            "--yes",
-            "--expect",
-            "2",
-        ]);
-        command.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+        let mut command = dispatch_command(project, &["--yes", "--expect", "2"]);
         crate::support::Run::from(command.output().expect("run dispatch"))
     };
     let refused = dispatch(&project);

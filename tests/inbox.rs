@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::recipients::with_recipients;
 use crate::support::Project;
-use crate::support::dispatching::SECRET;
+use crate::support::dispatching::{SECRET, dispatch_command};
 use crate::support::oracle::{node_script, npm_bin, run_ok, system_tool};
 use crate::support::webdriver::Browser;
 
@@ -78,16 +78,7 @@ fn spamassassin(project: &Project, message: &[u8]) -> (f64, Vec<String>) {
 #[test]
 fn spamassassin_finds_nothing_in_a_dispatched_message() {
     let project = with_recipients();
-    let mut dispatch = project.command(&[
-        "dispatch",
-        "volumes/011.toml",
-        "--segment",
-        "subscribers",
-        "--yes",
-        "--expect",
-        "2",
-    ]);
-    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    let dispatch = dispatch_command(&project, &["--yes", "--expect", "2"]);
     run_ok(dispatch);
     let messages = outbox(&project);
     assert_eq!(messages.len(), 2, "{:?}", messages.keys());

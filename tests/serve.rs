@@ -8,7 +8,7 @@ use broadsheet::unsubscribe::Signer;
 use serde_json::Value;
 
 use crate::recipients::with_recipients;
-use crate::support::dispatching::SECRET;
+use crate::support::dispatching::{SECRET, dispatch_command};
 use crate::support::serve::{Serve, path_of};
 use crate::support::smtp::SmtpSink;
 use crate::support::{Project, eventually_files};
@@ -16,16 +16,7 @@ use crate::support::{Project, eventually_files};
 /// Dispatches volume 11 to the subscribers and returns each message's (To, unsubscribe URL)
 /// read from the outbox.
 fn dispatched(project: &Project) -> Vec<(String, String)> {
-    let mut dispatch = project.command(&[
-        "dispatch",
-        "volumes/011.toml",
-        "--segment",
-        "subscribers",
-        "--yes",
-        "--expect",
-        "2",
-    ]);
-    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    let mut dispatch = dispatch_command(project, &["--yes", "--expect", "2"]);
     let run = crate::support::Run::from(dispatch.output().expect("run dispatch"));
     assert_eq!(run.status, 0, "{}", run.stderr);
     eventually_files(&project.path("outbox"), ".eml", 2)
@@ -148,16 +139,7 @@ fn one_click_with_a_dispatched_token_suppresses_and_plan_excludes_the_reader() {
 fn a_token_from_an_smtp_sink_message_works_too() {
     let sink = SmtpSink::start();
     let project = crate::sending::smtp_project(sink.port);
-    let mut dispatch = project.command(&[
-        "dispatch",
-        "volumes/011.toml",
-        "--segment",
-        "subscribers",
-        "--yes",
-        "--expect",
-        "2",
-    ]);
-    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    let mut dispatch = dispatch_command(&project, &["--yes", "--expect", "2"]);
     assert!(dispatch.status().expect("run dispatch").success());
     let captured = sink.wait_for(2);
     let wei = captured
