@@ -9,7 +9,6 @@ use anyhow::{Context as _, bail};
 
 use crate::cli::DispatchArgs;
 use crate::clock::Timestamp;
-use crate::diag::display_path;
 use crate::dispatch::{self, Briefing, Ending, Operator, Request, Stop};
 use crate::project::Project;
 use crate::{Resumable, say, say_err};
@@ -55,14 +54,9 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
              pending again and will be sent to when you resume"
         ),
     };
-    let segments: String = args
-        .segment
-        .iter()
-        .map(|s| format!(" --segment {s}"))
-        .collect();
     say_err(format_args!(
-        "dispatch stopped: {why}\nresume with: broadsheet dispatch {}{segments}",
-        display_path(&args.volume)
+        "dispatch stopped: {why}\nresume with: {}",
+        dispatch::resume_command(&args.volume, &args.segment)
     ))?;
     Err(Resumable.into())
 }

@@ -143,6 +143,15 @@ impl Ending {
     }
 }
 
+/// The command that resumes the dispatch of `volume` to `segments`.
+pub fn resume_command(volume: &Path, segments: &[String]) -> String {
+    let segments: String = segments.iter().map(|s| format!(" --segment {s}")).collect();
+    format!(
+        "broadsheet dispatch {}{segments}",
+        crate::diag::display_path(volume)
+    )
+}
+
 /// The hash of what a dispatch sends: the volume file and every file of its layout. A
 /// dispatch records it when it starts, and a resumed one refuses to go on if it changed.
 pub(crate) fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<String> {

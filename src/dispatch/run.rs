@@ -88,7 +88,8 @@ pub fn run(
         },
     };
     job.reopen(dispatch)?;
-    if job.ledger.count(dispatch, &[State::Pending])? == 0 {
+    let open = job.ledger.count(dispatch, &[State::Pending])?;
+    if open == 0 {
         operator.note(&format!(
             "nothing to send: every recipient of dispatch #{dispatch} is settled"
         ));
@@ -106,7 +107,6 @@ pub fn run(
     };
     let started = now_ms();
     let first_beat = job.ledger.heartbeat(number)?.max(marker.last_beat()) + 1;
-    let open = job.ledger.count(dispatch, &[State::Pending])?;
     let end = job.send(dispatch, &ledger_path, messages, open, (marker, first_beat))?;
     job.settle(dispatch, end, started)
 }
@@ -122,15 +122,6 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// The command that resumes this dispatch.
-    fn resume_command(segments: &[String], volume: &std::path::Path) -> String {
-        let segments: String = segments.iter().map(|s| format!(" --segment {s}")).collect();
-        format!(
-            "broadsheet dispatch {}{segments}",
-            crate::diag::display_path(volume)
-        )
-    }
-
     /// An unfinished dispatch: the same segments, content and settings, or a refusal.
     fn resume(&mut self, d: &Dispatch, hash: &str, frozen: &str) -> anyhow::Result<i64> {
         if d.segments != self.request.segments {
@@ -139,7 +130,7 @@ impl Job<'_> {
                 d.id,
                 self.number,
                 d.segments.join(" --segment "),
-                Self::resume_command(&d.segments, self.request.volume)
+                super::resume_command(self.request.volume, &d.segments)
             );
         }
         if d.content_hash != hash {
