@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::Project;
-use crate::support::dispatching::{dispatch, history, project, reader, status};
+use crate::support::dispatching::{confirmed, history, project, reader, status};
 use crate::support::fault_smtp::{Act, FaultServer, Script};
 
 /// Counts how often each recipient reached a point, to misbehave the first `k` times.
@@ -32,16 +32,6 @@ fn faulty(server: &FaultServer, n: usize, limits: &str) -> Project {
     project
 }
 
-fn yes(n: usize) -> Vec<String> {
-    vec!["--yes".into(), "--expect".into(), n.to_string()]
-}
-
-fn run(project: &Project, n: usize) -> crate::support::Run {
-    let args = yes(n);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    dispatch(project, &args)
-}
-
 fn count(report: &Value, state: &str) -> u64 {
     report["counts"][state].as_u64().unwrap_or(0)
 }
@@ -56,7 +46,7 @@ fn a_clean_run_delivers_everyone_once_on_reused_connections() {
     impl Script for Clean {}
     let server = FaultServer::start(Clean);
     let project = faulty(&server, 30, "");
-    let done = run(&project, 30);
+    let done = confirmed(&project, 30, &[]);
     assert_eq!(done.status, 0, "{}", done.stderr);
     assert_eq!(count(&status(&project), "sent"), 30);
     let mut got = server.accepted_recipients();
@@ -91,7 +81,7 @@ fn transient_rcpt_replies_are_retried_until_delivered() {
     }
     let server = FaultServer::start(TwiceLater::default());
     let project = faulty(&server, 5, "");
-    assert_eq!(run(&project, 5).status, 0);
+    assert_eq!(confirmed(&project, 5, &[]).status, 0);
     let h = history(&project, &reader(1));
     assert_eq!(
         (h["state"].as_str(), h["attempts"].as_u64()),
@@ -130,7 +120,7 @@ fn a_connection_dropped_after_rcpt_is_retried_once() {
     }
     let server = FaultServer::start(DropOnce::default());
     let project = faulty(&server, 6, "");
-    assert_eq!(run(&project, 6).status, 0);
+    assert_eq!(confirmed(&project, 6, &[]).status, 0);
     let h = history(&project, &reader(3));
     assert_eq!(
         (h["state"].as_str(), h["attempts"].as_u64()),
@@ -156,7 +146,7 @@ fn a_connection_dropped_after_the_final_dot_is_ambiguous_and_never_resent() {
     }
     let server = FaultServer::start(DropAfterDot);
     let project = faulty(&server, 6, "");
-    let done = run(&project, 6);
+    let done = confirmed(&project, 6, &[]);
     assert_eq!(
         done.status, 0,
         "every recipient settled, whatever the mix: {}",
@@ -185,7 +175,7 @@ fn a_stall_mid_data_times_out_as_ambiguous() {
     }
     let server = FaultServer::start(StallBody);
     let project = faulty(&server, 3, "");
-    assert_eq!(run(&project, 3).status, 0);
+    assert_eq!(confirmed(&project, 3, &[]).status, 0);
     // The body fits the socket's buffers: it was written in full, so the lost reply
     // makes the message ambiguous, and the run goes on without it.
     assert_eq!(
@@ -210,7 +200,7 @@ fn a_421_mid_session_reconnects_and_delivers() {
     }
     let server = FaultServer::start(Closing::default());
     let project = faulty(&server, 8, "");
-    assert_eq!(run(&project, 8).status, 0);
+    assert_eq!(confirmed(&project, 8, &[]).status, 0);
     assert_eq!(count(&status(&project), "sent"), 8);
     assert!(
         server.log.lock().unwrap().connections >= 2,
@@ -237,7 +227,7 @@ fn an_authentication_failure_stops_the_run_resumably() {
         "security = \"none\"",
         "security = \"none\"\nusername = \"news\"\npassword_env = \"PATH\"",
     );
-    let stopped = run(&project, 4);
+    let stopped = confirmed(&project, 4, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
     assert!(stopped.stderr.contains("535"), "{}", stopped.stderr);
     assert!(
@@ -258,7 +248,7 @@ fn a_relay_that_never_greets_ends_resumably_with_the_retry_time() {
     }
     let server = FaultServer::start(Silent);
     let project = faulty(&server, 3, "breaker = 4");
-    let stopped = run(&project, 3);
+    let stopped = confirmed(&project, 3, &[]);
     assert_eq!(
         stopped.status, 75,
         "work left is not success:\n{}",
@@ -292,7 +282,7 @@ fn deferred_messages_left_at_the_end_exit_resumably_and_say_when() {
     }
     let server = FaultServer::start(Greylisting);
     let project = faulty(&server, 50, "max_attempts = 1\nbreaker = 50");
-    let stopped = run(&project, 50);
+    let stopped = confirmed(&project, 50, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
     assert!(
         stopped
@@ -337,7 +327,7 @@ fn a_relay_refusing_everyone_stops_the_run_and_the_list_is_kept() {
     });
     let server = FaultServer::start(script.clone());
     let project = faulty(&server, 40, "");
-    let stopped = run(&project, 40);
+    let stopped = confirmed(&project, 40, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
     assert!(stopped.stderr.contains("in a row"), "{}", stopped.stderr);
     assert!(stopped.stderr.contains("`550 5.1.1`"), "{}", stopped.stderr);
@@ -362,7 +352,7 @@ fn a_relay_refusing_everyone_stops_the_run_and_the_list_is_kept() {
     assert_eq!(count(&report, "pending"), 40, "{report}");
 
     *script.healed.lock().unwrap() = true;
-    let resumed = run(&project, 40);
+    let resumed = confirmed(&project, 40, &[]);
     assert_eq!(resumed.status, 0, "a plain resume: {}", resumed.stderr);
     let mut got = server.accepted_recipients();
     got.sort();
@@ -378,7 +368,7 @@ fn policy_refusals_stop_the_run_as_the_relays_problem() {
         ..RefuseAll::default()
     });
     let project = faulty(&server, 20, "");
-    let stopped = run(&project, 20);
+    let stopped = confirmed(&project, 20, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
     assert!(stopped.stderr.contains("policy"), "{}", stopped.stderr);
     assert_eq!(count(&status(&project), "pending"), 20);
@@ -401,7 +391,7 @@ fn a_few_hard_bounces_among_deliveries_are_the_recipients_own() {
     }
     let server = FaultServer::start(SomeGone);
     let project = faulty(&server, 40, "");
-    let done = run(&project, 40);
+    let done = confirmed(&project, 40, &[]);
     assert_eq!(done.status, 0, "{}", done.stderr);
     assert!(
         done.stdout.contains("2 hard-bounced addresses added"),
@@ -448,7 +438,7 @@ fn a_ledger_that_cannot_be_written_stops_the_run_within_seconds() {
     );
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
-    let resumed = run(&project, 400);
+    let resumed = confirmed(&project, 400, &[]);
     assert_eq!(resumed.status, 0, "{}", resumed.stderr);
     let report = status(&project);
     assert_eq!(
@@ -468,7 +458,7 @@ fn a_certificate_that_does_not_verify_stops_the_run_at_once() {
         "security = \"tls\"",
     );
     let started = Instant::now();
-    let stopped = run(&project, 20);
+    let stopped = confirmed(&project, 20, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
     assert!(stopped.stderr.contains("certificate"), "{}", stopped.stderr);
     assert!(

@@ -9,18 +9,11 @@ use serde_json::Value;
 
 use crate::support::Project;
 use crate::support::dispatching::{
-    SECRET, dispatch, dispatch_command, history, kill_at, project, reader, spawn, status,
-    wait_for_sends,
+    SECRET, confirmed, dispatch, dispatch_command, history, kill_at, project, reader, spawn,
+    status, wait_for_sends,
 };
 use crate::support::fault_smtp::{Act, FaultServer, Script};
 use crate::support::smtp::SmtpSink;
-
-fn yes(project: &Project, n: usize, extra: &[&str]) -> crate::support::Run {
-    let n = n.to_string();
-    let mut args = vec!["--yes", "--expect", &n];
-    args.extend_from_slice(extra);
-    dispatch(project, &args)
-}
 
 fn received(sink: &SmtpSink, address: &str) -> usize {
     sink.captured()
@@ -76,10 +69,10 @@ fn retry_failed_skips_addresses_suppressed_since() {
     }
     let server = FaultServer::start(Refusing);
     let project = project(server.port, 30, "");
-    assert_eq!(yes(&project, 30, &[]).status, 0);
+    assert_eq!(confirmed(&project, 30, &[]).status, 0);
     assert_eq!(status(&project)["counts"]["failed"].as_u64(), Some(2));
     project.ok(&["suppress", "add", &reader(1)]);
-    let again = yes(&project, 30, &["--retry-failed"]);
+    let again = confirmed(&project, 30, &["--retry-failed"]);
     assert_eq!(again.status, 0, "{}", again.stderr);
     assert_eq!(
         history(&project, &reader(1))["state"].as_str(),
@@ -110,7 +103,7 @@ fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
         ));
     }
     project.write("recipients.toml", &format!("{recipients}{staff}"));
-    let first = yes(&project, 4, &["--segment", "staff"]);
+    let first = confirmed(&project, 4, &["--segment", "staff"]);
     assert_eq!(first.status, 0, "{}", first.stderr);
     let plan = project.ok(&[
         "plan",
@@ -130,7 +123,7 @@ fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
         "{}",
         text.stdout
     );
-    let second = yes(&project, 17, &["--segment", "subscribers"]);
+    let second = confirmed(&project, 17, &["--segment", "subscribers"]);
     assert_eq!(second.status, 0, "{}", second.stderr);
     std::thread::sleep(Duration::from_millis(300));
     for i in 0..20 {
@@ -144,7 +137,7 @@ fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
         "{report}"
     );
     assert_eq!(report["counts"]["sent"].as_u64(), Some(21), "{report}");
-    let again = yes(&project, 0, &["--segment", "subscribers"]);
+    let again = confirmed(&project, 0, &["--segment", "subscribers"]);
     assert_eq!(again.status, 0, "{}", again.stderr);
     assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
 }
@@ -155,7 +148,7 @@ fn an_unfinished_dispatch_must_finish_before_another_starts() {
     let project = project(sink.port, 200, "per_second = 50");
     let mut child = spawn(&project, 200);
     kill_at(&mut child, &sink, 5);
-    let other = yes(&project, 1, &["--segment", "staff"]);
+    let other = confirmed(&project, 1, &["--segment", "staff"]);
     assert_eq!(other.status, 1);
     assert!(
         other.stderr.contains(
@@ -191,7 +184,7 @@ fn a_resume_refuses_changed_settings_and_names_them() {
         "name = \"ETO Scout Weekly\"",
         "name = \"ETO Scout\"",
     );
-    let resumed = yes(&project, 200, &[]);
+    let resumed = confirmed(&project, 200, &[]);
     assert_eq!(resumed.status, 0, "{}", resumed.stderr);
 }
 
@@ -211,7 +204,7 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
     let _ = std::fs::remove_file(project.path("state/ledger.sqlite-wal"));
     let _ = std::fs::remove_file(project.path("state/ledger.sqlite-shm"));
     let sent_before = sink.count();
-    let stale = yes(&project, 300, &[]);
+    let stale = confirmed(&project, 300, &[]);
     assert_eq!(stale.status, 1, "{}", stale.stderr);
     // Depending on what the copy caught, the file lacks the dispatch or its latest writes.
     assert!(
@@ -220,7 +213,7 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
         stale.stderr
     );
     std::fs::remove_file(project.path("state/ledger.sqlite")).unwrap();
-    let deleted = yes(&project, 300, &[]);
+    let deleted = confirmed(&project, 300, &[]);
     assert_eq!(deleted.status, 1, "{}", deleted.stderr);
     assert!(
         deleted.stderr.contains("was dispatched before"),
@@ -228,7 +221,7 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
         deleted.stderr
     );
     assert_eq!(sink.count(), sent_before, "nothing sent twice");
-    let accepted = yes(&project, 300, &["--ledger-lost"]);
+    let accepted = confirmed(&project, 300, &["--ledger-lost"]);
     assert_eq!(
         accepted.status, 0,
         "the operator's call: {}",
@@ -240,7 +233,7 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
 fn bad_settings_stop_the_dispatch_before_state_is_touched() {
     let project = project(2525, 3, "");
     project.edit("broadsheet.toml", "port = 2525", "port = 0");
-    let run = yes(&project, 3, &[]);
+    let run = confirmed(&project, 3, &[]);
     assert_eq!(run.status, 1);
     assert!(
         run.stderr.contains("`port` must be between 1 and 65535"),
@@ -323,7 +316,7 @@ fn replies_are_logged_without_addresses() {
 fn status_reads_a_read_only_state_folder() {
     let sink = SmtpSink::start();
     let project = project(sink.port, 5, "");
-    assert_eq!(yes(&project, 5, &[]).status, 0);
+    assert_eq!(confirmed(&project, 5, &[]).status, 0);
     let state = project.path("state");
     let frozen = crate::support::ReadOnly::new(&state);
     let run = frozen.run(&project, &["status", "volumes/011.toml", "--json"]);
@@ -343,7 +336,7 @@ fn a_dispatched_message_greets_by_the_frozen_greeting_only() {
             "{recipients}\n[[recipients]]\nemail = \"quinn@example.org\"\nname = \"Zhang, Quinn\"\ngreeting = \"Quinn\"\nsegments = [\"subscribers\"]\n"
         ),
     );
-    assert_eq!(yes(&project, 3, &[]).status, 0);
+    assert_eq!(confirmed(&project, 3, &[]).status, 0);
     std::thread::sleep(Duration::from_millis(300));
     let texts: Vec<(String, String)> = sink
         .captured()

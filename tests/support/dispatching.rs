@@ -76,6 +76,14 @@ pub fn dispatch(project: &Project, extra: &[&str]) -> Run {
     )
 }
 
+/// Runs a dispatch confirmed with `--yes --expect n` to the end, with `extra` arguments.
+pub fn confirmed(project: &Project, n: usize, extra: &[&str]) -> Run {
+    let n = n.to_string();
+    let mut args = vec!["--yes", "--expect", &n];
+    args.extend_from_slice(extra);
+    dispatch(project, &args)
+}
+
 /// Starts a confirmed dispatch of `expect` recipients in the background, output discarded.
 pub fn spawn(project: &Project, expect: usize) -> Child {
     dispatch_command(project, &["--yes", "--expect", &expect.to_string()])
