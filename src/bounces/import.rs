@@ -10,6 +10,7 @@ use super::mapping::{MappedBy, Recipients};
 use super::source::{self, Item};
 use super::status::Action;
 use super::{Finding, Kind, Report};
+use crate::audience::store::Tx;
 use crate::audience::{Address, Audience, RECIPIENTS_FILE, Store};
 use crate::clock::Timestamp;
 use crate::project::Project;
@@ -55,55 +56,79 @@ pub fn run(
 
 /// Applies every message of `items`: one record per finding, in order.
 pub fn apply(project: &Project, items: Vec<Item>, now: Timestamp) -> anyhow::Result<Vec<Record>> {
-    let settings = &project.settings;
     let context = Context {
-        mailto: settings
+        mailto: project
+            .settings
             .unsubscribe
             .as_ref()
             .and_then(|u| u.mailto.as_ref())
             .map(|m| m.get_ref().clone()),
     };
-    let mut recipients = Recipients::open(&project.root, verp_signer(project)?, known(project)?)?;
+    let mut applier = Applier::open(project)?;
     let mut store = Store::open(&project.root)?;
-    let soft_limit = *settings.bounces.soft_limit.get_ref();
     let mut records = Vec::new();
     for item in items {
         let report = item.bytes.and_then(|bytes| {
             classify::classify(&bytes, &context).ok_or_else(|| "not a mail message".to_owned())
         });
-        let report = match report {
-            Ok(report) => report,
-            Err(error) => {
-                records.push(unreadable(item.label, error));
-                continue;
+        match report {
+            Ok(report) => {
+                records.extend(store.write(|tx| applier.apply(tx, &report, &item.label, now))?);
             }
-        };
-        let found = store.write(|tx| {
-            let mut found = Vec::new();
-            for finding in &report.findings {
-                let mapped = recipients.map(&report, finding)?;
-                let effect = match &mapped {
-                    Some(m) => effects::apply(tx, &report, finding, m, soft_limit, now)?,
-                    None => Effect::None,
-                };
-                let mut record = record(&report, &item.label, finding);
-                if let Some(m) = mapped {
-                    (record.address, record.mapped_by, record.volume) =
-                        (Some(m.address.to_string()), Some(m.by), m.volume);
-                }
-                record.effect = effect;
-                found.push(record);
-            }
-            Ok(found)
-        })?;
-        if found.is_empty() {
-            let mut record = record(&report, &item.label, &Finding::about(None));
-            record.action = None;
-            records.push(record);
+            Err(error) => records.push(unreadable(item.label, error)),
         }
-        records.extend(found);
     }
     Ok(records)
+}
+
+/// What applying a classified report needs: the recipients it may concern and the soft
+/// limit. One per import, or per webhook batch in `serve`; every source of reports (files,
+/// IMAP, webhooks) goes through [`Applier::apply`], so they all have the same effects.
+pub struct Applier {
+    recipients: Recipients,
+    soft_limit: u32,
+}
+
+impl Applier {
+    /// The applier for `project`: its ledger, VERP signer and known recipients.
+    pub fn open(project: &Project) -> anyhow::Result<Self> {
+        Ok(Self {
+            recipients: Recipients::open(&project.root, verp_signer(project)?, known(project)?)?,
+            soft_limit: *project.settings.bounces.soft_limit.get_ref(),
+        })
+    }
+
+    /// Maps every finding of `report` (read from `label`) and applies it inside `tx`: one
+    /// record per finding, or one for a report without findings.
+    pub fn apply(
+        &mut self,
+        tx: &mut Tx<'_>,
+        report: &Report,
+        label: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<Vec<Record>> {
+        let mut found = Vec::new();
+        for finding in &report.findings {
+            let mapped = self.recipients.map(report, finding)?;
+            let effect = match &mapped {
+                Some(m) => effects::apply(tx, report, finding, m, self.soft_limit, now)?,
+                None => Effect::None,
+            };
+            let mut record = record(report, label, finding);
+            if let Some(m) = mapped {
+                (record.address, record.mapped_by, record.volume) =
+                    (Some(m.address.to_string()), Some(m.by), m.volume);
+            }
+            record.effect = effect;
+            found.push(record);
+        }
+        if found.is_empty() {
+            let mut record = record(report, label, &Finding::about(None));
+            record.action = None;
+            found.push(record);
+        }
+        Ok(found)
+    }
 }
 
 /// The record of `finding`, not yet mapped nor applied.
