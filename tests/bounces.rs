@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::recipients::with_recipients;
-use crate::support::dispatching::{SECRET, dispatch};
+use crate::support::dispatching::{self, SECRET, dispatch, history};
 use crate::support::{Project, Run};
 
 /// The sample project with recipients and `[sender] bounce` set.
@@ -273,6 +273,50 @@ fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
         list,
         "a second import changes nothing"
     );
+
+    // The volume's status counts what came back, once, beside the messages it concerns.
+    let returns = &dispatching::status(&project)["returns"];
+    assert_eq!(
+        (
+            &returns["attempted"],
+            &returns["complaints"],
+            &returns["soft_bounced"],
+            &returns["bounced"]
+        ),
+        (&3.into(), &1.into(), &1.into(), &0.into()),
+        "{returns:#}"
+    );
+    let reasons = returns["reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().any(|g| g["kind"] == "soft-bounce"
+            && g["domain"] == "example.org"
+            && g["status"] == "5.2.2"),
+        "{reasons:#?}"
+    );
+    let text = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        text.stdout
+            .contains("returned: 0 bounced, 1 soft-bounced, 1 complaint(s)"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stderr
+            .contains("warning: the complaint rate is 33.33% (1 of 3), above 0.1%"),
+        "{}",
+        text.stderr
+    );
+    let history = history(&project, "editor@example.org");
+    let came = history["returns"].as_array().unwrap();
+    assert_eq!(came.len(), 1, "{history:#}");
+    assert_eq!(
+        (&came[0]["kind"], &came[0]["status"], &came[0]["report"]),
+        (
+            &"soft-bounce".into(),
+            &"5.2.2".into(),
+            &record(&records, "full.eml")["message_id"]
+        )
+    );
 }
 
 /// A Postfix that accepts unknown users at RCPT and bounces them afterwards, as relays do,
@@ -323,6 +367,29 @@ fn a_real_postfix_dsn_to_the_return_path_suppresses_exactly_that_recipient() {
     assert!(
         list.starts_with("wei.zhang@example.org") && list.contains("bounced"),
         "{list}"
+    );
+    let row = history(&project, "wei.zhang@example.org");
+    assert_eq!(
+        row["state"], "sent",
+        "the relay took it: the row says so still"
+    );
+    let came = row["returns"].as_array().unwrap();
+    assert_eq!(came.len(), 1, "{row:#}");
+    assert_eq!(
+        (&came[0]["kind"], &came[0]["status"]),
+        (&"bounce".into(), &"5.1.1".into()),
+        "and marks the bounce beside it"
+    );
+    assert!(
+        history(&project, "ana.lima@example.org")["returns"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let returns = &dispatching::status(&project)["returns"];
+    assert_eq!(
+        (&returns["bounced"], &returns["attempted"]),
+        (&1.into(), &2.into())
     );
 }
 

@@ -1,17 +1,24 @@
-//! What a mapped finding does to the audience store, inside the caller's transaction:
-//! a permanent failure, a complaint or an unsubscribe mail suppresses the address at once;
-//! a temporary failure is recorded and counted, and suppresses once it happened in
-//! `[bounces] soft_limit` distinct volumes; a delay changes nothing. Every change carries
-//! the report's id, so importing a report again changes nothing.
+//! What a mapped finding does to the audience store, inside the caller's transaction, and
+//! to the ledger: a permanent failure, a complaint or an unsubscribe mail suppresses the
+//! address at once; a temporary failure is recorded and counted, and suppresses once it
+//! happened in `[bounces] soft_limit` volumes in a row with no delivery in between; a delay
+//! changes nothing. Every change carries the report's id, so importing a report again
+//! changes nothing.
+//!
+//! A report about a volume's message (the VERP token or the Message-ID says which) is also
+//! kept beside that message's ledger row, before the store's transaction commits: a crash
+//! between the two leaves the report unimported in the store, and importing it again
+//! completes it (the ledger keeps a report once).
 
 use serde::Serialize;
 
 use super::mapping::Mapped;
 use super::status::Action;
 use super::{Finding, Kind, Report};
-use crate::audience::Reason;
 use crate::audience::store::{Source, Suppressed, Tx};
+use crate::audience::{Address, Reason};
 use crate::clock::Timestamp;
+use crate::ledger::{Ledger, Return, Returned};
 
 /// The words that start a temporary failure's event, followed by its volume.
 const TEMPORARY: &str = "temporary failure";
@@ -31,18 +38,48 @@ pub enum Effect {
     AlreadyImported,
 }
 
+/// Where a finding's effects go: the store's open transaction, and the ledger when the
+/// project has one.
+pub struct Targets<'a, 't> {
+    /// The audience store's transaction.
+    pub tx: &'a mut Tx<'t>,
+    /// The ledger, for the returned message's row.
+    pub ledger: Option<&'a Ledger>,
+}
+
 /// Applies `finding` of `report`, which concerns `mapped`.
 pub fn apply(
-    tx: &mut Tx<'_>,
+    targets: &mut Targets<'_, '_>,
     report: &Report,
     finding: &Finding,
     mapped: &Mapped,
     soft_limit: u32,
     now: Timestamp,
 ) -> anyhow::Result<Effect> {
+    let tx = &mut *targets.tx;
     let address = &mapped.address;
     if tx.has_reference(address, &report.id)? {
         return Ok(Effect::AlreadyImported);
+    }
+    let returned = match report.kind {
+        Kind::Bounce if finding.action == Action::Failed => Some(Returned::Bounce),
+        Kind::Complaint => Some(Returned::Complaint),
+        Kind::Unsubscribe => Some(Returned::Unsubscribe),
+        Kind::Bounce | Kind::AutoReply | Kind::Unknown => None,
+    };
+    // The ledger's run of soft bounces, when the report is about a volume it holds.
+    let mut ledger_run = None;
+    if let (Some(ledger), Some(volume), Some(kind)) = (targets.ledger, mapped.volume, returned) {
+        let r = Return {
+            kind,
+            report: report.id.clone(),
+            status: finding.status.clone(),
+            permanent: finding.permanent,
+            diagnostic: finding.diagnostic.clone(),
+            at: now.0.saturating_mul(1000),
+        };
+        ledger.record_return(volume, address.as_str(), &r)?;
+        ledger_run = ledger.soft_bounce_run(address.as_str())?;
     }
     let (reason, source) = match report.kind {
         Kind::Bounce if finding.action != Action::Failed => return Ok(Effect::None),
@@ -51,20 +88,11 @@ pub fn apply(
                 || format!("report {}", report.id),
                 |v| format!("volume {v}"),
             );
-            let earlier = tx.changes(address, TEMPORARY)?;
-            let mut volumes: Vec<&str> = earlier
-                .iter()
-                .filter_map(|c| {
-                    c.strip_prefix(TEMPORARY)?
-                        .strip_prefix(" in ")?
-                        .rsplit_once(" (")
-                        .map(|(v, _)| v)
-                })
-                .collect();
-            volumes.push(&volume);
-            volumes.sort_unstable();
-            volumes.dedup();
-            if volumes.len() < soft_limit as usize {
+            let run = match ledger_run {
+                Some(run) => run as usize,
+                None => earlier_volumes(tx, address, &volume)?,
+            };
+            if run < soft_limit as usize {
                 let status = finding.status.as_deref().unwrap_or("no status");
                 let change = format!("{TEMPORARY} in {volume} ({status})");
                 tx.note(address, &change, Source::Bounce, &report.id, now)?;
@@ -85,10 +113,29 @@ pub fn apply(
     )
 }
 
+/// Without the ledger's rows (a report mapped by address alone), the distinct volumes (or
+/// reports) with a temporary failure the store has noted for `address`, `volume` included.
+fn earlier_volumes(tx: &Tx<'_>, address: &Address, volume: &str) -> anyhow::Result<usize> {
+    let earlier = tx.changes(address, TEMPORARY)?;
+    let mut volumes: Vec<&str> = earlier
+        .iter()
+        .filter_map(|c| {
+            c.strip_prefix(TEMPORARY)?
+                .strip_prefix(" in ")?
+                .rsplit_once(" (")
+                .map(|(v, _)| v)
+        })
+        .collect();
+    volumes.push(volume);
+    volumes.sort_unstable();
+    volumes.dedup();
+    Ok(volumes.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audience::{Address, Store};
+    use crate::audience::Store;
     use crate::bounces::mapping::MappedBy;
 
     fn report(id: &str, status: &str, permanent: bool) -> Report {
@@ -121,7 +168,17 @@ mod tests {
                 volume: Some(volume),
             };
             store
-                .write(|tx| apply(tx, &report, &report.findings[0], &mapped, 3, Timestamp(1)))
+                .write(|tx| {
+                    let mut targets = Targets { tx, ledger: None };
+                    apply(
+                        &mut targets,
+                        &report,
+                        &report.findings[0],
+                        &mapped,
+                        3,
+                        Timestamp(1),
+                    )
+                })
                 .unwrap()
         };
         assert_eq!(apply_one("<1@x>", 11), Effect::Counted);
@@ -135,5 +192,74 @@ mod tests {
         assert_eq!(apply_one("<4@x>", 13), Effect::Suppressed, "a third volume");
         let suppression = store.suppression(&ana).unwrap().expect("suppressed");
         assert_eq!(suppression.reason, Reason::Bounced);
+    }
+
+    #[test]
+    fn a_delivery_between_soft_bounces_starts_the_count_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::ledger::LEDGER_FILE);
+        let mut ledger = Ledger::open(&path).unwrap();
+        for volume in 11..=14 {
+            let dispatch = crate::ledger::Dispatch {
+                id: 0,
+                volume,
+                content_hash: "h".to_owned(),
+                segments: vec!["subscribers".to_owned()],
+                settings: "{}".to_owned(),
+                started_at: 1,
+                finished_at: None,
+            };
+            let entry = crate::ledger::Entry {
+                address: "ana@example.org".to_owned(),
+                name: None,
+                greeting: None,
+                variant: "all".to_owned(),
+                message_id: format!("<{volume}@x>"),
+            };
+            ledger.start(&dispatch, [Ok(entry)]).unwrap();
+        }
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE recipients SET state = 'sent'", [])
+            .unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let ana = Address::parse("ana@example.org").unwrap();
+        let mut apply_one = |volume: u32| {
+            let report = report(&format!("<{volume}@mx>"), "4.2.2", false);
+            let mapped = Mapped {
+                address: ana.clone(),
+                by: MappedBy::Verp,
+                volume: Some(volume),
+            };
+            store
+                .write(|tx| {
+                    let mut targets = Targets {
+                        tx,
+                        ledger: Some(&ledger),
+                    };
+                    apply(
+                        &mut targets,
+                        &report,
+                        &report.findings[0],
+                        &mapped,
+                        3,
+                        Timestamp(1),
+                    )
+                })
+                .unwrap()
+        };
+        assert_eq!(apply_one(11), Effect::Counted);
+        assert_eq!(apply_one(12), Effect::Counted);
+        assert_eq!(
+            apply_one(14),
+            Effect::Counted,
+            "volume 13 was delivered between 12 and 14: a run of one"
+        );
+        assert_eq!(
+            apply_one(13),
+            Effect::Suppressed,
+            "13 failed too, late: four in a row"
+        );
+        assert_eq!(ledger.returns(13).unwrap().len(), 1, "kept beside the row");
     }
 }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::classify::{self, Context};
-use super::effects::{self, Effect};
+use super::effects::{self, Effect, Targets};
 use super::mapping::{MappedBy, Recipients};
 use super::source::{self, Item};
 use super::status::Action;
@@ -13,6 +13,7 @@ use super::{Finding, Kind, Report};
 use crate::audience::store::Tx;
 use crate::audience::{Address, Audience, RECIPIENTS_FILE, Store};
 use crate::clock::Timestamp;
+use crate::ledger::{LEDGER_FILE, Ledger};
 use crate::project::Project;
 use crate::settings::Sending;
 use crate::unsubscribe::Signer;
@@ -86,14 +87,17 @@ pub fn apply(project: &Project, items: Vec<Item>, now: Timestamp) -> anyhow::Res
 /// IMAP, webhooks) goes through [`Applier::apply`], so they all have the same effects.
 pub struct Applier {
     recipients: Recipients,
+    ledger: Option<Ledger>,
     soft_limit: u32,
 }
 
 impl Applier {
     /// The applier for `project`: its ledger, VERP signer and known recipients.
     pub fn open(project: &Project) -> anyhow::Result<Self> {
+        let path = project.root.join(LEDGER_FILE);
         Ok(Self {
             recipients: Recipients::open(&project.root, verp_signer(project)?, known(project)?)?,
+            ledger: path.exists().then(|| Ledger::open(&path)).transpose()?,
             soft_limit: *project.settings.bounces.soft_limit.get_ref(),
         })
     }
@@ -107,11 +111,15 @@ impl Applier {
         label: &str,
         now: Timestamp,
     ) -> anyhow::Result<Vec<Record>> {
+        let mut targets = Targets {
+            tx,
+            ledger: self.ledger.as_ref(),
+        };
         let mut found = Vec::new();
         for finding in &report.findings {
             let mapped = self.recipients.map(report, finding)?;
             let effect = match &mapped {
-                Some(m) => effects::apply(tx, report, finding, m, self.soft_limit, now)?,
+                Some(m) => effects::apply(&mut targets, report, finding, m, self.soft_limit, now)?,
                 None => Effect::None,
             };
             let mut record = record(report, label, finding);

@@ -3,7 +3,7 @@
 
 use crate::cli::StatusArgs;
 use crate::dispatch::prepare;
-use crate::dispatch::report::{self, Report};
+use crate::dispatch::report::{self, Report, Returns};
 use crate::ledger::State;
 use crate::project::Project;
 use crate::volume;
@@ -54,6 +54,14 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             say(format_args!("  {}  {:<10}  {reply}", a.at, a.state))?;
+        }
+        for r in &history.returns {
+            let status = r.status.as_deref().unwrap_or("-");
+            let words = r.diagnostic.as_deref().unwrap_or_default();
+            say(format_args!(
+                "  {}  {:<10}  {status} {words} (report {})",
+                r.at, r.kind, r.report
+            ))?;
         }
         return Ok(());
     }
@@ -120,6 +128,43 @@ pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             say(format_args!("  {}  {}  {reply}", a.address, a.message_id))?;
+        }
+    }
+    print_returns(&report.returns)?;
+    for warning in &report.warnings {
+        crate::say_err(format_args!("warning: {warning}"))?;
+    }
+    Ok(())
+}
+
+/// Bounces, complaints and unsubscribe mails, their rates and top reasons; nothing when
+/// nothing came back and nothing was refused.
+fn print_returns(r: &Returns) -> anyhow::Result<()> {
+    if r.refused + r.bounced + r.soft_bounced + r.complaints + r.unsubscribes == 0 {
+        return Ok(());
+    }
+    say(format_args!(
+        "returned: {} bounced, {} soft-bounced, {} complaint(s), {} unsubscribe mail(s); \
+         {} refused while sending",
+        r.bounced, r.soft_bounced, r.complaints, r.unsubscribes, r.refused
+    ))?;
+    say(format_args!(
+        "  bounce rate {:.2}% ({} of {} attempted), complaint rate {:.2}%",
+        r.bounce_rate * 100.0,
+        r.refused + r.bounced,
+        r.attempted,
+        r.complaint_rate * 100.0
+    ))?;
+    if !r.reasons.is_empty() {
+        say(format_args!("top reasons by domain:"))?;
+        for g in &r.reasons {
+            say(format_args!(
+                "  {:<11} {:<30} {:<7} {}",
+                g.kind,
+                g.domain,
+                g.status.as_deref().unwrap_or("-"),
+                g.count
+            ))?;
         }
     }
     Ok(())

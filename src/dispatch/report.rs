@@ -1,13 +1,15 @@
 //! Where a volume's dispatches stand, read from the ledger: for each dispatch and in total,
-//! counts by state, failures by domain and reply code, the ambiguous list with Message-IDs;
-//! or one address's whole history. `status` prints it, and so does `dispatch` at its end.
+//! counts by state, failures by domain and reply code, the ambiguous list with Message-IDs,
+//! and what came back after sending (bounces, complaints, unsubscribe mails, with their
+//! rates and top reasons by domain); or one address's whole history. `status` prints it,
+//! and so does `dispatch` at its end.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::clock::utc;
-use crate::ledger::{Dispatch, Ledger, Row, State};
+use crate::ledger::{Dispatch, Ledger, Return, Returned, Row, State};
 use crate::transport::Reply;
 
 /// Every dispatch of a volume, and the totals.
@@ -23,6 +25,74 @@ pub struct Report {
     pub ambiguous: Vec<Listed>,
     /// Each dispatch, oldest first.
     pub dispatches: Vec<DispatchReport>,
+    /// What came back after sending.
+    pub returns: Returns,
+    /// What an editor should act on (a complaint or bounce rate past its line).
+    pub warnings: Vec<String>,
+}
+
+/// The complaint rate past which `status` warns: Gmail and Yahoo ask bulk senders to stay
+/// below 0.1% and act at 0.3%.
+pub const COMPLAINT_LINE: f64 = 0.001;
+
+/// The bounce rate past which `status` warns: relays such as Amazon SES review an account
+/// at 5%, and ask for less than 2%.
+pub const BOUNCE_LINE: f64 = 0.02;
+
+/// How many reasons the report lists.
+const TOP_REASONS: usize = 10;
+
+/// Bounces, complaints and unsubscribe mails reported about a volume's messages, counted
+/// by message (a message that first soft-bounced and then bounced for good counts once, as
+/// bounced).
+#[derive(Debug, Default, Serialize)]
+pub struct Returns {
+    /// Messages the relay took or refused for good: `sent` plus `failed`, the rates' base.
+    pub attempted: u64,
+    /// Refused for good during the SMTP transaction (the `failed` rows).
+    pub refused: u64,
+    /// Accepted, then reported as failed for good (the address is gone).
+    pub bounced: u64,
+    /// Accepted, then reported as failed for now only (mailbox full, expired retries).
+    pub soft_bounced: u64,
+    /// Marked as spam by their readers.
+    pub complaints: u64,
+    /// Answered with a mail to the `mailto:` unsubscribe address.
+    pub unsubscribes: u64,
+    /// `(refused + bounced) / attempted`.
+    pub bounce_rate: f64,
+    /// `complaints / attempted`.
+    pub complaint_rate: f64,
+    /// The most frequent reasons, by domain, most frequent first.
+    pub reasons: Vec<ReasonGroup>,
+}
+
+/// Returns of one kind, domain and status.
+#[derive(Debug, Serialize)]
+pub struct ReasonGroup {
+    /// `bounce`, `soft-bounce`, `complaint` or `unsubscribe`.
+    pub kind: &'static str,
+    /// The recipients' domain.
+    pub domain: String,
+    /// The enhanced status code, when the report gave one.
+    pub status: Option<String>,
+    /// How many.
+    pub count: usize,
+}
+
+/// One report about an address's message.
+#[derive(Debug, Serialize)]
+pub struct Came {
+    /// When it was imported.
+    pub at: String,
+    /// `bounce`, `soft-bounce`, `complaint` or `unsubscribe`.
+    pub kind: &'static str,
+    /// The report's Message-ID (or hash).
+    pub report: String,
+    /// The enhanced status code, when it gave one.
+    pub status: Option<String>,
+    /// The remote server's words, if given.
+    pub diagnostic: Option<String>,
 }
 
 /// One dispatch.
@@ -87,6 +157,8 @@ pub struct History {
     pub reply: Option<Reply>,
     /// Every try, in order.
     pub attempts_log: Vec<Attempted>,
+    /// What came back after sending, in order.
+    pub returns: Vec<Came>,
 }
 
 /// One try.
@@ -115,6 +187,8 @@ pub(crate) fn report(
         failures: Vec::new(),
         ambiguous: Vec::new(),
         dispatches: Vec::new(),
+        returns: Returns::default(),
+        warnings: Vec::new(),
     };
     let mut groups: BTreeMap<GroupKey, usize> = BTreeMap::new();
     for d in dispatches {
@@ -163,7 +237,98 @@ pub(crate) fn report(
             count,
         })
         .collect();
+    let count = |state: State| report.counts.get(state.as_str()).copied().unwrap_or(0);
+    report.returns = returns(
+        &ledger.returns(number)?,
+        count(State::Sent),
+        count(State::Failed),
+    );
+    report.warnings = warnings(&report.returns);
     Ok(report)
+}
+
+/// The word for a return: a bounce that is not permanent is a soft bounce.
+fn kind_word(r: &Return) -> &'static str {
+    match r.kind {
+        Returned::Bounce if !r.permanent => "soft-bounce",
+        kind => kind.as_str(),
+    }
+}
+
+/// The counts, rates and top reasons of `found` (address and return), over `sent` and
+/// `refused` messages.
+fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
+    let mut by_message: BTreeMap<&str, Vec<&Return>> = BTreeMap::new();
+    let mut reasons: BTreeMap<(&'static str, &str, Option<&str>), usize> = BTreeMap::new();
+    for (address, r) in found {
+        by_message.entry(address).or_default().push(r);
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        *reasons
+            .entry((kind_word(r), domain, r.status.as_deref()))
+            .or_default() += 1;
+    }
+    let mut counted = Returns {
+        attempted: sent + refused,
+        refused,
+        ..Returns::default()
+    };
+    for returns in by_message.values() {
+        let has = |word: &str| returns.iter().any(|r| kind_word(r) == word);
+        if has("bounce") {
+            counted.bounced += 1;
+        } else if has("soft-bounce") {
+            counted.soft_bounced += 1;
+        }
+        counted.complaints += u64::from(has("complaint"));
+        counted.unsubscribes += u64::from(has("unsubscribe"));
+    }
+    let rate = |n: u64| {
+        if counted.attempted == 0 {
+            0.0
+        } else {
+            n as f64 / counted.attempted as f64
+        }
+    };
+    counted.bounce_rate = rate(counted.refused + counted.bounced);
+    counted.complaint_rate = rate(counted.complaints);
+    let mut reasons: Vec<ReasonGroup> = reasons
+        .into_iter()
+        .map(|((kind, domain, status), count)| ReasonGroup {
+            kind,
+            domain: domain.to_owned(),
+            status: status.map(str::to_owned),
+            count,
+        })
+        .collect();
+    // Most frequent first; the key's order among equals.
+    reasons.sort_by_key(|g| std::cmp::Reverse(g.count));
+    reasons.truncate(TOP_REASONS);
+    counted.reasons = reasons;
+    counted
+}
+
+/// The warnings the rates call for.
+fn warnings(returns: &Returns) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if returns.complaint_rate > COMPLAINT_LINE {
+        warnings.push(format!(
+            "the complaint rate is {:.2}% ({} of {}), above 0.1%: Gmail and Yahoo act on bulk \
+             senders at 0.3%; send only to readers who asked, and make unsubscribing easy",
+            returns.complaint_rate * 100.0,
+            returns.complaints,
+            returns.attempted
+        ));
+    }
+    if returns.bounce_rate > BOUNCE_LINE {
+        warnings.push(format!(
+            "the bounce rate is {:.2}% ({} of {}), above 2%: relays such as Amazon SES review \
+             a sender at 5%; check where the list's addresses come from",
+            returns.bounce_rate * 100.0,
+            returns.refused + returns.bounced,
+            returns.attempted
+        ));
+    }
+    warnings
 }
 
 fn listed(row: Row) -> Listed {
@@ -183,6 +348,17 @@ pub(crate) fn history(
     let Some((row, attempts)) = ledger.history(number, address)? else {
         return Ok(None);
     };
+    let returns = ledger
+        .returns_of(row.id)?
+        .into_iter()
+        .map(|r| Came {
+            at: utc(r.at),
+            kind: kind_word(&r),
+            status: r.status,
+            diagnostic: r.diagnostic,
+            report: r.report,
+        })
+        .collect();
     Ok(Some(History {
         address: row.entry.address,
         dispatch: row.dispatch,
@@ -200,5 +376,83 @@ pub(crate) fn history(
                 reply: a.reply,
             })
             .collect(),
+        returns,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn came(
+        address: &str,
+        kind: Returned,
+        status: Option<&str>,
+        permanent: bool,
+    ) -> (String, Return) {
+        let r = Return {
+            kind,
+            report: format!("<{address}-{status:?}>"),
+            status: status.map(str::to_owned),
+            permanent,
+            diagnostic: None,
+            at: 0,
+        };
+        (address.to_owned(), r)
+    }
+
+    #[test]
+    fn returns_count_messages_once_and_rank_reasons_by_domain() {
+        let found = [
+            came("a@gmail.com", Returned::Bounce, Some("4.2.2"), false),
+            came("a@gmail.com", Returned::Bounce, Some("5.1.1"), true),
+            came("b@gmail.com", Returned::Bounce, Some("5.1.1"), true),
+            came("c@yahoo.com", Returned::Bounce, Some("4.2.2"), false),
+            came("d@yahoo.com", Returned::Complaint, None, false),
+            came("e@example.org", Returned::Unsubscribe, None, false),
+        ];
+        let r = returns(&found, 998, 2);
+        assert_eq!(r.attempted, 1000);
+        assert_eq!(
+            (r.bounced, r.soft_bounced, r.complaints, r.unsubscribes),
+            (2, 1, 1, 1),
+            "a soft bounce then a hard one is one bounced message"
+        );
+        assert!(
+            (r.bounce_rate - 0.004).abs() < 1e-12,
+            "2 refused + 2 bounced"
+        );
+        assert!((r.complaint_rate - 0.001).abs() < 1e-12);
+        let top = &r.reasons[0];
+        assert_eq!(
+            (
+                top.kind,
+                top.domain.as_str(),
+                top.status.as_deref(),
+                top.count
+            ),
+            ("bounce", "gmail.com", Some("5.1.1"), 2)
+        );
+        assert_eq!(r.reasons.len(), 5);
+        assert!(warnings(&r).is_empty(), "0.1% is the line, not past it");
+    }
+
+    #[test]
+    fn rates_past_their_lines_warn() {
+        let found = [
+            came("a@gmail.com", Returned::Complaint, None, false),
+            came("b@gmail.com", Returned::Complaint, None, false),
+        ];
+        let r = returns(&found, 1000, 0);
+        let warned = warnings(&r);
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].starts_with("the complaint rate is 0.20% (2 of 1000)"));
+        let r = returns(&[], 97, 3);
+        let warned = warnings(&r);
+        assert!(
+            warned[0].starts_with("the bounce rate is 3.00% (3 of 100)"),
+            "{warned:?}"
+        );
+        assert_eq!(returns(&[], 0, 0).bounce_rate, 0.0, "nothing sent, no rate");
+    }
 }

@@ -8,7 +8,12 @@
 //! (a 4xx: tried again later) | `failed` (a 5xx: never again) | `ambiguous` (the connection
 //! died after the body was sent and before the reply: never resent automatically) |
 //! `suppressed` (on the suppression list when its turn came: never sent).
+//!
+//! What a relay reports later about a message it accepted (a bounce, a complaint, an
+//! unsubscribe mail) is kept beside its row, in `returns` (see [`Return`]): the row's state
+//! stays what the SMTP transaction said.
 
+mod returns;
 mod schema;
 mod writer;
 
@@ -18,6 +23,7 @@ use anyhow::Context as _;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 
 use crate::transport::Reply;
+pub use returns::{Return, Returned};
 pub(crate) use writer::{Outcome, Writer, WriterHandle};
 
 /// The ledger's place in a project (git-ignored, with the other state).
@@ -151,6 +157,8 @@ pub struct Attempt {
 #[derive(Debug)]
 pub struct Ledger {
     conn: Connection,
+    /// Its schema version: an older ledger opened read-only lacks the newer tables.
+    version: i64,
 }
 
 const ROW: &str = "SELECT id, dispatch, address, name, greeting, variant, message_id, state,
@@ -171,7 +179,10 @@ impl Ledger {
         conn.busy_timeout(BUSY)?;
         schema::set_up(&mut conn)
             .with_context(|| format!("cannot set up the ledger {}", path.display()))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            version: schema::VERSION,
+        })
     }
 
     /// Opens the ledger at `path` for reading only, if it exists: works on a read-only
@@ -193,11 +204,16 @@ impl Ledger {
         };
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         anyhow::ensure!(
-            version == 2,
+            version <= schema::VERSION,
+            "the ledger {} was written by a newer broadsheet (schema {version}); upgrade broadsheet",
+            path.display()
+        );
+        anyhow::ensure!(
+            version >= schema::READABLE,
             "the ledger {} needs upgrading: run `broadsheet dispatch` once with write access",
             path.display()
         );
-        Ok(Some(Self { conn }))
+        Ok(Some(Self { conn, version }))
     }
 
     /// Every dispatch of `volume`, oldest first.

@@ -1,6 +1,7 @@
 //! The ledger's tables, and the one-time migration of a ledger written by an earlier
 //! version (one dispatch per volume, replies kept as flat strings) into them. The schema's
-//! version is SQLite's `user_version`.
+//! version is SQLite's `user_version`; version 3 added `returns` (what relays reported
+//! after accepting a message), created empty on a version-2 ledger.
 
 use anyhow::Context as _;
 use rusqlite::{Connection, Transaction, params};
@@ -8,7 +9,10 @@ use rusqlite::{Connection, Transaction, params};
 use crate::transport::Reply;
 
 /// The schema version this code writes.
-const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
+
+/// The oldest version a read-only open can read: version 2 lacks only `returns`.
+pub(super) const READABLE: i64 = 2;
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS dispatches (
@@ -49,6 +53,16 @@ CREATE TABLE IF NOT EXISTS attempts (
     reply_text TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_recipient ON attempts (recipient);
+CREATE TABLE IF NOT EXISTS returns (
+    recipient INTEGER NOT NULL REFERENCES recipients(id),
+    report TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT,
+    permanent INTEGER NOT NULL,
+    diagnostic TEXT,
+    at INTEGER NOT NULL,
+    UNIQUE (recipient, report)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -228,3 +228,83 @@ fn ledger_file_is_owner_only() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn returns_are_kept_once_and_a_run_of_soft_bounces_ends_at_a_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
+    for volume in 11..=14 {
+        let d = Dispatch {
+            volume,
+            ..dispatch("subscribers", i64::from(volume))
+        };
+        ledger.start(&d, [entry(1), entry(2)]).unwrap();
+    }
+    ledger
+        .conn
+        .execute("UPDATE recipients SET state = 'sent'", [])
+        .unwrap();
+    let soft = |report: &str| Return {
+        kind: Returned::Bounce,
+        report: report.to_owned(),
+        status: Some("4.2.2".to_owned()),
+        permanent: false,
+        diagnostic: Some("mailbox full".to_owned()),
+        at: 5,
+    };
+    let ana = "reader1@example.org";
+    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(0));
+    assert_eq!(ledger.soft_bounce_run("nobody@example.org").unwrap(), None);
+    assert!(ledger.record_return(12, ana, &soft("<r12>")).unwrap());
+    assert!(
+        !ledger.record_return(12, ana, &soft("<r12>")).unwrap(),
+        "a report is kept once"
+    );
+    assert!(
+        !ledger.record_return(15, ana, &soft("<r15>")).unwrap(),
+        "no row: nothing kept"
+    );
+    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(1));
+    ledger.record_return(14, ana, &soft("<r14>")).unwrap();
+    assert_eq!(
+        ledger.soft_bounce_run(ana).unwrap(),
+        Some(1),
+        "volume 13 was delivered between 12 and 14"
+    );
+    ledger.record_return(13, ana, &soft("<r13>")).unwrap();
+    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(3), "14, 13, 12");
+    let returns = ledger.returns(12).unwrap();
+    assert_eq!(returns, vec![(ana.to_owned(), soft("<r12>"))]);
+    let (row, _) = ledger.history(14, ana).unwrap().unwrap();
+    assert_eq!(ledger.returns_of(row.id).unwrap(), vec![soft("<r14>")]);
+    let (other, _) = ledger.history(14, "reader2@example.org").unwrap().unwrap();
+    assert!(ledger.returns_of(other.id).unwrap().is_empty());
+}
+
+#[test]
+fn a_version_2_ledger_is_read_as_is_and_gains_returns_when_written() {
+    let (_dir, path, ledger, _id) = started(2);
+    ledger
+        .conn
+        .execute_batch("DROP TABLE returns; PRAGMA user_version = 2;")
+        .unwrap();
+    ledger.checkpoint(true).unwrap();
+    drop(ledger);
+    let reader = Ledger::open_read_only(&path).unwrap().expect("it exists");
+    assert!(
+        reader.returns(11).unwrap().is_empty(),
+        "no table, no returns"
+    );
+    drop(reader);
+    let writer = Ledger::open(&path).unwrap();
+    let r = Return {
+        kind: Returned::Complaint,
+        report: "<arf@x>".to_owned(),
+        status: None,
+        permanent: false,
+        diagnostic: None,
+        at: 1,
+    };
+    assert!(writer.record_return(11, "reader0@example.org", &r).unwrap());
+    assert_eq!(writer.returns(11).unwrap().len(), 1);
+}

@@ -1,0 +1,147 @@
+//! What came back about messages the relay accepted: bounces reported later, complaints and
+//! unsubscribe mails, each kept beside the recipient's row with the report it came from
+//! (a report recorded twice is kept once). `status` counts them; the soft-bounce rule reads
+//! an address's recent volumes from them.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::Ledger;
+
+/// What a report said of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Returned {
+    /// A delivery failure, permanent or temporary.
+    Bounce,
+    /// The reader marked it as spam.
+    Complaint,
+    /// The reader mailed the `mailto:` unsubscribe address.
+    Unsubscribe,
+}
+
+impl Returned {
+    const ALL: [Self; 3] = [Self::Bounce, Self::Complaint, Self::Unsubscribe];
+
+    /// The name stored in the ledger and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bounce => "bounce",
+            Self::Complaint => "complaint",
+            Self::Unsubscribe => "unsubscribe",
+        }
+    }
+
+    fn parse(text: &str) -> rusqlite::Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("unknown return {text}")))
+    }
+}
+
+/// One report about one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Return {
+    /// What it said.
+    pub kind: Returned,
+    /// The report's Message-ID (or hash): what makes recording it twice a no-op.
+    pub report: String,
+    /// The enhanced status code, when it gave one.
+    pub status: Option<String>,
+    /// Whether the address is gone for good (bounces only).
+    pub permanent: bool,
+    /// The remote server's words, if given.
+    pub diagnostic: Option<String>,
+    /// When it was recorded (unix milliseconds).
+    pub at: i64,
+}
+
+impl Ledger {
+    /// Records `r` beside `address`'s row of `volume`; false when the volume has no such
+    /// row or the report was recorded before.
+    pub fn record_return(&self, volume: u32, address: &str, r: &Return) -> anyhow::Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO returns (recipient, report, kind, status, permanent,
+                 diagnostic, at)
+                 SELECT id, ?3, ?4, ?5, ?6, ?7, ?8 FROM recipients
+                 WHERE volume = ?1 AND address = ?2",
+            )?
+            .execute(params![
+                volume,
+                address,
+                r.report,
+                r.kind.as_str(),
+                r.status,
+                r.permanent,
+                r.diagnostic,
+                r.at
+            ])?;
+        Ok(n > 0)
+    }
+
+    /// Every return of `volume`'s messages, with the address, in the order recorded.
+    pub fn returns(&self, volume: u32) -> anyhow::Result<Vec<(String, Return)>> {
+        self.returns_where("r.volume = ?1", volume)
+    }
+
+    /// The returns of the row `recipient`, in the order recorded.
+    pub fn returns_of(&self, recipient: i64) -> anyhow::Result<Vec<Return>> {
+        let found = self.returns_where("r.id = ?1", recipient)?;
+        Ok(found.into_iter().map(|(_, r)| r).collect())
+    }
+
+    fn returns_where(
+        &self,
+        filter: &str,
+        value: impl rusqlite::ToSql,
+    ) -> anyhow::Result<Vec<(String, Return)>> {
+        if self.version < 3 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT r.address, t.kind, t.report, t.status, t.permanent, t.diagnostic, t.at
+             FROM returns t JOIN recipients r ON r.id = t.recipient
+             WHERE {filter} ORDER BY t.rowid"
+        ))?;
+        let found = stmt
+            .query_map([value], |row| {
+                Ok((
+                    row.get(0)?,
+                    Return {
+                        kind: Returned::parse(&row.get::<_, String>(1)?)?,
+                        report: row.get(2)?,
+                        status: row.get(3)?,
+                        permanent: row.get(4)?,
+                        diagnostic: row.get(5)?,
+                        at: row.get(6)?,
+                    },
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(found)
+    }
+
+    /// The run of soft bounces with no delivery in between that holds `address`'s latest
+    /// one: walking the volumes sent to it (rows `sent`) from the newest, past those with no
+    /// temporary failure reported (yet), how many in a row had one. `None` when no volume
+    /// was sent to it.
+    pub fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM returns t WHERE t.recipient = r.id
+                            AND t.kind = 'bounce' AND t.permanent = 0)
+             FROM recipients r WHERE r.address = ?1 AND r.state = 'sent'
+             ORDER BY r.volume DESC",
+        )?;
+        let soft: Vec<bool> = stmt
+            .query_map([address], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if soft.is_empty() {
+            return Ok(None);
+        }
+        let run = soft.iter().skip_while(|&&s| !s).take_while(|&&s| s).count();
+        Ok(Some(u32::try_from(run).unwrap_or(u32::MAX)))
+    }
+}
