@@ -6,9 +6,11 @@
 # many messages of the same size over as many sessions. Both runs are repeated; the
 # machine is shared, so compare the ratios of each pair.
 #
-# Needs: cargo, Debian's postfix (smtp-sink, smtp-source), python3, /usr/bin/time (apt: time).
+# Needs: cargo, Debian's postfix (smtp-sink, smtp-source), python3, /usr/bin/time (apt: time),
+# and openssl for DKIM=1.
 # Usage: scripts/bench-dispatch.sh [RECIPIENTS] [CONNECTIONS...]   (defaults: 20000 8 16)
-# ROUNDS=N repeats each pair N times (default 2).
+# ROUNDS=N repeats each pair N times (default 2). DKIM=1 adds, in each round, the same
+# dispatch with an RSA-2048 DKIM signature on every message, beside the unsigned one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipients=${1:-20000}
@@ -63,8 +65,18 @@ TOML
     }' > "$dir/subscribers.csv"
     sed -i "s/^kind = \"outbox\"/kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = $port\nsecurity = \"none\"/; s/^dir = \"outbox\"//" "$dir/broadsheet.toml"
     printf '\n[limits]\nconnections = %s\n' "$1" >> "$dir/broadsheet.toml"
+    if [ "${2:-}" = signed ]; then
+        printf '\n[dkim]\ndomain = "eto.tech"\nselector = "bench"\nalgorithm = "rsa-sha256"\nkey_env = "BROADSHEET_DKIM_KEY"\n' \
+            >> "$dir/broadsheet.toml"
+    fi
     echo "$dir"
 }
+
+if [ -n "${DKIM:-}" ]; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null
+    BROADSHEET_DKIM_KEY=$(cat "$work/dkim.pem")
+    export BROADSHEET_DKIM_KEY
+fi
 
 export BROADSHEET_UNSUBSCRIBE_SECRET=benchmark-secret-not-for-real-use-0123456789
 # The size of the messages dispatch sends, for smtp-source's payload.
@@ -90,24 +102,35 @@ source_run() {
     python3 -c "print($t1 - $t0)"
 }
 
+# The whole dispatch command over $c connections, unsigned or `signed`: its seconds.
+dispatch_run() {
+    start_sink
+    local dir t0 t1
+    dir=$(make_project "$c" "${1:-}")
+    t0=$(date +%s.%N)
+    (cd "$dir" && "$bin" dispatch volumes/011.toml --segment subscribers --yes \
+        --expect "$recipients" > "$work/out.txt" 2> "$work/err.txt") ||
+        { cat "$work/err.txt" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    stop_sink
+    grep -q "$recipients sent" "$work/out.txt" || { cat "$work/out.txt" >&2; exit 1; }
+    rm -rf "$dir"
+    python3 -c "print($t1 - $t0)"
+}
+
 for c in "${connections[@]}"; do
     for round in $(seq "$rounds"); do
         fresh=$(source_run)
         reused=$(source_run -d)
-        start_sink
-        dir=$(make_project "$c")
-        t0=$(date +%s.%N)
-        (cd "$dir" && "$bin" dispatch volumes/011.toml --segment subscribers --yes \
-            --expect "$recipients" > "$work/out.txt" 2> "$work/err.txt") ||
-            { cat "$work/err.txt" >&2; exit 1; }
-        t1=$(date +%s.%N)
-        stop_sink
-        ours=$(python3 -c "print($t1 - $t0)")
-        grep -q "$recipients sent" "$work/out.txt" || { cat "$work/out.txt" >&2; exit 1; }
-        rm -rf "$dir"
+        ours=$(dispatch_run)
+        signed=0
+        [ -z "${DKIM:-}" ] || signed=$(dispatch_run signed)
         python3 -c "
-n, o, f, r = $recipients, $ours, $fresh, $reused
-print(f'{$c:>2} connections, round $round: dispatch {n/o:>5.0f} msg/s ({o:.2f} s); '
-      f'smtp-source {n/f:>5.0f} msg/s ({100*f/o:.0f}%), smtp-source -d {n/r:>5.0f} msg/s ({100*r/o:.0f}%)')"
+n, o, f, r, s = $recipients, $ours, $fresh, $reused, $signed
+line = (f'{$c:>2} connections, round $round: dispatch {n/o:>5.0f} msg/s ({o:.2f} s); '
+        f'smtp-source {n/f:>5.0f} msg/s ({100*f/o:.0f}%), smtp-source -d {n/r:>5.0f} msg/s ({100*r/o:.0f}%)')
+if s:
+    line += f'; with RSA-2048 DKIM {n/s:>5.0f} msg/s ({100*o/s:.0f}% of unsigned)'
+print(line)"
     done
 done
