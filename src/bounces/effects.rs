@@ -155,32 +155,35 @@ mod tests {
         }
     }
 
+    /// Applies a 4.2.2 failure to ana's message of `volume`, reported as `id`.
+    fn temporary(store: &mut Store, ledger: Option<&Ledger>, id: &str, volume: u32) -> Effect {
+        let report = report(id, "4.2.2", false);
+        let mapped = Mapped {
+            address: Address::parse("ana@example.org").unwrap(),
+            by: MappedBy::Verp,
+            volume: Some(volume),
+        };
+        store
+            .write(|tx| {
+                let mut targets = Targets { tx, ledger };
+                apply(
+                    &mut targets,
+                    &report,
+                    &report.findings[0],
+                    &mapped,
+                    3,
+                    Timestamp(1),
+                )
+            })
+            .unwrap()
+    }
+
     #[test]
     fn temporary_failures_suppress_once_seen_in_enough_volumes() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let ana = Address::parse("ana@example.org").unwrap();
-        let mut apply_one = |id: &str, volume: u32| {
-            let report = report(id, "4.2.2", false);
-            let mapped = Mapped {
-                address: ana.clone(),
-                by: MappedBy::Verp,
-                volume: Some(volume),
-            };
-            store
-                .write(|tx| {
-                    let mut targets = Targets { tx, ledger: None };
-                    apply(
-                        &mut targets,
-                        &report,
-                        &report.findings[0],
-                        &mapped,
-                        3,
-                        Timestamp(1),
-                    )
-                })
-                .unwrap()
-        };
+        let mut apply_one = |id: &str, volume: u32| temporary(&mut store, None, id, volume);
         assert_eq!(apply_one("<1@x>", 11), Effect::Counted);
         assert_eq!(
             apply_one("<2@x>", 11),
@@ -223,31 +226,8 @@ mod tests {
             .execute("UPDATE recipients SET state = 'sent'", [])
             .unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        let ana = Address::parse("ana@example.org").unwrap();
-        let mut apply_one = |volume: u32| {
-            let report = report(&format!("<{volume}@mx>"), "4.2.2", false);
-            let mapped = Mapped {
-                address: ana.clone(),
-                by: MappedBy::Verp,
-                volume: Some(volume),
-            };
-            store
-                .write(|tx| {
-                    let mut targets = Targets {
-                        tx,
-                        ledger: Some(&ledger),
-                    };
-                    apply(
-                        &mut targets,
-                        &report,
-                        &report.findings[0],
-                        &mapped,
-                        3,
-                        Timestamp(1),
-                    )
-                })
-                .unwrap()
-        };
+        let mut apply_one =
+            |volume: u32| temporary(&mut store, Some(&ledger), &format!("<{volume}@mx>"), volume);
         assert_eq!(apply_one(11), Effect::Counted);
         assert_eq!(apply_one(12), Effect::Counted);
         assert_eq!(
