@@ -273,6 +273,15 @@ fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
         list,
         "a second import changes nothing"
     );
+    let text = run(&project, &["bounces", "import", "inbox"]);
+    assert_eq!(
+        text.stdout.lines().last(),
+        Some(
+            "5 message(s), 5 finding(s): 0 suppressed, 0 counted, 2 no change, 3 already imported, 0 unreadable"
+        ),
+        "{}",
+        text.stdout
+    );
 
     // The volume's status counts what came back, once, beside the messages it concerns.
     let returns = &dispatching::status(&project)["returns"];

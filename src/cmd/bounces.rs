@@ -23,6 +23,7 @@ pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyh
         for record in &records {
             say(format_args!("{}", line(record)))?;
         }
+        say(format_args!("{}", summary(&records)))?;
     }
     let unreadable = records.iter().filter(|r| r.error.is_some()).count();
     if unreadable > 0 {
@@ -32,6 +33,30 @@ pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyh
         return Err(Reported.into());
     }
     Ok(())
+}
+
+/// `N message(s), M finding(s): A suppressed, B counted, C no change, D already imported,
+/// E unreadable`.
+fn summary(records: &[Record]) -> String {
+    let mut messages: Vec<&str> = records.iter().map(|r| r.file.as_str()).collect();
+    messages.dedup();
+    let count = |effect: Effect| {
+        records
+            .iter()
+            .filter(|r| r.error.is_none() && r.effect == effect)
+            .count()
+    };
+    format!(
+        "{} message(s), {} finding(s): {} suppressed, {} counted, {} no change, {} already \
+         imported, {} unreadable",
+        messages.len(),
+        records.len(),
+        count(Effect::Suppressed),
+        count(Effect::Counted),
+        count(Effect::None),
+        count(Effect::AlreadyImported),
+        records.iter().filter(|r| r.error.is_some()).count()
+    )
 }
 
 /// `FILE: KIND ADDRESS STATUS (by HOW): EFFECT`, or the reading error.
