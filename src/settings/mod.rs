@@ -14,10 +14,12 @@ mod returns;
 mod secrets;
 mod sending;
 mod serve;
+mod webhooks;
 
 pub use returns::{Bounces, Dkim, OneOrMany};
 pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
 pub use serve::Serve;
+pub use webhooks::{PostmarkWebhook, SesWebhook, Webhooks};
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -54,6 +56,9 @@ pub struct Settings {
     pub warnings: Diagnostics,
     /// The subscriber service (`[serve]`), when the project runs `broadsheet serve`.
     pub serve: Option<Serve>,
+    /// The reports relays post to `serve` (`[webhooks.ses]`, `[webhooks.postmark]`).
+    #[serde(default)]
+    pub webhooks: Webhooks,
     /// `[topics]`: the topics readers may choose (key: the topic volumes and recipients
     /// use; value: its label), in the order of their keys.
     #[serde(default)]
@@ -303,6 +308,7 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
     if let Some(s) = &settings.serve {
         serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
     }
+    webhooks::check(source, &settings.webhooks, &mut diags);
     if !crate::layout::is_name(&settings.layout) {
         let span = doc.root().get("layout").map_or(0..0, Spanned::span);
         diags.push(
