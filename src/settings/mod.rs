@@ -408,19 +408,26 @@ mod tests {
         assert_eq!(*s.proof.max.get_ref(), 5);
     }
 
+    /// The problems (errors, else warnings) of settings `text`, as `line:column: message`.
+    pub(crate) fn located_problems(text: &str) -> Vec<String> {
+        let diags = match parse_text(text) {
+            Ok(settings) => settings.warnings,
+            Err(diags) => diags,
+        };
+        diags
+            .iter()
+            .map(|d| {
+                let at = d.location.as_ref().expect("a location");
+                format!("{}:{}: {}", at.line, at.column, d.message)
+            })
+            .collect()
+    }
+
     /// The problems `[archive]` with this `base_url` has, as `line:column: message`.
     fn base_url_problems(url: &str) -> Vec<String> {
-        let text = format!("layout = \"scout\"\n[archive]\nbase_url = \"{url}\"\n");
-        match parse_text(&text) {
-            Ok(_) => Vec::new(),
-            Err(diags) => diags
-                .iter()
-                .map(|d| {
-                    let at = d.location.as_ref().expect("a location");
-                    format!("{}:{}: {}", at.line, at.column, d.message)
-                })
-                .collect(),
-        }
+        located_problems(&format!(
+            "layout = \"scout\"\n[archive]\nbase_url = \"{url}\"\n"
+        ))
     }
 
     #[test]

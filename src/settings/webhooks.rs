@@ -87,22 +87,7 @@ pub(super) fn check(source: &SourceFile, webhooks: &Webhooks, diags: &mut Diagno
 
 #[cfg(test)]
 mod tests {
-    use crate::diag::SourceFile;
-
-    /// The problems of `text`, as `line:column: message`.
-    fn problems(text: &str) -> Vec<String> {
-        let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text.to_owned());
-        match crate::settings::parse(&source) {
-            Ok(_) => Vec::new(),
-            Err(diags) => diags
-                .iter()
-                .map(|d| {
-                    let at = d.location.as_ref().expect("a location");
-                    format!("{}:{}: {}", at.line, at.column, d.message)
-                })
-                .collect(),
-        }
-    }
+    use super::super::tests::located_problems as problems;
 
     #[test]
     fn webhook_settings_are_checked_where_they_are_written() {

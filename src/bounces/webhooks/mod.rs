@@ -9,7 +9,7 @@ pub mod ses;
 pub mod sns;
 
 use super::Report;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::project::Project;
 
 /// What a posted event comes to.
@@ -30,16 +30,18 @@ fn message_id(text: &str) -> String {
 /// The verifier of `[webhooks.ses]`, its certificate read from the project; none without
 /// the table. An unreadable file, or one that is not an RSA certificate, is a diagnostic at
 /// the `certificate` setting.
-pub fn ses_verifier(project: &Project) -> Result<Option<sns::Verifier>, Diagnostic> {
+pub fn ses_verifier(project: &Project) -> Result<Option<sns::Verifier>, Diagnostics> {
     let Some(ses) = &project.settings.webhooks.ses else {
         return Ok(None);
     };
     let certificate = &ses.certificate;
     let path = project.root.join(certificate.get_ref());
     let problem = |why: String| {
-        Diagnostic::error(format!("`certificate` {why}"))
-            .at_span(&project.source, certificate.span())
-            .note("the SNS signing certificate: the PEM file at the SigningCertURL of a message from the topic")
+        Diagnostics::from(
+            Diagnostic::error(format!("`certificate` {why}"))
+                .at_span(&project.source, certificate.span())
+                .note("the SNS signing certificate: the PEM file at the SigningCertURL of a message from the topic"),
+        )
     };
     let pem = std::fs::read_to_string(&path)
         .map_err(|e| problem(format!("cannot be read ({}): {e}", path.display())))?;

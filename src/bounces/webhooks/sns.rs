@@ -147,7 +147,6 @@ pub enum Refusal {
 }
 
 /// What checks SNS messages: the certificate's RSA key and the topics we subscribed.
-#[derive(Clone)]
 pub struct Verifier {
     /// The DER `RSAPublicKey` of the certificate.
     key: Vec<u8>,
@@ -335,6 +334,72 @@ mod tests {
              Timestamp\n2012-05-02T00:54:06.655Z\nToken\n2336412f37\n\
              TopicArn\narn:aws:sns:us-west-2:123456789012:MyTopic\nType\nSubscriptionConfirmation\n"
         );
+    }
+
+    /// A self-signed RSA-2048 certificate, and SHA1withRSA and SHA256withRSA signatures
+    /// of [`notification`]`(None)`'s canonical string made with its key by `openssl dgst`.
+    const CERTIFICATE: &str = include_str!("../../../tests/fixtures/sns/rsa-cert.pem");
+    const SHA1: &str = "Ryv2EAm/AhrKrwEF1/GDPZPDTqAyNWNLsNSCS+K/u03nThd691W3yjH2FAzRbXTqgZzCuV5VaIOJNRIy9jooaEDXLJtrirssKZEl1xk8uD0wj7J6zWWBsbLUsJAgLLvXYSattbbAa2uxqIgon4Hu/xNZHQFVyucow/OWgwV9/gOKCk7wJDuLWsxSJHSmmTPchsad9PK5ugMXMueESCSiS89j9syT7F3Jf1We6I9950F6FUHkfHvb3bZDjAANC+xhwJ9wkWBNQs7au5EleQ8K4HdyiOEHFgKRvIH77Uo6KwyqPL67pMFV49GfnbQjP2v2hKci3Hm1unOJIxf26bqFXg==";
+    const SHA256: &str = "j9XuiDpi725Ts5Ezg4DB8iSQ1hfdfEyRFWNrtAiQmwRgnMCyc2veGTwONQvuYGsbMr3pwIh9sN+I7hoso+lc4aeIMzhjJjB55QhWa76eVk93hq5C95NT3y4jEKVtw8fZOd4yUDr88SgMAqeP19PqLBEbP9ouQQEvG6EFVEsXd4SDcBno1eX2ubUTOVfwLNO+qJzsPQZfD/gRBBVZXNs8ja7ugNwaGh7WI0E17yoa9OolVznqol81qq+Y/pgO5N0bT2zrg9j/NOK0/UxkJoXCoqI0/BMNZOGXXCiGOul0B5oEb+wE33sC3yVPfORJbZ9y7+n9Fp4egv76bcQqeONdIA==";
+
+    #[test]
+    fn signatures_verify_with_the_certificate_key_and_nothing_else() {
+        let topic = notification(None).topic_arn;
+        let verifier = Verifier::new(CERTIFICATE, vec![topic]).unwrap();
+        let at = Timestamp(1_335_920_046);
+        let signed = |version: &str, signature: &str| {
+            let mut envelope = notification(None);
+            envelope.signature_version = version.to_owned();
+            envelope.signature = signature.to_owned();
+            envelope
+        };
+        assert_eq!(verifier.verify(&signed("1", SHA1), at), Ok(()));
+        assert_eq!(verifier.verify(&signed("2", SHA256), at), Ok(()));
+        let refusals = [
+            (signed("2", SHA1), at, Refusal::Signature),
+            (signed("3", SHA1), at, Refusal::Version),
+            (signed("1", "not base64"), at, Refusal::Signature),
+            (
+                signed("1", SHA1),
+                Timestamp(at.0 + MAX_AGE_SECS + 1),
+                Refusal::Stale,
+            ),
+            (
+                signed("1", SHA1),
+                Timestamp(at.0 - MAX_SKEW_SECS - 1),
+                Refusal::Stale,
+            ),
+        ];
+        for (envelope, now, refusal) in refusals {
+            assert_eq!(verifier.verify(&envelope, now), Err(refusal));
+        }
+        let mut tampered = signed("1", SHA1);
+        tampered.subject = Some("added".to_owned());
+        assert_eq!(verifier.verify(&tampered, at), Err(Refusal::Signature));
+        let elsewhere = Verifier::new(
+            CERTIFICATE,
+            vec!["arn:aws:sns:us-west-2:123456789012:Other".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(
+            elsewhere.verify(&signed("1", SHA1), at),
+            Err(Refusal::UnknownTopic)
+        );
+    }
+
+    #[test]
+    fn only_rsa_certificates_make_a_verifier() {
+        let ec = include_str!("../../../tests/fixtures/sns/ec-cert.pem");
+        assert!(
+            Verifier::new(ec, Vec::new())
+                .unwrap_err()
+                .contains("not RSA")
+        );
+        let garbage = Verifier::new(
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            Vec::new(),
+        );
+        assert!(garbage.unwrap_err().contains("not a PEM X.509 certificate"));
     }
 
     #[test]
