@@ -293,6 +293,13 @@ fn serve_ses_notifications_apply_once_and_forgeries_change_nothing() {
         answer.body.contains(&subscribe_url),
         "the operator is told what to open: {answer:?}"
     );
+    let forged = to_ses(
+        &serve,
+        "SubscriptionConfirmation",
+        &subscription.body(&other_key),
+    );
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(!forged.body.contains(&subscribe_url), "{forged:?}");
 
     let permanent = ses_bounce(
         "Permanent",
