@@ -18,6 +18,9 @@ pub struct Project {
     pub root: PathBuf,
     /// The parsed settings.
     pub settings: Settings,
+    /// The settings file as read, so that a problem found later (a file a setting names
+    /// cannot be read) points at its setting.
+    pub source: SourceFile,
 }
 
 impl Project {
@@ -45,6 +48,7 @@ impl Project {
         Ok(Self {
             root: root.to_path_buf(),
             settings,
+            source,
         })
     }
 

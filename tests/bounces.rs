@@ -31,7 +31,7 @@ pub fn run(project: &Project, args: &[&str]) -> Run {
 }
 
 /// The outbox's envelopes, as (MAIL FROM, RCPT TO, Message-ID), sorted.
-fn envelopes(project: &Project) -> Vec<(String, String, String)> {
+pub fn envelopes(project: &Project) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(project.path("outbox")).expect("the outbox") {
         let path = entry.expect("an entry").path();

@@ -26,3 +26,4 @@ mod sending;
 mod serve;
 mod serve_browser;
 mod serve_load;
+mod serve_webhooks;

@@ -54,12 +54,25 @@ fn recipient(group: &[(String, String)]) -> Finding {
         .find_map(|name| field(group, name).and_then(address_in));
     let diagnostic = field(group, "diagnostic-code").map(str::to_owned);
     let action = field(group, "action").map_or(Action::Failed, Action::parse);
-    // The Diagnostic-Code's enhanced code is the remote server's own and often more precise
-    // than the Status (5.0.0 beside "550 5.1.1 user unknown").
-    let given = field(group, "status").and_then(status::enhanced_in);
-    let remote = diagnostic.as_deref().and_then(status::enhanced_in);
-    let words = diagnostic.as_deref().and_then(status::from_words);
-    let status = match (given, remote) {
+    let status = recipient_status(field(group, "status"), diagnostic.as_deref());
+    let permanent = action == Action::Failed && status.as_deref().is_some_and(status::is_permanent);
+    Finding {
+        address,
+        status,
+        action,
+        permanent,
+        diagnostic,
+    }
+}
+
+/// A recipient's enhanced status from the report's `Status` (`given`) and the remote
+/// server's words (`diagnostic`). The diagnostic's code is the remote server's own and often
+/// more precise than a bare `X.0.0` Status (5.0.0 beside "550 5.1.1 user unknown").
+pub(super) fn recipient_status(given: Option<&str>, diagnostic: Option<&str>) -> Option<String> {
+    let given = given.and_then(status::enhanced_in);
+    let remote = diagnostic.and_then(status::enhanced_in);
+    let words = diagnostic.and_then(status::from_words);
+    match (given, remote) {
         (Some(given), Some(remote))
             if given.ends_with(".0.0") && remote.starts_with(&given[..1]) =>
         {
@@ -68,14 +81,6 @@ fn recipient(group: &[(String, String)]) -> Finding {
         (Some(given), _) if given.ends_with(".0.0") && words.is_some() => words.map(str::to_owned),
         (Some(given), _) => Some(given),
         (None, remote) => remote.or(words.map(str::to_owned)),
-    };
-    let permanent = action == Action::Failed && status.as_deref().is_some_and(status::is_permanent);
-    Finding {
-        address,
-        status,
-        action,
-        permanent,
-        diagnostic,
     }
 }
 

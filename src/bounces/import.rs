@@ -102,6 +102,18 @@ impl Applier {
         })
     }
 
+    /// Whether every finding of `report` maps to a recipient we know; changes nothing. A
+    /// long-running caller reloads its applier when one does not (readers added, or a
+    /// dispatch made, since it was opened).
+    pub fn maps_all(&mut self, report: &Report) -> anyhow::Result<bool> {
+        for finding in &report.findings {
+            if self.recipients.map(report, finding)?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Maps every finding of `report` (read from `label`) and applies it inside `tx`: one
     /// record per finding, or one for a report without findings.
     pub fn apply(

@@ -6,7 +6,8 @@
 //! [`source`] finds the messages in the paths given; [`mapping`] finds the recipient of each
 //! finding (the VERP token, else the returned Message-ID in the ledger, else a known
 //! address); [`effects`] writes suppressions and counts into the store; [`import`] runs
-//! them all for `broadsheet bounces import`.
+//! them all for `broadsheet bounces import`; [`webhooks`] reads the reports relays post to
+//! `serve` instead of mailing them.
 
 pub mod classify;
 mod dsn;
@@ -18,6 +19,7 @@ mod legacy;
 pub mod mapping;
 pub mod source;
 pub mod status;
+pub mod webhooks;
 
 use serde::Serialize;
 

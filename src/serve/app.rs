@@ -1,6 +1,7 @@
 //! The service's shared state: settings it needs, the token signer, the index that finds
 //! the address an unsubscribe token names, the store (reads here, writes through the
-//! committer), the pages, the transport for confirmation mail, and the sign-up limiter.
+//! committer), the pages, the transport for confirmation mail, the sign-up limiter, and what
+//! the webhooks accept.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,16 +9,17 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::client::Limiter;
-use super::commit::Committer;
+use super::commit::{Committer, Reports};
 use super::pages::Pages;
+use super::webhooks::{Credentials, Hooks};
 use crate::audience::{Address, Audience, Store};
 use crate::project::Project;
 use crate::settings::{Identity, Sending, Serve};
 use crate::transport::Configured;
 use crate::unsubscribe::{RecipientKey, Signer};
 
-/// How often a token naming nobody known may reload the recipient files.
-const RELOAD_EVERY: Duration = Duration::from_secs(5);
+/// How often a token, or a report, naming nobody known may reload the recipient files.
+pub(super) const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -34,6 +36,7 @@ pub(crate) struct App {
     pub(super) pages: Pages,
     pub(super) transport: tokio::sync::Mutex<Configured>,
     pub(super) limiter: Limiter,
+    pub(super) hooks: Hooks,
 }
 
 impl App {
@@ -50,6 +53,19 @@ impl App {
         let reads = Store::open(&project.root)?;
         let candidates = Candidates::default();
         candidates.reload(&project.root, &signer)?;
+        let hooks = Hooks {
+            ses: crate::bounces::webhooks::ses_verifier(project)?,
+            postmark: settings
+                .webhooks
+                .postmark
+                .as_ref()
+                .map(Credentials::from_env)
+                .transpose()?,
+        };
+        let reports = match (&hooks.ses, &hooks.postmark) {
+            (None, None) => None,
+            _ => Some(Reports::open(project)?),
+        };
         let identity = &sending.identity;
         let list = identity
             .name
@@ -60,13 +76,14 @@ impl App {
             topics: settings.topics.clone().into_iter().collect(),
             pages: Pages::load(project, list)?,
             transport: tokio::sync::Mutex::new(Configured::new(&project.root, &sending)?),
-            committer: Committer::start(writer),
+            committer: Committer::start(writer, reports),
             reads: Mutex::new(reads),
             limiter: Limiter::default(),
             serve,
             identity: sending.identity,
             signer,
             candidates,
+            hooks,
         })
     }
 

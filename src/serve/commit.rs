@@ -1,14 +1,20 @@
 //! Group commit: every change the service makes goes to one writer thread, which applies
 //! all the changes waiting at that moment in one transaction and answers each once it is
-//! durable. A burst costs one sync per batch instead of one per request.
+//! durable. A burst costs one sync per batch instead of one per request. Reports the
+//! webhooks received are applied there too, through the same [`Applier`] as an import.
 
 use std::sync::mpsc;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::app::RELOAD_EVERY;
 use crate::audience::store::{Pending, Requested, Suppressed, Tx};
 use crate::audience::{Address, Reason, Source, Store};
+use crate::bounces::Report;
+use crate::bounces::import::{Applier, Record};
 use crate::clock::Timestamp;
+use crate::project::Project;
 
 /// The most changes one transaction takes.
 const BATCH: usize = 1024;
@@ -22,6 +28,8 @@ pub(super) enum Change {
     Signup(Pending),
     MailFailed(String),
     Confirm(String),
+    /// A report a webhook received, and the route it came by.
+    Report(Box<Report>, &'static str),
 }
 
 /// What a change did.
@@ -32,6 +40,7 @@ pub(super) enum Done {
     Saved,
     Requested(Requested),
     Confirmed(Option<Pending>),
+    Applied(Vec<Record>),
 }
 
 type Job = (Change, oneshot::Sender<Result<Done, String>>);
@@ -43,12 +52,12 @@ pub(super) struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer on `store`.
-    pub(super) fn start(store: Store) -> Self {
+    /// Starts the writer on `store`, applying reports with `reports` when webhooks are on.
+    pub(super) fn start(store: Store, reports: Option<Reports>) -> Self {
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("audience-writer".to_owned())
-            .spawn(move || write_loop(store, &queue))
+            .spawn(move || write_loop(store, reports, &queue))
             .expect("spawning a thread only fails when the system is out of resources");
         Self { jobs }
     }
@@ -66,7 +75,47 @@ impl Committer {
     }
 }
 
-fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
+/// What applying reports needs in a server that runs for weeks: the project and its
+/// applier, opened again when a report names somebody the applier does not know, who may
+/// have been added, or sent to, since (the first time at once, then at most every few
+/// seconds, so that reports about strangers cannot keep the writer reloading).
+pub(super) struct Reports {
+    project: Project,
+    applier: Applier,
+    reloaded: Option<Instant>,
+}
+
+impl Reports {
+    /// The applier of `project`, as its files, store and ledger are now.
+    pub(super) fn open(project: &Project) -> anyhow::Result<Self> {
+        Ok(Self {
+            project: project.clone(),
+            applier: Applier::open(project)?,
+            reloaded: None,
+        })
+    }
+
+    fn apply(
+        &mut self,
+        tx: &mut Tx<'_>,
+        report: &Report,
+        label: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<Vec<Record>> {
+        let due = self.reloaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY);
+        if due && !self.applier.maps_all(report)? {
+            self.reloaded = Some(Instant::now());
+            // A recipient file caught mid-edit must not stop the reports: keep the old one.
+            match Applier::open(&self.project) {
+                Ok(applier) => self.applier = applier,
+                Err(e) => tracing::warn!("cannot reload the recipients for reports: {e:#}"),
+            }
+        }
+        self.applier.apply(tx, report, label, now)
+    }
+}
+
+fn write_loop(mut store: Store, mut reports: Option<Reports>, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH
@@ -78,7 +127,7 @@ fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
         let done = store.write(|tx| {
             batch
                 .iter()
-                .map(|(change, _)| apply(tx, change, now))
+                .map(|(change, _)| apply(tx, change, reports.as_mut(), now))
                 .collect::<anyhow::Result<Vec<_>>>()
         });
         match done {
@@ -97,7 +146,12 @@ fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
     }
 }
 
-fn apply(tx: &mut Tx<'_>, change: &Change, now: Timestamp) -> anyhow::Result<Done> {
+fn apply(
+    tx: &mut Tx<'_>,
+    change: &Change,
+    reports: Option<&mut Reports>,
+    now: Timestamp,
+) -> anyhow::Result<Done> {
     Ok(match change {
         Change::Unsubscribe(address, source) => {
             Done::Suppressed(tx.suppress(address, Reason::Unsubscribed, *source, None, now)?)
@@ -116,5 +170,9 @@ fn apply(tx: &mut Tx<'_>, change: &Change, now: Timestamp) -> anyhow::Result<Don
             Done::Saved
         }
         Change::Confirm(id) => Done::Confirmed(tx.confirm(id, now)?),
+        Change::Report(report, label) => {
+            let reports = reports.ok_or_else(|| anyhow::anyhow!("no webhook is configured"))?;
+            Done::Applied(reports.apply(tx, report, label, now)?)
+        }
     })
 }

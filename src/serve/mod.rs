@@ -1,7 +1,7 @@
 //! `broadsheet serve`: the readers' side of the list, beside the project and behind a TLS
-//! reverse proxy. One-click unsubscribe (RFC 8058), unsubscribe and preference pages, and
-//! sign-up with confirmation, all writing to the audience store; hardened by the guard it
-//! shares with `preview`.
+//! reverse proxy. One-click unsubscribe (RFC 8058), unsubscribe and preference pages,
+//! sign-up with confirmation, and the webhooks relays report bounces and complaints to, all
+//! writing to the audience store; hardened by the guard it shares with `preview`.
 
 mod app;
 mod client;
@@ -9,6 +9,7 @@ mod commit;
 mod pages;
 mod routes;
 mod signup;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4080";
 /// The largest request body: forms are small.
 const BODY_LIMIT: usize = 16 * 1024;
 
+/// The largest webhook body: SES includes the original's headers, Postmark the whole bounce.
+const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
+
 /// Pages with no script sources at all; forms post only to this service.
 const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; \
                    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -32,13 +36,23 @@ const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-i
 pub async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
     let app = Arc::new(app::App::new(project)?);
     let listener = http_guard::bind(listen, "choose another with --listen").await?;
-    let guard = Guard {
-        hosts: vec![app.serve.public_host().to_ascii_lowercase()],
+    let hosts = vec![app.serve.public_host().to_ascii_lowercase()];
+    let pages = Guard {
+        hosts: hosts.clone(),
         methods: &[Method::GET, Method::HEAD, Method::POST],
         body_limit: BODY_LIMIT,
         csp: CSP,
     };
-    let router = guard.around(routes::router(app.clone()));
+    // The webhooks get a guard of their own: larger bodies, for those routes only.
+    let hooks = Guard {
+        hosts,
+        methods: &[Method::POST],
+        body_limit: WEBHOOK_BODY_LIMIT,
+        csp: CSP,
+    };
+    let router = pages
+        .around(routes::router(app.clone()))
+        .merge(hooks.around(webhooks::router(app.clone())));
     println!(
         "serving readers of {} at http://{}/ (Ctrl-C to stop)",
         app.serve.public_url.get_ref(),

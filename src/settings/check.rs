@@ -217,11 +217,7 @@ impl Checker<'_> {
     }
 
     fn env_name(&mut self, field: &Spanned<String>, what: &str) {
-        let name = field.get_ref();
-        let ok = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit();
-        if !ok {
+        if !is_env_name(field.get_ref()) {
             let message =
                 format!("`{what}` must name an environment variable, e.g. `BROADSHEET_SECRET`");
             self.error(message, field.span(), None);
@@ -319,4 +315,12 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// Whether `name` can name an environment variable: letters, digits and `_`, not starting
+/// with a digit.
+pub(super) fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
 }

@@ -14,10 +14,12 @@ mod returns;
 mod secrets;
 mod sending;
 mod serve;
+mod webhooks;
 
 pub use returns::{Bounces, Dkim, OneOrMany};
 pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
 pub use serve::Serve;
+pub use webhooks::{PostmarkWebhook, SesWebhook, Webhooks};
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
 pub const TOKEN_SLOT: &str = "{token}";
@@ -54,6 +56,9 @@ pub struct Settings {
     pub warnings: Diagnostics,
     /// The subscriber service (`[serve]`), when the project runs `broadsheet serve`.
     pub serve: Option<Serve>,
+    /// The reports relays post to `serve` (`[webhooks.ses]`, `[webhooks.postmark]`).
+    #[serde(default)]
+    pub webhooks: Webhooks,
     /// `[topics]`: the topics readers may choose (key: the topic volumes and recipients
     /// use; value: its label), in the order of their keys.
     #[serde(default)]
@@ -303,6 +308,7 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
     if let Some(s) = &settings.serve {
         serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
     }
+    webhooks::check(source, &settings.webhooks, &mut diags);
     if !crate::layout::is_name(&settings.layout) {
         let span = doc.root().get("layout").map_or(0..0, Spanned::span);
         diags.push(
@@ -402,19 +408,26 @@ mod tests {
         assert_eq!(*s.proof.max.get_ref(), 5);
     }
 
+    /// The problems (errors, else warnings) of settings `text`, as `line:column: message`.
+    pub(crate) fn located_problems(text: &str) -> Vec<String> {
+        let diags = match parse_text(text) {
+            Ok(settings) => settings.warnings,
+            Err(diags) => diags,
+        };
+        diags
+            .iter()
+            .map(|d| {
+                let at = d.location.as_ref().expect("a location");
+                format!("{}:{}: {}", at.line, at.column, d.message)
+            })
+            .collect()
+    }
+
     /// The problems `[archive]` with this `base_url` has, as `line:column: message`.
     fn base_url_problems(url: &str) -> Vec<String> {
-        let text = format!("layout = \"scout\"\n[archive]\nbase_url = \"{url}\"\n");
-        match parse_text(&text) {
-            Ok(_) => Vec::new(),
-            Err(diags) => diags
-                .iter()
-                .map(|d| {
-                    let at = d.location.as_ref().expect("a location");
-                    format!("{}:{}: {}", at.line, at.column, d.message)
-                })
-                .collect(),
-        }
+        located_problems(&format!(
+            "layout = \"scout\"\n[archive]\nbase_url = \"{url}\"\n"
+        ))
     }
 
     #[test]

@@ -231,26 +231,12 @@ fn check_dkim(source: &SourceFile, dkim: &Dkim, diags: &mut Diagnostics) {
 
 #[cfg(test)]
 mod tests {
-    use crate::diag::SourceFile;
-
     const SENDER: &str =
         "[sender]\nfrom = \"scout@eto.tech\"\nlist_id = \"l.eto.tech\"\ndomain = \"eto.tech\"\n";
 
     /// The diagnostics of `SENDER` plus `extra`, as `line:column: message` lines.
     fn problems(extra: &str) -> Vec<String> {
-        let text = format!("{SENDER}{extra}");
-        let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text);
-        let diags = match super::super::parse(&source) {
-            Ok(settings) => settings.warnings,
-            Err(diags) => diags,
-        };
-        diags
-            .iter()
-            .map(|d| {
-                let at = d.location.as_ref().expect("a location");
-                format!("{}:{}: {}", at.line, at.column, d.message)
-            })
-            .collect()
+        super::super::tests::located_problems(&format!("{SENDER}{extra}"))
     }
 
     #[test]

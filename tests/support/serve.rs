@@ -43,9 +43,19 @@ impl Serve {
 
     /// As [`Serve::start`], on `port`.
     pub fn start_on(project: &Project, port: u16) -> Self {
+        Self::spawn(project, port, &[])
+    }
+
+    /// As [`Serve::start`], with the variables `env` set too.
+    pub fn start_with(project: &Project, env: &[(&str, &str)]) -> Self {
+        Self::spawn(project, super::free_port(), env)
+    }
+
+    fn spawn(project: &Project, port: u16, env: &[(&str, &str)]) -> Self {
         let mut child = project
             .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
