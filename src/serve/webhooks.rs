@@ -104,11 +104,10 @@ fn answer(status: StatusCode, text: &str) -> Response {
 }
 
 async fn from_sns(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let verifier = app
-        .hooks
-        .ses
-        .as_ref()
-        .expect("the route exists only with [webhooks.ses]");
+    // The route exists only with `[webhooks.ses]`.
+    let Some(verifier) = app.hooks.ses.as_ref() else {
+        return answer(StatusCode::NOT_FOUND, "not found");
+    };
     let envelope = match Envelope::parse(&body) {
         Ok(envelope) => envelope,
         Err(why) => return answer(StatusCode::BAD_REQUEST, &why),
@@ -148,11 +147,10 @@ async fn from_sns(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
 }
 
 async fn from_postmark(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let credentials = app
-        .hooks
-        .postmark
-        .as_ref()
-        .expect("the route exists only with [webhooks.postmark]");
+    // The route exists only with `[webhooks.postmark]`.
+    let Some(credentials) = app.hooks.postmark.as_ref() else {
+        return answer(StatusCode::NOT_FOUND, "not found");
+    };
     if !credentials.admit(headers.get(header::AUTHORIZATION)) {
         let challenge = [(
             header::WWW_AUTHENTICATE,
@@ -193,7 +191,10 @@ async fn apply(app: &App, event: Event, route: &'static str) -> Response {
     let change = Change::Report(Box::new(report), route);
     let records = match app.committer.apply(change).await {
         Ok(Done::Applied(records)) => records,
-        Ok(other) => unreachable!("a report is answered with its records, not {other:?}"),
+        Ok(other) => {
+            let e = anyhow::anyhow!("a report was answered with {other:?}, not its records");
+            return unavailable(&e);
+        }
         Err(e) => return unavailable(&e),
     };
     for record in &records {

@@ -1,5 +1,5 @@
 //! The project settings in `broadsheet.toml`: text in, a checked [`Settings`] out, or every
-//! problem as a compiler-style diagnostic. Secrets never live here (see [`secrets`]).
+//! problem as a compiler-style diagnostic. Secrets never live here: only the names of the environment variables (or 0600 files) that hold them.
 
 use std::net::IpAddr;
 
