@@ -12,7 +12,6 @@ use ring::signature::{
 };
 use serde::Deserialize;
 use x509_cert::Certificate;
-use x509_cert::der::DecodePem as _;
 use x509_cert::spki::ObjectIdentifier;
 
 use crate::clock::Timestamp;
@@ -148,8 +147,9 @@ pub enum Refusal {
 
 /// What checks SNS messages: the certificate's RSA key and the topics we subscribed.
 pub struct Verifier {
-    /// The DER `RSAPublicKey` of the certificate.
-    key: Vec<u8>,
+    /// The DER `RSAPublicKey` of each certificate: the file may hold the outgoing and the
+    /// incoming one while AWS rotates them.
+    keys: Vec<Vec<u8>>,
     topics: Vec<String>,
 }
 
@@ -162,23 +162,31 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// The verifier for the PEM certificate `pem` and the accepted `topics`.
+    /// The verifier for the PEM certificates in `pem` (one, or several one after the other)
+    /// and the accepted `topics`.
     pub fn new(pem: &str, topics: Vec<String>) -> Result<Self, String> {
-        let certificate =
-            Certificate::from_pem(pem).map_err(|e| format!("not a PEM X.509 certificate: {e}"))?;
-        let info = certificate.tbs_certificate().subject_public_key_info();
-        if info.algorithm.oid != RSA_ENCRYPTION {
-            return Err(format!(
-                "the certificate's key is not RSA (algorithm {})",
-                info.algorithm.oid
-            ));
+        let certificates = Certificate::load_pem_chain(pem.as_bytes())
+            .map_err(|e| format!("not a PEM X.509 certificate: {e}"))?;
+        if certificates.is_empty() {
+            return Err("holds no PEM X.509 certificate".to_owned());
         }
-        let key = info
-            .subject_public_key
-            .as_bytes()
-            .ok_or("the certificate's public key is not whole bytes")?
-            .to_vec();
-        Ok(Self { key, topics })
+        let keys = certificates
+            .iter()
+            .map(|certificate| {
+                let info = certificate.tbs_certificate().subject_public_key_info();
+                if info.algorithm.oid != RSA_ENCRYPTION {
+                    return Err(format!(
+                        "the certificate's key is not RSA (algorithm {})",
+                        info.algorithm.oid
+                    ));
+                }
+                info.subject_public_key
+                    .as_bytes()
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| "the certificate's public key is not whole bytes".to_owned())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { keys, topics })
     }
 
     /// Checks `envelope` as of `now`: topic, certificate URL, age, then the signature.
@@ -201,9 +209,17 @@ impl Verifier {
         let signature = STANDARD
             .decode(envelope.signature.trim())
             .map_err(|_| Refusal::Signature)?;
-        UnparsedPublicKey::new(algorithm, &self.key)
-            .verify(envelope.canonical()?.as_bytes(), &signature)
-            .map_err(|_| Refusal::Signature)
+        let canonical = envelope.canonical()?;
+        let verifies = |key: &Vec<u8>| {
+            UnparsedPublicKey::new(algorithm, key)
+                .verify(canonical.as_bytes(), &signature)
+                .is_ok()
+        };
+        if self.keys.iter().any(verifies) {
+            Ok(())
+        } else {
+            Err(Refusal::Signature)
+        }
     }
 }
 
@@ -384,6 +400,25 @@ mod tests {
         assert_eq!(
             elsewhere.verify(&signed("1", SHA1), at),
             Err(Refusal::UnknownTopic)
+        );
+    }
+
+    #[test]
+    fn a_file_may_hold_the_outgoing_and_the_incoming_certificate() {
+        let other = include_str!("../../../tests/fixtures/sns/other-rsa-cert.pem");
+        let topic = notification(None).topic_arn;
+        let mut envelope = notification(None);
+        envelope.signature_version = "1".to_owned();
+        envelope.signature = SHA1.to_owned();
+        let at = Timestamp(1_335_920_046);
+        let both = Verifier::new(&format!("{other}\n{CERTIFICATE}"), vec![topic.clone()]);
+        assert_eq!(both.unwrap().verify(&envelope, at), Ok(()));
+        let alone = Verifier::new(other, vec![topic]).unwrap();
+        assert_eq!(alone.verify(&envelope, at), Err(Refusal::Signature));
+        assert!(
+            Verifier::new("", Vec::new())
+                .unwrap_err()
+                .contains("no PEM X.509 certificate")
         );
     }
 
