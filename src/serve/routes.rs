@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -43,6 +44,27 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route(&format!("{base}healthz"), get(|| async { "ok\n" }))
         .fallback(not_found)
         .with_state(app)
+}
+
+/// The reader whose unsubscribe token is the path's `{token}`: a token that does not
+/// verify answers the one bad-link page before any handler runs.
+struct Reader {
+    address: Address,
+    token: String,
+}
+
+impl FromRequestParts<Arc<App>> for Reader {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let Path(token) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match app.verify(&token) {
+            Some(address) => Ok(Self { address, token }),
+            None => Err(app.pages.bad_link()),
+        }
+    }
 }
 
 async fn not_found(State(app): State<Arc<App>>) -> Response {
@@ -129,10 +151,10 @@ struct UnsubscribeView {
     resubscribable: bool,
 }
 
-async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
-    let Some(address) = app.verify(&token) else {
-        return app.pages.bad_link();
-    };
+async fn unsubscribe_page(
+    State(app): State<Arc<App>>,
+    Reader { address, token }: Reader,
+) -> Response {
     let suppression = match app.store().suppression(&address) {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
@@ -152,13 +174,10 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>
 /// button (`confirm=yes`, Origin checked).
 async fn unsubscribe(
     State(app): State<Arc<App>>,
-    Path(token): Path<String>,
+    Reader { address, token }: Reader,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(address) = app.verify(&token) else {
-        return app.pages.bad_link();
-    };
     let form = fields(&body);
     let one_click = field(&form, "List-Unsubscribe") == Some("One-Click");
     if !one_click && (field(&form, "confirm") != Some("yes") || !same_origin(&app, &headers)) {
@@ -210,12 +229,9 @@ struct Saved {
 
 async fn preferences_page(
     State(app): State<Arc<App>>,
-    Path(token): Path<String>,
+    Reader { address, token }: Reader,
     Query(query): Query<Saved>,
 ) -> Response {
-    let Some(address) = app.verify(&token) else {
-        return app.pages.bad_link();
-    };
     let (suppression, chosen) = {
         let store = app.store();
         match store
@@ -241,13 +257,10 @@ async fn preferences_page(
 
 async fn preferences(
     State(app): State<Arc<App>>,
-    Path(token): Path<String>,
+    Reader { address, token }: Reader,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(address) = app.verify(&token) else {
-        return app.pages.bad_link();
-    };
     if !same_origin(&app, &headers) {
         return forbidden(&app);
     }
