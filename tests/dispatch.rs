@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::dispatching::{
-    CONNECTIONS, dispatch, dispatch_command, kill_at, project, reader, spawn, status,
+    CONNECTIONS, dispatch, dispatch_command, interrupted, project, reader, spawn, status,
     wait_for_sends,
 };
 use crate::support::fault_smtp::{Act, FaultServer, Script};
@@ -19,9 +19,7 @@ use crate::support::smtp::SmtpSink;
 
 fn killed_and_resumed(total: usize, kill: usize) {
     let sink = SmtpSink::start();
-    let project = project(sink.port, total, "");
-    let mut child = spawn(&project, total);
-    kill_at(&mut child, &sink, kill);
+    let project = interrupted(&sink, total, "", kill);
     let resumed = dispatch(&project, &["--yes", "--expect", &total.to_string()]);
     assert_eq!(resumed.status, 0, "resume failed:\n{}", resumed.stderr);
     std::thread::sleep(Duration::from_millis(300));
@@ -133,9 +131,7 @@ fn a_second_dispatch_of_the_volume_exits_at_once() {
 #[test]
 fn an_edited_volume_makes_resume_refuse() {
     let sink = SmtpSink::start();
-    let project = project(sink.port, 400, "per_second = 50");
-    let mut first = spawn(&project, 400);
-    kill_at(&mut first, &sink, 5);
+    let project = interrupted(&sink, 400, "per_second = 50", 5);
     project.edit(
         "volumes/011.toml",
         "A state media report",

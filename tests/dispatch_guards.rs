@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::Project;
 use crate::support::dispatching::{
-    SECRET, confirmed, dispatch, dispatch_command, history, kill_at, project, reader, spawn,
+    SECRET, confirmed, dispatch, dispatch_command, history, interrupted, project, reader, spawn,
     status, wait_for_sends,
 };
 use crate::support::fault_smtp::{Act, FaultServer, Script};
@@ -29,9 +29,7 @@ fn received(sink: &SmtpSink, address: &str) -> usize {
 #[test]
 fn an_address_suppressed_while_paused_or_while_sending_gets_nothing() {
     let sink = SmtpSink::start();
-    let project = project(sink.port, 300, "per_second = 40");
-    let mut child = spawn(&project, 300);
-    kill_at(&mut child, &sink, 10);
+    let project = interrupted(&sink, 300, "per_second = 40", 10);
     // Paused: suppressed before the resume.
     let paused = reader(200);
     project.ok(&["suppress", "add", &paused]);
@@ -145,9 +143,7 @@ fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
 #[test]
 fn an_unfinished_dispatch_must_finish_before_another_starts() {
     let sink = SmtpSink::start();
-    let project = project(sink.port, 200, "per_second = 50");
-    let mut child = spawn(&project, 200);
-    kill_at(&mut child, &sink, 5);
+    let project = interrupted(&sink, 200, "per_second = 50", 5);
     let other = confirmed(&project, 1, &["--segment", "staff"]);
     assert_eq!(other.status, 1);
     assert!(
@@ -162,9 +158,7 @@ fn an_unfinished_dispatch_must_finish_before_another_starts() {
 #[test]
 fn a_resume_refuses_changed_settings_and_names_them() {
     let sink = SmtpSink::start();
-    let project = project(sink.port, 200, "per_second = 50");
-    let mut child = spawn(&project, 200);
-    kill_at(&mut child, &sink, 5);
+    let project = interrupted(&sink, 200, "per_second = 50", 5);
     project.edit(
         "broadsheet.toml",
         "name = \"ETO Scout\"",

@@ -135,3 +135,12 @@ pub fn kill_at(child: &mut Child, sink: &SmtpSink, at: usize) {
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
 }
+
+/// A project of `n` readers (with `limits`) whose dispatch to `sink` was SIGKILLed once
+/// `at` messages had arrived: an interrupted dispatch, to resume or refuse.
+pub fn interrupted(sink: &SmtpSink, n: usize, limits: &str, at: usize) -> Project {
+    let project = project(sink.port, n, limits);
+    let mut child = spawn(&project, n);
+    kill_at(&mut child, sink, at);
+    project
+}
