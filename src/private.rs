@@ -1,13 +1,15 @@
 //! Files that hold personal data (the ledger, suppressions, the outbox): folders created
 //! 0700, files created 0600, and whole-file writes replaced atomically, so a crash never
-//! leaves half a file.
+//! leaves half a file; SQLite files opened durable (WAL, `synchronous = FULL`).
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use rusqlite::Connection;
 
 /// Creates `dir` and its missing parents, readable by the owner only.
 pub(crate) fn create_dir(dir: &Path) -> anyhow::Result<()> {
@@ -28,6 +30,46 @@ pub(crate) fn open_write(path: &Path, truncate: bool) -> anyhow::Result<File> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Opens the SQLite file at `path` (its folder 0700 and the file 0600 when created) in WAL
+/// mode with `synchronous = FULL`, waiting up to `busy` for other connections' locks.
+///
+/// A new file starts in rollback mode, and switching it to WAL needs it to itself: when
+/// several connections open a new file at once (a dispatch's workers, `serve` beside
+/// `suppress`), SQLite answers the others "database is locked" at once, without waiting.
+/// They try again until the first has switched it, and then find it in WAL already.
+pub(crate) fn open_sqlite(path: &Path, busy: Duration) -> anyhow::Result<Connection> {
+    if let Some(dir) = path.parent() {
+        create_dir(dir)?;
+    }
+    touch(path)?;
+    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    conn.busy_timeout(busy)?;
+    let until = Instant::now() + busy;
+    loop {
+        let mode =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0));
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
+            Ok(mode) => anyhow::bail!(
+                "{} cannot be put in WAL mode (it stays in {mode} mode)",
+                path.display()
+            ),
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < until =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot put {} in WAL mode", path.display()));
+            }
+        }
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
 }
 
 /// Creates `path` 0600 if it does not exist, leaving an existing file as it is.
@@ -70,5 +112,31 @@ mod tests {
         let ledger = dir.path().join("state/ledger.sqlite");
         super::touch(&ledger).unwrap();
         assert_eq!(mode(&ledger), 0o600);
+    }
+
+    #[test]
+    fn connections_opening_a_new_file_at_once_all_get_it_in_wal_mode() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("state/new-{round}.sqlite"));
+            let start = std::sync::Barrier::new(8);
+            std::thread::scope(|scope| {
+                let opened: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            super::open_sqlite(&path, super::Duration::from_secs(5))
+                        })
+                    })
+                    .collect();
+                for opened in opened {
+                    let conn = opened.join().unwrap().expect("every connection opens it");
+                    let mode: String = conn
+                        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                        .unwrap();
+                    assert_eq!(mode, "wal");
+                }
+            });
+        }
     }
 }

@@ -167,16 +167,8 @@ const ROW: &str = "SELECT id, dispatch, address, name, greeting, variant, messag
 impl Ledger {
     /// Opens (creating it 0600 if needed) the ledger at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent() {
-            crate::private::create_dir(dir)?;
-        }
-        crate::private::touch(path)?;
-        let mut conn = Connection::open(path)
-            .with_context(|| format!("cannot open the ledger {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut conn = crate::private::open_sqlite(path, BUSY).context("cannot open the ledger")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(BUSY)?;
         schema::set_up(&mut conn)
             .with_context(|| format!("cannot set up the ledger {}", path.display()))?;
         Ok(Self {

@@ -150,7 +150,10 @@ fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<
 }
 
 fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
-    let tx = ledger.conn.transaction()?;
+    let tx = ledger
+        .conn
+        .transaction()
+        .context("cannot start a write to the ledger")?;
     {
         let mut mark = tx.prepare_cached(
             "UPDATE recipients SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2
@@ -172,25 +175,29 @@ fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
         for change in batch {
             match change {
                 Change::InFlight { id, at, .. } => {
-                    mark.execute(params![id, at])?;
+                    mark.execute(params![id, at])
+                        .context("cannot mark a message in flight")?;
                 }
                 Change::Outcome { id, at, outcome } => {
                     let state = outcome.state.as_str();
                     let (code, status, text) = schema::columns(Some(&outcome.reply));
-                    settle.execute(params![
-                        id,
-                        state,
-                        code,
-                        status,
-                        text,
-                        outcome.next_attempt_at,
-                        at,
-                        outcome.attempts
-                    ])?;
+                    settle
+                        .execute(params![
+                            id,
+                            state,
+                            code,
+                            status,
+                            text,
+                            outcome.next_attempt_at,
+                            at,
+                            outcome.attempts
+                        ])
+                        .context("cannot record a message's outcome")?;
                     log.execute(params![id, at, state, code, status, text])?;
                 }
                 Change::Heartbeat { volume, seq, .. } => {
-                    beat.execute(params![super::heartbeat_key(*volume), i64::try_from(*seq)?])?;
+                    beat.execute(params![super::heartbeat_key(*volume), i64::try_from(*seq)?])
+                        .context("cannot record the heartbeat")?;
                 }
                 Change::Checkpoint(_) | Change::Flush(_) => {}
             }

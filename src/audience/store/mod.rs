@@ -159,15 +159,8 @@ impl Store {
     /// and moving `state/suppressions.csv` into it the first time.
     pub fn open(root: &Path) -> anyhow::Result<Self> {
         let path = root.join(STORE_FILE);
-        if let Some(dir) = path.parent() {
-            crate::private::create_dir(dir)?;
-        }
-        crate::private::touch(&path)?;
-        let conn = Connection::open(&path)
-            .with_context(|| format!("cannot open the audience store {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let conn = crate::private::open_sqlite(&path, BUSY_TIMEOUT)
+            .context("cannot open the audience store")?;
         let mut store = Self { conn };
         let moved = store
             .write(|tx| tx.set_up(root))
