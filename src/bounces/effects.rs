@@ -56,7 +56,7 @@ pub fn apply(
     soft_limit: u32,
     now: Timestamp,
 ) -> anyhow::Result<Effect> {
-    let tx = &mut *targets.tx;
+    let (tx, ledger) = (&mut *targets.tx, targets.ledger);
     let address = &mapped.address;
     if tx.has_reference(address, &report.id)? {
         return Ok(Effect::AlreadyImported);
@@ -67,9 +67,9 @@ pub fn apply(
         Kind::Unsubscribe => Some(Returned::Unsubscribe),
         Kind::Bounce | Kind::AutoReply | Kind::Unknown => None,
     };
-    // The ledger's run of soft bounces, when the report is about a volume it holds.
-    let mut ledger_run = None;
-    if let (Some(ledger), Some(volume), Some(kind)) = (targets.ledger, mapped.volume, returned) {
+    // Kept beside the message's row, when the report is about a volume the ledger holds.
+    let in_ledger = ledger.zip(mapped.volume);
+    if let (Some((ledger, volume)), Some(kind)) = (in_ledger, returned) {
         let r = Return {
             kind,
             report: report.id.clone(),
@@ -79,7 +79,6 @@ pub fn apply(
             at: now.0.saturating_mul(1000),
         };
         ledger.record_return(volume, address.as_str(), &r)?;
-        ledger_run = ledger.soft_bounce_run(address.as_str())?;
     }
     let (reason, source) = match report.kind {
         Kind::Bounce if finding.action != Action::Failed => return Ok(Effect::None),
@@ -88,6 +87,11 @@ pub fn apply(
                 || format!("report {}", report.id),
                 |v| format!("volume {v}"),
             );
+            // The ledger's run of soft bounces, else the store's count of them.
+            let ledger_run = match in_ledger {
+                Some((ledger, _)) => ledger.soft_bounce_run(address.as_str())?,
+                None => None,
+            };
             let run = match ledger_run {
                 Some(run) => run as usize,
                 None => earlier_volumes(tx, address, &volume)?,

@@ -98,7 +98,7 @@ impl Ledger {
         filter: &str,
         value: impl rusqlite::ToSql,
     ) -> anyhow::Result<Vec<(String, Return)>> {
-        if self.version < 3 {
+        if self.version < super::schema::RETURNS {
             return Ok(Vec::new());
         }
         let mut stmt = self.conn.prepare_cached(&format!(

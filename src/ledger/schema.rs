@@ -14,6 +14,9 @@ pub(super) const VERSION: i64 = 3;
 /// The oldest version a read-only open can read: version 2 lacks only `returns`.
 pub(super) const READABLE: i64 = 2;
 
+/// The version that added `returns`.
+pub(super) const RETURNS: i64 = 3;
+
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS dispatches (
     id INTEGER PRIMARY KEY,
