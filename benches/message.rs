@@ -78,6 +78,7 @@ fn main() {
             greeting: name.as_deref(),
             message_id: &id,
             unsubscribe_url: &url,
+            mailto_token: None,
         };
         buffer.clear();
         variant

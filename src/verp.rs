@@ -1,6 +1,7 @@
 //! The VERP return path: a volume, a recipient and the base address (`bounces@eto.tech`) in,
 //! the envelope sender `bounces+TOKEN@eto.tech` out; and a returned local part back to the
-//! volume and the recipient's tag.
+//! volume and the recipient's tag. The same tokens, made for another [`Purpose`], tie a mail
+//! to the `mailto:` unsubscribe address to the reader whose message offered it.
 //!
 //! TOKEN is lowercase base32 (RFC 4648 alphabet, no padding) of 16 bytes: the volume
 //! (4 bytes, big-endian) and a 12-byte tag, HMAC-SHA256(unsubscribe secret, "verp" ‖ list ‖
@@ -12,6 +13,25 @@
 
 use crate::audience::Address;
 use crate::unsubscribe::Signer;
+
+/// What a token is for: the MAC covers it, so a token made for one purpose never stands
+/// for another (a bounce address cannot unsubscribe anyone, nor the reverse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// The envelope sender of a volume's message: bounces come back to it.
+    ReturnPath,
+    /// The subject of the `mailto:` unsubscribe link: a mail that carries it asks to leave.
+    Mailto,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::ReturnPath => b"verp",
+            Self::Mailto => b"mailto",
+        }
+    }
+}
 
 /// The bytes of a recipient's tag.
 pub const TAG_LEN: usize = 12;
@@ -31,10 +51,10 @@ pub struct Token {
     pub tag: [u8; TAG_LEN],
 }
 
-/// The tag of `to` for `volume`.
-pub fn tag(signer: &Signer, volume: u32, to: &Address) -> [u8; TAG_LEN] {
+/// The tag of `to` for `volume` and `purpose`.
+pub fn tag(signer: &Signer, purpose: Purpose, volume: u32, to: &Address) -> [u8; TAG_LEN] {
     let key = to.key();
-    let digest = signer.digest(b"verp", &[&volume.to_be_bytes(), key.as_bytes()]);
+    let digest = signer.digest(purpose.label(), &[&volume.to_be_bytes(), key.as_bytes()]);
     let mut tag = [0; TAG_LEN];
     tag.copy_from_slice(&digest[..TAG_LEN]);
     tag
@@ -44,10 +64,35 @@ pub fn tag(signer: &Signer, volume: u32, to: &Address) -> [u8; TAG_LEN] {
 /// (`[sender] bounce`, checked to hold one `@` and no `+`).
 pub fn envelope_sender(bounce: &str, signer: &Signer, volume: u32, to: &Address) -> String {
     let (local, domain) = bounce.rsplit_once('@').unwrap_or((bounce, ""));
+    let token = token(signer, Purpose::ReturnPath, volume, to);
+    format!("{local}+{token}@{domain}")
+}
+
+/// The token (lowercase base32, [`TOKEN_CHARS`] long) of `to` for `volume` and `purpose`.
+pub fn token(signer: &Signer, purpose: Purpose, volume: u32, to: &Address) -> String {
     let mut raw = [0; RAW_LEN];
     raw[..4].copy_from_slice(&volume.to_be_bytes());
-    raw[4..].copy_from_slice(&tag(signer, volume, to));
-    format!("{local}+{}@{domain}", encode(&raw))
+    raw[4..].copy_from_slice(&tag(signer, purpose, volume, to));
+    encode(&raw)
+}
+
+/// Whether `address` is `base` itself or `base` with a `+TAG` (any case): a mail to our
+/// bounce or unsubscribe address, whatever token it carries.
+pub fn is_ours(address: &str, base: &str) -> bool {
+    let (Some((local, domain)), Some((base_local, base_domain))) =
+        (address.rsplit_once('@'), base.rsplit_once('@'))
+    else {
+        return false;
+    };
+    let local = local.split_once('+').map_or(local, |(l, _)| l);
+    local.eq_ignore_ascii_case(base_local) && domain.eq_ignore_ascii_case(base_domain)
+}
+
+/// The tokens among the words of `text` (a subject such as `unsubscribe TOKEN`).
+pub fn tokens_in(text: &str) -> Vec<Token> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(|word| decode_token(&word.to_ascii_lowercase()))
+        .collect()
 }
 
 /// The token in a returned address or local part (`bounces+TOKEN@…`, any case), if it holds
@@ -55,7 +100,11 @@ pub fn envelope_sender(bounce: &str, signer: &Signer, volume: u32, to: &Address)
 pub fn decode(address: &str) -> Option<Token> {
     let local = address.rsplit_once('@').map_or(address, |(local, _)| local);
     let (_, token) = local.rsplit_once('+')?;
-    let raw = decode_base32(&token.to_ascii_lowercase())?;
+    decode_token(&token.to_ascii_lowercase())
+}
+
+fn decode_token(token: &str) -> Option<Token> {
+    let raw = decode_base32(token)?;
     let mut tag = [0; TAG_LEN];
     tag.copy_from_slice(&raw[4..]);
     Some(Token {
@@ -125,10 +174,38 @@ mod tests {
         );
         let token = decode(&sender.to_uppercase()).expect("a token");
         assert_eq!(token.volume, 11);
-        assert_eq!(token.tag, tag(&signer(), 11, &ana));
+        let verp = Purpose::ReturnPath;
+        assert_eq!(token.tag, tag(&signer(), verp, 11, &ana));
         let bo = Address::parse("bo@example.org").unwrap();
-        assert_ne!(token.tag, tag(&signer(), 11, &bo));
-        assert_ne!(token.tag, tag(&signer(), 12, &ana), "bound to the volume");
+        assert_ne!(token.tag, tag(&signer(), verp, 11, &bo));
+        assert_ne!(
+            token.tag,
+            tag(&signer(), verp, 12, &ana),
+            "bound to the volume"
+        );
+        assert_ne!(
+            token.tag,
+            tag(&signer(), Purpose::Mailto, 11, &ana),
+            "bound to the purpose"
+        );
+    }
+
+    #[test]
+    fn mailto_tokens_are_found_in_a_subject_and_addresses_by_their_base() {
+        let ana = Address::parse("ana@example.org").unwrap();
+        let made = token(&signer(), Purpose::Mailto, 12, &ana);
+        let found = tokens_in(&format!("Re: Unsubscribe {}", made.to_uppercase()));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].volume, 12);
+        assert_eq!(found[0].tag, tag(&signer(), Purpose::Mailto, 12, &ana));
+        assert!(tokens_in("unsubscribe me please").is_empty());
+        assert!(is_ours("Unsubscribe+x@ETO.tech", "unsubscribe@eto.tech"));
+        assert!(is_ours("unsubscribe@eto.tech", "unsubscribe@eto.tech"));
+        assert!(!is_ours(
+            "unsubscribe@other.example",
+            "unsubscribe@eto.tech"
+        ));
+        assert!(!is_ours("unsubscriber@eto.tech", "unsubscribe@eto.tech"));
     }
 
     #[test]

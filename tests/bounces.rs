@@ -50,6 +50,31 @@ pub fn envelopes(project: &Project) -> Vec<(String, String, String)> {
     found
 }
 
+/// The raw message to `to` in the outbox.
+pub fn message_to(project: &Project, to: &str) -> String {
+    for entry in std::fs::read_dir(project.path("outbox")).expect("the outbox") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            let text = std::fs::read_to_string(&path).expect("read a message");
+            if text.lines().any(|l| l.starts_with("To:") && l.contains(to)) {
+                return text;
+            }
+        }
+    }
+    panic!("no message to {to} in the outbox")
+}
+
+/// The subject the `mailto:` unsubscribe link of the message to `to` sets (it carries the
+/// reader's token).
+pub fn mailto_subject(project: &Project, to: &str) -> String {
+    message_to(project, to)
+        .split("subject=")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .expect("a mailto link with a subject")
+        .replace("%20", " ")
+}
+
 /// The envelope of the message to `to`.
 fn envelope_of<'a>(
     found: &'a [(String, String, String)],
@@ -62,7 +87,7 @@ fn envelope_of<'a>(
 }
 
 /// `bounces import ARGS --json`: its exit status and records.
-fn import(project: &Project, paths: &[&str]) -> (i32, Vec<Value>) {
+pub fn import(project: &Project, paths: &[&str]) -> (i32, Vec<Value>) {
     let mut args = vec!["bounces", "import"];
     args.extend_from_slice(paths);
     args.push("--json");
@@ -73,7 +98,7 @@ fn import(project: &Project, paths: &[&str]) -> (i32, Vec<Value>) {
 }
 
 /// The record whose file name ends with `name`.
-fn record<'a>(records: &'a [Value], name: &str) -> &'a Value {
+pub fn record<'a>(records: &'a [Value], name: &str) -> &'a Value {
     records
         .iter()
         .find(|r| r["file"].as_str().unwrap().ends_with(name))
@@ -189,7 +214,10 @@ fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
     );
     project.write(
         "inbox/unsubscribe.eml",
-        "From: Wei Zhang <Wei.Zhang@example.org>\r\nTo: unsubscribe@eto.tech\r\nSubject: unsubscribe\r\n\r\n\r\n",
+        &format!(
+            "From: Wei Zhang <Wei.Zhang@example.org>\r\nTo: unsubscribe@eto.tech\r\nSubject: {}\r\n\r\n\r\n",
+            mailto_subject(&project, "wei.zhang@example.org")
+        ),
     );
     project.write(
         "inbox/away.eml",
@@ -232,7 +260,7 @@ fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
         ),
         (
             &"unsubscribe".into(),
-            &"address".into(),
+            &"mailto".into(),
             &"suppressed".into()
         )
     );
@@ -277,7 +305,7 @@ fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
     assert_eq!(
         text.stdout.lines().last(),
         Some(
-            "5 message(s), 5 finding(s): 0 suppressed, 0 counted, 2 no change, 3 already imported, 0 unreadable"
+            "5 message(s), 5 finding(s): 0 suppressed, 0 counted, 2 no change, 3 already imported, 0 unverified, 0 unreadable"
         ),
         "{}",
         text.stdout

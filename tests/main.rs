@@ -13,6 +13,7 @@ mod dispatch_faults;
 mod dispatch_guards;
 mod dkim;
 mod drafts;
+mod evidence;
 mod guards;
 mod hostile;
 mod http_guard;

@@ -330,6 +330,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
                 greeting: r.greeting(),
                 message_id: &id,
                 unsubscribe_url: &url,
+                mailto_token: None,
             };
             let bytes = variant.build(&personal);
             let envelope = Envelope::new(&sender.from, &personal);

@@ -7,6 +7,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
 use sha2::{Digest as _, Sha256};
 
 use super::{Finding, Kind, Report, addresses_in, dsn, legacy};
+use crate::verp::{self, Token};
 
 /// What classification needs to know of the project.
 #[derive(Debug, Clone, Default)]
@@ -33,19 +34,21 @@ pub fn classify(raw: &[u8], context: &Context) -> Option<Report> {
         .message_id()
         .map(|m| format!("<{m}>"))
         .unwrap_or_else(|| format!("sha256:{:x}", Sha256::digest(raw)));
-    let mut report = Report {
-        id,
-        kind: Kind::Unknown,
-        findings: Vec::new(),
-        return_paths: header_addresses(&message, &ENVELOPE_HEADERS),
-        returned_ids: Vec::new(),
-    };
+    let mut report = Report::new(id, Kind::Unknown, Vec::new());
+    report.return_paths = header_addresses(&message, &ENVELOPE_HEADERS);
     returned_original(&message, &mut report);
-    let (kind, findings) = standard(&message)
-        .or_else(|| older_bounce(&message))
-        .unwrap_or_else(|| other(&message, context));
-    report.kind = kind;
-    report.findings = findings;
+    // A reply to our message (a forwarded complaint, a reader's answer) names it.
+    for name in ["In-Reply-To", "References"] {
+        if let Some(value) = header(&message, name) {
+            report.returned_ids.extend(message_ids_in(value));
+        }
+    }
+    match standard(&message).or_else(|| older_bounce(&message)) {
+        Some((kind, findings)) => (report.kind, report.findings) = (kind, findings),
+        None => {
+            (report.kind, report.findings, report.mailto_tokens) = other(&message, context);
+        }
+    }
     Some(report)
 }
 
@@ -69,8 +72,28 @@ fn header<'a>(message: &'a Message<'_>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-/// The Return-Path and Message-ID of the returned original: an attached message, returned
-/// headers, or headers quoted in the text of an older format.
+/// The `<…@…>` Message-IDs in a header value such as `References`.
+fn message_ids_in(value: &str) -> Vec<String> {
+    value
+        .split('<')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>'))
+        .map(|(id, _)| id.trim())
+        .filter(|id| id.contains('@') && !id.contains(char::is_whitespace))
+        .map(|id| format!("<{id}>"))
+        .collect()
+}
+
+/// The `https:` links of a `List-Unsubscribe` value (`<https://…>, <mailto:…>`).
+fn https_links(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(['<', '>', ',', ' ', '\t', '\r', '\n'])
+        .filter(|part| part.starts_with("https://"))
+        .map(str::to_owned)
+}
+
+/// The Return-Path, Message-ID and unsubscribe links of the returned original: an attached
+/// message, returned headers, or headers quoted in the text of an older format.
 fn returned_original(message: &Message<'_>, report: &mut Report) {
     let mut note = |original: &Message<'_>| {
         report
@@ -79,6 +102,9 @@ fn returned_original(message: &Message<'_>, report: &mut Report) {
         report
             .returned_ids
             .extend(original.message_id().map(|m| format!("<{m}>")));
+        if let Some(links) = header(original, "List-Unsubscribe") {
+            report.unsubscribe_links.extend(https_links(links));
+        }
     };
     for part in message.parts.iter().skip(1) {
         if let PartType::Message(original) = &part.body {
@@ -90,7 +116,11 @@ fn returned_original(message: &Message<'_>, report: &mut Report) {
         }
     }
     if report.returned_ids.is_empty() {
-        report.returned_ids = legacy::quoted_message_ids(&body_text(message));
+        let text = body_text(message);
+        report.returned_ids = legacy::quoted_message_ids(&text);
+        for links in legacy::quoted_values(&text, "list-unsubscribe") {
+            report.unsubscribe_links.extend(https_links(&links));
+        }
     }
 }
 
@@ -174,26 +204,32 @@ fn strip_tags(html: &str) -> String {
         .replace("&nbsp;", " ")
 }
 
-/// Not a report: an auto-reply, an unsubscribe mail, or unknown.
-fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>) {
-    let subject = message
-        .subject()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let to = header_addresses(message, &ENVELOPE_HEADERS);
-    let to_mailto = context
-        .mailto
-        .as_deref()
-        .is_some_and(|m| to.iter().any(|t| t.eq_ignore_ascii_case(m)));
-    if is_auto_reply(message, &subject) {
-        return (Kind::AutoReply, Vec::new());
+/// Not a report: an auto-reply, a mail to the unsubscribe address, or unknown. Only a mail
+/// to the `mailto:` address is an unsubscribe request; its tokens (`+TOKEN` on the address,
+/// or in the subject our link set) say whose. An "unsubscribe" sent anywhere else is an
+/// ordinary unknown message: its From can be forged.
+fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<Token>) {
+    let subject = message.subject().unwrap_or_default();
+    if is_auto_reply(message, &subject.trim().to_ascii_lowercase()) {
+        return (Kind::AutoReply, Vec::new(), Vec::new());
     }
-    if to_mailto || subject == "unsubscribe" {
-        let from = header_addresses(message, &["From"]).into_iter().next();
-        return (Kind::Unsubscribe, vec![Finding::about(from)]);
+    let Some(mailto) = context.mailto.as_deref() else {
+        return (Kind::Unknown, Vec::new(), Vec::new());
+    };
+    let to: Vec<String> = header_addresses(message, &ENVELOPE_HEADERS)
+        .into_iter()
+        .filter(|t| verp::is_ours(t, mailto))
+        .collect();
+    if to.is_empty() {
+        return (Kind::Unknown, Vec::new(), Vec::new());
     }
-    (Kind::Unknown, Vec::new())
+    let tokens = to
+        .iter()
+        .filter_map(|t| verp::decode(t))
+        .chain(verp::tokens_in(subject))
+        .collect();
+    let from = header_addresses(message, &["From"]).into_iter().next();
+    (Kind::Unsubscribe, vec![Finding::about(from)], tokens)
 }
 
 /// RFC 3834's `Auto-Submitted`, the older vacation headers, or an out-of-office subject.

@@ -12,10 +12,10 @@
 
 use serde::Serialize;
 
-use super::mapping::Mapped;
+use super::mapping::{Doubt, Mapped};
 use super::status::Action;
 use super::{Finding, Kind, Report};
-use crate::audience::store::{Source, Suppressed, Tx};
+use crate::audience::store::{Source, Suppressed, Tx, Unverified};
 use crate::audience::{Address, Reason};
 use crate::clock::Timestamp;
 use crate::ledger::{Ledger, Return, Returned};
@@ -36,6 +36,8 @@ pub enum Effect {
     None,
     /// This report was imported before.
     AlreadyImported,
+    /// Tied to no message we sent: kept and shown, nobody changed.
+    Unverified,
 }
 
 /// Where a finding's effects go: the store's open transaction, and the ledger when the
@@ -117,6 +119,25 @@ pub fn apply(
     )
 }
 
+/// Keeps `finding` of `report`, which is tied to no message we sent, to be counted and
+/// shown; it changes no reader.
+pub fn unverified(
+    tx: &mut Tx<'_>,
+    report: &Report,
+    finding: &Finding,
+    doubt: Doubt,
+    now: Timestamp,
+) -> anyhow::Result<Effect> {
+    let kept = Unverified {
+        reference: &report.id,
+        named: finding.address.as_deref().unwrap_or_default(),
+        kind: report.kind.as_str(),
+        doubt: doubt.as_str(),
+    };
+    tx.keep_unverified(&kept, now)?;
+    Ok(Effect::Unverified)
+}
+
 /// Without the ledger's rows (a report mapped by address alone), the distinct volumes (or
 /// reports) with a temporary failure the store has noted for `address`, `volume` included.
 fn earlier_volumes(tx: &Tx<'_>, address: &Address, volume: &str) -> anyhow::Result<usize> {
@@ -150,13 +171,7 @@ mod tests {
             permanent,
             diagnostic: None,
         };
-        Report {
-            id: id.to_owned(),
-            kind: Kind::Bounce,
-            findings: vec![finding],
-            return_paths: Vec::new(),
-            returned_ids: Vec::new(),
-        }
+        Report::new(id.to_owned(), Kind::Bounce, vec![finding])
     }
 
     /// Applies a 4.2.2 failure to ana's message of `volume`, reported as `id`.

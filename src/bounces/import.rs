@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::classify::{self, Context};
 use super::effects::{self, Effect, Targets};
-use super::mapping::{MappedBy, Recipients};
+use super::mapping::{Doubt, MappedBy, Mapping, Recipients, Sources};
 use super::source::{self, Item};
 use super::status::Action;
 use super::{Finding, Kind, Report};
@@ -41,6 +41,9 @@ pub struct Record {
     pub volume: Option<u32>,
     /// What changed.
     pub effect: Effect,
+    /// Why an unverified finding was not acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<Doubt>,
     /// Why the message could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -87,18 +90,28 @@ pub fn apply(project: &Project, items: Vec<Item>, now: Timestamp) -> anyhow::Res
 /// IMAP, webhooks) goes through [`Applier::apply`], so they all have the same effects.
 pub struct Applier {
     recipients: Recipients,
-    ledger: Option<Ledger>,
     soft_limit: u32,
 }
 
 impl Applier {
-    /// The applier for `project`: its ledger, VERP signer and known recipients.
+    /// The applier for `project`: its ledger, token signer and known recipients.
     pub fn open(project: &Project) -> anyhow::Result<Self> {
         let path = project.root.join(LEDGER_FILE);
-        Ok(Self {
-            recipients: Recipients::open(&project.root, verp_signer(project)?, known(project)?)?,
+        let settings = &project.settings;
+        let sources = Sources {
             ledger: path.exists().then(|| Ledger::open(&path)).transpose()?,
-            soft_limit: *project.settings.bounces.soft_limit.get_ref(),
+            signer: signer(project)?,
+            unsubscribe: Sending::new(settings).ok().map(|s| s.unsubscribe),
+            bounce: settings
+                .sender
+                .as_ref()
+                .and_then(|s| s.bounce.as_ref())
+                .map(|b| b.get_ref().clone()),
+            known: known(project)?,
+        };
+        Ok(Self {
+            recipients: Recipients::new(sources)?,
+            soft_limit: *settings.bounces.soft_limit.get_ref(),
         })
     }
 
@@ -107,7 +120,10 @@ impl Applier {
     /// dispatch made, since it was opened).
     pub fn maps_all(&mut self, report: &Report) -> anyhow::Result<bool> {
         for finding in &report.findings {
-            if self.recipients.map(report, finding)?.is_none() {
+            if matches!(
+                self.recipients.map(report, finding)?,
+                Mapping::Unverified(_)
+            ) {
                 return Ok(false);
             }
         }
@@ -123,23 +139,27 @@ impl Applier {
         label: &str,
         now: Timestamp,
     ) -> anyhow::Result<Vec<Record>> {
-        let mut targets = Targets {
-            tx,
-            ledger: self.ledger.as_ref(),
-        };
         let mut found = Vec::new();
         for finding in &report.findings {
-            let mapped = self.recipients.map(report, finding)?;
-            let effect = match &mapped {
-                Some(m) => effects::apply(&mut targets, report, finding, m, self.soft_limit, now)?,
-                None => Effect::None,
+            let mapping = self.recipients.map(report, finding)?;
+            let mut targets = Targets {
+                tx,
+                ledger: self.recipients.ledger(),
             };
             let mut record = record(report, label, finding);
-            if let Some(m) = mapped {
-                (record.address, record.mapped_by, record.volume) =
-                    (Some(m.address.to_string()), Some(m.by), m.volume);
+            match mapping {
+                Mapping::Mapped(m) => {
+                    record.effect =
+                        effects::apply(&mut targets, report, finding, &m, self.soft_limit, now)?;
+                    (record.address, record.mapped_by, record.volume) =
+                        (Some(m.address.to_string()), Some(m.by), m.volume);
+                }
+                Mapping::Elsewhere => {}
+                Mapping::Unverified(doubt) => {
+                    record.effect = effects::unverified(targets.tx, report, finding, doubt, now)?;
+                    record.unverified = Some(doubt);
+                }
             }
-            record.effect = effect;
             found.push(record);
         }
         if found.is_empty() {
@@ -164,6 +184,7 @@ fn record(report: &Report, file: &str, finding: &Finding) -> Record {
         mapped_by: None,
         volume: None,
         effect: Effect::None,
+        unverified: None,
         error: None,
     }
 }
@@ -180,25 +201,22 @@ fn unreadable(file: String, error: String) -> Record {
         mapped_by: None,
         volume: None,
         effect: Effect::None,
+        unverified: None,
         error: Some(error),
     }
 }
 
-/// The unsubscribe secret's signer, which VERP tokens are made with, when `[sender]
-/// bounce` is set; without the secret tokens cannot be checked (a warning says so), and
-/// reports are mapped the other ways.
-fn verp_signer(project: &Project) -> anyhow::Result<Option<Signer>> {
-    let settings = &project.settings;
-    if settings.sender.as_ref().is_none_or(|s| s.bounce.is_none()) {
-        return Ok(None);
-    }
-    let signer = Sending::new(settings)
+/// The unsubscribe secret's signer, which every token is made with (VERP, mailto and
+/// unsubscribe links); without the secret tokens cannot be checked (a warning says so), and
+/// a report is mapped by our Message-IDs alone.
+fn signer(project: &Project) -> anyhow::Result<Option<Signer>> {
+    let signer = Sending::new(&project.settings)
         .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id));
     match signer {
         Ok(signer) => Ok(Some(signer)),
         Err(why) => {
             crate::say_err(format_args!(
-                "warning: {why}; VERP return paths cannot be read"
+                "warning: {why}; the tokens of reports cannot be checked"
             ))?;
             Ok(None)
         }

@@ -255,6 +255,38 @@ pub fn quoted_message_ids(text: &str) -> Vec<String> {
     ids
 }
 
+/// The values of the header `name` (lowercase) quoted in a bounce's text, with their
+/// continuation lines: the returned original's headers, copied inline by older formats.
+pub fn quoted_values(text: &str, name: &str) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in text.lines() {
+        // `> ` quoting, as mail clients and some daemons write it, then the header line.
+        let unquoted = match line.strip_prefix('>') {
+            Some(rest) => {
+                let rest = rest.trim_start_matches('>');
+                rest.strip_prefix(' ').unwrap_or(rest)
+            }
+            None => line,
+        };
+        let trimmed = unquoted.trim_start();
+        if open && unquoted.starts_with([' ', '\t']) {
+            if let Some(value) = values.last_mut() {
+                value.push(' ');
+                value.push_str(unquoted.trim());
+            }
+            continue;
+        }
+        open = trimmed
+            .get(..name.len() + 1)
+            .is_some_and(|head| head.eq_ignore_ascii_case(&format!("{name}:")));
+        if open {
+            values.push(trimmed[name.len() + 1..].trim().to_owned());
+        }
+    }
+    values
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +316,17 @@ The message identifier is: <abc@example.org>\nPlease contact <postmaster@example
         assert_eq!(found[0].address.as_deref(), Some("userx@example.za"));
         assert_eq!(found[0].action, Action::Delayed);
         assert!(!found[0].permanent);
+    }
+
+    #[test]
+    fn quoted_headers_are_read_with_their_continuations() {
+        let text =
+            "> List-Unsubscribe: <https://eto.tech/u/abc>,\n>  <mailto:u@eto.tech>\nSubject: x\n";
+        assert_eq!(
+            quoted_values(text, "list-unsubscribe"),
+            ["<https://eto.tech/u/abc>, <mailto:u@eto.tech>"]
+        );
+        assert!(quoted_values(text, "list-id").is_empty());
     }
 
     #[test]

@@ -1,20 +1,27 @@
-//! Which of our recipients a finding concerns: the VERP token of the return path first (it
-//! names the volume and the recipient, signed), else the returned Message-ID looked up in
-//! the ledger, else the reported address when it is one of ours. A report that names
-//! nobody we know maps to nobody: nothing is ever guessed.
+//! Which of our recipients a finding concerns, and on what evidence. Anyone can mail the
+//! bounce address, so a report counts only when it is tied to a message we sent that reader:
+//! a VERP token of the return path that verifies, one of our Message-IDs (in the ledger, for
+//! that address) in the returned original or the report's `In-Reply-To`/`References`, our
+//! unsubscribe token in the returned original's `List-Unsubscribe`, or, for a mail to the
+//! `mailto:` unsubscribe address, the token its link put there. A report tied to nothing is
+//! [`Mapping::Unverified`]: shown, never acted on.
+//!
+//! The reported address alone is evidence only for a report a relay vouched for (a verified
+//! webhook), or in a project without `[sender] bounce` (the rule before VERP; `check` warns
+//! that anyone can then forge reports). A token that is present and does not verify maps
+//! nobody, whatever else the report says.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use serde::Serialize;
 
-use super::{Finding, Report};
+use super::{Finding, Kind, Report};
 use crate::audience::Address;
-use crate::ledger::LEDGER_FILE;
-use crate::unsubscribe::Signer;
-use crate::verp::{self, TAG_LEN};
+use crate::ledger::Ledger;
+use crate::settings::UnsubscribeLink;
+use crate::unsubscribe::{self, RecipientKey, Signer};
+use crate::verp::{self, Purpose, TAG_LEN, Token};
 
 /// How a finding was tied to a recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,9 +29,14 @@ use crate::verp::{self, TAG_LEN};
 pub enum MappedBy {
     /// The signed VERP token of the return path.
     Verp,
-    /// The returned Message-ID, found in the ledger.
+    /// One of our Message-IDs, found in the ledger for that address.
     MessageId,
-    /// The reported address, a known recipient.
+    /// The reader's unsubscribe token in the returned original.
+    UnsubscribeToken,
+    /// The token of a mail to the `mailto:` unsubscribe address.
+    Mailto,
+    /// The reported address, a known recipient (a vouched-for report, or a project without
+    /// `[sender] bounce`).
     Address,
 }
 
@@ -39,141 +51,262 @@ pub struct Mapped {
     pub volume: Option<u32>,
 }
 
+/// Why a report is not acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Doubt {
+    /// It carries one of our tokens, and the token does not verify: forged or mangled.
+    BadToken,
+    /// Nothing in it ties it to a message we sent.
+    NoEvidence,
+    /// It is tied to our message to one reader and names another.
+    OtherReader,
+}
+
+impl Doubt {
+    /// The words in `bounces import`'s lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadToken => "its token does not verify",
+            Self::NoEvidence => "tied to no message we sent",
+            Self::OtherReader => "it returns another reader's message",
+        }
+    }
+}
+
+/// What a finding came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping {
+    /// Tied to our message to this recipient.
+    Mapped(Mapped),
+    /// About our message to someone else than the finding names (a forwarding target, a
+    /// directory's suggestions): nobody of ours.
+    Elsewhere,
+    /// Not tied to any message we sent: recorded and shown, never acted on.
+    Unverified(Doubt),
+}
+
+/// How much a report must show before it changes anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// A token or a Message-ID of ours (`[sender] bounce` is set: VERP makes it possible).
+    Evidence,
+    /// The reported address suffices when it is a known recipient (no `[sender] bounce`).
+    Address,
+}
+
 /// The recipients reports can be mapped to: the ledger's and the audience's.
 pub struct Recipients {
-    ledger: Option<Connection>,
+    ledger: Option<Ledger>,
     signer: Option<Signer>,
+    unsubscribe: Option<UnsubscribeLink>,
+    bounce: Option<String>,
+    rule: Rule,
     known: HashMap<Box<str>, Address>,
-    tags: HashMap<u32, HashMap<[u8; TAG_LEN], String>>,
+    tags: HashMap<(Purpose, u32), HashMap<[u8; TAG_LEN], Address>>,
+    /// The known addresses by the recipient key of their unsubscribe token, made when a
+    /// report first carries a link.
+    by_key: Option<HashMap<RecipientKey, Vec<Address>>>,
+}
+
+/// Where a project's reports are checked: its ledger, the unsubscribe secret's signer (VERP,
+/// mailto and unsubscribe tokens are all made with it), the unsubscribe link's template,
+/// `[sender] bounce`, and the addresses the recipient files and the store know.
+pub struct Sources {
+    /// The ledger, when the project has one.
+    pub ledger: Option<Ledger>,
+    /// The unsubscribe secret's signer, when it is set.
+    pub signer: Option<Signer>,
+    /// `[unsubscribe]`, to find the token in a link.
+    pub unsubscribe: Option<UnsubscribeLink>,
+    /// `[sender] bounce`: with it, only evidence maps a report.
+    pub bounce: Option<String>,
+    /// The readers of the recipient files and the store.
+    pub known: Vec<Address>,
 }
 
 impl Recipients {
-    /// The ledger of the project in `root` (read only, when there is one), the VERP signer
-    /// (the unsubscribe secret, when set) and the addresses the recipient files and the
-    /// store know.
-    pub fn open(
-        root: &Path,
-        signer: Option<Signer>,
-        known: impl IntoIterator<Item = Address>,
-    ) -> anyhow::Result<Self> {
-        let path = root.join(LEDGER_FILE);
-        let ledger = if path.exists() {
-            Some(Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )?)
-        } else {
-            None
-        };
+    /// The recipients of `sources`; the ledger's addresses are known too.
+    pub fn new(sources: Sources) -> anyhow::Result<Self> {
         let mut known: HashMap<Box<str>, Address> =
-            known.into_iter().map(|a| (a.key(), a)).collect();
-        if let Some(ledger) = &ledger {
-            let mut rows = ledger.prepare("SELECT DISTINCT address FROM recipients")?;
-            for address in rows.query_map([], |r| r.get::<_, String>(0))? {
-                known.extend(Address::parse(&address?).ok().map(|a| (a.key(), a)));
-            }
+            sources.known.into_iter().map(|a| (a.key(), a)).collect();
+        if let Some(ledger) = &sources.ledger {
+            known.extend(ledger.addresses()?.into_iter().map(|a| (a.key(), a)));
         }
+        let rule = match sources.bounce {
+            Some(_) => Rule::Evidence,
+            None => Rule::Address,
+        };
         Ok(Self {
-            ledger,
-            signer,
+            ledger: sources.ledger,
+            signer: sources.signer,
+            unsubscribe: sources.unsubscribe,
+            bounce: sources.bounce,
+            rule,
             known,
             tags: HashMap::new(),
+            by_key: None,
         })
     }
 
-    /// The recipient `finding` of `report` concerns, if we can tell.
-    pub fn map(&mut self, report: &Report, finding: &Finding) -> anyhow::Result<Option<Mapped>> {
+    /// The ledger, for the effects that are kept beside its rows.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
+    }
+
+    /// What `finding` of `report` comes to.
+    pub fn map(&mut self, report: &Report, finding: &Finding) -> anyhow::Result<Mapping> {
         let reported = finding
             .address
             .as_deref()
             .and_then(|a| Address::parse(a).ok());
-        // A token or a Message-ID names the one recipient of our message: it settles a
-        // report of one finding, or the finding that names that same address.
-        let fits = |address: &Address| {
-            report.findings.len() == 1
-                || reported.as_ref().is_some_and(|r| r.key() == address.key())
+        // A token or a Message-ID names the one recipient of our message. It settles the
+        // finding that names that same address, or the one finding of a report that names
+        // someone not on our list (where a forward led). A report tied to our message to X
+        // that names another of our readers is a forgery made with X's own token.
+        let evidence = self.evidence(report)?;
+        let known = reported.as_ref().and_then(|a| self.known.get(&a.key()));
+        let fits = |address: &Address| match &reported {
+            Some(r) if r.key() == address.key() => true,
+            _ => report.findings.len() == 1 && known.is_none(),
         };
-        // Once the report is known to be about our message to X, a finding about anyone
-        // else (a forwarding target, a directory's suggestions) is about nobody of ours.
-        let mut ours = false;
-        for path in &report.return_paths {
-            if let Some((address, volume)) = self.by_token(path)? {
-                if fits(&address) {
-                    return Ok(Some(Mapped {
-                        address,
-                        by: MappedBy::Verp,
-                        volume: Some(volume),
-                    }));
-                }
-                ours = true;
-            }
+        if let Some(found) = evidence.found.iter().find(|m| fits(&m.address)) {
+            return Ok(Mapping::Mapped(found.clone()));
         }
-        for id in &report.returned_ids {
-            if let Some((address, volume)) = self.by_message_id(id)? {
-                if fits(&address) {
-                    return Ok(Some(Mapped {
-                        address,
-                        by: MappedBy::MessageId,
-                        volume: Some(volume),
-                    }));
-                }
-                ours = true;
-            }
+        if !evidence.found.is_empty() {
+            return Ok(match known {
+                Some(_) => Mapping::Unverified(Doubt::OtherReader),
+                None => Mapping::Elsewhere,
+            });
         }
-        if ours {
-            return Ok(None);
+        if evidence.bad_token {
+            return Ok(Mapping::Unverified(Doubt::BadToken));
         }
-        // The recipient as we know them, not as the report spells them.
-        Ok(reported
-            .and_then(|a| self.known.get(&a.key()))
-            .map(|address| Mapped {
+        // A mail to the unsubscribe address is heard only through its token: its From is
+        // whatever the sender typed.
+        let by_address =
+            report.kind != Kind::Unsubscribe && (report.vouched || self.rule == Rule::Address);
+        Ok(match known {
+            Some(address) if by_address => Mapping::Mapped(Mapped {
                 address: address.clone(),
                 by: MappedBy::Address,
                 volume: None,
-            }))
+            }),
+            _ => Mapping::Unverified(Doubt::NoEvidence),
+        })
     }
 
-    fn by_token(&mut self, path: &str) -> anyhow::Result<Option<(Address, u32)>> {
-        let (Some(token), Some(signer), Some(ledger)) =
-            (verp::decode(path), &self.signer, &self.ledger)
-        else {
-            return Ok(None);
+    /// Every recipient the report's tokens and Message-IDs prove, in order of strength.
+    fn evidence(&mut self, report: &Report) -> anyhow::Result<Evidence> {
+        let mut evidence = Evidence::default();
+        if report.kind == Kind::Unsubscribe {
+            for token in &report.mailto_tokens {
+                self.by_token(Purpose::Mailto, *token, MappedBy::Mailto, &mut evidence)?;
+            }
+            return Ok(evidence);
+        }
+        let ours: Vec<Token> = report
+            .return_paths
+            .iter()
+            .filter(|path| {
+                self.bounce
+                    .as_deref()
+                    .is_some_and(|b| verp::is_ours(path, b))
+            })
+            .filter_map(|path| verp::decode(path))
+            .collect();
+        for token in ours {
+            self.by_token(Purpose::ReturnPath, token, MappedBy::Verp, &mut evidence)?;
+        }
+        if let Some(ledger) = &self.ledger {
+            for id in &report.returned_ids {
+                if let Some((address, volume)) = ledger.sent_as(id)? {
+                    evidence.found.push(Mapped {
+                        address,
+                        by: MappedBy::MessageId,
+                        volume: Some(volume),
+                    });
+                }
+            }
+        }
+        self.by_unsubscribe_link(report, &mut evidence);
+        Ok(evidence)
+    }
+
+    /// The recipient `token` names, made for `purpose`: the tags of the volume's recipients
+    /// in the ledger, computed once per volume.
+    fn by_token(
+        &mut self,
+        purpose: Purpose,
+        token: Token,
+        by: MappedBy,
+        evidence: &mut Evidence,
+    ) -> anyhow::Result<()> {
+        let (Some(signer), Some(ledger)) = (&self.signer, &self.ledger) else {
+            // Without the secret or the ledger no token can be checked: it proves nothing,
+            // and it does not make the report a forgery either.
+            return Ok(());
         };
-        let tags = match self.tags.entry(token.volume) {
+        let tags = match self.tags.entry((purpose, token.volume)) {
             Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => slot.insert(volume_tags(ledger, signer, token.volume)?),
+            Entry::Vacant(slot) => {
+                let mut tags = HashMap::new();
+                for address in ledger.addresses_of(token.volume)? {
+                    tags.insert(verp::tag(signer, purpose, token.volume, &address), address);
+                }
+                slot.insert(tags)
+            }
         };
-        Ok(tags
-            .get(&token.tag)
-            .and_then(|a| Address::parse(a).ok())
-            .map(|a| (a, token.volume)))
+        match tags.get(&token.tag) {
+            Some(address) => evidence.found.push(Mapped {
+                address: address.clone(),
+                by,
+                volume: Some(token.volume),
+            }),
+            None => evidence.bad_token = true,
+        }
+        Ok(())
     }
 
-    fn by_message_id(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {
-        let Some(ledger) = &self.ledger else {
-            return Ok(None);
+    /// The reader whose unsubscribe token the returned original's `List-Unsubscribe` carries.
+    fn by_unsubscribe_link(&mut self, report: &Report, evidence: &mut Evidence) {
+        let (Some(signer), Some(link)) = (&self.signer, &self.unsubscribe) else {
+            return;
         };
-        let row: Option<(String, u32)> = ledger
-            .prepare_cached("SELECT address, volume FROM recipients WHERE message_id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        Ok(row.and_then(|(a, v)| Address::parse(&a).ok().map(|a| (a, v))))
+        for url in &report.unsubscribe_links {
+            let token = unsubscribe::token_in(link, url);
+            if token == url || token == unsubscribe::PROOF_TOKEN {
+                // Not our link's shape, or a proof's: it names nobody.
+                continue;
+            }
+            let known = &self.known;
+            let by_key = self.by_key.get_or_insert_with(|| {
+                let mut by_key: HashMap<RecipientKey, Vec<Address>> = HashMap::new();
+                for address in known.values() {
+                    let key = signer.recipient_key(address);
+                    by_key.entry(key).or_default().push(address.clone());
+                }
+                by_key
+            });
+            let candidates = signer
+                .token_key(token)
+                .and_then(|key| by_key.get(&key))
+                .map_or(&[][..], Vec::as_slice);
+            match signer.verify(token, candidates.iter()) {
+                Ok(verified) => evidence.found.push(Mapped {
+                    address: verified.address,
+                    by: MappedBy::UnsubscribeToken,
+                    volume: None,
+                }),
+                Err(_) => evidence.bad_token = true,
+            }
+        }
     }
 }
 
-/// The VERP tag of every recipient of `volume` in the ledger, computed once per import.
-fn volume_tags(
-    ledger: &Connection,
-    signer: &Signer,
-    volume: u32,
-) -> anyhow::Result<HashMap<[u8; TAG_LEN], String>> {
-    let mut tags = HashMap::new();
-    let mut rows = ledger.prepare("SELECT address FROM recipients WHERE volume = ?1")?;
-    for address in rows.query_map([volume], |r| r.get::<_, String>(0))? {
-        let address = address?;
-        if let Ok(parsed) = Address::parse(&address) {
-            tags.insert(verp::tag(signer, volume, &parsed), address);
-        }
-    }
-    Ok(tags)
+/// What a report's tokens and Message-IDs showed.
+#[derive(Debug, Default)]
+struct Evidence {
+    found: Vec<Mapped>,
+    bad_token: bool,
 }

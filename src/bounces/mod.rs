@@ -23,6 +23,8 @@ pub mod webhooks;
 
 use serde::Serialize;
 
+use crate::verp;
+
 use status::Action;
 
 /// What a message is.
@@ -82,7 +84,7 @@ impl Finding {
     }
 }
 
-/// One message, classified.
+/// One message, classified, with what ties it to messages we sent.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The message's own Message-ID, or `sha256:…` of its bytes when it has none: the
@@ -95,8 +97,34 @@ pub struct Report {
     /// Addresses that may hold our VERP token: the report's envelope recipient headers and
     /// the returned original's `Return-Path`.
     pub return_paths: Vec<String>,
-    /// Message-IDs of the returned original (its headers, or quoted in the text).
+    /// Message-IDs that may be ours: the returned original's (its headers, or quoted in the
+    /// text), and the report's own `In-Reply-To` and `References`.
     pub returned_ids: Vec<String>,
+    /// The `List-Unsubscribe` links of the returned original, which carry the reader's
+    /// unsubscribe token.
+    pub unsubscribe_links: Vec<String>,
+    /// The tokens of a mail to the `mailto:` unsubscribe address (its subject, or a
+    /// `+TOKEN` on the address).
+    pub mailto_tokens: Vec<verp::Token>,
+    /// Whether the relay that sent our message vouched for the report (a webhook whose
+    /// signature or credentials were verified): the address it names is then evidence.
+    pub vouched: bool,
+}
+
+impl Report {
+    /// A report with no evidence yet.
+    pub fn new(id: String, kind: Kind, findings: Vec<Finding>) -> Self {
+        Self {
+            id,
+            kind,
+            findings,
+            return_paths: Vec::new(),
+            returned_ids: Vec::new(),
+            unsubscribe_links: Vec::new(),
+            mailto_tokens: Vec::new(),
+            vouched: false,
+        }
+    }
 }
 
 /// The first plausible email address in `text` (`rfc822; a@b.example`, `<a@b.example>`).

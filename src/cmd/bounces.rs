@@ -10,9 +10,14 @@ use crate::bounces::import::{self, Record};
 use crate::cli::{BouncesAction, BouncesArgs};
 use crate::clock::Timestamp;
 use crate::project::Project;
+use crate::settings::{FORGEABLE, VERP_HINT};
 use crate::{Reported, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyhow::Result<()> {
+    let sender = project.settings.sender.as_ref();
+    if sender.is_none_or(|s| s.bounce.is_none()) {
+        say_err(format_args!("warning: {FORGEABLE}\n  = help: {VERP_HINT}"))?;
+    }
     let (records, json) = match &args.action {
         BouncesAction::Import { paths, json } => (import::run(project, paths, now)?, json),
         BouncesAction::Fetch { json } => (fetch::run(project, now)?, json),
@@ -48,13 +53,14 @@ fn summary(records: &[Record]) -> String {
     };
     format!(
         "{} message(s), {} finding(s): {} suppressed, {} counted, {} no change, {} already \
-         imported, {} unreadable",
+         imported, {} unverified, {} unreadable",
         messages.len(),
         records.len(),
         count(Effect::Suppressed),
         count(Effect::Counted),
         count(Effect::None),
         count(Effect::AlreadyImported),
+        count(Effect::Unverified),
         records.iter().filter(|r| r.error.is_some()).count()
     )
 }
@@ -72,12 +78,20 @@ fn line(r: &Record) -> String {
         ),
         None => String::new(),
     };
+    let unverified;
     let outcome = match (&r.error, r.effect) {
         (Some(error), _) => error.as_str(),
         (None, Effect::Suppressed) => "suppressed",
         (None, Effect::Counted) => "counted",
         (None, Effect::None) => "no change",
         (None, Effect::AlreadyImported) => "already imported",
+        (None, Effect::Unverified) => {
+            let why = r
+                .unverified
+                .map_or("tied to no message we sent", |d| d.as_str());
+            unverified = format!("unverified ({why}), nobody changed");
+            &unverified
+        }
     };
     format!(
         "{}: {kind} {} {}{by}: {outcome}",

@@ -95,6 +95,7 @@ fn build(
         greeting: copy.greeting.as_deref(),
         message_id: &message_id,
         unsubscribe_url: url,
+        mailto_token: None,
     };
     Ok(Some(Outgoing {
         envelope: Envelope::new(&sender.from, &personal),

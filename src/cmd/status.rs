@@ -1,7 +1,9 @@
 //! `broadsheet status VOLUME [--json] [--recipient ADDRESS]`: where the volume's dispatches
 //! stand, read from the ledger without changing it (a read-only `state/` is fine).
 
+use crate::audience::Store;
 use crate::cli::StatusArgs;
+use crate::clock::Timestamp;
 use crate::dispatch::prepare;
 use crate::dispatch::report::{self, Report, Returns};
 use crate::ledger::State;
@@ -65,7 +67,12 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let report = report::report(&ledger, number, &dispatches)?;
+    let mut report = report::report(&ledger, number, &dispatches)?;
+    if let (Some(store), Some(first)) = (Store::open_read_only(&project.root)?, dispatches.first())
+    {
+        let since = Timestamp(first.started_at / 1000);
+        report.returns.unverified = store.unverified_since(since)?;
+    }
     if args.json {
         return say(format_args!("{}", serde_json::to_string_pretty(&report)?)).map_err(Into::into);
     }
@@ -140,6 +147,13 @@ pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
 /// Bounces, complaints and unsubscribe mails, their rates and top reasons; nothing when
 /// nothing came back and nothing was refused.
 fn print_returns(r: &Returns) -> anyhow::Result<()> {
+    if r.unverified > 0 {
+        say(format_args!(
+            "{} report(s) tied to no message we sent since the first dispatch: listed by \
+             `bounces import`, never acted on",
+            r.unverified
+        ))?;
+    }
     if r.refused + r.bounced + r.soft_bounced + r.complaints + r.unsubscribes == 0 {
         return Ok(());
     }

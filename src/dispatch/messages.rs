@@ -15,7 +15,7 @@ use crate::message::variant::{Variant, Variants};
 use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
-use crate::verp;
+use crate::verp::{self, Purpose};
 
 /// Builds the messages of one dispatch run.
 #[derive(Debug)]
@@ -28,8 +28,12 @@ pub(crate) struct Messages {
     pub(crate) unsubscribe: UnsubscribeLink,
     /// The envelope sender.
     pub(crate) from: String,
-    /// `[sender] bounce` and the volume, when each message gets its own return path (VERP).
-    pub(crate) return_path: Option<(String, u32)>,
+    /// The volume the messages carry.
+    pub(crate) volume: u32,
+    /// `[sender] bounce`, when each message gets its own return path (VERP).
+    pub(crate) bounce: Option<String>,
+    /// Whether `List-Unsubscribe` offers a `mailto:` link, which then carries a token.
+    pub(crate) mailto: bool,
     /// Signs each message after its splice, when the project has `[dkim]`.
     pub(crate) dkim: Option<Dkim>,
 }
@@ -43,20 +47,24 @@ impl Messages {
             .get(&entry.variant)
             .with_context(|| format!("variant `{}` was not rendered", entry.variant))?;
         let url = unsubscribe::url(&self.unsubscribe, &self.signer.token(&to));
+        let mailto_token = self
+            .mailto
+            .then(|| verp::token(&self.signer, Purpose::Mailto, self.volume, &to));
         let personal = Personal {
             to: &to,
             name: entry.name.as_deref(),
             greeting: entry.greeting.as_deref(),
             message_id: &entry.message_id,
             unsubscribe_url: &url,
+            mailto_token: mailto_token.as_deref(),
         };
         let mut bytes = variant.build(&personal);
         if let Some(dkim) = &self.dkim {
             bytes = dkim.sign(&bytes);
         }
         let mut envelope = Envelope::new(&self.from, &personal);
-        if let Some((bounce, volume)) = &self.return_path {
-            envelope.from = verp::envelope_sender(bounce, &self.signer, *volume, &to);
+        if let Some(bounce) = &self.bounce {
+            envelope.from = verp::envelope_sender(bounce, &self.signer, self.volume, &to);
         }
         Ok((envelope, bytes))
     }

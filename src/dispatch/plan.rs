@@ -321,12 +321,14 @@ fn sample_size(variant: &Variant, to: &Address, inputs: &Inputs<'_>) -> usize {
         .unsubscribe_url
         .replace(crate::settings::TOKEN_SLOT, &"x".repeat(38));
     let id = message::message_id(inputs.identity, inputs.volume, to);
+    let mailto_token = "x".repeat(crate::verp::TOKEN_CHARS);
     let personal = Personal {
         to,
         name: None,
         greeting: None,
         message_id: &id,
         unsubscribe_url: &url,
+        mailto_token: Some(&mailto_token),
     };
     variant.build(&personal).len()
 }

@@ -59,6 +59,9 @@ pub struct Returns {
     pub complaints: u64,
     /// Answered with a mail to the `mailto:` unsubscribe address.
     pub unsubscribes: u64,
+    /// Reports received since the volume's first dispatch that were tied to no message we
+    /// sent (forged, or from a stranger): kept and shown, never acted on.
+    pub unverified: u64,
     /// `(refused + bounced) / attempted`.
     pub bounce_rate: f64,
     /// `complaints / attempted`.

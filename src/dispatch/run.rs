@@ -100,9 +100,11 @@ pub fn run(
         signer,
         unsubscribe: sending.unsubscribe.clone(),
         from: sending.identity.from.clone(),
-        return_path: (project.settings.sender.as_ref())
+        volume: number,
+        bounce: (project.settings.sender.as_ref())
             .and_then(|s| s.bounce.as_ref())
-            .map(|b| (b.get_ref().clone(), number)),
+            .map(|b| b.get_ref().clone()),
+        mailto: sending.unsubscribe.mailto.is_some(),
         dkim,
     };
     let started = now_ms();

@@ -13,6 +13,7 @@
 //! unsubscribe mail) is kept beside its row, in `returns` (see [`Return`]): the row's state
 //! stays what the SMTP transaction said.
 
+mod lookup;
 mod returns;
 mod schema;
 mod writer;

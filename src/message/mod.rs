@@ -52,6 +52,15 @@ pub struct Common<'a> {
     pub date: Timestamp,
 }
 
+/// The `mailto:` unsubscribe link: its subject carries the reader's token, so that only a
+/// mail sent from the reader's own message unsubscribes them (a From can be forged).
+pub fn mailto_link(address: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) => format!("<mailto:{address}?subject=unsubscribe%20{token}>"),
+        None => format!("<mailto:{address}?subject=unsubscribe>"),
+    }
+}
+
 /// What differs per recipient.
 #[derive(Debug, Clone, Copy)]
 pub struct Personal<'a> {
@@ -65,6 +74,9 @@ pub struct Personal<'a> {
     pub message_id: &'a str,
     /// The unsubscribe URL for the header and both bodies.
     pub unsubscribe_url: &'a str,
+    /// The reader's token for the `mailto:` unsubscribe link's subject (see
+    /// [`crate::verp::Purpose::Mailto`]); `None` for a proof, whose mail names nobody.
+    pub mailto_token: Option<&'a str>,
 }
 
 /// One variant's messages, ready to be filled in per recipient.
@@ -113,9 +125,7 @@ impl MessageTemplate {
         };
         Self {
             head,
-            mailto: common
-                .mailto
-                .map(|m| format!("<mailto:{m}?subject=unsubscribe>")),
+            mailto: common.mailto.map(str::to_owned),
             text_head: part_head("plain", &text),
             html_head: format!("\r\n{}", part_head("html", &html)),
             text,
@@ -139,8 +149,12 @@ impl MessageTemplate {
         );
         out.extend_from_slice(format!("Message-ID: {}\r\n", personal.message_id).as_bytes());
         let url = format!("<{}>", personal.unsubscribe_url);
+        let mailto = self
+            .mailto
+            .as_deref()
+            .map(|address| mailto_link(address, personal.mailto_token));
         let links: Vec<&str> = std::iter::once(url.as_str())
-            .chain(self.mailto.as_deref())
+            .chain(mailto.as_deref())
             .collect();
         out.extend_from_slice(header::fold_list("List-Unsubscribe", &links, ",").as_bytes());
         out.extend_from_slice(b"\r\n");

@@ -9,6 +9,7 @@ use super::*;
 use crate::diag::SourceFile;
 use crate::encoding;
 use crate::settings::{self, Sending};
+use crate::verp;
 
 fn sending() -> Sending {
     let text = r#"
@@ -65,11 +66,11 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Vec
     out += &header::mailbox("To", p.name, p.to.as_str());
     out += &format!("Message-ID: {}\r\n", p.message_id);
     let url = format!("<{}>", p.unsubscribe_url);
-    out += &header::fold_list(
-        "List-Unsubscribe",
-        &[&url, "<mailto:unsubscribe@eto.tech?subject=unsubscribe>"],
-        ",",
+    let mailto = format!(
+        "<mailto:unsubscribe@eto.tech?subject=unsubscribe%20{}>",
+        p.mailto_token.unwrap()
     );
+    out += &header::fold_list("List-Unsubscribe", &[&url, &mailto], ",");
     out += "\r\n";
     let greeting = p.greeting.unwrap_or_default();
     let escaped = (
@@ -152,12 +153,14 @@ fn spliced_messages_equal_full_builds() {
             let to = Address::parse(address).unwrap();
             let id = message_id(sender, 11, &to);
             let url = format!("https://scout.eto.tech/u/{}&n={i}", "T".repeat(36 + i));
+            let mailto_token = "m".repeat(verp::TOKEN_CHARS);
             let personal = Personal {
                 to: &to,
                 name: name.as_deref(),
                 greeting: *greeting,
                 message_id: &id,
                 unsubscribe_url: &url,
+                mailto_token: Some(&mailto_token),
             };
             let spliced = template.build(&personal);
             assert_eq!(

@@ -145,6 +145,14 @@ fn check_imap(source: &SourceFile, bounces: &Bounces, diags: &mut Diagnostics) {
     }
 }
 
+/// Why a project that reads reports should set `[sender] bounce`.
+pub const FORGEABLE: &str = "reports are read, but `[sender] bounce` is not set: a report is then \
+    mapped by the address it names, so anyone can forge one and drop a reader";
+
+/// How to fix [`FORGEABLE`].
+pub const VERP_HINT: &str = "set `bounce = \"bounces@your.domain\"` in `[sender]`: each message \
+    then gets its own signed return path, and only a report tied to a message we sent changes anyone";
+
 /// Checks `[dkim]` and the return path, adding problems to `diags`.
 pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {
     if let Some(dkim) = &settings.dkim {
@@ -156,6 +164,14 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
         diags.push(Diagnostic::error(message).at_span(source, soft_limit.span()));
     }
     check_imap(source, &settings.bounces, diags);
+    let bounce = settings.sender.as_ref().and_then(|s| s.bounce.as_ref());
+    if let (None, Some(host)) = (bounce, &settings.bounces.host) {
+        diags.push(
+            Diagnostic::warning(FORGEABLE)
+                .at_span(source, host.span())
+                .note(VERP_HINT),
+        );
+    }
     let sender = settings.sender.as_ref();
     let Some(sender) = sender else { return };
     let Some(bounce) = &sender.bounce else { return };
@@ -254,7 +270,8 @@ mod tests {
 
     #[test]
     fn imap_credentials_never_cross_the_network_in_clear() {
-        let imap = |rest: &str| problems(&format!("[bounces]\n{rest}"));
+        let verp = "bounce = \"bounces@eto.tech\"\n";
+        let imap = |rest: &str| problems(&format!("{verp}[bounces]\n{rest}"));
         let login = "username = \"u\"\npassword_env = \"P\"\n";
         assert!(imap(&format!("host = \"imap.example.org\"\n{login}")).is_empty());
         assert!(
@@ -276,6 +293,18 @@ mod tests {
             "{found:?}"
         );
         assert!(imap("soft_limit = 0\n")[0].contains("between 1 and 100"));
+    }
+
+    #[test]
+    fn reading_reports_without_verp_warns_that_they_can_be_forged() {
+        let imap =
+            "[bounces]\nhost = \"imap.example.org\"\nusername = \"u\"\npassword_env = \"P\"\n";
+        let found = problems(imap);
+        assert!(
+            found.len() == 1 && found[0].starts_with("6:8: ") && found[0].contains("forge"),
+            "{found:?}"
+        );
+        assert!(problems(&format!("bounce = \"bounces@eto.tech\"\n{imap}")).is_empty());
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The audience store, `state/audience.sqlite`: the audience's durable half. Readers who
 //! signed up, topic choices that override the files', suppressions, pending sign-ups, and an
-//! append-only history of every change with its source. WAL mode, `synchronous = FULL`, a
+//! append-only history of every change with its source, and the reports that were tied to no
+//! message of ours (kept to be shown, never acted on). WAL mode, `synchronous = FULL`, a
 //! file created 0600; every writer goes through [`Store::write`], an immediate transaction,
 //! so concurrent processes (`serve`, `dispatch`, `suppress`) never lose each other's changes.
 
 mod migrate;
 mod read;
+mod unverified;
 mod write;
 
 use std::path::Path;
@@ -15,6 +17,7 @@ use anyhow::Context as _;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use read::{Event, Reader, Snapshot, TopicChoice};
+pub use unverified::Unverified;
 pub use write::{Pending, Requested, Suppressed, Tx};
 
 /// The store's place in a project (git-ignored, with the other state).
@@ -66,6 +69,14 @@ CREATE TABLE IF NOT EXISTS events (
     change TEXT NOT NULL,
     source TEXT NOT NULL,
     reference TEXT
+);
+CREATE TABLE IF NOT EXISTS unverified (
+    reference TEXT NOT NULL,
+    named TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    doubt TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (reference, named)
 );
 CREATE INDEX IF NOT EXISTS events_by_key ON events (key, id);
 CREATE INDEX IF NOT EXISTS events_by_reference ON events (reference) WHERE reference IS NOT NULL;

@@ -132,13 +132,14 @@ pub fn event(message: &str, sns_id: &str) -> Result<Event, String> {
         .map(message_id)
         .collect();
     returned_ids.dedup();
+    // SES's feedback id names the event itself, whichever notification carries it.
+    let id = feedback_id.map_or_else(|| format!("sns:{sns_id}"), |f| format!("ses:{f}"));
     Ok(Event::Report(Report {
-        // SES's feedback id names the event itself, whichever notification carries it.
-        id: feedback_id.map_or_else(|| format!("sns:{sns_id}"), |f| format!("ses:{f}")),
-        kind,
-        findings,
         return_paths: mail.source.into_iter().chain(mail.return_path).collect(),
         returned_ids,
+        // The SNS signature was verified against AWS's certificate: SES vouches for it.
+        vouched: true,
+        ..Report::new(id, kind, findings)
     }))
 }
 

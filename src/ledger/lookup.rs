@@ -1,0 +1,47 @@
+//! Who a returned message was sent to: the ledger's rows looked up by address, volume or
+//! Message-ID, for mapping reports to the readers they concern. Addresses come back typed;
+//! a row whose address no longer parses (written by an older, laxer version) is skipped.
+
+use rusqlite::OptionalExtension as _;
+
+use super::Ledger;
+use crate::audience::Address;
+
+impl Ledger {
+    /// Every address any dispatch has frozen, once each.
+    pub fn addresses(&self) -> anyhow::Result<Vec<Address>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT address FROM recipients")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        parsed(rows)
+    }
+
+    /// The addresses the dispatches of `volume` froze.
+    pub fn addresses_of(&self, volume: u32) -> anyhow::Result<Vec<Address>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT address FROM recipients WHERE volume = ?1")?;
+        let rows = stmt.query_map([volume], |r| r.get::<_, String>(0))?;
+        parsed(rows)
+    }
+
+    /// The recipient and volume of the message whose Message-ID is `id` (with its angle
+    /// brackets), if we sent it.
+    pub fn sent_as(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {
+        let row: Option<(String, u32)> = self
+            .conn
+            .prepare_cached("SELECT address, volume FROM recipients WHERE message_id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.and_then(|(a, v)| Address::parse(&a).ok().map(|a| (a, v))))
+    }
+}
+
+fn parsed(rows: impl Iterator<Item = rusqlite::Result<String>>) -> anyhow::Result<Vec<Address>> {
+    let mut addresses = Vec::new();
+    for row in rows {
+        addresses.extend(Address::parse(&row?).ok());
+    }
+    Ok(addresses)
+}

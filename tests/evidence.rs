@@ -1,0 +1,288 @@
+//! Evidence before suppression: anyone can mail the bounce and unsubscribe addresses, so a
+//! report drops a reader only when it is tied to a message we sent that reader. Each forgery
+//! a stranger can make is listed as unverified and changes nobody; the genuine reports do.
+
+use serde_json::Value;
+
+use crate::bounces::{envelopes, import, mailto_subject, message_to, record, run, verp_project};
+use crate::support::Project;
+use crate::support::dispatching::{self, dispatch};
+
+/// The VERP project dispatched to its subscribers (ana and wei; the editor gets nothing).
+fn dispatched() -> Project {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project
+}
+
+/// The return path of the message to `to`.
+fn return_path(project: &Project, to: &str) -> String {
+    envelopes(project)
+        .into_iter()
+        .find(|e| e.1 == to)
+        .unwrap_or_else(|| panic!("no message to {to}"))
+        .0
+}
+
+/// A DSN from a mailer daemon, mailed to `to`, saying `recipient` does not exist.
+fn dsn(to: &str, recipient: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: {to}\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn.{id}@mx.example.org>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nNo such user.\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown\r\n\r\n--b--\r\n",
+        id = format!("{to}.{recipient}").replace(['@', '+'], ".")
+    )
+}
+
+/// An ARF complaint from a feedback loop about `recipient`, with `original` attached.
+fn complaint(recipient: &str, original: &str) -> String {
+    format!(
+        "From: Feedback Loop <fbl@isp.example>\r\nTo: abuse@eto.tech\r\nSubject: complaint\r\n\
+Message-ID: <fbl-{n}@isp.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n\
+--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: FBL/1.0\r\n\
+Version: 1\r\nOriginal-Rcpt-To: {recipient}\r\n\r\n\
+--b\r\nContent-Type: message/rfc822\r\n\r\n{original}\r\n--b--\r\n",
+        n = original.len()
+    )
+}
+
+/// Imports `files` (name, contents) and returns the records, asserting a clean run.
+fn import_files(project: &Project, files: &[(&str, String)]) -> Vec<Value> {
+    for (name, contents) in files {
+        project.write(&format!("inbox/{name}"), contents);
+    }
+    let (status, records) = import(project, &["inbox"]);
+    assert_eq!(status, 0, "{records:#?}");
+    records
+}
+
+fn suppressed(project: &Project) -> String {
+    project.ok(&["suppress", "list"]).stdout
+}
+
+#[test]
+fn forged_reports_are_listed_as_unverified_and_drop_nobody() {
+    let project = dispatched();
+    let ana = "ana.lima@example.org";
+    let wei_path = return_path(&project, "wei.zhang@example.org");
+    let ana_path = return_path(&project, ana);
+    // One character of ana's token changed, keeping it a well-formed token.
+    let (local, domain) = ana_path.rsplit_once('@').unwrap();
+    let last = local.chars().last().unwrap();
+    let flipped = if last == 'a' { 'q' } else { 'a' };
+    let bad_token = format!("{}{flipped}@{domain}", &local[..local.len() - 1]);
+    let prose = format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: bounces@eto.tech\r\nSubject: failure notice\r\n\
+Message-ID: <prose-1@mx.example.org>\r\n\r\nHi. This is the qmail-send program at mx.example.org.\r\n\
+I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\
+This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<{ana}>:\r\n\
+550 5.1.1 no mailbox here by that name\r\n"
+    );
+    let records = import_files(
+        &project,
+        &[
+            ("no-token.eml", dsn("bounces@eto.tech", ana)),
+            ("bad-token.eml", dsn(&bad_token, ana)),
+            ("other-token.eml", dsn(&wei_path, ana)),
+            (
+                "unknown-loop.eml",
+                complaint(
+                    ana,
+                    "From: scout@eto.tech\r\nTo: ana.lima@example.org\r\nSubject: x\r\n\r\nbody",
+                ),
+            ),
+            ("prose.eml", prose),
+            (
+                "never-sent.eml",
+                dsn("bounces@eto.tech", "editor@example.org"),
+            ),
+            (
+                "no-mailto-token.eml",
+                format!("From: {ana}\r\nTo: unsubscribe@eto.tech\r\nSubject: unsubscribe\r\n\r\n"),
+            ),
+        ],
+    );
+    for (name, doubt) in [
+        ("no-token.eml", "no-evidence"),
+        ("bad-token.eml", "bad-token"),
+        ("other-token.eml", "other-reader"),
+        ("unknown-loop.eml", "no-evidence"),
+        ("prose.eml", "no-evidence"),
+        ("never-sent.eml", "no-evidence"),
+        ("no-mailto-token.eml", "no-evidence"),
+    ] {
+        let r = record(&records, name);
+        assert_eq!(
+            (&r["effect"], &r["unverified"], &r["mapped_by"]),
+            (&"unverified".into(), &doubt.into(), &Value::Null),
+            "{name}: {r:#}"
+        );
+    }
+    let letter = import_files(
+        &project,
+        &[(
+            "letter.eml",
+            format!("From: {ana}\r\nTo: scout@eto.tech\r\nSubject: unsubscribe\r\n\r\n"),
+        )],
+    );
+    let letter = record(&letter, "letter.eml");
+    assert_eq!(
+        (&letter["kind"], &letter["effect"]),
+        (&"unknown".into(), &"none".into()),
+        "an \"unsubscribe\" sent to another address is an ordinary letter"
+    );
+    assert_eq!(suppressed(&project), "", "nobody was dropped");
+
+    let text = run(&project, &["bounces", "import", "inbox"]);
+    assert!(
+        text.stdout
+            .contains("inbox/bad-token.eml: bounce ana.lima@example.org 5.1.1: unverified (its token does not verify), nobody changed"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(", 7 unverified, 0 unreadable"),
+        "{}",
+        text.stdout
+    );
+    let status = dispatching::status(&project);
+    assert_eq!(
+        status["returns"]["unverified"], 7,
+        "status counts the reports tied to nothing: {status:#}"
+    );
+    let shown = project.ok(&["status", "volumes/011.toml"]).stdout;
+    assert!(
+        shown.contains("7 report(s) tied to no message we sent"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn genuine_reports_tied_to_our_messages_still_drop_the_reader() {
+    let project = dispatched();
+    let wei = "wei.zhang@example.org";
+    let ana_message = message_to(&project, "ana.lima@example.org");
+    // The feedback loop redacted the recipient and attached our message's headers: its
+    // Message-ID names ana.
+    let headers = ana_message.split("\r\n\r\n").next().unwrap();
+    let subject = mailto_subject(&project, wei);
+    assert!(
+        subject.starts_with("unsubscribe ") && subject.len() == "unsubscribe ".len() + 26,
+        "the mailto link carries wei's token: {subject}"
+    );
+    let records = import_files(
+        &project,
+        &[
+            (
+                "redacted.eml",
+                complaint("redacted", &format!("{headers}\r\n\r\nbody")),
+            ),
+            (
+                "mailto.eml",
+                format!(
+                    "From: Somebody <somebody@example.net>\r\nTo: unsubscribe@eto.tech\r\nSubject: {subject}\r\n\r\n"
+                ),
+            ),
+        ],
+    );
+    let redacted = record(&records, "redacted.eml");
+    assert_eq!(
+        (
+            &redacted["address"],
+            &redacted["mapped_by"],
+            &redacted["effect"]
+        ),
+        (
+            &"ana.lima@example.org".into(),
+            &"message-id".into(),
+            &"suppressed".into()
+        ),
+        "{redacted:#}"
+    );
+    let mailto = record(&records, "mailto.eml");
+    assert_eq!(
+        (&mailto["address"], &mailto["mapped_by"], &mailto["effect"]),
+        (&wei.into(), &"mailto".into(), &"suppressed".into()),
+        "the token says whose request it is, whatever the From: {mailto:#}"
+    );
+    assert_eq!(mailto["volume"], 11);
+    let list = suppressed(&project);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("ana.lima@example.org") && l.contains("complained")),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(wei) && l.contains("unsubscribed")),
+        "{list}"
+    );
+}
+
+#[test]
+fn an_attached_original_names_the_reader_by_its_unsubscribe_link() {
+    let project = dispatched();
+    let ana_message = message_to(&project, "ana.lima@example.org");
+    let link = ana_message
+        .lines()
+        .find(|l| l.starts_with("List-Unsubscribe:"))
+        .expect("a List-Unsubscribe header");
+    // Only the link survives: no Message-ID, no return path.
+    let original =
+        format!("From: scout@eto.tech\r\nTo: redacted\r\n{link}\r\nSubject: x\r\n\r\nbody");
+    let records = import_files(&project, &[("link.eml", complaint("redacted", &original))]);
+    let r = record(&records, "link.eml");
+    assert_eq!(
+        (&r["address"], &r["mapped_by"], &r["effect"]),
+        (
+            &"ana.lima@example.org".into(),
+            &"unsubscribe-token".into(),
+            &"suppressed".into()
+        ),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn without_verp_the_address_rule_stays_and_check_warns_that_reports_can_be_forged() {
+    let project = crate::recipients::with_recipients();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project.write(
+        "inbox/dsn.eml",
+        &dsn("scout@eto.tech", "ana.lima@example.org"),
+    );
+    let imported = run(&project, &["bounces", "import", "inbox", "--json"]);
+    assert!(
+        imported.stderr.contains("anyone can forge one"),
+        "{}",
+        imported.stderr
+    );
+    let records: Value = serde_json::from_str(&imported.stdout).unwrap();
+    assert_eq!(records[0]["mapped_by"], "address");
+    assert_eq!(records[0]["effect"], "suppressed");
+    let text = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!(
+            "{text}\n[bounces]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nusername = \"u\"\npassword_env = \"P\"\n"
+        ),
+    );
+    let checked = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(checked.status, 0, "a warning: {}", checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("warning: reports are read, but `[sender] bounce` is not set")
+            && checked.stderr.contains("broadsheet.toml:"),
+        "{}",
+        checked.stderr
+    );
+}
