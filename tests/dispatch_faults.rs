@@ -362,6 +362,85 @@ fn a_relay_refusing_everyone_stops_the_run_and_the_list_is_kept() {
 }
 
 #[test]
+fn a_dispatch_stopped_by_a_refusing_relay_resumes_on_another_relay() {
+    let refusing = FaultServer::start(RefuseAll {
+        reply: "5.7.1",
+        ..RefuseAll::default()
+    });
+    struct Clean;
+    impl Script for Clean {}
+    let working = FaultServer::start(Clean);
+    let project = faulty(&refusing, 30, "");
+    let stopped = confirmed(&project, 30, &[]);
+    assert_eq!(stopped.status, 75, "{}", stopped.stderr);
+    project.edit(
+        "broadsheet.toml",
+        &format!("port = {}", refusing.port),
+        &format!("port = {}", working.port),
+    );
+    let resumed = confirmed(&project, 30, &[]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+    assert!(
+        resumed.stdout.contains(&format!(
+            "started on 127.0.0.1:{}; this run sends through 127.0.0.1:{}",
+            refusing.port, working.port
+        )),
+        "one line says so: {}",
+        resumed.stdout
+    );
+    assert!(refusing.accepted_recipients().is_empty());
+    let mut got = working.accepted_recipients();
+    got.sort();
+    let mut want: Vec<String> = (0..30).map(reader).collect();
+    want.sort();
+    assert_eq!(got, want, "everyone, exactly once");
+    assert_eq!(count(&status(&project), "sent"), 30);
+}
+
+#[test]
+fn a_resume_asks_for_the_number_it_will_send_and_says_how_many_were_sent() {
+    /// Defers two recipients for good, so that a resume has two left of ten.
+    struct DeferTwo;
+    impl Script for DeferTwo {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            if rcpt.starts_with("reader1@") || rcpt.starts_with("reader2@") {
+                Act::Reply("451 4.3.0 try again later".to_owned())
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(DeferTwo);
+    let project = faulty(&server, 10, "max_attempts = 1\n");
+    let first = confirmed(&project, 10, &[]);
+    assert_eq!(first.status, 75, "{}", first.stderr);
+    let wrong = confirmed(&project, 7, &[]);
+    assert_ne!(wrong.status, 0, "neither this run's 2 nor the planned 10");
+    assert!(
+        wrong.stderr.contains("covers 2 recipients"),
+        "{}",
+        wrong.stderr
+    );
+    let resumed = confirmed(&project, 2, &[]);
+    assert_eq!(resumed.status, 75, "deferred again: {}", resumed.stderr);
+    let line = resumed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("resuming dispatch #1 of 10 recipients ("))
+        .unwrap_or_else(|| panic!("{}", resumed.stdout));
+    assert!(
+        line.contains("8 sent") && line.contains("2 deferred") && line.ends_with(": 2 to send now"),
+        "{line}"
+    );
+    let planned = confirmed(&project, 10, &[]);
+    assert_eq!(
+        planned.status, 75,
+        "the planned total is accepted too: {}",
+        planned.stderr
+    );
+}
+
+#[test]
 fn policy_refusals_stop_the_run_as_the_relays_problem() {
     let server = FaultServer::start(RefuseAll {
         reply: "5.7.1",

@@ -68,13 +68,18 @@ impl Operator for Console<'_> {
     fn show(&self, briefing: &Briefing<'_>) {
         let shown = match briefing {
             Briefing::New(plan) => super::plan::print(plan),
-            Briefing::Resume { dispatch, counts } => {
+            Briefing::Resume {
+                dispatch,
+                counts,
+                to_send,
+            } => {
                 let summary: Vec<String> = counts
                     .iter()
                     .map(|(s, n)| format!("{n} {}", s.as_str()))
                     .collect();
                 say(format_args!(
-                    "resuming dispatch #{dispatch}: {}",
+                    "resuming dispatch #{dispatch} of {} recipients ({}): {to_send} to send now",
+                    briefing.planned(),
                     summary.join(", ")
                 ))
                 .map_err(Into::into)
@@ -85,11 +90,14 @@ impl Operator for Console<'_> {
         }
     }
 
-    fn confirm(&self, recipients: u64) -> anyhow::Result<()> {
+    fn confirm(&self, briefing: &Briefing<'_>) -> anyhow::Result<()> {
         let args = self.0;
+        let recipients = briefing.recipients();
         if args.yes {
+            // A resumed dispatch takes the number it started with, or this run's.
+            let planned = briefing.planned();
             return match (args.expect, args.at_most) {
-                (Some(n), _) if n == recipients => Ok(()),
+                (Some(n), _) if n == recipients || n == planned => Ok(()),
                 (Some(n), _) => bail!(
                     "--expect {n} but this dispatch covers {recipients} recipients; nothing sent"
                 ),

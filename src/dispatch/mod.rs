@@ -39,9 +39,9 @@ pub trait Operator {
     /// to resume.
     fn show(&self, briefing: &Briefing<'_>);
 
-    /// Returns once the operator agreed to send to `recipients`; an error stops the
+    /// Returns once the operator agreed to what `briefing` says; an error stops the
     /// dispatch before anything is frozen or sent.
-    fn confirm(&self, recipients: u64) -> anyhow::Result<()>;
+    fn confirm(&self, briefing: &Briefing<'_>) -> anyhow::Result<()>;
 
     /// Tells the operator something worth knowing before or after the send.
     fn note(&self, line: &str);
@@ -58,12 +58,25 @@ pub enum Briefing<'a> {
         dispatch: i64,
         /// Its recipients by state.
         counts: &'a [(State, u64)],
+        /// The messages this run will send: pending and deferred ones, and the failed or
+        /// ambiguous ones when asked for again.
+        to_send: u64,
     },
 }
 
 impl Briefing<'_> {
-    /// The number the operator confirms: the plan's recipients, or the frozen total.
+    /// The number the operator confirms: the plan's recipients, or the messages a resumed
+    /// run will send.
     pub fn recipients(&self) -> u64 {
+        match self {
+            Self::New(plan) => plan.recipients as u64,
+            Self::Resume { to_send, .. } => *to_send,
+        }
+    }
+
+    /// Every recipient of the dispatch: the plan's, or the frozen total of a resumed one
+    /// (what `--expect` named when it started).
+    pub fn planned(&self) -> u64 {
         match self {
             Self::New(plan) => plan.recipients as u64,
             Self::Resume { counts, .. } => counts.iter().map(|(_, n)| n).sum(),

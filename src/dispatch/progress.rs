@@ -1,5 +1,8 @@
 //! Progress of a run: a bar with sent, failed, deferred, rate and ETA on a terminal, and a
-//! plain line every few seconds when the output is piped.
+//! plain line every few seconds when the output is piped. The rate is the relay's: messages
+//! it accepted over the last few seconds, in whole messages a second, never above the
+//! configured `per_second` limit (a window's edges would otherwise show more than the relay
+//! can have received).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +16,9 @@ use super::engine::Counters;
 /// How often a plain progress line is printed when not on a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
+/// The window the rate is measured over.
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+
 /// A running progress display; [`Progress::finish`] stops it.
 #[derive(Debug)]
 pub(crate) struct Progress {
@@ -21,36 +27,40 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// Starts showing progress towards `total` messages.
-    pub(crate) fn start(counters: Arc<Counters>, total: u64, terminal: bool) -> Self {
+    /// Starts showing progress towards `total` messages, sent at most `per_second` a second
+    /// when the settings limit it.
+    pub(crate) fn start(
+        counters: Arc<Counters>,
+        total: u64,
+        per_second: Option<u32>,
+        terminal: bool,
+    ) -> Self {
         let bar = terminal.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({per_sec}, ETA {eta})")
+                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} (ETA {eta})")
                     .expect("the template is valid"),
             );
             bar
         });
         let shown = bar.clone();
-        let started = Instant::now();
         let task = tokio::spawn(async move {
             let tick = if shown.is_some() {
                 Duration::from_millis(200)
             } else {
                 PLAIN_EVERY
             };
+            let mut rate = Rate::new(per_second);
             loop {
                 tokio::time::sleep(tick).await;
-                let line = summary(&counters);
+                let per_second = rate.sample(Instant::now(), counters.sent.load(Ordering::Relaxed));
+                let line = format!("{}, {per_second} msg/s", summary(&counters));
                 match &shown {
                     Some(bar) => {
                         bar.set_position(settled(&counters));
                         bar.set_message(line);
                     }
-                    None => {
-                        let rate = settled(&counters) as f64 / started.elapsed().as_secs_f64();
-                        eprintln!("{line}, {rate:.0} msg/s");
-                    }
+                    None => eprintln!("{line}"),
                 }
             }
         });
@@ -63,6 +73,43 @@ impl Progress {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The rate at which the relay accepts messages, over the last [`RATE_WINDOW`].
+#[derive(Debug)]
+struct Rate {
+    samples: std::collections::VecDeque<(Instant, u64)>,
+    limit: Option<u32>,
+}
+
+impl Rate {
+    fn new(limit: Option<u32>) -> Self {
+        Self {
+            samples: std::collections::VecDeque::new(),
+            limit,
+        }
+    }
+
+    /// Adds the count of accepted messages at `now`; the whole messages a second since the
+    /// oldest sample within the window.
+    fn sample(&mut self, now: Instant, accepted: u64) -> u64 {
+        while self
+            .samples
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
+        {
+            self.samples.pop_front();
+        }
+        let rate = match self.samples.front() {
+            Some((at, before)) if now > *at => {
+                let seconds = now.duration_since(*at).as_secs_f64();
+                (accepted.saturating_sub(*before) as f64 / seconds).round() as u64
+            }
+            _ => 0,
+        };
+        self.samples.push_back((now, accepted));
+        self.limit.map_or(rate, |l| rate.min(u64::from(l)))
     }
 }
 
@@ -83,4 +130,29 @@ pub(crate) fn summary(c: &Counters) -> String {
         c.ambiguous.load(Ordering::Relaxed),
         c.suppressed.load(Ordering::Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_whole_windowed_and_never_above_the_limit() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut rate = Rate::new(None);
+        assert_eq!(rate.sample(at(0), 0), 0, "nothing to compare with yet");
+        assert_eq!(rate.sample(at(1000), 150), 150);
+        assert_eq!(rate.sample(at(2000), 301), 151, "rounded to whole messages");
+        // A burst after a pause: only the window counts, not the run's average.
+        assert_eq!(rate.sample(at(9000), 301), 0);
+        assert_eq!(rate.sample(at(10_000), 501), 200);
+        let mut limited = Rate::new(Some(150));
+        limited.sample(at(0), 0);
+        assert_eq!(
+            limited.sample(at(200), 40),
+            150,
+            "a window's edge shows no more than the relay can have received"
+        );
+    }
 }

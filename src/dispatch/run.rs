@@ -151,13 +151,32 @@ impl Job<'_> {
                 changed.join(", ")
             );
         }
+        if let Some((then, now)) = changed_relay(&d.settings, frozen)? {
+            self.operator.note(&format!(
+                "dispatch #{} started on {then}; this run sends through {now}",
+                d.id
+            ));
+        }
         let counts = self.ledger.counts(d.id)?;
+        let count = |state: State| {
+            counts
+                .iter()
+                .filter(|(s, _)| *s == state)
+                .map(|(_, n)| n)
+                .sum::<u64>()
+        };
+        let again = |asked: bool, state: State| if asked { count(state) } else { 0 };
+        let to_send = count(State::Pending)
+            + count(State::Deferred)
+            + again(self.request.retry_failed, State::Failed)
+            + again(self.request.resend_ambiguous, State::Ambiguous);
         let briefing = Briefing::Resume {
             dispatch: d.id,
             counts: &counts,
+            to_send,
         };
         self.operator.show(&briefing);
-        self.operator.confirm(briefing.recipients())?;
+        self.operator.confirm(&briefing)?;
         Ok(d.id)
     }
 
@@ -188,7 +207,7 @@ impl Job<'_> {
             ));
             return Ok(None);
         }
-        self.operator.confirm(plan.recipients as u64)?;
+        self.operator.confirm(&Briefing::New(&plan))?;
         let dispatch = Dispatch {
             id: 0,
             volume: self.number,
@@ -295,7 +314,7 @@ impl Job<'_> {
                 counters: counters.clone(),
                 writer: handle,
             };
-            let progress = Progress::start(counters.clone(), open, terminal);
+            let progress = Progress::start(counters.clone(), open, pace.per_second, terminal);
             let end = finish::until_stopped(engine, stop_sender, drain).await;
             heartbeat.abort();
             progress.finish();
@@ -395,6 +414,9 @@ impl Job<'_> {
 
 /// The names of the frozen settings that differ between `then` and `now` (JSON objects).
 /// A dispatch frozen before settings were recorded (`{}`) is not compared.
+/// The frozen setting that names the relay (see [`crate::settings::Sending::frozen`]).
+const RELAY: &str = "relay";
+
 fn changed_settings(then: &str, now: &str) -> anyhow::Result<Vec<String>> {
     let then: BTreeMap<String, String> = serde_json::from_str(then)?;
     let now: BTreeMap<String, String> = serde_json::from_str(now)?;
@@ -403,7 +425,19 @@ fn changed_settings(then: &str, now: &str) -> anyhow::Result<Vec<String>> {
     }
     Ok(now
         .iter()
-        .filter(|(k, v)| then.get(*k) != Some(*v))
+        .filter(|(k, v)| k.as_str() != RELAY && then.get(*k) != Some(*v))
         .map(|(k, _)| k.clone())
         .collect())
+}
+
+/// The relay a dispatch started on and the one this run uses, when they differ. The relay
+/// does not shape the messages, so a resume may change it: the fix a relay that refuses
+/// everyone asks for.
+fn changed_relay(then: &str, now: &str) -> anyhow::Result<Option<(String, String)>> {
+    let then: BTreeMap<String, String> = serde_json::from_str(then)?;
+    let now: BTreeMap<String, String> = serde_json::from_str(now)?;
+    Ok(match (then.get(RELAY), now.get(RELAY)) {
+        (Some(then), Some(now)) if then != now => Some((then.clone(), now.clone())),
+        _ => None,
+    })
 }
