@@ -19,7 +19,7 @@ use std::path::Path;
 
 pub use address::Address;
 pub use recipient::Recipient;
-pub use select::{Exclusion, SegmentCount, Selection};
+pub use select::{Exclusion, SegmentCount, Selection, Shape};
 pub use store::{Source, Store};
 pub use suppress::{Reason, Suppression, Suppressions};
 
