@@ -27,3 +27,4 @@ mod serve;
 mod serve_browser;
 mod serve_load;
 mod serve_webhooks;
+mod topics;
