@@ -148,10 +148,9 @@ fn a_tags_cell_is_a_list_and_the_plan_never_depends_on_load_order() {
 
 #[test]
 fn a_reader_ticking_topics_on_the_preferences_page_changes_no_one_else() {
-    // In reverse, so the first reader tagged `"ai,chips"` loads before any other.
-    let mut rows = rows();
-    rows.reverse();
-    let project = exported(&csv(&rows));
+    // The first tagged row is `"ai,chips"`: when a variant was named by its topics joined
+    // with `,`, that one topic `ai,chips` named the variant before the ticked choice did.
+    let project = exported(&csv(&rows()));
     let before = plan(&project);
     let serve = Serve::start(&project);
     let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
@@ -226,7 +225,7 @@ fn an_undeclared_topic_warns_once_with_its_place_and_count() {
     project.edit(
         "recipients.toml",
         "email = \"unrelated@example.org\"\nsegments = [\"subscribers\"]",
-        "email = \"unrelated@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"chips\", \"quantum\"]",
+        "email = \"unrelated@example.org\"\nsegments = [\"subscribers\"]\ntopics = [\"chips,quantum\"]",
     );
     let run = project.ok(&["recipients"]);
     let stderr = &run.stderr;
@@ -246,8 +245,15 @@ fn an_undeclared_topic_warns_once_with_its_place_and_count() {
     );
     assert!(
         stderr.contains("warning: topic `quantum` is not declared")
-            && stderr.contains("--> recipients.toml:10:21"),
+            && stderr.contains("--> recipients.toml:10:18"),
         "{stderr}"
+    );
+    let unrelated = project
+        .ok(&["recipients", "--explain", "unrelated@example.org"])
+        .stdout;
+    assert!(
+        unrelated.contains("\n  topics: chips, quantum\n"),
+        "a TOML string is a list too: {unrelated}"
     );
     assert!(!stderr.contains("topic `ai`"), "{stderr}");
     let explain = project
