@@ -5,7 +5,6 @@
 //! pass over the same bytes (what a body hash costs). Run with `cargo bench --bench
 //! message`; the figures go into BENCHMARKS.md.
 
-use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -13,7 +12,7 @@ use std::time::Instant;
 use broadsheet::audience::Address;
 use broadsheet::clock::Timestamp;
 use broadsheet::message::dkim::{Key, Signer as DkimSigner};
-use broadsheet::message::variant::Variants;
+use broadsheet::message::variant::{VariantKey, Variants};
 use broadsheet::message::{self, Common, Personal};
 use broadsheet::pipeline;
 use broadsheet::project::Project;
@@ -48,13 +47,12 @@ fn main() {
     let mut variants = Variants::new(volume, layout, origin, common, None);
     let started = Instant::now();
     let everyone = variants
-        .get(None)
+        .get(&VariantKey::all())
         .expect("renders")
         .expect("has picks")
         .clone();
-    let ai: BTreeSet<&str> = ["ai"].into();
     let ai_only = variants
-        .get(Some(&ai))
+        .get(&VariantKey::topics(["ai"]))
         .expect("renders")
         .expect("has picks")
         .clone();

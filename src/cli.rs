@@ -104,6 +104,9 @@ pub struct PlanArgs {
     /// The segments to send to (repeatable)
     #[arg(long, value_name = "S", required = true)]
     pub segment: Vec<String>,
+    /// Also list each reader who gets the volume and the variant they get
+    #[arg(long)]
+    pub readers: bool,
     /// Print JSON for scripts
     #[arg(long)]
     pub json: bool,

@@ -28,3 +28,4 @@ mod serve;
 mod serve_browser;
 mod serve_load;
 mod serve_webhooks;
+mod topics;

@@ -330,8 +330,8 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
     runtime.block_on(async {
         for address in addresses {
             let r = audience.find(&Address::parse(address).unwrap()).unwrap();
-            let topics = everyone.reader_topics(r);
-            let variant = variants.get(topics.as_ref()).unwrap().unwrap();
+            let key = everyone.reader_key(r);
+            let variant = variants.get(&key).unwrap().unwrap();
             let id = message::message_id(sender, 11, &r.address());
             let url = unsubscribe::url(unsub, &signer.token(&r.address()));
             let personal = Personal {

@@ -1,7 +1,7 @@
 //! Reading `recipients.toml` and its CSV imports into an [`Audience`]: each row checked on
 //! its own so that every problem is reported with its file and line, rows merged by address.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -11,6 +11,7 @@ mod import;
 mod merge;
 mod stored;
 mod toml_file;
+mod topics;
 
 use super::RECIPIENTS_FILE;
 use super::index::Index;
@@ -25,6 +26,7 @@ struct Row {
     name: Option<Box<str>>,
     greeting: Option<Box<str>>,
     segments: u64,
+    /// The topic ids the row chose; `None` when it chose none.
     topics: Option<Vec<u16>>,
 }
 
@@ -51,6 +53,9 @@ pub(super) struct Loader<'a> {
     topics: Vec<Box<str>>,
     topic_ids: HashMap<Box<str>, u16>,
     topic_sets: TopicSets,
+    /// The keys of broadsheet.toml's `[topics]`, sorted; empty when it declares none.
+    declared: Vec<&'a str>,
+    tally: topics::Tally,
     recipients: Vec<Recipient>,
     index: Index,
     files: Vec<String>,
@@ -61,13 +66,17 @@ pub(super) struct Loader<'a> {
 }
 
 impl<'a> Loader<'a> {
-    pub(super) fn new(trace: Option<&'a Address>) -> Self {
+    /// A loader that keeps the rows of `trace` and warns about topics `declared` (the
+    /// `[topics]` of broadsheet.toml) does not list, unless it lists none.
+    pub(super) fn new(trace: Option<&'a Address>, declared: &'a BTreeMap<String, String>) -> Self {
         Self {
             segments: Vec::new(),
             segment_bits: HashMap::new(),
             topics: Vec::new(),
             topic_ids: HashMap::new(),
             topic_sets: TopicSets::default(),
+            declared: declared.keys().map(String::as_str).collect(),
+            tally: topics::Tally::default(),
             recipients: Vec::new(),
             index: Index::default(),
             files: Vec::new(),
@@ -91,6 +100,7 @@ impl<'a> Loader<'a> {
         if !self.diags.has_errors() {
             self.stored(&stored.readers, &stored.topics);
         }
+        self.report_topics();
         self.diags.sort_by_location();
         if self.diags.has_errors() {
             return Err(self.diags.into());
@@ -123,6 +133,9 @@ impl<'a> Loader<'a> {
         place: Place,
         locate: &dyn Fn(Field) -> Location,
     ) {
+        let topics = topics
+            .map(|values| self.topic_ids(values, place.file, &|i| Some(locate(Field::Topic(i)))))
+            .filter(|ids| !ids.is_empty());
         match self.check_row(email, [name, greeting], segments, topics) {
             Ok(row) => match self.merge(row, place) {
                 Ok(warnings) => {
@@ -145,11 +158,11 @@ impl<'a> Loader<'a> {
     }
 
     fn check_row(
-        &mut self,
+        &self,
         email: &str,
         [name, greeting]: [Option<&str>; 2],
         segments: &[&str],
-        topics: Option<&[&str]>,
+        topics: Option<Vec<u16>>,
     ) -> Result<Row, Vec<Problem>> {
         let mut problems = Vec::new();
         let address = Address::parse(email)
@@ -186,16 +199,6 @@ impl<'a> Loader<'a> {
         if segments.is_empty() {
             problems.push((Field::Row, "the recipient belongs to no segment".to_owned()));
         }
-        let topics = topics.map(|list| {
-            list.iter()
-                .enumerate()
-                .filter_map(|(i, t)| {
-                    self.topic(t)
-                        .map_err(|m| problems.push((Field::Topic(i), m)))
-                        .ok()
-                })
-                .collect()
-        });
         match address {
             Some(address) if problems.is_empty() => Ok(Row {
                 address,
@@ -214,22 +217,5 @@ impl<'a> Loader<'a> {
         let known: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
         let notes = crate::diag::unknown_name_notes(name, &known);
         format!("unknown segment `{name}` ({})", notes.join(" "))
-    }
-
-    fn topic(&mut self, topic: &str) -> Result<u16, String> {
-        if topic.is_empty() || topic.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(format!(
-                "topic `{}` must be one word, e.g. `chips`",
-                topic.escape_debug()
-            ));
-        }
-        if let Some(&id) = self.topic_ids.get(topic) {
-            return Ok(id);
-        }
-        let id =
-            u16::try_from(self.topics.len()).map_err(|_| "too many distinct topics".to_owned())?;
-        self.topics.push(topic.into());
-        self.topic_ids.insert(topic.into(), id);
-        Ok(id)
     }
 }

@@ -12,13 +12,14 @@ mod recipient;
 mod select;
 pub mod store;
 pub mod suppress;
+pub mod topic;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub use address::Address;
 pub use recipient::Recipient;
-pub use select::{Exclusion, SegmentCount, Selection};
+pub use select::{Exclusion, SegmentCount, Selection, Shape};
 pub use store::{Source, Store};
 pub use suppress::{Reason, Suppression, Suppressions};
 
@@ -75,10 +76,21 @@ impl Audience {
     /// Loads `recipients.toml`, its imports and the audience store of the project in
     /// `root` (read-only). Problems in the files come back as [`crate::diag::Diagnostics`];
     /// nothing is loaded unless every row is good. `trace` names an address whose rows are
-    /// kept.
+    /// kept. Topic values are lists (see [`topic`]).
     pub fn load(root: &Path, trace: Option<&Address>) -> anyhow::Result<Self> {
+        Self::load_with_topics(root, trace, &BTreeMap::new())
+    }
+
+    /// As [`Audience::load`], and warns (in [`Audience::warnings`]) about each topic of
+    /// a recipient, segment or stored choice that `declared`, the `[topics]` of
+    /// broadsheet.toml, does not list, unless it lists none. What readers get is the same.
+    pub fn load_with_topics(
+        root: &Path,
+        trace: Option<&Address>,
+        declared: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
         let stored = store::Snapshot::load(root)?;
-        load::Loader::new(trace).run(root, stored)
+        load::Loader::new(trace, declared).run(root, stored)
     }
 
     /// The segments in the order they are defined.

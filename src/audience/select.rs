@@ -1,9 +1,8 @@
 //! Choosing who gets a volume: the segments asked for, less suppressed and unsendable
 //! addresses, and which picks each reader gets (their topics, else their segments').
 
-use std::collections::BTreeSet;
-
 use super::{Audience, Reason, Recipient};
+use crate::message::variant::VariantKey;
 
 /// Why a listed recipient gets nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,19 +138,46 @@ impl<'a> Selection<'a> {
         (rows, total)
     }
 
-    /// The topics whose picks a reader gets, or `None` for every pick: the topics they
-    /// chose, else those of their selected segments (`None` if any of those has no filter).
-    pub fn reader_topics(&self, recipient: &Recipient) -> Option<BTreeSet<&'a str>> {
+    /// The variant a reader gets: the topics they chose, else those of their selected
+    /// segments (every pick if one of those has no filter). It depends on nothing but the
+    /// reader's [`Shape`], never on the order the audience was loaded in.
+    pub fn reader_key(&self, recipient: &Recipient) -> VariantKey {
         let audience = self.audience;
         if let Some(chosen) = audience.chosen_topics(recipient) {
-            return Some(chosen);
+            return VariantKey::topics(chosen);
         }
-        let mut topics = BTreeSet::new();
+        let mut topics = Vec::new();
         for (i, segment) in audience.segments.iter().enumerate() {
             if recipient.segments & self.mask & (1 << i) != 0 {
-                topics.extend(segment.topics_any.as_ref()?.iter().map(String::as_str));
+                match &segment.topics_any {
+                    Some(any) => topics.extend(any.iter().map(String::as_str)),
+                    None => return VariantKey::all(),
+                }
             }
         }
-        Some(topics)
+        VariantKey::topics(topics)
     }
+
+    /// What decides a reader's variant, small and cheap to compare: readers of one shape
+    /// have one [`Selection::reader_key`], so a plan of a million readers works out each
+    /// distinct key once.
+    pub fn shape(&self, recipient: &Recipient) -> Shape {
+        Shape {
+            topics: recipient.topics,
+            // Chosen topics override the segments', which then do not matter.
+            segments: if recipient.topics == 0 {
+                recipient.segments & self.mask
+            } else {
+                0
+            },
+        }
+    }
+}
+
+/// The facts a reader's variant follows from: their chosen topic set and their selected
+/// segments (see [`Selection::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shape {
+    topics: u32,
+    segments: u64,
 }

@@ -20,9 +20,9 @@ use crate::project::Project;
 use crate::say_err;
 
 /// Loads the project's audience and prints the warnings loading found (on stderr, so
-/// that reports on stdout stay clean).
+/// that reports on stdout stay clean), among them topics that `[topics]` does not declare.
 pub(crate) fn audience(project: &Project, trace: Option<&Address>) -> anyhow::Result<Audience> {
-    let audience = Audience::load(&project.root, trace)?;
+    let audience = Audience::load_with_topics(&project.root, trace, &project.settings.topics)?;
     if audience.warnings().iter().next().is_some() {
         say_err(format_args!("{}", audience.warnings()))?;
     }

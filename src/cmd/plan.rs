@@ -1,5 +1,6 @@
-//! `broadsheet plan VOLUME --segment S ... [--json]`: who would get the volume, in which
-//! variant, who would not and why, the message sizes, and the time at the configured rate.
+//! `broadsheet plan VOLUME --segment S ... [--readers] [--json]`: who would get the volume,
+//! in which variant, who would not and why, the message sizes, and the time at the
+//! configured rate; with `--readers`, each reader's variant.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +24,7 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow:
     let inputs = prepared.inputs(&audience, &args.segment, ledger.as_ref())?;
     let subject = prepared.ready.parts().0.subject();
     let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
-    let plan = Audit::new(&inputs, &mut variants)?.plan()?;
+    let plan = Audit::new(&inputs, &mut variants)?.plan(args.readers)?;
     if args.json {
         let json = serde_json::to_string_pretty(&plan).context("cannot write the plan as JSON")?;
         say(format_args!("{json}"))?;
@@ -64,6 +65,26 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
             v.message_bytes as f64 / 1024.0
         ))?;
     }
+    print_people(plan)?;
+    if let Some(dispatch) = plan.resumes {
+        say(format_args!(
+            "dispatch #{dispatch} of these segments is unfinished: `broadsheet dispatch` resumes it"
+        ))?;
+    }
+    let duration = plan.duration_secs.map_or_else(
+        || "as fast as the relay takes them (no rate limit set)".to_owned(),
+        |s| format!("about {} at the configured rate", human_duration(s)),
+    );
+    say(format_args!(
+        "{} recipients; {} already settled; {} to send, {duration}",
+        plan.recipients, plan.already_sent, plan.to_send
+    ))?;
+    Ok(())
+}
+
+/// Who gets nothing and why, each reader's variant (with `--readers`), and who already has
+/// the volume from another dispatch.
+fn print_people(plan: &Plan) -> anyhow::Result<()> {
     if !plan.excluded.is_empty() {
         say(format_args!("excluded ({}):", plan.excluded.len()))?;
         for e in plan.excluded.iter().take(EXCLUDED_SHOWN) {
@@ -74,6 +95,12 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
                 "  ... and {} more (`--json` lists everyone)",
                 plan.excluded.len() - EXCLUDED_SHOWN
             ))?;
+        }
+    }
+    if let Some(readers) = &plan.readers {
+        say(format_args!("readers ({}):", readers.len()))?;
+        for r in readers {
+            say(format_args!("  {}  {}", r.address, r.variant))?;
         }
     }
     let mut received: BTreeMap<(i64, String), usize> = BTreeMap::new();
@@ -93,19 +120,6 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
             ))?;
         }
     }
-    if let Some(dispatch) = plan.resumes {
-        say(format_args!(
-            "dispatch #{dispatch} of these segments is unfinished: `broadsheet dispatch` resumes it"
-        ))?;
-    }
-    let duration = plan.duration_secs.map_or_else(
-        || "as fast as the relay takes them (no rate limit set)".to_owned(),
-        |s| format!("about {} at the configured rate", human_duration(s)),
-    );
-    say(format_args!(
-        "{} recipients; {} already settled; {} to send, {duration}",
-        plan.recipients, plan.already_sent, plan.to_send
-    ))?;
     Ok(())
 }
 

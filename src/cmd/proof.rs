@@ -13,7 +13,7 @@ use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::prepare::Prepared;
 use crate::message::dkim::Signer as DkimSigner;
-use crate::message::variant::Variants;
+use crate::message::variant::{VariantKey, Variants};
 use crate::message::{self, Personal};
 use crate::project::Project;
 use crate::settings::{Identity, Sending};
@@ -26,7 +26,8 @@ struct Copy {
     to: Address,
     name: Option<String>,
     greeting: Option<String>,
-    topics: Option<BTreeSet<String>>,
+    /// The variant: what the recipient it stands for gets, or `--topics`.
+    key: VariantKey,
 }
 
 pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow::Result<()> {
@@ -66,6 +67,7 @@ struct Outgoing {
     envelope: Envelope,
     bytes: Vec<u8>,
     picks: usize,
+    key: VariantKey,
 }
 
 /// Builds one copy, or says why its variant is not sent (no picks).
@@ -76,12 +78,13 @@ fn build(
     message_id: String,
     url: &str,
 ) -> anyhow::Result<Option<Outgoing>> {
-    let topics: Option<BTreeSet<&str>> = copy
-        .topics
-        .as_ref()
-        .map(|t| t.iter().map(String::as_str).collect());
-    let Some(variant) = variants.get(topics.as_ref())? else {
-        let list: Vec<&str> = topics.unwrap_or_default().into_iter().collect();
+    let Some(variant) = variants.get(&copy.key)? else {
+        let list: Vec<&str> = copy
+            .key
+            .topic_set()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         say(format_args!(
             "not sent to {}: no pick of this volume is tagged {}, so readers of those topics get nothing",
             copy.to,
@@ -101,6 +104,7 @@ fn build(
         envelope: Envelope::new(&sender.from, &personal),
         bytes: variant.build(&personal),
         picks: variant.picks,
+        key: copy.key.clone(),
     }))
 }
 
@@ -113,7 +117,7 @@ fn load_audience(project: &Project, args: &ProofArgs) -> anyhow::Result<Option<A
     if !needed && !project.root.join(RECIPIENTS_FILE).exists() {
         return Ok(None);
     }
-    Audience::load(&project.root, None).map(Some)
+    super::audience(project, None).map(Some)
 }
 
 /// Who may receive proofs: `[proof] addresses`, the members of `[proof] segment`, and the
@@ -179,26 +183,24 @@ fn copies(
         ),
         None => None,
     };
-    let topics_of = |r: &crate::audience::Recipient| {
-        let audience = audience.expect("a listed recipient comes from the audience");
-        let everyone = audience.select(&[]).expect("no names, no unknown segment");
-        everyone
-            .reader_topics(r)
-            .map(|t| t.into_iter().map(str::to_owned).collect())
-    };
+    let everyone = audience
+        .map(|a| a.select(&[]))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let key_of = |r: &crate::audience::Recipient| everyone.map(|e| e.reader_key(r));
     Ok(targets
         .into_iter()
         .map(|to| {
             let me = persona.or_else(|| audience.and_then(|a| a.find(&to)));
-            let topics = if args.topics.is_empty() {
-                me.and_then(topics_of)
+            let key = if args.topics.is_empty() {
+                me.and_then(key_of).unwrap_or_else(VariantKey::all)
             } else {
-                Some(args.topics.iter().cloned().collect())
+                VariantKey::topics(&args.topics)
             };
             Copy {
                 name: me.and_then(|r| r.name().map(str::to_owned)),
                 greeting: me.and_then(|r| r.greeting().map(str::to_owned)),
-                topics,
+                key,
                 to,
             }
         })
@@ -223,6 +225,7 @@ fn send(
             envelope,
             bytes,
             picks,
+            key,
         } in &outgoing
         {
             // The last guard: nothing leaves for an address off the proof list.
@@ -237,7 +240,7 @@ fn send(
             // Proofs keep no ledger: nothing to wait for before the body.
             match transport.send(envelope, bytes, async { true }).await {
                 Ok(delivery) => say(format_args!(
-                    "sent proof ({picks} picks, {:.1} KB) to {} via {}: {}",
+                    "sent proof (variant {key}, {picks} picks, {:.1} KB) to {} via {}: {}",
                     bytes.len() as f64 / 1024.0,
                     envelope.to,
                     transport.describe(),
@@ -288,6 +291,7 @@ mod tests {
             },
             bytes: b"Subject: x\r\n\r\nx\r\n".to_vec(),
             picks: 1,
+            key: VariantKey::all(),
         }];
         let sending = Sending::new(&project.settings).unwrap();
         let error = send(&project, &sending, &BTreeSet::from([on_list]), outgoing).unwrap_err();

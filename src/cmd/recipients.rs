@@ -93,13 +93,16 @@ fn explain(
         (false, _) => "gets no volume: in none of the segments asked for".to_owned(),
         (true, Some(Exclusion::Suppressed(_))) => "gets no volume: suppressed".to_owned(),
         (true, Some(e)) => format!("gets no volume: {e}"),
-        (true, None) => match selection.reader_topics(recipient) {
-            None => "gets a volume with every pick".to_owned(),
-            Some(topics) => format!(
-                "gets a volume with the picks tagged {} (and the expert view), if it has any",
-                topics.into_iter().collect::<Vec<_>>().join(" or ")
-            ),
-        },
+        (true, None) => {
+            let key = selection.reader_key(recipient);
+            match key.topic_set() {
+                None => format!("gets a volume with every pick (variant `{key}`)"),
+                Some(topics) => format!(
+                    "gets a volume with the picks tagged {} (and the expert view), if it has any (variant `{key}`)",
+                    topics.into_iter().collect::<Vec<_>>().join(" or ")
+                ),
+            }
+        }
     };
     say(format_args!("  {verdict}")).map_err(Into::into)
 }

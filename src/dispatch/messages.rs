@@ -6,12 +6,11 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 
-use super::plan::variant_topics;
 use crate::audience::Address;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
 use crate::message::dkim::Signer as Dkim;
-use crate::message::variant::{Variant, Variants};
+use crate::message::variant::{Variant, VariantKey, Variants};
 use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};
@@ -20,7 +19,7 @@ use crate::verp::{self, Purpose};
 /// Builds the messages of one dispatch run.
 #[derive(Debug)]
 pub(crate) struct Messages {
-    /// Rendered variants by key (`all`, `topics:a,b`).
+    /// Rendered variants by their key's text in the ledger (`all`, `topics:a,b`).
     pub(crate) variants: HashMap<String, Variant>,
     /// Signs unsubscribe tokens.
     pub(crate) signer: Signer,
@@ -77,11 +76,12 @@ pub(crate) fn rendered(
     variants: &mut Variants<'_>,
 ) -> anyhow::Result<HashMap<String, Variant>> {
     let mut rendered = HashMap::new();
-    for key in ledger.variants(dispatch)? {
+    for text in ledger.variants(dispatch)? {
+        let key: VariantKey = text.parse()?;
         let variant = variants
-            .get(variant_topics(&key).as_ref())?
-            .with_context(|| format!("variant `{key}` has no picks any more"))?;
-        rendered.insert(key, variant.clone());
+            .get(&key)?
+            .with_context(|| format!("variant `{text}` has no picks any more"))?;
+        rendered.insert(text, variant.clone());
     }
     Ok(rendered)
 }

@@ -2,118 +2,19 @@
 //! how big the messages are and how long sending takes at the configured rate. `plan`
 //! prints it; `dispatch` prints it, asks for confirmation, and freezes it in the ledger.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use serde::Serialize;
+use anyhow::Context as _;
 
-use crate::audience::{Address, Audience, Recipient, SegmentCount, Selection};
+use crate::audience::{Address, Audience, Recipient, Selection, Shape};
 use crate::ledger::{Dispatch, Entry, Ledger, State};
-use crate::message::variant::{Variant, Variants};
+use crate::message::variant::{Variant, VariantKey, Variants};
 use crate::message::{self, Personal};
 use crate::settings::{Identity, Pace};
 
-/// The key of the variant a reader gets: `all`, or `topics:a,b`.
-pub(crate) fn variant_key(topics: Option<&BTreeSet<&str>>) -> String {
-    match topics {
-        None => "all".to_owned(),
-        Some(t) => format!("topics:{}", t.iter().copied().collect::<Vec<_>>().join(",")),
-    }
-}
+mod parts;
 
-/// The topics of a variant key (`None` for every pick).
-pub(crate) fn variant_topics(key: &str) -> Option<BTreeSet<&str>> {
-    key.strip_prefix("topics:")
-        .map(|t| t.split(',').filter(|s| !s.is_empty()).collect())
-}
-
-/// One variant in the plan.
-#[derive(Debug, Clone, Serialize)]
-pub struct VariantLine {
-    /// `all` or `topics:a,b`.
-    pub variant: String,
-    /// Picks it shows.
-    pub picks: usize,
-    /// Recipients who get it.
-    pub recipients: usize,
-    /// Size of one message in bytes, as sent.
-    pub message_bytes: usize,
-}
-
-/// Why a selected person gets nothing.
-#[derive(Debug, Clone, Serialize)]
-pub struct Excluded {
-    /// The address.
-    pub address: String,
-    /// Why: suppressed (reason), unsendable, no matching picks, already sent.
-    pub reason: String,
-}
-
-/// A selected person who already has the volume from another dispatch.
-#[derive(Debug, Clone, Serialize)]
-pub struct Received {
-    /// The address.
-    pub address: String,
-    /// The dispatch that holds them.
-    pub dispatch: i64,
-    /// That dispatch's segments.
-    pub segments: Vec<String>,
-    /// Where their message stands there (`sent`, `failed`, ...).
-    pub state: &'static str,
-}
-
-/// Everything `plan` shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    /// The volume.
-    pub volume: u32,
-    /// The segments asked for.
-    pub segments: Vec<String>,
-    /// Per segment, after deduplication and suppression.
-    pub per_segment: Vec<SegmentRow>,
-    /// The variants and their recipients.
-    pub variants: Vec<VariantLine>,
-    /// Everyone selected who gets nothing, with the reason.
-    pub excluded: Vec<Excluded>,
-    /// Everyone selected who is in another dispatch of the volume (never sent twice).
-    pub already_received: Vec<Received>,
-    /// The unfinished dispatch this plan resumes, if there is one.
-    pub resumes: Option<i64>,
-    /// Recipients of this dispatch (each person once).
-    pub recipients: usize,
-    /// Of those, already in a final state in the ledger (a resumed dispatch).
-    pub already_sent: usize,
-    /// Messages this run would send.
-    pub to_send: usize,
-    /// Seconds the run would take at the configured rate limit, if there is one.
-    pub duration_secs: Option<u64>,
-}
-
-/// A segment's counts.
-#[derive(Debug, Clone, Serialize)]
-pub struct SegmentRow {
-    /// Segment name, or `total` (each person once).
-    pub name: String,
-    /// Listed in it.
-    pub listed: usize,
-    /// Suppressed.
-    pub suppressed: usize,
-    /// Not sendable (needs SMTPUTF8).
-    pub unsendable: usize,
-    /// Selected for sending before topic filtering.
-    pub receiving: usize,
-}
-
-impl From<SegmentCount> for SegmentRow {
-    fn from(c: SegmentCount) -> Self {
-        Self {
-            name: c.name,
-            listed: c.listed,
-            suppressed: c.suppressed,
-            unsendable: c.unsendable,
-            receiving: c.receiving,
-        }
-    }
-}
+pub use parts::{Excluded, Plan, ReaderLine, Received, SegmentRow, VariantLine};
 
 /// What a plan needs to know about the send.
 pub(crate) struct Inputs<'a> {
@@ -145,35 +46,62 @@ enum Exclusion {
     Held(i64, State),
 }
 
+/// One distinct variant of the selection.
+struct Needed {
+    key: VariantKey,
+    /// The key as the ledger stores it.
+    text: String,
+    /// `None` when it has no picks and is not sent.
+    rendered: Option<Variant>,
+}
+
 /// The selection with every variant it needs rendered once: tells for each selected
 /// person which variant they get, or why they get nothing.
 pub(crate) struct Audit<'a> {
     inputs: &'a Inputs<'a>,
-    /// Every variant the selection needs, by key; `None` for one with no picks.
-    rendered: HashMap<String, Option<Variant>>,
+    /// Every distinct variant the selection needs, in key order.
+    needed: Vec<Needed>,
+    /// Which of `needed` each shape of reader gets: readers of one shape get one variant,
+    /// so each key is worked out once and never depends on who came first.
+    shapes: HashMap<Shape, usize>,
 }
 
 impl<'a> Audit<'a> {
     /// Renders each distinct variant of the selection once.
     pub(crate) fn new(inputs: &'a Inputs<'a>, variants: &mut Variants<'_>) -> anyhow::Result<Self> {
-        let mut rendered = HashMap::new();
-        for r in inputs
-            .audience
-            .recipients()
-            .iter()
-            .filter(|r| inputs.selection.includes(r))
-        {
-            let topics = inputs.selection.reader_topics(r);
-            let key = variant_key(topics.as_ref());
-            if let std::collections::hash_map::Entry::Vacant(slot) = rendered.entry(key) {
-                slot.insert(variants.get(topics.as_ref())?.cloned());
-            }
+        let mut keys: HashMap<Shape, VariantKey> = HashMap::new();
+        for r in selected(inputs) {
+            let shape = inputs.selection.shape(r);
+            keys.entry(shape)
+                .or_insert_with(|| inputs.selection.reader_key(r));
         }
-        Ok(Self { inputs, rendered })
+        let mut distinct: Vec<&VariantKey> = keys.values().collect();
+        distinct.sort();
+        distinct.dedup();
+        let mut needed = Vec::with_capacity(distinct.len());
+        for key in distinct {
+            needed.push(Needed {
+                key: key.clone(),
+                text: key.to_string(),
+                rendered: variants.get(key)?.cloned(),
+            });
+        }
+        let shapes = keys
+            .into_iter()
+            .filter_map(|(shape, key)| {
+                let i = needed.binary_search_by(|n| n.key.cmp(&key)).ok()?;
+                Some((shape, i))
+            })
+            .collect();
+        Ok(Self {
+            inputs,
+            needed,
+            shapes,
+        })
     }
 
-    /// The variant key `r` gets, or why they get nothing.
-    fn classify(&self, r: &Recipient) -> anyhow::Result<Result<String, Exclusion>> {
+    /// The index in `needed` of the variant `r` gets, or why they get nothing.
+    fn classify(&self, r: &Recipient) -> anyhow::Result<Result<usize, Exclusion>> {
         if let Some(exclusion) = self.inputs.audience.exclusion(r) {
             return Ok(Err(Exclusion::Reason(exclusion.to_string())));
         }
@@ -183,31 +111,24 @@ impl<'a> Audit<'a> {
         {
             return Ok(Err(Exclusion::Held(dispatch, state)));
         }
-        let key = variant_key(self.inputs.selection.reader_topics(r).as_ref());
-        Ok(match self.rendered.get(&key) {
-            Some(Some(_)) => Ok(key),
-            _ => Err(Exclusion::Reason(
+        let i = *self
+            .shapes
+            .get(&self.inputs.selection.shape(r))
+            .with_context(|| format!("{} was not in the audited selection", r.email()))?;
+        Ok(match self.needed[i].rendered {
+            Some(_) => Ok(i),
+            None => Err(Exclusion::Reason(
                 "no pick of this volume has their topics".to_owned(),
             )),
         })
     }
 
-    /// The selected people, in the audience's order.
-    fn selected(&self) -> impl Iterator<Item = &'a Recipient> + 'a {
-        let inputs = self.inputs;
-        inputs
-            .audience
-            .recipients()
-            .iter()
-            .filter(move |r| inputs.selection.includes(r))
-    }
-
     /// The ledger entries of everyone who gets the volume, streamed; a lookup that fails
     /// ends the stream with its error.
     pub(crate) fn entries(&self) -> impl Iterator<Item = anyhow::Result<Entry>> + '_ {
-        self.selected().filter_map(|r| {
-            let variant = match self.classify(r) {
-                Ok(Ok(variant)) => variant,
+        selected(self.inputs).filter_map(|r| {
+            let i = match self.classify(r) {
+                Ok(Ok(i)) => i,
                 Ok(Err(_)) => return None,
                 Err(e) => return Some(Err(e)),
             };
@@ -215,7 +136,7 @@ impl<'a> Audit<'a> {
                 address: r.email().to_owned(),
                 name: r.name().map(str::to_owned),
                 greeting: r.greeting().map(str::to_owned),
-                variant,
+                variant: self.needed[i].text.clone(),
                 message_id: message::message_id(
                     self.inputs.identity,
                     self.inputs.volume,
@@ -225,15 +146,22 @@ impl<'a> Audit<'a> {
         })
     }
 
-    /// Makes the plan.
-    pub(crate) fn plan(&self) -> anyhow::Result<Plan> {
+    /// Makes the plan; with `readers`, it lists each reader's variant.
+    pub(crate) fn plan(&self, readers: bool) -> anyhow::Result<Plan> {
         let inputs = self.inputs;
-        let mut by_variant: BTreeMap<String, usize> = BTreeMap::new();
+        let mut counts = vec![0; self.needed.len()];
         let (mut excluded, mut already_received) = (Vec::new(), Vec::new());
-        for r in self.selected() {
+        let mut lines = Vec::new();
+        for r in selected(inputs) {
             let address = r.email().to_owned();
             match self.classify(r)? {
-                Ok(key) => *by_variant.entry(key).or_default() += 1,
+                Ok(i) => {
+                    counts[i] += 1;
+                    if readers {
+                        let variant = self.needed[i].key.clone();
+                        lines.push(ReaderLine { address, variant });
+                    }
+                }
                 Err(Exclusion::Reason(reason)) => excluded.push(Excluded { address, reason }),
                 Err(Exclusion::Held(dispatch, state)) => already_received.push(Received {
                     address,
@@ -243,7 +171,11 @@ impl<'a> Audit<'a> {
                 }),
             }
         }
-        let recipients: usize = by_variant.values().sum();
+        // Address order, not load order: one audience has one plan.
+        excluded.sort_by(|a, b| a.address.cmp(&b.address));
+        already_received.sort_by(|a, b| a.address.cmp(&b.address));
+        lines.sort_by(|a, b| a.address.cmp(&b.address));
+        let recipients: usize = counts.iter().sum();
         let merged = inputs.audience.merged_rows();
         if merged > 0 {
             excluded.push(Excluded {
@@ -260,9 +192,10 @@ impl<'a> Audit<'a> {
             volume: inputs.volume,
             segments: inputs.segments.to_vec(),
             per_segment: rows,
-            variants: self.variant_lines(by_variant)?,
+            variants: self.variant_lines(&counts)?,
             excluded,
             already_received,
+            readers: readers.then_some(lines),
             resumes: inputs.resumes,
             recipients,
             already_sent,
@@ -294,25 +227,32 @@ impl<'a> Audit<'a> {
         Ok((n(total - open), n(open)))
     }
 
-    fn variant_lines(
-        &self,
-        by_variant: BTreeMap<String, usize>,
-    ) -> anyhow::Result<Vec<VariantLine>> {
+    /// The variants someone gets, in key order, with `counts[i]` readers of `needed[i]`.
+    fn variant_lines(&self, counts: &[usize]) -> anyhow::Result<Vec<VariantLine>> {
         let sample = Address::parse("reader@example.org").map_err(anyhow::Error::msg)?;
         let mut lines = Vec::new();
-        for (key, recipients) in by_variant {
-            let Some(Some(variant)) = self.rendered.get(&key) else {
+        for (needed, &recipients) in self.needed.iter().zip(counts) {
+            let Some(variant) = needed.rendered.as_ref().filter(|_| recipients > 0) else {
                 continue;
             };
             lines.push(VariantLine {
                 picks: variant.picks,
                 message_bytes: sample_size(variant, &sample, self.inputs),
-                variant: key,
+                variant: needed.key.clone(),
                 recipients,
             });
         }
         Ok(lines)
     }
+}
+
+/// The selected people, in the audience's order.
+fn selected<'a>(inputs: &'a Inputs<'a>) -> impl Iterator<Item = &'a Recipient> + 'a {
+    inputs
+        .audience
+        .recipients()
+        .iter()
+        .filter(move |r| inputs.selection.includes(r))
 }
 
 /// The size of a message of `variant`, with a token as long as real ones.

@@ -197,7 +197,7 @@ impl Job<'_> {
         let reader = Ledger::open_read_only(&path)?;
         let inputs = self.prepared.inputs(&audience, segments, reader.as_ref())?;
         let audit = Audit::new(&inputs, variants)?;
-        let plan = audit.plan()?;
+        let plan = audit.plan(false)?;
         self.operator.show(&Briefing::New(&plan));
         if plan.recipients == 0 {
             self.operator.note(&format!(

@@ -3,7 +3,7 @@
 //! (twice when the layout greets readers: with and without the greeting slot) and shared by
 //! everyone who gets it; a selection with no picks is not sent.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::{Common, MessageTemplate, Rendered};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -11,8 +11,9 @@ use crate::layout::Layout;
 use crate::render::{self, GREETING_PLACEHOLDER, MjmlOrigin, Reader};
 use crate::volume::Volume;
 
-/// The topics of a variant: `None` for every pick.
-pub type Topics = Option<BTreeSet<String>>;
+mod key;
+
+pub use key::{UnknownVariant, VariantKey};
 
 /// One rendered selection of picks.
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ pub struct Variants<'a> {
     common: Common<'a>,
     /// The volume's page in the web archive, for the "view in browser" link.
     web_url: Option<&'a str>,
-    rendered: HashMap<Topics, Option<Variant>>,
+    rendered: HashMap<VariantKey, Option<Variant>>,
 }
 
 impl<'a> Variants<'a> {
@@ -70,21 +71,18 @@ impl<'a> Variants<'a> {
         }
     }
 
-    /// The variant for readers of `topics` (`None`: every pick), or `None` when it has no
-    /// picks and is not sent.
-    pub fn get(
-        &mut self,
-        topics: Option<&BTreeSet<&str>>,
-    ) -> Result<Option<&Variant>, Diagnostics> {
-        let key: Topics = topics.map(|t| t.iter().map(|s| (*s).to_owned()).collect());
-        if !self.rendered.contains_key(&key) {
-            let variant = self.render(topics)?;
+    /// The variant `key` names, or `None` when it has no picks and is not sent.
+    pub fn get(&mut self, key: &VariantKey) -> Result<Option<&Variant>, Diagnostics> {
+        if !self.rendered.contains_key(key) {
+            let variant = self.render(key)?;
             self.rendered.insert(key.clone(), variant);
         }
-        Ok(self.rendered[&key].as_ref())
+        Ok(self.rendered[key].as_ref())
     }
 
-    fn render(&self, topics: Option<&BTreeSet<&str>>) -> Result<Option<Variant>, Diagnostics> {
+    fn render(&self, key: &VariantKey) -> Result<Option<Variant>, Diagnostics> {
+        let topics = key.topic_set();
+        let topics = topics.as_ref();
         let anonymous = Reader {
             topics,
             greeting: None,

@@ -309,6 +309,7 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
     }
     webhooks::check(source, &settings.webhooks, &mut diags);
+    serve::check_topics(source, doc.root(), &mut diags);
     if !crate::layout::is_name(&settings.layout) {
         let span = doc.root().get("layout").map_or(0..0, Spanned::span);
         diags.push(

@@ -1,12 +1,15 @@
 //! `[serve]` and `[topics]`: how `broadsheet serve` is reached (its public URL behind the
-//! reverse proxy, which proxies to believe) and the topics readers may choose.
+//! reverse proxy, which proxies to believe) and the topics readers may choose, each one
+//! topic as recipient files write them.
 
 use std::net::IpAddr;
 
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use super::{TOKEN_SLOT, Unsubscribe};
+use crate::audience::topic;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::url::check_url;
 
@@ -85,6 +88,25 @@ pub(super) fn check(
     }
 }
 
+/// Checks that each key of `[topics]` is one topic by the rule recipient files follow (see
+/// [`crate::audience::topic`]): a reader who ticks it on the preferences page gets it
+/// back as exactly that topic.
+pub(super) fn check_topics(source: &SourceFile, root: &DeTable<'_>, diags: &mut Diagnostics) {
+    let Some(DeValue::Table(topics)) = root.get("topics").map(Spanned::get_ref) else {
+        return;
+    };
+    for (key, _) in topics.iter() {
+        let name = key.get_ref();
+        if let Some(flaw) = topic::flaw(name) {
+            let d = flaw
+                .notes(name, &[])
+                .into_iter()
+                .fold(Diagnostic::error(flaw.message(name)), Diagnostic::note);
+            diags.push(d.at_span(source, key.span()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::diag::SourceFile;
@@ -120,6 +142,21 @@ mod tests {
         assert!(
             elsewhere[0].contains("https://news.example.org/unsubscribe/{token}"),
             "{elsewhere:?}"
+        );
+    }
+
+    #[test]
+    fn a_topic_key_is_one_topic() {
+        let text =
+            "[topics]\nai = \"AI\"\n\"machine learning\" = \"ML\"\n\"ai,chips\" = \"Both\"\n";
+        let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text.to_owned());
+        let diags = crate::settings::parse(&source).unwrap_err().to_string();
+        assert!(
+            diags.contains("topic `machine learning` has a space inside")
+                && diags.contains("broadsheet.toml:3:1")
+                && diags.contains("topic `ai,chips` holds `,`")
+                && diags.contains("broadsheet.toml:4:1"),
+            "{diags}"
         );
     }
 

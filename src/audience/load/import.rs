@@ -1,7 +1,7 @@
-//! `[[imports]]`: a CSV file of recipients (header `email,name,greeting,segments,topics`, lists
-//! separated by `;`, or another tool's columns mapped with `columns`) read into the loader
-//! row by row, each problem at its line and column. Lines end with LF, CRLF, or (old Mac
-//! exports) CR alone.
+//! `[[imports]]`: a CSV file of recipients (header `email,name,greeting,segments,topics`,
+//! lists separated by `;`, topics by `,` too, or another tool's columns mapped with
+//! `columns`) read into the loader row by row, each problem at its line and column. Lines
+//! end with LF, CRLF, or (old Mac exports) CR alone.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -184,8 +184,8 @@ impl Loader<'_> {
         };
         let mut segments = import.defaults.clone();
         segments.extend(list(&field(3).1));
-        let topics =
-            Some(list(&field(4).1)).filter(|t| !columns.fields[4].is_empty() && !t.is_empty());
+        // The cell is one topic value, a list by the rule of `audience::topic`.
+        let topics = Some(field(4).1).filter(|_| !columns.fields[4].is_empty());
         let located = |f: Field| -> Location {
             let c = match f {
                 Field::Email | Field::Row => 0,
@@ -198,15 +198,13 @@ impl Loader<'_> {
             record.locate(path, at, value.chars().count())
         };
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let topics: Option<Vec<&str>> = topics
-            .as_ref()
-            .map(|t| t.iter().map(String::as_str).collect());
+        let topics: Option<[&str; 1]> = topics.as_deref().map(|cell| [cell]);
         let line = u32::try_from(record.line).unwrap_or(u32::MAX);
         self.row(
             &email,
             [name.as_ref(), greeting.as_ref()].map(|v| Some(v).filter(|v| !v.is_empty())),
             &segments,
-            topics.as_deref(),
+            topics.as_ref().map(|t| &t[..]),
             Place {
                 file: import.file,
                 line,

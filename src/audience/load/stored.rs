@@ -48,20 +48,17 @@ impl Loader<'_> {
             }
         }
         for choice in choices {
-            self.choose_topics(choice);
+            self.choose_topics(choice, file);
         }
     }
 
     /// A reader's own topics replace the files' (an empty choice means every pick).
-    fn choose_topics(&mut self, choice: &TopicChoice) {
+    fn choose_topics(&mut self, choice: &TopicChoice, file: u16) {
         let Some(i) = self.index.find(&self.recipients, &choice.address.key()) else {
             return;
         };
-        let ids: Vec<u16> = choice
-            .topics
-            .iter()
-            .filter_map(|t| self.topic(t).ok())
-            .collect();
+        let values: Vec<&str> = choice.topics.iter().map(String::as_str).collect();
+        let ids = self.topic_ids(&values, file, &|_| None);
         let topics = self.topic_sets.intern(ids);
         self.recipients[usize::try_from(i).expect("u32 fits usize")].topics = topics;
     }

@@ -57,7 +57,7 @@ impl Loader<'_> {
             );
         }
         if let Some(segments) = table.get("segments") {
-            self.segment_defs(source, &doc, segments);
+            self.segment_defs(source, file, &doc, segments);
         }
         for item in array(source, &table, "recipients", &mut self.diags) {
             if let Some(def) = doc.exact::<RecipientDef>(source, item.clone(), &mut self.diags) {
@@ -74,6 +74,7 @@ impl Loader<'_> {
     fn segment_defs<'i>(
         &mut self,
         source: &SourceFile,
+        file: u16,
         doc: &Document<'i>,
         value: &Spanned<DeValue<'i>>,
     ) {
@@ -105,15 +106,31 @@ impl Loader<'_> {
             } else {
                 self.segment_bits
                     .insert(name_text.clone(), 1 << self.segments.len());
+                let topics_any = def
+                    .topics_any
+                    .map(|any| self.segment_topics(source, file, &any));
                 self.segments.push(Segment {
                     name: name_text,
                     description: def.description.into_inner(),
-                    topics_any: def
-                        .topics_any
-                        .map(|t| t.into_iter().map(Spanned::into_inner).collect()),
+                    topics_any,
                 });
             }
         }
+    }
+
+    /// The topics of a segment's `topics_any`, read and checked as a recipient's are.
+    fn segment_topics(
+        &mut self,
+        source: &SourceFile,
+        file: u16,
+        any: &[Spanned<String>],
+    ) -> Vec<String> {
+        let values: Vec<&str> = any.iter().map(|t| t.get_ref().as_str()).collect();
+        let locate = |i: usize| any.get(i).map(|t| source.locate(t.span()));
+        let ids = self.topic_ids(&values, file, &locate);
+        ids.into_iter()
+            .map(|id| self.topics[usize::from(id)].to_string())
+            .collect()
     }
 
     fn toml_row(&mut self, source: &SourceFile, file: u16, def: &RecipientDef) {

@@ -1,0 +1,110 @@
+//! The parts of a plan as `plan` prints them and `plan --json` writes them: the variants
+//! with their counts, who gets nothing and why, who already has the volume, and (with
+//! `--readers`) the variant of each reader. Every list is in address order, so that the
+//! plan of one audience is the same however its files order it.
+
+use serde::Serialize;
+
+use crate::audience::SegmentCount;
+use crate::message::variant::VariantKey;
+
+/// One variant in the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantLine {
+    /// `all` or `topics:a,b`.
+    pub variant: VariantKey,
+    /// Picks it shows.
+    pub picks: usize,
+    /// Recipients who get it.
+    pub recipients: usize,
+    /// Size of one message in bytes, as sent.
+    pub message_bytes: usize,
+}
+
+/// Why a selected person gets nothing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Excluded {
+    /// The address.
+    pub address: String,
+    /// Why: suppressed (reason), unsendable, no matching picks, already sent.
+    pub reason: String,
+}
+
+/// A selected person who already has the volume from another dispatch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    /// The address.
+    pub address: String,
+    /// The dispatch that holds them.
+    pub dispatch: i64,
+    /// That dispatch's segments.
+    pub segments: Vec<String>,
+    /// Where their message stands there (`sent`, `failed`, ...).
+    pub state: &'static str,
+}
+
+/// A reader who gets the volume, and in which variant.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReaderLine {
+    /// The address.
+    pub address: String,
+    /// The variant they get.
+    pub variant: VariantKey,
+}
+
+/// Everything `plan` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The volume.
+    pub volume: u32,
+    /// The segments asked for.
+    pub segments: Vec<String>,
+    /// Per segment, after deduplication and suppression.
+    pub per_segment: Vec<SegmentRow>,
+    /// The variants and their recipients.
+    pub variants: Vec<VariantLine>,
+    /// Everyone selected who gets nothing, with the reason.
+    pub excluded: Vec<Excluded>,
+    /// Everyone selected who is in another dispatch of the volume (never sent twice).
+    pub already_received: Vec<Received>,
+    /// Each reader who gets the volume and their variant, when asked for (`--readers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readers: Option<Vec<ReaderLine>>,
+    /// The unfinished dispatch this plan resumes, if there is one.
+    pub resumes: Option<i64>,
+    /// Recipients of this dispatch (each person once).
+    pub recipients: usize,
+    /// Of those, already in a final state in the ledger (a resumed dispatch).
+    pub already_sent: usize,
+    /// Messages this run would send.
+    pub to_send: usize,
+    /// Seconds the run would take at the configured rate limit, if there is one.
+    pub duration_secs: Option<u64>,
+}
+
+/// A segment's counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentRow {
+    /// Segment name, or `total` (each person once).
+    pub name: String,
+    /// Listed in it.
+    pub listed: usize,
+    /// Suppressed.
+    pub suppressed: usize,
+    /// Not sendable (needs SMTPUTF8).
+    pub unsendable: usize,
+    /// Selected for sending before topic filtering.
+    pub receiving: usize,
+}
+
+impl From<SegmentCount> for SegmentRow {
+    fn from(c: SegmentCount) -> Self {
+        Self {
+            name: c.name,
+            listed: c.listed,
+            suppressed: c.suppressed,
+            unsendable: c.unsendable,
+            receiving: c.receiving,
+        }
+    }
+}
