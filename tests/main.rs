@@ -25,5 +25,6 @@ mod sample;
 mod sending;
 mod serve;
 mod serve_browser;
+mod serve_forms;
 mod serve_load;
 mod serve_webhooks;

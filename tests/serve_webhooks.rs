@@ -143,18 +143,7 @@ impl Sns {
 
 /// A POST of `body` to `path` with `headers`, as a relay sends it.
 fn post(serve: &Serve, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         Content-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\n",
-        serve.port,
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    serve.raw(request.as_bytes())
+    serve.post(path, "text/plain; charset=UTF-8", headers, body)
 }
 
 /// Posts an SNS message of `kind` to `webhooks/ses`.

@@ -6,6 +6,7 @@
 mod app;
 mod client;
 mod commit;
+mod form;
 mod pages;
 mod routes;
 mod signup;

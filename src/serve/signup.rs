@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::app::App;
 use super::commit::{Change, Done};
+use super::form::Form;
 use super::pages::Page;
-use super::routes::{TopicView, fields, forbidden, same_origin, unavailable};
+use super::routes::{TopicView, forbidden, same_origin, unavailable};
 use crate::audience::Address;
 use crate::audience::store::Pending;
 use crate::clock::Timestamp;
@@ -38,10 +38,10 @@ pub(super) fn topic_views(app: &App, chosen: &[String]) -> Vec<TopicView> {
 }
 
 /// The form's `topics` that `[topics]` declares, in its order; others are ignored.
-pub(super) fn declared_topics(app: &App, form: &[(String, String)]) -> Vec<String> {
+pub(super) fn declared_topics(app: &App, form: &Form) -> Vec<String> {
     app.topics
         .iter()
-        .filter(|(key, _)| form.iter().any(|(k, v)| k == "topics" && v == key))
+        .filter(|(key, _)| form.values("topics").any(|v| v == key))
         .map(|(key, _)| key.clone())
         .collect()
 }
@@ -71,7 +71,7 @@ pub(super) async fn subscribe(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     if !same_origin(&app, &headers) {
         return forbidden(&app);
@@ -84,8 +84,7 @@ pub(super) async fn subscribe(
             "Please wait a minute and try again.",
         );
     }
-    let form = fields(&body);
-    let value = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    let value = |name: &str| form.get(name).map(str::trim);
     let sent = Redirect::to(&format!("{}subscribe?sent=1", app.serve.base_path())).into_response();
     // A filled honeypot or a bad address gets the same answer as a good sign-up.
     let Some(address) = value("email").and_then(|e| Address::parse(e).ok()) else {

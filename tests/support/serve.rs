@@ -6,8 +6,17 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use broadsheet::audience::Address;
+use broadsheet::unsubscribe::Signer;
+
 use super::Project;
 use crate::support::dispatching::SECRET;
+
+/// The Content-Type of the forms our pages post.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The body of an RFC 8058 one-click POST.
+pub const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 
 /// A serve process.
 pub struct Serve {
@@ -76,7 +85,8 @@ impl Serve {
             .expect("an answer from serve")
     }
 
-    /// `METHOD path` with a loopback Host, `headers` and a form `body`.
+    /// `METHOD path` with a loopback Host, `headers` and a body; a POST's body is a
+    /// urlencoded form.
     pub fn request(
         &self,
         method: &str,
@@ -84,6 +94,26 @@ impl Serve {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Answer {
+        if method == "POST" {
+            return self.post(path, FORM, headers, body);
+        }
+        self.send(method, path, headers, body)
+    }
+
+    /// `POST path` of `body` as `content_type`, with a loopback Host and `headers`.
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut all = vec![("Content-Type", content_type)];
+        all.extend_from_slice(headers);
+        self.send("POST", path, &all, body)
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
             self.port
@@ -92,10 +122,7 @@ impl Serve {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         if method == "POST" {
-            request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
         request.push_str(body);
@@ -115,7 +142,7 @@ impl Serve {
 
     /// The RFC 8058 one-click POST a mail client sends.
     pub fn one_click(&self, path: &str) -> Answer {
-        self.request("POST", path, &[], "List-Unsubscribe=One-Click")
+        self.request("POST", path, &[], ONE_CLICK)
     }
 
     /// The server's base URL, e.g. `http://127.0.0.1:4080`.
@@ -161,11 +188,10 @@ impl Client {
 
     /// A one-click POST to `path`; its status, if an answer came.
     pub fn one_click(&self, path: &str) -> Option<u16> {
-        let body = "List-Unsubscribe=One-Click";
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: {FORM}\r\nContent-Length: {}\r\n\r\n{ONE_CLICK}",
             self.port,
-            body.len()
+            ONE_CLICK.len()
         );
         self.try_raw(request.as_bytes()).map(|a| a.status)
     }
@@ -190,4 +216,30 @@ pub fn parse(bytes: &[u8]) -> Answer {
 pub fn path_of(url: &str) -> String {
     let rest = url.strip_prefix("https://").expect("an https URL");
     rest[rest.find('/').expect("a path")..].to_owned()
+}
+
+/// A project whose subscribers are `reader0..n@example.org`, in a CSV import.
+pub fn readers(n: usize) -> Project {
+    let project = Project::sample();
+    let mut csv = String::from("email,name,segments,topics\n");
+    for i in 0..n {
+        csv.push_str(&format!("reader{i}@example.org,,subscribers,\n"));
+    }
+    project.write("recipients/subscribers.csv", &csv);
+    project.write(
+        "recipients.toml",
+        "[segments.subscribers]\ndescription = \"Everyone\"\n\n[[imports]]\npath = \"recipients/subscribers.csv\"\n",
+    );
+    project
+}
+
+/// The unsubscribe token of `address`, signed as the messages are.
+pub fn token(address: &str) -> String {
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
+    signer.token(&Address::parse(address).expect("address"))
+}
+
+/// The one-click path of `address`, signed as the messages are.
+pub fn one_click_path(address: &str) -> String {
+    format!("/unsubscribe/{}", token(address))
 }
