@@ -26,5 +26,6 @@ mod sending;
 mod serve;
 mod serve_browser;
 mod serve_forms;
+mod serve_hardening;
 mod serve_load;
 mod serve_webhooks;

@@ -22,8 +22,8 @@ use crate::clock::Timestamp;
 use crate::message::notice::Notice;
 use crate::transport::{Envelope, Transport as _};
 
-/// How long a confirmation link works.
-const CONFIRM_HOURS: i64 = 72;
+/// How long a confirmation link works: as long as its request stays pending.
+const CONFIRM_HOURS: i64 = crate::audience::store::SIGNUP_HOURS;
 
 /// The topics of `[topics]`, ticked when in `chosen`.
 pub(super) fn topic_views(app: &App, chosen: &[String]) -> Vec<TopicView> {
@@ -114,9 +114,10 @@ pub(super) async fn subscribe(
     sent
 }
 
+/// The confirmation mail's data: nothing the form's sender typed (the name is unverified
+/// until the address's owner confirms), so the mail cannot carry a stranger's words.
 #[derive(Serialize)]
-struct MailData<'a> {
-    name: &'a str,
+struct MailData {
     url: String,
     hours: i64,
 }
@@ -135,7 +136,8 @@ async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
     match sent {
         Ok(_) => tracing::info!("confirmation mail sent"),
         Err(e) => {
-            let why = crate::transport::mask_addresses(&e.to_string());
+            // The relay's reply is outside text: escaped and bounded like a webhook's.
+            let why = super::logged::logged(&crate::transport::mask_addresses(&e.to_string()));
             tracing::warn!("the confirmation mail was not sent: {why}");
             if let Err(e) = app.committer.apply(Change::MailFailed(id)).await {
                 tracing::error!("{e:#}");
@@ -160,7 +162,6 @@ fn confirmation(
     let identity = &app.identity;
     let list = identity.name.as_deref().unwrap_or(&identity.list_id);
     let text = app.pages.mail(&MailData {
-        name: pending.name.as_deref().unwrap_or_default(),
         url: format!("{}confirm/{token}", app.serve.public_url.get_ref()),
         hours: CONFIRM_HOURS,
     })?;

@@ -22,6 +22,8 @@ pub const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 pub struct Serve {
     child: Child,
     pub port: u16,
+    /// Where its stderr goes when started with [`Serve::start_logging`].
+    log: Option<tempfile::NamedTempFile>,
 }
 
 /// One answer.
@@ -52,21 +54,38 @@ impl Serve {
 
     /// As [`Serve::start`], on `port`.
     pub fn start_on(project: &Project, port: u16) -> Self {
-        Self::spawn(project, port, &[])
+        Self::spawn(project, port, &[], None)
     }
 
     /// As [`Serve::start`], with the variables `env` set too.
     pub fn start_with(project: &Project, env: &[(&str, &str)]) -> Self {
-        Self::spawn(project, super::free_port(), env)
+        Self::spawn(project, super::free_port(), env, None)
     }
 
-    fn spawn(project: &Project, port: u16, env: &[(&str, &str)]) -> Self {
+    /// As [`Serve::start_with`], logging at `info` into a file that [`Serve::log`] reads.
+    pub fn start_logging(project: &Project, env: &[(&str, &str)]) -> Self {
+        let log = tempfile::NamedTempFile::new().expect("create a log file");
+        let mut env = env.to_vec();
+        env.push(("BROADSHEET_LOG", "info"));
+        Self::spawn(project, super::free_port(), &env, Some(log))
+    }
+
+    fn spawn(
+        project: &Project,
+        port: u16,
+        env: &[(&str, &str)],
+        log: Option<tempfile::NamedTempFile>,
+    ) -> Self {
+        let stderr = match &log {
+            Some(file) => Stdio::from(file.reopen().expect("open the log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = project
             .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start broadsheet serve");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -75,7 +94,16 @@ impl Serve {
             .read_line(&mut line)
             .expect("read serve's first line");
         assert!(line.contains("serving readers"), "serve said {line:?}");
-        Self { child, port }
+        Self { child, port, log }
+    }
+
+    /// What the server has logged so far (started with [`Serve::start_logging`]).
+    pub fn log(&self) -> String {
+        let log = self
+            .log
+            .as_ref()
+            .expect("a server started with start_logging");
+        std::fs::read_to_string(log.path()).expect("read the serve log")
     }
 
     /// Sends `request` (a whole HTTP/1.1 request) and reads the answer to its end.
