@@ -35,13 +35,16 @@ impl Form {
     /// Reads `body` by its `content_type`. A body without a Content-Type is read as
     /// urlencoded, which is what a one-click client that omits the header means.
     fn read(content_type: Option<&str>, body: &[u8]) -> Result<Self, Unreadable> {
-        let (kind, params) = multipart::parameters(content_type.unwrap_or_default())
-            .map_err(Unreadable::Malformed)?;
+        let content_type = content_type.unwrap_or_default();
+        // Only multipart needs a parameter: the others' (a charset) are not read at all.
+        let kind = content_type.split(';').next().unwrap_or_default().trim();
         let fields = match kind.to_ascii_lowercase().as_str() {
             "" | "application/x-www-form-urlencoded" => {
                 form_urlencoded::parse(body).into_owned().collect()
             }
             "multipart/form-data" => {
+                let (_, params) =
+                    multipart::parameters(content_type).map_err(Unreadable::Malformed)?;
                 let boundary = params.iter().find(|(key, _)| key == "boundary");
                 let boundary = boundary.ok_or(Unreadable::Malformed(
                     "a multipart/form-data Content-Type without its boundary",
@@ -144,6 +147,7 @@ mod tests {
                 Some("text/plain;charset=utf-8"),
                 "List-Unsubscribe=One-Click\r\n",
             ),
+            (Some("text/plain; charset"), "List-Unsubscribe=One-Click"),
         ];
         for (content_type, body) in cases {
             assert_eq!(
