@@ -26,6 +26,8 @@ mod sample;
 mod sending;
 mod serve;
 mod serve_browser;
+mod serve_forms;
+mod serve_hardening;
 mod serve_load;
 mod serve_webhooks;
 mod topics;

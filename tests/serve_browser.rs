@@ -4,14 +4,11 @@
 
 use std::time::Duration;
 
-use broadsheet::audience::Address;
-use broadsheet::unsubscribe::Signer;
 use serde_json::json;
 
 use crate::recipients::with_recipients;
-use crate::support::dispatching::SECRET;
 use crate::support::eventually_files;
-use crate::support::serve::{Serve, path_of};
+use crate::support::serve::{Serve, path_of, token};
 use crate::support::webdriver::Browser;
 
 /// Clicks the element `selector` names and waits until the page shows `text`.
@@ -71,8 +68,7 @@ fn walk(width: u32, mobile: bool, who: &str) {
     let explain = project.ok(&["recipients", "--explain", who]).stdout;
     assert!(explain.contains("\n  topics: chips\n"), "{explain}");
 
-    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
-    let token = signer.token(&Address::parse(who).expect("address"));
+    let token = token(who);
     browser.goto(&format!("{}/preferences/{token}", serve.url()));
     check(&browser);
     let ticked = "return document.querySelector('#topic-chips').checked;";

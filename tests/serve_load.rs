@@ -7,34 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use broadsheet::audience::Address;
-use broadsheet::unsubscribe::Signer;
-
 use crate::support::Project;
-use crate::support::dispatching::SECRET;
-use crate::support::serve::Serve;
-
-/// A project whose subscribers are `reader0..n@example.org`, in a CSV import.
-fn readers(n: usize) -> Project {
-    let project = Project::sample();
-    let mut csv = String::from("email,name,segments,topics\n");
-    for i in 0..n {
-        csv.push_str(&format!("reader{i}@example.org,,subscribers,\n"));
-    }
-    project.write("recipients/subscribers.csv", &csv);
-    project.write(
-        "recipients.toml",
-        "[segments.subscribers]\ndescription = \"Everyone\"\n\n[[imports]]\npath = \"recipients/subscribers.csv\"\n",
-    );
-    project
-}
-
-/// The one-click path of `address`, signed as the messages are.
-fn one_click_path(address: &str) -> String {
-    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
-    let address = Address::parse(address).expect("address");
-    format!("/unsubscribe/{}", signer.token(&address))
-}
+use crate::support::serve::{Serve, one_click_path, readers};
 
 fn suppressed(project: &Project) -> BTreeSet<String> {
     let list = project.ok(&["suppress", "list"]).stdout;
@@ -161,10 +135,7 @@ fn an_unsubscribe_posted_while_a_dispatch_runs_stops_that_readers_message() {
     let serve = Serve::start(&project);
     let mut child = dispatching::spawn(&project, N);
     dispatching::wait_for_sends(&mut child, &sink, 5);
-    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
-    let last = Address::parse(&reader(N - 1)).expect("address");
-    let path = format!("/unsubscribe/{}", signer.token(&last));
-    assert_eq!(serve.one_click(&path).status, 200);
+    assert_eq!(serve.one_click(&one_click_path(&reader(N - 1))).status, 200);
     assert!(child.wait().expect("wait for dispatch").success());
     let received: BTreeSet<String> = sink
         .captured()

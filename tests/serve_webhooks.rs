@@ -45,7 +45,7 @@ fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
 }
 
 /// A self-signed RSA-2048 certificate and its key, made in `dir`; `name` tells them apart.
-fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let (key, cert) = (
         dir.join(format!("{name}.key")),
         dir.join(format!("{name}.pem")),
@@ -81,14 +81,14 @@ fn now() -> i64 {
 /// An SNS message as AWS documents it: the signed fields, their canonical string (each
 /// name and value on a line, names in byte order) signed with `key` (`sha1` for
 /// SignatureVersion 1, `sha256` for 2), and the unsigned ones.
-struct Sns {
+pub struct Sns {
     signed: BTreeMap<&'static str, String>,
     version: &'static str,
     cert_url: String,
 }
 
 impl Sns {
-    fn notification(id: &str, message: &str) -> Self {
+    pub fn notification(id: &str, message: &str) -> Self {
         let signed = BTreeMap::from([
             ("Type", "Notification".to_owned()),
             ("MessageId", id.to_owned()),
@@ -108,7 +108,7 @@ impl Sns {
         self
     }
 
-    fn body(&self, key: &Path) -> String {
+    pub fn body(&self, key: &Path) -> String {
         let canonical: String = self
             .signed
             .iter()
@@ -143,22 +143,11 @@ impl Sns {
 
 /// A POST of `body` to `path` with `headers`, as a relay sends it.
 fn post(serve: &Serve, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         Content-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\n",
-        serve.port,
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    serve.raw(request.as_bytes())
+    serve.post(path, "text/plain; charset=UTF-8", headers, body)
 }
 
 /// Posts an SNS message of `kind` to `webhooks/ses`.
-fn to_ses(serve: &Serve, kind: &str, body: &str) -> Answer {
+pub fn to_ses(serve: &Serve, kind: &str, body: &str) -> Answer {
     post(
         serve,
         "/webhooks/ses",
@@ -234,7 +223,7 @@ fn ses_complaint(to: &str, message_id: &str) -> String {
 }
 
 /// Adds `table` at the end of the project's settings.
-fn add_settings(project: &Project, table: &str) {
+pub fn add_settings(project: &Project, table: &str) {
     let text = project.read("broadsheet.toml");
     project.write("broadsheet.toml", &format!("{text}\n{table}"));
 }
@@ -245,12 +234,12 @@ fn ses_settings() -> String {
 }
 
 /// [`ses_settings`], with the certificate `cert` copied to `sns.pem`.
-fn add_ses(project: &Project, cert: &Path) {
+pub fn add_ses(project: &Project, cert: &Path) {
     std::fs::copy(cert, project.path("sns.pem")).unwrap();
     add_settings(project, &ses_settings());
 }
 
-const POSTMARK_SETTINGS: &str = "[webhooks.postmark]\nusername = \"postmark\"\npassword_env = \"BROADSHEET_POSTMARK_PASSWORD\"\n";
+pub const POSTMARK_SETTINGS: &str = "[webhooks.postmark]\nusername = \"postmark\"\npassword_env = \"BROADSHEET_POSTMARK_PASSWORD\"\n";
 
 fn suppressed(project: &Project) -> String {
     project.ok(&["suppress", "list"]).stdout
@@ -421,9 +410,9 @@ fn postmark_bounce(id: u64, kind: &str, to: &str, content: &str) -> String {
     .to_string()
 }
 
-const PASSWORD: &str = "a postmark webhook password";
+pub const PASSWORD: &str = "a postmark webhook password";
 
-fn to_postmark(serve: &Serve, authorization: Option<&str>, body: &str) -> Answer {
+pub fn to_postmark(serve: &Serve, authorization: Option<&str>, body: &str) -> Answer {
     let basic = authorization.map(|pair| format!("Basic {}", STANDARD.encode(pair)));
     let headers: Vec<(&str, &str)> = basic
         .iter()

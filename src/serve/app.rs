@@ -4,13 +4,13 @@
 //! the webhooks accept.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
 
 use super::client::Limiter;
 use super::commit::{Committer, Reports};
 use super::pages::Pages;
+use super::watch::Watched;
 use super::webhooks::{Credentials, Hooks};
 use crate::audience::{Address, Audience, Store};
 use crate::project::Project;
@@ -18,13 +18,9 @@ use crate::settings::{Identity, Sending, Serve};
 use crate::transport::Configured;
 use crate::unsubscribe::{RecipientKey, Signer};
 
-/// How often a token, or a report, naming nobody known may reload the recipient files.
-pub(super) const RELOAD_EVERY: Duration = Duration::from_secs(5);
-
 /// Everything the handlers share.
 #[derive(Debug)]
 pub(crate) struct App {
-    pub(super) root: PathBuf,
     pub(super) serve: Serve,
     pub(super) identity: Identity,
     /// `[topics]`: key and label, in key order.
@@ -51,8 +47,7 @@ impl App {
         let signer = Signer::from_env(&sending.unsubscribe, &sending.identity.list_id)?;
         let writer = Store::open(&project.root)?;
         let reads = Store::open(&project.root)?;
-        let candidates = Candidates::default();
-        candidates.reload(&project.root, &signer)?;
+        let candidates = Candidates::load(&project.root, &signer)?;
         let hooks = Hooks {
             ses: crate::bounces::webhooks::ses_verifier(project)?,
             postmark: settings
@@ -72,7 +67,6 @@ impl App {
             .clone()
             .unwrap_or_else(|| identity.list_id.clone());
         Ok(Self {
-            root: project.root.clone(),
             topics: settings.topics.clone().into_iter().collect(),
             pages: Pages::load(project, list)?,
             transport: tokio::sync::Mutex::new(Configured::new(&project.root, &sending)?),
@@ -92,39 +86,52 @@ impl App {
         self.reads.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The address an unsubscribe token names, if it verifies. A token naming nobody known
-    /// reloads the recipient files (at most every few seconds), for readers added since.
+    /// The address an unsubscribe token names, if it verifies among the readers as last
+    /// loaded (see [`super::watch`] for when that is: never because of a token).
     pub(super) fn verify(&self, token: &str) -> Option<Address> {
         let key = self.signer.token_key(token)?;
-        if let Some(found) = self.candidates.verify(&self.signer, key, token) {
-            return Some(found);
-        }
-        if self.candidates.due() {
-            let reloaded =
-                tokio::task::block_in_place(|| self.candidates.reload(&self.root, &self.signer));
-            if let Err(e) = reloaded {
-                tracing::warn!("cannot reload the audience: {e:#}");
-            }
-            return self.candidates.verify(&self.signer, key, token);
-        }
-        None
+        self.candidates.verify(&self.signer, key, token)
     }
 }
 
 /// Every address a token may name (recipients, signed-up readers, suppressed addresses),
 /// indexed by the recipient key their tokens carry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Candidates {
     by_key: RwLock<HashMap<RecipientKey, Vec<Address>>>,
     /// The topics the recipient files give, by address key, for the preferences page.
     file_topics: RwLock<HashMap<Box<str>, Vec<String>>>,
-    loaded: Mutex<Option<Instant>>,
+    /// The files they were loaded from, as they were then.
+    watched: Mutex<Watched>,
 }
 
 impl Candidates {
-    /// Reloads the audience from the files and the store.
-    pub(super) fn reload(&self, root: &std::path::Path, signer: &Signer) -> anyhow::Result<()> {
-        *self.loaded.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    /// Loads the audience of the project in `root` from its files and store.
+    pub(super) fn load(root: &Path, signer: &Signer) -> anyhow::Result<Self> {
+        let candidates = Self {
+            by_key: RwLock::default(),
+            file_topics: RwLock::default(),
+            watched: Mutex::new(Watched::new(root, false)),
+        };
+        candidates.reload(root, signer)?;
+        Ok(candidates)
+    }
+
+    /// Loads the audience again if its files changed since it was loaded; a file caught
+    /// mid-edit keeps the readers loaded before (and is read again at its next change).
+    pub(super) fn refresh(&self, signer: &Signer) {
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if !watched.changed() {
+            return;
+        }
+        match self.reload(watched.root(), signer) {
+            Ok(count) => tracing::info!("the recipient files changed: {count} readers loaded"),
+            Err(e) => tracing::warn!("the recipient files changed but cannot be loaded: {e:#}"),
+        }
+    }
+
+    /// Loads the audience from the files and the store; says how many addresses it holds.
+    fn reload(&self, root: &Path, signer: &Signer) -> anyhow::Result<usize> {
         let audience = Audience::load(root, None)?;
         let file_topics = audience
             .recipients()
@@ -141,14 +148,16 @@ impl Candidates {
         let listed: Vec<Address> = audience.recipients().iter().map(|r| r.address()).collect();
         let suppressed = audience.suppressions().iter().map(|s| &s.address);
         let mut by_key: HashMap<RecipientKey, Vec<Address>> = HashMap::new();
+        let mut count = 0;
         for address in listed.iter().chain(suppressed) {
             by_key
                 .entry(signer.recipient_key(address))
                 .or_default()
                 .push(address.clone());
+            count += 1;
         }
         *self.by_key.write().unwrap_or_else(|e| e.into_inner()) = by_key;
-        Ok(())
+        Ok(count)
     }
 
     /// Adds one address (a reader who just confirmed).
@@ -170,10 +179,5 @@ impl Candidates {
         let by_key = self.by_key.read().unwrap_or_else(|e| e.into_inner());
         let found = by_key.get(&key)?;
         signer.verify(token, found.iter()).ok().map(|v| v.address)
-    }
-
-    fn due(&self) -> bool {
-        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        loaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY)
     }
 }

@@ -4,11 +4,10 @@
 //! webhooks received are applied there too, through the same [`Applier`] as an import.
 
 use std::sync::mpsc;
-use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::app::RELOAD_EVERY;
+use super::watch::Watched;
 use crate::audience::store::{Pending, Requested, Suppressed, Tx};
 use crate::audience::{Address, Reason, Source, Store};
 use crate::bounces::Report;
@@ -76,22 +75,23 @@ impl Committer {
 }
 
 /// What applying reports needs in a server that runs for weeks: the project and its
-/// applier, opened again when a report names somebody the applier does not know, who may
-/// have been added, or sent to, since (the first time at once, then at most every few
-/// seconds, so that reports about strangers cannot keep the writer reloading).
+/// applier, opened again when a report names somebody the applier does not know and the
+/// recipient files or the ledger changed since it was opened (readers added, or a dispatch
+/// made). A report about strangers alone never reopens it.
 pub(super) struct Reports {
     project: Project,
     applier: Applier,
-    reloaded: Option<Instant>,
+    watched: Watched,
 }
 
 impl Reports {
     /// The applier of `project`, as its files, store and ledger are now.
     pub(super) fn open(project: &Project) -> anyhow::Result<Self> {
+        let watched = Watched::new(&project.root, true);
         Ok(Self {
             project: project.clone(),
             applier: Applier::open(project)?,
-            reloaded: None,
+            watched,
         })
     }
 
@@ -102,9 +102,7 @@ impl Reports {
         label: &str,
         now: Timestamp,
     ) -> anyhow::Result<Vec<Record>> {
-        let due = self.reloaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY);
-        if due && !self.applier.maps_all(report)? {
-            self.reloaded = Some(Instant::now());
+        if !self.applier.maps_all(report)? && self.watched.changed() {
             // A recipient file caught mid-edit must not stop the reports: keep the old one.
             match Applier::open(&self.project) {
                 Ok(applier) => self.applier = applier,

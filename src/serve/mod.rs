@@ -6,9 +6,12 @@
 mod app;
 mod client;
 mod commit;
+mod form;
+mod logged;
 mod pages;
 mod routes;
 mod signup;
+mod watch;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -35,6 +38,7 @@ const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-i
 /// Serves the project's readers on `listen` until Ctrl-C or SIGTERM.
 pub async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
     let app = Arc::new(app::App::new(project)?);
+    watch::spawn(app.clone());
     let listener = http_guard::bind(listen, "choose another with --listen").await?;
     let hosts = vec![app.serve.public_host().to_ascii_lowercase()];
     let pages = Guard {

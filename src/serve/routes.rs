@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::app::App;
 use super::commit::{Change, Done};
+use super::form::Form;
 use super::pages::Page;
 use super::signup;
 use crate::audience::store::Suppressed;
@@ -73,18 +73,6 @@ async fn not_found(State(app): State<Arc<App>>) -> Response {
         "Not found",
         "There is no page at this address.",
     )
-}
-
-/// The fields of a urlencoded form, repeated ones kept.
-pub(super) fn fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// True when a form POST comes from our own pages: its `Origin` is `public_url`'s origin
@@ -176,11 +164,10 @@ async fn unsubscribe(
     State(app): State<Arc<App>>,
     Reader { address, token }: Reader,
     headers: HeaderMap,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    let form = fields(&body);
-    let one_click = field(&form, "List-Unsubscribe") == Some("One-Click");
-    if !one_click && (field(&form, "confirm") != Some("yes") || !same_origin(&app, &headers)) {
+    let one_click = form.get("List-Unsubscribe") == Some("One-Click");
+    if !one_click && (form.get("confirm") != Some("yes") || !same_origin(&app, &headers)) {
         return forbidden(&app);
     }
     let source = if one_click {
@@ -259,14 +246,13 @@ async fn preferences(
     State(app): State<Arc<App>>,
     Reader { address, token }: Reader,
     headers: HeaderMap,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     if !same_origin(&app, &headers) {
         return forbidden(&app);
     }
-    let form = fields(&body);
     let base = app.serve.base_path();
-    let (change, then) = match field(&form, "action") {
+    let (change, then) = match form.get("action") {
         Some("save") => {
             let topics = signup::declared_topics(&app, &form);
             (

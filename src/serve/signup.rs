@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,16 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use super::app::App;
 use super::commit::{Change, Done};
+use super::form::Form;
 use super::pages::Page;
-use super::routes::{TopicView, fields, forbidden, same_origin, unavailable};
+use super::routes::{TopicView, forbidden, same_origin, unavailable};
 use crate::audience::Address;
 use crate::audience::store::Pending;
 use crate::clock::Timestamp;
 use crate::message::notice::Notice;
 use crate::transport::{Envelope, Transport as _};
 
-/// How long a confirmation link works.
-const CONFIRM_HOURS: i64 = 72;
+/// How long a confirmation link works: as long as its request stays pending.
+const CONFIRM_HOURS: i64 = crate::audience::store::SIGNUP_HOURS;
 
 /// The topics of `[topics]`, ticked when in `chosen`.
 pub(super) fn topic_views(app: &App, chosen: &[String]) -> Vec<TopicView> {
@@ -38,10 +38,10 @@ pub(super) fn topic_views(app: &App, chosen: &[String]) -> Vec<TopicView> {
 }
 
 /// The form's `topics` that `[topics]` declares, in its order; others are ignored.
-pub(super) fn declared_topics(app: &App, form: &[(String, String)]) -> Vec<String> {
+pub(super) fn declared_topics(app: &App, form: &Form) -> Vec<String> {
     app.topics
         .iter()
-        .filter(|(key, _)| form.iter().any(|(k, v)| k == "topics" && v == key))
+        .filter(|(key, _)| form.values("topics").any(|v| v == key))
         .map(|(key, _)| key.clone())
         .collect()
 }
@@ -71,7 +71,7 @@ pub(super) async fn subscribe(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     if !same_origin(&app, &headers) {
         return forbidden(&app);
@@ -84,8 +84,7 @@ pub(super) async fn subscribe(
             "Please wait a minute and try again.",
         );
     }
-    let form = fields(&body);
-    let value = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    let value = |name: &str| form.get(name).map(str::trim);
     let sent = Redirect::to(&format!("{}subscribe?sent=1", app.serve.base_path())).into_response();
     // A filled honeypot or a bad address gets the same answer as a good sign-up.
     let Some(address) = value("email").and_then(|e| Address::parse(e).ok()) else {
@@ -115,9 +114,10 @@ pub(super) async fn subscribe(
     sent
 }
 
+/// The confirmation mail's data: nothing the form's sender typed (the name is unverified
+/// until the address's owner confirms), so the mail cannot carry a stranger's words.
 #[derive(Serialize)]
-struct MailData<'a> {
-    name: &'a str,
+struct MailData {
     url: String,
     hours: i64,
 }
@@ -136,7 +136,8 @@ async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
     match sent {
         Ok(_) => tracing::info!("confirmation mail sent"),
         Err(e) => {
-            let why = crate::transport::mask_addresses(&e.to_string());
+            // The relay's reply is outside text: escaped and bounded like a webhook's.
+            let why = super::logged::logged(&crate::transport::mask_addresses(&e.to_string()));
             tracing::warn!("the confirmation mail was not sent: {why}");
             if let Err(e) = app.committer.apply(Change::MailFailed(id)).await {
                 tracing::error!("{e:#}");
@@ -161,7 +162,6 @@ fn confirmation(
     let identity = &app.identity;
     let list = identity.name.as_deref().unwrap_or(&identity.list_id);
     let text = app.pages.mail(&MailData {
-        name: pending.name.as_deref().unwrap_or_default(),
         url: format!("{}confirm/{token}", app.serve.public_url.get_ref()),
         hours: CONFIRM_HOURS,
     })?;

@@ -20,6 +20,7 @@ use sha2::Sha256;
 
 use super::app::App;
 use super::commit::{Change, Done};
+use super::logged::logged;
 use super::routes::unavailable;
 use crate::bounces::effects::Effect;
 use crate::bounces::mapping::MappedBy;
@@ -50,6 +51,10 @@ impl std::fmt::Debug for Credentials {
 }
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The routes, as logs and the reports' sources name them.
+const SES: &str = "webhooks/ses";
+const POSTMARK: &str = "webhooks/postmark";
 
 impl Credentials {
     /// The credentials of `settings`, the password read from its environment variable.
@@ -91,16 +96,23 @@ pub(super) fn router(app: Arc<App>) -> Router {
     let base = app.serve.base_path().to_owned();
     let mut router = Router::new();
     if app.hooks.ses.is_some() {
-        router = router.route(&format!("{base}webhooks/ses"), post(from_sns));
+        router = router.route(&format!("{base}{SES}"), post(from_sns));
     }
     if app.hooks.postmark.is_some() {
-        router = router.route(&format!("{base}webhooks/postmark"), post(from_postmark));
+        router = router.route(&format!("{base}{POSTMARK}"), post(from_postmark));
     }
     router.with_state(app)
 }
 
 fn answer(status: StatusCode, text: &str) -> Response {
     (status, format!("{text}\n")).into_response()
+}
+
+/// Refuses a payload with `status`, logging and answering `why`: what it quotes of the
+/// payload the caller has passed through [`logged`].
+fn refused(route: &'static str, status: StatusCode, why: &str) -> Response {
+    tracing::warn!(route, status = status.as_u16(), "payload refused: {why}");
+    answer(status, &format!("refused: {why}"))
 }
 
 async fn from_sns(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -110,38 +122,37 @@ async fn from_sns(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
     };
     let envelope = match Envelope::parse(&body) {
         Ok(envelope) => envelope,
-        Err(why) => return answer(StatusCode::BAD_REQUEST, &why),
+        Err(why) => return refused(SES, StatusCode::BAD_REQUEST, &logged(&why)),
     };
     let declared = headers
         .get("x-amz-sns-message-type")
         .and_then(|v| v.to_str().ok());
     if declared != Some(envelope.kind.as_str()) {
         let why = "x-amz-sns-message-type does not name the message's Type";
-        return answer(StatusCode::BAD_REQUEST, why);
+        return refused(SES, StatusCode::BAD_REQUEST, why);
     }
     if let Err(refusal) = verifier.verify(&envelope, Timestamp::now()) {
-        tracing::warn!(id = %envelope.message_id, "SNS message refused: {refusal}");
-        return answer(StatusCode::FORBIDDEN, &format!("refused: {refusal}"));
+        let (id, topic) = (logged(&envelope.message_id), logged(&envelope.topic_arn));
+        let why = format!("SNS message {id} of topic {topic}: {refusal}");
+        return refused(SES, StatusCode::FORBIDDEN, &why);
     }
+    let topic = logged(&envelope.topic_arn);
     match envelope.kind {
         Type::SubscriptionConfirmation => {
-            let url = envelope.subscribe_url.unwrap_or_default();
-            tracing::warn!(
-                topic = %envelope.topic_arn,
-                "SNS subscription awaits confirmation: open {url}"
-            );
+            let url = logged(envelope.subscribe_url.as_deref().unwrap_or_default());
+            tracing::warn!(%topic, "SNS subscription awaits confirmation: open {url}");
             answer(
                 StatusCode::OK,
                 &format!("verified; to confirm the subscription, open {url}"),
             )
         }
         Type::UnsubscribeConfirmation => {
-            tracing::warn!(topic = %envelope.topic_arn, "SNS subscription removed");
+            tracing::warn!(%topic, "SNS subscription removed");
             answer(StatusCode::OK, "verified; the subscription was removed")
         }
         Type::Notification => match ses::event(&envelope.message, &envelope.message_id) {
-            Ok(event) => apply(&app, event, "webhooks/ses").await,
-            Err(why) => answer(StatusCode::BAD_REQUEST, &why),
+            Ok(event) => apply(&app, event, SES).await,
+            Err(why) => refused(SES, StatusCode::BAD_REQUEST, &logged(&why)),
         },
     }
 }
@@ -152,6 +163,7 @@ async fn from_postmark(State(app): State<Arc<App>>, headers: HeaderMap, body: By
         return answer(StatusCode::NOT_FOUND, "not found");
     };
     if !credentials.admit(headers.get(header::AUTHORIZATION)) {
+        tracing::info!(route = POSTMARK, "refused: no valid credentials");
         let challenge = [(
             header::WWW_AUTHENTICATE,
             "Basic realm=\"broadsheet webhooks\", charset=\"UTF-8\"",
@@ -159,8 +171,8 @@ async fn from_postmark(State(app): State<Arc<App>>, headers: HeaderMap, body: By
         return (StatusCode::UNAUTHORIZED, challenge, "unauthorized\n").into_response();
     }
     match postmark::event(&body) {
-        Ok(event) => apply(&app, event, "webhooks/postmark").await,
-        Err(why) => answer(StatusCode::BAD_REQUEST, &why),
+        Ok(event) => apply(&app, event, POSTMARK).await,
+        Err(why) => refused(POSTMARK, StatusCode::BAD_REQUEST, &logged(&why)),
     }
 }
 
@@ -183,6 +195,7 @@ async fn apply(app: &App, event: Event, route: &'static str) -> Response {
     let report: Report = match event {
         Event::Report(report) => report,
         Event::Ignored(what) => {
+            let what = logged(&what);
             tracing::info!(route, "{what}: nothing to apply");
             return answer(StatusCode::OK, &format!("ignored: {what}"));
         }
@@ -204,7 +217,7 @@ async fn apply(app: &App, event: Event, route: &'static str) -> Response {
             .map(crate::transport::mask_addresses);
         tracing::info!(
             route,
-            report = %id,
+            report = %logged(&id),
             kind = record.kind.map_or("-", Kind::as_str),
             address = address.as_deref().unwrap_or("-"),
             effect = ?record.effect,

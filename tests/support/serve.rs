@@ -6,13 +6,24 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use broadsheet::audience::Address;
+use broadsheet::unsubscribe::Signer;
+
 use super::Project;
 use crate::support::dispatching::SECRET;
+
+/// The Content-Type of the forms our pages post.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The body of an RFC 8058 one-click POST.
+pub const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 
 /// A serve process.
 pub struct Serve {
     child: Child,
     pub port: u16,
+    /// Where its stderr goes when started with [`Serve::start_logging`].
+    log: Option<tempfile::NamedTempFile>,
 }
 
 /// One answer.
@@ -43,21 +54,38 @@ impl Serve {
 
     /// As [`Serve::start`], on `port`.
     pub fn start_on(project: &Project, port: u16) -> Self {
-        Self::spawn(project, port, &[])
+        Self::spawn(project, port, &[], None)
     }
 
     /// As [`Serve::start`], with the variables `env` set too.
     pub fn start_with(project: &Project, env: &[(&str, &str)]) -> Self {
-        Self::spawn(project, super::free_port(), env)
+        Self::spawn(project, super::free_port(), env, None)
     }
 
-    fn spawn(project: &Project, port: u16, env: &[(&str, &str)]) -> Self {
+    /// As [`Serve::start_with`], logging at `info` into a file that [`Serve::log`] reads.
+    pub fn start_logging(project: &Project, env: &[(&str, &str)]) -> Self {
+        let log = tempfile::NamedTempFile::new().expect("create a log file");
+        let mut env = env.to_vec();
+        env.push(("BROADSHEET_LOG", "info"));
+        Self::spawn(project, super::free_port(), &env, Some(log))
+    }
+
+    fn spawn(
+        project: &Project,
+        port: u16,
+        env: &[(&str, &str)],
+        log: Option<tempfile::NamedTempFile>,
+    ) -> Self {
+        let stderr = match &log {
+            Some(file) => Stdio::from(file.reopen().expect("open the log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = project
             .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start broadsheet serve");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -66,7 +94,16 @@ impl Serve {
             .read_line(&mut line)
             .expect("read serve's first line");
         assert!(line.contains("serving readers"), "serve said {line:?}");
-        Self { child, port }
+        Self { child, port, log }
+    }
+
+    /// What the server has logged so far (started with [`Serve::start_logging`]).
+    pub fn log(&self) -> String {
+        let log = self
+            .log
+            .as_ref()
+            .expect("a server started with start_logging");
+        std::fs::read_to_string(log.path()).expect("read the serve log")
     }
 
     /// Sends `request` (a whole HTTP/1.1 request) and reads the answer to its end.
@@ -76,7 +113,8 @@ impl Serve {
             .expect("an answer from serve")
     }
 
-    /// `METHOD path` with a loopback Host, `headers` and a form `body`.
+    /// `METHOD path` with a loopback Host, `headers` and a body; a POST's body is a
+    /// urlencoded form.
     pub fn request(
         &self,
         method: &str,
@@ -84,6 +122,26 @@ impl Serve {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Answer {
+        if method == "POST" {
+            return self.post(path, FORM, headers, body);
+        }
+        self.send(method, path, headers, body)
+    }
+
+    /// `POST path` of `body` as `content_type`, with a loopback Host and `headers`.
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut all = vec![("Content-Type", content_type)];
+        all.extend_from_slice(headers);
+        self.send("POST", path, &all, body)
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
             self.port
@@ -92,10 +150,7 @@ impl Serve {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         if method == "POST" {
-            request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
         request.push_str(body);
@@ -115,7 +170,7 @@ impl Serve {
 
     /// The RFC 8058 one-click POST a mail client sends.
     pub fn one_click(&self, path: &str) -> Answer {
-        self.request("POST", path, &[], "List-Unsubscribe=One-Click")
+        self.request("POST", path, &[], ONE_CLICK)
     }
 
     /// The server's base URL, e.g. `http://127.0.0.1:4080`.
@@ -161,11 +216,10 @@ impl Client {
 
     /// A one-click POST to `path`; its status, if an answer came.
     pub fn one_click(&self, path: &str) -> Option<u16> {
-        let body = "List-Unsubscribe=One-Click";
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: {FORM}\r\nContent-Length: {}\r\n\r\n{ONE_CLICK}",
             self.port,
-            body.len()
+            ONE_CLICK.len()
         );
         self.try_raw(request.as_bytes()).map(|a| a.status)
     }
@@ -190,4 +244,30 @@ pub fn parse(bytes: &[u8]) -> Answer {
 pub fn path_of(url: &str) -> String {
     let rest = url.strip_prefix("https://").expect("an https URL");
     rest[rest.find('/').expect("a path")..].to_owned()
+}
+
+/// A project whose subscribers are `reader0..n@example.org`, in a CSV import.
+pub fn readers(n: usize) -> Project {
+    let project = Project::sample();
+    let mut csv = String::from("email,name,segments,topics\n");
+    for i in 0..n {
+        csv.push_str(&format!("reader{i}@example.org,,subscribers,\n"));
+    }
+    project.write("recipients/subscribers.csv", &csv);
+    project.write(
+        "recipients.toml",
+        "[segments.subscribers]\ndescription = \"Everyone\"\n\n[[imports]]\npath = \"recipients/subscribers.csv\"\n",
+    );
+    project
+}
+
+/// The unsubscribe token of `address`, signed as the messages are.
+pub fn token(address: &str) -> String {
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").expect("signer");
+    signer.token(&Address::parse(address).expect("address"))
+}
+
+/// The one-click path of `address`, signed as the messages are.
+pub fn one_click_path(address: &str) -> String {
+    format!("/unsubscribe/{}", token(address))
 }

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
-pub use write::{Pending, Requested, Suppressed, Tx};
+pub use write::{Pending, Requested, SIGNUP_HOURS, Suppressed, Tx};
 
 /// The store's place in a project (git-ignored, with the other state).
 pub const STORE_FILE: &str = "state/audience.sqlite";

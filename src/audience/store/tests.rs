@@ -168,3 +168,38 @@ fn concurrent_writers_lose_nothing() {
     let store = Store::open_read_only(dir.path()).unwrap().unwrap();
     assert_eq!(store.snapshot().unwrap().suppressions.iter().count(), 200);
 }
+
+#[test]
+fn a_pending_signup_keeps_its_first_request_until_it_goes_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let asked = |name: &str, topic: &str, at: i64| Pending {
+        address: ana(),
+        name: Some(name.to_owned()),
+        topics: vec![topic.to_owned()],
+        segment: "subscribers".to_owned(),
+        requested_at: Timestamp(at),
+    };
+    let first = asked("Ana", "chips", NOW.0);
+    let id = store.write(|tx| tx.request_signup(&first, NOW)).unwrap().id;
+    let hour = NOW.0 + 3600;
+    let again = store
+        .write(|tx| tx.request_signup(&asked("Someone else", "ai", hour), Timestamp(hour)))
+        .unwrap();
+    assert_eq!((again.id.as_str(), again.mail), (id.as_str(), true));
+    assert_eq!(
+        store.signup(&id).unwrap(),
+        Some(first),
+        "the first request is kept"
+    );
+    let stale = NOW.0 + SIGNUP_HOURS * 3600;
+    let late = asked("Ana Lima", "ai", stale);
+    store
+        .write(|tx| tx.request_signup(&late, Timestamp(stale)))
+        .unwrap();
+    assert_eq!(
+        store.signup(&id).unwrap(),
+        Some(late),
+        "a stale one is replaced"
+    );
+}

@@ -51,6 +51,9 @@ pub struct Requested {
 /// One confirmation message an hour per address, so the form cannot flood a mailbox.
 const MAIL_INTERVAL_SECS: i64 = 3600;
 
+/// How long a sign-up request waits for its confirmation: the life of the link it mails.
+pub const SIGNUP_HOURS: i64 = 72;
+
 impl<'c> Tx<'c> {
     pub(super) fn new(tx: Transaction<'c>) -> Self {
         Self { tx }
@@ -216,44 +219,57 @@ impl<'c> Tx<'c> {
         self.event(address, &read::topics_change(topics), source, None, now)
     }
 
-    /// Records a sign-up request, replacing an earlier unconfirmed one of the same address;
-    /// says whether a confirmation message may be mailed now, and if so marks it mailed.
+    /// Records a sign-up request and says whether a confirmation message may be mailed
+    /// now (if so, marks it mailed). An earlier request of the same address still pending
+    /// (younger than [`SIGNUP_HOURS`]) is kept as it was asked, name, topics and time, so
+    /// that whoever repeats the form cannot rewrite it; an older one is replaced.
     pub fn request_signup(
         &mut self,
         pending: &Pending,
         now: Timestamp,
     ) -> anyhow::Result<Requested> {
         let key = pending.address.key();
-        let earlier: Option<(String, Option<i64>)> = self
+        let earlier: Option<(String, Option<i64>, i64)> = self
             .tx
-            .prepare_cached("SELECT id, mailed_at FROM signups WHERE key = ?1")?
-            .query_row([&*key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT id, mailed_at, requested_at FROM signups WHERE key = ?1")?
+            .query_row([&*key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let id = earlier.as_ref().map_or_else(
             || format!("{:016x}", fastrand::u64(..)),
-            |(id, _)| id.clone(),
+            |(id, _, _)| id.clone(),
         );
+        let kept = earlier
+            .as_ref()
+            .is_some_and(|(_, _, at)| now.0 - at < SIGNUP_HOURS * 3600);
         let mail = earlier
-            .and_then(|(_, mailed)| mailed)
+            .and_then(|(_, mailed, _)| mailed)
             .is_none_or(|at| now.0 - at >= MAIL_INTERVAL_SECS);
         let mailed_at: Option<i64> = mail.then_some(now.0);
-        self.tx
-            .prepare_cached(
-                "INSERT INTO signups (id, key, address, name, topics, segment, requested_at, mailed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (key) DO UPDATE SET address = ?3, name = ?4, topics = ?5,
-                 segment = ?6, requested_at = ?7, mailed_at = coalesce(?8, mailed_at)",
-            )?
-            .execute(params![
-                id,
-                &*key,
-                pending.address.as_str(),
-                pending.name,
-                serde_json::to_string(&pending.topics)?,
-                pending.segment,
-                pending.requested_at.0,
-                mailed_at
-            ])?;
+        if kept {
+            self.tx
+                .prepare_cached(
+                    "UPDATE signups SET mailed_at = coalesce(?2, mailed_at) WHERE id = ?1",
+                )?
+                .execute(params![id, mailed_at])?;
+        } else {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO signups (id, key, address, name, topics, segment, requested_at, mailed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (key) DO UPDATE SET address = ?3, name = ?4, topics = ?5,
+                     segment = ?6, requested_at = ?7, mailed_at = coalesce(?8, mailed_at)",
+                )?
+                .execute(params![
+                    id,
+                    &*key,
+                    pending.address.as_str(),
+                    pending.name,
+                    serde_json::to_string(&pending.topics)?,
+                    pending.segment,
+                    pending.requested_at.0,
+                    mailed_at
+                ])?;
+        }
         self.event(
             &pending.address,
             "sign-up requested",

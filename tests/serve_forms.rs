@@ -1,0 +1,148 @@
+//! The forms `broadsheet serve` reads, through the real binary: an RFC 8058 one-click POST
+//! in each encoding mail clients send (`multipart/form-data` as §3.1 asks, urlencoded,
+//! `text/plain`) suppresses its reader; a malformed multipart body is refused with 400 and
+//! changes nothing; the pages' own forms are read the same way whatever their encoding.
+
+use crate::support::Project;
+use crate::support::serve::{FORM, ONE_CLICK, Serve, one_click_path, readers, token};
+
+/// RFC 8058 §3.1's example body: a quoted boundary, CRLF line ends, no filename.
+const RFC_8058: &str = "--XXXXX\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n\
+                        One-Click\r\n--XXXXX--\r\n";
+
+/// One `form-data` part named `name` holding `value`, in a body delimited by `b`.
+fn part(name: &str, value: &str) -> String {
+    format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+}
+
+/// `suppress list`'s lines.
+fn suppressions(project: &Project) -> Vec<String> {
+    let list = project.ok(&["suppress", "list"]).stdout;
+    list.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn one_click_in_every_encoding_clients_send_suppresses_its_reader() {
+    let lf_with_filename = "--WebKitFormBoundary7MA4YWxkTrZu0gW\n\
+         Content-Disposition: form-data; name=\"List-Unsubscribe\"; filename=\"blob\"\n\
+         Content-Type: application/octet-stream\n\nOne-Click\n\
+         --WebKitFormBoundary7MA4YWxkTrZu0gW--\n";
+    let preamble = "This is a multipart message.\r\n--=_1 2\r\n\
+         Content-Disposition: form-data;\r\n\tname=List-Unsubscribe\r\n\r\nOne-Click\r\n--=_1 2--";
+    let cases = [
+        ("multipart/form-data; boundary=\"XXXXX\"", RFC_8058),
+        (
+            "multipart/form-data; boundary=WebKitFormBoundary7MA4YWxkTrZu0gW",
+            lf_with_filename,
+        ),
+        ("Multipart/Form-Data; Boundary=\"=_1 2\"", preamble),
+        (FORM, ONE_CLICK),
+        ("text/plain", ONE_CLICK),
+        (
+            "text/plain; charset=UTF-8",
+            "List-Unsubscribe=One-Click\r\n",
+        ),
+    ];
+    let project = readers(cases.len());
+    let serve = Serve::start(&project);
+    for (i, (content_type, body)) in cases.iter().enumerate() {
+        let reader = format!("reader{i}@example.org");
+        let answer = serve.post(&one_click_path(&reader), content_type, &[], body);
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (200, "unsubscribed\n"),
+            "{content_type}"
+        );
+        let list = suppressions(&project);
+        assert!(
+            list.iter()
+                .any(|l| l.starts_with(&format!("{reader}  unsubscribed  one-click  "))),
+            "{content_type}: {list:?}"
+        );
+        assert_eq!(list.len(), i + 1, "{list:?}");
+    }
+}
+
+#[test]
+fn a_malformed_multipart_one_click_is_refused_with_400_and_changes_nothing() {
+    let project = readers(1);
+    let serve = Serve::start(&project);
+    let path = one_click_path("reader0@example.org");
+    let one_click = part("List-Unsubscribe", "One-Click");
+    let typed = "multipart/form-data; boundary=b";
+    let refused = [
+        ("multipart/form-data", format!("{one_click}--b--")),
+        ("multipart/form-data; boundary=\"b", format!("{one_click}--b--")),
+        (typed, one_click.clone()),
+        (typed, format!("{one_click}--b")),
+        (typed, format!("{one_click}--bb--")),
+        (typed, ONE_CLICK.to_owned()),
+        (typed, "--b--\r\n".to_owned()),
+        (
+            typed,
+            "--b\r\nContent-Disposition: form-data\r\n\r\nOne-Click\r\n--b--".to_owned(),
+        ),
+        (
+            typed,
+            "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\nOne-Click\r\n--b--"
+                .to_owned(),
+        ),
+    ];
+    for (content_type, body) in &refused {
+        let answer = serve.post(&path, content_type, &[], body);
+        assert_eq!(answer.status, 400, "{content_type} {body:?}");
+        assert!(
+            answer.body.contains("This form could not be read"),
+            "{}",
+            answer.body
+        );
+    }
+    let json = r#"{"List-Unsubscribe":"One-Click"}"#;
+    let other = serve.post(&path, "application/json", &[], json);
+    assert_eq!(other.status, 415, "not a form encoding");
+    assert_eq!(suppressions(&project), Vec::<String>::new());
+    // The very same request, well formed, works: the refusals were about the bodies.
+    let whole = serve.post(&path, typed, &[], &format!("{one_click}--b--"));
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    assert_eq!(suppressions(&project).len(), 1);
+}
+
+#[test]
+fn the_pages_forms_are_read_the_same_way_in_any_encoding() {
+    let project = readers(2);
+    let serve = Serve::start(&project);
+    let origin = serve.url();
+    let from_page = [("Origin", origin.as_str())];
+    let preferences = format!("/preferences/{}", token("reader0@example.org"));
+    let topics = format!(
+        "{}{}{}--b--\r\n",
+        part("topics", "chips"),
+        part("topics", "policy"),
+        part("action", "save")
+    );
+    let saved = serve.post(
+        &preferences,
+        "multipart/form-data; boundary=b",
+        &from_page,
+        &topics,
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let explain = project
+        .ok(&["recipients", "--explain", "reader0@example.org"])
+        .stdout;
+    assert!(explain.contains("\n  topics: chips, policy\n"), "{explain}");
+    let page = one_click_path("reader1@example.org");
+    let button = serve.post(&page, "text/plain", &from_page, "confirm=yes\r\n");
+    assert_eq!(button.status, 303, "{}", button.body);
+    assert_eq!(
+        serve.post(&page, "text/plain", &[], "confirm=yes").status,
+        403,
+        "the page's button still needs our Origin, whatever the encoding"
+    );
+    let list = suppressions(&project);
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!(
+        list[0].starts_with("reader1@example.org  unsubscribed  page  "),
+        "{list:?}"
+    );
+}
