@@ -145,6 +145,14 @@ pub struct DispatchArgs {
     /// dispatches of the volume existed (their readers may get the volume twice)
     #[arg(long)]
     pub ledger_lost: bool,
+    /// Send at this hour ("2026-12-10 07:00", or "07:00" for the next one): checks and shows
+    /// the plan now, then waits (Ctrl-C cancels, nothing sent)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// The time zone of --at, an IANA name such as Europe/Berlin (default: `zone` in
+    /// broadsheet.toml, else the system's)
+    #[arg(long, value_name = "ZONE", requires = "at")]
+    pub zone: Option<String>,
 }
 
 /// Arguments of `broadsheet status`.

@@ -23,6 +23,7 @@ mod new;
 mod preview;
 mod recipients;
 mod sample;
+mod schedule;
 mod sending;
 mod serve;
 mod serve_browser;

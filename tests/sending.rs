@@ -109,17 +109,28 @@ pub fn check_message(captured: &Captured) -> String {
         .replace(['\r', '\n'], "");
     let header = header.trim();
     let (https, mailto) = header.split_once(", ").expect("https and mailto");
-    let token = mailto
-        .strip_prefix("<mailto:unsubscribe@eto.tech?subject=unsubscribe%20")
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or_else(|| panic!("the mailto link carries a token in its subject: {mailto}"));
-    assert!(
-        token.len() == 26
-            && token
-                .bytes()
-                .all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7')),
-        "{mailto}"
-    );
+    let url = https
+        .strip_prefix('<')
+        .and_then(|u| u.strip_suffix('>'))
+        .expect("<url>");
+    if url.ends_with("/proof") {
+        assert_eq!(
+            mailto, "<mailto:unsubscribe@eto.tech?subject=unsubscribe>",
+            "a proof's mailto names nobody"
+        );
+    } else {
+        let token = mailto
+            .strip_prefix("<mailto:unsubscribe@eto.tech?subject=unsubscribe%20")
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or_else(|| panic!("the mailto link carries a token in its subject: {mailto}"));
+        assert!(
+            token.len() == 26
+                && token
+                    .bytes()
+                    .all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7')),
+            "{mailto}"
+        );
+    }
     let url = https
         .strip_prefix('<')
         .and_then(|u| u.strip_suffix('>'))
@@ -298,6 +309,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
     use broadsheet::message::{self, Common, Personal};
     use broadsheet::transport::{Configured, Envelope, Transport as _};
     use broadsheet::unsubscribe::{self, Signer};
+    use broadsheet::verp;
 
     let p = broadsheet::project::Project::open(project.root()).unwrap();
     let composition =
@@ -334,13 +346,14 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
             let variant = variants.get(&key).unwrap().unwrap();
             let id = message::message_id(sender, 11, &r.address());
             let url = unsubscribe::url(unsub, &signer.token(&r.address()));
+            let mailto = verp::token(&signer, verp::Purpose::Mailto, 11, &r.address());
             let personal = Personal {
                 to: &r.address(),
                 name: r.name(),
                 greeting: r.greeting(),
                 message_id: &id,
                 unsubscribe_url: &url,
-                mailto_token: None,
+                mailto_token: Some(&mailto),
             };
             let bytes = variant.build(&personal);
             let envelope = Envelope::new(&sender.from, &personal);
@@ -413,5 +426,38 @@ fn proof_to_an_address_works_on_a_fresh_clone_without_recipients() {
         written.iter().filter(|n| n.ends_with(".eml")).count(),
         1,
         "{written:?}"
+    );
+}
+
+#[test]
+fn two_proofs_started_in_the_same_second_have_their_own_message_ids() {
+    let project = Project::sample();
+    let args = ["proof", "volumes/011.toml", "--to", "you@example.org"];
+    let (first, second) = (project.command(&args), project.command(&args));
+    let started = [first, second].map(|mut c| c.spawn().expect("start proof"));
+    for child in started {
+        let out = child.wait_with_output().expect("wait for proof");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut ids: Vec<String> = std::fs::read_dir(project.path("outbox"))
+        .expect("the outbox folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".envelope.json"))
+        .map(|p| {
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            json["message_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        2,
+        "two copies, two files, two Message-IDs: {ids:?}"
     );
 }

@@ -3,17 +3,30 @@
 //! `--expect N` or `--at-most N`), and prints the report and how to resume. Exit status
 //! 75 when the run stopped with work left.
 
+use std::cell::Cell;
 use std::io::{BufRead as _, IsTerminal as _};
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
 
 use anyhow::{Context as _, bail};
 
 use crate::cli::DispatchArgs;
 use crate::clock::Timestamp;
-use crate::dispatch::{self, Briefing, Ending, Operator, Request, Stop};
+use crate::dispatch::{self, Briefing, Due, Ending, Operator, Request, Schedule, Stop};
 use crate::project::Project;
 use crate::{Resumable, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> anyhow::Result<()> {
+    let zone =
+        args.zone
+            .as_deref()
+            .or(project.settings.zone.as_ref().map(|z| z.get_ref().as_str()));
+    let at = args
+        .at
+        .as_deref()
+        .map(|at| Schedule::parse(at, zone, jiff::Timestamp::now()))
+        .transpose()?;
     let request = Request {
         volume: &args.volume,
         segments: &args.segment,
@@ -21,8 +34,13 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
         resend_ambiguous: args.resend_ambiguous,
         ledger_lost: args.ledger_lost,
         terminal: std::io::stderr().is_terminal(),
+        at,
     };
-    let outcome = dispatch::run(project, &request, &Console(args), now)?;
+    let console = Console {
+        args,
+        scheduled: Cell::new(None),
+    };
+    let outcome = dispatch::run(project, &request, &console, now)?;
     if outcome.suppressed > 0 {
         say(format_args!(
             "{} hard-bounced addresses added to the suppression list",
@@ -62,7 +80,12 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
 }
 
 /// The operator at a terminal, or a scheduled job with `--yes`.
-struct Console<'a>(&'a DispatchArgs);
+struct Console<'a> {
+    args: &'a DispatchArgs,
+    /// The recipients confirmed when a dispatch was scheduled (`--at`): at the hour the
+    /// same plan goes without asking again, a changed one does not go.
+    scheduled: Cell<Option<u64>>,
+}
 
 impl Operator for Console<'_> {
     fn show(&self, briefing: &Briefing<'_>) {
@@ -91,7 +114,86 @@ impl Operator for Console<'_> {
     }
 
     fn confirm(&self, briefing: &Briefing<'_>) -> anyhow::Result<()> {
-        let args = self.0;
+        let recipients = briefing.recipients();
+        if let Some(confirmed) = self.scheduled.get() {
+            if self.args.yes {
+                // --expect or --at-most judge the plan at the hour as they did before.
+                return self.ask(briefing);
+            }
+            anyhow::ensure!(
+                confirmed == recipients,
+                "the plan changed while waiting: {recipients} recipients now, {confirmed} when \
+                 the dispatch was scheduled; nothing sent"
+            );
+            return Ok(());
+        }
+        self.ask(briefing)?;
+        if self.args.at.is_some() {
+            self.scheduled.set(Some(recipients));
+        }
+        Ok(())
+    }
+
+    fn note(&self, line: &str) {
+        if say(format_args!("{line}")).is_err() {
+            tracing::warn!("cannot write to standard output");
+        }
+    }
+
+    fn wait(&self, schedule: &Schedule) -> anyhow::Result<()> {
+        say_err(format_args!(
+            "waiting until {} to send; Ctrl-C cancels, nothing is sent before then",
+            schedule.describe()
+        ))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the timer")?;
+        runtime.block_on(async {
+            let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+            loop {
+                let seconds = match schedule.due(jiff::Timestamp::now()) {
+                    Due::Now => return Ok(()),
+                    Due::Late(minutes) => return self.late(schedule, minutes),
+                    // The wall clock is read again every few seconds: a machine that slept
+                    // through the hour finds out when it wakes.
+                    Due::In(seconds) => seconds.min(5),
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+                    _ = tokio::signal::ctrl_c() => bail!("cancelled while waiting; nothing sent"),
+                    _ = terminate.recv() => bail!("stopped while waiting; nothing sent"),
+                }
+            }
+        })
+    }
+
+    fn late(&self, schedule: &Schedule, minutes: u64) -> anyhow::Result<()> {
+        let passed = format!(
+            "the dispatch was set for {}, {minutes} minutes ago (more than the {}-minute grace)",
+            schedule.describe(),
+            dispatch::schedule::GRACE.as_secs() / 60
+        );
+        if self.args.yes || !std::io::stdin().is_terminal() {
+            bail!("{passed}: nothing sent; run it again without --at to send now");
+        }
+        say_err(format_args!(
+            "{passed}; type `send` to send now, anything else to stop: "
+        ))?;
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .context("cannot read the answer")?;
+        anyhow::ensure!(answer.trim() == "send", "not confirmed; nothing sent");
+        Ok(())
+    }
+}
+
+impl Console<'_> {
+    /// Has the operator agree to `briefing`: `--yes` with the count, or the count typed.
+    fn ask(&self, briefing: &Briefing<'_>) -> anyhow::Result<()> {
+        let args = self.args;
         let recipients = briefing.recipients();
         if args.yes {
             // A resumed dispatch takes the number it started with, or this run's.
@@ -125,11 +227,5 @@ impl Operator for Console<'_> {
             bail!("not confirmed; nothing sent");
         }
         Ok(())
-    }
-
-    fn note(&self, line: &str) {
-        if say(format_args!("{line}")).is_err() {
-            tracing::warn!("cannot write to standard output");
-        }
     }
 }

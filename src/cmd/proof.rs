@@ -50,8 +50,8 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
     let url = unsubscribe::url(&sending.unsubscribe, PROOF_TOKEN);
     let dkim = DkimSigner::from_settings(settings.dkim.as_ref(), &project.root)?;
     let mut outgoing = Vec::new();
-    for (serial, copy) in copies.iter().enumerate() {
-        let id = message::proof_message_id(sender, number, &copy.to, now, serial);
+    for copy in &copies {
+        let id = message::proof_message_id(sender, number, &copy.to)?;
         let mut built = build(&mut variants, sender, copy, id, &url)?;
         if let (Some(dkim), Some(proof)) = (&dkim, &mut built) {
             proof.bytes = dkim.sign(&proof.bytes);

@@ -20,6 +20,7 @@ pub(crate) mod prepare;
 mod progress;
 pub(crate) mod report;
 mod run;
+pub mod schedule;
 mod verdict;
 
 use std::path::Path;
@@ -30,6 +31,7 @@ use sha2::{Digest as _, Sha256};
 pub use plan::Plan;
 pub use report::{History, Report};
 pub use run::run;
+pub use schedule::{Due, Schedule};
 
 use crate::ledger::State;
 
@@ -45,6 +47,14 @@ pub trait Operator {
 
     /// Tells the operator something worth knowing before or after the send.
     fn note(&self, line: &str);
+
+    /// Returns at the hour of `schedule`, or with an error when the operator cancels (or
+    /// the hour passed by more than the grace while waiting and they do not confirm again).
+    fn wait(&self, schedule: &Schedule) -> anyhow::Result<()>;
+
+    /// The scheduled hour passed `minutes` ago: returns only if the operator asks to send
+    /// now all the same.
+    fn late(&self, schedule: &Schedule, minutes: u64) -> anyhow::Result<()>;
 }
 
 /// What the operator confirms.
@@ -99,6 +109,8 @@ pub struct Request<'a> {
     pub ledger_lost: bool,
     /// Show a progress bar (on a terminal) rather than plain lines.
     pub terminal: bool,
+    /// Start at this hour rather than now (a new dispatch only).
+    pub at: Option<Schedule>,
 }
 
 /// How a dispatch ended, with the report of every dispatch of the volume.

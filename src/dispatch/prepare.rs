@@ -18,7 +18,7 @@ use crate::settings::Sending;
 use crate::volume::Volume;
 use crate::{Reported, say_err};
 
-use super::plan::Inputs;
+use super::plan::{Audit, Inputs, Plan};
 
 /// A volume composed without errors, for the commands that send it.
 pub(crate) struct Ready {
@@ -125,6 +125,20 @@ impl Prepared {
     /// What a plan of `segments` needs, from the loaded `audience` and the `ledger` (when
     /// there is one): who already has the volume from another dispatch, and which
     /// unfinished dispatch of these segments a dispatch would resume.
+    /// The plan of sending this volume to `segments` now: the audience as the files and
+    /// the store have it, less whoever the ledger says has the volume already. Reads only.
+    pub(crate) fn plan(
+        &self,
+        project: &Project,
+        segments: &[String],
+        variants: &mut Variants<'_>,
+    ) -> anyhow::Result<Plan> {
+        let audience = Audience::load(&project.root, None)?;
+        let reader = read_ledger(project)?;
+        let inputs = self.inputs(&audience, segments, reader.as_ref())?;
+        Audit::new(&inputs, variants)?.plan(false)
+    }
+
     pub(crate) fn inputs<'a>(
         &'a self,
         audience: &'a Audience,

@@ -52,6 +52,30 @@ pub fn run(
     let layout = crate::pipeline::layout_dir(project, volume);
     let hash = super::content_hash(request.volume, &layout)?;
     let frozen = serde_json::to_string(&sending.frozen(&signer.fingerprint()))?;
+    let mut variants = prepared.ready.variants(sending, volume.subject(), now);
+    if let Some(url) = project.settings.page_url(number) {
+        let page = project
+            .archive_dir()
+            .join(crate::settings::page_name(number));
+        if !page.exists() {
+            operator.note(&format!(
+                "warning: every message links \"View in browser\" to {url}, but the last \
+                 `broadsheet archive` did not write {}: run it and publish its output before \
+                 readers open the email (the week's order: check, proof, archive, dispatch)",
+                crate::diag::display_path(&page)
+            ));
+        }
+    }
+    if let Some(schedule) = &request.at {
+        super::schedule::wait(
+            project,
+            request,
+            &prepared,
+            &mut variants,
+            operator,
+            schedule,
+        )?;
+    }
     let state = project.root.join("state");
     let _lock = DispatchLock::acquire(&state, number)?;
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
@@ -62,7 +86,6 @@ pub fn run(
     } else {
         marker.check(&ledger)?;
     }
-    let mut variants = prepared.ready.variants(sending, volume.subject(), now);
     let mut job = Job {
         project,
         request,
@@ -193,8 +216,7 @@ impl Job<'_> {
         let segments = self.request.segments;
         // Who already has the volume is read on a connection of its own, while the main
         // one freezes the new dispatch in a transaction.
-        let path = self.project.root.join(ledger::LEDGER_FILE);
-        let reader = Ledger::open_read_only(&path)?;
+        let reader = prepare::read_ledger(self.project)?;
         let inputs = self.prepared.inputs(&audience, segments, reader.as_ref())?;
         let audit = Audit::new(&inputs, variants)?;
         let plan = audit.plan(false)?;

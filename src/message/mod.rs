@@ -196,24 +196,16 @@ pub fn message_id(sender: &Identity, number: u32, to: &Address) -> String {
 }
 
 /// A fresh Message-ID for a proof copy: proofs must never share the Message-ID of the real
-/// message (mail clients would hide one of them) nor of an earlier proof.
-pub fn proof_message_id(
-    sender: &Identity,
-    number: u32,
-    to: &Address,
-    now: Timestamp,
-    serial: usize,
-) -> String {
-    id_for(
+/// message (mail clients would hide one of them) nor of any other proof, even one sent in
+/// the same second by another process: 16 random bytes from the system make each unique.
+pub fn proof_message_id(sender: &Identity, number: u32, to: &Address) -> anyhow::Result<String> {
+    let mut nonce = [0; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
+        .map_err(|_| anyhow::anyhow!("the system's random source failed"))?;
+    Ok(id_for(
         sender,
-        &[
-            b"proof",
-            &number.to_be_bytes(),
-            to.key().as_bytes(),
-            &now.0.to_be_bytes(),
-            &serial.to_be_bytes(),
-        ],
-    )
+        &[b"proof", &number.to_be_bytes(), to.key().as_bytes(), &nonce],
+    ))
 }
 
 fn id_for(sender: &Identity, parts: &[&[u8]]) -> String {

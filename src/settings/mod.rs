@@ -31,6 +31,9 @@ pub struct Settings {
     /// The layout volumes use unless they name one (a folder under `layouts/`).
     #[serde(default = "default_layout")]
     pub layout: String,
+    /// The newsroom's time zone (an IANA name), for `dispatch --at`; the system's when
+    /// absent.
+    pub zone: Option<Spanned<String>>,
     /// Who the newsletter comes from; needed to send.
     pub sender: Option<Sender>,
     /// How messages leave: the outbox folder (default) or an SMTP relay.
@@ -316,6 +319,15 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
             Diagnostic::error("`layout` must name a folder under `layouts/`, such as `scout`")
                 .at_span(source, span),
         );
+    }
+    if let Some(zone) = &settings.zone
+        && jiff::tz::TimeZone::get(zone.get_ref()).is_err()
+    {
+        let message = format!(
+            "unknown time zone `{}`: use an IANA name such as `Europe/Berlin` or `UTC`",
+            zone.get_ref()
+        );
+        diags.push(Diagnostic::error(message).at_span(source, zone.span()));
     }
     if diags.has_errors() {
         secrets::mask_secrets(&mut diags);
