@@ -12,7 +12,7 @@ use crate::recipients::with_recipients;
 use crate::support::Project;
 use crate::support::dispatching::SECRET;
 
-const KEY_ENV: &str = "BROADSHEET_DKIM_KEY";
+pub const KEY_ENV: &str = "BROADSHEET_DKIM_KEY";
 
 /// Runs `openssl ARGS` and returns its stdout; the test fails when openssl is missing.
 fn openssl(args: &[&str]) -> Vec<u8> {
@@ -30,7 +30,7 @@ fn openssl(args: &[&str]) -> Vec<u8> {
 
 /// A fresh RSA-2048 and Ed25519 key in `dir`: the private PEMs joined, and the DNS TXT
 /// records of selectors `r1` and `e1` on eto.tech.
-fn keys(dir: &Path) -> (String, Vec<String>) {
+pub fn keys(dir: &Path) -> (String, Vec<String>) {
     let rsa = dir.join("rsa.pem");
     let ed = dir.join("ed.pem");
     let path = |p: &PathBuf| p.to_str().expect("a UTF-8 path").to_owned();
@@ -61,7 +61,7 @@ fn keys(dir: &Path) -> (String, Vec<String>) {
 }
 
 /// Runs the verifier over `files`: its exit status and stdout.
-fn verify(records: &[String], files: &[PathBuf]) -> (bool, String) {
+pub fn verify(records: &[String], files: &[PathBuf]) -> (bool, String) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dkim_verify.py");
     let output = Command::new("/usr/bin/python3")
         .arg(script)
@@ -78,7 +78,7 @@ fn verify(records: &[String], files: &[PathBuf]) -> (bool, String) {
     (output.status.success(), format!("{stdout}{stderr}"))
 }
 
-fn signing_project(pem_dir: &Path) -> (Project, String, Vec<String>) {
+pub fn signing_project(pem_dir: &Path) -> (Project, String, Vec<String>) {
     let project = with_recipients();
     let (pem, records) = keys(pem_dir);
     let text = project.read("broadsheet.toml");
@@ -142,7 +142,15 @@ fn dispatched_and_proofed_messages_verify_with_both_algorithms() {
     let text = String::from_utf8(original).unwrap();
     let subject = text.replacen("\r\nSubject: ", "\r\nSubject: Re: ", 1);
     let body = text.replacen("\r\n\r\n", "\r\n\r\nAn added line.\r\n", 1);
-    for (name, altered) in [("subject.eml", subject), ("body.eml", body)] {
+    // Headers prepended after signing: the signature names each once more than it occurs.
+    let from = format!("From: Someone Else <ceo@eto.tech>\r\n{text}");
+    let unsubscribe = format!("List-Unsubscribe: <https://evil.example/u>\r\n{text}");
+    for (name, altered) in [
+        ("subject.eml", subject),
+        ("body.eml", body),
+        ("from.eml", from),
+        ("unsubscribe.eml", unsubscribe),
+    ] {
         let path = keys_dir.path().join(name);
         std::fs::write(&path, &altered).unwrap();
         let (ok, report) = verify(&records, std::slice::from_ref(&path));

@@ -30,5 +30,6 @@ mod serve_browser;
 mod serve_forms;
 mod serve_hardening;
 mod serve_load;
+mod serve_mail;
 mod serve_webhooks;
 mod topics;

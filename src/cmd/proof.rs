@@ -13,11 +13,12 @@ use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::prepare::Prepared;
 use crate::message::dkim::Signer as DkimSigner;
+use crate::message::outgoing::{Assembly, Outgoing};
 use crate::message::variant::{VariantKey, Variants};
 use crate::message::{self, Personal};
 use crate::project::Project;
-use crate::settings::{Identity, Sending};
-use crate::transport::{Configured, Envelope, Transport as _};
+use crate::settings::Sending;
+use crate::transport::{Configured, Transport as _};
 use crate::unsubscribe::{self, PROOF_TOKEN};
 use crate::{say, say_err};
 
@@ -49,23 +50,25 @@ pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow
     let mut variants = ready.variants(&sending, &subject, now);
     let url = unsubscribe::url(&sending.unsubscribe, PROOF_TOKEN);
     let dkim = DkimSigner::from_settings(settings.dkim.as_ref(), &project.root)?;
+    // Signed like the real messages; the plain return path, since no ledger row stands
+    // behind a proof for a bounce to be tied to.
+    let assembly = Assembly {
+        from: &sender.from,
+        dkim: dkim.as_ref(),
+        return_path: None,
+    };
     let mut outgoing = Vec::new();
     for copy in &copies {
         let id = message::proof_message_id(sender, number, &copy.to)?;
-        let mut built = build(&mut variants, sender, copy, id, &url)?;
-        if let (Some(dkim), Some(proof)) = (&dkim, &mut built) {
-            proof.bytes = dkim.sign(&proof.bytes);
-        }
-        outgoing.extend(built);
+        outgoing.extend(build(&mut variants, &assembly, copy, id, &url)?);
     }
     anyhow::ensure!(!outgoing.is_empty(), "no proof sent");
     send(project, &sending, &allowed, outgoing)
 }
 
-/// A built proof and its envelope.
-struct Outgoing {
-    envelope: Envelope,
-    bytes: Vec<u8>,
+/// A built proof, sealed, with what its line reports.
+struct Proof {
+    sealed: Outgoing,
     picks: usize,
     key: VariantKey,
 }
@@ -73,11 +76,11 @@ struct Outgoing {
 /// Builds one copy, or says why its variant is not sent (no picks).
 fn build(
     variants: &mut Variants<'_>,
-    sender: &Identity,
+    assembly: &Assembly<'_>,
     copy: &Copy,
     message_id: String,
     url: &str,
-) -> anyhow::Result<Option<Outgoing>> {
+) -> anyhow::Result<Option<Proof>> {
     let Some(variant) = variants.get(&copy.key)? else {
         let list: Vec<&str> = copy
             .key
@@ -100,9 +103,8 @@ fn build(
         unsubscribe_url: url,
         mailto_token: None,
     };
-    Ok(Some(Outgoing {
-        envelope: Envelope::new(&sender.from, &personal),
-        bytes: variant.build(&personal),
+    Ok(Some(Proof {
+        sealed: assembly.seal(&copy.to, &message_id, variant.build(&personal)),
         picks: variant.picks,
         key: copy.key.clone(),
     }))
@@ -212,7 +214,7 @@ fn send(
     project: &Project,
     sending: &Sending,
     allowed: &BTreeSet<Address>,
-    outgoing: Vec<Outgoing>,
+    outgoing: Vec<Proof>,
 ) -> anyhow::Result<()> {
     let mut transport = Configured::new(&project.root, sending)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -221,9 +223,8 @@ fn send(
         .context("cannot start the async runtime")?;
     let mut failed = 0;
     runtime.block_on(async {
-        for Outgoing {
-            envelope,
-            bytes,
+        for Proof {
+            sealed: Outgoing { envelope, bytes },
             picks,
             key,
         } in &outgoing
@@ -283,13 +284,17 @@ mod tests {
         let project = Project::open(dir.path()).unwrap();
         let on_list = Address::parse("staff@example.org").unwrap();
         let outsider = Address::parse("reader@example.org").unwrap();
-        let outgoing = vec![Outgoing {
-            envelope: Envelope {
-                from: "a@eto.tech".to_owned(),
-                to: outsider,
-                message_id: "<x@eto.tech>".to_owned(),
-            },
-            bytes: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+        let assembly = Assembly {
+            from: "a@eto.tech",
+            dkim: None,
+            return_path: None,
+        };
+        let outgoing = vec![Proof {
+            sealed: assembly.seal(
+                &outsider,
+                "<x@eto.tech>",
+                b"Subject: x\r\n\r\nx\r\n".to_vec(),
+            ),
             picks: 1,
             key: VariantKey::all(),
         }];

@@ -10,6 +10,7 @@ use crate::audience::Address;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
 use crate::message::dkim::Signer as Dkim;
+use crate::message::outgoing::{Assembly, ReturnPath};
 use crate::message::variant::{Variant, VariantKey, Variants};
 use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
@@ -57,15 +58,17 @@ impl Messages {
             unsubscribe_url: &url,
             mailto_token: mailto_token.as_deref(),
         };
-        let mut bytes = variant.build(&personal);
-        if let Some(dkim) = &self.dkim {
-            bytes = dkim.sign(&bytes);
-        }
-        let mut envelope = Envelope::new(&self.from, &personal);
-        if let Some(bounce) = &self.bounce {
-            envelope.from = verp::envelope_sender(bounce, &self.signer, self.volume, &to);
-        }
-        Ok((envelope, bytes))
+        let assembly = Assembly {
+            from: &self.from,
+            dkim: self.dkim.as_ref(),
+            return_path: self.bounce.as_deref().map(|bounce| ReturnPath {
+                bounce,
+                signer: &self.signer,
+                volume: self.volume,
+            }),
+        };
+        let sealed = assembly.seal(&to, &entry.message_id, variant.build(&personal));
+        Ok((sealed.envelope, sealed.bytes))
     }
 }
 

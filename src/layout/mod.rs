@@ -29,13 +29,14 @@ pub const WEB_TEMPLATE: &str = "web.html.hbs";
 /// The template that writes the web archive's index page.
 pub const INDEX_TEMPLATE: &str = "index.html.hbs";
 /// The subscriber service's pages (`broadsheet serve`) and its confirmation mail's text.
-pub const PAGE_TEMPLATES: [&str; 6] = [
+pub const PAGE_TEMPLATES: [&str; 7] = [
     "pages/unsubscribe.html.hbs",
     "pages/preferences.html.hbs",
     "pages/subscribe.html.hbs",
     "pages/confirm.html.hbs",
     "pages/problem.html.hbs",
     "pages/confirm.txt.hbs",
+    "pages/welcome.txt.hbs",
 ];
 
 /// Whether `name` can name a layout: one folder right under `layouts/`, never a path that

@@ -9,6 +9,7 @@
 pub mod dkim;
 pub(crate) mod header;
 pub mod notice;
+pub mod outgoing;
 mod splice;
 pub mod variant;
 
@@ -199,13 +200,25 @@ pub fn message_id(sender: &Identity, number: u32, to: &Address) -> String {
 /// message (mail clients would hide one of them) nor of any other proof, even one sent in
 /// the same second by another process: 16 random bytes from the system make each unique.
 pub fn proof_message_id(sender: &Identity, number: u32, to: &Address) -> anyhow::Result<String> {
+    unique_id(
+        sender,
+        &[b"proof", &number.to_be_bytes(), to.key().as_bytes()],
+    )
+}
+
+/// A fresh Message-ID for a notice `serve` mails (`kind`: confirmation, welcome, ...).
+pub fn notice_message_id(sender: &Identity, kind: &str) -> anyhow::Result<String> {
+    unique_id(sender, &[b"notice", kind.as_bytes()])
+}
+
+/// A Message-ID from `parts` and 16 random bytes: never two alike.
+fn unique_id(sender: &Identity, parts: &[&[u8]]) -> anyhow::Result<String> {
     let mut nonce = [0; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
         .map_err(|_| anyhow::anyhow!("the system's random source failed"))?;
-    Ok(id_for(
-        sender,
-        &[b"proof", &number.to_be_bytes(), to.key().as_bytes(), &nonce],
-    ))
+    let mut all = parts.to_vec();
+    all.push(&nonce);
+    Ok(id_for(sender, &all))
 }
 
 fn id_for(sender: &Identity, parts: &[&[u8]]) -> String {

@@ -13,6 +13,7 @@ use super::pages::Pages;
 use super::watch::Watched;
 use super::webhooks::{Credentials, Hooks};
 use crate::audience::{Address, Audience, Store};
+use crate::message::dkim::Signer as DkimSigner;
 use crate::project::Project;
 use crate::settings::{Identity, Sending, Serve};
 use crate::transport::Configured;
@@ -31,6 +32,10 @@ pub(crate) struct App {
     pub(super) reads: Mutex<Store>,
     pub(super) pages: Pages,
     pub(super) transport: tokio::sync::Mutex<Configured>,
+    /// Signs the mails `serve` sends, when the project has `[dkim]`.
+    pub(super) dkim: Option<DkimSigner>,
+    /// The newest volume's page in the last archive written, for the welcome mail.
+    pub(super) latest: Option<String>,
     pub(super) limiter: Limiter,
     pub(super) hooks: Hooks,
 }
@@ -70,6 +75,8 @@ impl App {
             topics: settings.topics.clone().into_iter().collect(),
             pages: Pages::load(project, list)?,
             transport: tokio::sync::Mutex::new(Configured::new(&project.root, &sending)?),
+            dkim: DkimSigner::from_settings(settings.dkim.as_ref(), &project.root)?,
+            latest: latest_page(project),
             committer: Committer::start(writer, reports),
             reads: Mutex::new(reads),
             limiter: Limiter::default(),
@@ -92,6 +99,22 @@ impl App {
         let key = self.signer.token_key(token)?;
         self.candidates.verify(&self.signer, key, token)
     }
+}
+
+/// The public URL of the newest volume page in the project's archive folder, if it has one.
+fn latest_page(project: &Project) -> Option<String> {
+    let newest = std::fs::read_dir(project.archive_dir())
+        .ok()?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            let number = name.to_str()?.strip_suffix(".html")?;
+            number
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| number.parse::<u32>().ok())?
+        })
+        .max()?;
+    project.settings.page_url(newest)
 }
 
 /// Every address a token may name (recipients, signed-up readers, suppressed addresses),

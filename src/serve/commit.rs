@@ -15,6 +15,9 @@ use crate::bounces::import::{Applier, Record};
 use crate::clock::Timestamp;
 use crate::project::Project;
 
+/// The kind of the welcome mail among the mails claimed once per reader.
+const WELCOME: &str = "welcome";
+
 /// The most changes one transaction takes.
 const BATCH: usize = 1024;
 
@@ -26,7 +29,13 @@ pub(super) enum Change {
     Topics(Address, Vec<String>),
     Signup(Pending),
     MailFailed(String),
-    Confirm(String),
+    /// Confirms sign-up `id`; with `welcome`, claims the reader's welcome mail with it.
+    Confirm {
+        id: String,
+        welcome: bool,
+    },
+    /// Claims a mail sent once per reader (see [`Tx::claim_mail`]).
+    Claim(Address, &'static str),
     /// A report a webhook received, and the route it came by.
     Report(Box<Report>, &'static str),
 }
@@ -38,7 +47,10 @@ pub(super) enum Done {
     Lifted(bool),
     Saved,
     Requested(Requested),
-    Confirmed(Option<Pending>),
+    /// The request confirmed, if it was pending, and whether its welcome mail is due.
+    Confirmed(Option<Pending>, bool),
+    /// Whether the mail was claimed now (false: claimed before).
+    Claimed(bool),
     Applied(Vec<Record>),
 }
 
@@ -167,7 +179,14 @@ fn apply(
             tx.mail_failed(id)?;
             Done::Saved
         }
-        Change::Confirm(id) => Done::Confirmed(tx.confirm(id, now)?),
+        Change::Confirm { id, welcome } => match tx.confirm(id, now)? {
+            Some(pending) => {
+                let welcome = *welcome && tx.claim_mail(&pending.address, WELCOME, now)?;
+                Done::Confirmed(Some(pending), welcome)
+            }
+            None => Done::Confirmed(None, false),
+        },
+        Change::Claim(address, kind) => Done::Claimed(tx.claim_mail(address, kind, now)?),
         Change::Report(report, label) => {
             let reports = reports.ok_or_else(|| anyhow::anyhow!("no webhook is configured"))?;
             Done::Applied(reports.apply(tx, report, label, now)?)

@@ -8,6 +8,7 @@ mod client;
 mod commit;
 mod form;
 mod logged;
+mod mail;
 mod pages;
 mod routes;
 mod signup;
@@ -39,6 +40,7 @@ const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-i
 pub async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
     let app = Arc::new(app::App::new(project)?);
     watch::spawn(app.clone());
+    mail::spawn_reminders(app.clone());
     let listener = http_guard::bind(listen, "choose another with --listen").await?;
     let hosts = vec![app.serve.public_host().to_ascii_lowercase()];
     let pages = Guard {

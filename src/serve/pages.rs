@@ -17,6 +17,14 @@ pub(super) enum Page {
     Confirm,
     Problem,
     ConfirmMail,
+    WelcomeMail,
+}
+
+impl Page {
+    /// Whether the page is a mail's text rather than HTML.
+    fn is_text(self) -> bool {
+        matches!(self, Self::ConfirmMail | Self::WelcomeMail)
+    }
 }
 
 /// The loaded templates and what every page shows.
@@ -77,14 +85,13 @@ impl Pages {
             page: data,
         };
         let name = &self.names[page as usize];
-        let registry = match page {
-            Page::ConfirmMail => &self.layout.text,
-            _ => &self.layout.html,
+        let registry = match page.is_text() {
+            true => &self.layout.text,
+            false => &self.layout.html,
         };
-        registry.render(name, &data).map_err(|e| {
-            let is_text = matches!(page, Page::ConfirmMail);
-            anyhow::anyhow!("{}", self.layout.render_diagnostic(&e, is_text))
-        })
+        registry
+            .render(name, &data)
+            .map_err(|e| anyhow::anyhow!("{}", self.layout.render_diagnostic(&e, page.is_text())))
     }
 
     /// A page as a response with `status`; a template error is logged and answered 500.
@@ -116,8 +123,13 @@ impl Pages {
         )
     }
 
-    /// The confirmation mail's text.
-    pub(super) fn mail(&self, data: impl Serialize) -> anyhow::Result<String> {
-        self.render(Page::ConfirmMail, data)
+    /// A mail's text (`page` is one of the mails).
+    pub(super) fn text(&self, page: Page, data: impl Serialize) -> anyhow::Result<String> {
+        self.render(page, data)
+    }
+
+    /// The newsletter's name, as mails and pages give it.
+    pub(super) fn list(&self) -> &str {
+        &self.list
     }
 }

@@ -1,7 +1,7 @@
 //! Sign-up with double opt-in: the form, the request (always the same "check your inbox"
-//! answer, a honeypot, a per-client limit, at most one mail an hour per address), the
-//! confirmation mail through the configured transport, and the confirmation, whose GET
-//! shows a button and whose POST makes the reader a member of `signup_segment`.
+//! answer, a honeypot, a per-client limit, at most one mail an hour per address), and the
+//! confirmation, whose GET shows a button and whose POST makes the reader a member of
+//! `signup_segment` (the mails themselves are [`super::mail`]'s).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,11 +19,6 @@ use super::routes::{TopicView, forbidden, same_origin, unavailable};
 use crate::audience::Address;
 use crate::audience::store::Pending;
 use crate::clock::Timestamp;
-use crate::message::notice::Notice;
-use crate::transport::{Envelope, Transport as _};
-
-/// How long a confirmation link works: as long as its request stays pending.
-const CONFIRM_HOURS: i64 = crate::audience::store::SIGNUP_HOURS;
 
 /// The topics of `[topics]`, ticked when in `chosen`.
 pub(super) fn topic_views(app: &App, chosen: &[String]) -> Vec<TopicView> {
@@ -106,80 +101,17 @@ pub(super) async fn subscribe(
     match app.committer.apply(Change::Signup(pending.clone())).await {
         Ok(Done::Requested(requested)) if requested.mail => {
             // Mailed in the background, so that the answer's timing tells nothing either.
-            tokio::spawn(send_confirmation(app.clone(), pending, requested.id));
+            tokio::spawn(super::mail::confirmation(
+                app.clone(),
+                pending,
+                requested.id,
+                false,
+            ));
         }
         Ok(_) => tracing::info!("sign-up repeated within the hour: no second mail"),
         Err(e) => return unavailable(&e),
     }
     sent
-}
-
-/// The confirmation mail's data: nothing the form's sender typed (the name is unverified
-/// until the address's owner confirms), so the mail cannot carry a stranger's words.
-#[derive(Serialize)]
-struct MailData {
-    url: String,
-    hours: i64,
-}
-
-/// Mails the confirmation of sign-up `id`; a mail that cannot be sent does not count
-/// towards the hourly limit.
-async fn send_confirmation(app: Arc<App>, pending: Pending, id: String) {
-    let (envelope, message) = match confirmation(&app, &pending, &id, Timestamp::now()) {
-        Ok(built) => built,
-        Err(e) => return tracing::error!("cannot write the confirmation mail: {e:#}"),
-    };
-    let mut transport = app.transport.lock().await;
-    // No ledger: nothing to mark before the body goes.
-    let sent = transport.send(&envelope, &message, async { true }).await;
-    drop(transport);
-    match sent {
-        Ok(_) => tracing::info!("confirmation mail sent"),
-        Err(e) => {
-            // The relay's reply is outside text: escaped and bounded like a webhook's.
-            let why = super::logged::logged(&crate::transport::mask_addresses(&e.to_string()));
-            tracing::warn!("the confirmation mail was not sent: {why}");
-            if let Err(e) = app.committer.apply(Change::MailFailed(id)).await {
-                tracing::error!("{e:#}");
-            }
-        }
-    }
-}
-
-/// The confirmation message of sign-up `id` and its envelope, with a link valid for
-/// [`CONFIRM_HOURS`] from `now`.
-fn confirmation(
-    app: &App,
-    pending: &Pending,
-    id: &str,
-    now: Timestamp,
-) -> anyhow::Result<(Envelope, Vec<u8>)> {
-    let expires = Timestamp(now.0 + CONFIRM_HOURS * 3600);
-    let token = app
-        .signer
-        .confirmation_token(id, expires)
-        .ok_or_else(|| anyhow::anyhow!("sign-up id {id} is not 16 hex digits"))?;
-    let identity = &app.identity;
-    let list = identity.name.as_deref().unwrap_or(&identity.list_id);
-    let text = app.pages.mail(&MailData {
-        url: format!("{}confirm/{token}", app.serve.public_url.get_ref()),
-        hours: CONFIRM_HOURS,
-    })?;
-    let message_id = format!("<signup.{id}.{}@{}>", now.0, identity.domain);
-    let notice = Notice {
-        identity,
-        to: &pending.address,
-        subject: &format!("Confirm your subscription to {list}"),
-        text: &text,
-        date: now,
-        message_id: &message_id,
-    };
-    let envelope = Envelope {
-        from: identity.from.clone(),
-        to: pending.address.clone(),
-        message_id: message_id.clone(),
-    };
-    Ok((envelope, notice.build()))
 }
 
 #[derive(Serialize)]
@@ -227,10 +159,14 @@ pub(super) async fn confirm(
     if !same_origin(&app, &headers) {
         return forbidden(&app);
     }
-    match app.committer.apply(Change::Confirm(id)).await {
-        Ok(Done::Confirmed(Some(pending))) => {
+    let welcome = app.serve.welcome;
+    match app.committer.apply(Change::Confirm { id, welcome }).await {
+        Ok(Done::Confirmed(Some(pending), welcome)) => {
             app.candidates.add(&app.signer, &pending.address);
             tracing::info!("sign-up confirmed");
+            if welcome {
+                tokio::spawn(super::mail::welcome(app.clone(), pending));
+            }
         }
         Ok(_) => return app.pages.bad_link(),
         Err(e) => return unavailable(&e),

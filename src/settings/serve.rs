@@ -25,6 +25,22 @@ pub struct Serve {
     /// Proxies whose `X-Forwarded-For` is believed (the client is its last hop not listed).
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Whether a reader who confirms gets one welcome mail (the layout's
+    /// `pages/welcome.txt.hbs`).
+    #[serde(default = "yes")]
+    pub welcome: bool,
+    /// Hours after which a sign-up still pending gets one reminder; 0 for none. Below the
+    /// confirmation link's life, so that the reminder's link still works.
+    #[serde(default = "default_remind_after")]
+    pub remind_after_hours: Spanned<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_remind_after() -> Spanned<i64> {
+    Spanned::new(0..0, 24)
 }
 
 fn default_signup_segment() -> Spanned<String> {
@@ -59,6 +75,15 @@ pub(super) fn check(
     unsubscribe: Option<&Unsubscribe>,
     diags: &mut Diagnostics,
 ) {
+    let remind = serve.remind_after_hours.get_ref();
+    let life = crate::audience::store::SIGNUP_HOURS;
+    if !(0..life).contains(remind) {
+        let message = format!(
+            "`remind_after_hours` must be between 0 (no reminder) and {} (a confirmation link works {life} hours)",
+            life - 1
+        );
+        diags.push(Diagnostic::error(message).at_span(source, serve.remind_after_hours.span()));
+    }
     let url = serve.public_url.get_ref();
     let problem = match check_url(url, false) {
         Err(problem) => Some(format!("`public_url` {problem}")),
@@ -169,6 +194,8 @@ mod tests {
             ),
             signup_segment: super::default_signup_segment(),
             trusted_proxies: Vec::new(),
+            welcome: true,
+            remind_after_hours: super::default_remind_after(),
         };
         assert_eq!(serve.public_host(), "News.example.org:8443");
         assert_eq!(serve.base_path(), "/readers/");

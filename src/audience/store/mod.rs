@@ -6,6 +6,7 @@
 //! so concurrent processes (`serve`, `dispatch`, `suppress`) never lose each other's changes.
 
 mod migrate;
+mod notices;
 mod read;
 mod unverified;
 mod write;
@@ -69,6 +70,12 @@ CREATE TABLE IF NOT EXISTS events (
     change TEXT NOT NULL,
     source TEXT NOT NULL,
     reference TEXT
+);
+CREATE TABLE IF NOT EXISTS mails (
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (key, kind)
 );
 CREATE TABLE IF NOT EXISTS unverified (
     reference TEXT NOT NULL,

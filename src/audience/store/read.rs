@@ -163,16 +163,20 @@ pub(super) fn signup(conn: &Connection, id: &str) -> rusqlite::Result<Option<Pen
     conn.prepare_cached(
         "SELECT address, name, topics, segment, requested_at FROM signups WHERE id = ?1",
     )?
-    .query_row([id], |r| {
-        Ok(Pending {
-            address: address(r, 0)?,
-            name: r.get(1)?,
-            topics: json_list(r, 2)?,
-            segment: r.get(3)?,
-            requested_at: Timestamp(r.get(4)?),
-        })
-    })
+    .query_row([id], |r| signup_row(r, 0))
     .optional()
+}
+
+/// The sign-up request in the columns address, name, topics, segment and requested_at,
+/// starting at column `at`.
+pub(super) fn signup_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Pending> {
+    Ok(Pending {
+        address: address(r, at)?,
+        name: r.get(at + 1)?,
+        topics: json_list(r, at + 2)?,
+        segment: r.get(at + 3)?,
+        requested_at: Timestamp(r.get(at + 4)?),
+    })
 }
 
 /// The history's words for a choice of topics.

@@ -37,6 +37,16 @@ const SIGNED: [&str; 12] = [
     "Feedback-ID",
 ];
 
+/// The fields signed once more than they occur (RFC 6376 §8.15, "oversigning"): a verifier
+/// reads the extra name as an empty field, so a copy with one of them prepended after
+/// signing (a second From, a forged List-Unsubscribe) fails verification.
+const OVERSIGNED: [&str; 4] = [
+    "From",
+    "Subject",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
 /// Signs messages for one domain with one or more keys.
 #[derive(Debug)]
 pub struct Signer {
@@ -100,7 +110,13 @@ impl Signer {
                     .find(|f| f.name.eq_ignore_ascii_case(name))
             })
             .collect();
-        let names: Vec<String> = signed.iter().map(|f| f.name.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = signed.iter().map(|f| f.name.to_ascii_lowercase()).collect();
+        names.extend(
+            OVERSIGNED
+                .iter()
+                .filter(|name| signed.iter().any(|f| f.name.eq_ignore_ascii_case(name)))
+                .map(|name| name.to_ascii_lowercase()),
+        );
         let mut headers = Vec::with_capacity(1024);
         for field in &signed {
             canon::header(&mut headers, field, true);
