@@ -35,14 +35,13 @@ pub fn run(
     let mut importer = Importer::open(project, now)?;
     for (uid, size) in messages {
         let label = format!("imap:{folder}/{uid}");
-        let content = if size > limit {
-            Content::Skipped(Skip::TooLarge { size, limit })
-        } else {
-            match session.fetch(uid, limit) {
+        let content = match size {
+            Some(size) if size > limit => Content::Skipped(Skip::TooLarge { size, limit }),
+            _ => match session.fetch(uid, limit) {
                 Ok(bytes) => Content::Bytes(bytes),
                 Err(e) if e.is::<Refused>() => Content::Unreadable(format!("{e:#}")),
                 Err(e) => return Err(e.context(format!("cannot fetch {label}"))),
-            }
+            },
         };
         let records = importer.import(Item { label, content })?;
         let applied = records.iter().all(Record::applied);

@@ -1,9 +1,11 @@
 //! A small IMAP4rev1 client (RFC 3501), just what `bounces fetch` needs: log in over TLS,
-//! STARTTLS or (on loopback only) plain TCP, select a folder, list its messages by UID,
-//! fetch one without marking it read, and move it (RFC 6851 `MOVE`) or flag it `\Seen`
-//! once applied. Every step has a timeout; the password only ever crosses TLS or loopback.
+//! STARTTLS or (on loopback only) plain TCP, select a folder, list its messages by UID with
+//! their sizes, fetch one without marking it read, and move it (RFC 6851 `MOVE`) or flag it
+//! `\Seen` once applied. Every step has a timeout, every response is bounded (`wire`),
+//! and the password only ever crosses TLS or loopback.
 
-use std::io::{BufRead as _, BufReader, Read, Write};
+mod wire;
+
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,29 +13,18 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_rustls::rustls::{ClientConnection, StreamOwned};
 
-use super::source::human_size;
 use crate::settings::Security;
 use crate::transport::tls;
+use wire::{Line, MAX_RESPONSE, Wire};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The longest response line read, literals aside: every line the commands here get is
-/// short, since the message list comes one FETCH line per message.
-const MAX_LINE: u64 = 64 * 1024;
 
 /// The most a literal may hold outside a message: nothing here expects one.
 const MAX_SMALL_LITERAL: u64 = 64 * 1024;
 
-/// The most one command's response lines may hold in all, literals aside (a folder of a
-/// million messages lists in about 40 MB): past it the server is not answering in good faith.
-const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
-
-trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
-
 /// A logged-in IMAP session.
 pub struct Session {
-    stream: BufReader<Box<dyn Stream>>,
+    wire: Wire,
     tag: u32,
 }
 
@@ -50,12 +41,6 @@ pub struct Login<'a> {
     pub username: &'a str,
     /// The password.
     pub password: &'a str,
-}
-
-/// One server response line and the literals (`{N}` bytes) it carried.
-struct Line {
-    text: String,
-    literals: Vec<Vec<u8>>,
 }
 
 /// The server refused a command (a tagged `NO` or `BAD`): the session itself goes on.
@@ -85,7 +70,8 @@ impl Session {
             Security::None | Security::Starttls => Self::new(Box::new(tcp)),
         };
         let greeting = session
-            .line(MAX_SMALL_LITERAL, &mut MAX_RESPONSE.clone())
+            .wire
+            .line(MAX_SMALL_LITERAL, &mut { MAX_RESPONSE })
             .with_context(|| format!("no greeting from the {what}"))?;
         anyhow::ensure!(
             greeting.text.starts_with("* OK"),
@@ -95,7 +81,7 @@ impl Session {
         if login.security == Security::Starttls {
             session.simple("STARTTLS")?;
             anyhow::ensure!(
-                session.stream.buffer().is_empty(),
+                !session.wire.has_unread(),
                 "the {what} spoke before TLS started"
             );
             session = Self::new(Box::new(wrap(plain, login.host)?));
@@ -105,9 +91,9 @@ impl Session {
         Ok(session)
     }
 
-    fn new(stream: Box<dyn Stream>) -> Self {
+    fn new(stream: Box<dyn wire::Stream>) -> Self {
         Self {
-            stream: BufReader::new(stream),
+            wire: Wire::new(stream),
             tag: 0,
         }
     }
@@ -133,13 +119,15 @@ impl Session {
     }
 
     /// The UID and size (`RFC822.SIZE`) of every message in the selected folder, by UID:
-    /// what a message is is known before a byte of it is fetched.
-    pub fn sizes(&mut self) -> anyhow::Result<Vec<(u32, u64)>> {
+    /// how large a message is is known before a byte of it is fetched (a server that leaves
+    /// the size out gets its message fetched, within the limit all the same).
+    pub fn sizes(&mut self) -> anyhow::Result<Vec<(u32, Option<u64>)>> {
         let mut found = Vec::new();
         self.command("UID FETCH 1:* (RFC822.SIZE)", MAX_SMALL_LITERAL, |line| {
             let item = |name| fetch_item(&line.text, name);
-            if let (Some(uid), Some(size)) = (item("UID"), item("RFC822.SIZE")) {
-                found.push((u32::try_from(uid).context("a UID past 2^32")?, size));
+            if let Some(uid) = item("UID") {
+                let uid = u32::try_from(uid).context("a UID past 2^32")?;
+                found.push((uid, item("RFC822.SIZE")));
             }
             Ok(())
         })?;
@@ -204,14 +192,10 @@ impl Session {
             .take(2)
             .collect::<Vec<_>>()
             .join(" ");
-        let stream = self.stream.get_mut();
-        stream
-            .write_all(format!("{tag}{command}\r\n").as_bytes())
-            .and_then(|()| stream.flush())
-            .with_context(|| format!("cannot send `{verb}` to the IMAP server"))?;
+        self.wire.send(&format!("{tag}{command}"), &verb)?;
         let mut budget = MAX_RESPONSE;
         loop {
-            let line = self.line(max_literal, &mut budget)?;
+            let line = self.wire.line(max_literal, &mut budget)?;
             match line.text.strip_prefix(&tag) {
                 Some(status) if status.starts_with("OK") => return Ok(()),
                 Some(status) => {
@@ -221,69 +205,6 @@ impl Session {
             }
         }
     }
-
-    /// One response line with its literals, taking its text's length from `budget`.
-    fn line(&mut self, max_literal: u64, budget: &mut u64) -> anyhow::Result<Line> {
-        let mut line = Line {
-            text: String::new(),
-            literals: Vec::new(),
-        };
-        loop {
-            let mut raw = Vec::new();
-            (&mut self.stream)
-                .take(MAX_LINE)
-                .read_until(b'\n', &mut raw)
-                .context("lost the IMAP connection")?;
-            if !raw.ends_with(b"\r\n") {
-                anyhow::ensure!(
-                    raw.len() as u64 != MAX_LINE,
-                    "the IMAP server sent a line longer than {}",
-                    human_size(MAX_LINE)
-                );
-                anyhow::bail!("the IMAP server closed the connection");
-            }
-            *budget = budget.checked_sub(raw.len() as u64).with_context(|| {
-                format!(
-                    "the IMAP server's answer passed {}",
-                    human_size(MAX_RESPONSE)
-                )
-            })?;
-            let text = String::from_utf8_lossy(&raw[..raw.len() - 2]).into_owned();
-            let size = literal_size(&text)?;
-            line.text.push_str(&text);
-            let Some(size) = size else { return Ok(line) };
-            anyhow::ensure!(
-                size <= max_literal,
-                "the IMAP server announced {size} bytes, over the {} limit",
-                human_size(max_literal)
-            );
-            let mut literal = Vec::with_capacity(usize::try_from(size)?);
-            (&mut self.stream)
-                .take(size)
-                .read_to_end(&mut literal)
-                .context("lost the IMAP connection")?;
-            anyhow::ensure!(
-                literal.len() as u64 == size,
-                "the IMAP server closed the connection after {} of {size} bytes",
-                literal.len()
-            );
-            line.literals.push(literal);
-        }
-    }
-}
-
-/// `N` when `text` ends with a literal's announcement `{N}` (or `{N+}`).
-fn literal_size(text: &str) -> anyhow::Result<Option<u64>> {
-    let Some(open) = text.strip_suffix('}').and_then(|t| t.rfind('{')) else {
-        return Ok(None);
-    };
-    let digits = text[open + 1..text.len() - 1].trim_end_matches('+');
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(None);
-    }
-    let size = digits.parse().ok();
-    size.map(Some)
-        .with_context(|| format!("the IMAP server announced a literal of {digits} bytes"))
 }
 
 /// The number after `name` in a FETCH response (`* 3 FETCH (UID 7 RFC822.SIZE 1234)`).
@@ -314,16 +235,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn literals_fetch_items_and_quotes() {
-        let size = |text| literal_size(text).map_err(|e| e.to_string());
-        assert_eq!(size("* 1 FETCH (UID 1 BODY[] {40}"), Ok(Some(40)));
-        assert_eq!(size("* 1 FETCH (UID 1 BODY[] {40+}"), Ok(Some(40)));
-        assert_eq!(size("a1 OK done"), Ok(None));
-        assert_eq!(size("* OK [ALERT] {braces}"), Ok(None));
-        assert_eq!(
-            size("* 1 FETCH (BODY[] {99999999999999999999}"),
-            Err("the IMAP server announced a literal of 99999999999999999999 bytes".to_owned())
-        );
+    fn fetch_items_and_quotes() {
         let line = "* 3 FETCH (RFC822.SIZE 1234 UID 7)";
         assert_eq!(fetch_item(line, "UID"), Some(7));
         assert_eq!(fetch_item(line, "RFC822.SIZE"), Some(1234));
