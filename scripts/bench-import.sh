@@ -62,7 +62,7 @@ measure() {
     local status=0
     (cd "$work/project" && /usr/bin/time -o "$work/time" -f "%e s, peak RSS %M KB" \
         "$bin" bounces import "$@" > "$work/out" 2> "$work/err") || status=$?
-    printf '%-34s exit %s, %s\n    %s\n' "$name" "$status" "$(cat "$work/time")" "$(tail -1 "$work/out")"
+    printf '%-34s exit %s, %s\n    %s\n' "$name" "$status" "$(tail -1 "$work/time")" "$(tail -1 "$work/out")"
 }
 
 echo "inputs: $(du -sh "$work/maildir" | cut -f1) Maildir ($messages files), $(du -h "$work/many.mbox" | cut -f1) mbox of $messages, $(du -h "$work/large.mbox" | cut -f1) mbox with one large message"
