@@ -65,8 +65,6 @@ impl fmt::Display for Skip {
 pub fn human_size(size: u64) -> String {
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * KIB;
-    // Precision is lost only past 2^53 bytes, far beyond any file.
-    #[allow(clippy::cast_precision_loss)]
     let fraction = |unit: u64| size as f64 / unit as f64;
     match size {
         s if s >= MIB && s % MIB == 0 => format!("{} MiB", s / MIB),

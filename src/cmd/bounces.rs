@@ -25,15 +25,15 @@ pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyh
         BouncesAction::Import { paths, .. } => import::run(project, paths, now, out),
         BouncesAction::Fetch { .. } => fetch::run(project, now, out),
     };
-    // What was applied is shown even when the run stopped half-way, unless it stopped
-    // because standard output failed (closed by a pager, a full disk).
-    match outcome {
-        Err(error) if printer.stdout_failed => return Err(error),
-        outcome => {
-            printer.finish()?;
-            outcome?;
-        }
-    }
+    // What was applied is shown even when the run stopped half-way (and the error that
+    // stopped it wins over one finishing the output), unless standard output failed.
+    let finished = if printer.stdout_failed {
+        Ok(())
+    } else {
+        printer.finish()
+    };
+    outcome?;
+    finished?;
     let tally = &printer.tally;
     if tally.unreadable > 0 {
         say_err(format_args!(
