@@ -97,8 +97,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Writes a line to standard output.
 pub(crate) fn say(line: fmt::Arguments<'_>) -> std::io::Result<()> {
-    writeln!(std::io::stdout().lock(), "{line}")
+    print(format_args!("{line}\n"))
 }
+
+/// Writes text to standard output. A closed output (`broadsheet ... | head`) is a broken
+/// pipe error carrying [`StdoutClosed`], so that it can be told from a server hanging up.
+pub(crate) fn print(text: fmt::Arguments<'_>) -> std::io::Result<()> {
+    write!(std::io::stdout().lock(), "{text}").map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::io::Error::new(e.kind(), StdoutClosed)
+        } else {
+            e
+        }
+    })
+}
+
+/// The reader of standard output went away: the process exits quietly with status 0.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
 
 /// Writes text to standard error, ending it with a newline if it has none.
 pub(crate) fn say_err(text: fmt::Arguments<'_>) -> std::io::Result<()> {

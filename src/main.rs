@@ -42,11 +42,13 @@ fn report(error: &anyhow::Error) -> ExitCode {
     if error.is::<broadsheet::Resumable>() {
         return ExitCode::from(broadsheet::RESUMABLE_EXIT);
     }
-    // A closed pipe (`broadsheet check ... | head`) is the reader's choice, not a failure.
-    let broken_pipe = error
+    // A closed pipe (`broadsheet check ... | head`) is the reader's choice, not a failure;
+    // any other broken pipe (a server hanging up) is.
+    let stdout_closed = error
         .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
-    if broken_pipe {
+        .and_then(|e| e.get_ref())
+        .is_some_and(|e| e.is::<broadsheet::StdoutClosed>());
+    if stdout_closed {
         return ExitCode::SUCCESS;
     }
     if let Some(diags) = error.downcast_ref::<broadsheet::diag::Diagnostics>() {

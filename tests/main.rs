@@ -5,6 +5,7 @@ mod support;
 mod archive;
 mod bounce_corpus;
 mod bounces;
+mod bounces_bounded;
 mod browser;
 mod build;
 mod check;

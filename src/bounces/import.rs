@@ -1,13 +1,14 @@
 //! `bounces import` as a library call: a project and paths in, one [`Record`] per finding
-//! out, every effect committed to the audience store (one transaction per message). A
-//! message that cannot be read is a record with an `error`; the others go on.
+//! out, every effect committed to the audience store (one transaction per message, read and
+//! applied one at a time). A message that cannot be read is a record with an `error`, one
+//! too large to read a record with `skipped`; the others go on.
 
 use serde::Serialize;
 
 use super::classify::{self, Context};
 use super::effects::{self, Effect, Targets};
 use super::mapping::{Doubt, MappedBy, Mapping, Recipients, Sources};
-use super::source::{self, Item};
+use super::source::{self, Content, Item, Skip};
 use super::status::Action;
 use super::{Finding, Kind, Report};
 use crate::audience::store::Tx;
@@ -47,42 +48,86 @@ pub struct Record {
     /// Why the message could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the message was left unread (it is larger than `[bounces] max_message_size`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skip>,
 }
 
-/// Reads every message under `paths` and applies what it says.
+impl Record {
+    /// Whether the record is of a message that was applied (not unreadable, not skipped).
+    pub fn applied(&self) -> bool {
+        self.error.is_none() && self.skipped.is_none()
+    }
+}
+
+/// Reads every message under `paths` and applies it, one message at a time: `out` gets
+/// each record once its message is committed, and may stop the import with an error.
 pub fn run(
     project: &Project,
     paths: &[std::path::PathBuf],
     now: Timestamp,
-) -> anyhow::Result<Vec<Record>> {
-    apply(project, source::read(paths), now)
+    out: impl FnMut(Record) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let limit = project.settings.bounces.max_message_size();
+    apply(project, source::read(paths, limit), now, out)
 }
 
-/// Applies every message of `items`: one record per finding, in order.
-pub fn apply(project: &Project, items: Vec<Item>, now: Timestamp) -> anyhow::Result<Vec<Record>> {
-    let context = Context {
-        mailto: project
+/// Applies every message of `items` as the iterator gives it, so that only one message is
+/// held at a time: one record per finding, in order, each handed to `out`.
+pub fn apply(
+    project: &Project,
+    items: impl IntoIterator<Item = Item>,
+    now: Timestamp,
+    mut out: impl FnMut(Record) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut importer = Importer::open(project, now)?;
+    for item in items {
+        importer.import(item)?.into_iter().try_for_each(&mut out)?;
+    }
+    Ok(())
+}
+
+/// Classifies and applies messages one at a time, each in its own transaction.
+pub struct Importer {
+    context: Context,
+    applier: Applier,
+    store: Store,
+    now: Timestamp,
+}
+
+impl Importer {
+    /// The importer for `project`: its audience store, ledger and recipients.
+    pub fn open(project: &Project, now: Timestamp) -> anyhow::Result<Self> {
+        let mailto = project
             .settings
             .unsubscribe
             .as_ref()
             .and_then(|u| u.mailto.as_ref())
-            .map(|m| m.get_ref().clone()),
-    };
-    let mut applier = Applier::open(project)?;
-    let mut store = Store::open(&project.root)?;
-    let mut records = Vec::new();
-    for item in items {
-        let report = item.bytes.and_then(|bytes| {
-            classify::classify(&bytes, &context).ok_or_else(|| "not a mail message".to_owned())
-        });
-        match report {
-            Ok(report) => {
-                records.extend(store.write(|tx| applier.apply(tx, &report, &item.label, now))?);
-            }
-            Err(error) => records.push(unreadable(item.label, error)),
-        }
+            .map(|m| m.get_ref().clone());
+        Ok(Self {
+            context: Context { mailto },
+            applier: Applier::open(project)?,
+            store: Store::open(&project.root)?,
+            now,
+        })
     }
-    Ok(records)
+
+    /// The records of one message, its effects committed: one record per finding, or one
+    /// saying why it was not applied (unreadable, not a mail message, skipped).
+    pub fn import(&mut self, item: Item) -> anyhow::Result<Vec<Record>> {
+        let bytes = match item.content {
+            Content::Bytes(bytes) => bytes,
+            Content::Skipped(skip) => return Ok(vec![unread(item.label, None, Some(skip))]),
+            Content::Unreadable(error) => return Ok(vec![unread(item.label, Some(error), None)]),
+        };
+        let Some(report) = classify::classify(&bytes, &self.context) else {
+            let error = "not a mail message".to_owned();
+            return Ok(vec![unread(item.label, Some(error), None)]);
+        };
+        let (applier, now) = (&mut self.applier, self.now);
+        self.store
+            .write(|tx| applier.apply(tx, &report, &item.label, now))
+    }
 }
 
 /// What applying a classified report needs: the recipients it may concern and the soft
@@ -186,10 +231,12 @@ fn record(report: &Report, file: &str, finding: &Finding) -> Record {
         effect: Effect::None,
         unverified: None,
         error: None,
+        skipped: None,
     }
 }
 
-fn unreadable(file: String, error: String) -> Record {
+/// The record of a message that was not applied: the reading error, or why it was skipped.
+fn unread(file: String, error: Option<String>, skipped: Option<Skip>) -> Record {
     Record {
         message_id: None,
         file,
@@ -202,7 +249,8 @@ fn unreadable(file: String, error: String) -> Record {
         volume: None,
         effect: Effect::None,
         unverified: None,
-        error: Some(error),
+        error,
+        skipped,
     }
 }
 

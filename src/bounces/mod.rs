@@ -17,6 +17,7 @@ pub mod imap;
 pub mod import;
 mod legacy;
 pub mod mapping;
+mod mbox;
 pub mod source;
 pub mod status;
 pub mod webhooks;

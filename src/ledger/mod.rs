@@ -181,7 +181,11 @@ impl Ledger {
     /// Opens the ledger at `path` for reading only, if it exists: works on a read-only
     /// `state/` and never changes the file.
     pub fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
-        if !path.exists() {
+        // A `state/` that cannot be searched is not "nothing dispatched yet".
+        let exists = path
+            .try_exists()
+            .with_context(|| format!("cannot read the ledger {}", path.display()))?;
+        if !exists {
             return Ok(None);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;

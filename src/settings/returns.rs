@@ -81,7 +81,17 @@ pub struct Bounces {
     pub folder: Spanned<String>,
     /// Where read messages go; without it they stay, flagged read.
     pub move_to: Option<Spanned<String>>,
+    /// The largest message read, in bytes; a larger one is skipped, never read whole.
+    pub max_message_size: Spanned<u64>,
 }
+
+/// The default `[bounces] max_message_size`: bounces are kilobytes, and a returned copy of
+/// a newsletter is well under this.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// The range `max_message_size` may take: below it real bounces that quote the whole
+/// message would be skipped, above it one message could take much of a small machine.
+const MESSAGE_SIZES: std::ops::RangeInclusive<u64> = 64 * 1024..=1024 * 1024 * 1024;
 
 impl Default for Bounces {
     fn default() -> Self {
@@ -94,6 +104,7 @@ impl Default for Bounces {
             password_env: None,
             folder: Spanned::new(0..0, "INBOX".to_owned()),
             move_to: None,
+            max_message_size: Spanned::new(0..0, DEFAULT_MAX_MESSAGE_SIZE),
         }
     }
 }
@@ -114,6 +125,11 @@ impl Bounces {
             143
         };
         self.port.unwrap_or(default)
+    }
+
+    /// The largest message `bounces import` and `fetch` read, in bytes.
+    pub fn max_message_size(&self) -> u64 {
+        *self.max_message_size.get_ref()
     }
 }
 
@@ -162,6 +178,15 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
     if !(1..=100).contains(soft_limit.get_ref()) {
         let message = "`soft_limit` must be between 1 and 100";
         diags.push(Diagnostic::error(message).at_span(source, soft_limit.span()));
+    }
+    let size = &settings.bounces.max_message_size;
+    if !MESSAGE_SIZES.contains(size.get_ref()) {
+        let message = format!(
+            "`max_message_size` must be between {} (64 KiB) and {} (1 GiB) bytes",
+            MESSAGE_SIZES.start(),
+            MESSAGE_SIZES.end()
+        );
+        diags.push(Diagnostic::error(message).at_span(source, size.span()));
     }
     check_imap(source, &settings.bounces, diags);
     let bounce = settings.sender.as_ref().and_then(|s| s.bounce.as_ref());
@@ -293,6 +318,12 @@ mod tests {
             "{found:?}"
         );
         assert!(imap("soft_limit = 0\n")[0].contains("between 1 and 100"));
+        assert!(imap("max_message_size = 1048576\n").is_empty());
+        let found = imap("max_message_size = 1000\n");
+        assert!(
+            found.len() == 1 && found[0].starts_with("6:20: ") && found[0].contains("64 KiB"),
+            "{found:?}"
+        );
     }
 
     #[test]

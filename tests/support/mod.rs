@@ -2,6 +2,7 @@
 
 pub mod dispatching;
 pub mod dovecot;
+pub mod fake_imap;
 pub mod fault_smtp;
 pub mod oracle;
 pub mod postfix;
