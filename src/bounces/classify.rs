@@ -7,6 +7,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
 use sha2::{Digest as _, Sha256};
 
 use super::{Finding, Kind, Report, addresses_in, dsn, legacy};
+use crate::status::Reason;
 
 /// What classification needs to know of the project.
 #[derive(Debug, Clone, Default)]
@@ -114,13 +115,28 @@ fn standard(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
             }
         }
         if is_type(part, "message", "feedback-report") {
-            let (address, _) = dsn::feedback(&text());
+            let (address, feedback_type) = dsn::feedback(&text());
             // Providers often redact Original-Rcpt-To; the VERP token or the returned
             // Message-ID then names the reader, and `address` stays empty.
-            return Some((Kind::Complaint, vec![Finding::about(address)]));
+            let finding = Finding::named(address, feedback_reason(&feedback_type));
+            return Some((Kind::Complaint, vec![finding]));
         }
     }
     None
+}
+
+/// What an ARF `Feedback-Type` (RFC 5965, lowercased; `abuse` when absent) says of the
+/// reader: only `abuse` and `fraud` are the reader's complaint. An authentication failure
+/// report (RFC 6591), a virus report, a "not spam" vote or another kind speaks of the
+/// message or its sender, never against the reader.
+pub fn feedback_reason(feedback_type: &str) -> Reason {
+    match feedback_type {
+        "abuse" | "fraud" => Reason::Complaint,
+        "auth-failure" | "dkim" => Reason::Authentication,
+        "not-spam" => Reason::NotSpam,
+        "virus" => Reason::Virus,
+        _ => Reason::Feedback,
+    }
 }
 
 /// A bounce in one of the older, non-standard formats, from a mailer daemon.
@@ -191,7 +207,10 @@ fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>) {
     }
     if to_mailto || subject == "unsubscribe" {
         let from = header_addresses(message, &["From"]).into_iter().next();
-        return (Kind::Unsubscribe, vec![Finding::about(from)]);
+        return (
+            Kind::Unsubscribe,
+            vec![Finding::named(from, Reason::Unsubscribe)],
+        );
     }
     (Kind::Unknown, Vec::new())
 }

@@ -1,9 +1,10 @@
 //! What a mapped finding does to the audience store, inside the caller's transaction, and
-//! to the ledger: a permanent failure, a complaint or an unsubscribe mail suppresses the
-//! address at once; a temporary failure is recorded and counted, and suppresses once it
-//! happened in `[bounces] soft_limit` volumes in a row with no delivery in between; a delay
-//! changes nothing. Every change carries the report's id, so importing a report again
-//! changes nothing.
+//! to the ledger, by the finding's class: a hard failure, a complaint or an unsubscribe
+//! mail suppresses the address at once; a soft failure is recorded and counted, and
+//! suppresses once it happened in `[bounces] soft_limit` volumes in a row with no delivery
+//! in between; a sender-class refusal (our reputation, our authentication, our message)
+//! and a delay never touch the reader. Every change carries the report's id, so importing
+//! a report again changes nothing.
 //!
 //! A report about a volume's message (the VERP token or the Message-ID says which) is also
 //! kept beside that message's ledger row, before the store's transaction commits: a crash
@@ -19,6 +20,7 @@ use crate::audience::store::{Source, Suppressed, Tx};
 use crate::audience::{Address, Reason};
 use crate::clock::Timestamp;
 use crate::ledger::{Ledger, Return, Returned};
+use crate::status::Class;
 
 /// The words that start a temporary failure's event, followed by its volume.
 const TEMPORARY: &str = "temporary failure";
@@ -74,15 +76,19 @@ pub fn apply(
             kind,
             report: report.id.clone(),
             status: finding.status.clone(),
-            permanent: finding.permanent,
+            permanent: finding.permanent(),
             diagnostic: finding.diagnostic.clone(),
             at: now.0.saturating_mul(1000),
+            reason: finding.reason,
+            class: finding.class,
         };
         ledger.record_return(volume, address.as_str(), &r)?;
     }
-    let (reason, source) = match report.kind {
-        Kind::Bounce if finding.action != Action::Failed => return Ok(Effect::None),
-        Kind::Bounce if !finding.permanent => {
+    let (reason, source) = match (report.kind, finding.class) {
+        (Kind::Bounce, _) if finding.action != Action::Failed => return Ok(Effect::None),
+        (Kind::AutoReply | Kind::Unknown, _) => return Ok(Effect::None),
+        (_, Class::Sender | Class::AutoReply) => return Ok(Effect::None),
+        (_, Class::Soft) => {
             let volume = mapped.volume.map_or_else(
                 || format!("report {}", report.id),
                 |v| format!("volume {v}"),
@@ -98,19 +104,20 @@ pub fn apply(
             };
             if run < soft_limit as usize {
                 let status = finding.status.as_deref().unwrap_or("no status");
-                let change = format!("{TEMPORARY} in {volume} ({status})");
+                let why = finding.reason;
+                let change = format!("{TEMPORARY} in {volume} ({why}, {status})");
                 tx.note(address, &change, Source::Bounce, &report.id, now)?;
                 return Ok(Effect::Counted);
             }
             (Reason::Bounced, Source::Bounce)
         }
-        Kind::Bounce => (Reason::Bounced, Source::Bounce),
-        Kind::Complaint => (Reason::Complained, Source::Complaint),
-        Kind::Unsubscribe => (Reason::Unsubscribed, Source::Mailto),
-        Kind::AutoReply | Kind::Unknown => return Ok(Effect::None),
+        (_, Class::Hard) => (Reason::Bounced, Source::Bounce),
+        (_, Class::Complaint) => (Reason::Complained, Source::Complaint),
+        (_, Class::Unsubscribe) => (Reason::Unsubscribed, Source::Mailto),
     };
+    let detail = Some(finding.reason);
     Ok(
-        match tx.suppress(address, reason, source, Some(&report.id), now)? {
+        match tx.suppress_for(address, reason, detail, source, Some(&report.id), now)? {
             Suppressed::Added | Suppressed::Replaced(_) => Effect::Suppressed,
             Suppressed::Kept(_) => Effect::None,
         },
@@ -142,14 +149,15 @@ mod tests {
     use crate::audience::Store;
     use crate::bounces::mapping::MappedBy;
 
-    fn report(id: &str, status: &str, permanent: bool) -> Report {
-        let finding = Finding {
-            address: Some("ana@example.org".to_owned()),
-            status: Some(status.to_owned()),
-            action: Action::Failed,
-            permanent,
-            diagnostic: None,
-        };
+    fn report(id: &str, status: &str, text: &str) -> Report {
+        let code = crate::status::Status::parse(status);
+        let finding = Finding::failure(
+            Some("ana@example.org".to_owned()),
+            Some(status.to_owned()),
+            Action::Failed,
+            crate::status::classify(None, code, text),
+            Some(text.to_owned()),
+        );
         Report {
             id: id.to_owned(),
             kind: Kind::Bounce,
@@ -161,7 +169,17 @@ mod tests {
 
     /// Applies a 4.2.2 failure to ana's message of `volume`, reported as `id`.
     fn temporary(store: &mut Store, ledger: Option<&Ledger>, id: &str, volume: u32) -> Effect {
-        let report = report(id, "4.2.2", false);
+        let report = report(id, "4.2.2", "mailbox full");
+        apply_to_ana(store, ledger, &report, volume)
+    }
+
+    /// Applies `report` to ana's message of `volume`.
+    fn apply_to_ana(
+        store: &mut Store,
+        ledger: Option<&Ledger>,
+        report: &Report,
+        volume: u32,
+    ) -> Effect {
         let mapped = Mapped {
             address: Address::parse("ana@example.org").unwrap(),
             by: MappedBy::Verp,
@@ -172,7 +190,7 @@ mod tests {
                 let mut targets = Targets { tx, ledger };
                 apply(
                     &mut targets,
-                    &report,
+                    report,
                     &report.findings[0],
                     &mapped,
                     3,
@@ -245,5 +263,39 @@ mod tests {
             "13 failed too, late: four in a row"
         );
         assert_eq!(ledger.returns(13).unwrap().len(), 1, "kept beside the row");
+    }
+
+    #[test]
+    fn only_the_class_decides_what_happens_to_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let ana = Address::parse("ana@example.org").unwrap();
+        let ours = report(
+            "<s@x>",
+            "5.1.1",
+            "550 5.1.1 <news@example.org>: Sender address rejected",
+        );
+        assert_eq!(ours.findings[0].class, Class::Sender);
+        assert_eq!(apply_to_ana(&mut store, None, &ours, 11), Effect::None);
+        let blocked = report(
+            "<b@x>",
+            "5.7.1",
+            "554 5.7.1 Client host blocked using zen.spamhaus.org",
+        );
+        assert_eq!(apply_to_ana(&mut store, None, &blocked, 11), Effect::None);
+        assert!(
+            store.suppression(&ana).unwrap().is_none(),
+            "never the reader's fault"
+        );
+        let gone = report("<g@x>", "5.0.0", "550 User unknown");
+        assert_eq!(
+            apply_to_ana(&mut store, None, &gone, 11),
+            Effect::Suppressed
+        );
+        let suppression = store.suppression(&ana).unwrap().expect("suppressed");
+        assert_eq!(
+            (suppression.reason, suppression.detail),
+            (Reason::Bounced, Some(crate::status::Reason::UserUnknown))
+        );
     }
 }

@@ -4,8 +4,9 @@
 //! addresses count only after the first words of failure, never from the returned original
 //! (cut at its marker), never from quoted header lines, never the daemon's own.
 
-use super::status::{self, Action};
-use super::{Finding, addresses_in};
+use super::status::Action;
+use super::{Finding, addresses_in, dsn};
+use crate::status::{Reason, Status};
 
 /// Where the returned original (or its header block) starts, in a bounce's text.
 const ORIGINAL_MARKERS: [&str; 13] = [
@@ -120,7 +121,7 @@ pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
         l.starts_with('<') && l.ends_with(">:") && l.contains('@')
     };
     let speaks = |l: &str| {
-        FAILURE_WORDS.iter().any(|w| l.contains(w)) || status::enhanced_in(l).is_some() || qmail(l)
+        FAILURE_WORDS.iter().any(|w| l.contains(w)) || Status::find_in(l).is_some() || qmail(l)
     };
     if !lower[..end].iter().any(|l| speaks(l)) && !speaks(subject) {
         return Vec::new();
@@ -172,21 +173,16 @@ pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
 }
 
 fn finding(address: String, context: &str, delayed: bool) -> Finding {
-    let status =
-        status::enhanced_in(context).or_else(|| status::from_words(context).map(str::to_owned));
+    let status = Status::find_in(context);
     let action = if delayed {
         Action::Delayed
     } else {
         Action::Failed
     };
-    let permanent = action == Action::Failed && status.as_deref().is_some_and(status::is_permanent);
-    Finding {
-        address: Some(address),
-        status,
-        action,
-        permanent,
-        diagnostic: Some(context.trim().chars().take(300).collect()),
-    }
+    let diagnostic: String = context.trim().chars().take(300).collect();
+    let classified = dsn::classified(status, Some(&diagnostic), Reason::Unknown);
+    let status = status.map(|s| s.to_string());
+    Finding::failure(Some(address), status, action, classified, Some(diagnostic))
 }
 
 /// Lines that quote the original's headers or the report's bookkeeping, whose addresses
@@ -271,7 +267,8 @@ This is a permanent error; I've given up. Sorry it didn't work out.\n\n\
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].address.as_deref(), Some("userx@example.de"));
         assert_eq!(found[0].status.as_deref(), Some("5.1.1"));
-        assert!(found[0].permanent);
+        assert_eq!(found[0].reason, Reason::UserUnknown);
+        assert!(found[0].permanent());
     }
 
     #[test]
@@ -283,7 +280,7 @@ The message identifier is: <abc@example.org>\nPlease contact <postmaster@example
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].address.as_deref(), Some("userx@example.za"));
         assert_eq!(found[0].action, Action::Delayed);
-        assert!(!found[0].permanent);
+        assert!(!found[0].permanent());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) mod prepare;
 mod progress;
 pub(crate) mod report;
 mod run;
+mod sender;
 mod verdict;
 
 use std::path::Path;
