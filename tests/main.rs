@@ -4,6 +4,7 @@ mod support;
 
 mod archive;
 mod bounce_corpus;
+mod bounce_corpus_classes;
 mod bounces;
 mod browser;
 mod build;

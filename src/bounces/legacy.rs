@@ -165,11 +165,53 @@ pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
             {
                 continue;
             }
-            let context = lines[at..end.min(at + 3)].join(" ");
+            let context = window(&lines[at..end], &key);
             findings.push(finding(address, &context, delayed));
         }
     }
     findings
+}
+
+/// The words about `address` (lowercased) in `lines`, which start at its mention: that line
+/// and the next few that are not blank, up to a line led by another address (the next
+/// failed recipient's block). MTAs put the reason a line or several after the address
+/// (qmail, Exchange), or after a transcript of the session (Exim, hMailServer).
+fn window(lines: &[&str], address: &str) -> String {
+    let mut taken: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let bare = line
+            .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase();
+        if bare.is_empty() {
+            continue;
+        }
+        let another = addresses_in(&bare)
+            .first()
+            .is_some_and(|a| bare.starts_with(a.as_str()) && a != address);
+        if (i > 0 && another) || taken.len() == 6 {
+            break;
+        }
+        taken.push(line.trim());
+    }
+    taken.join(" ")
+}
+
+/// The words about `address` in a report's readable `text`, before the returned original:
+/// for a standard report whose machine-readable part says nothing of the reason.
+pub fn words_about(text: &str, address: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .iter()
+        .position(|l| {
+            let l = l.to_ascii_lowercase();
+            ORIGINAL_MARKERS.iter().any(|m| l.contains(m))
+        })
+        .unwrap_or(lines.len());
+    let key = address.to_ascii_lowercase();
+    let at = lines[..end]
+        .iter()
+        .position(|l| l.to_ascii_lowercase().contains(&key))?;
+    Some(window(&lines[at..end], &key))
 }
 
 fn finding(address: String, context: &str, delayed: bool) -> Finding {

@@ -9,7 +9,9 @@
 
 mod classify;
 mod codes;
+mod ours;
 mod reason;
+mod theirs;
 mod words;
 
 use std::fmt;
