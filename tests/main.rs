@@ -22,6 +22,7 @@ mod loader_fuzz;
 mod new;
 mod preview;
 mod recipients;
+mod refusal_classes;
 mod sample;
 mod sending;
 mod serve;

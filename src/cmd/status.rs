@@ -154,13 +154,19 @@ fn print_returns(r: &Returns) -> anyhow::Result<()> {
     }
     say(format_args!(
         "returned: {} bounced, {} soft-bounced, {} refused on our side, {} complaint(s), \
-         {} unsubscribe mail(s); {} refused while sending",
-        r.bounced, r.soft_bounced, r.sender_refused, r.complaints, r.unsubscribes, r.refused
+         {} unsubscribe mail(s); {} refused while sending ({} on our side)",
+        r.bounced,
+        r.soft_bounced,
+        r.sender_refused,
+        r.complaints,
+        r.unsubscribes,
+        r.refused,
+        r.refused_on_our_side
     ))?;
     say(format_args!(
         "  bounce rate {:.2}% ({} of {} attempted), complaint rate {:.2}%",
         r.bounce_rate * 100.0,
-        r.refused + r.bounced,
+        r.readers_bounces(),
         r.attempted,
         r.complaint_rate * 100.0
     ))?;

@@ -53,6 +53,9 @@ pub struct Returns {
     pub attempted: u64,
     /// Refused for good during the SMTP transaction (the `failed` rows).
     pub refused: u64,
+    /// Of `refused`, those refused for reasons on our side (class `sender`): not the
+    /// readers' bounces, so not in the bounce rate.
+    pub refused_on_our_side: u64,
     /// Accepted, then reported as failed for good (the address is gone).
     pub bounced: u64,
     /// Accepted, then reported as failed for now only (mailbox full, expired retries).
@@ -64,12 +67,19 @@ pub struct Returns {
     pub complaints: u64,
     /// Answered with a mail to the `mailto:` unsubscribe address.
     pub unsubscribes: u64,
-    /// `(refused + bounced) / attempted`.
+    /// `(refused - refused_on_our_side + bounced) / attempted`: the readers' bounces.
     pub bounce_rate: f64,
     /// `complaints / attempted`.
     pub complaint_rate: f64,
     /// The most frequent reasons, by domain, most frequent first.
     pub reasons: Vec<ReasonGroup>,
+}
+
+impl Returns {
+    /// The readers' bounces: refused during sending for their reasons, or bounced later.
+    pub fn readers_bounces(&self) -> u64 {
+        self.refused - self.refused_on_our_side + self.bounced
+    }
 }
 
 /// Returns of one kind, domain, reason and status.
@@ -270,10 +280,17 @@ pub(crate) fn report(
         )
         .collect();
     let count = |state: State| report.counts.get(state.as_str()).copied().unwrap_or(0);
+    let ours = report
+        .failures
+        .iter()
+        .filter(|g| g.state == State::Failed.as_str() && g.class == Class::Sender)
+        .map(|g| g.count as u64)
+        .sum();
     report.returns = returns(
         &ledger.returns(number)?,
         count(State::Sent),
         count(State::Failed),
+        ours,
     );
     report.warnings = warnings(&report.returns);
     report.warnings.extend(super::sender::warnings(
@@ -298,8 +315,8 @@ pub(super) fn kind_word(r: &Return) -> &'static str {
 }
 
 /// The counts, rates and top reasons of `found` (address and return), over `sent` and
-/// `refused` messages.
-fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
+/// `refused` messages, `ours` of them refused for reasons on our side.
+fn returns(found: &[(String, Return)], sent: u64, refused: u64, ours: u64) -> Returns {
     let mut by_message: BTreeMap<&str, Vec<&Return>> = BTreeMap::new();
     let mut reasons: BTreeMap<(&'static str, &str, Reason, Option<&str>), usize> = BTreeMap::new();
     for (address, r) in found {
@@ -312,6 +329,7 @@ fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
     let mut counted = Returns {
         attempted: sent + refused,
         refused,
+        refused_on_our_side: ours,
         ..Returns::default()
     };
     for returns in by_message.values() {
@@ -333,7 +351,7 @@ fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
             n as f64 / counted.attempted as f64
         }
     };
-    counted.bounce_rate = rate(counted.refused + counted.bounced);
+    counted.bounce_rate = rate(counted.readers_bounces());
     counted.complaint_rate = rate(counted.complaints);
     let mut reasons: Vec<ReasonGroup> = reasons
         .into_iter()
@@ -369,7 +387,7 @@ fn warnings(returns: &Returns) -> Vec<String> {
             "the bounce rate is {:.2}% ({} of {}), above 2%: relays such as Amazon SES review \
              a sender at 5%; check where the list's addresses come from",
             returns.bounce_rate * 100.0,
-            returns.refused + returns.bounced,
+            returns.readers_bounces(),
             returns.attempted
         ));
     }
@@ -481,7 +499,7 @@ mod tests {
             came("e@example.org", Returned::Unsubscribe, None, false),
             came("f@yahoo.com", Returned::Bounce, Some("5.7.26"), false),
         ];
-        let r = returns(&found, 998, 2);
+        let r = returns(&found, 998, 2, 0);
         assert_eq!(r.sender_refused, 1, "a DMARC refusal is ours, not a bounce");
         assert_eq!(r.attempted, 1000);
         assert_eq!(
@@ -515,16 +533,20 @@ mod tests {
             came("a@gmail.com", Returned::Complaint, None, false),
             came("b@gmail.com", Returned::Complaint, None, false),
         ];
-        let r = returns(&found, 1000, 0);
+        let r = returns(&found, 1000, 0, 0);
         let warned = warnings(&r);
         assert_eq!(warned.len(), 1, "{warned:?}");
         assert!(warned[0].starts_with("the complaint rate is 0.20% (2 of 1000)"));
-        let r = returns(&[], 97, 3);
+        let r = returns(&[], 95, 5, 2);
         let warned = warnings(&r);
         assert!(
             warned[0].starts_with("the bounce rate is 3.00% (3 of 100)"),
-            "{warned:?}"
+            "two of five refusals were ours, not the readers': {warned:?}"
         );
-        assert_eq!(returns(&[], 0, 0).bounce_rate, 0.0, "nothing sent, no rate");
+        assert_eq!(
+            returns(&[], 0, 0, 0).bounce_rate,
+            0.0,
+            "nothing sent, no rate"
+        );
     }
 }
