@@ -63,48 +63,20 @@ pub fn apply(
     if tx.has_reference(address, &report.id)? {
         return Ok(Effect::AlreadyImported);
     }
-    let returned = match report.kind {
-        Kind::Bounce if finding.action == Action::Failed => Some(Returned::Bounce),
-        Kind::Complaint => Some(Returned::Complaint),
-        Kind::Unsubscribe => Some(Returned::Unsubscribe),
-        Kind::Bounce | Kind::AutoReply | Kind::Unknown => None,
-    };
     // Kept beside the message's row, when the report is about a volume the ledger holds.
     let in_ledger = ledger.zip(mapped.volume);
-    if let (Some((ledger, volume)), Some(kind)) = (in_ledger, returned) {
-        let r = Return {
-            kind,
-            report: report.id.clone(),
-            status: finding.status.clone(),
-            permanent: finding.permanent(),
-            diagnostic: finding.diagnostic.clone(),
-            at: now.0.saturating_mul(1000),
-            reason: finding.reason,
-            class: finding.class,
-        };
-        ledger.record_return(volume, address.as_str(), &r)?;
+    if let Some((ledger, volume)) = in_ledger {
+        keep_in_ledger(ledger, volume, report, finding, address, now)?;
     }
     let (reason, source) = match (report.kind, finding.class) {
         (Kind::Bounce, _) if finding.action != Action::Failed => return Ok(Effect::None),
         (Kind::AutoReply | Kind::Unknown, _) => return Ok(Effect::None),
         (_, Class::Sender | Class::AutoReply) => return Ok(Effect::None),
         (_, Class::Soft) => {
-            let volume = mapped.volume.map_or_else(
-                || format!("report {}", report.id),
-                |v| format!("volume {v}"),
-            );
-            // The ledger's run of soft bounces, else the store's count of them.
-            let ledger_run = match in_ledger {
-                Some((ledger, _)) => ledger.soft_bounce_run(address.as_str())?,
-                None => None,
-            };
-            let run = match ledger_run {
-                Some(run) => run as usize,
-                None => earlier_volumes(tx, address, &volume)?,
-            };
-            if run < soft_limit as usize {
+            let run = soft_run(tx, in_ledger.map(|(l, _)| l), report, mapped)?;
+            if run.count < soft_limit as usize {
                 let status = finding.status.as_deref().unwrap_or("no status");
-                let why = finding.reason;
+                let (volume, why) = (run.volume, finding.reason);
                 let change = format!("{TEMPORARY} in {volume} ({why}, {status})");
                 tx.note(address, &change, Source::Bounce, &report.id, now)?;
                 return Ok(Effect::Counted);
@@ -122,6 +94,65 @@ pub fn apply(
             Suppressed::Kept(_) => Effect::None,
         },
     )
+}
+
+/// Records a failure, complaint or unsubscribe mail beside `address`'s row of `volume`,
+/// whatever its class (a refusal on our side is shown by `status`, never acted on).
+fn keep_in_ledger(
+    ledger: &Ledger,
+    volume: u32,
+    report: &Report,
+    finding: &Finding,
+    address: &Address,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let kind = match report.kind {
+        Kind::Bounce if finding.action == Action::Failed => Returned::Bounce,
+        Kind::Complaint => Returned::Complaint,
+        Kind::Unsubscribe => Returned::Unsubscribe,
+        Kind::Bounce | Kind::AutoReply | Kind::Unknown => return Ok(()),
+    };
+    let r = Return {
+        kind,
+        report: report.id.clone(),
+        status: finding.status.clone(),
+        permanent: finding.permanent(),
+        diagnostic: finding.diagnostic.clone(),
+        at: now.0.saturating_mul(1000),
+        reason: finding.reason,
+        class: finding.class,
+    };
+    ledger.record_return(volume, address.as_str(), &r)?;
+    Ok(())
+}
+
+/// A run of soft failures: how many volumes in a row, and the words for this one.
+struct SoftRun {
+    count: usize,
+    volume: String,
+}
+
+/// The run of soft failures that `report` extends for `mapped`: the ledger's run of soft
+/// bounces when the report is about a volume of the ledger, else the store's count.
+fn soft_run(
+    tx: &Tx<'_>,
+    ledger: Option<&Ledger>,
+    report: &Report,
+    mapped: &Mapped,
+) -> anyhow::Result<SoftRun> {
+    let volume = mapped.volume.map_or_else(
+        || format!("report {}", report.id),
+        |v| format!("volume {v}"),
+    );
+    let ledger_run = match ledger {
+        Some(ledger) => ledger.soft_bounce_run(mapped.address.as_str())?,
+        None => None,
+    };
+    let count = match ledger_run {
+        Some(run) => run as usize,
+        None => earlier_volumes(tx, &mapped.address, &volume)?,
+    };
+    Ok(SoftRun { count, volume })
 }
 
 /// Without the ledger's rows (a report mapped by address alone), the distinct volumes (or

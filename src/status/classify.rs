@@ -22,15 +22,6 @@ impl Classified {
     pub fn class(self) -> Class {
         self.reason.class(self.permanent)
     }
-
-    /// The classification of a report that names its reason itself (a complaint, an
-    /// unsubscribe mail): permanent, since nothing will be retried.
-    pub fn named(reason: Reason) -> Self {
-        Self {
-            reason,
-            permanent: true,
-        }
-    }
 }
 
 /// Classifies a failure from its basic `reply_code` (550), its `enhanced` status code

@@ -1,7 +1,7 @@
 //! What the remote server's words say: the phrases MTAs and mailbox providers write in their
 //! refusals, as their documentation and published reply texts give them (Postfix, Exim,
 //! Sendmail, qmail, Exchange and Microsoft 365, Gmail, Yahoo, Outlook.com, Amazon SES,
-//! iCloud, Zoho, Lotus Domino, GroupWise), grouped by reason. Phrases match at the start of
+//! iCloud, Zoho, Lotus Domino), grouped by reason. Phrases match at the start of
 //! a word, case-insensitively, on text whose whitespace and repeated reply codes are
 //! folded away (`550-5.1.1` at the start of each line of a multi-line reply).
 //!
