@@ -1,8 +1,9 @@
 //! Where a volume's dispatches stand, read from the ledger: for each dispatch and in total,
-//! counts by state, failures by domain and reply code, the ambiguous list with Message-IDs,
-//! and what came back after sending (bounces, complaints, unsubscribe mails, with their
-//! rates and top reasons by domain); or one address's whole history. `status` prints it,
-//! and so does `dispatch` at its end.
+//! counts by state, failures by domain, reply code and reason, the ambiguous list with
+//! Message-IDs, and what came back after sending (bounces, complaints, unsubscribe mails,
+//! with their rates and top reasons by domain), with warnings for refusals on our side
+//! (`sender.rs`); or one address's whole history. `status` prints it, and so does
+//! `dispatch` at its end.
 
 use std::collections::BTreeMap;
 
