@@ -1,5 +1,5 @@
-//! The words that put a refusal on our side: our relay access, our sender address, our
-//! authentication, our message, our IP's reputation, our sending rate. Checked first, so
+//! The words that put a refusal on our side: our relay access, our authentication, our
+//! sender address, our message, our IP's reputation, our sending rate. Checked first, so
 //! that "sender address rejected" under a 5.1.1 never reads as the reader's address being
 //! gone. Phrases as the MTAs and providers that send them document or publish them.
 
@@ -26,6 +26,21 @@ pub(super) const OURS: [(Reason, &[&str]); 7] = [
         ],
     ),
     (
+        Reason::Authentication,
+        &[
+            "spf",
+            "dkim",
+            "dmarc",
+            "sender policy framework",
+            "domainkeys",
+            "unauthenticated",
+            "not authenticated",
+            "failed authentication",
+            "authentication check",
+            "arc validation",
+        ],
+    ),
+    (
         Reason::SenderRefused,
         &[
             "sender address rejected",
@@ -43,6 +58,13 @@ pub(super) const OURS: [(Reason, &[&str]); 7] = [
             "unrouteable sender",
             "invalid sender",
             "sender address is",
+            "sender address does not exist",
+            "sender address",
+            "sender domain",
+            "envelope sender",
+            "sender unknown",
+            "unknown sender",
+            "sender not found",
             "bad sender",
             "sender not allowed",
             "sender is not allowed",
@@ -53,21 +75,6 @@ pub(super) const OURS: [(Reason, &[&str]); 7] = [
             "empty envelope senders",
             "from address rejected",
             "mail from address rejected",
-        ],
-    ),
-    (
-        Reason::Authentication,
-        &[
-            "spf",
-            "dkim",
-            "dmarc",
-            "sender policy framework",
-            "domainkeys",
-            "unauthenticated",
-            "not authenticated",
-            "failed authentication",
-            "authentication check",
-            "arc validation",
         ],
     ),
     (Reason::Virus, &["virus", "malware", "infected"]),

@@ -156,7 +156,6 @@ pub(super) const THEIRS: [(Reason, &[&str]); 6] = [
             "could not be found",
             "not listed in",
             "user doesn't have",
-            "doesn't have a",
             "there is no one at this address",
             "recipient address rejected: access denied",
             "recipient address rejected: user",
