@@ -88,7 +88,7 @@ impl Finding {
 
     /// A delivery failure (or delay) of `address` with its `status`, the remote server's
     /// `diagnostic`, and what the classifier made of them: only a failure that is final
-    /// can be hard; a delay or a delivery is soft, whatever its words.
+    /// can be hard; a delay or a delivery never is, whatever its words.
     pub fn failure(
         address: Option<String>,
         status: Option<String>,
