@@ -31,6 +31,7 @@ pub mod project;
 pub mod render;
 pub mod serve;
 pub mod settings;
+pub mod status;
 mod toml_diag;
 pub mod transport;
 pub mod unsubscribe;

@@ -86,7 +86,8 @@ fn real_bounces_are_recognised_and_never_misattributed() {
 
     let (mut exact, mut partial, mut missed, mut stray, mut misattributed) =
         (0, 0, 0, 0, Vec::new());
-    let (mut delays_agree, mut delays) = (0, 0);
+    let (mut delays_agree, mut delays, mut classes_agree) = (0, 0, 0);
+    let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
     for (name, (addresses, temporary)) in &expected {
         let mine: Vec<&Value> = records
             .iter()
@@ -123,16 +124,26 @@ fn real_bounces_are_recognised_and_never_misattributed() {
             delays += 1;
             let delayed = mine.iter().any(|r| r["action"] == "delayed");
             delays_agree += usize::from(delayed == *temporary);
+            let hard = mine.iter().any(|r| r["class"] == "hard");
+            // A temporary failure is never the address being gone.
+            classes_agree += usize::from(!(*temporary && hard));
+            for r in &mine {
+                let class = r["class"].as_str().unwrap_or("-").to_owned();
+                *by_class.entry(class).or_default() += 1;
+            }
         }
     }
     let with = expected.values().filter(|(a, _)| !a.is_empty()).count();
     println!(
         "corpus {SDIST}: {} messages, {with} with expected addresses: {exact} recognised and mapped exactly, \
          {partial} partly, {missed} missed; {stray} messages also named an address not expected; \
-         delay vs failure agrees with flufl.bounce on {delays_agree} of {delays}; misattributed: {}",
+         delay vs failure agrees with flufl.bounce on {delays_agree} of {delays}; \
+         no temporary failure read as hard on {classes_agree} of {delays}; findings by class \
+         {by_class:?}; misattributed: {}",
         expected.len(),
         misattributed.len()
     );
+    assert_eq!(classes_agree, delays, "a temporary failure read as hard");
     assert!(misattributed.is_empty(), "misattributed: {misattributed:?}");
     assert!(exact >= 105, "recognised exactly: {exact} of {with}");
 }

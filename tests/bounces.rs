@@ -333,7 +333,7 @@ fn complaints_unsubscribe_mails_auto_replies_and_unknown_mail_are_told_apart() {
     let text = project.ok(&["status", "volumes/011.toml"]);
     assert!(
         text.stdout
-            .contains("returned: 0 bounced, 1 soft-bounced, 1 complaint(s)"),
+            .contains("returned: 0 bounced, 1 soft-bounced, 0 refused on our side, 1 complaint(s)"),
         "{}",
         text.stdout
     );

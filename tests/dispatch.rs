@@ -241,7 +241,7 @@ fn a_hard_bounce_fails_once_and_joins_the_suppression_list() {
     let list = project.ok(&["suppress", "list"]);
     assert!(
         list.stdout
-            .contains(&format!("{}  bounced  bounce", reader(3))),
+            .contains(&format!("{}  bounced (user-unknown)  bounce", reader(3))),
         "{}",
         list.stdout
     );

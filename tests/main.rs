@@ -4,6 +4,7 @@ mod support;
 
 mod archive;
 mod bounce_corpus;
+mod bounce_corpus_classes;
 mod bounces;
 mod bounces_bounded;
 mod browser;
@@ -23,6 +24,7 @@ mod loader_fuzz;
 mod new;
 mod preview;
 mod recipients;
+mod refusal_classes;
 mod sample;
 mod schedule;
 mod sending;

@@ -79,6 +79,9 @@ pub struct Suppression {
     pub source: Source,
     /// The report or message it came from, if any (e.g. a bounce's Message-ID).
     pub reference: Option<String>,
+    /// Why the report that caused it was sent, when one did (`user-unknown` for a
+    /// bounce, `complaint`): what `suppress list` shows beside the reason.
+    pub detail: Option<crate::status::Reason>,
 }
 
 /// The suppression list, keyed case-insensitively.
@@ -160,6 +163,7 @@ fn parse_row(path: &str, record: &Record<'_>) -> Result<Suppression, Box<Diagnos
         since,
         source: Source::Migration,
         reference: None,
+        detail: None,
     })
 }
 

@@ -7,6 +7,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
 use sha2::{Digest as _, Sha256};
 
 use super::{Finding, Kind, Report, addresses_in, dsn, legacy};
+use crate::status::{Reason, Status};
 use crate::verp::{self, Token};
 
 /// What classification needs to know of the project.
@@ -28,7 +29,17 @@ const ENVELOPE_HEADERS: [&str; 5] = [
 
 /// Classifies `raw`; `None` when it is not a message at all (no header can be read).
 pub fn classify(raw: &[u8], context: &Context) -> Option<Report> {
-    let message = MessageParser::default().parse(raw)?;
+    // Messages saved by hand or by some tools start with a blank line (even one of spaces),
+    // which would make the headers the body.
+    let start = raw
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(raw.len());
+    let line_start = raw[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |at| at + 1);
+    let message = MessageParser::default().parse(&raw[line_start..])?;
     message.headers_raw().next()?;
     let id = message
         .message_id()
@@ -140,17 +151,66 @@ fn standard(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
         {
             let findings = dsn::delivery_status(&text());
             if !findings.is_empty() {
+                let readable = body_text(message);
+                let findings = findings
+                    .into_iter()
+                    .map(|f| with_readable_words(&readable, f))
+                    .collect();
                 return Some((Kind::Bounce, findings));
             }
         }
         if is_type(part, "message", "feedback-report") {
-            let (address, _) = dsn::feedback(&text());
+            let (address, feedback_type) = dsn::feedback(&text());
             // Providers often redact Original-Rcpt-To; the VERP token or the returned
             // Message-ID then names the reader, and `address` stays empty.
-            return Some((Kind::Complaint, vec![Finding::about(address)]));
+            let finding = Finding::named(address, feedback_reason(&feedback_type));
+            return Some((Kind::Complaint, vec![finding]));
         }
     }
     None
+}
+
+/// `finding` of a DSN, classified again by the words its readable part has about the
+/// address when its `Diagnostic-Code` says nothing ("Reason: recipient reached disk
+/// quota", "Domain does not exist").
+fn with_readable_words(readable: &str, finding: Finding) -> Finding {
+    let Some(address) = finding
+        .address
+        .as_deref()
+        .filter(|_| finding.reason == Reason::Unknown)
+    else {
+        return finding;
+    };
+    let Some(words) = legacy::words_about(readable, address) else {
+        return finding;
+    };
+    let status = finding.status.as_deref().and_then(Status::parse);
+    let found = dsn::classified(status, Some(&words), Reason::Unknown);
+    if found.reason == Reason::Unknown {
+        return finding;
+    }
+    let Finding {
+        address,
+        status,
+        action,
+        diagnostic,
+        ..
+    } = finding;
+    Finding::failure(address, status, action, found, diagnostic)
+}
+
+/// What an ARF `Feedback-Type` (RFC 5965, lowercased; `abuse` when absent) says of the
+/// reader: only `abuse` and `fraud` are the reader's complaint. An authentication failure
+/// report (RFC 6591), a virus report, a "not spam" vote or another kind speaks of the
+/// message or its sender, never against the reader.
+pub fn feedback_reason(feedback_type: &str) -> Reason {
+    match feedback_type {
+        "abuse" | "fraud" => Reason::Complaint,
+        "auth-failure" | "dkim" => Reason::Authentication,
+        "not-spam" => Reason::NotSpam,
+        "virus" => Reason::Virus,
+        _ => Reason::Feedback,
+    }
 }
 
 /// A bounce in one of the older, non-standard formats, from a mailer daemon.
@@ -229,7 +289,11 @@ fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<T
         .chain(verp::tokens_in(subject))
         .collect();
     let from = header_addresses(message, &["From"]).into_iter().next();
-    (Kind::Unsubscribe, vec![Finding::about(from)], tokens)
+    (
+        Kind::Unsubscribe,
+        vec![Finding::named(from, Reason::Unsubscribe)],
+        tokens,
+    )
 }
 
 /// RFC 3834's `Auto-Submitted`, the older vacation headers, or an out-of-office subject.
@@ -252,4 +316,51 @@ fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
     .iter()
     .any(|w| subject.contains(w));
     auto || precedence || flagged || words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Class;
+
+    const DSN: &str = "From: MAILER-DAEMON@mx.example\nTo: news@example.org\n\
+Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain\n\nNo such user.\n\
+--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n\
+Final-Recipient: rfc822; ana@example.org\nAction: failed\nStatus: 5.1.1\n--b--\n";
+
+    #[test]
+    fn a_message_saved_with_leading_blank_lines_is_still_read() {
+        let saved = format!("{}\n\n{DSN}", " ".repeat(40));
+        let report = classify(saved.as_bytes(), &Context::default()).expect("a message");
+        assert_eq!(report.kind, Kind::Bounce);
+        assert_eq!(report.findings[0].class, Class::Hard);
+    }
+
+    #[test]
+    fn only_abuse_and_fraud_reports_are_the_readers_complaints() {
+        for (feedback, class) in [
+            ("abuse", Class::Complaint),
+            ("fraud", Class::Complaint),
+            ("auth-failure", Class::Sender),
+            ("dkim", Class::Sender),
+            ("not-spam", Class::Sender),
+            ("virus", Class::Sender),
+            ("other", Class::Sender),
+        ] {
+            assert_eq!(feedback_reason(feedback).class(true), class, "{feedback}");
+        }
+        let arf = DSN
+            .replace("report-type=delivery-status", "report-type=feedback-report")
+            .replace("message/delivery-status", "message/feedback-report")
+            .replace(
+                "Reporting-MTA: dns; mx.example\n\n",
+                "Feedback-Type: auth-failure\n",
+            );
+        let report = classify(arf.as_bytes(), &Context::default()).expect("a message");
+        assert_eq!(report.kind, Kind::Complaint);
+        assert_eq!(report.findings[0].reason, Reason::Authentication);
+        assert_eq!(report.findings[0].class, Class::Sender);
+    }
 }

@@ -3,8 +3,9 @@
 //! groups of header-like fields separated by blank lines: the first group describes the
 //! message, each later one a recipient.
 
-use super::status::{self, Action};
+use super::status::Action;
 use super::{Finding, address_in};
+use crate::status::{Reason, Status, classify, reply_code_in};
 
 /// The field groups of a report body, each as (lowercased name, unfolded value) pairs.
 pub fn groups(body: &str) -> Vec<Vec<(String, String)>> {
@@ -55,33 +56,38 @@ fn recipient(group: &[(String, String)]) -> Finding {
     let diagnostic = field(group, "diagnostic-code").map(str::to_owned);
     let action = field(group, "action").map_or(Action::Failed, Action::parse);
     let status = recipient_status(field(group, "status"), diagnostic.as_deref());
-    let permanent = action == Action::Failed && status.as_deref().is_some_and(status::is_permanent);
-    Finding {
-        address,
-        status,
-        action,
-        permanent,
-        diagnostic,
-    }
+    let classified = classified(status, diagnostic.as_deref(), Reason::Unknown);
+    let status = status.map(|s| s.to_string());
+    Finding::failure(address, status, action, classified, diagnostic)
 }
 
 /// A recipient's enhanced status from the report's `Status` (`given`) and the remote
 /// server's words (`diagnostic`). The diagnostic's code is the remote server's own and often
 /// more precise than a bare `X.0.0` Status (5.0.0 beside "550 5.1.1 user unknown").
-pub(super) fn recipient_status(given: Option<&str>, diagnostic: Option<&str>) -> Option<String> {
-    let given = given.and_then(status::enhanced_in);
-    let remote = diagnostic.and_then(status::enhanced_in);
-    let words = diagnostic.and_then(status::from_words);
+pub(super) fn recipient_status(given: Option<&str>, diagnostic: Option<&str>) -> Option<Status> {
+    let given = given.and_then(Status::find_in);
+    let remote = diagnostic.and_then(Status::find_in);
     match (given, remote) {
-        (Some(given), Some(remote))
-            if given.ends_with(".0.0") && remote.starts_with(&given[..1]) =>
-        {
+        (Some(given), Some(remote)) if given.is_generic() && remote.class == given.class => {
             Some(remote)
         }
-        (Some(given), _) if given.ends_with(".0.0") && words.is_some() => words.map(str::to_owned),
-        (Some(given), _) => Some(given),
-        (None, remote) => remote.or(words.map(str::to_owned)),
+        (given, remote) => given.or(remote),
     }
+}
+
+/// What a report's `status` and the remote server's `diagnostic` say, or `otherwise` when
+/// neither says anything (a relay's own classification, such as SES's bounce sub-type).
+pub(super) fn classified(
+    status: Option<Status>,
+    diagnostic: Option<&str>,
+    otherwise: Reason,
+) -> crate::status::Classified {
+    let text = diagnostic.unwrap_or_default();
+    let mut found = classify(reply_code_in(text), status, text);
+    if found.reason == Reason::Unknown {
+        found.reason = otherwise;
+    }
+    found
 }
 
 /// The recipient an ARF report names (`Original-Rcpt-To`, often redacted by the mailbox
@@ -113,7 +119,8 @@ Recipient address rejected\n\nFinal-Recipient: rfc822; bo@example.org\nAction: d
             Some("5.1.1"),
             "the diagnostic's code"
         );
-        assert!(found[0].permanent);
+        assert!(found[0].permanent());
+        assert_eq!(found[0].reason, Reason::UserUnknown);
         assert!(
             found[0]
                 .diagnostic
@@ -122,7 +129,7 @@ Recipient address rejected\n\nFinal-Recipient: rfc822; bo@example.org\nAction: d
                 .contains("Recipient address rejected")
         );
         assert_eq!(found[1].action, Action::Delayed);
-        assert!(!found[1].permanent);
+        assert!(!found[1].permanent());
     }
 
     #[test]
@@ -130,7 +137,22 @@ Recipient address rejected\n\nFinal-Recipient: rfc822; bo@example.org\nAction: d
         let body = "Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.7.1\n";
         let found = delivery_status(body);
         assert_eq!(found[0].status.as_deref(), Some("5.7.1"));
-        assert!(!found[0].permanent);
+        assert!(!found[0].permanent());
+        assert_eq!(found[0].class, crate::status::Class::Sender);
+    }
+
+    #[test]
+    fn words_decide_what_a_generic_status_means() {
+        let body = "Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.0.0\n\
+Diagnostic-Code: X-Notes; User a (a@b.example) not listed in Domino Directory\n";
+        let found = delivery_status(body);
+        assert_eq!(found[0].reason, Reason::UserUnknown);
+        assert!(found[0].permanent());
+        let sender = "Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n\
+Diagnostic-Code: smtp; 550 5.1.1 <news@x.example>: Sender address rejected\n";
+        let found = delivery_status(sender);
+        assert_eq!(found[0].reason, Reason::SenderRefused);
+        assert!(!found[0].permanent(), "our sender, not the reader");
     }
 
     #[test]

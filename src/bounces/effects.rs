@@ -1,9 +1,10 @@
 //! What a mapped finding does to the audience store, inside the caller's transaction, and
-//! to the ledger: a permanent failure, a complaint or an unsubscribe mail suppresses the
-//! address at once; a temporary failure is recorded and counted, and suppresses once it
-//! happened in `[bounces] soft_limit` volumes in a row with no delivery in between; a delay
-//! changes nothing. Every change carries the report's id, so importing a report again
-//! changes nothing.
+//! to the ledger, by the finding's class: a hard failure, a complaint or an unsubscribe
+//! mail suppresses the address at once; a soft failure is recorded and counted, and
+//! suppresses once it happened in `[bounces] soft_limit` volumes in a row with no delivery
+//! in between; a sender-class refusal (our reputation, our authentication, our message)
+//! and a delay never touch the reader. Every change carries the report's id, so importing
+//! a report again changes nothing.
 //!
 //! A report about a volume's message (the VERP token or the Message-ID says which) is also
 //! kept beside that message's ledger row, before the store's transaction commits: a crash
@@ -19,6 +20,7 @@ use crate::audience::store::{Source, Suppressed, Tx, Unverified};
 use crate::audience::{Address, Reason};
 use crate::clock::Timestamp;
 use crate::ledger::{Ledger, Return, Returned};
+use crate::status::Class;
 
 /// The words that start a temporary failure's event, followed by its volume.
 const TEMPORARY: &str = "temporary failure";
@@ -63,56 +65,33 @@ pub fn apply(
     if tx.has_reference(address, &report.id)? {
         return Ok(Effect::AlreadyImported);
     }
-    let returned = match report.kind {
-        Kind::Bounce if finding.action == Action::Failed => Some(Returned::Bounce),
-        Kind::Complaint => Some(Returned::Complaint),
-        Kind::Unsubscribe => Some(Returned::Unsubscribe),
-        Kind::Bounce | Kind::AutoReply | Kind::Unknown => None,
-    };
     // Kept beside the message's row, when the report is about a volume the ledger holds.
     let in_ledger = ledger.zip(mapped.volume);
-    if let (Some((ledger, volume)), Some(kind)) = (in_ledger, returned) {
-        let r = Return {
-            kind,
-            report: report.id.clone(),
-            status: finding.status.clone(),
-            permanent: finding.permanent,
-            diagnostic: finding.diagnostic.clone(),
-            at: now.0.saturating_mul(1000),
-        };
-        ledger.record_return(volume, address.as_str(), &r)?;
+    if let Some((ledger, volume)) = in_ledger {
+        keep_in_ledger(ledger, volume, report, finding, address, now)?;
     }
-    let (reason, source) = match report.kind {
-        Kind::Bounce if finding.action != Action::Failed => return Ok(Effect::None),
-        Kind::Bounce if !finding.permanent => {
-            let volume = mapped.volume.map_or_else(
-                || format!("report {}", report.id),
-                |v| format!("volume {v}"),
-            );
-            // The ledger's run of soft bounces, else the store's count of them.
-            let ledger_run = match in_ledger {
-                Some((ledger, _)) => ledger.soft_bounce_run(address.as_str())?,
-                None => None,
-            };
-            let run = match ledger_run {
-                Some(run) => run as usize,
-                None => earlier_volumes(tx, address, &volume)?,
-            };
-            if run < soft_limit as usize {
+    let (reason, source) = match (report.kind, finding.class) {
+        (Kind::Bounce, _) if finding.action != Action::Failed => return Ok(Effect::None),
+        (Kind::AutoReply | Kind::Unknown, _) => return Ok(Effect::None),
+        (_, Class::Sender | Class::AutoReply) => return Ok(Effect::None),
+        (_, Class::Soft) => {
+            let run = soft_run(tx, in_ledger.map(|(l, _)| l), report, mapped)?;
+            if run.count < soft_limit as usize {
                 let status = finding.status.as_deref().unwrap_or("no status");
-                let change = format!("{TEMPORARY} in {volume} ({status})");
+                let (volume, why) = (run.volume, finding.reason);
+                let change = format!("{TEMPORARY} in {volume} ({why}, {status})");
                 tx.note(address, &change, Source::Bounce, &report.id, now)?;
                 return Ok(Effect::Counted);
             }
             (Reason::Bounced, Source::Bounce)
         }
-        Kind::Bounce => (Reason::Bounced, Source::Bounce),
-        Kind::Complaint => (Reason::Complained, Source::Complaint),
-        Kind::Unsubscribe => (Reason::Unsubscribed, Source::Mailto),
-        Kind::AutoReply | Kind::Unknown => return Ok(Effect::None),
+        (_, Class::Hard) => (Reason::Bounced, Source::Bounce),
+        (_, Class::Complaint) => (Reason::Complained, Source::Complaint),
+        (_, Class::Unsubscribe) => (Reason::Unsubscribed, Source::Mailto),
     };
+    let detail = Some(finding.reason);
     Ok(
-        match tx.suppress(address, reason, source, Some(&report.id), now)? {
+        match tx.suppress_for(address, reason, detail, source, Some(&report.id), now)? {
             Suppressed::Added | Suppressed::Replaced(_) => Effect::Suppressed,
             Suppressed::Kept(_) => Effect::None,
         },
@@ -136,6 +115,65 @@ pub fn unverified(
     };
     tx.keep_unverified(&kept, now)?;
     Ok(Effect::Unverified)
+}
+
+/// Records a failure, complaint or unsubscribe mail beside `address`'s row of `volume`,
+/// whatever its class (a refusal on our side is shown by `status`, never acted on).
+fn keep_in_ledger(
+    ledger: &Ledger,
+    volume: u32,
+    report: &Report,
+    finding: &Finding,
+    address: &Address,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let kind = match report.kind {
+        Kind::Bounce if finding.action == Action::Failed => Returned::Bounce,
+        Kind::Complaint => Returned::Complaint,
+        Kind::Unsubscribe => Returned::Unsubscribe,
+        Kind::Bounce | Kind::AutoReply | Kind::Unknown => return Ok(()),
+    };
+    let r = Return {
+        kind,
+        report: report.id.clone(),
+        status: finding.status.clone(),
+        permanent: finding.permanent(),
+        diagnostic: finding.diagnostic.clone(),
+        at: now.0.saturating_mul(1000),
+        reason: finding.reason,
+        class: finding.class,
+    };
+    ledger.record_return(volume, address.as_str(), &r)?;
+    Ok(())
+}
+
+/// A run of soft failures: how many volumes in a row, and the words for this one.
+struct SoftRun {
+    count: usize,
+    volume: String,
+}
+
+/// The run of soft failures that `report` extends for `mapped`: the ledger's run of soft
+/// bounces when the report is about a volume of the ledger, else the store's count.
+fn soft_run(
+    tx: &Tx<'_>,
+    ledger: Option<&Ledger>,
+    report: &Report,
+    mapped: &Mapped,
+) -> anyhow::Result<SoftRun> {
+    let volume = mapped.volume.map_or_else(
+        || format!("report {}", report.id),
+        |v| format!("volume {v}"),
+    );
+    let ledger_run = match ledger {
+        Some(ledger) => ledger.soft_bounce_run(mapped.address.as_str())?,
+        None => None,
+    };
+    let count = match ledger_run {
+        Some(run) => run as usize,
+        None => earlier_volumes(tx, &mapped.address, &volume)?,
+    };
+    Ok(SoftRun { count, volume })
 }
 
 /// Without the ledger's rows (a report mapped by address alone), the distinct volumes (or
@@ -163,20 +201,31 @@ mod tests {
     use crate::audience::Store;
     use crate::bounces::mapping::MappedBy;
 
-    fn report(id: &str, status: &str, permanent: bool) -> Report {
-        let finding = Finding {
-            address: Some("ana@example.org".to_owned()),
-            status: Some(status.to_owned()),
-            action: Action::Failed,
-            permanent,
-            diagnostic: None,
-        };
+    fn report(id: &str, status: &str, text: &str) -> Report {
+        let code = crate::status::Status::parse(status);
+        let finding = Finding::failure(
+            Some("ana@example.org".to_owned()),
+            Some(status.to_owned()),
+            Action::Failed,
+            crate::status::classify(None, code, text),
+            Some(text.to_owned()),
+        );
         Report::new(id.to_owned(), Kind::Bounce, vec![finding])
     }
 
     /// Applies a 4.2.2 failure to ana's message of `volume`, reported as `id`.
     fn temporary(store: &mut Store, ledger: Option<&Ledger>, id: &str, volume: u32) -> Effect {
-        let report = report(id, "4.2.2", false);
+        let report = report(id, "4.2.2", "mailbox full");
+        apply_to_ana(store, ledger, &report, volume)
+    }
+
+    /// Applies `report` to ana's message of `volume`.
+    fn apply_to_ana(
+        store: &mut Store,
+        ledger: Option<&Ledger>,
+        report: &Report,
+        volume: u32,
+    ) -> Effect {
         let mapped = Mapped {
             address: Address::parse("ana@example.org").unwrap(),
             by: MappedBy::Verp,
@@ -187,7 +236,7 @@ mod tests {
                 let mut targets = Targets { tx, ledger };
                 apply(
                     &mut targets,
-                    &report,
+                    report,
                     &report.findings[0],
                     &mapped,
                     3,
@@ -260,5 +309,39 @@ mod tests {
             "13 failed too, late: four in a row"
         );
         assert_eq!(ledger.returns(13).unwrap().len(), 1, "kept beside the row");
+    }
+
+    #[test]
+    fn only_the_class_decides_what_happens_to_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let ana = Address::parse("ana@example.org").unwrap();
+        let ours = report(
+            "<s@x>",
+            "5.1.1",
+            "550 5.1.1 <news@example.org>: Sender address rejected",
+        );
+        assert_eq!(ours.findings[0].class, Class::Sender);
+        assert_eq!(apply_to_ana(&mut store, None, &ours, 11), Effect::None);
+        let blocked = report(
+            "<b@x>",
+            "5.7.1",
+            "554 5.7.1 Client host blocked using zen.spamhaus.org",
+        );
+        assert_eq!(apply_to_ana(&mut store, None, &blocked, 11), Effect::None);
+        assert!(
+            store.suppression(&ana).unwrap().is_none(),
+            "never the reader's fault"
+        );
+        let gone = report("<g@x>", "5.0.0", "550 User unknown");
+        assert_eq!(
+            apply_to_ana(&mut store, None, &gone, 11),
+            Effect::Suppressed
+        );
+        let suppression = store.suppression(&ana).unwrap().expect("suppressed");
+        assert_eq!(
+            (suppression.reason, suppression.detail),
+            (Reason::Bounced, Some(crate::status::Reason::UserUnknown))
+        );
     }
 }

@@ -17,6 +17,7 @@ use crate::clock::Timestamp;
 use crate::ledger::{LEDGER_FILE, Ledger};
 use crate::project::Project;
 use crate::settings::Sending;
+use crate::status::{Class, Reason};
 use crate::unsubscribe::Signer;
 
 /// What one finding (or one message without findings) came to.
@@ -34,7 +35,12 @@ pub struct Record {
     pub status: Option<String>,
     /// Failed, delayed or delivered (bounces only).
     pub action: Option<Action>,
-    /// Whether the address is gone for good.
+    /// Why; none when the message could not be read or says nothing of anyone.
+    pub reason: Option<Reason>,
+    /// What it means for the reader; none likewise.
+    pub class: Option<Class>,
+    /// Whether the address is gone for good: `class` is hard (kept for scripts written
+    /// before `class`).
     pub permanent: bool,
     /// How the recipient was found.
     pub mapped_by: Option<MappedBy>,
@@ -208,9 +214,7 @@ impl Applier {
             found.push(record);
         }
         if found.is_empty() {
-            let mut record = record(report, label, &Finding::about(None));
-            record.action = None;
-            found.push(record);
+            found.push(without_findings(report, label));
         }
         Ok(found)
     }
@@ -225,7 +229,9 @@ fn record(report: &Report, file: &str, finding: &Finding) -> Record {
         address: finding.address.clone(),
         status: finding.status.clone(),
         action: (report.kind == Kind::Bounce).then_some(finding.action),
-        permanent: finding.permanent,
+        reason: Some(finding.reason),
+        class: Some(finding.class),
+        permanent: finding.permanent(),
         mapped_by: None,
         volume: None,
         effect: Effect::None,
@@ -233,6 +239,17 @@ fn record(report: &Report, file: &str, finding: &Finding) -> Record {
         error: None,
         skipped: None,
     }
+}
+
+/// The record of a report about nobody: an auto-reply (its class says so) or a message we
+/// do not recognise.
+fn without_findings(report: &Report, file: &str) -> Record {
+    let mut record = record(report, file, &Finding::named(None, Reason::AutoReply));
+    record.action = None;
+    if report.kind != Kind::AutoReply {
+        (record.reason, record.class) = (None, None);
+    }
+    record
 }
 
 /// The record of a message that was not applied: the reading error, or why it was skipped.
@@ -244,6 +261,8 @@ fn unread(file: String, error: Option<String>, skipped: Option<Skip>) -> Record 
         address: None,
         status: None,
         action: None,
+        reason: None,
+        class: None,
         permanent: false,
         mapped_by: None,
         volume: None,

@@ -4,8 +4,9 @@
 //! addresses count only after the first words of failure, never from the returned original
 //! (cut at its marker), never from quoted header lines, never the daemon's own.
 
-use super::status::{self, Action};
-use super::{Finding, addresses_in};
+use super::status::Action;
+use super::{Finding, addresses_in, dsn};
+use crate::status::{Reason, Status};
 
 /// Where the returned original (or its header block) starts, in a bounce's text.
 const ORIGINAL_MARKERS: [&str; 13] = [
@@ -120,7 +121,7 @@ pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
         l.starts_with('<') && l.ends_with(">:") && l.contains('@')
     };
     let speaks = |l: &str| {
-        FAILURE_WORDS.iter().any(|w| l.contains(w)) || status::enhanced_in(l).is_some() || qmail(l)
+        FAILURE_WORDS.iter().any(|w| l.contains(w)) || Status::find_in(l).is_some() || qmail(l)
     };
     if !lower[..end].iter().any(|l| speaks(l)) && !speaks(subject) {
         return Vec::new();
@@ -164,29 +165,66 @@ pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
             {
                 continue;
             }
-            let context = lines[at..end.min(at + 3)].join(" ");
+            let context = window(&lines[at..end], &key);
             findings.push(finding(address, &context, delayed));
         }
     }
     findings
 }
 
+/// The words about `address` (lowercased) in `lines`, which start at its mention: that line
+/// and the next few that are not blank, up to a line led by another address (the next
+/// failed recipient's block). MTAs put the reason a line or several after the address
+/// (qmail, Exchange), or after a transcript of the session (Exim, hMailServer).
+fn window(lines: &[&str], address: &str) -> String {
+    let mut taken: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let bare = line
+            .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase();
+        if bare.is_empty() {
+            continue;
+        }
+        let another = addresses_in(&bare)
+            .first()
+            .is_some_and(|a| bare.starts_with(a.as_str()) && a != address);
+        if (i > 0 && another) || taken.len() == 6 {
+            break;
+        }
+        taken.push(line.trim());
+    }
+    taken.join(" ")
+}
+
+/// The words about `address` in a report's readable `text`, before the returned original:
+/// for a standard report whose machine-readable part says nothing of the reason.
+pub fn words_about(text: &str, address: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .iter()
+        .position(|l| {
+            let l = l.to_ascii_lowercase();
+            ORIGINAL_MARKERS.iter().any(|m| l.contains(m))
+        })
+        .unwrap_or(lines.len());
+    let key = address.to_ascii_lowercase();
+    let at = lines[..end]
+        .iter()
+        .position(|l| l.to_ascii_lowercase().contains(&key))?;
+    Some(window(&lines[at..end], &key))
+}
+
 fn finding(address: String, context: &str, delayed: bool) -> Finding {
-    let status =
-        status::enhanced_in(context).or_else(|| status::from_words(context).map(str::to_owned));
+    let status = Status::find_in(context);
     let action = if delayed {
         Action::Delayed
     } else {
         Action::Failed
     };
-    let permanent = action == Action::Failed && status.as_deref().is_some_and(status::is_permanent);
-    Finding {
-        address: Some(address),
-        status,
-        action,
-        permanent,
-        diagnostic: Some(context.trim().chars().take(300).collect()),
-    }
+    let diagnostic: String = context.trim().chars().take(300).collect();
+    let classified = dsn::classified(status, Some(&diagnostic), Reason::Unknown);
+    let status = status.map(|s| s.to_string());
+    Finding::failure(Some(address), status, action, classified, Some(diagnostic))
 }
 
 /// Lines that quote the original's headers or the report's bookkeeping, whose addresses
@@ -303,7 +341,8 @@ This is a permanent error; I've given up. Sorry it didn't work out.\n\n\
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].address.as_deref(), Some("userx@example.de"));
         assert_eq!(found[0].status.as_deref(), Some("5.1.1"));
-        assert!(found[0].permanent);
+        assert_eq!(found[0].reason, Reason::UserUnknown);
+        assert!(found[0].permanent());
     }
 
     #[test]
@@ -315,7 +354,7 @@ The message identifier is: <abc@example.org>\nPlease contact <postmaster@example
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].address.as_deref(), Some("userx@example.za"));
         assert_eq!(found[0].action, Action::Delayed);
-        assert!(!found[0].permanent);
+        assert!(!found[0].permanent());
     }
 
     #[test]

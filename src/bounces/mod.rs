@@ -24,6 +24,7 @@ pub mod webhooks;
 
 use serde::Serialize;
 
+use crate::status::{Class, Classified, Reason};
 use crate::verp;
 
 use status::Action;
@@ -66,22 +67,55 @@ pub struct Finding {
     pub status: Option<String>,
     /// Failed, delayed or delivered.
     pub action: Action,
-    /// True when the address itself is gone for good (see [`status::is_permanent`]).
-    pub permanent: bool,
+    /// Why (see [`crate::status::classify`]).
+    pub reason: Reason,
+    /// What it means for the reader: only [`Class::Hard`] says the address is gone.
+    pub class: Class,
     /// The remote server's words, if given.
     pub diagnostic: Option<String>,
 }
 
 impl Finding {
-    /// A finding with only an address (a complaint, an unsubscribe mail).
-    pub fn about(address: Option<String>) -> Self {
+    /// A finding whose reason the kind of report names (a complaint, an unsubscribe mail),
+    /// with only an address.
+    pub fn named(address: Option<String>, reason: Reason) -> Self {
         Self {
             address,
             status: None,
             action: Action::Failed,
-            permanent: false,
+            reason,
+            class: reason.class(true),
             diagnostic: None,
         }
+    }
+
+    /// A delivery failure (or delay) of `address` with its `status`, the remote server's
+    /// `diagnostic`, and what the classifier made of them: only a failure that is final
+    /// can be hard; a delay or a delivery never is, whatever its words.
+    pub fn failure(
+        address: Option<String>,
+        status: Option<String>,
+        action: Action,
+        classified: Classified,
+        diagnostic: Option<String>,
+    ) -> Self {
+        let classified = Classified {
+            permanent: classified.permanent && action == Action::Failed,
+            ..classified
+        };
+        Self {
+            address,
+            status,
+            action,
+            reason: classified.reason,
+            class: classified.class(),
+            diagnostic,
+        }
+    }
+
+    /// Whether the address itself is gone for good.
+    pub fn permanent(&self) -> bool {
+        self.class == Class::Hard
     }
 }
 

@@ -39,10 +39,13 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
+        let state = match history.reason {
+            Some(reason) => format!("{} ({reason})", history.state),
+            None => history.state.to_owned(),
+        };
         say(format_args!(
-            "{}: {} (dispatch #{}, {}){reply}; {} attempt(s), Message-ID {}, variant {}",
+            "{}: {state} (dispatch #{}, {}){reply}; {} attempt(s), Message-ID {}, variant {}",
             history.address,
-            history.state,
             history.dispatch,
             history.updated_at,
             history.attempts,
@@ -60,9 +63,10 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
         for r in &history.returns {
             let status = r.status.as_deref().unwrap_or("-");
             let words = r.diagnostic.as_deref().unwrap_or_default();
+            let kind = format!("{} ({})", r.kind, r.reason);
             say(format_args!(
-                "  {}  {:<10}  {status} {words} (report {})",
-                r.at, r.kind, r.report
+                "  {}  {kind:<30}  {status} {words} (report {})",
+                r.at, r.report
             ))?;
         }
         return Ok(());
@@ -114,13 +118,16 @@ pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
         say(format_args!("total: {}", counts_line(&report.counts)))?;
     }
     if !report.failures.is_empty() {
-        say(format_args!("failures by domain and reply code:"))?;
+        say(format_args!("failures by domain, reply code and reason:"))?;
         for g in &report.failures {
             let code = g.code.map_or_else(|| "-".to_owned(), |c| c.to_string());
             let status = g.status.as_deref().unwrap_or("");
             say(format_args!(
-                "  {:<9} {:<30} {code:>3} {status:<7} {}",
-                g.state, g.domain, g.count
+                "  {:<9} {:<30} {code:>3} {status:<7} {:<17} {}",
+                g.state,
+                g.domain,
+                g.reason.as_str(),
+                g.count
             ))?;
         }
     }
@@ -154,18 +161,26 @@ fn print_returns(r: &Returns) -> anyhow::Result<()> {
             r.unverified
         ))?;
     }
-    if r.refused + r.bounced + r.soft_bounced + r.complaints + r.unsubscribes == 0 {
+    if r.refused + r.bounced + r.soft_bounced + r.sender_refused + r.complaints + r.unsubscribes
+        == 0
+    {
         return Ok(());
     }
     say(format_args!(
-        "returned: {} bounced, {} soft-bounced, {} complaint(s), {} unsubscribe mail(s); \
-         {} refused while sending",
-        r.bounced, r.soft_bounced, r.complaints, r.unsubscribes, r.refused
+        "returned: {} bounced, {} soft-bounced, {} refused on our side, {} complaint(s), \
+         {} unsubscribe mail(s); {} refused while sending ({} on our side)",
+        r.bounced,
+        r.soft_bounced,
+        r.sender_refused,
+        r.complaints,
+        r.unsubscribes,
+        r.refused,
+        r.refused_on_our_side
     ))?;
     say(format_args!(
         "  bounce rate {:.2}% ({} of {} attempted), complaint rate {:.2}%",
         r.bounce_rate * 100.0,
-        r.refused + r.bounced,
+        r.readers_bounces(),
         r.attempted,
         r.complaint_rate * 100.0
     ))?;
@@ -173,9 +188,10 @@ fn print_returns(r: &Returns) -> anyhow::Result<()> {
         say(format_args!("top reasons by domain:"))?;
         for g in &r.reasons {
             say(format_args!(
-                "  {:<11} {:<30} {:<7} {}",
+                "  {:<11} {:<30} {:<17} {:<7} {}",
                 g.kind,
                 g.domain,
+                g.reason.as_str(),
                 g.status.as_deref().unwrap_or("-"),
                 g.count
             ))?;

@@ -52,9 +52,16 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
         SuppressAction::Remove { addresses } => remove(project, &parse_all(addresses)?, now),
         SuppressAction::List => {
             for s in Suppressions::load(root)?.iter() {
+                // `bounced (user-unknown)`: the reason of the report behind a suppression.
+                let reason = match s.detail {
+                    Some(detail) if s.reason == Reason::Bounced => {
+                        format!("{} ({detail})", s.reason)
+                    }
+                    _ => s.reason.to_string(),
+                };
                 say(format_args!(
-                    "{}  {}  {}  {}",
-                    s.address, s.reason, s.source, s.since
+                    "{}  {reason}  {}  {}",
+                    s.address, s.source, s.since
                 ))?;
             }
             Ok(())

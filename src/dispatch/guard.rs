@@ -1,5 +1,5 @@
 //! Telling a relay that refuses everyone from recipients who do not exist. A permanent
-//! refusal normally settles one recipient (and a 5.1.x puts the address on the suppression
+//! refusal normally settles one recipient (and a hard one puts the address on the suppression
 //! list), but when the relay itself is refusing (it does not let this sender relay, it is
 //! misconfigured, it blocks our IP) every recipient gets the same answer, and taking those
 //! at their word would wipe the list. Three signs, each set in `[limits]`:

@@ -21,6 +21,7 @@ mod progress;
 pub(crate) mod report;
 mod run;
 pub mod schedule;
+mod sender;
 mod verdict;
 
 use std::path::Path;

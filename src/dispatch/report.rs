@@ -1,8 +1,9 @@
 //! Where a volume's dispatches stand, read from the ledger: for each dispatch and in total,
-//! counts by state, failures by domain and reply code, the ambiguous list with Message-IDs,
-//! and what came back after sending (bounces, complaints, unsubscribe mails, with their
-//! rates and top reasons by domain); or one address's whole history. `status` prints it,
-//! and so does `dispatch` at its end.
+//! counts by state, failures by domain, reply code and reason, the ambiguous list with
+//! Message-IDs, and what came back after sending (bounces, complaints, unsubscribe mails,
+//! with their rates and top reasons by domain), with warnings for refusals on our side
+//! (`sender.rs`); or one address's whole history. `status` prints it, and so does
+//! `dispatch` at its end.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::clock::utc;
 use crate::ledger::{Dispatch, Ledger, Return, Returned, Row, State};
+use crate::status::{Class, Reason};
 use crate::transport::Reply;
 
 /// Every dispatch of a volume, and the totals.
@@ -19,7 +21,7 @@ pub struct Report {
     pub volume: u32,
     /// Counts by state over every dispatch.
     pub counts: BTreeMap<&'static str, u64>,
-    /// Failures and deferrals over every dispatch, by domain and reply code.
+    /// Failures and deferrals over every dispatch, by domain, reply code and reason.
     pub failures: Vec<FailureGroup>,
     /// Every ambiguous message.
     pub ambiguous: Vec<Listed>,
@@ -27,7 +29,8 @@ pub struct Report {
     pub dispatches: Vec<DispatchReport>,
     /// What came back after sending.
     pub returns: Returns,
-    /// What an editor should act on (a complaint or bounce rate past its line).
+    /// What an editor should act on (a complaint or bounce rate past its line, refusals
+    /// that are our side's problem).
     pub warnings: Vec<String>,
 }
 
@@ -51,10 +54,16 @@ pub struct Returns {
     pub attempted: u64,
     /// Refused for good during the SMTP transaction (the `failed` rows).
     pub refused: u64,
+    /// Of `refused`, those refused for reasons on our side (class `sender`): not the
+    /// readers' bounces, so not in the bounce rate.
+    pub refused_on_our_side: u64,
     /// Accepted, then reported as failed for good (the address is gone).
     pub bounced: u64,
     /// Accepted, then reported as failed for now only (mailbox full, expired retries).
     pub soft_bounced: u64,
+    /// Accepted, then reported as refused for a reason on our side (a blocklist, failed
+    /// authentication, content judged as spam): never counted against the readers.
+    pub sender_refused: u64,
     /// Marked as spam by their readers.
     pub complaints: u64,
     /// Answered with a mail to the `mailto:` unsubscribe address.
@@ -62,7 +71,7 @@ pub struct Returns {
     /// Reports received since the volume's first dispatch that were tied to no message we
     /// sent (forged, or from a stranger): kept and shown, never acted on.
     pub unverified: u64,
-    /// `(refused + bounced) / attempted`.
+    /// `(refused - refused_on_our_side + bounced) / attempted`: the readers' bounces.
     pub bounce_rate: f64,
     /// `complaints / attempted`.
     pub complaint_rate: f64,
@@ -70,13 +79,22 @@ pub struct Returns {
     pub reasons: Vec<ReasonGroup>,
 }
 
-/// Returns of one kind, domain and status.
+impl Returns {
+    /// The readers' bounces: refused during sending for their reasons, or bounced later.
+    pub fn readers_bounces(&self) -> u64 {
+        self.refused - self.refused_on_our_side + self.bounced
+    }
+}
+
+/// Returns of one kind, domain, reason and status.
 #[derive(Debug, Serialize)]
 pub struct ReasonGroup {
-    /// `bounce`, `soft-bounce`, `complaint` or `unsubscribe`.
+    /// `bounce`, `soft-bounce`, `sender`, `complaint`, `feedback` or `unsubscribe`.
     pub kind: &'static str,
     /// The recipients' domain.
     pub domain: String,
+    /// Why.
+    pub reason: Reason,
     /// The enhanced status code, when the report gave one.
     pub status: Option<String>,
     /// How many.
@@ -88,8 +106,12 @@ pub struct ReasonGroup {
 pub struct Came {
     /// When it was imported.
     pub at: String,
-    /// `bounce`, `soft-bounce`, `complaint` or `unsubscribe`.
+    /// `bounce`, `soft-bounce`, `sender`, `complaint`, `feedback` or `unsubscribe`.
     pub kind: &'static str,
+    /// Why.
+    pub reason: Reason,
+    /// What it means for the reader.
+    pub class: Class,
     /// The report's Message-ID (or hash).
     pub report: String,
     /// The enhanced status code, when it gave one.
@@ -124,6 +146,10 @@ pub struct FailureGroup {
     pub code: Option<u16>,
     /// The enhanced status code, when the reply had one.
     pub status: Option<String>,
+    /// Why, by the classifier that reads bounce reports too.
+    pub reason: Reason,
+    /// What it means for the readers: `sender` is our side's problem.
+    pub class: Class,
     /// How many.
     pub count: usize,
 }
@@ -158,6 +184,8 @@ pub struct History {
     pub updated_at: String,
     /// The last reply, or why (for `suppressed`, the reason and since when).
     pub reply: Option<Reply>,
+    /// Why the last reply refused the message, for a `failed` or `deferred` one.
+    pub reason: Option<Reason>,
     /// Every try, in order.
     pub attempts_log: Vec<Attempted>,
     /// What came back after sending, in order.
@@ -175,8 +203,16 @@ pub struct Attempted {
     pub reply: Option<Reply>,
 }
 
-/// State, domain, reply code and enhanced status: what a failure group shares.
-type GroupKey = (&'static str, String, Option<u16>, Option<String>);
+/// State, domain, reply code, enhanced status, reason and class: what a failure group
+/// shares.
+type GroupKey = (
+    &'static str,
+    String,
+    Option<u16>,
+    Option<String>,
+    Reason,
+    Class,
+);
 
 /// The report of volume `number` over `dispatches` (none: no dispatch yet).
 pub(crate) fn report(
@@ -207,11 +243,14 @@ pub(crate) fn report(
             for row in ledger.in_state(d.id, state)? {
                 let domain = row.entry.address.rsplit_once('@').map_or("", |(_, d)| d);
                 let reply = row.reply.as_ref();
+                let classified = reply.map(Reply::classified);
                 let key = (
                     state.as_str(),
                     domain.to_owned(),
                     reply.and_then(|r| r.code),
                     reply.and_then(|r| r.enhanced).map(|s| s.to_string()),
+                    classified.map_or(Reason::Unknown, |c| c.reason),
+                    classified.map_or(Class::Soft, |c| c.class()),
                 );
                 *groups.entry(key).or_default() += 1;
             }
@@ -232,47 +271,69 @@ pub(crate) fn report(
     }
     report.failures = groups
         .into_iter()
-        .map(|((state, domain, code, status), count)| FailureGroup {
-            state,
-            domain,
-            code,
-            status,
-            count,
-        })
+        .map(
+            |((state, domain, code, status, reason, class), count)| FailureGroup {
+                state,
+                domain,
+                code,
+                status,
+                reason,
+                class,
+                count,
+            },
+        )
         .collect();
     let count = |state: State| report.counts.get(state.as_str()).copied().unwrap_or(0);
+    let ours = report
+        .failures
+        .iter()
+        .filter(|g| g.state == State::Failed.as_str() && g.class == Class::Sender)
+        .map(|g| g.count as u64)
+        .sum();
     report.returns = returns(
         &ledger.returns(number)?,
         count(State::Sent),
         count(State::Failed),
+        ours,
     );
     report.warnings = warnings(&report.returns);
+    report.warnings.extend(super::sender::warnings(
+        &report.failures,
+        &ledger.returns(number)?,
+    ));
     Ok(report)
 }
 
-/// The word for a return: a bounce that is not permanent is a soft bounce.
-fn kind_word(r: &Return) -> &'static str {
-    match r.kind {
-        Returned::Bounce if !r.permanent => "soft-bounce",
-        kind => kind.as_str(),
+/// The word for a return, by its class: a bounce is `bounce` only when the address is
+/// gone, `soft-bounce` when temporary, `sender` when the fault is ours; a feedback report
+/// that is not a complaint (not spam, an authentication failure report) is `feedback`.
+pub(super) fn kind_word(r: &Return) -> &'static str {
+    match (r.kind, r.class) {
+        (Returned::Bounce, Class::Hard) => "bounce",
+        (Returned::Bounce, Class::Sender) => "sender",
+        (Returned::Bounce, _) => "soft-bounce",
+        (Returned::Complaint, Class::Complaint) => "complaint",
+        (Returned::Complaint, _) => "feedback",
+        (Returned::Unsubscribe, _) => "unsubscribe",
     }
 }
 
 /// The counts, rates and top reasons of `found` (address and return), over `sent` and
-/// `refused` messages.
-fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
+/// `refused` messages, `ours` of them refused for reasons on our side.
+fn returns(found: &[(String, Return)], sent: u64, refused: u64, ours: u64) -> Returns {
     let mut by_message: BTreeMap<&str, Vec<&Return>> = BTreeMap::new();
-    let mut reasons: BTreeMap<(&'static str, &str, Option<&str>), usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<(&'static str, &str, Reason, Option<&str>), usize> = BTreeMap::new();
     for (address, r) in found {
         by_message.entry(address).or_default().push(r);
         let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
         *reasons
-            .entry((kind_word(r), domain, r.status.as_deref()))
+            .entry((kind_word(r), domain, r.reason, r.status.as_deref()))
             .or_default() += 1;
     }
     let mut counted = Returns {
         attempted: sent + refused,
         refused,
+        refused_on_our_side: ours,
         ..Returns::default()
     };
     for returns in by_message.values() {
@@ -281,6 +342,8 @@ fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
             counted.bounced += 1;
         } else if has("soft-bounce") {
             counted.soft_bounced += 1;
+        } else if has("sender") {
+            counted.sender_refused += 1;
         }
         counted.complaints += u64::from(has("complaint"));
         counted.unsubscribes += u64::from(has("unsubscribe"));
@@ -292,13 +355,14 @@ fn returns(found: &[(String, Return)], sent: u64, refused: u64) -> Returns {
             n as f64 / counted.attempted as f64
         }
     };
-    counted.bounce_rate = rate(counted.refused + counted.bounced);
+    counted.bounce_rate = rate(counted.readers_bounces());
     counted.complaint_rate = rate(counted.complaints);
     let mut reasons: Vec<ReasonGroup> = reasons
         .into_iter()
-        .map(|((kind, domain, status), count)| ReasonGroup {
+        .map(|((kind, domain, reason, status), count)| ReasonGroup {
             kind,
             domain: domain.to_owned(),
+            reason,
             status: status.map(str::to_owned),
             count,
         })
@@ -327,7 +391,7 @@ fn warnings(returns: &Returns) -> Vec<String> {
             "the bounce rate is {:.2}% ({} of {}), above 2%: relays such as Amazon SES review \
              a sender at 5%; check where the list's addresses come from",
             returns.bounce_rate * 100.0,
-            returns.refused + returns.bounced,
+            returns.readers_bounces(),
             returns.attempted
         ));
     }
@@ -357,6 +421,8 @@ pub(crate) fn history(
         .map(|r| Came {
             at: utc(r.at),
             kind: kind_word(&r),
+            reason: r.reason,
+            class: r.class,
             status: r.status,
             diagnostic: r.diagnostic,
             report: r.report,
@@ -370,6 +436,9 @@ pub(crate) fn history(
         message_id: row.entry.message_id,
         variant: row.entry.variant,
         updated_at: utc(row.updated_at),
+        reason: matches!(row.state, State::Failed | State::Deferred)
+            .then(|| row.reply.as_ref().map(|r| r.classified().reason))
+            .flatten(),
         reply: row.reply,
         attempts_log: attempts
             .into_iter()
@@ -393,6 +462,23 @@ mod tests {
         status: Option<&str>,
         permanent: bool,
     ) -> (String, Return) {
+        let (reason, class) = match kind {
+            Returned::Bounce => {
+                let found = crate::status::classify(
+                    None,
+                    status.and_then(crate::status::Status::parse),
+                    "",
+                );
+                let class = if permanent {
+                    Class::Hard
+                } else {
+                    found.class()
+                };
+                (found.reason, class)
+            }
+            Returned::Complaint => (Reason::Complaint, Class::Complaint),
+            Returned::Unsubscribe => (Reason::Unsubscribe, Class::Unsubscribe),
+        };
         let r = Return {
             kind,
             report: format!("<{address}-{status:?}>"),
@@ -400,6 +486,8 @@ mod tests {
             permanent,
             diagnostic: None,
             at: 0,
+            reason,
+            class,
         };
         (address.to_owned(), r)
     }
@@ -413,8 +501,10 @@ mod tests {
             came("c@yahoo.com", Returned::Bounce, Some("4.2.2"), false),
             came("d@yahoo.com", Returned::Complaint, None, false),
             came("e@example.org", Returned::Unsubscribe, None, false),
+            came("f@yahoo.com", Returned::Bounce, Some("5.7.26"), false),
         ];
-        let r = returns(&found, 998, 2);
+        let r = returns(&found, 998, 2, 0);
+        assert_eq!(r.sender_refused, 1, "a DMARC refusal is ours, not a bounce");
         assert_eq!(r.attempted, 1000);
         assert_eq!(
             (r.bounced, r.soft_bounced, r.complaints, r.unsubscribes),
@@ -436,7 +526,8 @@ mod tests {
             ),
             ("bounce", "gmail.com", Some("5.1.1"), 2)
         );
-        assert_eq!(r.reasons.len(), 5);
+        assert_eq!(top.reason, Reason::UserUnknown);
+        assert_eq!(r.reasons.len(), 6);
         assert!(warnings(&r).is_empty(), "0.1% is the line, not past it");
     }
 
@@ -446,16 +537,20 @@ mod tests {
             came("a@gmail.com", Returned::Complaint, None, false),
             came("b@gmail.com", Returned::Complaint, None, false),
         ];
-        let r = returns(&found, 1000, 0);
+        let r = returns(&found, 1000, 0, 0);
         let warned = warnings(&r);
         assert_eq!(warned.len(), 1, "{warned:?}");
         assert!(warned[0].starts_with("the complaint rate is 0.20% (2 of 1000)"));
-        let r = returns(&[], 97, 3);
+        let r = returns(&[], 95, 5, 2);
         let warned = warnings(&r);
         assert!(
             warned[0].starts_with("the bounce rate is 3.00% (3 of 100)"),
-            "{warned:?}"
+            "two of five refusals were ours, not the readers': {warned:?}"
         );
-        assert_eq!(returns(&[], 0, 0).bounce_rate, 0.0, "nothing sent, no rate");
+        assert_eq!(
+            returns(&[], 0, 0, 0).bounce_rate,
+            0.0,
+            "nothing sent, no rate"
+        );
     }
 }

@@ -405,18 +405,22 @@ impl Job<'_> {
         Ok(deferred.iter().filter_map(|r| r.next_attempt_at).min())
     }
 
-    /// Adds the addresses whose messages failed with 5.1.x (no such mailbox) in this run
-    /// to the suppression list in the audience store, so that no later volume goes to
-    /// them; returns how many. Each carries its message's Message-ID as the reference, so
-    /// a second run adds none.
+    /// Adds the addresses whose messages were refused in this run with a reply of class
+    /// hard (the mailbox or domain is gone, by the classifier that also reads bounce
+    /// reports) to the suppression list in the audience store, so that no later volume
+    /// goes to them; returns how many. Each carries its message's Message-ID as the
+    /// reference, so a second run adds none, and the reply's reason.
     fn suppress_hard_bounces(&self, dispatch: i64, since: i64) -> anyhow::Result<usize> {
-        let bounced: Vec<(Address, String)> = self
+        let bounced: Vec<(Address, String, crate::status::Reason)> = self
             .ledger
             .in_state(dispatch, State::Failed)?
             .into_iter()
             .filter(|r| r.updated_at >= since)
-            .filter(|r| r.reply.as_ref().is_some_and(|r| r.is_hard_bounce()))
-            .filter_map(|r| Some((Address::parse(&r.entry.address).ok()?, r.entry.message_id)))
+            .filter_map(|r| {
+                let reply = r.reply.as_ref().filter(|reply| reply.is_hard_bounce())?;
+                let address = Address::parse(&r.entry.address).ok()?;
+                Some((address, r.entry.message_id, reply.classified().reason))
+            })
             .collect();
         if bounced.is_empty() {
             return Ok(0);
@@ -424,9 +428,11 @@ impl Job<'_> {
         let now = Timestamp::now();
         Store::open(&self.project.root)?.write(|tx| {
             let mut added = 0;
-            for (address, message_id) in &bounced {
+            for (address, message_id, why) in &bounced {
                 let reference = Some(message_id.as_str());
-                let done = tx.suppress(address, Reason::Bounced, Source::Bounce, reference, now)?;
+                let (bounced, detail) = (Reason::Bounced, Some(*why));
+                let done =
+                    tx.suppress_for(address, bounced, detail, Source::Bounce, reference, now)?;
                 added += usize::from(done == Suppressed::Added);
             }
             Ok(added)

@@ -11,7 +11,7 @@ pub(crate) enum Verdict {
     Sent(Reply),
     /// Nothing was queued; try again later.
     Deferred(Reply),
-    /// The relay refused this message for good (a 5.1.x also puts the address on the
+    /// The relay refused this message for good (one of class hard also puts the address on the
     /// suppression list, unless the relay turns out to refuse everyone).
     Failed(Reply),
     /// The body went out and no reply came.

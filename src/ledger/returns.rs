@@ -1,12 +1,13 @@
 //! What came back about messages the relay accepted: bounces reported later, complaints and
 //! unsubscribe mails, each kept beside the recipient's row with the report it came from
-//! (a report recorded twice is kept once). `status` counts them; the soft-bounce rule reads
-//! an address's recent volumes from them.
+//! (a report recorded twice is kept once), with its reason and class. `status` counts them;
+//! the soft-bounce rule reads an address's recent volumes from them.
 
 use rusqlite::params;
 use serde::Serialize;
 
 use super::Ledger;
+use crate::status::{Class, Reason, Status, classify};
 
 /// What a report said of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -32,7 +33,7 @@ impl Returned {
         }
     }
 
-    fn parse(text: &str) -> rusqlite::Result<Self> {
+    pub(super) fn parse(text: &str) -> rusqlite::Result<Self> {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == text)
@@ -49,12 +50,46 @@ pub struct Return {
     pub report: String,
     /// The enhanced status code, when it gave one.
     pub status: Option<String>,
-    /// Whether the address is gone for good (bounces only).
+    /// Whether the address is gone for good (bounces only): `class` is hard.
     pub permanent: bool,
     /// The remote server's words, if given.
     pub diagnostic: Option<String>,
     /// When it was recorded (unix milliseconds).
     pub at: i64,
+    /// Why.
+    pub reason: Reason,
+    /// What it means for the reader.
+    pub class: Class,
+}
+
+impl Return {
+    /// The reason and class of a return recorded before the ledger kept them (schema 3),
+    /// read again from what it kept: its kind, status, words and permanence.
+    pub(super) fn derived(
+        kind: Returned,
+        status: Option<&str>,
+        diagnostic: Option<&str>,
+        permanent: bool,
+    ) -> (Reason, Class) {
+        match kind {
+            Returned::Complaint => (Reason::Complaint, Class::Complaint),
+            Returned::Unsubscribe => (Reason::Unsubscribe, Class::Unsubscribe),
+            Returned::Bounce => {
+                let found = classify(
+                    None,
+                    status.and_then(Status::parse),
+                    diagnostic.unwrap_or_default(),
+                );
+                // What was decided then stands: a suppression was made on `permanent`.
+                let class = match found.class() {
+                    _ if permanent => Class::Hard,
+                    Class::Hard => Class::Soft,
+                    class => class,
+                };
+                (found.reason, class)
+            }
+        }
+    }
 }
 
 impl Ledger {
@@ -65,8 +100,8 @@ impl Ledger {
             .conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO returns (recipient, report, kind, status, permanent,
-                 diagnostic, at)
-                 SELECT id, ?3, ?4, ?5, ?6, ?7, ?8 FROM recipients
+                 diagnostic, at, reason, class)
+                 SELECT id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM recipients
                  WHERE volume = ?1 AND address = ?2",
             )?
             .execute(params![
@@ -77,7 +112,9 @@ impl Ledger {
                 r.status,
                 r.permanent,
                 r.diagnostic,
-                r.at
+                r.at,
+                r.reason.as_str(),
+                r.class.as_str()
             ])?;
         Ok(n > 0)
     }
@@ -101,25 +138,20 @@ impl Ledger {
         if self.version < super::schema::RETURNS {
             return Ok(Vec::new());
         }
+        // A version-3 ledger opened read-only has no `reason` and `class` columns.
+        let classes = if self.version >= super::schema::CLASSES {
+            "t.reason, t.class"
+        } else {
+            "NULL, NULL"
+        };
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT r.address, t.kind, t.report, t.status, t.permanent, t.diagnostic, t.at
+            "SELECT r.address, t.kind, t.report, t.status, t.permanent, t.diagnostic, t.at,
+             {classes}
              FROM returns t JOIN recipients r ON r.id = t.recipient
              WHERE {filter} ORDER BY t.rowid"
         ))?;
         let found = stmt
-            .query_map([value], |row| {
-                Ok((
-                    row.get(0)?,
-                    Return {
-                        kind: Returned::parse(&row.get::<_, String>(1)?)?,
-                        report: row.get(2)?,
-                        status: row.get(3)?,
-                        permanent: row.get(4)?,
-                        diagnostic: row.get(5)?,
-                        at: row.get(6)?,
-                    },
-                ))
-            })?
+            .query_map([value], |row| Ok((row.get(0)?, read_return(row)?)))?
             .collect::<Result<_, _>>()?;
         Ok(found)
     }
@@ -131,7 +163,7 @@ impl Ledger {
     pub fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM returns t WHERE t.recipient = r.id
-                            AND t.kind = 'bounce' AND t.permanent = 0)
+                            AND t.kind = 'bounce' AND t.class = 'soft')
              FROM recipients r WHERE r.address = ?1 AND r.state = 'sent'
              ORDER BY r.volume DESC",
         )?;
@@ -144,4 +176,32 @@ impl Ledger {
         let run = soft.iter().skip_while(|&&s| !s).take_while(|&&s| s).count();
         Ok(Some(u32::try_from(run).unwrap_or(u32::MAX)))
     }
+}
+
+/// A return from the columns `kind, report, status, permanent, diagnostic, at, reason,
+/// class` at 1 to 8 of `row`.
+fn read_return(row: &rusqlite::Row<'_>) -> rusqlite::Result<Return> {
+    let kind = Returned::parse(&row.get::<_, String>(1)?)?;
+    let status: Option<String> = row.get(3)?;
+    let permanent: bool = row.get(4)?;
+    let diagnostic: Option<String> = row.get(5)?;
+    let reason: Option<String> = row.get(7)?;
+    let class: Option<String> = row.get(8)?;
+    let stored = reason
+        .as_deref()
+        .and_then(Reason::parse)
+        .zip(class.as_deref().and_then(Class::parse));
+    let (reason, class) = stored.unwrap_or_else(|| {
+        Return::derived(kind, status.as_deref(), diagnostic.as_deref(), permanent)
+    });
+    Ok(Return {
+        kind,
+        report: row.get(2)?,
+        status,
+        permanent,
+        diagnostic,
+        at: row.get(6)?,
+        reason,
+        class,
+    })
 }

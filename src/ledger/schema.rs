@@ -1,7 +1,9 @@
 //! The ledger's tables, and the one-time migration of a ledger written by an earlier
 //! version (one dispatch per volume, replies kept as flat strings) into them. The schema's
 //! version is SQLite's `user_version`; version 3 added `returns` (what relays reported
-//! after accepting a message), created empty on a version-2 ledger.
+//! after accepting a message), created empty on a version-2 ledger; version 4 added each
+//! return's `reason` and `class`, left empty on the rows a version-3 ledger already held
+//! (they are read from the row's status and words then).
 
 use anyhow::Context as _;
 use rusqlite::{Connection, Transaction, params};
@@ -9,13 +11,16 @@ use rusqlite::{Connection, Transaction, params};
 use crate::transport::Reply;
 
 /// The schema version this code writes.
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 /// The oldest version a read-only open can read: version 2 lacks only `returns`.
 pub(super) const READABLE: i64 = 2;
 
 /// The version that added `returns`.
 pub(super) const RETURNS: i64 = 3;
+
+/// The version that added `returns.reason` and `returns.class`.
+pub(super) const CLASSES: i64 = 4;
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS dispatches (
@@ -64,6 +69,8 @@ CREATE TABLE IF NOT EXISTS returns (
     permanent INTEGER NOT NULL,
     diagnostic TEXT,
     at INTEGER NOT NULL,
+    reason TEXT,
+    class TEXT,
     UNIQUE (recipient, report)
 );
 CREATE TABLE IF NOT EXISTS meta (
@@ -93,6 +100,13 @@ pub(super) fn set_up(conn: &mut Connection) -> anyhow::Result<()> {
              DROP INDEX IF EXISTS attempts_by_recipient;",
         )?;
     }
+    if version == RETURNS {
+        tx.execute_batch(
+            "ALTER TABLE returns ADD COLUMN reason TEXT;
+             ALTER TABLE returns ADD COLUMN class TEXT;",
+        )?;
+        classify_returns(&tx).context("cannot classify the ledger's earlier returns")?;
+    }
     tx.execute_batch(TABLES)?;
     if legacy {
         migrate_v1(&tx).context("cannot migrate the ledger from its earlier format")?;
@@ -109,6 +123,27 @@ fn has_legacy_tables(tx: &Transaction<'_>) -> anyhow::Result<bool> {
         |r| r.get(0),
     )?;
     Ok(n > 0)
+}
+
+/// Gives the returns a version-3 ledger holds their reason and class, read from their
+/// kind, status, words and permanence (see [`super::Return`]).
+fn classify_returns(tx: &Transaction<'_>) -> anyhow::Result<()> {
+    let mut read = tx.prepare("SELECT rowid, kind, status, diagnostic, permanent FROM returns")?;
+    let mut write = tx.prepare("UPDATE returns SET reason = ?2, class = ?3 WHERE rowid = ?1")?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let kind = super::Returned::parse(&r.get::<_, String>(1)?)?;
+        let status: Option<String> = r.get(2)?;
+        let diagnostic: Option<String> = r.get(3)?;
+        let (reason, class) =
+            super::Return::derived(kind, status.as_deref(), diagnostic.as_deref(), r.get(4)?);
+        write.execute(params![
+            r.get::<_, i64>(0)?,
+            reason.as_str(),
+            class.as_str()
+        ])?;
+    }
+    Ok(())
 }
 
 /// Version 1 had one dispatch per volume, keyed by the volume, and replies as strings such

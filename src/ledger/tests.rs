@@ -251,6 +251,8 @@ fn returns_are_kept_once_and_a_run_of_soft_bounces_ends_at_a_delivery() {
         permanent: false,
         diagnostic: Some("mailbox full".to_owned()),
         at: 5,
+        reason: crate::status::Reason::MailboxFull,
+        class: crate::status::Class::Soft,
     };
     let ana = "reader1@example.org";
     assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(0));
@@ -304,7 +306,60 @@ fn a_version_2_ledger_is_read_as_is_and_gains_returns_when_written() {
         permanent: false,
         diagnostic: None,
         at: 1,
+        reason: crate::status::Reason::Complaint,
+        class: crate::status::Class::Complaint,
     };
     assert!(writer.record_return(11, "reader0@example.org", &r).unwrap());
     assert_eq!(writer.returns(11).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_3_ledger_gains_reasons_and_reads_its_old_returns_by_their_words() {
+    let (_dir, path, ledger, _id) = started(2);
+    ledger
+        .conn
+        .execute_batch(
+            "DROP TABLE returns;
+             CREATE TABLE returns (recipient INTEGER NOT NULL, report TEXT NOT NULL,
+                 kind TEXT NOT NULL, status TEXT, permanent INTEGER NOT NULL, diagnostic TEXT,
+                 at INTEGER NOT NULL, UNIQUE (recipient, report));
+             INSERT INTO returns SELECT id, '<old>', 'bounce', '5.1.1', 0,
+                 'smtp; 550 5.1.1 <news@example.org>: Sender address rejected', 1
+                 FROM recipients WHERE address = 'reader0@example.org';
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    ledger.checkpoint(true).unwrap();
+    drop(ledger);
+    let reader = Ledger::open_read_only(&path).unwrap().expect("it exists");
+    let (_, old) = &reader.returns(11).unwrap()[0];
+    assert_eq!(
+        (old.reason, old.class),
+        (
+            crate::status::Reason::SenderRefused,
+            crate::status::Class::Sender
+        ),
+        "read again from its words"
+    );
+    drop(reader);
+    let writer = Ledger::open(&path).unwrap();
+    assert_eq!(
+        writer.returns(11).unwrap().len(),
+        1,
+        "kept through the migration"
+    );
+    let stored: String = writer
+        .conn
+        .query_row("SELECT class FROM returns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, "sender", "classified once, when migrated");
+    writer
+        .conn
+        .execute("UPDATE recipients SET state = 'sent'", [])
+        .unwrap();
+    assert_eq!(
+        writer.soft_bounce_run("reader0@example.org").unwrap(),
+        Some(0),
+        "a refusal of our sender is no soft bounce of the reader's"
+    );
 }

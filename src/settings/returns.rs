@@ -321,7 +321,7 @@ mod tests {
         assert!(imap("max_message_size = 1048576\n").is_empty());
         let found = imap("max_message_size = 1000\n");
         assert!(
-            found.len() == 1 && found[0].starts_with("6:20: ") && found[0].contains("64 KiB"),
+            found.len() == 1 && found[0].starts_with("7:20: ") && found[0].contains("64 KiB"),
             "{found:?}"
         );
     }

@@ -8,6 +8,9 @@ use std::fmt;
 use lettre::transport::smtp::response::Response;
 use serde::Serialize;
 
+pub use crate::status::Status;
+use crate::status::{Class, Classified, classify};
+
 /// A reply from the relay, or what happened instead of one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reply {
@@ -17,44 +20,6 @@ pub struct Reply {
     pub enhanced: Option<Status>,
     /// The reply's text after the codes, or what happened.
     pub text: String,
-}
-
-/// An enhanced mail system status code, `class.subject.detail` (RFC 3463).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Status {
-    /// 2 success, 4 persistent transient failure, 5 permanent failure.
-    pub class: u8,
-    /// What the status is about: 1 addressing, 2 mailbox, 7 security or policy, ...
-    pub subject: u16,
-    /// The detail within the subject.
-    pub detail: u16,
-}
-
-impl Status {
-    /// Reads `5.1.1`; anything else is `None`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.split('.');
-        let class: u8 = parts.next()?.parse().ok()?;
-        let subject = parts.next()?.parse().ok()?;
-        let detail = parts.next()?.parse().ok()?;
-        (parts.next().is_none() && matches!(class, 2 | 4 | 5)).then_some(Self {
-            class,
-            subject,
-            detail,
-        })
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
-    }
-}
-
-impl Serialize for Status {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }
 
 impl Reply {
@@ -114,13 +79,15 @@ impl Reply {
         self
     }
 
-    /// Whether the relay said the mailbox itself does not exist or cannot take mail
-    /// (enhanced status 5.1.x): the one reply that puts an address on the suppression list.
+    /// Why the relay refused, read by the one classifier that also reads bounce reports.
+    pub fn classified(&self) -> Classified {
+        classify(self.code, self.enhanced, &self.text)
+    }
+
+    /// Whether the relay said, for good, that the reader's mailbox or domain is gone
+    /// (class [`Class::Hard`]): the one reply that puts an address on the suppression list.
     pub fn is_hard_bounce(&self) -> bool {
-        self.code.is_some_and(|c| c / 100 == 5)
-            && self
-                .enhanced
-                .is_some_and(|s| s.class == 5 && s.subject == 1)
+        self.code.is_some_and(|c| c / 100 == 5) && self.classified().class() == Class::Hard
     }
 
     /// Whether the relay refuses on grounds of security or policy (`x.7.x`).
@@ -216,8 +183,9 @@ mod tests {
         assert!(Reply::with_code(421, "4.3.2 closing").asks_to_slow_down());
         assert!(Reply::with_code(450, "4.7.1 rate").asks_to_slow_down());
         assert!(!Reply::with_code(451, "4.3.0 later").asks_to_slow_down());
-        assert_eq!(Status::parse("5.1"), None);
-        assert_eq!(Status::parse("3.1.1"), None);
+        let sender = Reply::with_code(550, "5.1.1 <news@example.org>: Sender address rejected");
+        assert!(!sender.is_hard_bounce(), "a 5.1.1 about our sender");
+        assert!(Reply::with_code(550, "5.0.0 User unknown").is_hard_bounce());
     }
 
     #[test]

@@ -18,6 +18,11 @@ impl Tx<'_> {
     /// it did so now.
     pub(super) fn set_up(&mut self, root: &Path) -> anyhow::Result<Option<usize>> {
         self.conn().execute_batch(SCHEMA)?;
+        if !super::read::has_detail(self.conn())? {
+            // Stores made before suppressions kept the reason of the report behind them.
+            self.conn()
+                .execute_batch("ALTER TABLE suppressions ADD COLUMN detail TEXT")?;
+        }
         let done: Option<String> = self
             .conn()
             .query_row("SELECT value FROM meta WHERE key = ?1", [MIGRATED], |r| {

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS suppressions (
     reason TEXT NOT NULL,
     source TEXT NOT NULL,
     reference TEXT,
-    at INTEGER NOT NULL
+    at INTEGER NOT NULL,
+    detail TEXT
 );
 CREATE TABLE IF NOT EXISTS signups (
     id TEXT PRIMARY KEY,

@@ -134,7 +134,8 @@ impl Store {
             .query_map([], topic_choice)?
             .collect::<Result<_, _>>()?;
         let mut suppressions = Suppressions::default();
-        let mut stmt = tx.prepare(&format!("{SUPPRESSION_COLUMNS} FROM suppressions"))?;
+        let columns = suppression_columns(&tx)?;
+        let mut stmt = tx.prepare(&format!("{columns} FROM suppressions"))?;
         for s in stmt.query_map([], read_suppression)? {
             suppressions.insert(s?);
         }
@@ -146,17 +147,34 @@ impl Store {
     }
 }
 
-const SUPPRESSION_COLUMNS: &str = "SELECT address, reason, source, reference, at";
+/// The columns a [`Suppression`] is read from; `detail` only where the store has it (an
+/// older store opened read-only has not).
+fn suppression_columns(conn: &Connection) -> rusqlite::Result<&'static str> {
+    Ok(if has_detail(conn)? {
+        "SELECT address, reason, source, reference, at, detail"
+    } else {
+        "SELECT address, reason, source, reference, at, NULL"
+    })
+}
+
+/// Whether the store's suppressions keep the reason of the report behind them.
+pub(super) fn has_detail(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('suppressions') WHERE name = 'detail'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
 
 pub(super) fn suppression(
     conn: &Connection,
     address: &Address,
 ) -> rusqlite::Result<Option<Suppression>> {
-    conn.prepare_cached(&format!(
-        "{SUPPRESSION_COLUMNS} FROM suppressions WHERE key = ?1"
-    ))?
-    .query_row([&*address.key()], read_suppression)
-    .optional()
+    let columns = suppression_columns(conn)?;
+    conn.prepare_cached(&format!("{columns} FROM suppressions WHERE key = ?1"))?
+        .query_row([&*address.key()], read_suppression)
+        .optional()
 }
 
 pub(super) fn signup(conn: &Connection, id: &str) -> rusqlite::Result<Option<Pending>> {
@@ -197,6 +215,11 @@ fn read_suppression(r: &rusqlite::Row<'_>) -> rusqlite::Result<Suppression> {
         since: at.date(),
         source: Source::parse(&r.get::<_, String>(2)?)?,
         reference: r.get(3)?,
+        // A reason this version does not know (written by a newer one) is not shown.
+        detail: r
+            .get::<_, Option<String>>(5)?
+            .as_deref()
+            .and_then(crate::status::Reason::parse),
     })
 }
 

@@ -203,3 +203,35 @@ fn a_pending_signup_keeps_its_first_request_until_it_goes_stale() {
         "a stale one is replaced"
     );
 }
+
+#[test]
+fn a_store_made_before_suppressions_kept_their_report_reason_gains_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .write(|tx| tx.suppress(&ana(), Reason::Bounced, Source::Bounce, None, NOW))
+        .unwrap();
+    store
+        .conn
+        .execute_batch("ALTER TABLE suppressions DROP COLUMN detail")
+        .unwrap();
+    drop(store);
+    let old = Store::open_read_only(dir.path()).unwrap().expect("a store");
+    let found = old.suppression(&ana()).unwrap().expect("suppressed");
+    assert_eq!((found.reason, found.detail), (Reason::Bounced, None));
+    drop(old);
+    let mut store = Store::open(dir.path()).unwrap();
+    let gone = crate::status::Reason::UserUnknown;
+    let bob = Address::parse("bob@example.org").unwrap();
+    store
+        .write(|tx| tx.suppress_for(&bob, Reason::Bounced, Some(gone), Source::Bounce, None, NOW))
+        .unwrap();
+    assert_eq!(store.suppression(&bob).unwrap().unwrap().detail, Some(gone));
+    let history = store.history(&bob).unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e.change == "suppressed (bounced: user-unknown)"),
+        "{history:?}"
+    );
+}

@@ -102,6 +102,20 @@ impl<'c> Tx<'c> {
         reference: Option<&str>,
         now: Timestamp,
     ) -> anyhow::Result<Suppressed> {
+        self.suppress_for(address, reason, None, source, reference, now)
+    }
+
+    /// [`Tx::suppress`], keeping `detail`, the reason of the report or refusal behind it
+    /// (`user-unknown`), for `suppress list` to show.
+    pub fn suppress_for(
+        &mut self,
+        address: &Address,
+        reason: Reason,
+        detail: Option<crate::status::Reason>,
+        source: Source,
+        reference: Option<&str>,
+        now: Timestamp,
+    ) -> anyhow::Result<Suppressed> {
         let old = read::suppression(&self.tx, address)?;
         if let Some(reference) = reference
             && self.has_reference(address, reference)?
@@ -117,8 +131,9 @@ impl<'c> Tx<'c> {
         };
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO suppressions (key, address, reason, source, reference, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO suppressions
+                 (key, address, reason, source, reference, at, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 &*address.key(),
@@ -126,11 +141,16 @@ impl<'c> Tx<'c> {
                 reason.as_str(),
                 source.as_str(),
                 reference,
-                now.0
+                now.0,
+                detail.map(crate::status::Reason::as_str)
             ])?;
+        let why = match detail {
+            Some(detail) => format!("{reason}: {detail}"),
+            None => reason.to_string(),
+        };
         self.event(
             address,
-            &format!("suppressed ({reason})"),
+            &format!("suppressed ({why})"),
             source,
             reference,
             now,

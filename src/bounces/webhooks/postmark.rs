@@ -1,16 +1,18 @@
 //! Postmark's bounce and spam complaint webhooks: the posted JSON in, a [`Report`] out (or
 //! [`Event::Ignored`] for deliveries, opens, auto-replies and the other bounce types that
-//! say nothing about the address). Hard bounces and invalid addresses are permanent when
-//! their status is (read from `Details`, else implied by the type), as in a DSN; soft
-//! bounces, DNS errors and blocks are temporary; a spam complaint is a complaint.
+//! say nothing about the address). `Details` is classified as a DSN's diagnostic is, by the
+//! one classifier; the bounce type gives the reason when `Details` says nothing, and only a
+//! hard bounce or a bad address can be permanent. A spam complaint is a complaint.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Event, message_id};
 use crate::bounces::classify::{self, Context};
-use crate::bounces::status;
+use crate::bounces::dsn::classified;
+use crate::bounces::status::Action;
 use crate::bounces::{Finding, Kind, Report};
+use crate::status::{Reason, Status};
 
 /// One webhook record (PascalCase fields, as Postmark posts them).
 #[derive(Debug, Deserialize)]
@@ -31,10 +33,10 @@ struct Record {
 /// What a bounce type says about the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Meaning {
-    /// The address is gone, with this status unless `Details` gives one.
-    Permanent(&'static str),
-    /// A failure that may pass, with this status unless `Details` gives one.
-    Temporary(&'static str),
+    /// The address may be gone, with this status and reason unless `Details` gives one.
+    Permanent(&'static str, Reason),
+    /// A failure that may pass, with this status and reason unless `Details` gives one.
+    Temporary(&'static str, Reason),
     /// The reader marked the message as spam.
     Complaint,
     /// The reader asked to be removed.
@@ -46,11 +48,13 @@ enum Meaning {
 /// Postmark's bounce types (its API's "Bounce types" table), by name.
 fn meaning(bounce_type: &str) -> Meaning {
     match bounce_type {
-        "HardBounce" => Meaning::Permanent("5.1.1"),
-        "BadEmailAddress" => Meaning::Permanent("5.1.3"),
-        "SoftBounce" | "Transient" => Meaning::Temporary("4.0.0"),
-        "DnsError" => Meaning::Temporary("4.4.3"),
-        "SpamNotification" | "Blocked" | "DMARCPolicy" => Meaning::Temporary("5.7.1"),
+        "HardBounce" => Meaning::Permanent("5.1.1", Reason::UserUnknown),
+        "BadEmailAddress" => Meaning::Permanent("5.1.3", Reason::UserUnknown),
+        "SoftBounce" | "Transient" => Meaning::Temporary("4.0.0", Reason::Unknown),
+        "DnsError" => Meaning::Temporary("4.4.3", Reason::Network),
+        "SpamNotification" => Meaning::Temporary("5.7.1", Reason::ContentRejected),
+        "Blocked" => Meaning::Temporary("5.7.1", Reason::Blocked),
+        "DMARCPolicy" => Meaning::Temporary("5.7.1", Reason::Authentication),
         "SpamComplaint" => Meaning::Complaint,
         "Unsubscribe" => Meaning::Unsubscribe,
         _ => Meaning::Nothing,
@@ -79,21 +83,29 @@ pub fn event(body: &[u8]) -> Result<Event, String> {
         .details
         .filter(|d| !d.is_empty())
         .or(record.description);
-    let mut finding = Finding::about(record.email);
-    let (kind, implied) = match meaning {
-        Meaning::Permanent(implied) | Meaning::Temporary(implied) => (Kind::Bounce, implied),
-        Meaning::Complaint => (Kind::Complaint, ""),
-        Meaning::Unsubscribe => (Kind::Unsubscribe, ""),
-        Meaning::Nothing => unreachable!("ignored above"),
+    let (kind, finding) = match meaning {
+        Meaning::Permanent(implied, reason) | Meaning::Temporary(implied, reason) => {
+            // The type's status is shown, but only `Details` is classified: the type's
+            // reason is more precise than its generic status (5.7.1 for a block).
+            let given = diagnostic.as_deref().and_then(Status::find_in);
+            let mut found = classified(given, diagnostic.as_deref(), reason);
+            found.permanent &= matches!(meaning, Meaning::Permanent(..));
+            let status = given
+                .or_else(|| Status::parse(implied))
+                .map(|s| s.to_string());
+            let finding = Finding::failure(record.email, status, Action::Failed, found, diagnostic);
+            (Kind::Bounce, finding)
+        }
+        Meaning::Complaint => (
+            Kind::Complaint,
+            Finding::named(record.email, Reason::Complaint),
+        ),
+        Meaning::Unsubscribe => (
+            Kind::Unsubscribe,
+            Finding::named(record.email, Reason::Unsubscribe),
+        ),
+        Meaning::Nothing => return Ok(Event::Ignored(bounce_type.to_owned())),
     };
-    if kind == Kind::Bounce {
-        let given = diagnostic.as_deref().and_then(status::enhanced_in);
-        let status = given.unwrap_or_else(|| implied.to_owned());
-        finding.permanent =
-            matches!(meaning, Meaning::Permanent(_)) && status::is_permanent(&status);
-        finding.status = Some(status);
-        finding.diagnostic = diagnostic;
-    }
     // The bounce's own mail, when included, names the returned original's Message-ID.
     let returned = record
         .content
@@ -113,6 +125,7 @@ pub fn event(body: &[u8]) -> Result<Event, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Class;
 
     /// Postmark's sample bounce webhook (its developer documentation, "Bounce webhook").
     const BOUNCE: &str = r#"{"RecordType":"Bounce","MessageStream":"outbound","ID":4323372036854775807,
@@ -138,7 +151,8 @@ mod tests {
         let finding = &found.findings[0];
         assert_eq!(finding.address.as_deref(), Some("john@example.com"));
         assert_eq!(finding.status.as_deref(), Some("5.1.1"));
-        assert!(finding.permanent);
+        assert_eq!(finding.reason, Reason::UserUnknown);
+        assert!(finding.permanent());
         assert_eq!(finding.diagnostic.as_deref(), Some("Test bounce details"));
     }
 
@@ -153,10 +167,15 @@ mod tests {
             "SpamNotification",
         ] {
             let found = report(&of(t));
-            assert!(!found.findings[0].permanent, "{t}");
+            assert!(!found.findings[0].permanent(), "{t}");
             assert_eq!(found.kind, Kind::Bounce, "{t}");
         }
-        assert!(report(&of("BadEmailAddress")).findings[0].permanent);
+        let blocked = &report(&of("Blocked")).findings[0];
+        assert_eq!(
+            (blocked.reason, blocked.class),
+            (Reason::Blocked, Class::Sender)
+        );
+        assert!(report(&of("BadEmailAddress")).findings[0].permanent());
         assert_eq!(report(&of("Unsubscribe")).kind, Kind::Unsubscribe);
         for t in [
             "AutoResponder",
@@ -170,7 +189,7 @@ mod tests {
             );
         }
         let policy = BOUNCE.replace("Test bounce details", "smtp;550 5.7.1 blocked by policy");
-        assert!(!report(&policy).findings[0].permanent, "a policy refusal");
+        assert!(!report(&policy).findings[0].permanent(), "a policy refusal");
     }
 
     #[test]

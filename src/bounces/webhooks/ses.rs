@@ -1,14 +1,17 @@
 //! Amazon SES's bounce and complaint events, as SNS delivers them in a notification's
 //! `Message`: the event's JSON in, a [`Report`] out (or [`Event::Ignored`] for deliveries,
-//! sends, delays and the rest). Statuses are judged as in a DSN: a `Transient` bounce is
-//! never permanent, a `Permanent` one is when its enhanced status says the address is gone.
+//! sends, delays and the rest). Bounces are classified as DSNs are, by the one classifier,
+//! with SES's bounce sub-type as the reason when the diagnostic gives none; a `Transient`
+//! or `Undetermined` bounce is never permanent.
 
 use serde::Deserialize;
 
 use super::{Event, message_id};
-use crate::bounces::dsn::recipient_status;
-use crate::bounces::status::{self, Action};
+use crate::bounces::classify::feedback_reason;
+use crate::bounces::dsn::{classified, recipient_status};
+use crate::bounces::status::Action;
 use crate::bounces::{Finding, Kind, Report};
+use crate::status::Reason;
 
 /// An SES event: `notificationType` from identity notifications, `eventType` from
 /// configuration-set event publishing.
@@ -101,10 +104,17 @@ pub fn event(message: &str, sns_id: &str) -> Result<Event, String> {
             return Ok(Event::Ignored("not-spam feedback".to_owned()));
         }
         ("Complaint", _, Some(complaint)) => {
+            // The ARF feedback type when the complaint came as one; `abuse` when SES has
+            // none (a complaint through a provider without a feedback loop).
+            let feedback = complaint
+                .complaint_feedback_type
+                .as_deref()
+                .unwrap_or("abuse");
+            let reason = feedback_reason(&feedback.to_ascii_lowercase());
             let findings = complaint
                 .complained_recipients
                 .into_iter()
-                .map(|r| Finding::about(Some(r.email_address)))
+                .map(|r| Finding::named(Some(r.email_address), reason))
                 .collect();
             (Kind::Complaint, findings, complaint.feedback_id)
         }
@@ -151,26 +161,33 @@ fn bounced(bounce_type: &str, sub_type: Option<&str>, recipient: &Bounced) -> Fi
         .as_deref()
         .map_or(Action::Failed, Action::parse);
     let diagnostic = recipient.diagnostic_code.clone();
-    let mut status = recipient_status(recipient.status.as_deref(), diagnostic.as_deref());
-    if status.is_none() && bounce_type == "Permanent" && sub_type == Some("NoEmail") {
-        // SES's own words for "the address does not exist".
-        status = Some("5.1.1".to_owned());
-    }
-    let permanent = bounce_type == "Permanent"
-        && action == Action::Failed
-        && status.as_deref().is_some_and(status::is_permanent);
-    Finding {
-        address: Some(recipient.email_address.clone()),
-        status,
-        action,
-        permanent,
-        diagnostic,
+    let status = recipient_status(recipient.status.as_deref(), diagnostic.as_deref());
+    let mut found = classified(status, diagnostic.as_deref(), sub_type_reason(sub_type));
+    found.permanent &= bounce_type == "Permanent";
+    let address = Some(recipient.email_address.clone());
+    let status = status.map(|s| s.to_string());
+    Finding::failure(address, status, action, found, diagnostic)
+}
+
+/// What SES's bounce sub-type says (its developer guide, "Bounce types"), for a bounce
+/// whose diagnostic says nothing itself.
+fn sub_type_reason(sub_type: Option<&str>) -> Reason {
+    match sub_type {
+        // "The address does not exist"; "SES suppressed it: it recently bounced as invalid".
+        Some("NoEmail" | "Suppressed") => Reason::UserUnknown,
+        Some("MailboxFull") => Reason::MailboxFull,
+        Some("MessageTooLarge") => Reason::MessageTooLarge,
+        Some("ContentRejected" | "AttachmentRejected") => Reason::ContentRejected,
+        // Our own account's suppression list, which does not say why it holds the address.
+        Some("OnAccountSuppressionList") => Reason::Policy,
+        _ => Reason::Unknown,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Class;
 
     /// AWS's sample bounce notification (Amazon SES developer guide, "Examples of Amazon
     /// SNS notifications"), one recipient.
@@ -206,22 +223,35 @@ mod tests {
         let finding = &report.findings[0];
         assert_eq!(finding.address.as_deref(), Some("jane@example.com"));
         assert_eq!(finding.status.as_deref(), Some("5.1.1"));
-        assert!(finding.permanent);
+        assert_eq!(finding.reason, Reason::UserUnknown);
+        assert!(finding.permanent());
     }
 
     #[test]
     fn transient_and_policy_bounces_are_temporary() {
         let transient = BOUNCE.replace("\"Permanent\"", "\"Transient\"");
-        assert!(!report(&transient).findings[0].permanent, "never permanent");
+        assert!(
+            !report(&transient).findings[0].permanent(),
+            "never permanent"
+        );
         let policy = BOUNCE.replace("5.1.1", "5.7.1");
-        assert!(!report(&policy).findings[0].permanent);
+        assert!(!report(&policy).findings[0].permanent());
         let no_email = BOUNCE
             .replace("\"status\":\"5.1.1\",", "")
             .replace("smtp; 550 5.1.1 <jane@example.com>... User", "")
             .replace("\"General\"", "\"NoEmail\"");
         let found = &report(&no_email).findings[0];
-        assert_eq!(found.status.as_deref(), Some("5.1.1"));
-        assert!(found.permanent);
+        assert_eq!(
+            (found.status.as_deref(), found.reason),
+            (None, Reason::UserUnknown)
+        );
+        assert!(found.permanent());
+        let full = no_email.replace("\"NoEmail\"", "\"MailboxFull\"");
+        let found = &report(&full).findings[0];
+        assert_eq!(
+            (found.reason, found.class),
+            (Reason::MailboxFull, Class::Soft)
+        );
     }
 
     #[test]

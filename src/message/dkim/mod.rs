@@ -47,6 +47,26 @@ const OVERSIGNED: [&str; 4] = [
     "List-Unsubscribe-Post",
 ];
 
+/// The `h=` tag's names, joined by `:` and folded before a line passes 78 characters (RFC
+/// 6376 allows folding whitespace around each colon; relaxed canonicalization removes it).
+fn fold_names(names: &[String]) -> String {
+    let mut folded = String::new();
+    let mut line = "\th=".len();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            folded.push(':');
+            line += 1;
+            if line + name.len() + 1 > 78 {
+                folded.push_str("\r\n\t ");
+                line = 2;
+            }
+        }
+        folded.push_str(name);
+        line += name.len();
+    }
+    folded
+}
+
 /// Signs messages for one domain with one or more keys.
 #[derive(Debug)]
 pub struct Signer {
@@ -117,6 +137,7 @@ impl Signer {
                 .filter(|name| signed.iter().any(|f| f.name.eq_ignore_ascii_case(name)))
                 .map(|name| name.to_ascii_lowercase()),
         );
+        let names = fold_names(&names);
         let mut headers = Vec::with_capacity(1024);
         for field in &signed {
             canon::header(&mut headers, field, true);
@@ -127,7 +148,7 @@ impl Signer {
                 "v=1; a={}; c=relaxed/relaxed; d={}; s={selector};\r\n\th={};\r\n\tbh={body_hash};\r\n\tb=",
                 key.algorithm(),
                 self.domain,
-                names.join(":"),
+                names,
             );
             let mut data = headers.clone();
             let field = canon::Field {

@@ -1,0 +1,66 @@
+//! The one classifier: a reply code, an enhanced status code and the remote server's words
+//! in, a [`Classified`] out. The same call reads an SMTP reply during a dispatch and a
+//! bounce report afterwards.
+
+use serde::Serialize;
+
+use super::{Class, Reason, Status, codes, words};
+
+/// Why a message failed, and whether the failure is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Classified {
+    /// Why.
+    pub reason: Reason,
+    /// True for a permanent failure (a 5xx reply, a `5.x.x` status, or a failure report
+    /// that names no code); false for a temporary one. Callers that know better (a DSN's
+    /// `Action: delayed`, an SES `Transient` bounce) set it.
+    pub permanent: bool,
+}
+
+impl Classified {
+    /// What the failure means for the reader.
+    pub fn class(self) -> Class {
+        self.reason.class(self.permanent)
+    }
+}
+
+/// Classifies a failure from its basic `reply_code` (550), its `enhanced` status code
+/// (5.1.1) and its `text`, the remote server's words. When `reply_code` or `enhanced` is
+/// `None`, the first one written in `text` is used.
+///
+/// Clear words win over codes, because servers put generic codes on specific refusals
+/// (5.0.0 "user unknown", 5.7.1 "relay access denied") and specific codes on refusals of
+/// another kind (5.1.1 "sender address rejected"); among words, those that put the fault on
+/// our side come first. A precise code then wins over vague words ("timed out", "policy"),
+/// which win over a code that names only a family (5.0.0, 5.7.1, a bare 550).
+pub fn classify(reply_code: Option<u16>, enhanced: Option<Status>, text: &str) -> Classified {
+    let enhanced = enhanced.or_else(|| Status::find_in(text));
+    let reply_code = reply_code.or_else(|| reply_code_in(text));
+    let permanent = match (enhanced, reply_code) {
+        (Some(status), _) if status.class != 2 => status.is_permanent(),
+        (_, Some(code)) => code / 100 != 4,
+        _ => true,
+    };
+    let from_code = enhanced
+        .and_then(codes::enhanced)
+        .or_else(|| reply_code.and_then(codes::basic));
+    let folded = words::fold(text);
+    let reason = match (words::strong(&folded), from_code) {
+        (Some(reason), _) => reason,
+        (None, Some(code)) if code.specific => code.reason,
+        (None, code) => words::weak(&folded)
+            .or(code.map(|c| c.reason))
+            .unwrap_or(Reason::Unknown),
+    };
+    Classified { reason, permanent }
+}
+
+/// The first basic reply code (`550`, `421`) in `text` that stands as a word of its own or
+/// starts a multi-line reply (`550-5.1.1`).
+pub fn reply_code_in(text: &str) -> Option<u16> {
+    text.split(|c: char| c.is_whitespace() || c == ';')
+        .map(|word| word.split('-').next().unwrap_or_default())
+        .filter(|word| word.len() == 3 && word.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|word| word.parse().ok())
+        .find(|code| (400..600).contains(code))
+}

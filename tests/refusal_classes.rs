@@ -1,0 +1,199 @@
+//! One classifier for refusals during a dispatch and reports afterwards, through the
+//! binary: a refusal on our side (a blocklisted IP, our sender address refused, a DMARC
+//! failure) never suppresses the reader, even under a 5.1.1; `status`, `status --recipient`
+//! and `suppress list` show the reason, and `status` warns of our side's problem per domain.
+
+use serde_json::Value;
+
+use crate::bounces::{run, verp_project};
+use crate::support::dispatching::{dispatch, history, project, reader, status};
+use crate::support::fault_smtp::{Act, FaultServer, Script};
+
+/// A relay that refuses three readers: one for our IP, one for our sender address (under a
+/// 5.1.1), one because the mailbox does not exist.
+struct Refusing;
+
+impl Script for Refusing {
+    fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+        let reply = if rcpt == reader(1) {
+            "550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
+        } else if rcpt == reader(4) {
+            "550 5.1.1 <news@eto.tech>: Sender address rejected: Domain not found"
+        } else if rcpt == reader(3) {
+            "550 5.1.1 <reader3@example0.org>: Recipient address rejected: User unknown in virtual mailbox table"
+        } else {
+            return Act::Normal;
+        };
+        Act::Reply(reply.into())
+    }
+}
+
+#[test]
+fn a_refusal_on_our_side_during_a_dispatch_never_suppresses_the_reader() {
+    let server = FaultServer::start(Refusing);
+    let project = project(server.port, 6, "");
+    let run = dispatch(&project, &["--yes", "--expect", "6"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 hard-bounced addresses added"),
+        "{}",
+        run.stdout
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.starts_with(&format!("{}  bounced (user-unknown)  bounce", reader(3))),
+        "{list}"
+    );
+    let report = status(&project);
+    let failures = report["failures"].as_array().unwrap();
+    let of = |address: String| {
+        let domain = address.split('@').nth(1).unwrap().to_owned();
+        let mut found: Vec<(&str, &str)> = failures
+            .iter()
+            .filter(|g| g["domain"] == domain.as_str())
+            .map(|g| (g["reason"].as_str().unwrap(), g["class"].as_str().unwrap()))
+            .collect();
+        found.sort_unstable();
+        found
+    };
+    assert_eq!(
+        of(reader(1)),
+        [("blocked", "sender"), ("sender-refused", "sender")],
+        "{report:#}"
+    );
+    assert_eq!(of(reader(3)), [("user-unknown", "hard")], "{report:#}");
+    let returns = &report["returns"];
+    assert_eq!(
+        (&returns["refused"], &returns["refused_on_our_side"]),
+        (&3.into(), &2.into())
+    );
+    assert!(
+        (returns["bounce_rate"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-9,
+        "only the reader's own bounce counts: {returns:#}"
+    );
+    let text = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        text.stderr.contains(
+            "warning: example1.org refused 2 message(s) for reasons on our side \
+             (blocked 1, sender-refused 1): a sender problem, not the readers' bounces"
+        ),
+        "{}",
+        text.stderr
+    );
+    assert!(text.stdout.contains("sender-refused"), "{}", text.stdout);
+    assert_eq!(history(&project, &reader(4))["reason"], "sender-refused");
+    let shown = project.ok(&["status", "volumes/011.toml", "--recipient", &reader(3)]);
+    assert!(
+        shown
+            .stdout
+            .contains(": failed (user-unknown) (dispatch #1"),
+        "{}",
+        shown.stdout
+    );
+}
+
+/// A DSN for `recipient`'s message `message_id`, whose remote server said `diagnostic`.
+fn dsn(message_id: &str, recipient: &str, status: &str, diagnostic: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: bounces@eto.tech\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-{status}@mx.example.org>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n\
+Diagnostic-Code: smtp; {diagnostic}\r\n\r\n\
+--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Scout\r\n\r\n--b--\r\n"
+    )
+}
+
+#[test]
+fn a_report_of_a_refusal_on_our_side_is_kept_and_shown_never_acted_on() {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let id = |address: &str| -> String {
+        history(&project, address)["message_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
+    project.write(
+        "inbox/dmarc.eml",
+        &dsn(
+            &id(ana),
+            ana,
+            "5.7.26",
+            "550-5.7.26 Unauthenticated email from eto.tech is not accepted due to domain's DMARC policy.",
+        ),
+    );
+    project.write(
+        "inbox/gone.eml",
+        &dsn(
+            &id(wei),
+            wei,
+            "5.0.0",
+            "554 delivery error: dd This user doesn't have a example.org account",
+        ),
+    );
+    let imported = run(&project, &["bounces", "import", "inbox", "--json"]);
+    assert_eq!(imported.status, 0, "{}", imported.stderr);
+    let records: Vec<Value> = serde_json::from_str(&imported.stdout).unwrap();
+    let of = |address: &str| {
+        let r = records
+            .iter()
+            .find(|r| r["address"] == address)
+            .unwrap_or_else(|| panic!("{address}: {records:#?}"));
+        (
+            r["reason"].as_str().unwrap().to_owned(),
+            r["class"].as_str().unwrap().to_owned(),
+            r["permanent"].as_bool().unwrap(),
+            r["effect"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        of(ana),
+        (
+            "authentication".into(),
+            "sender".into(),
+            false,
+            "none".into()
+        )
+    );
+    assert_eq!(
+        of(wei),
+        (
+            "user-unknown".into(),
+            "hard".into(),
+            true,
+            "suppressed".into()
+        ),
+        "5.0.0 with clear words"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.starts_with(&format!("{wei}  bounced (user-unknown)")),
+        "{list}"
+    );
+    let returns = &status(&project)["returns"];
+    assert_eq!(
+        (&returns["bounced"], &returns["sender_refused"]),
+        (&1.into(), &1.into()),
+        "{returns:#}"
+    );
+    let came = &history(&project, ana)["returns"][0];
+    assert_eq!(
+        (&came["kind"], &came["reason"], &came["class"]),
+        (&"sender".into(), &"authentication".into(), &"sender".into())
+    );
+    let text = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        text.stderr.contains(
+            "example.org refused 1 message(s) for reasons on our side (authentication 1)"
+        ),
+        "{}",
+        text.stderr
+    );
+}
