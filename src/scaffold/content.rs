@@ -78,7 +78,7 @@ url = "https://example.org/first-story"
 id = "format"                                  # optional: lets other text cite it as (pick:format)
 
 [[picks]]
-summary = "Tag a pick with `topics`, and readers who chose topics get only the picks tagged with one of theirs (plus the expert view)."
+summary = "Tag a pick with topics, and readers who chose topics get only the picks tagged with one of theirs (plus the expert view)."
 source = "Example Weekly"
 date = {day2}
 url = "https://example.org/second-story"

@@ -2,6 +2,7 @@
 
 pub mod dispatching;
 pub mod dovecot;
+pub mod email;
 pub mod fault_smtp;
 pub mod oracle;
 pub mod postfix;
@@ -36,6 +37,13 @@ impl Project {
         copy_tree(&repo.join("tests/fixtures/project"), dir.path());
         copy_tree(&repo.join("layouts"), &dir.path().join("layouts"));
         Self { dir }
+    }
+
+    /// An empty folder, for `broadsheet init` to make a project in.
+    pub fn empty() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("create a temp folder"),
+        }
     }
 
     /// A copy of the repository's own sample project: its live `broadsheet.toml`,
