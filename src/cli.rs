@@ -6,7 +6,12 @@ use clap::{Parser, Subcommand};
 
 /// Compose, check and preview a newsroom's weekly email newsletter.
 #[derive(Debug, Parser)]
-#[command(name = "broadsheet", version, about, max_term_width = 100)]
+#[command(
+    name = "broadsheet",
+    version = env!("BROADSHEET_VERSION"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

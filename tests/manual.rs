@@ -83,3 +83,22 @@ fn man_out_writes_a_page_per_command() {
         assert!(project.path(&format!("man/{page}")).is_file(), "{page}");
     }
 }
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let project = Project::empty();
+    let shown = project.ok(&["--version"]).stdout;
+    let version = env!("CARGO_PKG_VERSION");
+    let head = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let expected = match head {
+        Some(commit) => format!("broadsheet {version} ({commit})\n"),
+        None => format!("broadsheet {version}\n"),
+    };
+    assert_eq!(shown, expected);
+}
