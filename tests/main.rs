@@ -16,6 +16,7 @@ mod drafts;
 mod guards;
 mod hostile;
 mod http_guard;
+mod imports;
 mod inbox;
 mod init;
 mod loader_fuzz;
