@@ -1,6 +1,6 @@
 //! A new project for a new newsletter, as `broadsheet init` writes it: a [`Newsroom`] (the
-//! answers) in, the project's files out as text ([`files`]), then written into a folder
-//! without ever replacing a file ([`write`]). The files: `broadsheet.toml` with every setting
+//! answers) in, the project's files out as text ([`files()`]), then written into a folder
+//! without ever replacing a file ([`write()`]). The files: `broadsheet.toml` with every setting
 //! explained, a layout of the project's own, `volumes/001.toml` as a draft that builds as it
 //! is, `recipients.toml` with a staff segment for proofs, and a `.gitignore`.
 
@@ -90,7 +90,7 @@ fn file(path: &str, text: String) -> File {
     }
 }
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug)]
 pub struct Written {
     /// The files written, relative to the project.

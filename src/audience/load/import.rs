@@ -55,6 +55,26 @@ impl Loader<'_> {
                 return;
             }
         };
+        let Some(mut import) = self.prepare(source, def, display_path(&path), modified_day(&file))
+        else {
+            return;
+        };
+        if let Err(e) = self.rows(BufReader::new(file), &mut import) {
+            let d = Diagnostic::error(format!("cannot read {}: {e}", import.path));
+            self.diags.push(d.at_span(source, def.path.span()));
+        }
+        self.finish_import(import, def);
+    }
+
+    /// The import's settings checked (its tool, segments, tag table and columns), or
+    /// `None` after reporting what is wrong: then no row is read.
+    fn prepare<'s>(
+        &mut self,
+        source: &'s SourceFile,
+        def: &ImportDef,
+        shown: String,
+        modified: Date,
+    ) -> Option<Import<'s>> {
         let tool = self.import_tool(source, def);
         let defaults = self.known_segments(source, &def.segments);
         let paid = self.known_segments(source, &def.paid_segments);
@@ -64,28 +84,14 @@ impl Loader<'_> {
         };
         let tags = TagTable::new(source, &def.tags, &unknown, &mut diags);
         self.diags = diags;
-        let wanted = Wanted::new(
-            source,
-            def.columns.as_ref(),
-            tool.ok().flatten(),
-            &mut self.diags,
-        );
+        let columns = def.columns.as_ref();
+        let wanted = Wanted::new(source, columns, tool.ok().flatten(), &mut self.diags);
         let (Ok(tool), Some(defaults), Some(paid), Some(tags), Some(wanted)) =
             (tool, defaults, paid, tags, wanted)
         else {
-            return;
+            return None;
         };
-        let modified = file
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or_else(
-                || Timestamp::now().date(),
-                |d| Timestamp(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).date(),
-            );
-        let shown = display_path(&path);
-        let mut import = Import {
+        Some(Import {
             source,
             file: self.add_file(shown.clone()),
             path: shown,
@@ -100,12 +106,7 @@ impl Loader<'_> {
             skipped: BTreeMap::new(),
             grouped: Grouped::default(),
             modified,
-        };
-        if let Err(e) = self.rows(BufReader::new(file), &mut import) {
-            let d = Diagnostic::error(format!("cannot read {}: {e}", import.path));
-            self.diags.push(d.at_span(source, def.path.span()));
-        }
-        self.finish_import(import, def);
+        })
     }
 
     /// Reports what the rows found as a whole: their grouped problems, the tags no entry
@@ -270,4 +271,15 @@ impl Loader<'_> {
         }
         known.then(|| names.iter().map(|n| n.get_ref().clone()).collect())
     }
+}
+
+/// The day `file` was last modified (today when the system cannot say): when an export
+/// does not date a suppression, the export is at least that old.
+fn modified_day(file: &File) -> Date {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .map_or_else(|| Timestamp::now().date(), |secs| Timestamp(secs).date())
 }
