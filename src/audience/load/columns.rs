@@ -151,7 +151,6 @@ impl Wanted {
                 Source::Mapped(names.into_iter().map(|n| (n, value.span())).collect())
             }
             (None, Some(tool)) => preset(tool, i),
-            (None, None) if i == TAGS => Source::Nowhere,
             (None, None) => Source::Own,
         });
         ok.then_some(Self {
