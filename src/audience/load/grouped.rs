@@ -28,7 +28,11 @@ pub(super) struct Grouped {
 
 impl Grouped {
     /// Adds `diagnostic`, found on a row whose cells are `cells`.
-    pub(super) fn add(&mut self, diagnostic: Diagnostic, cells: &[&str]) {
+    pub(super) fn add<'c>(
+        &mut self,
+        diagnostic: Diagnostic,
+        cells: impl IntoIterator<Item = &'c str>,
+    ) {
         let key = (diagnostic.is_error(), kind(&diagnostic.message, cells));
         let i = *self.index.entry(key).or_insert_with(|| {
             self.groups.push(Group {
@@ -73,9 +77,9 @@ impl Grouped {
 
 /// What kind of problem `message` names: the message with the row's own values (quoted
 /// with backticks, as every message quotes them) and numbers left out.
-fn kind(message: &str, cells: &[&str]) -> String {
+fn kind<'c>(message: &str, cells: impl IntoIterator<Item = &'c str>) -> String {
     let mut kind = message.to_owned();
-    for cell in cells.iter().filter(|c| !c.is_empty()) {
+    for cell in cells.into_iter().filter(|c| !c.is_empty()) {
         kind = kind.replace(&format!("`{cell}`"), "`…`");
     }
     let mut out = String::with_capacity(kind.len());
@@ -114,10 +118,13 @@ mod tests {
         let mut grouped = Grouped::default();
         for line in 2..1002 {
             let email = format!("reader{line}");
-            grouped.add(at(line, &format!("`{email}` has no `@`")), &[&email, "Ana"]);
+            grouped.add(
+                at(line, &format!("`{email}` has no `@`")),
+                [email.as_str(), "Ana"],
+            );
         }
         for line in [5, 9] {
-            grouped.add(at(line, "unknown segment `subscriber`"), &["x@y.org"]);
+            grouped.add(at(line, "unknown segment `subscriber`"), ["x@y.org"]);
         }
         let mut diags = Diagnostics::default();
         grouped.finish("list.csv", &mut diags);
@@ -136,12 +143,12 @@ mod tests {
         assert_eq!(
             kind(
                 "`a@b` is listed twice in this file (already on line 12)",
-                &["a@b"]
+                ["a@b"]
             ),
             "`…` is listed twice in this file (already on line #)"
         );
         assert_eq!(
-            kind("unknown segment `VIP`", &["a@b", "x"]),
+            kind("unknown segment `VIP`", ["a@b", "x"]),
             "unknown segment `VIP`"
         );
     }

@@ -216,9 +216,7 @@ impl Loader<'_> {
                 width: 1,
             };
             let d = Diagnostic::error("this line is not UTF-8 text").at(at);
-            import
-                .grouped
-                .add(d.note("save the CSV file as UTF-8"), &[]);
+            import.grouped.add(d.note("save the CSV file as UTF-8"), []);
             return true;
         };
         let record = match csv::record(path, line, text) {
@@ -229,7 +227,7 @@ impl Loader<'_> {
                     self.diags.push(*d);
                     return false;
                 }
-                import.grouped.add(*d, &[]);
+                import.grouped.add(*d, []);
                 return true;
             }
             Some(Ok(record)) => record,

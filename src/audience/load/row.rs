@@ -29,8 +29,7 @@ impl Loader<'_> {
         columns: &Columns,
         record: &Record<'_>,
     ) {
-        let cells: Vec<&str> = record.fields.iter().map(|(_, f)| f.as_ref()).collect();
-        let Some(status) = row_status(import, columns, record, &cells) else {
+        let Some(status) = row_status(import, columns, record) else {
             return;
         };
         let lists = lists(import, columns, record, &status);
@@ -73,7 +72,7 @@ impl Loader<'_> {
         let found = std::mem::replace(&mut self.diags, outer);
         let clean = !found.has_errors();
         for d in found {
-            import.grouped.add(d, &cells);
+            import.grouped.add(d, cells(record));
         }
         if let (true, Status::Suppressed { reason, why, since }) = (clean, status) {
             let since = since
@@ -103,12 +102,7 @@ impl Loader<'_> {
 /// What the row says of its reader, or `None` for a row not to read: one with more fields
 /// than the header, one the export leaves out (counted), one whose status is unknown (an
 /// error: it might be someone who asked for no mail).
-fn row_status(
-    import: &mut Import<'_>,
-    columns: &Columns,
-    record: &Record<'_>,
-    cells: &[&str],
-) -> Option<Status> {
+fn row_status(import: &mut Import<'_>, columns: &Columns, record: &Record<'_>) -> Option<Status> {
     let path = import.path.as_str();
     if let Some((at, extra)) = record.fields.get(columns.width) {
         let d = Diagnostic::error(format!(
@@ -118,7 +112,7 @@ fn row_status(
         ))
         .at(record.locate(path, *at, extra.chars().count()))
         .note("quote a field that holds a comma: `\"Lima, Ana\"`");
-        import.grouped.add(d, cells);
+        import.grouped.add(d, cells(record));
         return None;
     }
     let Some(tool) = import.tool else {
@@ -138,7 +132,7 @@ fn row_status(
             ))
             .at(record.locate(path, 0, record.text.chars().count()))
             .note("the row is not read: it might be someone who asked for no mail");
-            import.grouped.add(d, cells);
+            import.grouped.add(d, cells(record));
             None
         }
         status => Some(status),
@@ -178,6 +172,11 @@ fn lists(
         }
     }
     Lists { segments, topics }
+}
+
+/// The row's cells, whose values a problem's message may quote.
+fn cells<'r>(record: &'r Record<'_>) -> impl Iterator<Item = &'r str> {
+    record.fields.iter().map(|(_, f)| f.as_ref())
 }
 
 /// Where a traced row came from, for `recipients --explain`: the tool, and what its export
