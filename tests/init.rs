@@ -3,8 +3,6 @@
 //! existing project; the layout it writes passes the same email oracles as the scout layout;
 //! and the shell completions and manual page come from the command line itself.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::support::dispatching::SECRET;
@@ -29,24 +27,6 @@ fn built_plain() -> (Project, String) {
     project.ok(&["build", "volumes/001.toml"]);
     let html = project.read("out/001/email.html");
     (project, html)
-}
-
-/// Every file under `root` with its bytes.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("list a folder") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let name = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(name, std::fs::read(&path).expect("read a file"));
-            }
-        }
-    }
-    files
 }
 
 #[test]
@@ -138,7 +118,7 @@ fn the_flags_fill_the_settings_the_layout_and_the_recipients() {
 #[test]
 fn a_folder_with_a_project_is_refused_and_left_as_it_was() {
     let project = Project::sample();
-    let before = tree(project.root());
+    let before = project.files();
     let run = project.run(&["init", "--title", "Another"]);
     assert_eq!(run.status, 1, "{}", run.stdout);
     assert!(
@@ -147,7 +127,7 @@ fn a_folder_with_a_project_is_refused_and_left_as_it_was() {
         "{}",
         run.stderr
     );
-    assert_eq!(tree(project.root()), before, "nothing changed");
+    assert_eq!(project.files(), before, "nothing changed");
 }
 
 #[test]
@@ -156,7 +136,7 @@ fn a_bad_flag_is_named_and_nothing_is_written() {
     let run = project.run(&["init", "--from", "not an address"]);
     assert_eq!(run.status, 1);
     assert!(run.stderr.contains("`not an address`"), "{}", run.stderr);
-    assert!(tree(project.root()).is_empty());
+    assert!(project.files().is_empty());
 }
 
 #[test]

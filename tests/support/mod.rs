@@ -93,6 +93,26 @@ impl Project {
         self.write(relative, &text.replacen(from, to, 1));
     }
 
+    /// Every file of the project with its contents, by path relative to the root: to see
+    /// that a run wrote nothing.
+    pub fn files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut files = std::collections::BTreeMap::new();
+        let mut folders = vec![self.root().to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("list a project folder") {
+                let path = entry.expect("a folder entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    let name = path.strip_prefix(self.root()).expect("inside").display();
+                    let contents = std::fs::read(&path).expect("read a project file");
+                    files.insert(name.to_string(), contents);
+                }
+            }
+        }
+        files
+    }
+
     /// Runs `broadsheet ARGS` in the project root with no `BROADSHEET_*` variables set.
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("run broadsheet");
