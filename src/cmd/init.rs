@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use crate::audience::Address;
 use crate::cli::InitArgs;
 use crate::clock::Timestamp;
-use crate::diag::display_path;
 use crate::say;
 use crate::scaffold::{self, Design, Newsroom};
 
@@ -175,7 +174,7 @@ impl Asker {
 }
 
 fn next_steps(dir: &Path, newsroom: &Newsroom, done: &scaffold::Written) -> anyhow::Result<()> {
-    let shown = display_path(dir);
+    let shown = scaffold::folder_name(dir);
     say(format_args!(
         "created a broadsheet project for {} in {shown}: broadsheet.toml, layouts/{}/, volumes/001.toml (a draft), recipients.toml",
         newsroom.title,
@@ -187,7 +186,7 @@ fn next_steps(dir: &Path, newsroom: &Newsroom, done: &scaffold::Written) -> anyh
         ))?;
     }
     say(format_args!("\nnext steps:"))?;
-    if dir != Path::new(".") {
+    if shown != "this folder" {
         say(format_args!("  cd {shown}"))?;
     }
     say(format_args!(

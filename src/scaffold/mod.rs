@@ -107,7 +107,7 @@ pub fn write(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
     anyhow::ensure!(
         !settings.exists(),
         "{} already holds a broadsheet project ({SETTINGS_FILE}); nothing was changed",
-        display_path(dir)
+        folder_name(dir)
     );
     let (kept, clashes): (Vec<&File>, Vec<&File>) = files
         .iter()
@@ -135,6 +135,14 @@ pub fn write(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
         written,
         kept: kept.iter().map(|f| f.path.clone()).collect(),
     })
+}
+
+/// How messages name `dir`: its path from the current folder, or "this folder".
+pub fn folder_name(dir: &Path) -> String {
+    match display_path(dir).as_str() {
+        "" | "." => "this folder".to_owned(),
+        shown => shown.to_owned(),
+    }
 }
 
 /// Creates `path` with `text`, its folders first; an existing file is an error, never
