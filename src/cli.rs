@@ -71,7 +71,7 @@ pub struct InitArgs {
     /// The domain of Message-IDs, the List-Id and the unsubscribe link (default: --from's)
     #[arg(long)]
     pub domain: Option<String>,
-    /// The design the project's layout starts from
+    /// The design the project's layout starts from (default: plain)
     #[arg(long, value_enum, value_name = "DESIGN")]
     pub layout: Option<crate::scaffold::Design>,
     /// The newsroom's postal address, which the footer of every email shows
