@@ -6,7 +6,12 @@ use clap::{Parser, Subcommand};
 
 /// Compose, check and preview a newsroom's weekly email newsletter.
 #[derive(Debug, Parser)]
-#[command(name = "broadsheet", version, about, max_term_width = 100)]
+#[command(
+    name = "broadsheet",
+    version = env!("BROADSHEET_VERSION"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -16,6 +21,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a new newsletter: settings, a layout of its own, a first volume and recipients
+    Init(InitArgs),
     /// Render a volume to email.mjml, email.html and email.txt
     Build(BuildArgs),
     /// Check a volume and report every problem, without writing anything
@@ -44,6 +51,51 @@ pub enum Command {
     Bounces(BouncesArgs),
     /// Answer readers: one-click unsubscribe, preferences and sign-up (behind a TLS proxy)
     Serve(ServeArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one per command into a folder
+    Man(ManArgs),
+}
+
+/// Arguments of `broadsheet init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The folder of the new project, created if missing (default: the current folder)
+    pub dir: Option<PathBuf>,
+    /// The newsletter's name, e.g. "The Weekly Wire"
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The address it comes from, e.g. newsletter@example.org
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// The domain of Message-IDs, the List-Id and the unsubscribe link (default: --from's)
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// The design the project's layout starts from (default: plain)
+    #[arg(long, value_enum, value_name = "DESIGN")]
+    pub layout: Option<crate::scaffold::Design>,
+    /// The newsroom's postal address, which the footer of every email shows
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Ask nothing: what the flags leave out takes its default (also when not on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Arguments of `broadsheet completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. `bash`; load the script with `source <(broadsheet completions bash)`
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `broadsheet man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write broadsheet.1 and a page per command (broadsheet-build.1, ...) into DIR
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `broadsheet serve`.

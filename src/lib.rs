@@ -29,6 +29,7 @@ pub mod preview;
 mod private;
 pub mod project;
 pub mod render;
+pub mod scaffold;
 pub mod serve;
 pub mod settings;
 pub mod status;
@@ -77,22 +78,26 @@ impl std::error::Error for Resumable {}
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let cwd = std::env::current_dir()?;
-    let project = Project::discover(&cwd)?;
+    // Found when a command needs it: `init`, `completions` and `man` work anywhere.
+    let project = || Project::discover(&cwd);
     match cli.command {
-        Command::Build(args) => cmd::build::run(&project, &args),
-        Command::Check(args) => cmd::check::run(&project, &args),
-        Command::New(args) => cmd::new::run(&project, &args),
-        Command::Preview(args) => cmd::preview::run(&project, &args),
-        Command::Archive(args) => cmd::archive::run(&project, &args),
-        Command::Plan(args) => cmd::plan::run(&project, &args, Timestamp::now()),
-        Command::Dispatch(args) => cmd::dispatch::run(&project, &args, Timestamp::now()),
-        Command::Status(args) => cmd::status::run(&project, &args),
-        Command::Recipients(args) => cmd::recipients::run(&project, &args),
-        Command::Suppress(args) => cmd::suppress::run(&project, &args, Timestamp::now()),
-        Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project, &args),
-        Command::Proof(args) => cmd::proof::run(&project, &args, Timestamp::now()),
-        Command::Serve(args) => cmd::serve::run(&project, &args),
-        Command::Bounces(args) => cmd::bounces::run(&project, &args, Timestamp::now()),
+        Command::Init(args) => cmd::init::run(&cwd, &args, Timestamp::now()),
+        Command::Completions(args) => cmd::manual::completions(&args),
+        Command::Man(args) => cmd::manual::man(&args),
+        Command::Build(args) => cmd::build::run(&project()?, &args),
+        Command::Check(args) => cmd::check::run(&project()?, &args),
+        Command::New(args) => cmd::new::run(&project()?, &args),
+        Command::Preview(args) => cmd::preview::run(&project()?, &args),
+        Command::Archive(args) => cmd::archive::run(&project()?, &args),
+        Command::Plan(args) => cmd::plan::run(&project()?, &args, Timestamp::now()),
+        Command::Dispatch(args) => cmd::dispatch::run(&project()?, &args, Timestamp::now()),
+        Command::Status(args) => cmd::status::run(&project()?, &args),
+        Command::Recipients(args) => cmd::recipients::run(&project()?, &args),
+        Command::Suppress(args) => cmd::suppress::run(&project()?, &args, Timestamp::now()),
+        Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project()?, &args),
+        Command::Proof(args) => cmd::proof::run(&project()?, &args, Timestamp::now()),
+        Command::Serve(args) => cmd::serve::run(&project()?, &args),
+        Command::Bounces(args) => cmd::bounces::run(&project()?, &args, Timestamp::now()),
     }
 }
 

@@ -31,7 +31,7 @@ impl Project {
             .find(|dir| dir.join(SETTINGS_FILE).is_file())
         else {
             bail!(
-                "no {SETTINGS_FILE} in {} or any folder above it; run broadsheet inside a project",
+                "no {SETTINGS_FILE} in {} or any folder above it; run broadsheet inside a project, or start one with `broadsheet init`",
                 start.display()
             );
         };

@@ -15,16 +15,7 @@ fn built_url(project: &Project) -> String {
 #[test]
 fn phone_width_has_no_horizontal_scroll() {
     let project = Project::sample();
-    let url = built_url(&project);
-    let browser = Browser::start(375, 800, true);
-    browser.goto(&url);
-    let widths = browser.eval(
-        "const d = document.documentElement;
-         return [d.scrollWidth, d.clientWidth, window.innerWidth];",
-    );
-    let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
-    assert_eq!(widths[2], json!(375), "viewport is 375 px: {widths}");
-    assert!(scroll <= client, "horizontal scroll at 375 px: {widths}");
+    crate::support::email::assert_fits_a_phone(&built_url(&project));
 }
 
 #[test]

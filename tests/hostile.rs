@@ -4,7 +4,6 @@
 //! 134 an abort such as a stack overflow) with a diagnostic at a file:line:column, bounded
 //! output, no secret echoed, and nothing written to the project.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -52,19 +51,6 @@ fn joined(pieces: &[(String, usize)]) -> String {
     pieces.iter().map(|(text, n)| text.repeat(*n)).collect()
 }
 
-/// Every file of the project with its contents, to see that a run wrote nothing.
-fn tree(dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).expect("list a project folder") {
-        let path = entry.expect("a folder entry").path();
-        if path.is_dir() {
-            tree(&path, into);
-        } else {
-            let contents = std::fs::read(&path).expect("read a project file");
-            into.insert(path.display().to_string(), contents);
-        }
-    }
-}
-
 /// What is wrong with the run of one case, if anything.
 fn run_case(case: &Case) -> Option<String> {
     let project = Project::sample();
@@ -74,8 +60,7 @@ fn run_case(case: &Case) -> Option<String> {
     for e in &case.edit {
         project.edit(&e.path, &e.from, &joined(&e.to));
     }
-    let mut before = BTreeMap::new();
-    tree(project.root(), &mut before);
+    let before = project.files();
     let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
     let mut command = project.command(&args);
     command.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
@@ -83,8 +68,7 @@ fn run_case(case: &Case) -> Option<String> {
     let status = output.status.code();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut after = BTreeMap::new();
-    tree(project.root(), &mut after);
+    let after = project.files();
     let head: String = stderr.chars().take(2000).collect();
     let problem = if status != Some(1) {
         format!("exit status {status:?}")

@@ -4,75 +4,17 @@
 //! Gmail does for non-Google accounts). Also the greeting, which must never fall back to a
 //! display name.
 
-use std::collections::BTreeMap;
-
 use mail_parser::MessageParser;
-use serde_json::{Value, json};
 
 use crate::recipients::with_recipients;
 use crate::support::Project;
 use crate::support::dispatching::{SECRET, dispatch_command};
-use crate::support::oracle::{node_script, npm_bin, run_ok, system_tool};
-use crate::support::webdriver::Browser;
-
-/// Rules SpamAssassin reports for any message that did not come through a relay.
-const NO_RELAY_RULES: [&str; 3] = ["HTML_MESSAGE", "NO_RECEIVED", "NO_RELAYS"];
+use crate::support::email::{self, outbox};
+use crate::support::oracle::run_ok;
 
 fn built(project: &Project) -> String {
     project.ok(&["build", "volumes/011.toml"]);
     project.read("out/011/email.html")
-}
-
-/// Each `.eml` the outbox transport wrote, by recipient address.
-fn outbox(project: &Project) -> BTreeMap<String, Vec<u8>> {
-    let mut messages = BTreeMap::new();
-    for entry in std::fs::read_dir(project.path("outbox")).expect("the outbox exists") {
-        let path = entry.expect("outbox entry").path();
-        if path.extension().is_some_and(|e| e == "eml") {
-            let raw = std::fs::read(&path).expect("read .eml");
-            let parsed = MessageParser::default().parse(&raw).expect("parses");
-            let to = parsed
-                .to()
-                .and_then(|t| t.first())
-                .and_then(|a| a.address())
-                .expect("a To address")
-                .to_owned();
-            messages.insert(to, raw);
-        }
-    }
-    messages
-}
-
-/// The score and the rules of SpamAssassin's report (`-t`, local tests only).
-fn spamassassin(project: &Project, message: &[u8]) -> (f64, Vec<String>) {
-    let path = project.path("message.eml");
-    std::fs::write(&path, message).expect("write the message");
-    let mut command = system_tool("/usr/bin/spamassassin", "spamassassin");
-    command
-        .args(["-t", "-L", "-p"])
-        .arg(project.path("user_prefs"))
-        .stdin(std::fs::File::open(&path).expect("open the message"));
-    let report = run_ok(command);
-    let details = report
-        .split_once("Content analysis details:")
-        .unwrap_or_else(|| panic!("no SpamAssassin report in:\n{report}"))
-        .1;
-    let score = details
-        .trim_start()
-        .trim_start_matches('(')
-        .split_whitespace()
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no score in:\n{details}"));
-    let rules = details
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            words.next()?.parse::<f64>().ok()?;
-            words.next().map(str::to_owned)
-        })
-        .collect();
-    (score, rules)
 }
 
 #[test]
@@ -82,196 +24,53 @@ fn spamassassin_finds_nothing_in_a_dispatched_message() {
     run_ok(dispatch);
     let messages = outbox(&project);
     assert_eq!(messages.len(), 2, "{:?}", messages.keys());
-    for (to, raw) in &messages {
-        let (score, rules) = spamassassin(&project, raw);
-        let unexpected: Vec<&String> = rules
-            .iter()
-            .filter(|r| !NO_RELAY_RULES.contains(&r.as_str()))
-            .collect();
-        assert!(
-            unexpected.is_empty(),
-            "{to}: SpamAssassin rules {unexpected:?}"
-        );
-        assert!(score <= 0.0, "{to}: SpamAssassin score {score}");
-    }
+    email::assert_no_spam_rules(&project, &messages);
 }
 
 #[test]
 fn the_reference_mjml_compiler_accepts_the_mjml_in_strict_validation() {
     let project = Project::sample();
     built(&project);
-    let mut mjml = npm_bin("mjml");
-    mjml.arg("--validate")
-        .arg(project.path("out/011/email.mjml"))
-        .arg("--config.validationLevel=strict");
-    run_ok(mjml);
+    email::assert_strict_mjml(&project.path("out/011/email.mjml"));
 }
 
-/// html-validate's recommended rules, less those that email HTML breaks on purpose
-/// (`tests/fixtures/html-validate.json`): inline styles (all that some clients keep),
-/// conditional comments and table attributes such as `cellpadding` and `bgcolor` (what
-/// Outlook reads), a title longer than 70 characters (it is the subject), `role="article"`
-/// (the accessible-email convention, since clients strip `<article>`) and `height="auto"`
-/// on images (mrml writes it for Outlook).
 #[test]
 fn html_validate_finds_no_error_with_an_email_profile() {
     let project = Project::sample();
     built(&project);
-    let mut validate = npm_bin("html-validate");
-    validate
-        .arg("--config")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/html-validate.json"
-        ))
-        .arg(project.path("out/011/email.html"));
-    run_ok(validate);
+    email::assert_valid_email_html(&project.path("out/011/email.html"));
 }
 
 #[test]
 fn caniemail_unsupported_features_per_client_are_known() {
     let project = Project::sample();
     built(&project);
-    let mut check = node_script("caniemail.mjs");
-    check.arg(project.path("out/011/email.html"));
-    insta::assert_snapshot!("caniemail", run_ok(check));
-}
-
-/// What Chromium computes for the shapes that matter: the headline's font size and line
-/// height, the lists' left padding and their items' left margin, and the colours links are
-/// drawn in.
-fn shapes(browser: &Browser, url: &str) -> Value {
-    browser.goto(url);
-    browser.eval(
-        "const style = e => getComputedStyle(e);
-         const h1 = style(document.querySelector('h1'));
-         return {
-           styles: document.querySelectorAll('style').length,
-           headline: [parseFloat(h1.fontSize), parseFloat(h1.lineHeight)],
-           lists: [...new Set([...document.querySelectorAll('ul')].map(u => style(u).paddingLeft))],
-           items: [...new Set([...document.querySelectorAll('li')].map(li => style(li).marginLeft))],
-           links: [...new Set([...document.querySelectorAll('a')].map(a => style(a).color))],
-         };",
-    )
-}
-
-/// `html` with every `<style>` element removed, including those in conditional comments.
-fn without_styles(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find("<style") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find("</style>")
-            .expect("every <style> closes");
-        rest = &rest[start + end + "</style>".len()..];
-    }
-    out.push_str(rest);
-    out
+    insta::assert_snapshot!(
+        "caniemail",
+        email::caniemail(&project.path("out/011/email.html"))
+    );
 }
 
 #[test]
 fn with_every_style_removed_the_email_keeps_its_shape() {
     let project = Project::sample();
-    let html = built(&project);
-    project.write("out/011/stripped.html", &without_styles(&html));
-    let browser = Browser::start(600, 1000, false);
-    let url = |name: &str| format!("file://{}", project.path(name).display());
-    let designed = shapes(&browser, &url("out/011/email.html"));
-    let stripped = shapes(&browser, &url("out/011/stripped.html"));
-    assert_eq!(stripped["styles"], json!(0), "{stripped}");
-    let [size, height] = [0, 1].map(|i| stripped["headline"][i].as_f64().unwrap());
-    assert!(height >= size, "the headline's lines overlap: {stripped}");
-    assert_eq!(
-        stripped["lists"],
-        json!(["20px"]),
-        "list indent: {stripped}"
-    );
-    assert_eq!(
-        stripped["links"],
-        json!(["rgb(11, 103, 163)"]),
-        "link colour: {stripped}"
-    );
-    for shape in ["headline", "lists", "items", "links"] {
-        assert_eq!(stripped[shape], designed[shape], "{shape} as designed");
-    }
+    built(&project);
+    email::assert_shape_without_styles(&project, "out/011/email.html", "scout");
 }
 
 #[test]
 fn dark_mode_gives_the_page_cards_text_and_links_dark_colours() {
     let project = Project::sample();
     built(&project);
-    let url = format!("file://{}", project.path("out/011/email.html").display());
-    let colours = |browser: &Browser| {
-        browser.goto(&url);
-        browser.eval(
-            "const style = s => getComputedStyle(document.querySelector(s));
-             return [
-               style('body').backgroundColor,
-               style('.bs-card > table').backgroundColor,
-               style('.bs-panel > table > tbody > tr > td').backgroundColor,
-               style('h1').color,
-               style('li a').color,
-             ];",
-        )
-    };
-    let light = colours(&Browser::start(600, 1000, false));
-    let browser = Browser::start(600, 1000, false);
-    browser.prefer_dark();
-    let dark = colours(&browser);
-    let rgb = |hex: &str| {
-        let n = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
-        format!("rgb({}, {}, {})", n(1), n(3), n(5))
-    };
-    let layout = project.read("layouts/scout/layout.toml");
-    let colour = |name: &str| {
-        let line = layout
-            .lines()
-            .find(|l| l.starts_with(&format!("{name} = ")))
-            .unwrap_or_else(|| panic!("no colour {name}"));
-        rgb(line.split('"').nth(1).unwrap())
-    };
-    let expect = |names: [&str; 5]| json!(names.map(colour));
-    assert_eq!(light, expect(["page", "card", "panel", "text", "link"]));
-    assert_eq!(
-        dark,
-        expect([
-            "dark_page",
-            "dark_card",
-            "dark_panel",
-            "dark_text",
-            "dark_link"
-        ])
-    );
+    email::assert_dark_mode(&project, "out/011/email.html", "scout");
 }
 
 #[test]
 fn the_preheader_is_padded_and_dark_mode_declared() {
     let project = Project::sample();
     let html = built(&project);
-    let body = &html[html.find("<body").expect("a body")..];
     let preheader = "with a CSET expert view on chip subsidies.";
-    let after = &body[body.find(preheader).expect("the preheader in the body") + preheader.len()..];
-    let before_view = &after[..after.find("View in browser").expect("the view link")];
-    let padding = before_view
-        .chars()
-        .filter(|c| ['\u{34f}', '\u{200c}', '\u{a0}'].contains(c))
-        .count()
-        + before_view.matches("&nbsp;").count();
-    assert!(
-        padding >= 200,
-        "{padding} padding characters after the preheader"
-    );
-    let hidden = &body[body
-        .find("<div style=\"display:none")
-        .expect("a hidden preheader")..];
-    let style = &hidden[..hidden.find('>').expect("a tag ends")];
-    assert!(
-        !style.contains("color"),
-        "no white-on-white preheader: {style}"
-    );
-    assert!(html.contains(r#"<meta name="color-scheme" content="light dark">"#));
-    assert!(html.contains("@media (prefers-color-scheme: dark)"));
+    email::assert_padded_preheader(&html, preheader, "View in browser");
 }
 
 #[test]

@@ -7,17 +7,24 @@ use std::path::Path;
 use anyhow::Context as _;
 
 mod columns;
+mod grouped;
+mod hints;
 mod import;
 mod merge;
+mod row;
 mod stored;
+mod tags;
 mod toml_file;
+mod tools;
 mod topics;
 
 use super::RECIPIENTS_FILE;
 use super::index::Index;
 use super::recipient::TopicSets;
 use super::store::Snapshot;
-use super::{Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting};
+use super::{
+    Address, Audience, MAX_SEGMENTS, Place, Recipient, Segment, Sighting, Suppression, Suppressions,
+};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 
 /// A checked row, not yet merged.
@@ -63,6 +70,10 @@ pub(super) struct Loader<'a> {
     trace: Option<(Box<str>, &'a Address)>,
     sightings: Vec<Sighting>,
     merged: usize,
+    /// Rows a tool's export marks unsubscribed, bounced or complained.
+    file_suppressions: Vec<Suppression>,
+    /// Where the row being merged came from, when tracing (a tool's export, its status).
+    origin: Option<String>,
 }
 
 impl<'a> Loader<'a> {
@@ -84,6 +95,8 @@ impl<'a> Loader<'a> {
             trace: trace.map(|a| (a.key(), a)),
             sightings: Vec::new(),
             merged: 0,
+            file_suppressions: Vec::new(),
+            origin: None,
         }
     }
 
@@ -105,6 +118,7 @@ impl<'a> Loader<'a> {
         if self.diags.has_errors() {
             return Err(self.diags.into());
         }
+        let suppressions = with_files(stored.suppressions, self.file_suppressions);
         Ok(Audience {
             warnings: self.diags,
             segments: self.segments,
@@ -112,7 +126,7 @@ impl<'a> Loader<'a> {
             index: self.index,
             topics: self.topics,
             topic_sets: self.topic_sets,
-            suppressions: stored.suppressions,
+            suppressions,
             sightings: self.sightings,
             merged: self.merged,
         })
@@ -218,4 +232,19 @@ impl<'a> Loader<'a> {
         let notes = crate::diag::unknown_name_notes(name, &known);
         format!("unknown segment `{name}` ({})", notes.join(" "))
     }
+}
+
+/// The store's suppressions with those of the files added: a file's suppression replaces
+/// the store's only when its reason outranks it (a bounce an unsubscribe), so that the
+/// store's own record of a reader stands.
+fn with_files(mut stored: Suppressions, files: Vec<Suppression>) -> Suppressions {
+    for suppression in files {
+        let stands = stored
+            .get(&suppression.address)
+            .is_some_and(|s| !suppression.reason.outranks(s.reason));
+        if !stands {
+            stored.insert(suppression);
+        }
+    }
+    stored
 }

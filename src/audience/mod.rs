@@ -52,6 +52,9 @@ pub(crate) struct Place {
 pub struct Sighting {
     /// `path:line` of the row.
     pub place: String,
+    /// The tool whose export the row is from, and what it says of the reader when not a
+    /// plain subscriber (`Mailchimp export, cleaned`).
+    pub origin: Option<String>,
     /// The segments that row put the person in.
     pub segments: Vec<String>,
 }

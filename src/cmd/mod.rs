@@ -5,6 +5,8 @@ pub(crate) mod bounces;
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod dispatch;
+pub(crate) mod init;
+pub(crate) mod manual;
 pub(crate) mod new;
 pub(crate) mod plan;
 pub(crate) mod preview;

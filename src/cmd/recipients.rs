@@ -58,16 +58,26 @@ fn explain(
         listed.map_or(address.as_str(), |r| r.email())
     ))?;
     for sighting in audience.sightings() {
+        let origin = sighting
+            .origin
+            .as_ref()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
         say(format_args!(
-            "  listed at {} in: {}",
+            "  listed at {}{origin} in: {}",
             sighting.place,
             sighting.segments.join(", ")
         ))?;
     }
     let suppression = audience.suppressions().get(address);
     if let Some(s) = suppression {
+        let reference = s
+            .reference
+            .as_ref()
+            .map(|r| format!(", {r}"))
+            .unwrap_or_default();
         say(format_args!(
-            "  suppressed since {}: {} (source: {})",
+            "  suppressed since {}: {} (source: {}{reference})",
             s.since, s.reason, s.source
         ))?;
     }

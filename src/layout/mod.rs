@@ -84,8 +84,9 @@ pub struct LayoutData {
     pub name: String,
     /// Brand colours by name (`#rrggbb`), used by the templates as `layout.colors.NAME`.
     pub colors: BTreeMap<String, Spanned<String>>,
-    /// The logo shown at the top and in the footer.
-    pub logo: Image,
+    /// The logo shown at the top and in the footer, when the layout has one (a layout
+    /// written by `broadsheet init` names the newsletter in text until a logo is added).
+    pub logo: Option<Image>,
     /// The footer's contents.
     pub footer: Footer,
 }
@@ -240,11 +241,14 @@ impl LayoutData {
                 );
             }
         }
-        if self.logo.alt.get_ref().trim().is_empty() {
-            error("the logo needs alt text".to_owned(), self.logo.alt.span());
+        if let Some(logo) = self.logo.as_ref()
+            && logo.alt.get_ref().trim().is_empty()
+        {
+            error("the logo needs alt text".to_owned(), logo.alt.span());
         }
-        for (url, mailto) in [(&self.logo.src, false), (&self.logo.href, false)]
-            .into_iter()
+        let logo_urls = self.logo.iter().flat_map(|l| [&l.src, &l.href]);
+        for (url, mailto) in logo_urls
+            .map(|u| (u, false))
             .chain(self.footer.links.iter().map(|l| (&l.url, true)))
         {
             if let Err(problem) = check_url(url.get_ref(), mailto) {

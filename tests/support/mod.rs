@@ -2,6 +2,7 @@
 
 pub mod dispatching;
 pub mod dovecot;
+pub mod email;
 pub mod fake_imap;
 pub mod fault_smtp;
 pub mod oracle;
@@ -37,6 +38,13 @@ impl Project {
         copy_tree(&repo.join("tests/fixtures/project"), dir.path());
         copy_tree(&repo.join("layouts"), &dir.path().join("layouts"));
         Self { dir }
+    }
+
+    /// An empty folder, for `broadsheet init` to make a project in.
+    pub fn empty() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("create a temp folder"),
+        }
     }
 
     /// A copy of the repository's own sample project: its live `broadsheet.toml`,
@@ -84,6 +92,26 @@ impl Project {
         let text = self.read(relative);
         assert!(text.contains(from), "{relative} does not contain {from:?}");
         self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    /// Every file of the project with its contents, by path relative to the root: to see
+    /// that a run wrote nothing.
+    pub fn files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut files = std::collections::BTreeMap::new();
+        let mut folders = vec![self.root().to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("list a project folder") {
+                let path = entry.expect("a folder entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    let name = path.strip_prefix(self.root()).expect("inside").display();
+                    let contents = std::fs::read(&path).expect("read a project file");
+                    files.insert(name.to_string(), contents);
+                }
+            }
+        }
+        files
     }
 
     /// Runs `broadsheet ARGS` in the project root with no `BROADSHEET_*` variables set.

@@ -1,7 +1,9 @@
 //! Which CSV columns an import reads: by default the header's own `email,name,greeting,
-//! segments,topics`; with `columns = { email = "Email Address", name = ["First Name", "Last Name"] }`
-//! the names another tool's export uses (a Mailchimp export, say), its other columns
-//! ignored. Several columns for one field are joined (a space for names, `;` for lists).
+//! segments,topics`; with `from = "mailchimp"` (or another tool) the columns that tool's
+//! export has; with `columns = { email = "Email Address", name = ["First Name", "Last Name"] }`
+//! the names the mapping gives, over either. With a tool or a mapping the file's other
+//! columns are ignored. Several columns for one field are joined (a space for names, `;` for
+//! lists, `,` for tags).
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -9,11 +11,17 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::hints;
+use super::tools::Tool;
 use crate::audience::csv::Record;
-use crate::diag::{Diagnostic, Diagnostics, SourceFile, unknown_name_notes};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
-/// The fields of a recipient, in the order of the default header.
-pub(super) const FIELDS: [&str; 5] = ["email", "name", "greeting", "segments", "topics"];
+/// The fields of a recipient, in the order of the default header, then the tags that an
+/// import's `tags` table turns into topics and segments.
+pub(super) const FIELDS: [&str; 6] = ["email", "name", "greeting", "segments", "topics", "tags"];
+
+/// The index of the tags in [`FIELDS`].
+pub(super) const TAGS: usize = 5;
 
 /// `columns = { ... }` of an `[[imports]]` table: for each field, one header name or a
 /// list of them.
@@ -25,23 +33,38 @@ pub(super) struct ColumnMap {
     greeting: Option<Spanned<toml::Value>>,
     segments: Option<Spanned<toml::Value>>,
     topics: Option<Spanned<toml::Value>>,
+    tags: Option<Spanned<toml::Value>>,
 }
 
-/// The header names each field is read from, with where the mapping names them.
+/// Where one field's columns come from.
+enum Source {
+    /// The field's own name, read when the header has it.
+    Own,
+    /// Named in `columns`: each must be in the header (with its span in recipients.toml).
+    Mapped(Vec<(String, Range<usize>)>),
+    /// A tool's choices, in order: the first whose columns the header all has.
+    Preset(Vec<&'static [&'static str]>),
+    /// Not read.
+    Nowhere,
+}
+
+/// The header names each field is read from.
 pub(super) struct Wanted {
-    /// Per field: the header names, each with its span in the recipients file (none for a
-    /// default name).
-    names: [Vec<(String, Option<Range<usize>>)>; 5],
-    /// Whether a mapping was given, so that other columns are ignored.
-    mapped: bool,
+    fields: [Source; 6],
+    /// The tool whose export the file is, if any.
+    tool: Option<Tool>,
+    /// Whether other columns are ignored (a tool or a mapping was given).
+    lenient: bool,
 }
 
 /// The positions of each field's columns in a CSV header, and how many columns it has.
 pub(super) struct Columns {
     /// Per field, the indices of its columns.
-    pub(super) fields: [Vec<usize>; 5],
+    pub(super) fields: [Vec<usize>; 6],
     /// How many fields the header has: a row with more is an error.
     pub(super) width: usize,
+    /// The header's names, for the columns a tool's status is read from.
+    names: Vec<String>,
 }
 
 impl Columns {
@@ -55,7 +78,11 @@ impl Columns {
                 (at, Cow::Borrowed(value))
             }
             several => {
-                let separator = if c <= 2 { " " } else { ";" };
+                let separator = match c {
+                    0..=2 => " ",
+                    TAGS => ",",
+                    _ => ";",
+                };
                 let parts: Vec<&str> = several
                     .iter()
                     .map(|&i| record.field(i).1)
@@ -68,36 +95,48 @@ impl Columns {
             }
         }
     }
+
+    /// The cell of the column called `name` (compared without regard to case), if the
+    /// header has one.
+    pub(super) fn cell<'r>(&self, record: &'r Record<'_>, name: &str) -> Option<&'r str> {
+        let i = self
+            .names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))?;
+        Some(record.field(i).1)
+    }
+
+    /// Whether the header has a column called `name`.
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
 }
 
 impl Wanted {
-    /// Resolves an import's mapping, reporting names that are not text; `None` when the
-    /// mapping cannot be used.
+    /// Resolves an import's tool and mapping, reporting mapped names that are not text;
+    /// `None` when the mapping cannot be used.
     pub(super) fn new(
         source: &SourceFile,
         map: Option<&ColumnMap>,
+        tool: Option<Tool>,
         diags: &mut Diagnostics,
     ) -> Option<Self> {
-        let Some(map) = map else {
-            return Some(Self {
-                names: FIELDS.map(|f| vec![(f.to_owned(), None)]),
-                mapped: false,
-            });
-        };
+        let given = map.map_or([None; 6], |m| {
+            [
+                &m.email,
+                &m.name,
+                &m.greeting,
+                &m.segments,
+                &m.topics,
+                &m.tags,
+            ]
+            .map(Option::as_ref)
+        });
         let mut ok = true;
-        let given = [
-            &map.email,
-            &map.name,
-            &map.greeting,
-            &map.segments,
-            &map.topics,
-        ];
-        let names = std::array::from_fn(|i| match given[i] {
-            None => vec![(FIELDS[i].to_owned(), None)],
-            Some(value) => {
+        let fields = std::array::from_fn(|i| match (given[i], tool) {
+            (Some(value), _) => {
                 let names = header_names(value.get_ref());
-                let fits = !names.is_empty() && (i != 0 || names.len() == 1);
-                if !fits {
+                if names.is_empty() || (i == 0 && names.len() > 1) {
                     ok = false;
                     let what = if i == 0 {
                         "one header name"
@@ -109,18 +148,21 @@ impl Wanted {
                             .at_span(source, value.span()),
                     );
                 }
-                names.into_iter().map(|n| (n, Some(value.span()))).collect()
+                Source::Mapped(names.into_iter().map(|n| (n, value.span())).collect())
             }
+            (None, Some(tool)) => preset(tool, i),
+            (None, None) => Source::Own,
         });
         ok.then_some(Self {
-            names,
-            mapped: true,
+            fields,
+            tool,
+            lenient: tool.is_some() || map.is_some(),
         })
     }
 
-    /// Finds the wanted columns in `header`; reports unknown, repeated and missing ones
-    /// (a mapped name at its place in the recipients file) and returns `None` when the
-    /// rows cannot be read.
+    /// Finds the wanted columns in `header`; reports unknown and missing ones (a mapped
+    /// name at its place in the recipients file) and returns `None` when the rows cannot
+    /// be read.
     pub(super) fn locate(
         &self,
         source: &SourceFile,
@@ -129,61 +171,56 @@ impl Wanted {
         diags: &mut Diagnostics,
     ) -> Option<Columns> {
         let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
+        let position = |name: &str| found.iter().position(|f| f.eq_ignore_ascii_case(name));
         let before = diags.counts().0;
-        if !self.mapped {
-            self.unknown_columns(path, header, diags);
+        if !self.lenient {
+            hints::unknown_columns(path, header, &found, diags);
         }
-        let mut fields: [Vec<usize>; 5] = Default::default();
-        for (i, names) in self.names.iter().enumerate() {
-            for (name, span) in names {
-                match found.iter().position(|f| f.eq_ignore_ascii_case(name)) {
-                    Some(at) => fields[i].push(at),
-                    None => {
-                        if let Some(span) = span {
-                            let mut d = Diagnostic::error(format!("{path} has no column `{name}`"))
-                                .at_span(source, span.clone());
-                            for note in unknown_name_notes(name, &found) {
-                                d = d.note(note);
+        let mut fields: [Vec<usize>; 6] = Default::default();
+        for (i, source_of) in self.fields.iter().enumerate() {
+            match source_of {
+                Source::Own => fields[i].extend(position(FIELDS[i])),
+                Source::Nowhere => {}
+                Source::Preset(choices) => {
+                    let chosen = choices.iter().find_map(|names| {
+                        names
+                            .iter()
+                            .map(|n| position(n))
+                            .collect::<Option<Vec<_>>>()
+                    });
+                    fields[i] = chosen.unwrap_or_default();
+                }
+                Source::Mapped(names) => {
+                    for (name, span) in names {
+                        match position(name) {
+                            Some(at) => fields[i].push(at),
+                            None => {
+                                diags.push(hints::missing_mapped(source, path, name, span, &found))
                             }
-                            diags.push(d);
                         }
                     }
                 }
             }
         }
-        if fields[0].is_empty() && !self.names[0].iter().any(|(_, s)| s.is_some()) {
-            diags.push(
-                Diagnostic::error("the first line must be a header with an `email` column")
-                    .at(header.locate(path, 0, header.text.chars().count()))
-                    .note("e.g. `email,name,segments,topics`, or map another tool's columns with `columns = { email = \"Email Address\" }` in the import"),
-            );
+        if fields[0].is_empty() && !matches!(self.fields[0], Source::Mapped(_)) {
+            diags.push(hints::no_email(path, header, &found, self.tool));
         }
-        (diags.counts().0 == before).then_some(Columns {
+        (diags.counts().0 == before).then(|| Columns {
             fields,
             width: header.fields.len(),
+            names: found.iter().map(|f| (*f).to_owned()).collect(),
         })
     }
+}
 
-    /// Without a mapping, every column must be one of [`FIELDS`], once.
-    fn unknown_columns(&self, path: &str, header: &Record<'_>, diags: &mut Diagnostics) {
-        let mut seen: Vec<String> = Vec::new();
-        for (at, name) in &header.fields {
-            let place = header.locate(path, *at, name.chars().count());
-            let lower = name.to_ascii_lowercase();
-            if !FIELDS.contains(&lower.as_str()) {
-                let mut d = Diagnostic::error(format!("unknown column `{name}`")).at(place);
-                for note in unknown_name_notes(name, &FIELDS) {
-                    d = d.note(note);
-                }
-                diags.push(d.note(
-                    "to read another tool's export, map its columns: `columns = { email = \"Email Address\" }`",
-                ));
-            } else if seen.contains(&lower) {
-                diags.push(Diagnostic::error(format!("column `{name}` appears twice")).at(place));
-            } else {
-                seen.push(lower);
-            }
-        }
+/// Where a tool's export keeps field `i`.
+fn preset(tool: Tool, i: usize) -> Source {
+    match i {
+        0 => Source::Preset(tool.email().iter().map(std::slice::from_ref).collect()),
+        1 => Source::Preset(tool.name_columns().to_vec()),
+        2 => Source::Preset(vec![tool.greeting_column()]),
+        TAGS => Source::Preset(vec![tool.tags_column()]),
+        _ => Source::Nowhere,
     }
 }
 

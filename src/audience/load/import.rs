@@ -1,30 +1,47 @@
 //! `[[imports]]`: a CSV file of recipients (header `email,name,greeting,segments,topics`,
-//! lists separated by `;`, topics by `,` too, or another tool's columns mapped with
-//! `columns`) read into the loader row by row, each problem at its line and column. Lines
-//! end with LF, CRLF, or (old Mac exports) CR alone.
+//! lists separated by `;`, topics by `,` too), another tool's export read as it comes (`from = "mailchimp"`, its tags
+//! mapped through `tags`), or columns mapped with `columns`, read into the loader row by row,
+//! each problem at its line and column and repeated problems grouped. Lines end with LF,
+//! CRLF, or (old Mac exports) CR alone.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use toml::Spanned;
 
+use super::Loader;
 use super::columns::{Columns, Wanted};
+use super::grouped::Grouped;
+use super::tags::{TagTable, Unmapped};
 use super::toml_file::ImportDef;
-use super::{Field, Loader, Place};
-use crate::audience::csv::{self, Record};
+use super::tools::Tool;
+use crate::audience::csv;
+use crate::clock::Timestamp;
+use crate::date::Date;
 use crate::diag::{Diagnostic, Location, SourceFile, display_path};
 
 /// What reading one import needs besides the loader.
-struct Import<'a> {
-    source: &'a SourceFile,
-    path: String,
-    file: u16,
-    defaults: Vec<String>,
-    wanted: Wanted,
-    columns: Option<Columns>,
+pub(super) struct Import<'a> {
+    pub(super) source: &'a SourceFile,
+    pub(super) path: String,
+    pub(super) file: u16,
+    pub(super) defaults: Vec<String>,
+    /// Segments the rows the export marks as paying join.
+    pub(super) paid: Vec<String>,
+    pub(super) wanted: Wanted,
+    pub(super) columns: Option<Columns>,
     /// Whether the file ends its lines with CR alone, as the header line shows.
     cr_only: bool,
+    pub(super) tool: Option<Tool>,
+    pub(super) tags: TagTable,
+    pub(super) unmapped: Unmapped,
+    /// Rows left out (not confirmed, deleted), by the export's word for why.
+    pub(super) skipped: BTreeMap<&'static str, usize>,
+    pub(super) grouped: Grouped,
+    /// The file's modification day: when an export does not date a suppression.
+    pub(super) modified: Date,
 }
 
 impl Loader<'_> {
@@ -38,26 +55,118 @@ impl Loader<'_> {
                 return;
             }
         };
-        let Some(defaults) = self.import_defaults(source, &def.segments) else {
+        let Some(mut import) = self.prepare(source, def, display_path(&path), modified_day(&file))
+        else {
             return;
-        };
-        let Some(wanted) = Wanted::new(source, def.columns.as_ref(), &mut self.diags) else {
-            return;
-        };
-        let shown = display_path(&path);
-        let mut import = Import {
-            source,
-            file: self.add_file(shown.clone()),
-            path: shown,
-            defaults,
-            wanted,
-            columns: None,
-            cr_only: false,
         };
         if let Err(e) = self.rows(BufReader::new(file), &mut import) {
             let d = Diagnostic::error(format!("cannot read {}: {e}", import.path));
             self.diags.push(d.at_span(source, def.path.span()));
         }
+        self.finish_import(import, def);
+    }
+
+    /// The import's settings checked (its tool, segments, tag table and columns), or
+    /// `None` after reporting what is wrong: then no row is read.
+    fn prepare<'s>(
+        &mut self,
+        source: &'s SourceFile,
+        def: &ImportDef,
+        shown: String,
+        modified: Date,
+    ) -> Option<Import<'s>> {
+        let tool = self.import_tool(source, def);
+        let defaults = self.known_segments(source, &def.segments);
+        let paid = self.known_segments(source, &def.paid_segments);
+        let mut diags = std::mem::take(&mut self.diags);
+        let unknown = |name: &str| {
+            (!self.segment_bits.contains_key(name)).then(|| self.unknown_segment(name))
+        };
+        let tags = TagTable::new(source, &def.tags, &unknown, &mut diags);
+        self.diags = diags;
+        let columns = def.columns.as_ref();
+        let wanted = Wanted::new(source, columns, tool.ok().flatten(), &mut self.diags);
+        let (Ok(tool), Some(defaults), Some(paid), Some(tags), Some(wanted)) =
+            (tool, defaults, paid, tags, wanted)
+        else {
+            return None;
+        };
+        Some(Import {
+            source,
+            file: self.add_file(shown.clone()),
+            path: shown,
+            defaults,
+            paid,
+            wanted,
+            columns: None,
+            cr_only: false,
+            tool,
+            tags,
+            unmapped: Unmapped::default(),
+            skipped: BTreeMap::new(),
+            grouped: Grouped::default(),
+            modified,
+        })
+    }
+
+    /// Reports what the rows found as a whole: their grouped problems, the tags no entry
+    /// maps, and the rows left out.
+    fn finish_import(&mut self, import: Import<'_>, def: &ImportDef) {
+        let at = import.source.locate(def.path.span());
+        import.grouped.finish(&import.path, &mut self.diags);
+        if let Some(warning) = import.unmapped.warning(&import.path) {
+            self.diags.push(warning.at(at.clone()));
+        }
+        let left_out: usize = import.skipped.values().sum();
+        if let (true, Some(tool)) = (left_out > 0, import.tool) {
+            let why: Vec<String> = import
+                .skipped
+                .iter()
+                .map(|(w, n)| format!("{w}: {n}"))
+                .collect();
+            self.diags.push(
+                Diagnostic::warning(format!(
+                    "{}: {left_out} row{} of the {} export {} not subscribers and left out ({})",
+                    import.path,
+                    if left_out == 1 { "" } else { "s" },
+                    tool.label(),
+                    if left_out == 1 { "is" } else { "are" },
+                    why.join(", ")
+                ))
+                .at(at),
+            );
+        }
+    }
+
+    /// The tool `from` names (`Ok(None)` without one), or `Err` after reporting an unknown
+    /// name and a `paid_segments` the tool's export cannot fill.
+    fn import_tool(&mut self, source: &SourceFile, def: &ImportDef) -> Result<Option<Tool>, ()> {
+        let Some(from) = &def.from else {
+            if let Some(first) = def.paid_segments.first() {
+                let d = Diagnostic::error(
+                    "`paid_segments` needs `from`: only a tool's export says who pays",
+                );
+                self.diags.push(d.at_span(source, first.span()));
+                return Err(());
+            }
+            return Ok(None);
+        };
+        let Some(tool) = Tool::parse(from.get_ref()) else {
+            let names: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
+            let mut d = Diagnostic::error(format!("unknown tool `{}`", from.get_ref()))
+                .at_span(source, from.span());
+            for note in crate::diag::unknown_name_notes(from.get_ref(), &names) {
+                d = d.note(note);
+            }
+            self.diags.push(d);
+            return Err(());
+        };
+        if let (false, Some(first)) = (tool.knows_payment(), def.paid_segments.first()) {
+            let d = Diagnostic::error(format!("a {} export does not say who pays", tool.label()));
+            self.diags.push(d.at_span(source, first.span()));
+            return Err(());
+        }
+        Ok(Some(tool))
     }
 
     /// Reads the file line by line, so that a large list never sits in memory as text.
@@ -106,24 +215,28 @@ impl Loader<'_> {
                 line_text: String::from_utf8_lossy(bytes).into_owned(),
                 width: 1,
             };
-            self.diags.push(
-                Diagnostic::error("this line is not UTF-8 text")
-                    .at(at)
-                    .note("save the CSV file as UTF-8"),
-            );
+            let d = Diagnostic::error("this line is not UTF-8 text").at(at);
+            import.grouped.add(d.note("save the CSV file as UTF-8"), []);
             return true;
         };
         let record = match csv::record(path, line, text) {
             None => return true,
             Some(Err(d)) => {
-                self.diags.push(*d);
                 // Without a header no row can be read.
-                return import.columns.is_some();
+                if import.columns.is_none() {
+                    self.diags.push(*d);
+                    return false;
+                }
+                import.grouped.add(*d, []);
+                return true;
             }
             Some(Ok(record)) => record,
         };
-        match &import.columns {
-            Some(columns) => self.csv_row(import, columns, &record),
+        match import.columns.take() {
+            Some(columns) => {
+                self.csv_row(import, &columns, &record);
+                import.columns = Some(columns);
+            }
             None => {
                 import.columns =
                     import
@@ -135,9 +248,9 @@ impl Loader<'_> {
         true
     }
 
-    /// The segments every row of an import joins, or `None` after reporting unknown names
-    /// once (rather than on every row).
-    fn import_defaults(
+    /// The segments `names` lists, or `None` after reporting unknown names once (rather
+    /// than on every row).
+    fn known_segments(
         &mut self,
         source: &SourceFile,
         names: &[Spanned<String>],
@@ -156,60 +269,15 @@ impl Loader<'_> {
         }
         known.then(|| names.iter().map(|n| n.get_ref().clone()).collect())
     }
+}
 
-    fn csv_row(&mut self, import: &Import<'_>, columns: &Columns, record: &Record<'_>) {
-        let path = import.path.as_str();
-        if let Some((at, extra)) = record.fields.get(columns.width) {
-            self.diags.push(
-                Diagnostic::error(format!(
-                    "this row has {} fields but the header has {}",
-                    record.fields.len(),
-                    columns.width
-                ))
-                .at(record.locate(path, *at, extra.chars().count()))
-                .note("quote a field that holds a comma: `\"Lima, Ana\"`"),
-            );
-            return;
-        }
-        let field = |c: usize| columns.value(record, c);
-        let (_, email) = field(0);
-        let name = field(1).1;
-        let greeting = field(2).1;
-        let list = |text: &str| -> Vec<String> {
-            text.split(';')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let mut segments = import.defaults.clone();
-        segments.extend(list(&field(3).1));
-        // The cell is one topic value, a list by the rule of `audience::topic`.
-        let topics = Some(field(4).1).filter(|_| !columns.fields[4].is_empty());
-        let located = |f: Field| -> Location {
-            let c = match f {
-                Field::Email | Field::Row => 0,
-                Field::Name => 1,
-                Field::Greeting => 2,
-                Field::Segment(_) => 3,
-                Field::Topic(_) => 4,
-            };
-            let (at, value) = field(c);
-            record.locate(path, at, value.chars().count())
-        };
-        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let topics: Option<[&str; 1]> = topics.as_deref().map(|cell| [cell]);
-        let line = u32::try_from(record.line).unwrap_or(u32::MAX);
-        self.row(
-            &email,
-            [name.as_ref(), greeting.as_ref()].map(|v| Some(v).filter(|v| !v.is_empty())),
-            &segments,
-            topics.as_ref().map(|t| &t[..]),
-            Place {
-                file: import.file,
-                line,
-            },
-            &located,
-        );
-    }
+/// The day `file` was last modified (today when the system cannot say): when an export
+/// does not date a suppression, the export is at least that old.
+fn modified_day(file: &File) -> Date {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .map_or_else(|| Timestamp::now().date(), |secs| Timestamp(secs).date())
 }

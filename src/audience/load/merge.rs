@@ -24,6 +24,7 @@ impl Loader<'_> {
             let at = format!("{}:{}", self.files[usize::from(place.file)], place.line);
             self.sightings.push(Sighting {
                 place: at,
+                origin: self.origin.take(),
                 segments: names,
             });
         }

@@ -8,6 +8,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::columns::ColumnMap;
+use super::tags::TagEntries;
 use super::{Field, Loader, MAX_SEGMENTS, Place, Segment};
 use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 use crate::toml_diag::Document;
@@ -37,6 +38,14 @@ pub(super) struct ImportDef {
     pub(super) segments: Vec<Spanned<String>>,
     /// Which CSV columns hold each field, for another tool's export.
     pub(super) columns: Option<ColumnMap>,
+    /// The tool whose export the file is (`mailchimp`, `substack`, ...).
+    pub(super) from: Option<Spanned<String>>,
+    /// What each of the export's tags gives: topics and segments.
+    #[serde(default)]
+    pub(super) tags: TagEntries,
+    /// The segments that rows the export marks as paying join.
+    #[serde(default)]
+    pub(super) paid_segments: Vec<Spanned<String>>,
 }
 
 impl Loader<'_> {

@@ -1,0 +1,394 @@
+//! Readers brought over from the tool a newsroom leaves: each tool's sample export
+//! (`tests/fixtures/imports/`, with that tool's own header names) imported with only `from`
+//! (and a tag table where the export has tags) gives the right readers, names, topics,
+//! segments and suppressions; problems repeating on many rows are one diagnostic; and the
+//! hints name the fix for this very file.
+
+use std::fmt::Write as _;
+
+use crate::support::Project;
+
+/// The segments the samples use: `subscribers` for everyone, `staff` and `members` (paying
+/// readers) for some.
+const SEGMENTS: &str = "[segments.subscribers]\ndescription = \"Everyone\"\n\n\
+    [segments.staff]\ndescription = \"The newsroom\"\n\n\
+    [segments.members]\ndescription = \"Paying readers\"\n";
+
+/// The sample project with the named fixture exports under `recipients/`, and
+/// recipients.toml with [`SEGMENTS`] and `imports` (TOML `[[imports]]` tables).
+fn importing(files: &[&str], imports: &str) -> Project {
+    let project = Project::sample();
+    for file in files {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/imports/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("read a sample export");
+        project.write(&format!("recipients/{file}"), &text);
+    }
+    project.write("recipients.toml", &format!("{SEGMENTS}\n{imports}"));
+    project
+}
+
+/// `recipients --explain ADDRESS`, which must succeed.
+fn explain(project: &Project, address: &str) -> String {
+    project.ok(&["recipients", "--explain", address]).stdout
+}
+
+/// The counts row of `segment`: listed, suppressed, unsendable, receiving.
+fn counts(project: &Project, segment: &str) -> [usize; 4] {
+    let stdout = project.ok(&["recipients"]).stdout;
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(segment))
+        .unwrap_or_else(|| panic!("no {segment} row in:\n{stdout}"));
+    let n: Vec<usize> = line
+        .split_whitespace()
+        .skip(1)
+        .take(4)
+        .map(|w| w.parse().expect("a count"))
+        .collect();
+    [n[0], n[1], n[2], n[3]]
+}
+
+fn assert_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "no {line:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_mailchimp_export_comes_over_with_its_tags_unsubscribes_and_cleaned_addresses() {
+    let project = importing(
+        &[
+            "mailchimp-subscribed.csv",
+            "mailchimp-unsubscribed.csv",
+            "mailchimp-cleaned.csv",
+        ],
+        "[[imports]]\npath = \"recipients/mailchimp-subscribed.csv\"\nfrom = \"mailchimp\"\n\
+         segments = [\"subscribers\"]\n\
+         tags = { \"AI readers\" = \"ai\", \"Chips\" = \"chips\", \"Staff\" = { segment = \"staff\" } }\n\n\
+         [[imports]]\npath = \"recipients/mailchimp-unsubscribed.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n\
+         tags = { \"AI readers\" = \"ai\" }\n\n\
+         [[imports]]\npath = \"recipients/mailchimp-cleaned.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [6, 2, 0, 4]);
+    assert_eq!(counts(&project, "staff"), [1, 0, 0, 1]);
+    let ana = explain(&project, "ana.lima@example.org");
+    assert_lines(
+        &ana,
+        &[
+            "  listed at recipients/mailchimp-subscribed.csv:2 (Mailchimp export) in: subscribers",
+            "  name: Ana Lima",
+            "  greeting: Ana",
+            "  topics: ai, chips",
+        ],
+    );
+    let sam = explain(&project, "sam.okafor@example.org");
+    assert_lines(
+        &sam,
+        &[
+            "  segments: subscribers, staff",
+            "  topics: none chosen (the segments decide)",
+        ],
+    );
+    let gone = explain(&project, "gone@example.org");
+    assert_lines(
+        &gone,
+        &[
+            "  listed at recipients/mailchimp-unsubscribed.csv:2 (Mailchimp export, unsubscribed) in: subscribers",
+            "  suppressed since 2024-03-05: unsubscribed (source: import, Mailchimp export: unsubscribed, recipients/mailchimp-unsubscribed.csv:2)",
+            "  gets no volume: suppressed",
+        ],
+    );
+    let bounced = explain(&project, "bounced@example.org");
+    assert!(
+        bounced.contains(
+            "  suppressed since 2024-02-10: bounced (source: import, Mailchimp export: cleaned"
+        ),
+        "{bounced}"
+    );
+    // One warning for the tag no entry maps, with the rows that carry it.
+    let warnings = project.ok(&["recipients"]).stderr;
+    assert_eq!(warnings.matches("warning:").count(), 1, "{warnings}");
+    assert!(
+        warnings.contains("1 tag with no entry in the import's `tags` gives no topic or segment: `Old list` (2 rows)"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_substack_export_comes_over_with_its_paying_readers_and_disabled_emails() {
+    let project = importing(
+        &["substack.csv"],
+        "[[imports]]\npath = \"recipients/substack.csv\"\nfrom = \"substack\"\n\
+         segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [3, 1, 0, 2]);
+    assert_eq!(counts(&project, "members"), [1, 0, 0, 1]);
+    assert_lines(
+        &explain(&project, "patron@example.org"),
+        &["  listed at recipients/substack.csv:2 (Substack export, paid) in: subscribers, members"],
+    );
+    let quiet = explain(&project, "quiet@example.org");
+    assert!(quiet.contains(": unsubscribed (source: import, Substack export: email disabled, recipients/substack.csv:4)"), "{quiet}");
+}
+
+#[test]
+fn a_buttondown_export_comes_over_with_its_types_and_tags() {
+    let project = importing(
+        &["buttondown.csv"],
+        "[[imports]]\npath = \"recipients/buttondown.csv\"\nfrom = \"buttondown\"\n\
+         segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
+         tags = { ai = \"ai\", chips = \"chips\" }\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [4, 2, 0, 2]);
+    assert_lines(
+        &explain(&project, "ana.lima@example.org"),
+        &["  topics: ai, chips", "  segments: subscribers"],
+    );
+    assert_lines(
+        &explain(&project, "patron@example.org"),
+        &["  segments: subscribers, members", "  topics: ai"],
+    );
+    assert!(
+        explain(&project, "gone@example.org")
+            .contains(": unsubscribed (source: import, Buttondown export: unsubscribed")
+    );
+    assert!(
+        explain(&project, "dead@example.org")
+            .contains(": bounced (source: import, Buttondown export: undeliverable")
+    );
+    assert_lines(
+        &explain(&project, "nobody@example.org"),
+        &["  gets no volume: not listed in recipients.toml or its imports"],
+    );
+    let warnings = project.ok(&["recipients"]).stderr;
+    assert!(
+        warnings.contains(
+            "1 row of the Buttondown export is not subscribers and left out (unactivated: 1)"
+        ),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_ghost_export_comes_over_with_names_labels_and_comped_members() {
+    let project = importing(
+        &["ghost.csv"],
+        "[[imports]]\npath = \"recipients/ghost.csv\"\nfrom = \"ghost\"\n\
+         segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
+         tags = { ai = \"ai\", VIP = { segment = \"staff\" } }\n",
+    );
+    assert_eq!(counts(&project, "members"), [2, 0, 0, 2]);
+    let ana = explain(&project, "ana.lima@example.org");
+    assert_lines(
+        &ana,
+        &[
+            "  name: Ana Lima",
+            "  greeting: none (the email greets nobody)",
+            "  segments: subscribers, staff",
+            "  topics: ai",
+        ],
+    );
+    assert!(
+        explain(&project, "friend@example.org")
+            .contains("(Ghost export, paid) in: subscribers, members")
+    );
+    assert!(
+        explain(&project, "quiet@example.org")
+            .contains(": unsubscribed (source: import, Ghost export: not subscribed to emails")
+    );
+}
+
+#[test]
+fn a_beehiiv_export_comes_over_with_its_statuses_and_tiers() {
+    let project = importing(
+        &["beehiiv.csv"],
+        "[[imports]]\npath = \"recipients/beehiiv.csv\"\nfrom = \"beehiiv\"\n\
+         segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
+         tags = { ai = \"ai\", chips = \"chips\" }\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [4, 2, 0, 2]);
+    assert_eq!(counts(&project, "members"), [1, 0, 0, 1]);
+    assert_lines(
+        &explain(&project, "reader@example.org"),
+        &["  topics: ai, chips"],
+    );
+    assert!(
+        explain(&project, "gone@example.org")
+            .contains(": unsubscribed (source: import, beehiiv export: inactive")
+    );
+    assert!(
+        explain(&project, "dead@example.org")
+            .contains(": bounced (source: import, beehiiv export: invalid")
+    );
+    assert!(explain(&project, "pending@example.org").contains("not listed"));
+}
+
+#[test]
+fn a_kit_export_comes_over_with_first_names_states_and_tags() {
+    let project = importing(
+        &["convertkit.csv"],
+        "[[imports]]\npath = \"recipients/convertkit.csv\"\nfrom = \"convertkit\"\n\
+         segments = [\"subscribers\"]\ntags = { \"AI readers\" = \"ai\", Chips = \"chips\" }\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [4, 3, 0, 1]);
+    assert_lines(
+        &explain(&project, "ana.lima@example.org"),
+        &["  name: Ana", "  greeting: Ana", "  topics: ai, chips"],
+    );
+    for (address, reason) in [
+        ("gone", "unsubscribed"),
+        ("dead", "bounced"),
+        ("angry", "complained"),
+    ] {
+        let story = explain(&project, &format!("{address}@example.org"));
+        assert!(
+            story.contains(&format!(
+                ": {reason} (source: import, Kit (ConvertKit) export"
+            )),
+            "{story}"
+        );
+    }
+    assert!(explain(&project, "maybe@example.org").contains("not listed"));
+}
+
+#[test]
+fn a_column_problem_on_a_thousand_rows_is_one_diagnostic_with_the_count() {
+    let mut csv = String::from("Email Address,First Name,Last Name,TAGS\n");
+    for i in 0..1000 {
+        writeln!(csv, "reader{i}@example.org,Reader{i},Lima,").unwrap();
+    }
+    let project = importing(
+        &[],
+        "[[imports]]\npath = \"recipients/export.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n\
+         columns = { email = \"First Name\" }\n",
+    );
+    project.write("recipients/export.csv", &csv);
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: `Reader0` has no `@`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the same problem is on 1000 rows of recipients/export.csv: lines 2, 3, 4, 5, 6 and 995 more"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.ends_with("error: 1 error\n"), "{}", run.stderr);
+}
+
+#[test]
+fn a_tag_mapped_to_no_segment_is_an_error_at_the_table_not_on_every_row() {
+    let project = importing(
+        &["mailchimp-subscribed.csv"],
+        "[[imports]]\npath = \"recipients/mailchimp-subscribed.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n\
+         tags = { \"AI readers\" = { segment = \"ai-readers\" }, \"Chips\" = \"Chips and semis\" }\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("unknown segment `ai-readers`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("topic `Chips and semis` must be one word"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> recipients.toml:14:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("mailchimp-subscribed.csv:"),
+        "no row is read: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_export_read_without_from_names_its_tool() {
+    let project = importing(
+        &["substack.csv"],
+        "[[imports]]\npath = \"recipients/substack.csv\"\nsegments = [\"subscribers\"]\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(
+        run.stderr.matches("error:").count(),
+        2,
+        "one error: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("recipients/substack.csv is a Substack export"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("add `from = \"substack\"` to the import"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("Email Address"),
+        "no column the file lacks: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_mapped_column_the_export_lacks_is_matched_to_the_header_name_holding_it() {
+    let project = importing(
+        &["mailchimp-subscribed.csv"],
+        "[[imports]]\npath = \"recipients/mailchimp-subscribed.csv\"\nsegments = [\"subscribers\"]\n\
+         columns = { email = \"Email\", greeting = \"First Name\" }\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("has no column `Email`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `Email Address`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unknown_tool_or_a_status_no_tool_writes_is_an_error() {
+    let project = importing(
+        &["buttondown.csv"],
+        "[[imports]]\npath = \"recipients/buttondown.csv\"\nfrom = \"buttondwon\"\nsegments = [\"subscribers\"]\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert!(
+        run.stderr.contains("unknown tool `buttondwon`")
+            && run.stderr.contains("did you mean `buttondown`?"),
+        "{}",
+        run.stderr
+    );
+    project.edit("recipients.toml", "buttondwon", "buttondown");
+    project.edit("recipients/buttondown.csv", ",regular,", ",sleepy,");
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("`sleepy` is not a status a Buttondown export writes"),
+        "{}",
+        run.stderr
+    );
+}
