@@ -22,6 +22,7 @@ mod loader_fuzz;
 mod new;
 mod preview;
 mod recipients;
+mod rules;
 mod sample;
 mod sending;
 mod serve;

@@ -1,7 +1,8 @@
 //! `broadsheet new`: scaffolds the next volume as a draft: numbered after the highest file in
 //! `volumes/`, started from the latest volume that is not a draft (a TK-filled draft is no
-//! model), its period advanced once per number skipped, placeholders where the copy goes,
-//! and a commented example pick. Never overwrites a file.
+//! model), its period advanced once per number skipped, placeholders where the copy goes
+//! (the hero image too: last week's is only named), and a commented example pick. Never
+//! overwrites a file. The draft previews at once, with stand-ins for what is missing.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +39,7 @@ pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     say(format_args!(
-        "created {} (volume {number}) from {}; fill in the TKs, then run `broadsheet check {}`",
+        "created {} (volume {number}) from {}; fill in the TKs, watching `broadsheet preview {}`",
         display_path(&path),
         display_path(&latest),
         display_path(&path),
@@ -86,8 +87,9 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     };
     line(format!(
         "# Volume {number}, started by `broadsheet new` from {from}.\n\
-         # Replace every TK, add the picks, then run `broadsheet check` on this file.\n\
-         # Delete `draft = true` when it is ready: `archive` leaves drafts out, `dispatch` refuses them."
+         # Replace every TK and add the picks, watching `broadsheet preview` on this file.\n\
+         # Delete `draft = true` when it is ready: `archive` leaves drafts out, `dispatch` refuses them,\n\
+         # and `check` counts a TK or missing picks as errors from then on."
     ));
     line(String::new());
     line(format!("number = {number}"));
@@ -108,13 +110,15 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     }
     line(String::new());
     line("[hero]".to_owned());
-    match &previous.hero {
-        Some(hero) => line(format!(
-            "src = {}  # last volume's image",
-            quoted(hero.src.get_ref())
-        )),
-        None => line("src = \"TK\"".to_owned()),
+    if let Some(hero) = &previous.hero {
+        // Readers saw last week's image: `check` refuses it unmarked, so it is only named.
+        line(format!(
+            "# volume {}'s image was {}: to show it again, put it here with `reuse = true`",
+            meta.number.get_ref(),
+            hero.src.get_ref()
+        ));
     }
+    line("src = \"TK\"".to_owned());
     line("alt = \"TK\"".to_owned());
     if let Some(ev) = &previous.expert_view {
         line(String::new());

@@ -3,8 +3,12 @@
 //! Parsing reports every syntax error, then deserializes each part (the top level, the hero,
 //! every pick, the expert view) on its own so that one bad pick does not hide the next.
 
+mod draft;
+mod older;
 mod validate;
-pub(crate) use validate::undeclared_topics;
+
+pub use older::Older;
+pub use validate::{Checks, PLACEHOLDERS, SUMMARY_MAX};
 
 use std::path::{Path, PathBuf};
 
@@ -89,6 +93,9 @@ pub struct Hero {
     /// Marks a purely decorative image, which may have empty alt text.
     #[serde(default)]
     pub decorative: bool,
+    /// Allows the previous volume's image again: without it, reusing it is an error.
+    #[serde(default)]
+    pub reuse: bool,
 }
 
 /// One editors' pick.
@@ -108,6 +115,12 @@ pub struct Pick {
     pub topics: Vec<Spanned<String>>,
     /// A short slug other text can cite as `pick:ID` in a Markdown link.
     pub id: Option<Spanned<String>>,
+    /// Marks an item deliberately older than the volume's period (`true`, or the reason),
+    /// which `check` then leaves alone.
+    pub older: Option<Spanned<Older>>,
+    /// Allows a link the previous volume had too: without it, repeating one is an error.
+    #[serde(default)]
+    pub reuse: bool,
 }
 
 /// The expert view block.
@@ -198,33 +211,56 @@ pub fn is_draft_text(text: &str) -> bool {
 /// Reads and parses a volume file; validation is separate (see [`Volume::validate`]).
 /// Problems in the file are returned as [`Diagnostics`] inside the error.
 pub fn load(path: &Path) -> anyhow::Result<Volume> {
+    Ok(parse(read_file(path)?)?)
+}
+
+/// Reads a volume file into memory, under the path it is reported by.
+pub fn read_file(path: &Path) -> anyhow::Result<SourceFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read volume {}", path.display()))?;
-    Ok(parse(SourceFile::new(path, text))?)
+    Ok(SourceFile::new(path, text))
 }
 
 /// Parses volume text, reporting every problem found. When the file has errors, what could
 /// be read of it is checked too (see [`Volume::validate`]), so that one run shows them all.
 pub fn parse(source: SourceFile) -> Result<Volume, Diagnostics> {
+    let Reading { volume, mut diags } = read(source);
+    match volume {
+        Some(volume) if !diags.has_errors() => Ok(volume),
+        Some(volume) => {
+            volume.validate(&mut diags);
+            diags.sort_by_location();
+            Err(diags)
+        }
+        None => Err(diags),
+    }
+}
+
+/// A volume as far as it could be read, and the problems met reading it.
+#[derive(Debug)]
+pub struct Reading {
+    /// The volume, when at least its top level could be read. Where the file has errors,
+    /// values that could not be read are stand-ins with an empty span.
+    pub volume: Option<Volume>,
+    /// The syntax and type errors, in file order.
+    pub diags: Diagnostics,
+}
+
+/// Parses volume text without judging what it says: callers that check the volume
+/// themselves ([`Volume::check`]) get what could be read even when the file has errors, so
+/// that one run reports every mistake.
+pub fn read(source: SourceFile) -> Reading {
     let mut diags = Diagnostics::default();
     let parts = read_parts(&source, &Document::parse(&source, &mut diags), &mut diags);
-    let Some((meta, hero, picks, expert_view)) = parts else {
-        diags.sort_by_location();
-        return Err(diags);
-    };
-    let volume = Volume {
+    diags.sort_by_location();
+    let volume = parts.map(|(meta, hero, picks, expert_view)| Volume {
         source,
         meta,
         hero,
         picks,
         expert_view,
-    };
-    if !diags.has_errors() {
-        return Ok(volume);
-    }
-    volume.validate(&mut diags);
-    diags.sort_by_location();
-    Err(diags)
+    });
+    Reading { volume, diags }
 }
 
 /// The parts of a volume, each deserialized on its own so that one bad pick does not hide

@@ -114,6 +114,47 @@ impl Browser {
         self.post("/execute/sync", &json!({ "script": script, "args": [] }))
     }
 
+    /// A PNG screenshot of the viewport, base64-encoded, as WebDriver takes it.
+    pub fn screenshot(&self) -> String {
+        let mut response = ureq::get(&format!("{}/screenshot", self.base))
+            .call()
+            .unwrap_or_else(|e| panic!("WebDriver screenshot: {e}"));
+        let reply: Value = response.body_mut().read_json().expect("WebDriver JSON");
+        reply["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot in {reply}"))
+            .to_owned()
+    }
+
+    /// What a PNG (`png_base64`, from [`Browser::screenshot`]) shows, decoded by this
+    /// browser on a blank page: `{"pixels", "colours", "ink"}`, where `ink` counts the
+    /// pixels that differ from the most common colour (the background). Leaves the page.
+    pub fn picture_stats(&self, png_base64: &str) -> Value {
+        self.goto("about:blank");
+        let script = "const done = arguments[arguments.length - 1];
+            const img = new Image();
+            img.onerror = () => done({ error: 'not a PNG' });
+            img.onload = () => {
+              const c = document.createElement('canvas');
+              c.width = img.width; c.height = img.height;
+              const g = c.getContext('2d');
+              g.drawImage(img, 0, 0);
+              const d = g.getImageData(0, 0, c.width, c.height).data;
+              const counts = new Map();
+              for (let i = 0; i < d.length; i += 4) {
+                const rgb = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+                counts.set(rgb, (counts.get(rgb) || 0) + 1);
+              }
+              const pixels = d.length / 4;
+              done({ pixels, colours: counts.size, ink: pixels - Math.max(...counts.values()) });
+            };
+            img.src = 'data:image/png;base64,' + arguments[0];";
+        self.post(
+            "/execute/async",
+            &json!({ "script": script, "args": [png_base64] }),
+        )
+    }
+
     /// Runs `script` until it returns `true` (a page may be loading meanwhile, which makes
     /// a run fail), for at most `limit`.
     pub fn wait_until(&self, script: &str, limit: Duration) -> bool {
