@@ -85,17 +85,26 @@ pub fn links(markdown: &str) -> Vec<Link> {
     found
 }
 
-/// How many characters of `markdown` readers see: its text without marks or link targets.
-pub fn visible_len(markdown: &str) -> usize {
-    parser(markdown)
-        .map(|event| match event {
+/// The text of `markdown` that readers see: without marks or link targets, line breaks as
+/// spaces.
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for event in parser(markdown) {
+        match event {
             Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
-                t.chars().count()
+                out.push_str(&t);
             }
-            Event::SoftBreak | Event::HardBreak => 1,
-            _ => 0,
-        })
-        .sum()
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(TagEnd::Paragraph) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// How many characters of `markdown` readers see (see [`plain_text`]).
+pub fn visible_len(markdown: &str) -> usize {
+    plain_text(markdown).chars().count()
 }
 
 fn resolve<'a>(dest: CowStr<'a>, picks: PickUrls<'_>) -> CowStr<'a> {
@@ -273,6 +282,7 @@ mod tests {
              <a href=\"https://x.test/\" title=\"Scout\" aria-label=\"Scout\">🔭</a>"
         );
         assert_eq!(visible_len("A [big](https://x.test/long/path) *deal*"), 10);
+        assert_eq!(plain_text("One *big*\nline.\n\nTwo."), "One big line. Two.");
     }
 
     #[test]

@@ -21,6 +21,12 @@ impl Browser {
     /// Starts chromedriver and a headless chromium whose viewport is `width` x `height` CSS
     /// pixels (emulating a phone when `mobile`). Panics, loudly, when either is missing.
     pub fn start(width: u32, height: u32, mobile: bool) -> Self {
+        Self::start_with(width, height, mobile, true)
+    }
+
+    /// [`Browser::start`] with images turned off when `!images`, as Outlook and many mail
+    /// clients show email until the reader asks for them: each image is its alt text.
+    pub fn start_with(width: u32, height: u32, mobile: bool, images: bool) -> Self {
         for tool in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(tool).exists(),
@@ -50,6 +56,7 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
                     format!("--user-data-dir={}", browser.profile.path().display()),
+                    format!("--blink-settings=imagesEnabled={images}"),
                 ],
                 "mobileEmulation": {"deviceMetrics": {
                     "width": width, "height": height, "pixelRatio": 1.0, "mobile": mobile
@@ -114,6 +121,12 @@ impl Browser {
         self.post("/execute/sync", &json!({ "script": script, "args": [] }))
     }
 
+    /// Runs `script` (a function body whose last argument is the callback that ends it) in
+    /// the page with `args` before that callback, and returns what it passed back.
+    pub fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/async", &json!({ "script": script, "args": args }))
+    }
+
     /// A PNG screenshot of the viewport, base64-encoded, as WebDriver takes it.
     pub fn screenshot(&self) -> String {
         let mut response = ureq::get(&format!("{}/screenshot", self.base))
@@ -149,10 +162,7 @@ impl Browser {
               done({ pixels, colours: counts.size, ink: pixels - Math.max(...counts.values()) });
             };
             img.src = 'data:image/png;base64,' + arguments[0];";
-        self.post(
-            "/execute/async",
-            &json!({ "script": script, "args": [png_base64] }),
-        )
+        self.eval_async(script, json!([png_base64]))
     }
 
     /// Runs `script` until it returns `true` (a page may be loading meanwhile, which makes
