@@ -11,7 +11,7 @@ use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
 use crate::volume::{self, Checks, Volume};
 
 /// What composing a volume produced. Stages that could not run are `None`; `diags` says why.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Composition {
     /// The parsed volume.
     pub volume: Option<Volume>,
@@ -86,16 +86,7 @@ pub fn compose_with(
     out: Option<&Path>,
     strict: bool,
 ) -> anyhow::Result<Composition> {
-    let mut result = Composition {
-        volume: None,
-        layout: None,
-        origin: None,
-        mjml: None,
-        html: None,
-        html_sent_size: 0,
-        text: None,
-        diags: Diagnostics::default(),
-    };
+    let mut result = Composition::default();
     let reading = volume::read(volume::read_file(path)?);
     let read_cleanly = !reading.diags.has_errors();
     result.diags = reading.diags;

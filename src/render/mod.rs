@@ -4,6 +4,7 @@
 
 mod bounds;
 pub mod helpers;
+mod label;
 pub(crate) mod web;
 
 use std::collections::{BTreeSet, HashMap};
@@ -151,7 +152,7 @@ impl<'a, L> TemplateData<'a, L> {
         let pick = |(i, p): (usize, &'a Pick)| PickData {
             number: i + 1,
             summary: prose(p.summary.get_ref(), true, &urls),
-            lead: lead(&markdown::plain_text(p.summary.get_ref())),
+            lead: label::lead(&markdown::plain_text(p.summary.get_ref())),
             source: p.source.get_ref(),
             date: p.date.get_ref().to_string(),
             url: p.url.get_ref(),
@@ -216,47 +217,6 @@ fn pick_ids(volume: &Volume) -> HashMap<&str, &str> {
         .iter()
         .filter_map(|p| Some((p.id.as_ref()?.get_ref().as_str(), p.url.get_ref().as_str())))
         .collect()
-}
-
-/// How many characters of a summary [`lead`] keeps.
-const LEAD_CHARS: usize = 60;
-
-/// The first words of `text`, up to [`LEAD_CHARS`] characters and cut at a word, with `…`
-/// when something was left out. Tags written in the summary are left out: mrml writes
-/// attribute values with `&lt;` decoded, and a `<tag>` in a label only gets in the way of
-/// listening.
-fn lead(text: &str) -> String {
-    let text = without_tags(text);
-    if text.chars().count() <= LEAD_CHARS {
-        return text;
-    }
-    let mut out = String::new();
-    for word in text.split_whitespace() {
-        if !out.is_empty() && out.chars().count() + 1 + word.chars().count() > LEAD_CHARS {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    let out = out.trim_end_matches([',', ';', ':', '.']);
-    format!("{out}…")
-}
-
-/// `text` without anything between `<` and `>`, and without stray angle brackets.
-fn without_tags(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        rest = match rest[open..].find('>') {
-            Some(close) => &rest[open + close + 1..],
-            None => &rest[open + 1..],
-        };
-    }
-    out.push_str(rest);
-    out.replace('>', "")
 }
 
 fn prose(md: &str, inline: bool, urls: PickUrls<'_>) -> Prose {
@@ -437,23 +397,5 @@ fn mrml_error_span(
             end: text.len(),
         }),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lead;
-
-    #[test]
-    fn leads_are_cut_at_a_word() {
-        assert_eq!(lead("Short enough."), "Short enough.");
-        assert_eq!(lead("A <b>bold</b> move <now"), "A bold move now");
-        let long = "Shengshu Technology and Tsinghua University's new Vidu model generates video";
-        let cut = lead(long);
-        assert_eq!(
-            cut,
-            "Shengshu Technology and Tsinghua University's new Vidu model…"
-        );
-        assert!(cut.chars().count() <= super::LEAD_CHARS + 1);
     }
 }

@@ -120,30 +120,33 @@ impl<'a> Validator<'a> {
         }
         self.check_picks(volume, dates_judged);
         if let Some(ev) = &volume.expert_view {
-            self.text(&ev.heading, Field::Line, "expert_view.heading");
-            self.text(&ev.author, Field::Line, "expert_view.author");
-            self.text(&ev.role, Field::Line, "expert_view.role");
-            self.text(&ev.intro, Field::Markdown, "expert_view.intro");
-            self.text(&ev.body, Field::Markdown, "expert_view.body");
-            // With no picks at all, that is the one error to report.
-            if let Some(after) = &ev.after
-                && !volume.picks.is_empty()
-                && *after.get_ref() > volume.picks.len()
-            {
-                let n = volume.picks.len();
-                self.error(
-                    format!(
-                        "`after = {}` but the volume has only {n} picks",
-                        after.get_ref()
-                    ),
-                    after.span(),
-                );
-            }
+            self.check_expert_view(ev, volume.picks.len());
         }
         self.check_topics(volume);
         self.check_reuse(volume);
         // Markdown links are checked last, once every pick id is known.
         self.check_markdown_links(volume);
+    }
+
+    fn check_expert_view(&mut self, ev: &super::ExpertView, picks: usize) {
+        self.text(&ev.heading, Field::Line, "expert_view.heading");
+        self.text(&ev.author, Field::Line, "expert_view.author");
+        self.text(&ev.role, Field::Line, "expert_view.role");
+        self.text(&ev.intro, Field::Markdown, "expert_view.intro");
+        self.text(&ev.body, Field::Markdown, "expert_view.body");
+        // With no picks at all, that is the one error to report.
+        if let Some(after) = &ev.after
+            && picks > 0
+            && *after.get_ref() > picks
+        {
+            self.error(
+                format!(
+                    "`after = {}` but the volume has only {picks} picks",
+                    after.get_ref()
+                ),
+                after.span(),
+            );
+        }
     }
 
     fn error(&mut self, message: impl Into<String>, span: Range<usize>) {
