@@ -156,7 +156,7 @@ fn render_into(
 /// The volume sent before `volume`: the highest-numbered volume below it in the same folder
 /// that is not a draft, as far as it can be read (its own problems are its own). `None`
 /// when there is none.
-pub fn previous_volume(path: &Path, volume: &Volume) -> Option<Volume> {
+fn previous_volume(path: &Path, volume: &Volume) -> Option<Volume> {
     let number = *volume.meta.number.get_ref();
     let dir = path
         .parent()

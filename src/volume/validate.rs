@@ -22,7 +22,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::url::check_url;
 
 /// Words that mark unfinished copy.
-pub const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
+const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
 
 /// The longest preheader most inbox previews show in full.
 pub(crate) const PREHEADER_MAX: usize = 130;
