@@ -114,6 +114,9 @@ pub struct BuildArgs {
     /// Write the files into DIR instead of out/NNN/
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Treat a draft's placeholders (TK) and missing picks as errors, as in a finished volume
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `broadsheet check`.
@@ -121,6 +124,9 @@ pub struct BuildArgs {
 pub struct CheckArgs {
     /// The volume file, e.g. volumes/012.toml
     pub volume: PathBuf,
+    /// Treat a draft's placeholders (TK) and missing picks as errors, as in a finished volume
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `broadsheet new`.

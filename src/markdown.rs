@@ -13,6 +13,24 @@ pub struct Link {
     pub dest: String,
     /// Byte range of the whole link in the Markdown text.
     pub range: Range<usize>,
+    /// The text readers see and click, without Markdown marks; `None` for an image.
+    pub text: Option<String>,
+    /// The link's title (`[text](url "title")`), empty when it has none.
+    pub title: String,
+}
+
+impl Link {
+    /// True for a link whose text holds no word, only symbols or emoji (`[🔭](...)`):
+    /// screen readers announce the symbol's name, which says nothing of where it leads,
+    /// unless a title names it (rendered as the link's `aria-label`).
+    pub fn is_wordless(&self) -> bool {
+        self.text.as_deref().is_some_and(wordless) && self.title.trim().is_empty()
+    }
+}
+
+/// Whether `text` has no letter or digit.
+fn wordless(text: &str) -> bool {
+    !text.chars().any(char::is_alphanumeric)
 }
 
 /// Looks up the URL of the pick with a given id, for `pick:ID` links.
@@ -27,16 +45,66 @@ fn parser(markdown: &str) -> Parser<'_> {
 
 /// Every link (and image) in `markdown`, in order.
 pub fn links(markdown: &str) -> Vec<Link> {
-    parser(markdown)
-        .into_offset_iter()
-        .filter_map(|(event, range)| match event {
-            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => Some(Link {
+    let mut found: Vec<Link> = Vec::new();
+    // Indexes into `found` of the links whose text is being read (images nest in links).
+    let mut open: Vec<usize> = Vec::new();
+    for (event, range) in parser(markdown).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link {
+                dest_url, title, ..
+            }) => {
+                open.push(found.len());
+                found.push(Link {
+                    dest: dest_url.into_string(),
+                    range,
+                    text: Some(String::new()),
+                    title: title.into_string(),
+                });
+            }
+            Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) => found.push(Link {
                 dest: dest_url.into_string(),
                 range,
+                text: None,
+                title: title.into_string(),
             }),
-            _ => None,
-        })
-        .collect()
+            Event::End(TagEnd::Link) => {
+                open.pop();
+            }
+            Event::Text(t) | Event::Code(t) => {
+                for &i in &open {
+                    if let Some(text) = found[i].text.as_mut() {
+                        text.push_str(&t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The text of `markdown` that readers see: without marks or link targets, line breaks as
+/// spaces.
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for event in parser(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push_str(&t);
+            }
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(TagEnd::Paragraph) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// How many characters of `markdown` readers see (see [`plain_text`]).
+pub fn visible_len(markdown: &str) -> usize {
+    plain_text(markdown).chars().count()
 }
 
 fn resolve<'a>(dest: CowStr<'a>, picks: PickUrls<'_>) -> CowStr<'a> {
@@ -47,25 +115,29 @@ fn resolve<'a>(dest: CowStr<'a>, picks: PickUrls<'_>) -> CowStr<'a> {
 }
 
 /// Renders Markdown to HTML. With `inline`, a lone paragraph loses its `<p>` wrapper so the
-/// result can sit inside a list item or a sentence.
+/// result can sit inside a list item or a sentence. A link whose text has no word but which
+/// has a title gets that title as its `aria-label`: its name for screen readers.
 pub fn to_html(markdown: &str, inline: bool, picks: PickUrls<'_>) -> String {
-    let events = parser(markdown).map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
-            link_type,
-            dest_url: resolve(dest_url, picks),
-            title,
-            id,
-        }),
-        other => other,
-    });
+    let mut events: Vec<Event<'_>> = parser(markdown)
+        .map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Link {
+                link_type,
+                dest_url: resolve(dest_url, picks),
+                title,
+                id,
+            }),
+            other => other,
+        })
+        .collect();
+    label_wordless_links(&mut events);
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 4);
-    html::push_html(&mut out, events);
+    html::push_html(&mut out, events.into_iter());
     let trimmed = out.trim_end();
     if inline
         && let Some(inner) = trimmed
@@ -76,6 +148,36 @@ pub fn to_html(markdown: &str, inline: bool, picks: PickUrls<'_>) -> String {
         return inner.to_owned();
     }
     trimmed.to_owned()
+}
+
+/// Replaces the start tag of each titled link whose text has no word with the same tag
+/// carrying `aria-label` (written by pulldown-cmark's own writer, so escaped as it escapes).
+fn label_wordless_links(events: &mut [Event<'_>]) {
+    for i in 0..events.len() {
+        let Event::Start(Tag::Link { title, .. }) = &events[i] else {
+            continue;
+        };
+        if title.trim().is_empty() {
+            continue;
+        }
+        let mut text = String::new();
+        for event in &events[i + 1..] {
+            match event {
+                Event::End(TagEnd::Link) => break,
+                Event::Text(t) | Event::Code(t) => text.push_str(t),
+                _ => {}
+            }
+        }
+        if !wordless(&text) {
+            continue;
+        }
+        let mut tag = String::new();
+        let label = crate::layout::escape_html(title);
+        html::push_html(&mut tag, std::iter::once(events[i].clone()));
+        if let Some(open) = tag.strip_suffix('>') {
+            events[i] = Event::Html(format!("{open} aria-label=\"{label}\">").into());
+        }
+    }
 }
 
 /// Renders Markdown to plain text: emphasis dropped, each link's URL in angle brackets after
@@ -165,6 +267,22 @@ mod tests {
             to_text("[10,000 die](pick:chips)", &urls),
             "10,000 die <https://x.test/chips>"
         );
+    }
+
+    #[test]
+    fn wordless_links_are_found_and_labelled_by_their_title() {
+        let md = "at [🔭](https://scout.eto.tech/) or [🔭](https://x.test/ \"Scout\") or [the *feed*](https://x.test/f)";
+        let found = links(md);
+        let wordless: Vec<bool> = found.iter().map(Link::is_wordless).collect();
+        assert_eq!(wordless, [true, false, false]);
+        assert_eq!(found[2].text.as_deref(), Some("the feed"));
+        assert_eq!(
+            to_html(&md[..md.find(" or [the").unwrap()], true, &none),
+            "at <a href=\"https://scout.eto.tech/\">🔭</a> or \
+             <a href=\"https://x.test/\" title=\"Scout\" aria-label=\"Scout\">🔭</a>"
+        );
+        assert_eq!(visible_len("A [big](https://x.test/long/path) *deal*"), 10);
+        assert_eq!(plain_text("One *big*\nline.\n\nTwo."), "One big line. Two.");
     }
 
     #[test]

@@ -8,10 +8,10 @@ use crate::layout::{Layout, MJML_TEMPLATE};
 use crate::lint;
 use crate::project::Project;
 use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
-use crate::volume::{self, Volume};
+use crate::volume::{self, Checks, Volume};
 
 /// What composing a volume produced. Stages that could not run are `None`; `diags` says why.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Composition {
     /// The parsed volume.
     pub volume: Option<Volume>,
@@ -69,54 +69,111 @@ pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
 }
 
 /// Reads, validates, renders and lints a volume. I/O failures are errors; problems in the
-/// user's files are diagnostics.
+/// user's files are diagnostics. A draft's placeholders and missing picks are warnings, and
+/// it renders with stand-ins for them (see [`compose_with`]).
 pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
-    let mut result = Composition {
-        volume: None,
-        layout: None,
-        origin: None,
-        mjml: None,
-        html: None,
-        html_sent_size: 0,
-        text: None,
-        diags: Diagnostics::default(),
-    };
-    let Some(volume) = content(volume::load(path), &mut result.diags)? else {
+    compose_with(project, path, out, false)
+}
+
+/// [`compose`], with a draft's placeholders and missing picks as errors when `strict`.
+///
+/// Every check runs on what could be read, even when the file has syntax or type errors,
+/// so that one run reports every mistake; the email is rendered only from a volume read
+/// without them.
+pub fn compose_with(
+    project: &Project,
+    path: &Path,
+    out: Option<&Path>,
+    strict: bool,
+) -> anyhow::Result<Composition> {
+    let mut result = Composition::default();
+    let reading = volume::read(volume::read_file(path)?);
+    let read_cleanly = !reading.diags.has_errors();
+    result.diags = reading.diags;
+    let Some(volume) = reading.volume else {
         return Ok(result);
     };
-    volume.validate(&mut result.diags);
-    volume::undeclared_topics(&volume, &project.settings.topics, &mut result.diags);
     let layout_dir = layout_dir(project, &volume);
-    let Some(layout) = content(Layout::load(&project.root, &layout_dir), &mut result.diags)? else {
-        result.volume = Some(volume);
-        result.diags.sort_by_location();
-        return Ok(result);
+    let layout = content(Layout::load(&project.root, &layout_dir), &mut result.diags)?;
+    let previous = previous_volume(path, &volume);
+    let checks = Checks {
+        strict,
+        topics: Some(&project.settings.topics),
+        previous: previous.as_ref(),
+        summary_max: Some(
+            layout
+                .as_ref()
+                .map_or(volume::SUMMARY_MAX, |l| l.data.copy.summary_max),
+        ),
     };
-    let origin = MjmlOrigin {
-        path: display_path(&out_dir(project, &volume, out).join("email.mjml")),
-        template: display_path(&layout_dir.join(MJML_TEMPLATE)),
-    };
-    let number = *volume.meta.number.get_ref();
-    let web_url = project.settings.page_url(number);
-    let (mjml, text) = render::templates(&volume, &layout, web_url.as_deref());
+    volume.check(&checks, &mut result.diags);
+    if let Some(layout) = layout.filter(|_| read_cleanly) {
+        let origin = MjmlOrigin {
+            path: display_path(&out_dir(project, &volume, out).join("email.mjml")),
+            template: display_path(&layout_dir.join(MJML_TEMPLATE)),
+        };
+        render_into(
+            project,
+            &volume.with_stand_ins(),
+            &layout,
+            &origin,
+            &mut result,
+        );
+        result.layout = Some(layout);
+        result.origin = Some(origin);
+    }
+    result.volume = Some(volume);
+    result.diags.sort_by_location();
+    Ok(result)
+}
+
+/// Renders `volume` (as it is shown: a draft with its stand-ins) and lints the output,
+/// into `result`.
+fn render_into(
+    project: &Project,
+    volume: &Volume,
+    layout: &Layout,
+    origin: &MjmlOrigin,
+    result: &mut Composition,
+) {
+    let web_url = project.settings.page_url(*volume.meta.number.get_ref());
+    let (mjml, text) = render::templates(volume, layout, web_url.as_deref());
     result.text = text.map_err(|d| result.diags.push(d)).ok();
     if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
-        lint::mjml_images(&mjml, &origin, &mut result.diags);
-        if let Some(html) = render::html(&mjml, &origin, &mut result.diags) {
+        lint::mjml_images(&mjml, origin, &mut result.diags);
+        if let Some(html) = render::html(&mjml, origin, &mut result.diags) {
             let volume_text = volume.source.text.to_ascii_lowercase();
-            lint::html_rules(&html, &mjml, &origin, &volume_text, &mut result.diags);
-            lint::unknown_elements(&mjml, &html, &origin, &mut result.diags);
+            lint::html_rules(&html, &mjml, origin, &volume_text, &mut result.diags);
+            lint::unknown_elements(&mjml, &html, origin, &mut result.diags);
             result.html_sent_size = lint::html_sent_size(&html);
             lint::html_size(result.html_sent_size, &mut result.diags);
             result.html = Some(html);
         }
         result.mjml = Some(mjml);
     }
-    result.volume = Some(volume);
-    result.layout = Some(layout);
-    result.origin = Some(origin);
-    result.diags.sort_by_location();
-    Ok(result)
+}
+
+/// The volume sent before `volume`: the highest-numbered volume below it in the same folder
+/// that is not a draft, as far as it can be read (its own problems are its own). `None`
+/// when there is none.
+fn previous_volume(path: &Path, volume: &Volume) -> Option<Volume> {
+    let number = *volume.meta.number.get_ref();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let files = volume::files(dir).ok()?;
+    files
+        .iter()
+        .rev()
+        .filter(|(n, _)| *n < number)
+        .find_map(|(_, file)| {
+            let source = volume::read_file(file).ok()?;
+            if volume::is_draft_text(&source.text) {
+                return None;
+            }
+            volume::read(source).volume
+        })
 }
 
 /// Moves the diagnostics of a failed stage into `diags`; other errors (I/O) propagate.

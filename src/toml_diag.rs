@@ -37,6 +37,8 @@ pub(crate) struct Document<'i> {
     /// between its start and the next one's, which is where one can be lost to a syntax
     /// error.
     starts: Vec<usize>,
+    /// The document's text, to tell a key lost to a syntax error from one never written.
+    text: &'i str,
 }
 
 impl<'i> Document<'i> {
@@ -67,6 +69,7 @@ impl<'i> Document<'i> {
             root: Spanned::new(whole, root.into_inner()),
             poisoned,
             starts,
+            text: &source.text,
         }
     }
 
@@ -106,7 +109,7 @@ impl<'i> Document<'i> {
             if let Some(key) = missing_field(error.message()) {
                 // A stand-in's own keys (empty span), and keys taken out or lost to a
                 // syntax error, are consequences of a mistake already reported.
-                let excused = self.lost_to_syntax(&at)
+                let excused = self.lost_to_syntax(&at, key)
                     || at.is_empty()
                     || taken.contains(&(at.clone(), key.to_owned()));
                 if !excused {
@@ -154,19 +157,37 @@ impl<'i> Document<'i> {
 }
 
 impl Document<'_> {
-    /// Whether a syntax error lies among the keys of the table starting at `table`, where
-    /// it may have swallowed a key that then seems missing.
-    fn lost_to_syntax(&self, table: &Range<usize>) -> bool {
+    /// Whether `key` was written among the keys of the table starting at `table` and lost
+    /// to a syntax error there: a key that is simply not written is missing, syntax errors
+    /// or not.
+    fn lost_to_syntax(&self, table: &Range<usize>, key: &str) -> bool {
         let end = self
             .starts
             .iter()
             .find(|&&s| s > table.start)
             .copied()
-            .unwrap_or(usize::MAX);
-        self.poisoned
+            .unwrap_or(self.text.len());
+        let broken = self
+            .poisoned
             .iter()
-            .any(|p| p.start >= table.start && p.start < end)
+            .any(|p| p.start >= table.start && p.start < end);
+        broken
+            && self
+                .text
+                .get(table.start..end)
+                .is_some_and(|keys| keys.lines().any(|line| writes_key(line, key)))
     }
+}
+
+/// Whether `line` assigns `key` (bare or quoted).
+fn writes_key(line: &str, key: &str) -> bool {
+    let line = line.trim_start();
+    let rest = line.strip_prefix(key).or_else(|| {
+        line.strip_prefix(['"', '\''])
+            .and_then(|l| l.strip_prefix(key))
+            .and_then(|l| l.strip_prefix(['"', '\'']))
+    });
+    rest.is_some_and(|r| r.trim_start().starts_with('='))
 }
 
 /// Adds where every table in `value` starts to `starts`.
@@ -201,5 +222,39 @@ fn toml_diagnostic(source: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     match span {
         Some(span) => diagnostic.at_span(source, span),
         None => diagnostic,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code, reason = "read only to be deserialized")]
+    struct Pick {
+        summary: String,
+        url: String,
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        let source = SourceFile::new(std::path::Path::new("v.toml"), text.to_owned());
+        let mut diags = Diagnostics::default();
+        let doc = Document::parse(&source, &mut diags);
+        doc.typed::<Pick>(&source, doc.root_value(), &mut diags);
+        diags.iter().map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_key_never_written_is_missing_beside_a_syntax_error() {
+        let found = messages("summary = \"a \"quoted\" word\"\n");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[1], "missing field `url`");
+    }
+
+    #[test]
+    fn a_key_lost_to_a_syntax_error_is_not_missing_too() {
+        let found = messages("summary = \"s\"\nurl = \"https://x.test/\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(writes_key("  \"url\" = 1", "url") && !writes_key("urls = 1", "url"));
     }
 }

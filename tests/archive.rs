@@ -13,7 +13,8 @@ const BASE_URL: &str = "https://scout.eto.tech/newsletter/";
 const ATOM: &str = "http://www.w3.org/2005/Atom";
 
 /// The sample project plus volumes 12 and 13, copied from 11 with their own number, period,
-/// headline and pick links.
+/// headline, hero image and pick links. Their picks dated within 11's period are before
+/// their own, unmarked: ten warnings each.
 fn three_volumes() -> Project {
     let project = Project::sample();
     let seed = project.read("volumes/011.toml");
@@ -33,7 +34,9 @@ fn three_volumes() -> Project {
                 Some(("number", _)) => format!("number = {number}"),
                 Some(("period", _)) => format!("period = {{ from = {from}, to = {to} }}"),
                 Some(("headline", _)) => format!("headline = {headline:?}"),
-                _ => line.replace("?pick=", &format!("?v{number}-pick=")),
+                _ => line
+                    .replace("?pick=", &format!("?v{number}-pick="))
+                    .replace("volume-11-hero", &format!("volume-{number}-hero")),
             })
             .map(|line| line + "\n")
             .collect();
@@ -224,6 +227,23 @@ fn reruns_are_byte_identical() {
             .starts_with("archived 3 volumes into a: index.html, feed.xml"),
         "{}",
         first.stdout
+    );
+    assert!(
+        first.stdout.ends_with(
+            "; 20 warnings: 10 in volumes/012.toml, 10 in volumes/013.toml \
+             (see `broadsheet check` on each)\n"
+        ),
+        "the warnings are named with their volumes: {}",
+        first.stdout
+    );
+    project.write("volumes/013.toml", "number = 13\ndraft = true\n");
+    let one = project.ok(&["archive", "--out", "c"]);
+    assert!(
+        one.stdout.ends_with(
+            "; 10 warnings in volumes/012.toml (see `broadsheet check volumes/012.toml`)\n"
+        ),
+        "{}",
+        one.stdout
     );
 }
 

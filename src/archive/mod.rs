@@ -36,8 +36,9 @@ pub struct Site {
     pub volumes: usize,
     /// Every diagnostic of the volumes that have errors, and problems of the archive itself.
     pub diags: Diagnostics,
-    /// How many warnings the volumes without errors have (`check` shows them).
-    pub warnings: usize,
+    /// The volumes without errors that have warnings (`check` shows them), as paths to
+    /// show with their number of warnings, in volume order.
+    pub warnings: Vec<(String, usize)>,
     /// The draft volumes left out, as paths to show.
     pub drafts: Vec<String>,
 }
@@ -137,7 +138,7 @@ fn index_and_feed(
 }
 
 /// Composes every volume but the drafts as `check` does. Volumes with errors contribute all
-/// their diagnostics; the others, their warning count. Two volumes with one number are an
+/// their diagnostics; the others, their warning count with their path. Two volumes with one number are an
 /// error.
 fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Volume>> {
     let mut volumes: Vec<Volume> = Vec::new();
@@ -153,7 +154,10 @@ fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Vol
             site.diags.extend(composition.diags);
             continue;
         }
-        site.warnings += composition.diags.counts().1;
+        let warnings = composition.diags.counts().1;
+        if warnings > 0 {
+            site.warnings.push((display_path(&path), warnings));
+        }
         let volume = composition
             .volume
             .expect("a volume without errors was parsed");

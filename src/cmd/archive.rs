@@ -28,13 +28,7 @@ pub(crate) fn run(project: &Project, args: &ArchiveArgs) -> anyhow::Result<()> {
     }
     let dest = args.out.clone().unwrap_or_else(|| project.archive_dir());
     archive::publish(&site.files, &dest)?;
-    let warned = match site.warnings {
-        0 => String::new(),
-        n => format!(
-            "; {n} warning{} (see `broadsheet check VOLUME`)",
-            if n == 1 { "" } else { "s" }
-        ),
-    };
+    let warned = warned(&site.warnings);
     say(format_args!(
         "archived {} volume{} into {}: index.html, feed.xml and a page per volume{warned}",
         site.volumes,
@@ -42,4 +36,49 @@ pub(crate) fn run(project: &Project, args: &ArchiveArgs) -> anyhow::Result<()> {
         display_path(&dest),
     ))?;
     Ok(())
+}
+
+/// The end of the summary line naming the volumes with warnings: `; 2 warnings in
+/// volumes/011.toml (see ...)`, or each volume's count when there are several.
+fn warned(volumes: &[(String, usize)]) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match volumes {
+        [] => String::new(),
+        [(path, n)] => format!(
+            "; {n} warning{} in {path} (see `broadsheet check {path}`)",
+            plural(*n)
+        ),
+        _ => {
+            let total: usize = volumes.iter().map(|(_, n)| n).sum();
+            let each: Vec<String> = volumes
+                .iter()
+                .map(|(path, n)| format!("{n} in {path}"))
+                .collect();
+            format!(
+                "; {total} warning{}: {} (see `broadsheet check` on each)",
+                plural(total),
+                each.join(", ")
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warned;
+
+    #[test]
+    fn warnings_name_their_volumes() {
+        assert_eq!(warned(&[]), "");
+        let one = [("volumes/011.toml".to_owned(), 1)];
+        assert_eq!(
+            warned(&one),
+            "; 1 warning in volumes/011.toml (see `broadsheet check volumes/011.toml`)"
+        );
+        let two = [("v/011.toml".to_owned(), 2), ("v/012.toml".to_owned(), 1)];
+        assert_eq!(
+            warned(&two),
+            "; 3 warnings: 2 in v/011.toml, 1 in v/012.toml (see `broadsheet check` on each)"
+        );
+    }
 }

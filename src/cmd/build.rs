@@ -11,7 +11,8 @@ use crate::project::Project;
 use crate::{Reported, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
-    let composition = pipeline::compose(project, &args.volume, args.out.as_deref())?;
+    let composition =
+        pipeline::compose_with(project, &args.volume, args.out.as_deref(), args.strict)?;
     let volume_path = display_path(&args.volume);
     let Some((volume, mjml, html, text)) = composition.parts() else {
         return fail(project, args, &composition, &volume_path);

@@ -1,5 +1,6 @@
-//! `broadsheet check VOLUME`: everything `build` does, without writing, and the files the
-//! settings name (the SNS certificate); every problem at once.
+//! `broadsheet check VOLUME [--strict]`: everything `build` does, without writing, and the
+//! files the settings name (the SNS certificate); every problem at once. A draft's
+//! placeholders and missing picks are warnings unless `--strict`.
 
 use crate::cli::CheckArgs;
 use crate::diag::display_path;
@@ -8,14 +9,23 @@ use crate::project::Project;
 use crate::{Reported, say_err};
 
 pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
-    let composition = pipeline::compose(project, &args.volume, None)?;
+    let composition = pipeline::compose_with(project, &args.volume, None, args.strict)?;
     let mut diags = project.settings.warnings.clone();
     diags.extend(composition.diags.iter().cloned());
     if let Err(problems) = crate::bounces::webhooks::ses_verifier(project) {
         diags.extend(problems);
     }
-    say_err(format_args!("{diags}"))?;
+    if diags.iter().next().is_some() {
+        say_err(format_args!("{diags}"))?;
+    }
     let path = display_path(&args.volume);
+    let draft = composition.volume.as_ref().is_some_and(|v| v.is_draft());
+    if draft && !args.strict {
+        say_err(format_args!(
+            "note: {path} is a draft: its placeholders and missing picks are warnings until \
+             `draft = true` is removed (`--strict` makes them errors now)"
+        ))?;
+    }
     if diags.has_errors() {
         say_err(format_args!("error: {path}: {}", diags.summary()))?;
         return Err(Reported.into());

@@ -1,7 +1,8 @@
 //! `broadsheet new`: scaffolds the next volume as a draft: numbered after the highest file in
 //! `volumes/`, started from the latest volume that is not a draft (a TK-filled draft is no
-//! model), its period advanced once per number skipped, placeholders where the copy goes,
-//! and a commented example pick. Never overwrites a file.
+//! model), its period advanced once per number skipped, placeholders where the copy goes
+//! (the hero image too: last week's is only named), and a commented example pick. Never
+//! overwrites a file. The draft previews at once, with stand-ins for what is missing.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +39,7 @@ pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     say(format_args!(
-        "created {} (volume {number}) from {}; fill in the TKs, then run `broadsheet check {}`",
+        "created {} (volume {number}) from {}; fill in the TKs, watching `broadsheet preview {}`",
         display_path(&path),
         display_path(&latest),
         display_path(&path),
@@ -65,6 +66,36 @@ fn latest_published(files: &[(u32, PathBuf)]) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// The `[hero]` and `[expert_view]` tables of the next volume, placeholders where the copy
+/// goes, each after an empty line.
+fn tables(previous: &Volume) -> String {
+    let mut out = String::from("\n[hero]\n");
+    if let Some(hero) = &previous.hero {
+        // Readers saw last week's image: `check` refuses it unmarked, so it is only named.
+        let _ = writeln!(
+            out,
+            "# volume {}'s image was {}: to show it again, put it here with `reuse = true`",
+            previous.meta.number.get_ref(),
+            hero.src.get_ref()
+        );
+    }
+    out.push_str("src = \"TK\"\nalt = \"TK\"");
+    if let Some(ev) = &previous.expert_view {
+        let _ = write!(
+            out,
+            "\n\n[expert_view]\nheading = {}",
+            quoted(ev.heading.get_ref())
+        );
+        for key in ["author", "role", "intro", "body"] {
+            let _ = write!(out, "\n{key} = \"TK\"");
+        }
+        if let Some(after) = &ev.after {
+            let _ = write!(out, "\nafter = {}", after.get_ref());
+        }
+    }
+    out
+}
+
 /// A TOML string literal for `value`.
 fn quoted(value: &str) -> String {
     toml::Value::String(value.to_owned()).to_string()
@@ -86,8 +117,9 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     };
     line(format!(
         "# Volume {number}, started by `broadsheet new` from {from}.\n\
-         # Replace every TK, add the picks, then run `broadsheet check` on this file.\n\
-         # Delete `draft = true` when it is ready: `archive` leaves drafts out, `dispatch` refuses them."
+         # Replace every TK and add the picks, watching `broadsheet preview` on this file.\n\
+         # Delete `draft = true` when it is ready: `archive` leaves drafts out, `dispatch` refuses them,\n\
+         # and `check` counts a TK or missing picks as errors from then on."
     ));
     line(String::new());
     line(format!("number = {number}"));
@@ -106,27 +138,7 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     if let Some(intro) = &meta.intro {
         line(format!("intro = {}", quoted(intro.get_ref())));
     }
-    line(String::new());
-    line("[hero]".to_owned());
-    match &previous.hero {
-        Some(hero) => line(format!(
-            "src = {}  # last volume's image",
-            quoted(hero.src.get_ref())
-        )),
-        None => line("src = \"TK\"".to_owned()),
-    }
-    line("alt = \"TK\"".to_owned());
-    if let Some(ev) = &previous.expert_view {
-        line(String::new());
-        line("[expert_view]".to_owned());
-        line(format!("heading = {}", quoted(ev.heading.get_ref())));
-        for key in ["author", "role", "intro", "body"] {
-            line(format!("{key} = \"TK\""));
-        }
-        if let Some(after) = &ev.after {
-            line(format!("after = {}", after.get_ref()));
-        }
-    }
+    line(tables(previous));
     let mut example = String::new();
     let _ = write!(
         example,
@@ -137,7 +149,8 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
          # date = {next_start}\n\
          # url = \"https://example.org/article\"\n\
          # topics = [\"chips\"]   # optional: for readers who chose topics\n\
-         # id = \"short-slug\"    # optional: lets other text link here as (pick:short-slug)"
+         # id = \"short-slug\"    # optional: lets other text link here as (pick:short-slug)\n\
+         # older = true         # optional: an item deliberately older than the period (or the reason)"
     );
     line(example);
     out

@@ -18,7 +18,7 @@ use crate::say;
 const EXCLUDED_SHOWN: usize = 20;
 
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
-    let prepared = Prepared::new(project, &args.volume, "nothing planned")?;
+    let prepared = Prepared::new(project, &args.volume, "nothing planned", false)?;
     let audience = super::audience(project, None)?;
     let ledger = prepare::read_ledger(project)?;
     let inputs = prepared.inputs(&audience, &args.segment, ledger.as_ref())?;

@@ -32,7 +32,7 @@ struct Copy {
 }
 
 pub(crate) fn run(project: &Project, args: &ProofArgs, now: Timestamp) -> anyhow::Result<()> {
-    let Prepared { ready, sending } = Prepared::new(project, &args.volume, "no proof sent")?;
+    let Prepared { ready, sending } = Prepared::new(project, &args.volume, "no proof sent", true)?;
     let volume = ready.parts().0;
     let settings = &project.settings;
     let sender = &sending.identity;

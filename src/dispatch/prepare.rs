@@ -28,9 +28,15 @@ pub(crate) struct Ready {
 }
 
 impl Ready {
-    /// Composes `path`; on any error prints the diagnostics and `error: PATH: ...; {refusal}`.
-    pub(crate) fn compose(project: &Project, path: &Path, refusal: &str) -> anyhow::Result<Self> {
-        let composition = pipeline::compose(project, path, None)?;
+    /// Composes `path` (a draft's placeholders are errors when `strict`); on any error prints
+    /// the diagnostics and `error: PATH: ...; {refusal}`.
+    pub(crate) fn compose(
+        project: &Project,
+        path: &Path,
+        refusal: &str,
+        strict: bool,
+    ) -> anyhow::Result<Self> {
+        let composition = pipeline::compose_with(project, path, None, strict)?;
         let ready = composition.parts().is_some()
             && composition.layout.is_some()
             && composition.origin.is_some();
@@ -115,9 +121,15 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// Composes the volume at `path` and checks the sending settings; `refusal` ends the
-    /// error line when the volume has errors.
-    pub(crate) fn new(project: &Project, path: &Path, refusal: &str) -> anyhow::Result<Self> {
-        let ready = Ready::compose(project, path, refusal)?;
+    /// error line when the volume has errors. `strict` makes a draft's placeholders and
+    /// missing picks errors (for copies that go to people whatever the draft mark says).
+    pub(crate) fn new(
+        project: &Project,
+        path: &Path,
+        refusal: &str,
+        strict: bool,
+    ) -> anyhow::Result<Self> {
+        let ready = Ready::compose(project, path, refusal, strict)?;
         let sending = Sending::new(&project.settings)?;
         Ok(Self { ready, sending })
     }

@@ -40,7 +40,7 @@ pub fn run(
     operator: &dyn Operator,
     now: Timestamp,
 ) -> anyhow::Result<Outcome> {
-    let prepared = Prepared::new(project, request.volume, "nothing sent")?;
+    let prepared = Prepared::new(project, request.volume, "nothing sent", false)?;
     prepared.ready.refuse_draft("nothing sent")?;
     let sending = &prepared.sending;
     // Everything that can be wrong with the settings stops us before `state/` is touched.

@@ -89,6 +89,30 @@ pub struct LayoutData {
     pub logo: Option<Image>,
     /// The footer's contents.
     pub footer: Footer,
+    /// What `check` expects of a volume's copy in this layout.
+    #[serde(default)]
+    pub copy: CopyBounds,
+}
+
+/// Bounds on a volume's copy that the layout's design sets (`[copy]` in `layout.toml`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyBounds {
+    /// The longest summary, in characters readers see, before `check` warns.
+    #[serde(default = "summary_max")]
+    pub summary_max: usize,
+}
+
+impl Default for CopyBounds {
+    fn default() -> Self {
+        Self {
+            summary_max: summary_max(),
+        }
+    }
+}
+
+fn summary_max() -> usize {
+    crate::volume::SUMMARY_MAX
 }
 
 /// An image with a link.

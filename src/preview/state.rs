@@ -178,7 +178,8 @@ fn web_page(project: &Project, volume: &Volume, diags: &mut Diagnostics) -> Opti
         older: None,
     };
     let page = Layout::load_web(&project.root, &dir).and_then(|web| {
-        render::web::page(volume, &web, &links).map_err(|d| Diagnostics::from(*d).into())
+        render::web::page(&volume.with_stand_ins(), &web, &links)
+            .map_err(|d| Diagnostics::from(*d).into())
     });
     page.map(|page| page.0).map_err(|e| diags.absorb(e)).ok()
 }

@@ -4,6 +4,7 @@
 
 mod bounds;
 pub mod helpers;
+mod label;
 pub(crate) mod web;
 
 use std::collections::{BTreeSet, HashMap};
@@ -123,6 +124,9 @@ struct Prose {
 struct PickData<'a> {
     number: usize,
     summary: Prose,
+    /// The summary's first words, to name the article where the outlet alone would not
+    /// (a link's `aria-label`).
+    lead: String,
     source: &'a str,
     date: String,
     url: &'a str,
@@ -148,6 +152,7 @@ impl<'a, L> TemplateData<'a, L> {
         let pick = |(i, p): (usize, &'a Pick)| PickData {
             number: i + 1,
             summary: prose(p.summary.get_ref(), true, &urls),
+            lead: label::lead(&markdown::plain_text(p.summary.get_ref())),
             source: p.source.get_ref(),
             date: p.date.get_ref().to_string(),
             url: p.url.get_ref(),

@@ -49,11 +49,31 @@ pub(super) fn explain(
     } else if message.starts_with("invalid type: string")
         && message.ends_with("expected a sequence")
     {
-        Some(format!("a list is written in brackets: `[{}]`", raw.trim()))
+        Some(format!(
+            "a list is written in brackets, one string per item: `{}`",
+            as_list(raw)
+        ))
     } else {
         super::missing_field(message).map(|key| format!("add `{key} = ...` to this table"))
     };
     (message.to_owned(), note.into_iter().collect())
+}
+
+/// A TOML string written where a list was expected, as the list it means: `"ai, policy"`
+/// becomes `["ai", "policy"]` (commas and semicolons separate items).
+fn as_list(raw: &str) -> String {
+    let raw = raw.trim();
+    let inner = ['"', '\'']
+        .iter()
+        .find_map(|q| raw.strip_prefix(*q)?.strip_suffix(*q))
+        .unwrap_or(raw);
+    let items: Vec<String> = inner
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| toml::Value::String(item.to_owned()).to_string())
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// The field and the expected fields of serde's "unknown field `X`, expected ..." message.
@@ -167,6 +187,19 @@ mod tests {
             14..14,
         );
         assert!(inner[0].contains("'''"), "{inner:?}");
+    }
+
+    #[test]
+    fn a_string_for_a_list_is_split_into_items() {
+        let text = "topics = \"ai, policy\"\n";
+        let found = notes(
+            text,
+            "invalid type: string \"ai, policy\", expected a sequence",
+            9..21,
+        );
+        assert!(found[0].ends_with("`[\"ai\", \"policy\"]`"), "{found:?}");
+        assert_eq!(as_list("'chips'"), "[\"chips\"]");
+        assert_eq!(as_list("\"ai;  robotics ,\""), "[\"ai\", \"robotics\"]");
     }
 
     #[test]

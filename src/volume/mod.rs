@@ -3,16 +3,22 @@
 //! Parsing reports every syntax error, then deserializes each part (the top level, the hero,
 //! every pick, the expert view) on its own so that one bad pick does not hide the next.
 
+mod draft;
+mod folder;
+mod older;
 mod validate;
-pub(crate) use validate::undeclared_topics;
 
-use std::path::{Path, PathBuf};
+pub use folder::{files, is_draft_text};
+pub use older::Older;
+pub use validate::{Checks, SUMMARY_MAX};
 
-use anyhow::{Context as _, bail};
+use std::path::Path;
+
+use anyhow::Context as _;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeValue;
 
 use crate::date::Date;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
@@ -89,6 +95,9 @@ pub struct Hero {
     /// Marks a purely decorative image, which may have empty alt text.
     #[serde(default)]
     pub decorative: bool,
+    /// Allows the previous volume's image again: without it, reusing it is an error.
+    #[serde(default)]
+    pub reuse: bool,
 }
 
 /// One editors' pick.
@@ -108,6 +117,12 @@ pub struct Pick {
     pub topics: Vec<Spanned<String>>,
     /// A short slug other text can cite as `pick:ID` in a Markdown link.
     pub id: Option<Spanned<String>>,
+    /// Marks an item deliberately older than the volume's period (`true`, or the reason),
+    /// which `check` then leaves alone.
+    pub older: Option<Spanned<Older>>,
+    /// Allows a link the previous volume had too: without it, repeating one is an error.
+    #[serde(default)]
+    pub reuse: bool,
 }
 
 /// The expert view block.
@@ -158,73 +173,59 @@ impl Volume {
     }
 }
 
-/// The volume files in `dir` (those named `NNN.toml`) with the number in their name, in
-/// increasing order. Having none is an error.
-pub fn files(dir: &Path) -> anyhow::Result<Vec<(u32, PathBuf)>> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .path();
-        let number = path
-            .extension()
-            .filter(|ext| *ext == "toml")
-            .and_then(|_| path.file_stem()?.to_str()?.parse::<u32>().ok());
-        if let Some(number) = number {
-            found.push((number, path));
-        }
-    }
-    if found.is_empty() {
-        bail!(
-            "no volume files (NNN.toml) in {}",
-            crate::diag::display_path(dir)
-        );
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// True when volume text says `draft = true` at its top level, whatever else is wrong with
-/// it: a draft may be half written, and is still known to be a draft.
-pub fn is_draft_text(text: &str) -> bool {
-    let (root, _) = DeTable::parse_recoverable(text);
-    root.get_ref()
-        .get("draft")
-        .is_some_and(|v| matches!(v.get_ref(), DeValue::Boolean(true)))
-}
-
 /// Reads and parses a volume file; validation is separate (see [`Volume::validate`]).
 /// Problems in the file are returned as [`Diagnostics`] inside the error.
 pub fn load(path: &Path) -> anyhow::Result<Volume> {
+    Ok(parse(read_file(path)?)?)
+}
+
+/// Reads a volume file into memory, under the path it is reported by.
+pub fn read_file(path: &Path) -> anyhow::Result<SourceFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read volume {}", path.display()))?;
-    Ok(parse(SourceFile::new(path, text))?)
+    Ok(SourceFile::new(path, text))
 }
 
 /// Parses volume text, reporting every problem found. When the file has errors, what could
 /// be read of it is checked too (see [`Volume::validate`]), so that one run shows them all.
 pub fn parse(source: SourceFile) -> Result<Volume, Diagnostics> {
+    let Reading { volume, mut diags } = read(source);
+    match volume {
+        Some(volume) if !diags.has_errors() => Ok(volume),
+        Some(volume) => {
+            volume.validate(&mut diags);
+            diags.sort_by_location();
+            Err(diags)
+        }
+        None => Err(diags),
+    }
+}
+
+/// A volume as far as it could be read, and the problems met reading it.
+#[derive(Debug)]
+pub struct Reading {
+    /// The volume, when at least its top level could be read. Where the file has errors,
+    /// values that could not be read are stand-ins with an empty span.
+    pub volume: Option<Volume>,
+    /// The syntax and type errors, in file order.
+    pub diags: Diagnostics,
+}
+
+/// Parses volume text without judging what it says: callers that check the volume
+/// themselves ([`Volume::check`]) get what could be read even when the file has errors, so
+/// that one run reports every mistake.
+pub fn read(source: SourceFile) -> Reading {
     let mut diags = Diagnostics::default();
     let parts = read_parts(&source, &Document::parse(&source, &mut diags), &mut diags);
-    let Some((meta, hero, picks, expert_view)) = parts else {
-        diags.sort_by_location();
-        return Err(diags);
-    };
-    let volume = Volume {
+    diags.sort_by_location();
+    let volume = parts.map(|(meta, hero, picks, expert_view)| Volume {
         source,
         meta,
         hero,
         picks,
         expert_view,
-    };
-    if !diags.has_errors() {
-        return Ok(volume);
-    }
-    volume.validate(&mut diags);
-    diags.sort_by_location();
-    Err(diags)
+    });
+    Reading { volume, diags }
 }
 
 /// The parts of a volume, each deserialized on its own so that one bad pick does not hide

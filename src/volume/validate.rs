@@ -1,12 +1,21 @@
 //! Checks on a parsed volume that TOML types cannot express: links, dates, placeholders,
-//! control characters, references between picks. Reports every problem it finds.
+//! control characters, references between picks, and, given the [`Checks`] context, the
+//! topics the project declares, the previous volume's links and the layout's bounds.
+//! Reports every problem it finds.
+//!
+//! A draft (`draft = true`) may hold placeholders and no picks yet: those are warnings
+//! there, so that the preview renders it, and errors with [`Checks::strict`] or once the
+//! mark is gone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use toml::Spanned;
 
+mod meta;
 mod picks;
+mod reuse;
+mod topics;
 
 use super::Volume;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
@@ -17,6 +26,25 @@ const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
 
 /// The longest preheader most inbox previews show in full.
 pub(crate) const PREHEADER_MAX: usize = 130;
+
+/// The longest summary, in characters, when the layout names no bound: a paragraph a reader
+/// takes in at a glance.
+pub const SUMMARY_MAX: usize = 400;
+
+/// What checking a volume needs besides the volume: the project's and the layout's
+/// expectations, and the volume before it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checks<'a> {
+    /// A draft's placeholders and missing picks are errors too (`check --strict`).
+    pub strict: bool,
+    /// The topics `[topics]` in broadsheet.toml declares; empty or `None` allows any.
+    pub topics: Option<&'a BTreeMap<String, String>>,
+    /// The volume sent before this one, whose hero image and links must not come back
+    /// unmarked.
+    pub previous: Option<&'a Volume>,
+    /// The longest summary the layout expects, in characters; `None` checks no length.
+    pub summary_max: Option<usize>,
+}
 
 /// What kind of text a field holds, which decides the checks it gets.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,12 +58,21 @@ enum Field {
 }
 
 impl Volume {
-    /// Checks everything about the volume that parsing could not, adding to `diags`.
+    /// Checks everything about the volume that parsing could not, on its own (no project,
+    /// layout or previous volume), adding to `diags`.
     pub fn validate(&self, diags: &mut Diagnostics) {
+        self.check(&Checks::default(), diags);
+    }
+
+    /// Checks everything about the volume that parsing could not, against `checks`, adding
+    /// to `diags`.
+    pub fn check(&self, checks: &Checks<'_>, diags: &mut Diagnostics) {
         Validator {
             src: &self.source,
             diags,
             pick_ids: HashMap::new(),
+            checks: *checks,
+            lenient: self.is_draft() && !checks.strict,
         }
         .run(self);
     }
@@ -45,6 +82,9 @@ struct Validator<'a> {
     src: &'a SourceFile,
     diags: &'a mut Diagnostics,
     pick_ids: HashMap<&'a str, usize>,
+    checks: Checks<'a>,
+    /// A draft checked without `strict`: unfinished copy is a warning.
+    lenient: bool,
 }
 
 impl<'a> Validator<'a> {
@@ -80,28 +120,33 @@ impl<'a> Validator<'a> {
         }
         self.check_picks(volume, dates_judged);
         if let Some(ev) = &volume.expert_view {
-            self.text(&ev.heading, Field::Line, "expert_view.heading");
-            self.text(&ev.author, Field::Line, "expert_view.author");
-            self.text(&ev.role, Field::Line, "expert_view.role");
-            self.text(&ev.intro, Field::Markdown, "expert_view.intro");
-            self.text(&ev.body, Field::Markdown, "expert_view.body");
-            // With no picks at all, that is the one error to report.
-            if let Some(after) = &ev.after
-                && !volume.picks.is_empty()
-                && *after.get_ref() > volume.picks.len()
-            {
-                let n = volume.picks.len();
-                self.error(
-                    format!(
-                        "`after = {}` but the volume has only {n} picks",
-                        after.get_ref()
-                    ),
-                    after.span(),
-                );
-            }
+            self.check_expert_view(ev, volume.picks.len());
         }
+        self.check_topics(volume);
+        self.check_reuse(volume);
         // Markdown links are checked last, once every pick id is known.
         self.check_markdown_links(volume);
+    }
+
+    fn check_expert_view(&mut self, ev: &super::ExpertView, picks: usize) {
+        self.text(&ev.heading, Field::Line, "expert_view.heading");
+        self.text(&ev.author, Field::Line, "expert_view.author");
+        self.text(&ev.role, Field::Line, "expert_view.role");
+        self.text(&ev.intro, Field::Markdown, "expert_view.intro");
+        self.text(&ev.body, Field::Markdown, "expert_view.body");
+        // With no picks at all, that is the one error to report.
+        if let Some(after) = &ev.after
+            && picks > 0
+            && *after.get_ref() > picks
+        {
+            self.error(
+                format!(
+                    "`after = {}` but the volume has only {picks} picks",
+                    after.get_ref()
+                ),
+                after.span(),
+            );
+        }
     }
 
     fn error(&mut self, message: impl Into<String>, span: Range<usize>) {
@@ -112,6 +157,27 @@ impl<'a> Validator<'a> {
         self.push(Diagnostic::warning(message), span);
     }
 
+    /// A diagnostic for copy not written yet: an error, or a warning in a draft checked
+    /// leniently.
+    fn unfinished(&mut self, message: String) -> Diagnostic {
+        if self.lenient {
+            Diagnostic::warning(message)
+        } else {
+            Diagnostic::error(message)
+        }
+    }
+
+    /// Reports the placeholder word in a field, if it holds one; true when it did.
+    fn report_placeholder(&mut self, field: &Spanned<String>, name: &str) -> bool {
+        let Some(word) = placeholder(field.get_ref()) else {
+            return false;
+        };
+        let span = sub_span(self.src, field, word);
+        let d = self.unfinished(format!("`{name}` still holds the placeholder `{word}`"));
+        self.push(d, span);
+        true
+    }
+
     /// Reports `diagnostic` at `span`, unless the span is empty: parsing put a stand-in
     /// there for a missing or rejected value, and has reported that already.
     fn push(&mut self, diagnostic: Diagnostic, span: Range<usize>) {
@@ -120,113 +186,11 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_number(&mut self, volume: &Volume) {
-        let number = *volume.meta.number.get_ref();
-        if number == 0 {
-            self.error(
-                "the volume number must be 1 or more",
-                volume.meta.number.span(),
-            );
+    /// Checks a URL field: https only, once it is no longer a placeholder.
+    fn url(&mut self, url: &Spanned<String>, what: &str) {
+        if self.report_placeholder(url, what) {
             return;
         }
-        let stem = std::path::Path::new(&self.src.path)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.parse::<u32>().ok());
-        if let Some(stem) = stem.filter(|&s| s != number) {
-            self.push(
-                Diagnostic::warning(format!(
-                    "volume number {number} does not match the file name (`{stem:03}`)"
-                )),
-                volume.meta.number.span(),
-            );
-        }
-    }
-
-    /// Checks the period; false when it cannot judge dates (it ends before it starts, or
-    /// an end is missing).
-    fn check_period(&mut self, meta: &super::Meta) -> bool {
-        let period = meta.period.get_ref();
-        // A stand-in end (empty span) was reported as missing or wrong: judge nothing by it.
-        let real = !period.from.span().is_empty() && !period.to.span().is_empty();
-        let ordered = period.from.get_ref() <= period.to.get_ref();
-        if !ordered {
-            self.error(
-                format!(
-                    "the period ends ({}) before it starts ({})",
-                    period.to.get_ref(),
-                    period.from.get_ref()
-                ),
-                period.to.span(),
-            );
-        }
-        ordered && real
-    }
-
-    fn check_preheader(&mut self, meta: &super::Meta) {
-        match &meta.preheader {
-            None => self.push(
-                Diagnostic::warning(
-                    "no `preheader`: inboxes will preview the first text they find",
-                )
-                .note("add `preheader = \"...\"`, one sentence shown after the subject"),
-                meta.headline.span(),
-            ),
-            Some(p) => {
-                self.text(p, Field::Line, "preheader");
-                let len = p.get_ref().chars().count();
-                if len > PREHEADER_MAX {
-                    self.warning(
-                        format!(
-                            "preheader is {len} characters; inboxes show about {PREHEADER_MAX}"
-                        ),
-                        p.span(),
-                    );
-                }
-            }
-        }
-    }
-
-    fn check_lang(&mut self, lang: &Spanned<String>) {
-        let tag = lang.get_ref();
-        let mut parts = tag.split('-');
-        let primary_ok = parts.next().is_some_and(|p| {
-            (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic())
-        });
-        let rest_ok = parts
-            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-        if !(primary_ok && rest_ok) {
-            self.error(
-                format!("`{tag}` is not a BCP 47 language tag such as `en` or `zh-Hans`"),
-                lang.span(),
-            );
-        }
-    }
-
-    fn check_hero(&mut self, hero: &super::Hero) {
-        self.url(&hero.src, "hero.src");
-        match &hero.alt {
-            Some(alt) if !alt.get_ref().trim().is_empty() => {
-                self.text(alt, Field::Line, "hero.alt")
-            }
-            Some(alt) if !hero.decorative => self.push(
-                Diagnostic::error("the hero image has empty alt text").note(
-                    "describe the image, or set `decorative = true` if it carries no information",
-                ),
-                alt.span(),
-            ),
-            Some(_) => {}
-            None if hero.decorative => {}
-            None => self.push(
-                Diagnostic::error("the hero image has no alt text")
-                    .note("add `alt = \"...\"` describing the image to readers who cannot see it"),
-                hero.src.span(),
-            ),
-        }
-    }
-
-    /// Checks a URL field: https only.
-    fn url(&mut self, url: &Spanned<String>, what: &str) {
         if let Err(problem) = check_url(url.get_ref(), false) {
             self.bad_link(format!("`{what}` {problem}"), url.get_ref(), url.span());
         }
@@ -262,18 +226,12 @@ impl<'a> Validator<'a> {
                 field.span(),
             );
         }
-        if let Some(word) = placeholder(value) {
-            let span = sub_span(self.src, field, word);
-            self.error(
-                format!("`{name}` still holds the placeholder `{word}`"),
-                span,
-            );
-        }
+        self.report_placeholder(field, name);
     }
 }
 
 /// The first placeholder word in `text`, if any.
-fn placeholder(text: &str) -> Option<&str> {
+pub(super) fn placeholder(text: &str) -> Option<&str> {
     let words = text.split(|c: char| !c.is_alphanumeric());
     let found = words.clone().find(|w| PLACEHOLDERS.contains(w));
     found.or_else(|| {
@@ -297,31 +255,6 @@ fn sub_span(src: &SourceFile, field: &Spanned<String>, needle: &str) -> Range<us
         .map_or(span.clone(), |at| {
             span.start + at..span.start + at + needle.len()
         })
-}
-
-/// Warns about pick topics that `[topics]` in `broadsheet.toml` does not declare: readers
-/// choose from that table, so an undeclared topic is one nobody can ask for. Nothing is
-/// checked when the table is empty (a project without a preference centre).
-pub(crate) fn undeclared_topics(
-    volume: &Volume,
-    declared: &std::collections::BTreeMap<String, String>,
-    diags: &mut Diagnostics,
-) {
-    if declared.is_empty() {
-        return;
-    }
-    for topic in volume.picks.iter().flat_map(|p| &p.topics) {
-        if !declared.contains_key(topic.get_ref()) {
-            diags.push(
-                Diagnostic::warning(format!(
-                    "topic `{}` is not declared in broadsheet.toml's [topics]",
-                    topic.get_ref()
-                ))
-                .at_span(&volume.source, topic.span())
-                .note("readers choose topics from [topics]; add it there so they can ask for it"),
-            );
-        }
-    }
 }
 
 #[cfg(test)]

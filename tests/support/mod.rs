@@ -1,5 +1,6 @@
 //! Test harness: a throwaway copy of the sample project and a runner for the real binary.
 
+pub mod axe;
 pub mod dispatching;
 pub mod dovecot;
 pub mod email;

@@ -21,6 +21,12 @@ impl Browser {
     /// Starts chromedriver and a headless chromium whose viewport is `width` x `height` CSS
     /// pixels (emulating a phone when `mobile`). Panics, loudly, when either is missing.
     pub fn start(width: u32, height: u32, mobile: bool) -> Self {
+        Self::start_with(width, height, mobile, true)
+    }
+
+    /// [`Browser::start`] with images turned off when `!images`, as Outlook and many mail
+    /// clients show email until the reader asks for them: each image is its alt text.
+    pub fn start_with(width: u32, height: u32, mobile: bool, images: bool) -> Self {
         for tool in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(tool).exists(),
@@ -50,6 +56,7 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
                     format!("--user-data-dir={}", browser.profile.path().display()),
+                    format!("--blink-settings=imagesEnabled={images}"),
                 ],
                 "mobileEmulation": {"deviceMetrics": {
                     "width": width, "height": height, "pixelRatio": 1.0, "mobile": mobile
@@ -112,6 +119,50 @@ impl Browser {
     /// Runs `script` (a function body) in the page and returns its result.
     pub fn eval(&self, script: &str) -> Value {
         self.post("/execute/sync", &json!({ "script": script, "args": [] }))
+    }
+
+    /// Runs `script` (a function body whose last argument is the callback that ends it) in
+    /// the page with `args` before that callback, and returns what it passed back.
+    pub fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/async", &json!({ "script": script, "args": args }))
+    }
+
+    /// A PNG screenshot of the viewport, base64-encoded, as WebDriver takes it.
+    pub fn screenshot(&self) -> String {
+        let mut response = ureq::get(&format!("{}/screenshot", self.base))
+            .call()
+            .unwrap_or_else(|e| panic!("WebDriver screenshot: {e}"));
+        let reply: Value = response.body_mut().read_json().expect("WebDriver JSON");
+        reply["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot in {reply}"))
+            .to_owned()
+    }
+
+    /// What a PNG (`png_base64`, from [`Browser::screenshot`]) shows, decoded by this
+    /// browser on a blank page: `{"pixels", "colours", "ink"}`, where `ink` counts the
+    /// pixels that differ from the most common colour (the background). Leaves the page.
+    pub fn picture_stats(&self, png_base64: &str) -> Value {
+        self.goto("about:blank");
+        let script = "const done = arguments[arguments.length - 1];
+            const img = new Image();
+            img.onerror = () => done({ error: 'not a PNG' });
+            img.onload = () => {
+              const c = document.createElement('canvas');
+              c.width = img.width; c.height = img.height;
+              const g = c.getContext('2d');
+              g.drawImage(img, 0, 0);
+              const d = g.getImageData(0, 0, c.width, c.height).data;
+              const counts = new Map();
+              for (let i = 0; i < d.length; i += 4) {
+                const rgb = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+                counts.set(rgb, (counts.get(rgb) || 0) + 1);
+              }
+              const pixels = d.length / 4;
+              done({ pixels, colours: counts.size, ink: pixels - Math.max(...counts.values()) });
+            };
+            img.src = 'data:image/png;base64,' + arguments[0];";
+        self.eval_async(script, json!([png_base64]))
     }
 
     /// Runs `script` until it returns `true` (a page may be loading meanwhile, which makes

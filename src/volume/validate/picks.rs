@@ -1,6 +1,7 @@
-//! The checks of a volume's picks: each pick's fields, its date against the period, links
-//! shared by two picks, ids, and the Markdown links of every prose field (a `pick:ID` link
-//! must name a pick), which run once every id is known.
+//! The checks of a volume's picks: each pick's fields, its date against the period (unless
+//! marked `older`), its summary's length, a link pasted twice, ids, and the Markdown links
+//! of every prose field (a `pick:ID` link must name a pick, a link's text must hold words),
+//! which run once every id is known.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -21,24 +22,37 @@ impl<'a> Validator<'a> {
         let period = volume.meta.period.get_ref();
         let (from, to) = (*period.from.get_ref(), *period.to.get_ref());
         if volume.picks.is_empty() {
-            self.diags.push(
-                Diagnostic::error("the volume has no picks")
-                    .note("add at least one `[[picks]]` table with summary, source, date and url"),
-            );
+            let d = self.unfinished("the volume has no picks yet".to_owned());
+            let note = if self.lenient {
+                "the preview shows where they go; add a `[[picks]]` table with summary, source, \
+                 date and url for each"
+            } else {
+                "add at least one `[[picks]]` table with summary, source, date and url"
+            };
+            self.diags.push(d.note(note));
         }
         let mut urls: HashMap<&str, usize> = HashMap::new();
         for (i, pick) in volume.picks.iter().enumerate() {
             let n = i + 1;
             self.text(&pick.summary, Field::Markdown, "summary");
+            self.check_summary_length(n, &pick.summary);
             self.text(&pick.source, Field::Line, "source");
             self.url(&pick.url, "url");
             let date = *pick.date.get_ref();
-            if dates_judged && (date < from || date > to) {
+            let older = pick.older.as_ref().filter(|o| o.get_ref().is_set());
+            if dates_judged && (date > to || date < from && older.is_none()) {
                 self.check_date(n, date, (from, to), pick.date.span());
+            }
+            if let Some(older) = older.filter(|_| dates_judged && date >= from && date <= to) {
+                self.warning(
+                    format!("pick {n} is marked `older` but is dated within the volume's period"),
+                    older.span(),
+                );
             }
             if let Some(first) = urls.insert(pick.url.get_ref(), n) {
                 self.push(
-                    Diagnostic::warning(format!("pick {n} links to the same URL as pick {first}")),
+                    Diagnostic::error(format!("pick {n} links to the same URL as pick {first}"))
+                        .note("a pick pasted twice? remove one, or link each to its own article"),
                     pick.url.span(),
                 );
                 urls.insert(pick.url.get_ref(), first);
@@ -50,33 +64,24 @@ impl<'a> Validator<'a> {
                 self.check_id(id, n);
             }
         }
-        self.check_topic_slips(volume);
     }
 
-    /// Warns about a topic that only one pick uses and that is one slip away from a topic
-    /// other picks use: readers who chose `chips` would miss a pick tagged `chip`.
-    fn check_topic_slips(&mut self, volume: &Volume) {
-        let mut uses: HashMap<&str, Vec<&Spanned<String>>> = HashMap::new();
-        for topic in volume.picks.iter().flat_map(|p| &p.topics) {
-            uses.entry(topic.get_ref().as_str())
-                .or_default()
-                .push(topic);
-        }
-        let mut known: Vec<&str> = uses.keys().copied().collect();
-        known.sort_unstable();
-        for (name, spans) in &uses {
-            let others: Vec<&str> = known.iter().copied().filter(|k| k != name).collect();
-            if let ([once], Some(meant)) = (spans.as_slice(), crate::diag::closest(name, &others)) {
-                self.push(
-                    Diagnostic::warning(format!(
-                        "topic `{name}` is used by no other pick; did you mean `{meant}`?"
-                    ))
-                    .note(format!(
-                        "readers who chose `{meant}` will not get this pick"
-                    )),
-                    once.span(),
-                );
-            }
+    /// Warns about a summary longer than the layout expects, giving its length as readers
+    /// see it (link targets and Markdown marks do not count).
+    fn check_summary_length(&mut self, n: usize, summary: &Spanned<String>) {
+        let Some(max) = self.checks.summary_max else {
+            return;
+        };
+        let length = markdown::visible_len(summary.get_ref());
+        if length > max {
+            self.push(
+                Diagnostic::warning(format!(
+                    "the summary of pick {n} is {length} characters; the layout expects at most {max}"
+                ))
+                .note("one paragraph a reader takes in at a glance: cut it, or split the item")
+                .note("the bound is `summary_max` under [copy] in the layout's layout.toml"),
+                summary.span(),
+            );
         }
     }
 
@@ -84,7 +89,8 @@ impl<'a> Validator<'a> {
         let (when, note) = if date < from {
             (
                 "before",
-                "fine for a deliberately older item; otherwise check the year",
+                "if the item is deliberately older, mark the pick `older = true` (or give the \
+                 reason: `older = \"...\"`); otherwise check the year",
             )
         } else {
             (
@@ -146,12 +152,29 @@ impl<'a> Validator<'a> {
                             d = d.note(note);
                         }
                         let note = "or give the cited pick `id = \"...\"` with this value";
-                        self.push(d.note(note), span);
+                        self.push(d.note(note), span.clone());
                     }
                 } else if let Err(problem) = check_url(&link.dest, true) {
-                    self.bad_link(format!("link {problem}"), &link.dest, span);
+                    self.bad_link(format!("link {problem}"), &link.dest, span.clone());
+                }
+                if link.is_wordless() {
+                    self.wordless_link(&link, span);
                 }
             }
         }
+    }
+
+    /// Warns about a link whose text is only a symbol or emoji.
+    fn wordless_link(&mut self, link: &markdown::Link, span: Range<usize>) {
+        let text = link.text.as_deref().unwrap_or_default();
+        self.push(
+            Diagnostic::warning(format!("the link text `{text}` has no words"))
+                .note("screen readers announce the symbol's name, which says nothing of where it leads")
+                .note(format!(
+                    "add words to the link, or a title naming its target: `[{text}]({} \"...\")`",
+                    link.dest
+                )),
+            span,
+        );
     }
 }
