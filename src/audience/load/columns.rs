@@ -202,6 +202,10 @@ impl Wanted {
                 }
             }
         }
+        // A column mapped to a field (`topics = "tags"`) is read as that field only, never
+        // also as the tags the `tags` table maps.
+        let taken: Vec<usize> = fields[..TAGS].iter().flatten().copied().collect();
+        fields[TAGS].retain(|c| !taken.contains(c));
         if fields[0].is_empty() && !matches!(self.fields[0], Source::Mapped(_)) {
             diags.push(hints::no_email(path, header, &found, self.tool));
         }
