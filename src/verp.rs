@@ -38,8 +38,8 @@ pub const TAG_LEN: usize = 12;
 const RAW_LEN: usize = 4 + TAG_LEN;
 /// The characters of a token: 16 bytes in base32.
 pub const TOKEN_CHARS: usize = 26;
-/// The longest base local part that leaves room for `+TOKEN` within 64 octets.
-pub const MAX_BASE_LOCAL: usize = 64 - 1 - TOKEN_CHARS;
+// The settings refuse a bounce address whose local part leaves no room for `+TOKEN`.
+const _: () = assert!(crate::settings::MAX_BOUNCE_LOCAL == 64 - 1 - TOKEN_CHARS);
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// What a return path names.

@@ -10,6 +10,7 @@ mod index;
 mod load;
 mod recipient;
 mod select;
+mod source;
 pub mod store;
 pub mod suppress;
 pub mod topic;
@@ -20,7 +21,8 @@ use std::path::Path;
 pub use address::Address;
 pub use recipient::Recipient;
 pub use select::{Exclusion, SegmentCount, Selection, Shape};
-pub use store::{Source, Store};
+pub use source::Source;
+pub use store::Store;
 pub use suppress::{Reason, Suppression, Suppressions};
 
 /// The recipients file, relative to the project root.

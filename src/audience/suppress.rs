@@ -11,7 +11,7 @@ use anyhow::Context as _;
 
 use super::Address;
 use super::csv::{self, Record};
-use super::store::{Snapshot, Source};
+use super::source::Source;
 use crate::date::Date;
 use crate::diag::{Diagnostic, Diagnostics, display_path};
 
@@ -91,11 +91,6 @@ pub struct Suppressions {
 }
 
 impl Suppressions {
-    /// The list of the project in `root` as committed now, read without writing anything.
-    pub fn load(root: &Path) -> anyhow::Result<Self> {
-        Ok(Snapshot::load(root)?.suppressions)
-    }
-
     /// Reads the old `state/suppressions.csv`; a missing file is an empty list.
     pub(crate) fn load_csv(root: &Path) -> anyhow::Result<Self> {
         let path = root.join(SUPPRESSIONS_FILE);

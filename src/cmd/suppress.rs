@@ -2,8 +2,8 @@
 //! audience store by hand, for mailto unsubscribes, bounces and complaints that reach
 //! people rather than the tool, and for lists kept elsewhere.
 
-use crate::audience::store::Suppressed;
-use crate::audience::{Address, Reason, Source, Store, Suppressions, address_list};
+use crate::audience::store::{Snapshot, Suppressed};
+use crate::audience::{Address, Reason, Source, Store, address_list};
 use crate::cli::{SuppressAction, SuppressArgs};
 use crate::clock::Timestamp;
 use crate::project::Project;
@@ -51,7 +51,7 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
         }
         SuppressAction::Remove { addresses } => remove(project, &parse_all(addresses)?, now),
         SuppressAction::List => {
-            for s in Suppressions::load(root)?.iter() {
+            for s in Snapshot::load(root)?.suppressions.iter() {
                 // `bounced (user-unknown)`: the reason of the report behind a suppression.
                 let reason = match s.detail {
                     Some(detail) if s.reason == Reason::Bounced => {
@@ -68,7 +68,7 @@ pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> any
         }
         SuppressAction::Export => {
             say(format_args!("email,reason,since,source"))?;
-            for s in Suppressions::load(root)?.iter() {
+            for s in Snapshot::load(root)?.suppressions.iter() {
                 let email = crate::audience::csv::quote(s.address.as_str());
                 say(format_args!(
                     "{email},{},{},{}",

@@ -9,9 +9,9 @@ use std::sync::{Mutex, RwLock};
 
 use super::client::Limiter;
 use super::commit::{Committer, Reports};
+use super::hooks::{Credentials, Hooks};
 use super::pages::Pages;
 use super::watch::Watched;
-use super::webhooks::{Credentials, Hooks};
 use crate::audience::{Address, Audience, Store};
 use crate::message::dkim::Signer as DkimSigner;
 use crate::project::Project;

@@ -7,9 +7,11 @@ mod app;
 mod client;
 mod commit;
 mod form;
+mod hooks;
 mod logged;
 mod mail;
 mod pages;
+mod respond;
 mod routes;
 mod signup;
 mod watch;
@@ -39,7 +41,8 @@ const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-i
 /// Serves the project's readers on `listen` until Ctrl-C or SIGTERM.
 pub async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
     let app = Arc::new(app::App::new(project)?);
-    watch::spawn(app.clone());
+    let readers = app.clone();
+    watch::spawn(move || readers.candidates.refresh(&readers.signer));
     mail::spawn_reminders(app.clone());
     let listener = http_guard::bind(listen, "choose another with --listen").await?;
     let hosts = vec![app.serve.public_host().to_ascii_lowercase()];

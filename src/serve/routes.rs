@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use super::app::App;
 use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
+use super::respond::{TopicView, forbidden, same_origin, unavailable};
 use super::signup;
 use crate::audience::store::Suppressed;
 use crate::audience::{Address, Reason, Source};
@@ -73,56 +74,6 @@ async fn not_found(State(app): State<Arc<App>>) -> Response {
         "Not found",
         "There is no page at this address.",
     )
-}
-
-/// True when a form POST comes from our own pages: its `Origin` is `public_url`'s origin
-/// (or the loopback host it was sent to). Our pages send no referrer, and browsers then send
-/// `Origin: null` with a form; for those, `Sec-Fetch-Site: same-origin` (which pages cannot
-/// forge) or, lacking that, a `Referer` from our origin will do.
-pub(super) fn same_origin(app: &App, headers: &HeaderMap) -> bool {
-    let public = format!("https://{}", app.serve.public_host());
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let local = format!("http://{host}");
-    let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
-    let loopback = crate::settings::is_loopback_host(name);
-    let ok = |origin: &str| origin == public || (loopback && origin == local);
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    match (
-        text("origin").filter(|o| *o != "null"),
-        text("sec-fetch-site"),
-        text("referer"),
-    ) {
-        (Some(origin), _, _) => ok(origin),
-        (None, Some(site), _) => site == "same-origin",
-        (None, None, Some(referer)) => [&public, &local].iter().any(|o| {
-            ok(o)
-                && referer
-                    .strip_prefix(o.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-        }),
-        (None, None, None) => false,
-    }
-}
-
-pub(super) fn forbidden(app: &App) -> Response {
-    app.pages.problem(
-        StatusCode::FORBIDDEN,
-        "This form came from elsewhere",
-        "Open the page again and use its button.",
-    )
-}
-
-/// A store failure: nothing was recorded, and the reader may try again.
-pub(super) fn unavailable(e: &anyhow::Error) -> Response {
-    tracing::error!("a change could not be recorded: {e:#}");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the change could not be recorded; try again\n",
-    )
-        .into_response()
 }
 
 /// `ana@example.org` as `a…@example.org`: enough for its owner to recognise.
@@ -190,13 +141,6 @@ async fn unsubscribe(
         return (StatusCode::OK, "unsubscribed\n").into_response();
     }
     Redirect::to(&format!("{}unsubscribe/{token}", app.serve.base_path())).into_response()
-}
-
-#[derive(Serialize)]
-pub(super) struct TopicView {
-    pub(super) key: String,
-    pub(super) label: String,
-    pub(super) checked: bool,
 }
 
 #[derive(Serialize)]

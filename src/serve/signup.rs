@@ -15,7 +15,7 @@ use super::app::App;
 use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
-use super::routes::{TopicView, forbidden, same_origin, unavailable};
+use super::respond::{TopicView, forbidden, same_origin, unavailable};
 use crate::audience::Address;
 use crate::audience::store::Pending;
 use crate::clock::Timestamp;

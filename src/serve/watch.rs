@@ -13,7 +13,6 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use super::app::App;
 use crate::audience::RECIPIENTS_FILE;
 use crate::ledger::LEDGER_FILE;
 
@@ -63,17 +62,18 @@ impl Watched {
 }
 
 /// Looks at the page routes' recipient files every [`EVERY`] and reloads the readers their
-/// tokens may name when one changed, for as long as the service runs.
-pub(super) fn spawn(app: Arc<App>) {
+/// tokens may name when one changed (`refresh` looks and reloads), for as long as the
+/// service runs.
+pub(super) fn spawn(refresh: impl Fn() + Send + Sync + 'static) {
+    let refresh = Arc::new(refresh);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let app = app.clone();
+            let refresh = refresh.clone();
             // A few `stat`s, and now and then a whole load: off the request workers.
-            let refreshed =
-                tokio::task::spawn_blocking(move || app.candidates.refresh(&app.signer)).await;
+            let refreshed = tokio::task::spawn_blocking(move || refresh()).await;
             // Only a panic in the load ends up here; the next tick tries again.
             if let Err(e) = refreshed {
                 tracing::error!("the recipient files could not be looked at: {e}");

@@ -16,7 +16,7 @@ mod sending;
 mod serve;
 mod webhooks;
 
-pub use returns::{Bounces, Dkim, FORGEABLE, OneOrMany, VERP_HINT};
+pub use returns::{Algorithm, Bounces, Dkim, FORGEABLE, MAX_BOUNCE_LOCAL, OneOrMany, VERP_HINT};
 pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
 pub use serve::Serve;
 pub use webhooks::{PostmarkWebhook, SesWebhook, Webhooks};

@@ -7,7 +7,6 @@ use toml::Spanned;
 
 use super::{Security, Settings, is_loopback_host};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::message::dkim::Algorithm;
 
 /// One value or a list of them, as `algorithm = "rsa-sha256"` or `algorithm = ["a", "b"]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +160,10 @@ fn check_imap(source: &SourceFile, bounces: &Bounces, diags: &mut Diagnostics) {
     }
 }
 
+/// The longest local part of `[sender] bounce`: VERP adds `+` and a 26-character token,
+/// and SMTP allows 64 octets (`crate::verp` checks that the two agree).
+pub const MAX_BOUNCE_LOCAL: usize = 37;
+
 /// Why a project that reads reports should set `[sender] bounce`.
 pub const FORGEABLE: &str = "reports are read, but `[sender] bounce` is not set: a report is then \
     mapped by the address it names, so anyone can forge one and drop a reader";
@@ -210,10 +213,10 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
             return;
         }
     };
-    if local.len() > crate::verp::MAX_BASE_LOCAL {
+    if local.len() > MAX_BOUNCE_LOCAL {
         let message = format!(
             "`bounce`'s local part is longer than {} characters: with the token it would pass SMTP's 64",
-            crate::verp::MAX_BASE_LOCAL
+            MAX_BOUNCE_LOCAL
         );
         diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
     }
@@ -266,6 +269,32 @@ fn check_dkim(source: &SourceFile, dkim: &Dkim, diags: &mut Diagnostics) {
         let dns = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
         if name.is_empty() || !name.bytes().all(dns) {
             error(format!("`{name}` is not a DNS name"), span);
+        }
+    }
+}
+
+/// DKIM's signing algorithms (the `a=` tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// RSA with SHA-256, the one every verifier knows.
+    RsaSha256,
+    /// Ed25519 over SHA-256 (RFC 8463): short keys and signatures, not yet verified everywhere.
+    Ed25519Sha256,
+}
+
+impl Algorithm {
+    /// The algorithm a settings value names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::RsaSha256, Self::Ed25519Sha256]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
+
+    /// The tag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RsaSha256 => "rsa-sha256",
+            Self::Ed25519Sha256 => "ed25519-sha256",
         }
     }
 }

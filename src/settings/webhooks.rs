@@ -6,7 +6,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::check::is_env_name;
-use crate::bounces::webhooks::sns::is_topic_arn;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
 /// `[webhooks]`: which relays may post their reports; a route without its table answers 404.
@@ -85,9 +84,35 @@ pub(super) fn check(source: &SourceFile, webhooks: &Webhooks, diags: &mut Diagno
     }
 }
 
+/// Whether `arn` is an SNS topic's ARN: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`.
+pub fn is_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [arn, partition, service, region, account, name] = parts[..] else {
+        return false;
+    };
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let name = name.strip_suffix(".fifo").unwrap_or(name);
+    arn == "arn"
+        && partition.starts_with("aws")
+        && word(partition)
+        && service == "sns"
+        && word(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=256).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::located_problems as problems;
+    use super::is_topic_arn;
 
     #[test]
     fn webhook_settings_are_checked_where_they_are_written() {
@@ -121,5 +146,25 @@ mod tests {
         }
         let typo = problems("[webhooks.ses]\ncertificat = \"c.pem\"\ntopic_arns = []\n");
         assert!(typo[0].contains("certificat"), "{typo:?}");
+    }
+
+    #[test]
+    fn topic_arns_have_six_parts() {
+        assert!(is_topic_arn(
+            "arn:aws:sns:eu-west-1:123456789012:broadsheet-bounces"
+        ));
+        assert!(is_topic_arn(
+            "arn:aws-cn:sns:cn-north-1:123456789012:t.fifo"
+        ));
+        for bad in [
+            "arn:aws:sqs:eu-west-1:123456789012:q",
+            "arn:aws:sns:eu-west-1:1234:t",
+            "arn:aws:sns:eu-west-1:123456789012:",
+            "arn:aws:sns:eu-west-1:123456789012:a:b",
+            "arn:aws:sns::123456789012:t",
+            "broadsheet-bounces",
+        ] {
+            assert!(!is_topic_arn(bad), "{bad}");
+        }
     }
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use crate::audience::source::Source;
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
 pub use write::{Pending, Requested, SIGNUP_HOURS, Suppressed, Tx};
@@ -93,75 +94,6 @@ CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
 CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'the event history is append-only'); END;
 ";
-
-/// Where a change came from, recorded with every event and suppression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// An RFC 8058 one-click POST from a mail client.
-    OneClick,
-    /// The reader's own click on an unsubscribe or preferences page.
-    Page,
-    /// A sign-up form.
-    Signup,
-    /// The reader confirmed a sign-up.
-    Confirmation,
-    /// `broadsheet suppress add|remove`.
-    Suppress,
-    /// `broadsheet suppress import`.
-    Import,
-    /// A bounce report (DSN).
-    Bounce,
-    /// A complaint report (ARF).
-    Complaint,
-    /// A mail to the `mailto:` unsubscribe address.
-    Mailto,
-    /// The old `state/suppressions.csv`, read once.
-    Migration,
-}
-
-impl Source {
-    const ALL: [Self; 10] = [
-        Self::OneClick,
-        Self::Page,
-        Self::Signup,
-        Self::Confirmation,
-        Self::Suppress,
-        Self::Import,
-        Self::Bounce,
-        Self::Complaint,
-        Self::Mailto,
-        Self::Migration,
-    ];
-
-    /// The word stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OneClick => "one-click",
-            Self::Page => "page",
-            Self::Signup => "sign-up",
-            Self::Confirmation => "confirmation",
-            Self::Suppress => "suppress",
-            Self::Import => "import",
-            Self::Bounce => "bounce",
-            Self::Complaint => "complaint",
-            Self::Mailto => "mailto",
-            Self::Migration => "migration",
-        }
-    }
-
-    fn parse(text: &str) -> rusqlite::Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| bad_value("source", text))
-    }
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 fn bad_value(what: &str, text: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnName(format!("unknown {what} `{text}` in {STORE_FILE}"))

@@ -103,7 +103,7 @@ impl Store {
                 Ok(Event {
                     at: Timestamp(r.get(0)?),
                     change: r.get(1)?,
-                    source: Source::parse(&r.get::<_, String>(2)?)?,
+                    source: source(r, 2)?,
                     reference: r.get(3)?,
                 })
             })?
@@ -213,7 +213,7 @@ fn read_suppression(r: &rusqlite::Row<'_>) -> rusqlite::Result<Suppression> {
         address: address(r, 0)?,
         reason: Reason::parse(&reason).ok_or_else(|| bad_value("reason", &reason))?,
         since: at.date(),
-        source: Source::parse(&r.get::<_, String>(2)?)?,
+        source: source(r, 2)?,
         reference: r.get(3)?,
         // A reason this version does not know (written by a newer one) is not shown.
         detail: r
@@ -227,7 +227,7 @@ fn topic_choice(r: &rusqlite::Row<'_>) -> rusqlite::Result<TopicChoice> {
     Ok(TopicChoice {
         address: address(r, 0)?,
         topics: json_list(r, 1)?,
-        source: Source::parse(&r.get::<_, String>(2)?)?,
+        source: source(r, 2)?,
         at: Timestamp(r.get(3)?),
     })
 }
@@ -240,4 +240,9 @@ fn address(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Address> {
 fn json_list(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<String>> {
     let text: String = r.get(i)?;
     serde_json::from_str(&text).map_err(|_| bad_value("topic list", &text))
+}
+
+fn source(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Source> {
+    let text: String = r.get(i)?;
+    Source::from_word(&text).ok_or_else(|| bad_value("source", &text))
 }

@@ -276,31 +276,6 @@ fn parse_time(text: &str) -> Option<Timestamp> {
     ))
 }
 
-/// Whether `arn` is an SNS topic's ARN: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`.
-pub fn is_topic_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let [arn, partition, service, region, account, name] = parts[..] else {
-        return false;
-    };
-    let word = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    let name = name.strip_suffix(".fifo").unwrap_or(name);
-    arn == "arn"
-        && partition.starts_with("aws")
-        && word(partition)
-        && service == "sns"
-        && word(region)
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && (1..=256).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,26 +448,6 @@ mod tests {
             "2012-05-02T00:54:06.x5Z",
         ] {
             assert_eq!(parse_time(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn topic_arns_have_six_parts() {
-        assert!(is_topic_arn(
-            "arn:aws:sns:eu-west-1:123456789012:broadsheet-bounces"
-        ));
-        assert!(is_topic_arn(
-            "arn:aws-cn:sns:cn-north-1:123456789012:t.fifo"
-        ));
-        for bad in [
-            "arn:aws:sqs:eu-west-1:123456789012:q",
-            "arn:aws:sns:eu-west-1:1234:t",
-            "arn:aws:sns:eu-west-1:123456789012:",
-            "arn:aws:sns:eu-west-1:123456789012:a:b",
-            "arn:aws:sns::123456789012:t",
-            "broadsheet-bounces",
-        ] {
-            assert!(!is_topic_arn(bad), "{bad}");
         }
     }
 }

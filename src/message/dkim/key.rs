@@ -12,7 +12,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use sha2::{Digest as _, Sha256};
 
-use crate::settings::Dkim;
+use crate::settings::{Algorithm, Dkim};
 
 /// The PEM text `[dkim]` points at: the environment variable, or the file, which must be
 /// readable by its owner only (a private key others can read is no longer private).
@@ -40,32 +40,6 @@ pub(super) fn read_pem(dkim: &Dkim, root: &Path) -> anyhow::Result<String> {
     );
     std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the DKIM key {}", path.display()))
-}
-
-/// DKIM's signing algorithms (the `a=` tag).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    /// RSA with SHA-256, the one every verifier knows.
-    RsaSha256,
-    /// Ed25519 over SHA-256 (RFC 8463): short keys and signatures, not yet verified everywhere.
-    Ed25519Sha256,
-}
-
-impl Algorithm {
-    /// The algorithm a settings value names.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [Self::RsaSha256, Self::Ed25519Sha256]
-            .into_iter()
-            .find(|a| a.as_str() == name)
-    }
-
-    /// The tag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RsaSha256 => "rsa-sha256",
-            Self::Ed25519Sha256 => "ed25519-sha256",
-        }
-    }
 }
 
 /// A private key for one algorithm.

@@ -17,7 +17,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 
-pub use key::{Algorithm, Key};
+pub use crate::settings::Algorithm;
+pub use key::Key;
 
 use crate::settings::Dkim;
 
