@@ -1,5 +1,8 @@
 //! Time as the tool sees it: a [`Timestamp`] taken once at the edge (the command) and passed
-//! in, so that message dates and suppression dates are exact in tests.
+//! in, so that message dates and suppression dates are exact in tests. The one place that
+//! reads the system's clock (`clippy.toml` refuses `SystemTime::now` elsewhere): in seconds
+//! ([`Timestamp::now`]), in milliseconds for the ledger ([`now_ms`]), and as an instant for
+//! time-zone arithmetic ([`instant`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,13 +12,31 @@ use crate::date::Date;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub i64);
 
+/// The system clock's time since the Unix epoch (zero before it).
+#[allow(clippy::disallowed_methods)]
+fn since_epoch() -> std::time::Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Milliseconds since the Unix epoch, as the ledger records times.
+pub fn now_ms() -> i64 {
+    i64::try_from(since_epoch().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Now, as an instant for calendars and time zones (`dispatch --at`).
+pub fn instant() -> jiff::Timestamp {
+    let since = since_epoch();
+    let seconds = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    jiff::Timestamp::new(seconds, i32::try_from(since.subsec_nanos()).unwrap_or(0))
+        .unwrap_or(jiff::Timestamp::MAX)
+}
+
 impl Timestamp {
     /// The current time from the system clock.
     pub fn now() -> Self {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Self(i64::try_from(secs).unwrap_or(i64::MAX))
+        Self(i64::try_from(since_epoch().as_secs()).unwrap_or(i64::MAX))
     }
 
     /// The UTC calendar date.

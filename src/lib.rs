@@ -59,6 +59,33 @@ impl fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
+/// What the library refused, with its diagnostics: `shown` (each problem as a compiler
+/// prints it) and the `error: ...` line that says what was not done. The library returns
+/// it; `main` prints it and exits with status 1.
+#[derive(Debug)]
+pub struct Refused {
+    shown: String,
+    last: String,
+}
+
+impl Refused {
+    /// A refusal of what `shown` explains, ending with `last` (without `error: `).
+    pub fn new(shown: impl fmt::Display, last: impl fmt::Display) -> Self {
+        Self {
+            shown: shown.to_string(),
+            last: last.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\nerror: {}", self.shown, self.last)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// A dispatch that stopped before its end and can be resumed: the process exits with
 /// [`RESUMABLE_EXIT`].
 #[derive(Debug)]

@@ -39,6 +39,10 @@ fn report(error: &anyhow::Error) -> ExitCode {
     if error.is::<broadsheet::Reported>() {
         return ExitCode::FAILURE;
     }
+    if let Some(refused) = error.downcast_ref::<broadsheet::Refused>() {
+        eprintln!("{refused}");
+        return ExitCode::FAILURE;
+    }
     if error.is::<broadsheet::Resumable>() {
         return ExitCode::from(broadsheet::RESUMABLE_EXIT);
     }

@@ -11,7 +11,7 @@ use crate::support::dispatching::dispatch_command;
 
 /// The hour `seconds` from now, in UTC, as `--at` reads it.
 fn in_seconds(seconds: i64) -> String {
-    let at = jiff::Timestamp::now()
+    let at = broadsheet::clock::instant()
         .checked_add(jiff::SignedDuration::from_secs(seconds))
         .expect("a time");
     at.to_zoned_datetime(jiff::tz::TimeZone::UTC)

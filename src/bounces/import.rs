@@ -151,7 +151,7 @@ impl Applier {
         let settings = &project.settings;
         let sources = Sources {
             ledger: path.exists().then(|| Ledger::open(&path)).transpose()?,
-            signer: signer(project)?,
+            signer: signer(project),
             unsubscribe: Sending::new(settings).ok().map(|s| s.unsubscribe),
             bounce: settings
                 .sender
@@ -274,20 +274,12 @@ fn unread(file: String, error: Option<String>, skipped: Option<Skip>) -> Record 
 }
 
 /// The unsubscribe secret's signer, which every token is made with (VERP, mailto and
-/// unsubscribe links); without the secret tokens cannot be checked (a warning says so), and
-/// a report is mapped by our Message-IDs alone.
-fn signer(project: &Project) -> anyhow::Result<Option<Signer>> {
-    let signer = Sending::new(&project.settings)
-        .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id));
-    match signer {
-        Ok(signer) => Ok(Some(signer)),
-        Err(why) => {
-            crate::say_err(format_args!(
-                "warning: {why}; the tokens of reports cannot be checked"
-            ))?;
-            Ok(None)
-        }
-    }
+/// unsubscribe links); without the secret tokens cannot be checked (`bounces import` warns),
+/// and a report is mapped by our Message-IDs alone.
+fn signer(project: &Project) -> Option<Signer> {
+    Sending::new(&project.settings)
+        .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id))
+        .ok()
 }
 
 /// The recipients of the files and the store (none when the project has no recipient file).

@@ -13,13 +13,21 @@ use crate::bounces::source::human_size;
 use crate::cli::{BouncesAction, BouncesArgs};
 use crate::clock::Timestamp;
 use crate::project::Project;
-use crate::settings::{FORGEABLE, VERP_HINT};
+use crate::settings::{FORGEABLE, Sending, VERP_HINT};
+use crate::unsubscribe::Signer;
 use crate::{Reported, print, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyhow::Result<()> {
     let sender = project.settings.sender.as_ref();
     if sender.is_none_or(|s| s.bounce.is_none()) {
         say_err(format_args!("warning: {FORGEABLE}\n  = help: {VERP_HINT}"))?;
+    }
+    let secret = Sending::new(&project.settings)
+        .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id));
+    if let Err(why) = secret {
+        say_err(format_args!(
+            "warning: {why}; the tokens of reports cannot be checked"
+        ))?;
     }
     let json = match &args.action {
         BouncesAction::Import { json, .. } | BouncesAction::Fetch { json } => *json,

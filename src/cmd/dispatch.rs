@@ -25,7 +25,7 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
     let at = args
         .at
         .as_deref()
-        .map(|at| Schedule::parse(at, zone, jiff::Timestamp::now()))
+        .map(|at| Schedule::parse(at, zone, crate::clock::instant()))
         .transpose()?;
     let request = Request {
         volume: &args.volume,
@@ -140,6 +140,14 @@ impl Operator for Console<'_> {
         }
     }
 
+    fn lines(&self) -> dispatch::Lines {
+        std::sync::Arc::new(|line: &str| {
+            if say_err(format_args!("{line}")).is_err() {
+                tracing::warn!("cannot write to standard error");
+            }
+        })
+    }
+
     fn wait(&self, schedule: &Schedule) -> anyhow::Result<()> {
         say_err(format_args!(
             "waiting until {} to send; Ctrl-C cancels, nothing is sent before then",
@@ -152,7 +160,7 @@ impl Operator for Console<'_> {
         runtime.block_on(async {
             let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
             loop {
-                let seconds = match schedule.due(jiff::Timestamp::now()) {
+                let seconds = match schedule.due(crate::clock::instant()) {
                     Due::Now => return Ok(()),
                     Due::Late(minutes) => return self.late(schedule, minutes),
                     // The wall clock is read again every few seconds: a machine that slept

@@ -15,16 +15,17 @@ pub(crate) async fn until_stopped<T: Transport + Send + 'static>(
     engine: Engine<T>,
     stop: watch::Sender<bool>,
     drain: Duration,
+    lines: &super::Lines,
 ) -> End {
     let mut run = tokio::spawn(engine.run());
     tokio::select! {
         ended = &mut run => return joined(ended),
         () = signal() => {}
     }
-    eprintln!(
+    lines(&format!(
         "stopping: no new messages; waiting up to {} s for those in flight",
         drain.as_secs()
-    );
+    ));
     let _ = stop.send(true);
     match tokio::time::timeout(drain, &mut run).await {
         Ok(ended) => joined(ended),

@@ -49,6 +49,10 @@ pub trait Operator {
     /// Tells the operator something worth knowing before or after the send.
     fn note(&self, line: &str);
 
+    /// Where the running send's progress lines go (plain progress when not on a terminal,
+    /// the stop being drained, the run's last counts): any thread may write them.
+    fn lines(&self) -> Lines;
+
     /// Returns at the hour of `schedule`, or with an error when the operator cancels (or
     /// the hour passed by more than the grace while waiting and they do not confirm again).
     fn wait(&self, schedule: &Schedule) -> anyhow::Result<()>;
@@ -57,6 +61,9 @@ pub trait Operator {
     /// now all the same.
     fn late(&self, schedule: &Schedule, minutes: u64) -> anyhow::Result<()>;
 }
+
+/// A writer of progress lines, shared with the tasks of a running send.
+pub type Lines = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What the operator confirms.
 #[derive(Debug)]

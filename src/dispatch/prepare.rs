@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::Refused;
 use crate::audience::Audience;
 use crate::clock::Timestamp;
 use crate::diag::{Diagnostic, display_path};
@@ -16,7 +17,6 @@ use crate::project::Project;
 use crate::render::MjmlOrigin;
 use crate::settings::Sending;
 use crate::volume::Volume;
-use crate::{Reported, say_err};
 
 use super::plan::{Audit, Inputs, Plan};
 
@@ -41,13 +41,12 @@ impl Ready {
             && composition.layout.is_some()
             && composition.origin.is_some();
         if !ready {
-            say_err(format_args!("{}", composition.diags))?;
-            say_err(format_args!(
-                "error: {}: {}; {refusal}",
+            let last = format!(
+                "{}: {}; {refusal}",
                 display_path(path),
                 composition.diags.summary()
-            ))?;
-            return Err(Reported.into());
+            );
+            return Err(Refused::new(&composition.diags, last).into());
         }
         let number = composition
             .volume
@@ -70,12 +69,8 @@ impl Ready {
         let error = Diagnostic::error("this volume is a draft")
             .at_span(&volume.source, draft.span())
             .note("delete `draft = true` when the volume is ready to send");
-        say_err(format_args!("{error}"))?;
-        say_err(format_args!(
-            "error: {}: a draft; {refusal}",
-            volume.source.path
-        ))?;
-        Err(Reported.into())
+        let last = format!("{}: a draft; {refusal}", volume.source.path);
+        Err(Refused::new(error, last).into())
     }
 
     /// The volume's number.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 
+use super::Lines;
 use super::engine::Counters;
 
 /// How often a plain progress line is printed when not on a terminal.
@@ -34,6 +35,7 @@ impl Progress {
         total: u64,
         per_second: Option<u32>,
         terminal: bool,
+        lines: Lines,
     ) -> Self {
         let bar = terminal.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -60,7 +62,7 @@ impl Progress {
                         bar.set_position(settled(&counters));
                         bar.set_message(line);
                     }
-                    None => eprintln!("{line}"),
+                    None => lines(&line),
                 }
             }
         });

@@ -296,6 +296,7 @@ impl Job<'_> {
         let project_root = self.project.root.clone();
         let number = self.number;
         let terminal = self.request.terminal;
+        let lines = self.operator.lines();
         let transports_sending = sending.clone();
         runtime.block_on(async move {
             let (writer, handle) = Writer::start(ledger_path)?;
@@ -336,11 +337,17 @@ impl Job<'_> {
                 counters: counters.clone(),
                 writer: handle,
             };
-            let progress = Progress::start(counters.clone(), open, pace.per_second, terminal);
-            let end = finish::until_stopped(engine, stop_sender, drain).await;
+            let progress = Progress::start(
+                counters.clone(),
+                open,
+                pace.per_second,
+                terminal,
+                lines.clone(),
+            );
+            let end = finish::until_stopped(engine, stop_sender, drain, &lines).await;
             heartbeat.abort();
             progress.finish();
-            eprintln!("{}", progress::summary(&counters));
+            lines(&progress::summary(&counters));
             Ok(match writer.finish() {
                 Err(e) if !matches!(end, End::Ledger(_)) => End::Ledger(format!("{e:#}")),
                 _ => end,

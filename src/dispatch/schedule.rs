@@ -118,7 +118,7 @@ pub(crate) fn wait(
             );
         }
     }
-    if let Due::Late(minutes) = schedule.due(Instant::now()) {
+    if let Due::Late(minutes) = schedule.due(crate::clock::instant()) {
         operator.late(schedule, minutes)?;
     }
     let plan = prepared.plan(project, request.segments, variants)?;

@@ -55,8 +55,9 @@ pub(super) fn retire_csv(root: &Path, moved: usize) -> anyhow::Result<()> {
     let mut retired = csv.clone().into_os_string();
     retired.push(".migrated");
     std::fs::rename(&csv, &retired)?;
-    crate::say_err(format_args!(
+    // The renamed file is the lasting notice; the log says when it happened.
+    tracing::warn!(
         "moved {moved} suppressions from {SUPPRESSIONS_FILE} into {STORE_FILE}; the CSV is kept as {SUPPRESSIONS_FILE}.migrated and no longer read"
-    ))?;
+    );
     Ok(())
 }
