@@ -98,3 +98,36 @@ fn a_reader_walks_every_page_at_600_px() {
 fn a_reader_walks_every_page_on_a_375_px_phone() {
     walk(375, true, "phone.reader@example.org");
 }
+
+#[test]
+fn axe_core_finds_no_serious_violation_on_the_service_pages() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    assert_eq!(
+        serve
+            .form("/subscribe", "email=new.reader%40example.org&website=")
+            .status,
+        303
+    );
+    let mails = eventually_files(&project.path("outbox"), ".eml", 1);
+    let mail = std::fs::read_to_string(&mails[0]).expect("the confirmation");
+    let start = mail
+        .find("https://scout.eto.tech/confirm/")
+        .expect("a link");
+    let confirm = path_of(mail[start..].split_whitespace().next().unwrap());
+    let ana = token("ana.lima@example.org");
+    let pages = [
+        "/subscribe".to_owned(),
+        "/subscribe?sent=1".to_owned(),
+        confirm,
+        format!("/unsubscribe/{ana}"),
+        format!("/preferences/{ana}"),
+        "/unsubscribe/not-a-token".to_owned(),
+    ];
+    for page in pages {
+        let url = format!("{}{page}", serve.url());
+        let found = crate::support::axe::audit(&url);
+        let serious = crate::support::axe::serious(&found);
+        assert!(serious.is_empty(), "{page}: {serious}");
+    }
+}
