@@ -108,6 +108,22 @@ fn a_mailchimp_export_comes_over_with_its_tags_unsubscribes_and_cleaned_addresse
         ),
         "{bounced}"
     );
+    // `plan --readers` names each reader's file, row and tool too.
+    let plan = project.ok(&[
+        "plan",
+        "volumes/011.toml",
+        "--segment",
+        "subscribers",
+        "--readers",
+    ]);
+    assert!(
+        plan.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("ana.lima@example.org")
+                && l.ends_with("recipients/mailchimp-subscribed.csv:2 (Mailchimp export)")),
+        "{}",
+        plan.stdout
+    );
     // One warning for the tag no entry maps, with the rows that carry it.
     let warnings = project.ok(&["recipients"]).stderr;
     assert_eq!(warnings.matches("warning:").count(), 1, "{warnings}");

@@ -126,7 +126,24 @@ fn a_tags_cell_is_a_list_and_the_plan_never_depends_on_load_order() {
     rows.reverse();
     let reversed = exported(&csv(&rows));
     let plan = plan(&first);
-    assert_eq!(plan, self::plan(&reversed), "two file orders, one plan");
+    // Each reader's row differs with the file order, nothing else.
+    let unsourced = |mut plan: Value| {
+        for reader in plan["readers"].as_array_mut().expect("readers") {
+            let source = reader["source"].take();
+            assert!(
+                source.as_str().is_some_and(
+                    |s| s.starts_with("export.csv:") || s.starts_with("recipients.toml:")
+                ),
+                "each reader's file and row: {source}"
+            );
+        }
+        plan
+    };
+    assert_eq!(
+        unsourced(plan.clone()),
+        unsourced(self::plan(&reversed)),
+        "two file orders, one plan"
+    );
     let readers = per_reader(&plan);
     for i in 0..TAGGED {
         let address = format!("tagged{i}@example.org");

@@ -66,6 +66,8 @@ pub(super) struct Loader<'a> {
     recipients: Vec<Recipient>,
     index: Index,
     files: Vec<String>,
+    /// The files that are a tool's export, and the tool's name.
+    file_tools: Vec<(u16, &'static str)>,
     diags: Diagnostics,
     trace: Option<(Box<str>, &'a Address)>,
     sightings: Vec<Sighting>,
@@ -91,6 +93,7 @@ impl<'a> Loader<'a> {
             recipients: Vec::new(),
             index: Index::default(),
             files: Vec::new(),
+            file_tools: Vec::new(),
             diags: Diagnostics::default(),
             trace: trace.map(|a| (a.key(), a)),
             sightings: Vec::new(),
@@ -129,6 +132,8 @@ impl<'a> Loader<'a> {
             suppressions,
             sightings: self.sightings,
             merged: self.merged,
+            files: self.files,
+            file_tools: self.file_tools,
         })
     }
 

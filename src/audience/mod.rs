@@ -71,6 +71,10 @@ pub struct Audience {
     topic_sets: recipient::TopicSets,
     suppressions: Suppressions,
     sightings: Vec<Sighting>,
+    /// The files rows were read from, as [`Place`]s index them.
+    files: Vec<String>,
+    /// The files that are a tool's export, and the tool's name.
+    file_tools: Vec<(u16, &'static str)>,
     /// Rows that named an address already listed in another file, merged into one person.
     merged: usize,
     /// What loading found suspicious but not wrong (a person named two ways).
@@ -129,6 +133,23 @@ impl Audience {
     /// names in two files; the commands that load the audience show them.
     pub fn warnings(&self) -> &crate::diag::Diagnostics {
         &self.warnings
+    }
+
+    /// Where `recipient` was last listed: `path:line`, and the tool of an import's export
+    /// (`export.csv:12 (Mailchimp export)`).
+    pub fn source_of(&self, recipient: &Recipient) -> String {
+        let Place { file, line } = recipient.last;
+        let path = self
+            .files
+            .get(usize::from(file))
+            .map_or("?", String::as_str);
+        if path == store::STORE_FILE {
+            return format!("signed up ({path})");
+        }
+        match self.file_tools.iter().find(|(f, _)| *f == file) {
+            Some((_, tool)) => format!("{path}:{line} ({tool} export)"),
+            None => format!("{path}:{line}"),
+        }
     }
 
     /// The rows that named the traced address (see [`Audience::load`]).

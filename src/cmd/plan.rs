@@ -100,7 +100,7 @@ fn print_people(plan: &Plan) -> anyhow::Result<()> {
     if let Some(readers) = &plan.readers {
         say(format_args!("readers ({}):", readers.len()))?;
         for r in readers {
-            say(format_args!("  {}  {}", r.address, r.variant))?;
+            say(format_args!("  {}  {}  {}", r.address, r.variant, r.source))?;
         }
     }
     let mut received: BTreeMap<(i64, String), usize> = BTreeMap::new();

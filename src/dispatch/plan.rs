@@ -159,7 +159,12 @@ impl<'a> Audit<'a> {
                     counts[i] += 1;
                     if readers {
                         let variant = self.needed[i].key.clone();
-                        lines.push(ReaderLine { address, variant });
+                        let source = inputs.audience.source_of(r);
+                        lines.push(ReaderLine {
+                            address,
+                            variant,
+                            source,
+                        });
                     }
                 }
                 Err(Exclusion::Reason(reason)) => excluded.push(Excluded { address, reason }),

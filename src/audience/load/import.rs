@@ -91,9 +91,13 @@ impl Loader<'_> {
         else {
             return None;
         };
+        let file = self.add_file(shown.clone());
+        if let Some(tool) = tool {
+            self.file_tools.push((file, tool.label()));
+        }
         Some(Import {
             source,
-            file: self.add_file(shown.clone()),
+            file,
             path: shown,
             defaults,
             paid,

@@ -50,6 +50,9 @@ pub struct ReaderLine {
     pub address: String,
     /// The variant they get.
     pub variant: VariantKey,
+    /// Where they were listed: `file:line`, with the tool of an import's export, or their
+    /// sign-up.
+    pub source: String,
 }
 
 /// Everything `plan` shows.
