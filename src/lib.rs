@@ -1,12 +1,31 @@
-//! broadsheet composes a newsroom's weekly email newsletter from a TOML volume file: it
-//! renders the volume through a Handlebars layout into MJML and HTML (with mrml) and a plain
-//! text part, checks it, scaffolds the next volume, and publishes every volume as a static
-//! web archive with an Atom feed.
+//! broadsheet composes a newsroom's weekly email newsletter from a TOML volume file,
+//! sends it to the newsroom's readers through an SMTP relay with a durable ledger, and
+//! hears what comes back. A library and a thin binary: [`run`] runs one command line, and
+//! only the commands (`cmd`), `main` and the servers' own lines print; everything below
+//! them returns values (diagnostics, errors such as [`Refused`], an operator's notes).
 //!
-//! The pipeline's stages are plain functions over plain data: [`volume`] reads a file,
-//! [`layout`] loads templates, [`render`] produces MJML, HTML and text, [`lint`] checks the
-//! output, and [`pipeline`] runs them all for the commands in `cmd`; [`archive`] builds the
-//! web archive from the pipeline's output.
+//! The rooms, from the ground up (a room imports only those below it):
+//!
+//! - **the floor**: [`settings`] (`broadsheet.toml`, checked like code), [`clock`] (the
+//!   one place that reads the time), [`diag`] (compiler-style diagnostics), [`status`]
+//!   (SMTP and enhanced status codes, and the one classifier of refusals and reports);
+//! - **compose**: [`volume`] reads a file, [`layout`] loads templates, [`render`] produces
+//!   MJML, HTML and text, [`lint`] checks the output, [`pipeline`] runs them all;
+//!   [`archive`] builds the web archive from its output;
+//! - **the audience**: [`audience`] (recipient files, imports, segments, topics, and the
+//!   audience store of sign-ups, choices and suppressions);
+//! - **send**: [`message`] (one reader's bytes from a rendered variant, then
+//!   [`message::outgoing`], the one assembly every mail leaves through: DKIM, the envelope,
+//!   VERP), [`transport`] (the outbox or an SMTP relay), [`ledger`] (what happened to each
+//!   message, durably) and [`dispatch`] (plan, confirm, send, resume);
+//! - **return**: [`bounces`] (reports from files, IMAP and webhooks, classified, tied to a
+//!   message we sent, applied), with [`verp`] and [`unsubscribe`] making and checking the
+//!   tokens that tie them;
+//! - **the readers' service and the editors' preview**: [`serve`] and [`preview`], axum
+//!   servers sharing one guard.
+//!
+//! Entry points for other programs (the tests and benches use these): [`pipeline::compose`],
+//! [`dispatch::run`], [`bounces::import`], [`serve::run`] and [`preview::serve`].
 
 pub mod archive;
 pub mod audience;

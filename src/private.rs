@@ -32,6 +32,32 @@ pub(crate) fn open_write(path: &Path, truncate: bool) -> anyhow::Result<File> {
         .with_context(|| format!("cannot open {}", path.display()))
 }
 
+/// The SQLite file at `path` opened for reading only, if it exists (`what` names it in
+/// errors: "the ledger"): works on a read-only `state/` and never changes the file. Reading
+/// a WAL database needs its `-shm` file; where the folder is read-only and no writer left
+/// one, the file is read as it is on disk (`immutable`, no writer can be running there).
+pub(crate) fn open_sqlite_read_only(path: &Path, what: &str) -> anyhow::Result<Option<Connection>> {
+    // A `state/` that cannot be searched is not "no file yet".
+    let exists = path
+        .try_exists()
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if !exists {
+        return Ok(None);
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let open = |uri: String| {
+        let conn = Connection::open_with_flags(uri, flags)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        Ok::<_, rusqlite::Error>(conn)
+    };
+    let conn = open(format!("file:{}", path.display()))
+        .or_else(|_| open(format!("file:{}?immutable=1", path.display())))
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    Ok(Some(conn))
+}
+
 /// Opens the SQLite file at `path` (its folder 0700 and the file 0600 when created) in WAL
 /// mode with `synchronous = FULL`, waiting up to `busy` for other connections' locks.
 ///

@@ -21,7 +21,7 @@ mod writer;
 use std::path::Path;
 
 use anyhow::Context as _;
-use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
+use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::transport::Reply;
 pub use returns::{Return, Returned};
@@ -181,23 +181,8 @@ impl Ledger {
     /// Opens the ledger at `path` for reading only, if it exists: works on a read-only
     /// `state/` and never changes the file.
     pub fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
-        // A `state/` that cannot be searched is not "nothing dispatched yet".
-        let exists = path
-            .try_exists()
-            .with_context(|| format!("cannot read the ledger {}", path.display()))?;
-        if !exists {
+        let Some(conn) = crate::private::open_sqlite_read_only(path, "the ledger")? else {
             return Ok(None);
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
-        let open = |uri: String| Connection::open_with_flags(uri, flags);
-        let plain = format!("file:{}", path.display());
-        let conn = match open(plain).and_then(check_readable) {
-            Ok(conn) => conn,
-            // Reading a WAL database needs its `-shm` file: where `state/` is read-only and
-            // no writer left one, read the file as it is on disk.
-            Err(_) => open(format!("file:{}?immutable=1", path.display()))
-                .and_then(check_readable)
-                .with_context(|| format!("cannot read the ledger {}", path.display()))?,
         };
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         anyhow::ensure!(
@@ -466,11 +451,6 @@ impl Ledger {
 /// The `meta` key of a volume's heartbeat.
 fn heartbeat_key(volume: u32) -> String {
     format!("heartbeat:{volume}")
-}
-
-fn check_readable(conn: Connection) -> rusqlite::Result<Connection> {
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-    Ok(conn)
 }
 
 fn read_dispatch(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dispatch> {

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 pub use crate::audience::source::Source;
 pub use read::{Event, Reader, Snapshot, TopicChoice};
@@ -126,23 +126,8 @@ impl Store {
     /// `recipients`); works on a read-only `state/`. `None` when there is no store yet.
     pub fn open_read_only(root: &Path) -> anyhow::Result<Option<Self>> {
         let path = root.join(STORE_FILE);
-        if !path.exists() {
+        let Some(conn) = crate::private::open_sqlite_read_only(&path, "the audience store")? else {
             return Ok(None);
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let opened = Connection::open_with_flags(&path, flags).and_then(|conn| {
-            conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
-            Ok(conn)
-        });
-        let conn = match opened {
-            Ok(conn) => conn,
-            // WAL readers need to create `-shm`; on a read-only folder that fails, and an
-            // immutable open (no other writer can be running there) reads the file as is.
-            Err(_) => {
-                let uri = format!("file:{}?immutable=1", path.display());
-                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
-                    .with_context(|| format!("cannot read the audience store {}", path.display()))?
-            }
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Some(Self { conn }))
