@@ -66,6 +66,11 @@ pub fn check_message(captured: &Captured) -> String {
             .any(|l| l == "List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
         "{head}"
     );
+    assert!(
+        head.lines()
+            .any(|l| l == "List-Archive: <https://scout.eto.tech/newsletter/>"),
+        "the web archive, from [archive] base_url: {head}"
+    );
     let message = MessageParser::default()
         .parse(raw.as_slice())
         .expect("a MIME parser reads it");
@@ -459,5 +464,49 @@ fn two_proofs_started_in_the_same_second_have_their_own_message_ids() {
         ids.len(),
         2,
         "two copies, two files, two Message-IDs: {ids:?}"
+    );
+}
+
+#[test]
+fn a_feedback_id_goes_in_every_message_the_same_and_is_checked() {
+    let project = with_recipients();
+    project.edit(
+        "broadsheet.toml",
+        "domain = \"eto.tech\"",
+        "domain = \"eto.tech\"\nfeedback_id = \"weekly:scout:newsletter:eto\"",
+    );
+    let sent = crate::support::dispatching::confirmed(&project, 2, &[]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(project.path("outbox")).expect("the outbox") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            let raw = std::fs::read(&path).expect("a message");
+            let message = MessageParser::default().parse(&raw).expect("parsed");
+            found.push(
+                message
+                    .header_raw("Feedback-ID")
+                    .expect("a Feedback-ID")
+                    .trim()
+                    .to_owned(),
+            );
+        }
+    }
+    assert_eq!(
+        found, ["weekly:scout:newsletter:eto"; 2],
+        "no per-reader value"
+    );
+    project.edit(
+        "broadsheet.toml",
+        "weekly:scout:newsletter:eto",
+        "weekly scout",
+    );
+    let checked = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(checked.status, 1);
+    assert!(
+        checked.stderr.contains("`feedback_id` must be")
+            && checked.stderr.contains("broadsheet.toml:"),
+        "{}",
+        checked.stderr
     );
 }

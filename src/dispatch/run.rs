@@ -460,7 +460,8 @@ fn changed_settings(then: &str, now: &str) -> anyhow::Result<Vec<String>> {
     }
     Ok(now
         .iter()
-        .filter(|(k, v)| k.as_str() != RELAY && then.get(*k) != Some(*v))
+        // A setting added since the dispatch started was empty then.
+        .filter(|(k, v)| k.as_str() != RELAY && then.get(*k).map_or(!v.is_empty(), |was| was != *v))
         .map(|(k, _)| k.clone())
         .collect())
 }

@@ -110,6 +110,12 @@ impl MessageTemplate {
         let mut list_id = header::phrase(common.list_name);
         list_id.push(format!("<{}>", sender.list_id));
         head.push_str(&header::fold_list("List-Id", &list_id, ""));
+        if let Some(archive) = &sender.archive {
+            head.push_str(&format!("List-Archive: <{archive}>\r\n"));
+        }
+        if let Some(feedback_id) = &sender.feedback_id {
+            head.push_str(&header::unstructured("Feedback-ID", feedback_id));
+        }
         head.push_str(&format!(
             "List-Unsubscribe-Post: {ONE_CLICK}\r\nMIME-Version: 1.0\r\n"
         ));

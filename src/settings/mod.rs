@@ -156,6 +156,9 @@ pub struct Sender {
     /// The return path's base address (`bounces@…`): when set, each dispatched message's
     /// envelope sender is `bounces+TOKEN@…`, naming its recipient (VERP).
     pub bounce: Option<Spanned<String>>,
+    /// The `Feedback-ID` header Gmail's feedback loop reports complaints by
+    /// (`campaign:customer:mailtype:sender`); the same for every reader, never personal.
+    pub feedback_id: Option<Spanned<String>>,
 }
 
 /// `[transport]`: where messages go.

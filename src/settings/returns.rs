@@ -202,6 +202,15 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
     }
     let sender = settings.sender.as_ref();
     let Some(sender) = sender else { return };
+    if let Some(id) = &sender.feedback_id {
+        let text = id.get_ref();
+        let printable = text.bytes().all(|b| b.is_ascii_graphic());
+        if !printable || text.is_empty() || text.len() > 200 {
+            let message = "`feedback_id` must be up to 200 printable ASCII characters without \
+                           spaces, like `newsletter:scout:weekly:eto`";
+            diags.push(Diagnostic::error(message).at_span(source, id.span()));
+        }
+    }
     let Some(bounce) = &sender.bounce else { return };
     let domain_of = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
     let (local, domain) = match bounce.get_ref().rsplit_once('@') {

@@ -34,6 +34,10 @@ pub struct Identity {
     pub list_id: String,
     /// The domain on the right of every Message-ID.
     pub domain: String,
+    /// `[sender] feedback_id`, for the `Feedback-ID` header.
+    pub feedback_id: Option<String>,
+    /// The web archive's address (`[archive] base_url`), for the `List-Archive` header.
+    pub archive: Option<String>,
 }
 
 /// The one-click unsubscribe link.
@@ -125,6 +129,8 @@ impl Sending {
                 reply_to: sender.reply_to.as_ref().map(text),
                 list_id: text(&sender.list_id),
                 domain: text(&sender.domain),
+                feedback_id: sender.feedback_id.as_ref().map(text),
+                archive: settings.archive.as_ref().map(|a| text(&a.base_url)),
             },
             unsubscribe: UnsubscribeLink {
                 url: text(&unsubscribe.url),
@@ -160,6 +166,8 @@ impl Sending {
             ("reply-to", optional(&id.reply_to)),
             ("list id", id.list_id.clone()),
             ("message-id domain", id.domain.clone()),
+            ("feedback id", optional(&id.feedback_id)),
+            ("list archive", optional(&id.archive)),
             ("unsubscribe url", self.unsubscribe.url.clone()),
             ("unsubscribe mailto", optional(&self.unsubscribe.mailto)),
             ("unsubscribe secret", secret.to_owned()),

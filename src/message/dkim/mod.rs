@@ -23,7 +23,7 @@ pub use key::Key;
 use crate::settings::Dkim;
 
 /// The fields signed when present, in this order.
-const SIGNED: [&str; 12] = [
+const SIGNED: [&str; 13] = [
     "From",
     "Reply-To",
     "To",
@@ -31,6 +31,7 @@ const SIGNED: [&str; 12] = [
     "Date",
     "Message-ID",
     "List-Id",
+    "List-Archive",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
     "MIME-Version",
