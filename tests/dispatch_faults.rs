@@ -67,6 +67,48 @@ fn a_clean_run_delivers_everyone_once_on_reused_connections() {
 }
 
 #[test]
+fn the_ehlo_name_comes_from_the_settings_on_every_connection() {
+    struct Clean;
+    impl Script for Clean {}
+    let server = FaultServer::start(Clean);
+    let project = faulty(&server, 12, "");
+    project.edit(
+        "broadsheet.toml",
+        "timeout_secs = 2",
+        "timeout_secs = 2\nehlo = \"mail.eto.tech\"",
+    );
+    let done = confirmed(&project, 12, &[]);
+    assert_eq!(done.status, 0, "{}", done.stderr);
+    let log = server.log.lock().unwrap();
+    // lettre greets with EHLO and keeps no record of PIPELINING, so each connection asks
+    // once more (RFC 5321 allows it): at most two per connection, each with our name.
+    assert!(
+        !log.ehlo.is_empty() && log.ehlo.len() <= 2 * log.connections,
+        "{} EHLOs on {} connections",
+        log.ehlo.len(),
+        log.connections
+    );
+    assert!(
+        log.ehlo.iter().all(|n| n == "mail.eto.tech"),
+        "{:?}",
+        log.ehlo
+    );
+    drop(log);
+    project.edit(
+        "broadsheet.toml",
+        "ehlo = \"mail.eto.tech\"",
+        "ehlo = \"mail\\r\\nRSET\"",
+    );
+    let checked = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(checked.status, 1, "{}", checked.stderr);
+    assert!(
+        checked.stderr.contains("`ehlo` must be a domain name"),
+        "{}",
+        checked.stderr
+    );
+}
+
+#[test]
 fn transient_rcpt_replies_are_retried_until_delivered() {
     #[derive(Default)]
     struct TwiceLater(Seen);

@@ -280,6 +280,23 @@ impl Checker<'_> {
                 None,
             );
         }
+        if let Some(ehlo) = &t.ehlo {
+            let name = ehlo.get_ref();
+            let literal = name.starts_with('[') && name.ends_with(']');
+            let domain = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !(domain || literal && !name.chars().any(|c| c.is_whitespace() || c.is_control())) {
+                self.error(
+                    "`ehlo` must be a domain name like `mail.eto.tech` or an address literal like `[192.0.2.1]`"
+                        .to_owned(),
+                    ehlo.span(),
+                    None,
+                );
+            }
+        }
         if *security.get_ref() == Security::None && !is_loopback_host(host.get_ref()) {
             let note = if t.username.is_some() {
                 "credentials are never sent unencrypted to another machine; use `tls` or `starttls`"

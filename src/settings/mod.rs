@@ -183,6 +183,9 @@ pub struct Transport {
     /// Seconds to wait for each step of an SMTP exchange.
     #[serde(default = "default_timeout")]
     pub timeout_secs: Spanned<u64>,
+    /// The name this machine gives in `EHLO` (the relay may check it against its address);
+    /// by default the host's own name when it is a full domain name, else `[sender] domain`.
+    pub ehlo: Option<Spanned<String>>,
 }
 
 /// The kinds of transport.
@@ -245,6 +248,7 @@ impl Default for Transport {
             username: None,
             password_env: None,
             timeout_secs: Spanned::new(0..0, default_timeout_secs()),
+            ehlo: None,
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct SmtpRoute {
     pub password_env: Option<String>,
     /// How long each step may take.
     pub timeout: Duration,
+    /// The name given in `EHLO`, once per connection.
+    pub ehlo: String,
 }
 
 impl Sending {
@@ -186,6 +188,25 @@ impl Route {
     }
 }
 
+/// This machine's own name when it is a full domain name (what relays expect in `EHLO`),
+/// else `[sender] domain`.
+fn host_name(settings: &Settings) -> String {
+    let own = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let domain_like = own.contains('.')
+        && own
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if domain_like {
+        return own;
+    }
+    settings
+        .sender
+        .as_ref()
+        .map_or_else(|| "localhost".to_owned(), |s| s.domain.get_ref().clone())
+}
+
 fn route(settings: &Settings) -> anyhow::Result<Route> {
     let t = &settings.transport;
     Ok(match t.kind {
@@ -208,6 +229,10 @@ fn route(settings: &Settings) -> anyhow::Result<Route> {
                 username: t.username.as_ref().map(|u| u.get_ref().clone()),
                 password_env: t.password_env.as_ref().map(|p| p.get_ref().clone()),
                 timeout: Duration::from_secs(*t.timeout_secs.get_ref()),
+                ehlo: t
+                    .ehlo
+                    .as_ref()
+                    .map_or_else(|| host_name(settings), |e| e.get_ref().clone()),
             })
         }
     })

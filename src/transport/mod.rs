@@ -157,7 +157,7 @@ impl Configured {
     pub fn new(root: &std::path::Path, sending: &Sending) -> anyhow::Result<Self> {
         Ok(match &sending.route {
             Route::Outbox(dir) => Self::Outbox(Outbox::new(root.join(dir))),
-            Route::Smtp(route) => Self::Smtp(Box::new(Smtp::new(route, &sending.identity.domain)?)),
+            Route::Smtp(route) => Self::Smtp(Box::new(Smtp::new(route, &route.ehlo)?)),
         })
     }
 }

@@ -81,6 +81,8 @@ pub struct Log {
     pub rcpts_per_transaction: Vec<usize>,
     /// Connections accepted.
     pub connections: usize,
+    /// The name each EHLO (or HELO) gave, in order.
+    pub ehlo: Vec<String>,
 }
 
 /// A running fault server on 127.0.0.1.
@@ -159,6 +161,8 @@ impl<S: Script> Session<S> {
             }
             let command = line.trim_end().to_ascii_uppercase();
             let act = if command.starts_with("EHLO") || command.starts_with("HELO") {
+                let name = line.trim_end().get(5..).unwrap_or_default().to_owned();
+                self.log.lock().unwrap().ehlo.push(name);
                 let pipelining = if self.script.pipelining() {
                     "250-PIPELINING\r\n"
                 } else {
