@@ -185,16 +185,10 @@ impl Operator for Console<'_> {
         if self.args.yes || !std::io::stdin().is_terminal() {
             bail!("{passed}: nothing sent; run it again without --at to send now");
         }
-        say_err(format_args!(
-            "{passed}; type `send` to send now, anything else to stop: "
-        ))?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .context("cannot read the answer")?;
-        anyhow::ensure!(answer.trim() == "send", "not confirmed; nothing sent");
-        Ok(())
+        confirmed_by(
+            &format!("{passed}; type `send` to send now, anything else to stop: "),
+            "send",
+        )
     }
 }
 
@@ -223,17 +217,23 @@ impl Console<'_> {
                 "confirmation needs a terminal; to run unattended pass --yes --expect {recipients}"
             );
         }
-        say_err(format_args!(
-            "type {recipients} to send to {recipients} recipients, anything else to stop: "
-        ))?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .context("cannot read the confirmation")?;
-        if answer.trim() != recipients.to_string() {
-            bail!("not confirmed; nothing sent");
-        }
-        Ok(())
+        confirmed_by(
+            &format!(
+                "type {recipients} to send to {recipients} recipients, anything else to stop: "
+            ),
+            &recipients.to_string(),
+        )
     }
+}
+
+/// Asks `prompt` on the terminal; agreed when the operator types `word`.
+fn confirmed_by(prompt: &str, word: &str) -> anyhow::Result<()> {
+    say_err(format_args!("{prompt}"))?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    anyhow::ensure!(answer.trim() == word, "not confirmed; nothing sent");
+    Ok(())
 }
