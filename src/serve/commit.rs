@@ -24,9 +24,12 @@ const BATCH: usize = 1024;
 /// A change to the audience store.
 #[derive(Debug)]
 pub(super) enum Change {
-    Unsubscribe(Address, Source),
-    Resubscribe(Address),
-    Topics(Address, Vec<String>),
+    /// An unsubscribe through `Source`, from the links of a volume when known.
+    Unsubscribe(Address, Source, Option<u32>),
+    /// A reader's own unsubscribe lifted on their preferences page.
+    Resubscribe(Address, Option<u32>),
+    /// A reader's choice of topics on their preferences page.
+    Topics(Address, Vec<String>, Option<u32>),
     Signup(Pending),
     MailFailed(String),
     /// Confirms sign-up `id`; with `welcome`, claims the reader's welcome mail with it.
@@ -163,15 +166,26 @@ fn apply(
     now: Timestamp,
 ) -> anyhow::Result<Done> {
     Ok(match change {
-        Change::Unsubscribe(address, source) => {
-            Done::Suppressed(tx.suppress(address, Reason::Unsubscribed, *source, None, now)?)
+        Change::Unsubscribe(address, source, volume) => {
+            Done::Suppressed(tx.from_volume(*volume, |tx| {
+                tx.suppress(address, Reason::Unsubscribed, *source, None, now)
+            })?)
         }
-        Change::Resubscribe(address) => {
-            let lifted = tx.unsuppress(address, Some(Reason::Unsubscribed), Source::Page, now)?;
+        Change::Resubscribe(address, volume) => {
+            let lifted = tx.from_volume(*volume, |tx| {
+                tx.unsuppress(
+                    address,
+                    Some(Reason::Unsubscribed),
+                    Source::Preferences,
+                    now,
+                )
+            })?;
             Done::Lifted(lifted.is_some())
         }
-        Change::Topics(address, topics) => {
-            tx.set_topics(address, topics, Source::Page, now)?;
+        Change::Topics(address, topics, volume) => {
+            tx.from_volume(*volume, |tx| {
+                tx.set_topics(address, topics, Source::Preferences, now)
+            })?;
             Done::Saved
         }
         Change::Signup(pending) => Done::Requested(tx.request_signup(pending, now)?),

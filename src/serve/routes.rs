@@ -51,6 +51,40 @@ pub(super) fn router(app: Arc<App>) -> Router {
 struct Reader {
     address: Address,
     token: String,
+    /// The volume whose message carried the link (`?v=12`), when it says.
+    volume: Option<u32>,
+}
+
+impl Reader {
+    /// The path of this reader's `page` (`unsubscribe`, `preferences`), keeping the volume
+    /// the link came from and adding `extra` (`saved=1`) to its query.
+    fn link(&self, app: &App, page: &str, extra: Option<&str>) -> String {
+        let base = app.serve.base_path();
+        let query: Vec<String> = self
+            .volume
+            .map(|v| format!("{VOLUME_PARAM}={v}"))
+            .into_iter()
+            .chain(extra.map(str::to_owned))
+            .collect();
+        let token = &self.token;
+        match query.is_empty() {
+            true => format!("{base}{page}/{token}"),
+            false => format!("{base}{page}/{token}?{}", query.join("&")),
+        }
+    }
+}
+
+/// The query parameter of a reader's links that names the volume which carried them.
+pub(crate) const VOLUME_PARAM: &str = "v";
+
+/// The volume a link's query names; anything else there (or a malformed number) is ignored,
+/// so that old links without it keep working.
+fn volume_in(query: Option<&str>) -> Option<u32> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == VOLUME_PARAM)
+        .and_then(|(_, value)| value.parse().ok())
 }
 
 impl FromRequestParts<Arc<App>> for Reader {
@@ -60,8 +94,13 @@ impl FromRequestParts<Arc<App>> for Reader {
         let Path(token) = Path::<String>::from_request_parts(parts, app)
             .await
             .map_err(IntoResponse::into_response)?;
+        let volume = volume_in(parts.uri.query());
         match app.verify(&token) {
-            Some(address) => Ok(Self { address, token }),
+            Some(address) => Ok(Self {
+                address,
+                token,
+                volume,
+            }),
             None => Err(app.pages.bad_link()),
         }
     }
@@ -139,19 +178,15 @@ struct UnsubscribeView {
     resubscribable: bool,
 }
 
-async fn unsubscribe_page(
-    State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
-) -> Response {
-    let suppression = match app.store().suppression(&address) {
+async fn unsubscribe_page(State(app): State<Arc<App>>, reader: Reader) -> Response {
+    let suppression = match app.store().suppression(&reader.address) {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
-    let base = app.serve.base_path();
     let view = UnsubscribeView {
-        address: masked(&address),
-        action: format!("{base}unsubscribe/{token}"),
-        preferences: format!("{base}preferences/{token}"),
+        address: masked(&reader.address),
+        action: reader.link(&app, "unsubscribe", None),
+        preferences: reader.link(&app, "preferences", None),
         done: suppression.is_some(),
         resubscribable: suppression.is_none_or(|s| s.reason == Reason::Unsubscribed),
     };
@@ -162,7 +197,7 @@ async fn unsubscribe_page(
 /// button (`confirm=yes`, Origin checked).
 async fn unsubscribe(
     State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
+    reader: Reader,
     headers: HeaderMap,
     form: Form,
 ) -> Response {
@@ -177,7 +212,11 @@ async fn unsubscribe(
     };
     match app
         .committer
-        .apply(Change::Unsubscribe(address, source))
+        .apply(Change::Unsubscribe(
+            reader.address.clone(),
+            source,
+            reader.volume,
+        ))
         .await
     {
         Ok(Done::Suppressed(Suppressed::Added)) => {
@@ -189,7 +228,7 @@ async fn unsubscribe(
     if one_click {
         return (StatusCode::OK, "unsubscribed\n").into_response();
     }
-    Redirect::to(&format!("{}unsubscribe/{token}", app.serve.base_path())).into_response()
+    Redirect::to(&reader.link(&app, "unsubscribe", None)).into_response()
 }
 
 #[derive(Serialize)]
@@ -216,24 +255,25 @@ struct Saved {
 
 async fn preferences_page(
     State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
+    reader: Reader,
     Query(query): Query<Saved>,
 ) -> Response {
+    let address = &reader.address;
     let (suppression, chosen) = {
         let store = app.store();
         match store
-            .suppression(&address)
-            .and_then(|s| Ok((s, store.topic_choice(&address)?)))
+            .suppression(address)
+            .and_then(|s| Ok((s, store.topic_choice(address)?)))
         {
             Ok(found) => found,
             Err(e) => return unavailable(&e),
         }
     };
     // The reader's own choice as committed now, else the topics the files give them.
-    let chosen = chosen.map_or_else(|| app.candidates.topics(&address), |c| c.topics);
+    let chosen = chosen.map_or_else(|| app.candidates.topics(address), |c| c.topics);
     let view = PreferencesView {
-        address: masked(&address),
-        action: format!("{}preferences/{token}", app.serve.base_path()),
+        address: masked(address),
+        action: reader.link(&app, "preferences", None),
         topics: signup::topic_views(&app, &chosen),
         subscribed: suppression.is_none(),
         resubscribable: suppression.is_none_or(|s| s.reason == Reason::Unsubscribed),
@@ -244,29 +284,29 @@ async fn preferences_page(
 
 async fn preferences(
     State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
+    reader: Reader,
     headers: HeaderMap,
     form: Form,
 ) -> Response {
     if !same_origin(&app, &headers) {
         return forbidden(&app);
     }
-    let base = app.serve.base_path();
+    let (address, volume) = (reader.address.clone(), reader.volume);
     let (change, then) = match form.get("action") {
         Some("save") => {
             let topics = signup::declared_topics(&app, &form);
             (
-                Change::Topics(address, topics),
-                format!("{base}preferences/{token}?saved=1"),
+                Change::Topics(address, topics, volume),
+                reader.link(&app, "preferences", Some("saved=1")),
             )
         }
         Some("unsubscribe") => (
-            Change::Unsubscribe(address, Source::Page),
-            format!("{base}unsubscribe/{token}"),
+            Change::Unsubscribe(address, Source::Preferences, volume),
+            reader.link(&app, "unsubscribe", None),
         ),
         Some("resubscribe") => (
-            Change::Resubscribe(address),
-            format!("{base}preferences/{token}"),
+            Change::Resubscribe(address, volume),
+            reader.link(&app, "preferences", None),
         ),
         _ => {
             return app.pages.problem(

@@ -9,6 +9,7 @@ mod migrate;
 mod notices;
 mod read;
 mod unverified;
+mod volumes;
 mod write;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
+pub use volumes::Unsubscribes;
 pub use write::{Pending, Requested, SIGNUP_HOURS, Suppressed, Tx};
 
 /// The store's place in a project (git-ignored, with the other state).
@@ -86,6 +88,11 @@ CREATE TABLE IF NOT EXISTS unverified (
     at INTEGER NOT NULL,
     PRIMARY KEY (reference, named)
 );
+CREATE TABLE IF NOT EXISTS event_volumes (
+    event INTEGER PRIMARY KEY REFERENCES events (id),
+    volume INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_volumes_by_volume ON event_volumes (volume);
 CREATE INDEX IF NOT EXISTS events_by_key ON events (key, id);
 CREATE INDEX IF NOT EXISTS events_by_reference ON events (reference) WHERE reference IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
@@ -115,12 +122,14 @@ pub enum Source {
     Complaint,
     /// A mail to the `mailto:` unsubscribe address.
     Mailto,
+    /// The reader's own preferences page (topics, unsubscribe, resubscribe).
+    Preferences,
     /// The old `state/suppressions.csv`, read once.
     Migration,
 }
 
 impl Source {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::OneClick,
         Self::Page,
         Self::Signup,
@@ -130,6 +139,7 @@ impl Source {
         Self::Bounce,
         Self::Complaint,
         Self::Mailto,
+        Self::Preferences,
         Self::Migration,
     ];
 
@@ -145,6 +155,7 @@ impl Source {
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
             Self::Mailto => "mailto",
+            Self::Preferences => "preferences",
             Self::Migration => "migration",
         }
     }
