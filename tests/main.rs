@@ -28,6 +28,7 @@ mod new;
 mod preview;
 mod recipients;
 mod refusal_classes;
+mod report;
 mod rules;
 mod sample;
 mod schedule;

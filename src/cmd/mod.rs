@@ -12,6 +12,7 @@ pub(crate) mod plan;
 pub(crate) mod preview;
 pub(crate) mod proof;
 pub(crate) mod recipients;
+pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod suppress;

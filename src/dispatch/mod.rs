@@ -22,6 +22,7 @@ pub(crate) mod report;
 mod run;
 pub mod schedule;
 mod sender;
+pub(crate) mod summary;
 mod verdict;
 
 use std::path::Path;

@@ -1,0 +1,68 @@
+//! `broadsheet report VOLUME [--json]`: what a volume did, for the newsroom: the send's
+//! figures, bounces by class with their top reasons, complaints, unsubscribes by the
+//! channel of the volume's link that brought them, and the refusals on our side as
+//! warnings. Read-only, like `status`, whose loading it shares.
+
+use super::status::Dispatched;
+use crate::audience::Store;
+use crate::cli::ReportArgs;
+use crate::dispatch::summary::Summary;
+use crate::project::Project;
+use crate::say;
+
+pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
+    let Some(dispatched) = Dispatched::load(project, &args.volume)? else {
+        return Ok(());
+    };
+    let store = Store::open_read_only(&project.root)?;
+    let report = dispatched.report(store.as_ref())?;
+    let unsubscribed = match &store {
+        Some(store) => store.unsubscribes(dispatched.number)?,
+        None => Default::default(),
+    };
+    let summary = Summary::new(report, unsubscribed);
+    if args.json {
+        return say(format_args!("{}", serde_json::to_string_pretty(&summary)?))
+            .map_err(Into::into);
+    }
+    print(&summary)
+}
+
+/// The summary as an editor reads it.
+fn print(s: &Summary) -> anyhow::Result<()> {
+    say(format_args!("volume {}", s.volume))?;
+    say(format_args!(
+        "  sent {}, delivered {}, deferred {}, failed {}",
+        s.sent, s.delivered, s.deferred, s.failed
+    ))?;
+    let b = &s.bounced;
+    say(format_args!(
+        "  bounced: {} hard, {} soft, {} on our side; {} complaint(s)",
+        b.hard, b.soft, b.sender, s.complaints
+    ))?;
+    let u = &s.unsubscribed;
+    say(format_args!(
+        "  unsubscribed: {} ({} one-click, {} page, {} preferences, {} mailto)",
+        u.total(),
+        u.one_click,
+        u.page,
+        u.preferences,
+        u.mailto
+    ))?;
+    if !s.reasons.is_empty() {
+        say(format_args!("  top reasons by domain:"))?;
+        for g in &s.reasons {
+            say(format_args!(
+                "    {:<11} {:<30} {:<17} {}",
+                g.kind,
+                g.domain,
+                g.reason.as_str(),
+                g.count
+            ))?;
+        }
+    }
+    for warning in &s.warnings {
+        crate::say_err(format_args!("warning: {warning}"))?;
+    }
+    Ok(())
+}
