@@ -12,6 +12,7 @@ pub mod archive;
 pub mod audience;
 pub mod bounces;
 pub mod cli;
+pub mod clicks;
 pub mod clock;
 mod cmd;
 pub mod date;

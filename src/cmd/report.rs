@@ -16,11 +16,14 @@ pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
     };
     let store = Store::open_read_only(&project.root)?;
     let report = dispatched.report(store.as_ref())?;
-    let unsubscribed = match &store {
-        Some(store) => store.unsubscribes(dispatched.number)?,
+    let (unsubscribed, clicks) = match &store {
+        Some(store) => (
+            store.unsubscribes(dispatched.number)?,
+            store.clicks(dispatched.number)?,
+        ),
         None => Default::default(),
     };
-    let summary = Summary::new(report, unsubscribed);
+    let summary = Summary::new(report, unsubscribed, clicks);
     if args.json {
         return say(format_args!("{}", serde_json::to_string_pretty(&summary)?))
             .map_err(Into::into);
@@ -58,6 +61,20 @@ fn print(s: &Summary) -> anyhow::Result<()> {
                 g.domain,
                 g.reason.as_str(),
                 g.count
+            ))?;
+        }
+    }
+    if !s.clicks.is_empty() {
+        say(format_args!(
+            "  clicks per link (once per client and hour; scanners apart):"
+        ))?;
+        for c in &s.clicks {
+            // A rate over delivered messages: clicks are not tied to readers, so it is an
+            // upper bound of the share of readers who clicked.
+            let rate = c.clicks as f64 * 100.0 / s.delivered.max(1) as f64;
+            say(format_args!(
+                "    {:>3}  {:>6} clicks ({rate:.1}% of delivered)  {:>5} scanner  {}",
+                c.link, c.clicks, c.scanner, c.target
             ))?;
         }
     }

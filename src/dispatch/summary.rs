@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::report::{FailureGroup, ReasonGroup, Report};
-use crate::audience::store::Unsubscribes;
+use crate::audience::store::{Click, Unsubscribes};
 use crate::ledger::State;
 
 /// One volume's report. Its JSON keys are documented in the README ("What the issue did").
@@ -52,23 +52,10 @@ pub struct Bounced {
     pub sender: u64,
 }
 
-/// The clicks on one link of the volume.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Click {
-    /// The link's place in the email (1 is the first counted link).
-    pub link: u32,
-    /// Where it leads.
-    pub target: String,
-    /// Clicks, once per client per link per hour.
-    pub clicks: u64,
-    /// Requests from link scanners, prefetchers and clients that followed the canary.
-    pub scanner: u64,
-}
-
 impl Summary {
     /// The summary of `report` (from [`super::report::report`]) with the volume's
-    /// `unsubscribed` readers.
-    pub fn new(report: Report, unsubscribed: Unsubscribes) -> Self {
+    /// `unsubscribed` readers and `clicks`.
+    pub fn new(report: Report, unsubscribed: Unsubscribes, clicks: Vec<Click>) -> Self {
         let count = |state: State| report.counts.get(state.as_str()).copied().unwrap_or(0);
         let r = &report.returns;
         let bounced = Bounced {
@@ -86,7 +73,7 @@ impl Summary {
             bounced,
             complaints: r.complaints,
             unsubscribed,
-            clicks: Vec::new(),
+            clicks,
             reasons: report.returns.reasons,
             failures: report.failures,
             warnings: report.warnings,

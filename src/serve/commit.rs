@@ -41,6 +41,13 @@ pub(super) enum Change {
     Claim(Address, &'static str),
     /// A report a webhook received, and the route it came by.
     Report(Box<Report>, &'static str),
+    /// A request for a counted link (see `serve::clicks`).
+    Click {
+        volume: u32,
+        link: u32,
+        hour: i64,
+        scanner: bool,
+    },
 }
 
 /// What a change did.
@@ -201,6 +208,15 @@ fn apply(
             None => Done::Confirmed(None, false),
         },
         Change::Claim(address, kind) => Done::Claimed(tx.claim_mail(address, kind, now)?),
+        Change::Click {
+            volume,
+            link,
+            hour,
+            scanner,
+        } => {
+            tx.count_click(*volume, *link, *hour, *scanner)?;
+            Done::Saved
+        }
         Change::Report(report, label) => {
             let reports = reports.ok_or_else(|| anyhow::anyhow!("no webhook is configured"))?;
             Done::Applied(reports.apply(tx, report, label, now)?)

@@ -41,6 +41,10 @@ pub(super) fn router(app: Arc<App>) -> Router {
             &format!("{base}confirm/{{token}}"),
             get(signup::confirm_page).post(signup::confirm),
         )
+        .route(
+            &format!("{base}c/{{volume}}/{{place}}/{{mac}}"),
+            get(super::clicks::follow),
+        )
         .route(&format!("{base}healthz"), get(|| async { "ok\n" }))
         .fallback(not_found)
         .with_state(app)

@@ -35,6 +35,19 @@ pub struct Serve {
     pub remind_after_hours: Spanned<i64>,
 }
 
+/// `[clicks]`: counting clicks per link of each pick, with links that name no reader (off
+/// unless the table is there; `enabled = false` turns it off again).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clicks {
+    /// Whether the HTML part's links point at `serve` to be counted.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Whether the text part's links are counted too.
+    #[serde(default)]
+    pub text: bool,
+}
+
 fn yes() -> bool {
     true
 }

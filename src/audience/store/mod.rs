@@ -5,6 +5,7 @@
 //! file created 0600; every writer goes through [`Store::write`], an immediate transaction,
 //! so concurrent processes (`serve`, `dispatch`, `suppress`) never lose each other's changes.
 
+mod clicks;
 mod migrate;
 mod notices;
 mod read;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use clicks::Click;
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
 pub use volumes::Unsubscribes;
@@ -93,6 +95,20 @@ CREATE TABLE IF NOT EXISTS event_volumes (
     volume INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS event_volumes_by_volume ON event_volumes (volume);
+CREATE TABLE IF NOT EXISTS click_links (
+    volume INTEGER NOT NULL,
+    link INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (volume, link)
+);
+CREATE TABLE IF NOT EXISTS clicks (
+    volume INTEGER NOT NULL,
+    link INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    clicks INTEGER NOT NULL,
+    scanner INTEGER NOT NULL,
+    PRIMARY KEY (volume, link, hour)
+);
 CREATE INDEX IF NOT EXISTS events_by_key ON events (key, id);
 CREATE INDEX IF NOT EXISTS events_by_reference ON events (reference) WHERE reference IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events

@@ -29,6 +29,18 @@ impl Unsubscribes {
     }
 }
 
+/// Whether the store has table `name` (a read-only store made by an older version may not).
+pub(super) fn has_table(conn: &rusqlite::Connection, name: &str) -> anyhow::Result<bool> {
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(found.is_some())
+}
+
 impl Tx<'_> {
     /// Runs `change` with every event it records tied to `volume` (when known).
     pub fn from_volume<R>(
@@ -60,15 +72,7 @@ impl Store {
     /// made before volumes were recorded).
     pub fn unsubscribes(&self, volume: u32) -> anyhow::Result<Unsubscribes> {
         let mut found = Unsubscribes::default();
-        let known: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_volumes'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if known.is_none() {
+        if !has_table(&self.conn, "event_volumes")? {
             return Ok(found);
         }
         let prefix = format!("suppressed ({}", Reason::Unsubscribed);
