@@ -10,6 +10,7 @@ mod bounces_bounded;
 mod browser;
 mod build;
 mod check;
+mod clicks;
 mod dispatch;
 mod dispatch_faults;
 mod dispatch_guards;

@@ -75,7 +75,7 @@ impl Counter {
 }
 
 /// The distinct outgoing targets of `html`, in order: `http(s)` hrefs that do not lead to
-/// `public_url` (the reader's own pages) or to the unsubscribe placeholder.
+/// `serve`'s own pages under `public_url` or to the unsubscribe placeholder.
 pub fn targets(html: &str, public_url: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     map_hrefs(html, public_url, |target| {
@@ -101,7 +101,7 @@ fn map_hrefs(html: &str, public_url: &str, mut map: impl FnMut(&str) -> Option<S
         let raw = &rest[start..start + len];
         let target = raw.replace("&amp;", "&");
         let outgoing = (target.starts_with("https://") || target.starts_with("http://"))
-            && !target.starts_with(public_url)
+            && !serves(public_url, &target)
             && !target.starts_with(crate::render::UNSUBSCRIBE_PLACEHOLDER);
         match outgoing.then(|| map(&target)).flatten() {
             Some(url) => out.push_str(&url),
@@ -111,6 +111,21 @@ fn map_hrefs(html: &str, public_url: &str, mut map: impl FnMut(&str) -> Option<S
     }
     out.push_str(rest);
     out
+}
+
+/// Whether `target` is one of `serve`'s own pages (the reader's, or a counted link), which
+/// are never counted; the rest of the site at `public_url` is.
+fn serves(public_url: &str, target: &str) -> bool {
+    const ROUTES: [&str; 5] = [
+        "unsubscribe/",
+        "preferences/",
+        "subscribe",
+        "confirm/",
+        "c/",
+    ];
+    target
+        .strip_prefix(public_url)
+        .is_some_and(|path| ROUTES.iter().any(|r| path.starts_with(r)))
 }
 
 /// `text` with every whole occurrence of `url` (not followed by more URL characters)
@@ -141,10 +156,17 @@ mod tests {
     fn outgoing_links_are_counted_in_order_and_the_readers_own_are_not() {
         let html = "<a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
             <a href=\"https://news.example/s/preferences/t\">P</a>\
-            <a href=\"https://b.example/\">B</a><a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
+            <a href=\"https://news.example/s/about\">S</a><a href=\"https://b.example/\">B</a><a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
             <a href=\"mailto:x@example.org\">M</a></body>";
         let found = targets(html, "https://news.example/s/");
-        assert_eq!(found, ["https://a.example/x?p=1&q=2", "https://b.example/"]);
+        assert_eq!(
+            found,
+            [
+                "https://a.example/x?p=1&q=2",
+                "https://news.example/s/about",
+                "https://b.example/"
+            ]
+        );
         let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
         let counter = Counter::new(&signer, "https://news.example/s/", 11, found, true);
         let mut parts = Rendered {
@@ -158,7 +180,7 @@ mod tests {
         );
         let second = format!(
             "https://news.example/s/{}",
-            super::super::path(&signer, 11, 2)
+            super::super::path(&signer, 11, 3)
         );
         assert_eq!(parts.html.0.matches(&first).count(), 2, "{}", parts.html.0);
         assert!(parts.html.0.contains(&second));

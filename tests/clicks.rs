@@ -1,0 +1,179 @@
+//! Click counts through the real binary: a dispatch to the outbox with `[clicks]` on, then
+//! `serve` following the counted links: the same links for two readers, a redirect to the
+//! exact target counted once per client and hour, HEAD, scanners' user agents and canary
+//! followers counted apart, every bad link the same 400 counting nothing, and no address
+//! or IP in the store or the log; `report --json` shows exactly the counts made.
+
+use std::collections::BTreeSet;
+
+use broadsheet::unsubscribe::Signer;
+use serde_json::{Value, json};
+
+use crate::bounces::{message_to, run};
+use crate::recipients::with_recipients;
+use crate::support::Project;
+use crate::support::dispatching::{SECRET, dispatch};
+use crate::support::serve::{Answer, Serve};
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const PUBLIC: &str = "https://scout.eto.tech/";
+
+/// The sample project with clicks counted, dispatched to its outbox.
+fn dispatched() -> Project {
+    let project = with_recipients();
+    let settings = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!("{settings}\n[clicks]\nenabled = true\n"),
+    );
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project
+}
+
+/// Every `href` of the HTML part of the message to `to`.
+fn hrefs(project: &Project, to: &str) -> Vec<String> {
+    let raw = message_to(project, to);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a message");
+    let html = parsed.body_html(0).expect("an HTML part").into_owned();
+    html.split("href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+        .collect()
+}
+
+/// The counted links among `hrefs`, as paths.
+fn counted(hrefs: &[String]) -> BTreeSet<String> {
+    hrefs
+        .iter()
+        .filter_map(|h| h.strip_prefix(PUBLIC))
+        .filter(|p| p.starts_with("c/"))
+        .map(|p| format!("/{p}"))
+        .collect()
+}
+
+/// A GET of `path` from the client `address` (behind the trusted proxy) as `agent`.
+fn follow(serve: &Serve, method: &str, path: &str, address: &str, agent: &str) -> Answer {
+    serve.request(
+        method,
+        path,
+        &[("User-Agent", agent), ("X-Forwarded-For", address)],
+        "",
+    )
+}
+
+fn report(project: &Project) -> Value {
+    let shown = run(project, &["report", "volumes/011.toml", "--json"]);
+    assert_eq!(shown.status, 0, "{}", shown.stderr);
+    serde_json::from_str(&shown.stdout).expect("report JSON")
+}
+
+#[test]
+fn counted_links_redirect_to_their_target_and_count_no_one() {
+    let project = dispatched();
+    let ana = hrefs(&project, "ana.lima@example.org");
+    let wei = hrefs(&project, "wei.zhang@example.org");
+    for href in ana.iter().chain(&wei) {
+        assert!(
+            !href.starts_with("http") || href.starts_with(PUBLIC),
+            "a link leaves without being counted: {href}"
+        );
+    }
+    let (ana_links, wei_links) = (counted(&ana), counted(&wei));
+    assert!(ana_links.len() > 3, "{ana_links:?}");
+    assert!(
+        wei_links.is_subset(&ana_links),
+        "the links two readers share are the same: {wei_links:?} {ana_links:?}"
+    );
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let canary = format!("/{}", broadsheet::clicks::path(&signer, 11, 0));
+    assert!(ana_links.contains(&canary) && wei_links.contains(&canary));
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    let second = format!("/{}", broadsheet::clicks::path(&signer, 11, 2));
+    assert!(ana_links.contains(&first) && ana_links.contains(&second));
+    let before = report(&project);
+    let targets: Vec<&str> = before["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets.len() + 1, ana_links.len(), "{targets:?}");
+    let volume = project.read("volumes/011.toml");
+    let serve = Serve::start_logging(&project, &[]);
+    let answer = follow(&serve, "GET", &first, "198.51.100.7", BROWSER);
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    let location = answer.header("location").expect("a Location");
+    assert_eq!(location, targets[0]);
+    assert!(
+        volume.contains(location) || location.starts_with("https://scout.eto.tech/"),
+        "the target comes from the volume: {location}"
+    );
+    assert_eq!(
+        follow(&serve, "GET", &first, "198.51.100.7", BROWSER).status,
+        302
+    );
+    assert_eq!(
+        follow(&serve, "GET", &first, "198.51.100.8", BROWSER).status,
+        302
+    );
+    // Machines: a HEAD, a scanner's agent, and a client that followed the canary first.
+    assert_eq!(
+        follow(&serve, "HEAD", &second, "198.51.100.9", BROWSER).status,
+        302
+    );
+    let scanner = "Mozilla/5.0 (compatible; Barracuda Sentinel)";
+    assert_eq!(
+        follow(&serve, "GET", &second, "198.51.100.10", scanner).status,
+        302
+    );
+    assert_eq!(
+        follow(&serve, "GET", &canary, "198.51.100.11", BROWSER).status,
+        200
+    );
+    assert_eq!(
+        follow(&serve, "GET", &second, "198.51.100.11", BROWSER).status,
+        302
+    );
+    // Bad links: a tampered MAC, another volume, a link the volume does not have.
+    let mut tampered = first.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let other = first.replace("/c/011/", "/c/012/");
+    let unknown = format!("/{}", broadsheet::clicks::path(&signer, 11, 999));
+    let bad: Vec<Answer> = [&tampered, &other, &unknown]
+        .iter()
+        .map(|p| follow(&serve, "GET", p, "198.51.100.12", BROWSER))
+        .collect();
+    for answer in &bad {
+        assert_eq!(answer.status, 400);
+        assert_eq!(answer.body, bad[0].body, "the same bad-link page");
+    }
+    assert_eq!(bad[0].body, serve.get("/unsubscribe/proof").body);
+    let log = serve.log();
+    serve.kill();
+    let after = report(&project);
+    let figures: Vec<Value> = after["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|c| json!([c["link"], c["clicks"], c["scanner"]]))
+        .collect();
+    assert_eq!(figures, [json!([1, 2, 0]), json!([2, 0, 3])], "{after:#}");
+    let rest: u64 = after["clicks"].as_array().unwrap()[2..]
+        .iter()
+        .map(|c| c["clicks"].as_u64().unwrap() + c["scanner"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rest, 0);
+    let store = std::fs::read(project.path("state/audience.sqlite")).expect("the store");
+    let store = String::from_utf8_lossy(&store);
+    for trace in ["198.51.100", "127.0.0.1", "ana.lima"] {
+        assert!(!log.contains(trace), "the log holds {trace}:\n{log}");
+        if trace != "ana.lima" {
+            assert!(!store.contains(trace), "the store holds {trace}");
+        }
+    }
+}
