@@ -236,6 +236,9 @@ pub struct ReportArgs {
     /// Print JSON for scripts (keys documented in the README)
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as a self-contained web page (no script, no remote asset)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Arguments of `broadsheet recipients`.

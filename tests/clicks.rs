@@ -14,6 +14,7 @@ use crate::recipients::with_recipients;
 use crate::support::Project;
 use crate::support::dispatching::{SECRET, dispatch};
 use crate::support::serve::{Answer, Serve};
+use crate::support::webdriver::Browser;
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const PUBLIC: &str = "https://scout.eto.tech/";
@@ -175,5 +176,73 @@ fn counted_links_redirect_to_their_target_and_count_no_one() {
         if trace != "ana.lima" {
             assert!(!store.contains(trace), "the store holds {trace}");
         }
+    }
+    report_page(&project, &after);
+}
+
+/// `report --html` is one page with no script and no remote asset, whose only URLs are the
+/// links' targets, and whose chart shows at a phone's width and a desktop's.
+fn report_page(project: &Project, report: &Value) {
+    let file = project.path("report-011.html");
+    let written = run(
+        project,
+        &[
+            "report",
+            "volumes/011.toml",
+            "--html",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(written.status, 0, "{}", written.stderr);
+    let page = std::fs::read_to_string(&file).expect("the page");
+    assert!(!page.to_lowercase().contains("<script"), "{page}");
+    let targets: Vec<String> = report["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap().replace('&', "&amp;"))
+        .collect();
+    let mut rest = page.clone();
+    for target in &targets {
+        rest = rest.replace(target.as_str(), "");
+    }
+    assert!(
+        !rest.contains("http"),
+        "a URL that is no link's target:\n{rest}"
+    );
+    for (width, mobile) in [(375, true), (1200, false)] {
+        let browser = Browser::start(width, 900, mobile);
+        browser.goto(&format!("file://{}", file.display()));
+        let shown = browser.eval(
+            "const svg = document.querySelector('svg').getBoundingClientRect();
+             const bars = [...document.querySelectorAll('svg rect')]
+               .filter(r => r.getBoundingClientRect().width > 0).length;
+             return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                      chart: svg.width, tall: svg.height, bars };",
+        );
+        assert!(
+            shown["scroll"].as_u64() <= shown["inner"].as_u64(),
+            "wider than the screen at {width}px: {shown}"
+        );
+        assert!(
+            shown["chart"].as_f64() > Some(width as f64 / 2.0)
+                && shown["tall"].as_f64() > Some(20.0),
+            "the chart at {width}px: {shown}"
+        );
+        assert_eq!(
+            shown["bars"], 2,
+            "one bar of clicks and one of scanners: {shown}"
+        );
+        let png = browser.screenshot();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &png)
+            .expect("a PNG");
+        let out =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-{width}.png"));
+        std::fs::write(&out, bytes).expect("save the screenshot");
+        let stats = browser.picture_stats(&png);
+        assert!(
+            stats["ink"].as_u64() > Some(1000),
+            "a blank page at {width}px: {stats}"
+        );
     }
 }

@@ -1,7 +1,9 @@
-//! `broadsheet report VOLUME [--json]`: what a volume did, for the newsroom: the send's
+//! `broadsheet report VOLUME [--json] [--html FILE]`: what a volume did, for the newsroom: the send's
 //! figures, bounces by class with their top reasons, complaints, unsubscribes by the
 //! channel of the volume's link that brought them, and the refusals on our side as
 //! warnings. Read-only, like `status`, whose loading it shares.
+
+use anyhow::Context as _;
 
 use super::status::Dispatched;
 use crate::audience::Store;
@@ -24,6 +26,10 @@ pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
         None => Default::default(),
     };
     let summary = Summary::new(report, unsubscribed, clicks);
+    if let Some(file) = &args.html {
+        std::fs::write(file, crate::dispatch::page::render(&summary))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
     if args.json {
         return say(format_args!("{}", serde_json::to_string_pretty(&summary)?))
             .map_err(Into::into);

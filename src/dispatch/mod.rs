@@ -15,6 +15,7 @@ mod limits;
 mod lock;
 mod marker;
 mod messages;
+pub(crate) mod page;
 pub(crate) mod plan;
 pub(crate) mod prepare;
 mod progress;
