@@ -5,6 +5,8 @@
 //! or IP in the store or the log; `report --json` shows exactly the counts made.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use broadsheet::unsubscribe::Signer;
 use serde_json::{Value, json};
@@ -245,4 +247,62 @@ fn report_page(project: &Project, report: &Value) {
             "a blank page at {width}px: {stats}"
         );
     }
+}
+
+#[test]
+fn every_click_that_got_its_redirect_survives_a_sigkill_mid_burst() {
+    const CLICKS: usize = 1000;
+    const CLIENTS: usize = 40;
+    let project = dispatched();
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    let port = crate::support::free_port();
+    let serve = Serve::start_on(&project, port);
+    let answered = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (answered, next, first) = (answered.clone(), next.clone(), first.clone());
+            std::thread::spawn(move || {
+                let client = crate::support::serve::Client { port };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= CLICKS {
+                        return;
+                    }
+                    // Each click from another reader's address, so each one counts.
+                    let request = format!(
+                        "GET {first} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+User-Agent: {BROWSER}\r\nX-Forwarded-For: 10.1.{}.{}\r\n\r\n",
+                        i / 250,
+                        i % 250
+                    );
+                    if client
+                        .try_raw(request.as_bytes())
+                        .is_some_and(|a| a.status == 302)
+                    {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    let waited = crate::support::preview::eventually(std::time::Duration::from_secs(30), || {
+        answered.load(Ordering::SeqCst) >= CLICKS / 3
+    });
+    assert!(waited, "a third of the burst was answered");
+    serve.kill();
+    for client in clients {
+        client.join().expect("a client thread");
+    }
+    let answered = answered.load(Ordering::SeqCst) as u64;
+    assert!(
+        answered < CLICKS as u64,
+        "the kill came mid-burst: {answered}"
+    );
+    let counted = report(&project)["clicks"][0]["clicks"].as_u64().unwrap();
+    assert!(
+        (answered..=CLICKS as u64).contains(&counted),
+        "{answered} redirects answered, {counted} counted"
+    );
 }
