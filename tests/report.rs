@@ -158,6 +158,13 @@ fn report_counts_what_the_volume_did_and_each_channel_of_its_links() {
             .any(|r| r["domain"] == "example.net" && r["reason"] == "user-unknown"),
         "{reasons:#?}"
     );
+    let status = run(&project, &["status", "volumes/011.toml"]).stdout;
+    assert!(
+        status.contains(
+            "unsubscribed through the volume's links: 4 (1 one-click, 1 page, 1 preferences, 1 mailto)"
+        ),
+        "{status}"
+    );
     let text = run(&project, &["report", "volumes/011.toml"]);
     assert!(
         text.stdout

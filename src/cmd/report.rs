@@ -18,14 +18,11 @@ pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
     };
     let store = Store::open_read_only(&project.root)?;
     let report = dispatched.report(store.as_ref())?;
-    let (unsubscribed, clicks) = match &store {
-        Some(store) => (
-            store.unsubscribes(dispatched.number)?,
-            store.clicks(dispatched.number)?,
-        ),
-        None => Default::default(),
+    let clicks = match &store {
+        Some(store) => store.clicks(dispatched.number)?,
+        None => Vec::new(),
     };
-    let summary = Summary::new(report, unsubscribed, clicks);
+    let summary = Summary::new(report, clicks);
     if let Some(file) = &args.html {
         std::fs::write(file, crate::dispatch::page::render(&summary))
             .with_context(|| format!("cannot write {}", file.display()))?;

@@ -48,6 +48,7 @@ impl Dispatched {
         if let (Some(store), Some(first)) = (store, self.dispatches.first()) {
             let since = Timestamp(first.started_at / 1000);
             report.returns.unverified = store.unverified_since(since)?;
+            report.returns.unsubscribed = store.unsubscribes(self.number)?;
         }
         Ok(report)
     }
@@ -189,6 +190,17 @@ fn print_returns(r: &Returns) -> anyhow::Result<()> {
             "{} report(s) tied to no message we sent since the first dispatch: listed by \
              `bounces import`, never acted on",
             r.unverified
+        ))?;
+    }
+    let u = &r.unsubscribed;
+    if u.total() > 0 {
+        say(format_args!(
+            "unsubscribed through the volume's links: {} ({} one-click, {} page, {} preferences, {} mailto)",
+            u.total(),
+            u.one_click,
+            u.page,
+            u.preferences,
+            u.mailto
         ))?;
     }
     if r.refused + r.bounced + r.soft_bounced + r.sender_refused + r.complaints + r.unsubscribes

@@ -53,9 +53,9 @@ pub struct Bounced {
 }
 
 impl Summary {
-    /// The summary of `report` (from [`super::report::report`]) with the volume's
-    /// `unsubscribed` readers and `clicks`.
-    pub fn new(report: Report, unsubscribed: Unsubscribes, clicks: Vec<Click>) -> Self {
+    /// The summary of `report` (from [`super::report::report`], with the store's
+    /// unsubscribes) and the volume's `clicks`.
+    pub fn new(report: Report, clicks: Vec<Click>) -> Self {
         let count = |state: State| report.counts.get(state.as_str()).copied().unwrap_or(0);
         let r = &report.returns;
         let bounced = Bounced {
@@ -72,7 +72,7 @@ impl Summary {
             failed: count(State::Failed),
             bounced,
             complaints: r.complaints,
-            unsubscribed,
+            unsubscribed: r.unsubscribed,
             clicks,
             reasons: report.returns.reasons,
             failures: report.failures,
