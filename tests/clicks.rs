@@ -104,6 +104,16 @@ fn counted_links_redirect_to_their_target_and_count_no_one() {
         .map(|c| c["target"].as_str().unwrap())
         .collect();
     assert_eq!(targets.len() + 1, ana_links.len(), "{targets:?}");
+    let labelled = before["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["label"].as_str().unwrap().is_empty())
+        .count();
+    assert!(
+        labelled * 2 > targets.len(),
+        "most links show the words of their anchor: {before:#}"
+    );
     let volume = project.read("volumes/011.toml");
     let serve = Serve::start_logging(&project, &[]);
     let answer = follow(&serve, "GET", &first, "198.51.100.7", BROWSER);

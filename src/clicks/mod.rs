@@ -12,7 +12,7 @@ mod rewrite;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-pub use rewrite::{Counter, targets};
+pub use rewrite::{Counter, Link, targets};
 
 use crate::message::variant::Variants;
 use crate::settings::Settings;

@@ -12,8 +12,8 @@ use super::CANARY;
 pub struct Counter {
     /// `[serve] public_url`, ending with `/`.
     public_url: String,
-    /// The volume's targets; target `i` is link `i + 1`.
-    targets: Vec<String>,
+    /// The volume's links; link `i` is place `i + 1`.
+    links: Vec<Link>,
     /// Whether the text part's links are counted too (`[clicks] text = true`).
     text: bool,
     /// Each target's counted URL, and the canary's.
@@ -22,35 +22,35 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// The counter of `volume` whose links lead to `targets` (from [`targets`]).
+    /// The counter of `volume` whose `links` are those [`targets`] found.
     pub fn new(
         signer: &Signer,
         public_url: &str,
         volume: u32,
-        targets: Vec<String>,
+        links: Vec<Link>,
         text: bool,
     ) -> Self {
         let url = |place: u32| format!("{public_url}{}", super::path(signer, volume, place));
-        let urls = (1..).zip(&targets).map(|(place, _)| url(place)).collect();
+        let urls = (1..).zip(&links).map(|(place, _)| url(place)).collect();
         Self {
             public_url: public_url.to_owned(),
-            targets,
+            links,
             text,
             urls,
             canary: url(CANARY),
         }
     }
 
-    /// The targets, in link order.
-    pub fn targets(&self) -> &[String] {
-        &self.targets
+    /// The links, in order.
+    pub fn links(&self) -> &[Link] {
+        &self.links
     }
 
     /// Points the parts' outgoing links at `serve` and adds the canary to the HTML part.
     pub fn rewrite(&self, parts: &mut Rendered) {
         let html = &mut parts.html.0;
-        *html = map_hrefs(html, &self.public_url, |target| {
-            let place = self.targets.iter().position(|t| t == target)?;
+        *html = map_hrefs(html, &self.public_url, |target, _| {
+            let place = self.links.iter().position(|l| l.target == target)?;
             Some(self.urls[place].clone())
         });
         // Hidden from people and screen readers; scanners that follow every href find it.
@@ -65,10 +65,10 @@ impl Counter {
         if self.text {
             let text = &mut parts.text.0;
             // The longest first, so that a target that begins another is not cut out of it.
-            let mut order: Vec<usize> = (0..self.targets.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(self.targets[i].len()));
+            let mut order: Vec<usize> = (0..self.links.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].target.len()));
             for i in order {
-                *text = replace_urls(text, &self.targets[i], &self.urls[i]);
+                *text = replace_urls(text, &self.links[i].target, &self.urls[i]);
             }
         }
     }
@@ -76,20 +76,68 @@ impl Counter {
 
 /// The distinct outgoing targets of `html`, in order: `http(s)` hrefs that do not lead to
 /// `serve`'s own pages under `public_url` or to the unsubscribe placeholder.
-pub fn targets(html: &str, public_url: &str) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    map_hrefs(html, public_url, |target| {
-        if !found.iter().any(|t| t == target) {
-            found.push(target.to_owned());
+pub fn targets(html: &str, public_url: &str) -> Vec<Link> {
+    let mut found: Vec<Link> = Vec::new();
+    map_hrefs(html, public_url, |target, after| {
+        if !found.iter().any(|l| l.target == target) {
+            found.push(Link {
+                target: target.to_owned(),
+                label: label(after),
+            });
         }
         None
     });
     found
 }
 
-/// `html` with each outgoing href's target (unescaped) replaced by what `map` gives, if
-/// anything.
-fn map_hrefs(html: &str, public_url: &str, mut map: impl FnMut(&str) -> Option<String>) -> String {
+/// A counted link: where it leads, and what the email shows for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The target URL.
+    pub target: String,
+    /// The anchor's first words (a pick's headline), or its image's `alt`; may be empty.
+    pub label: String,
+}
+
+/// The words of the anchor whose markup follows its href in `after`: its text without
+/// tags (or its image's `alt`), whitespace collapsed, the first 80 characters.
+fn label(after: &str) -> String {
+    let end = after.find("</a>").unwrap_or(after.len());
+    let inner = after[..end].split_once('>').map_or("", |(_, rest)| rest);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let mut words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.is_empty() {
+        words = inner
+            .split_once("alt=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map_or_else(String::new, |(alt, _)| alt.to_owned());
+    }
+    let words = words
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&");
+    words.chars().take(80).collect()
+}
+
+/// `html` with each outgoing href's target (unescaped) replaced by what `map` gives for
+/// it and the markup after it, if anything.
+fn map_hrefs(
+    html: &str,
+    public_url: &str,
+    mut map: impl FnMut(&str, &str) -> Option<String>,
+) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(at) = rest.find("href=\"") {
@@ -103,7 +151,8 @@ fn map_hrefs(html: &str, public_url: &str, mut map: impl FnMut(&str) -> Option<S
         let outgoing = (target.starts_with("https://") || target.starts_with("http://"))
             && !serves(public_url, &target)
             && !target.starts_with(crate::render::UNSUBSCRIBE_PLACEHOLDER);
-        match outgoing.then(|| map(&target)).flatten() {
+        let after = &rest[start + len..];
+        match outgoing.then(|| map(&target, after)).flatten() {
             Some(url) => out.push_str(&url),
             None => out.push_str(raw),
         }
@@ -159,12 +208,16 @@ mod tests {
             <a href=\"https://news.example/s/about\">S</a><a href=\"https://b.example/\">B</a><a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
             <a href=\"mailto:x@example.org\">M</a></body>";
         let found = targets(html, "https://news.example/s/");
+        let shown: Vec<(&str, &str)> = found
+            .iter()
+            .map(|l| (l.target.as_str(), l.label.as_str()))
+            .collect();
         assert_eq!(
-            found,
+            shown,
             [
-                "https://a.example/x?p=1&q=2",
-                "https://news.example/s/about",
-                "https://b.example/"
+                ("https://a.example/x?p=1&q=2", "A"),
+                ("https://news.example/s/about", "S"),
+                ("https://b.example/", "B")
             ]
         );
         let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();

@@ -77,8 +77,9 @@ fn print(s: &Summary) -> anyhow::Result<()> {
             let rate = c.clicks as f64 * 100.0 / s.delivered.max(1) as f64;
             say(format_args!(
                 "    {:>3}  {:>6} clicks ({rate:.1}% of delivered)  {:>5} scanner  {}",
-                c.link, c.clicks, c.scanner, c.target
+                c.link, c.clicks, c.scanner, c.label
             ))?;
+            say(format_args!("         {}", c.target))?;
         }
     }
     for warning in &s.warnings {

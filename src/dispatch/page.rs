@@ -118,8 +118,12 @@ aria-label=\"Clicks per link, scanners apart\">"
         let target = html_escape(&c.target);
         let _ = write!(
             page,
-            "<li value=\"{}\"><a href=\"{target}\">{target}</a>: {} click(s), {} scanner</li>",
-            c.link, c.clicks, c.scanner
+            "<li value=\"{}\"><strong>{}</strong>: {} click(s), {} scanner<br>\
+<a href=\"{target}\">{target}</a></li>",
+            c.link,
+            html_escape(&c.label),
+            c.clicks,
+            c.scanner
         );
     }
     page.push_str("</ol>");

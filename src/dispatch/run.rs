@@ -84,7 +84,7 @@ pub fn run(
     let _lock = DispatchLock::acquire(&state, number)?;
     if let Some(counter) = &counter {
         // Before any message leaves, so that `serve` knows where every counted link leads.
-        Store::open(&project.root)?.write(|tx| tx.set_links(number, counter.targets()))?;
+        Store::open(&project.root)?.write(|tx| tx.set_links(number, counter.links()))?;
     }
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
     let mut ledger = Ledger::open(&ledger_path)?;

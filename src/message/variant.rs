@@ -77,7 +77,7 @@ impl<'a> Variants<'a> {
 
     /// The outgoing links of the whole volume's HTML part, every pick shown, in order: the
     /// places click counting numbers (see [`crate::clicks::targets`]).
-    pub fn link_targets(&self, public_url: &str) -> Result<Vec<String>, Diagnostics> {
+    pub fn link_targets(&self, public_url: &str) -> Result<Vec<crate::clicks::Link>, Diagnostics> {
         let everything = Reader {
             topics: None,
             greeting: None,

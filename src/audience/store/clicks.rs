@@ -14,6 +14,8 @@ pub struct Click {
     pub link: u32,
     /// Where it leads.
     pub target: String,
+    /// What the email shows for it: a pick's headline, or an image's `alt`.
+    pub label: String,
     /// Clicks, once per client per link per hour.
     pub clicks: u64,
     /// Requests from link scanners, prefetchers and clients that followed the canary.
@@ -21,16 +23,16 @@ pub struct Click {
 }
 
 impl Tx<'_> {
-    /// Records `targets` as the counted links of `volume` (target `i` is link `i + 1`),
+    /// Records `links` as the counted links of `volume` (link `i` is place `i + 1`),
     /// replacing what an earlier run recorded.
-    pub fn set_links(&mut self, volume: u32, targets: &[String]) -> anyhow::Result<()> {
+    pub fn set_links(&mut self, volume: u32, links: &[crate::clicks::Link]) -> anyhow::Result<()> {
         self.conn()
             .execute("DELETE FROM click_links WHERE volume = ?1", [volume])?;
-        let mut insert = self
-            .conn()
-            .prepare_cached("INSERT INTO click_links (volume, link, target) VALUES (?1, ?2, ?3)")?;
-        for (link, target) in (1_u32..).zip(targets) {
-            insert.execute(params![volume, link, target])?;
+        let mut insert = self.conn().prepare_cached(
+            "INSERT INTO click_links (volume, link, target, label) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (place, link) in (1_u32..).zip(links) {
+            insert.execute(params![volume, place, link.target, link.label])?;
         }
         Ok(())
     }
@@ -73,7 +75,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut stmt = self.conn.prepare(
-            "SELECT l.link, l.target, coalesce(sum(c.clicks), 0), coalesce(sum(c.scanner), 0)
+            "SELECT l.link, l.target, l.label, coalesce(sum(c.clicks), 0), coalesce(sum(c.scanner), 0)
              FROM click_links l LEFT JOIN clicks c ON c.volume = l.volume AND c.link = l.link
              WHERE l.volume = ?1 GROUP BY l.link ORDER BY l.link",
         )?;
@@ -82,8 +84,9 @@ impl Store {
             Ok(Click {
                 link: r.get(0)?,
                 target: r.get(1)?,
-                clicks: count(2)?,
-                scanner: count(3)?,
+                label: r.get(2)?,
+                clicks: count(3)?,
+                scanner: count(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

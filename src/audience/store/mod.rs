@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS click_links (
     volume INTEGER NOT NULL,
     link INTEGER NOT NULL,
     target TEXT NOT NULL,
+    label TEXT NOT NULL,
     PRIMARY KEY (volume, link)
 );
 CREATE TABLE IF NOT EXISTS clicks (
