@@ -23,24 +23,36 @@ const PUBLIC: &str = "https://scout.eto.tech/";
 
 /// The sample project with clicks counted, dispatched to its outbox.
 fn dispatched() -> Project {
+    dispatched_with("")
+}
+
+/// [`dispatched`] with `more` in `[clicks]`.
+fn dispatched_with(more: &str) -> Project {
     let project = with_recipients();
     let settings = project.read("broadsheet.toml");
     project.write(
         "broadsheet.toml",
-        &format!("{settings}\n[clicks]\nenabled = true\n"),
+        &format!("{settings}\n[clicks]\nenabled = true\n{more}"),
     );
     let sent = dispatch(&project, &["--yes", "--expect", "2"]);
     assert_eq!(sent.status, 0, "{}", sent.stderr);
     project
 }
 
-/// Every `href` of the HTML part of the message to `to`.
-fn hrefs(project: &Project, to: &str) -> Vec<String> {
+/// The HTML and text parts of the message to `to`.
+fn parts(project: &Project, to: &str) -> (String, String) {
     let raw = message_to(project, to);
     let parsed = mail_parser::MessageParser::default()
         .parse(raw.as_bytes())
         .expect("a message");
     let html = parsed.body_html(0).expect("an HTML part").into_owned();
+    let text = parsed.body_text(0).expect("a text part").into_owned();
+    (html, text)
+}
+
+/// Every `href` of the HTML part of the message to `to`.
+fn hrefs(project: &Project, to: &str) -> Vec<String> {
+    let html = parts(project, to).0;
     html.split("href=\"")
         .skip(1)
         .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
@@ -85,6 +97,11 @@ fn counted_links_redirect_to_their_target_and_count_no_one() {
         );
     }
     let (ana_links, wei_links) = (counted(&ana), counted(&wei));
+    let text = parts(&project, "ana.lima@example.org").1;
+    assert!(
+        !text.contains("/c/011/") && text.contains("https://scout.eto.tech/?pick="),
+        "the text part keeps direct links unless `text = true`:\n{text}"
+    );
     assert!(ana_links.len() > 3, "{ana_links:?}");
     assert!(
         wei_links.is_subset(&ana_links),
@@ -314,5 +331,20 @@ User-Agent: {BROWSER}\r\nX-Forwarded-For: 10.1.{}.{}\r\n\r\n",
     assert!(
         (answered..=CLICKS as u64).contains(&counted),
         "{answered} redirects answered, {counted} counted"
+    );
+}
+
+#[test]
+fn with_text_on_the_text_parts_links_are_counted_too() {
+    let project = dispatched_with("text = true\n");
+    let text = parts(&project, "ana.lima@example.org").1;
+    assert!(text.contains("https://scout.eto.tech/c/011/"), "{text}");
+    assert!(
+        !text.contains("https://scout.eto.tech/?pick="),
+        "a pick's link left uncounted:\n{text}"
+    );
+    assert!(
+        text.contains("https://scout.eto.tech/unsubscribe/"),
+        "the reader's own link stays: {text}"
     );
 }

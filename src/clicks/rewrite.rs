@@ -79,11 +79,15 @@ impl Counter {
 pub fn targets(html: &str, public_url: &str) -> Vec<Link> {
     let mut found: Vec<Link> = Vec::new();
     map_hrefs(html, public_url, |target, after| {
-        if !found.iter().any(|l| l.target == target) {
-            found.push(Link {
+        let words = label(after);
+        match found.iter_mut().find(|l| l.target == target) {
+            // A pick links its headline and its source alike: the longer words say more.
+            Some(link) if words.chars().count() > link.label.chars().count() => link.label = words,
+            Some(_) => {}
+            None => found.push(Link {
                 target: target.to_owned(),
-                label: label(after),
-            });
+                label: words,
+            }),
         }
         None
     });
@@ -95,7 +99,8 @@ pub fn targets(html: &str, public_url: &str) -> Vec<Link> {
 pub struct Link {
     /// The target URL.
     pub target: String,
-    /// The anchor's first words (a pick's headline), or its image's `alt`; may be empty.
+    /// The longest words of its anchors (a pick's headline rather than its source's name),
+    /// or an image's `alt`; may be empty.
     pub label: String,
 }
 
@@ -205,7 +210,7 @@ mod tests {
     fn outgoing_links_are_counted_in_order_and_the_readers_own_are_not() {
         let html = "<a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
             <a href=\"https://news.example/s/preferences/t\">P</a>\
-            <a href=\"https://news.example/s/about\">S</a><a href=\"https://b.example/\">B</a><a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
+            <a href=\"https://news.example/s/about\">S</a><a href=\"https://b.example/\">B</a><a href=\"https://a.example/x?p=1&amp;q=2\"><b>A  head</b>line</a>\
             <a href=\"mailto:x@example.org\">M</a></body>";
         let found = targets(html, "https://news.example/s/");
         let shown: Vec<(&str, &str)> = found
@@ -215,7 +220,7 @@ mod tests {
         assert_eq!(
             shown,
             [
-                ("https://a.example/x?p=1&q=2", "A"),
+                ("https://a.example/x?p=1&q=2", "A headline"),
                 ("https://news.example/s/about", "S"),
                 ("https://b.example/", "B")
             ]
