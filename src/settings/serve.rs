@@ -199,6 +199,24 @@ mod tests {
     }
 
     #[test]
+    fn clicks_are_off_by_default_and_need_serve() {
+        let parse = |text: &str| {
+            let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text.to_owned());
+            crate::settings::parse(&source)
+        };
+        assert!(!parse("").unwrap().counts_clicks());
+        let off = parse("[clicks]\nenabled = false\n").unwrap();
+        assert!(!off.counts_clicks());
+        let diags = parse("[topics]\nai = \"AI\"\n\n[clicks]\ntext = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            diags.contains("`[clicks]` needs `[serve]`") && diags.contains("broadsheet.toml:4:1"),
+            "{diags}"
+        );
+    }
+
+    #[test]
     fn hosts_and_paths_of_the_public_url() {
         let serve = super::Serve {
             public_url: toml::Spanned::new(
