@@ -185,6 +185,15 @@ fn counted_links_redirect_to_their_target_and_count_no_one() {
     let log = serve.log();
     serve.kill();
     let after = report(&project);
+    let hours = after["hours"].as_array().expect("hours");
+    assert_eq!(hours.len(), 72);
+    let (sent, clicked): (u64, u64) = hours.iter().fold((0, 0), |(s, c), h| {
+        (
+            s + h["sent"].as_u64().unwrap(),
+            c + h["clicks"].as_u64().unwrap(),
+        )
+    });
+    assert_eq!((sent, clicked), (2, 2), "{hours:?}");
     let figures: Vec<Value> = after["clicks"]
         .as_array()
         .unwrap()
@@ -243,11 +252,15 @@ fn report_page(project: &Project, report: &Value) {
         let browser = Browser::start(width, 900, mobile);
         browser.goto(&format!("file://{}", file.display()));
         let shown = browser.eval(
-            "const svg = document.querySelector('svg').getBoundingClientRect();
-             const bars = [...document.querySelectorAll('svg rect')]
+            "const svg = document.querySelector('#clicks-per-link').getBoundingClientRect();
+             const hours = document.querySelector('#clicks-per-hour').getBoundingClientRect();
+             const hourly = [...document.querySelectorAll('#clicks-per-hour rect')]
+               .filter(r => r.getBoundingClientRect().height > 0).length;
+             const bars = [...document.querySelectorAll('#clicks-per-link rect')]
                .filter(r => r.getBoundingClientRect().width > 0).length;
              return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
-                      chart: svg.width, tall: svg.height, bars };",
+                      chart: svg.width, tall: svg.height, bars,
+                      hoursWide: hours.width, hourly };",
         );
         assert!(
             shown["scroll"].as_u64() <= shown["inner"].as_u64(),
@@ -261,6 +274,15 @@ fn report_page(project: &Project, report: &Value) {
         assert_eq!(
             shown["bars"], 2,
             "one bar of clicks and one of scanners: {shown}"
+        );
+        assert!(
+            shown["hoursWide"].as_f64() > Some(width as f64 / 2.0),
+            "the hourly chart at {width}px: {shown}"
+        );
+        // One bar, or two when the clicks straddled the turn of an hour.
+        assert!(
+            (1..=2).contains(&shown["hourly"].as_u64().unwrap()),
+            "this hour's clicks: {shown}"
         );
         let png = browser.screenshot();
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &png)

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use super::status::Dispatched;
 use crate::audience::Store;
 use crate::cli::ReportArgs;
-use crate::dispatch::summary::Summary;
+use crate::dispatch::summary::{self, Summary};
 use crate::project::Project;
 use crate::say;
 
@@ -18,11 +18,15 @@ pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
     };
     let store = Store::open_read_only(&project.root)?;
     let report = dispatched.report(store.as_ref())?;
-    let clicks = match &store {
-        Some(store) => store.clicks(dispatched.number)?,
-        None => Vec::new(),
+    let (clicks, by_hour) = match &store {
+        Some(store) => (
+            store.clicks(dispatched.number)?,
+            store.clicks_by_hour(dispatched.number)?,
+        ),
+        None => Default::default(),
     };
-    let summary = Summary::new(report, clicks);
+    let hours = summary::hourly(&dispatched.ledger, &dispatched.dispatches, &by_hour)?;
+    let summary = Summary::new(report, clicks, hours);
     if let Some(file) = &args.html {
         std::fs::write(file, crate::dispatch::page::render(&summary))
             .with_context(|| format!("cannot write {}", file.display()))?;

@@ -58,6 +58,24 @@ pub fn render(summary: &Summary) -> String {
         let _ = write!(page, "<p class=\"warn\">{}</p>", html_escape(warning));
     }
     clicks(&mut page, summary);
+    let first = |f: fn(&super::summary::Hourly) -> u64| -> Vec<u64> {
+        summary.hours.iter().map(f).collect()
+    };
+    hour_bars(
+        &mut page,
+        "Sent per hour, first 72 hours",
+        "sent-per-hour",
+        &first(|h| h.sent),
+    );
+    if !summary.clicks.is_empty() {
+        let clicks: Vec<u64> = first(|h| h.clicks);
+        hour_bars(
+            &mut page,
+            "Clicks per hour, first 72 hours",
+            "clicks-per-hour",
+            &clicks,
+        );
+    }
     page.push_str("</body></html>\n");
     page
 }
@@ -88,7 +106,7 @@ fn clicks(page: &mut String, summary: &Summary) {
     let height = row * summary.clicks.len() as u64;
     let _ = write!(
         page,
-        "<h2>Clicks per link</h2><svg viewBox=\"0 0 360 {height}\" role=\"img\" \
+        "<h2>Clicks per link</h2><svg id=\"clicks-per-link\" viewBox=\"0 0 360 {height}\" role=\"img\" \
 aria-label=\"Clicks per link, scanners apart\">"
     );
     for (i, c) in (0_u64..).zip(&summary.clicks) {
@@ -127,4 +145,37 @@ aria-label=\"Clicks per link, scanners apart\">"
         );
     }
     page.push_str("</ol>");
+}
+
+/// A chart of `values`, one bar an hour, under `title`.
+fn hour_bars(page: &mut String, title: &str, id: &str, values: &[u64]) {
+    let most = values.iter().copied().max().unwrap_or(0).max(1);
+    let (width, height) = (5_u64, 80_u64);
+    let total = width * values.len() as u64;
+    let _ = write!(
+        page,
+        "<h2>{title}</h2><svg id=\"{id}\" viewBox=\"0 0 {total} {}\" role=\"img\" \
+aria-label=\"{title}\"><line x1=\"0\" y1=\"{height}\" x2=\"{total}\" y2=\"{height}\" \
+stroke=\"#888\" stroke-width=\"0.5\"/>",
+        height + 12
+    );
+    for (x, value) in (0_u64..).zip(values) {
+        let bar = value * height / most;
+        let _ = write!(
+            page,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{bar}\" fill=\"#0b57d0\"/>",
+            x * width,
+            height - bar,
+            width - 1
+        );
+    }
+    for mark in [0, 24, 48] {
+        let _ = write!(
+            page,
+            "<text x=\"{}\" y=\"{}\" font-size=\"8\">{mark}h</text>",
+            mark * width,
+            height + 10
+        );
+    }
+    page.push_str("</svg>");
 }

@@ -91,4 +91,20 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// The clicks (not the scanners') on `volume`'s links, by hour (unix hours), oldest
+    /// first.
+    pub fn clicks_by_hour(&self, volume: u32) -> anyhow::Result<Vec<(i64, u64)>> {
+        if !super::volumes::has_table(&self.conn, "clicks")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT hour, sum(clicks) FROM clicks WHERE volume = ?1 AND link > 0
+             GROUP BY hour ORDER BY hour",
+        )?;
+        let rows = stmt.query_map([volume], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
