@@ -249,7 +249,7 @@ pub fn volume_url(settings: &UnsubscribeLink, token: &str, volume: u32) -> Strin
         .split_once('#')
         .map_or((url.as_str(), None), |(h, f)| (h, Some(f)));
     let join = if head.contains('?') { '&' } else { '?' };
-    let mut out = format!("{head}{join}v={volume}");
+    let mut out = format!("{head}{join}{VOLUME_PARAM}={volume}");
     if let Some(fragment) = fragment {
         out.push('#');
         out.push_str(fragment);
@@ -260,13 +260,17 @@ pub fn volume_url(settings: &UnsubscribeLink, token: &str, volume: u32) -> Strin
 /// Where a URL template may put the volume's number; without it, `v=` is added.
 pub const VOLUME_SLOT: &str = "{volume}";
 
+/// The query parameter that names the volume whose message carried a link.
+pub const VOLUME_PARAM: &str = "v";
+
 /// The token in `text`, which is a token or a whole unsubscribe URL made from `settings`
 /// (with or without the volume [`volume_url`] adds).
 pub fn token_in<'a>(settings: &UnsubscribeLink, text: &'a str) -> &'a str {
     let text = text
         .rsplit_once(['?', '&'])
         .filter(|(_, last)| {
-            last.strip_prefix("v=")
+            last.strip_prefix(VOLUME_PARAM)
+                .and_then(|rest| rest.strip_prefix('='))
                 .is_some_and(|v| v.parse::<u32>().is_ok())
         })
         .filter(|_| !settings.url.contains(VOLUME_SLOT))

@@ -11,6 +11,7 @@ mod form;
 mod logged;
 mod mail;
 mod pages;
+mod reader;
 mod routes;
 mod signup;
 mod watch;

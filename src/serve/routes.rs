@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -17,6 +16,7 @@ use super::app::App;
 use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
+use super::reader::Reader;
 use super::signup;
 use crate::audience::store::Suppressed;
 use crate::audience::{Address, Reason, Source};
@@ -48,66 +48,6 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route(&format!("{base}healthz"), get(|| async { "ok\n" }))
         .fallback(not_found)
         .with_state(app)
-}
-
-/// The reader whose unsubscribe token is the path's `{token}`: a token that does not
-/// verify answers the one bad-link page before any handler runs.
-struct Reader {
-    address: Address,
-    token: String,
-    /// The volume whose message carried the link (`?v=12`), when it says.
-    volume: Option<u32>,
-}
-
-impl Reader {
-    /// The path of this reader's `page` (`unsubscribe`, `preferences`), keeping the volume
-    /// the link came from and adding `extra` (`saved=1`) to its query.
-    fn link(&self, app: &App, page: &str, extra: Option<&str>) -> String {
-        let base = app.serve.base_path();
-        let query: Vec<String> = self
-            .volume
-            .map(|v| format!("{VOLUME_PARAM}={v}"))
-            .into_iter()
-            .chain(extra.map(str::to_owned))
-            .collect();
-        let token = &self.token;
-        match query.is_empty() {
-            true => format!("{base}{page}/{token}"),
-            false => format!("{base}{page}/{token}?{}", query.join("&")),
-        }
-    }
-}
-
-/// The query parameter of a reader's links that names the volume which carried them.
-pub(crate) const VOLUME_PARAM: &str = "v";
-
-/// The volume a link's query names; anything else there (or a malformed number) is ignored,
-/// so that old links without it keep working.
-fn volume_in(query: Option<&str>) -> Option<u32> {
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == VOLUME_PARAM)
-        .and_then(|(_, value)| value.parse().ok())
-}
-
-impl FromRequestParts<Arc<App>> for Reader {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
-        let Path(token) = Path::<String>::from_request_parts(parts, app)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let volume = volume_in(parts.uri.query());
-        match app.verify(&token) {
-            Some(address) => Ok(Self {
-                address,
-                token,
-                volume,
-            }),
-            None => Err(app.pages.bad_link()),
-        }
-    }
 }
 
 async fn not_found(State(app): State<Arc<App>>) -> Response {
