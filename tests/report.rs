@@ -176,3 +176,43 @@ fn report_counts_what_the_volume_did_and_each_channel_of_its_links() {
         text.stdout
     );
 }
+
+#[test]
+fn status_says_why_an_address_was_left_out() {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let why = |address: &str| {
+        let shown = run(
+            &project,
+            &["status", "volumes/011.toml", "--recipient", address],
+        );
+        assert_eq!(shown.status, 1, "{}", shown.stdout);
+        shown.stderr
+    };
+    let staff = why("editor@example.org");
+    assert!(
+        staff.contains(
+            "error: editor@example.org was left out of volume 11: in none of the segments dispatched (subscribers)"
+        ),
+        "{staff}"
+    );
+    let stranger = why("nobody@example.org");
+    assert!(
+        stranger.contains("not listed in recipients.toml or its imports"),
+        "{stranger}"
+    );
+    project.ok(&[
+        "suppress",
+        "add",
+        "editor@example.org",
+        "--reason",
+        "bounced",
+    ]);
+    let suppressed = why("editor@example.org");
+    assert!(
+        suppressed.contains("left out of volume 11: suppressed since ")
+            && suppressed.contains("(bounced)"),
+        "{suppressed}"
+    );
+}

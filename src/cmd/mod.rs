@@ -6,6 +6,7 @@ pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod dispatch;
 pub(crate) mod init;
+pub(crate) mod left_out;
 pub(crate) mod manual;
 pub(crate) mod new;
 pub(crate) mod plan;

@@ -61,8 +61,10 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
     let (number, ledger) = (dispatched.number, &dispatched.ledger);
     if let Some(address) = &args.recipient {
         let Some(history) = report::history(ledger, number, address)? else {
+            let why = super::left_out::reason(project, &dispatched.dispatches, address)
+                .unwrap_or_else(|e| format!("the recipient files cannot tell why: {e:#}"));
             crate::say_err(format_args!(
-                "error: {address} is not among the recipients of volume {number}"
+                "error: {address} was left out of volume {number}: {why}"
             ))?;
             return Err(Reported.into());
         };
