@@ -39,6 +39,8 @@ pub enum Command {
     Dispatch(DispatchArgs),
     /// Show where a volume's dispatch stands, from the ledger
     Status(StatusArgs),
+    /// Show what a volume did: deliveries, bounces, complaints, unsubscribes, clicks
+    Report(ReportArgs),
     /// Count recipients per segment, or explain whether one address gets a volume
     Recipients(RecipientsArgs),
     /// Send test copies of a volume to the proof list (never to subscribers)
@@ -224,6 +226,19 @@ pub struct StatusArgs {
     /// Show one address's whole history instead
     #[arg(long, value_name = "ADDRESS")]
     pub recipient: Option<String>,
+}
+
+/// Arguments of `broadsheet report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The volume file, e.g. volumes/012.toml
+    pub volume: PathBuf,
+    /// Print JSON for scripts (keys documented in the README)
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report as a self-contained web page (no script, no remote asset)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Arguments of `broadsheet recipients`.

@@ -31,6 +31,7 @@ pub mod archive;
 pub mod audience;
 pub mod bounces;
 pub mod cli;
+pub mod clicks;
 pub mod clock;
 mod cmd;
 pub mod date;
@@ -138,6 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => cmd::plan::run(&project()?, &args, Timestamp::now()),
         Command::Dispatch(args) => cmd::dispatch::run(&project()?, &args, Timestamp::now()),
         Command::Status(args) => cmd::status::run(&project()?, &args),
+        Command::Report(args) => cmd::report::run(&project()?, &args),
         Command::Recipients(args) => cmd::recipients::run(&project()?, &args),
         Command::Suppress(args) => cmd::suppress::run(&project()?, &args, Timestamp::now()),
         Command::UnsubscribeToken(args) => cmd::unsubscribe_token::run(&project()?, &args),

@@ -236,8 +236,45 @@ pub fn url(settings: &UnsubscribeLink, token: &str) -> String {
     settings.url.replacen(TOKEN_SLOT, token, 1)
 }
 
-/// The token in `text`, which is a token or a whole unsubscribe URL made from `settings`.
+/// The unsubscribe URL for `token` in a message of volume `volume`: the template's
+/// `{volume}` slot gets the number, or else a `v=` query parameter is added (before any
+/// `#fragment`), so that whatever the link does is tied to the issue that carried it. The
+/// RFC 8058 POST goes to this very URL, so one-clicks carry it too.
+pub fn volume_url(settings: &UnsubscribeLink, token: &str, volume: u32) -> String {
+    let url = url(settings, token);
+    if url.contains(VOLUME_SLOT) {
+        return url.replacen(VOLUME_SLOT, &volume.to_string(), 1);
+    }
+    let (head, fragment) = url
+        .split_once('#')
+        .map_or((url.as_str(), None), |(h, f)| (h, Some(f)));
+    let join = if head.contains('?') { '&' } else { '?' };
+    let mut out = format!("{head}{join}{VOLUME_PARAM}={volume}");
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+/// Where a URL template may put the volume's number; without it, `v=` is added.
+pub const VOLUME_SLOT: &str = "{volume}";
+
+/// The query parameter that names the volume whose message carried a link.
+pub const VOLUME_PARAM: &str = "v";
+
+/// The token in `text`, which is a token or a whole unsubscribe URL made from `settings`
+/// (with or without the volume [`volume_url`] adds).
 pub fn token_in<'a>(settings: &UnsubscribeLink, text: &'a str) -> &'a str {
+    let text = text
+        .rsplit_once(['?', '&'])
+        .filter(|(_, last)| {
+            last.strip_prefix(VOLUME_PARAM)
+                .and_then(|rest| rest.strip_prefix('='))
+                .is_some_and(|v| v.parse::<u32>().is_ok())
+        })
+        .filter(|_| !settings.url.contains(VOLUME_SLOT))
+        .map_or(text, |(rest, _)| rest);
     let template = &settings.url;
     let (before, after) = template.split_once(TOKEN_SLOT).unwrap_or((template, ""));
     text.strip_prefix(before)
@@ -302,6 +339,26 @@ mod tests {
                 .contains("proof")
         );
         assert!(Signer::new(b"short", "x").is_err());
+    }
+
+    #[test]
+    fn volume_urls_carry_the_volume_and_keep_their_token() {
+        let mut settings = UnsubscribeLink {
+            url: "https://n.example/u/{token}".to_owned(),
+            mailto: None,
+            secret_env: "SECRET".to_owned(),
+        };
+        let url = volume_url(&settings, "TOK", 12);
+        assert_eq!(url, "https://n.example/u/TOK?v=12");
+        assert_eq!(token_in(&settings, &url), "TOK");
+        settings.url = "https://n.example/u?t={token}#x".to_owned();
+        assert_eq!(
+            volume_url(&settings, "TOK", 3),
+            "https://n.example/u?t=TOK&v=3#x"
+        );
+        settings.url = "https://n.example/{volume}/u/{token}".to_owned();
+        let url = volume_url(&settings, "TOK", 7);
+        assert_eq!(url, "https://n.example/7/u/TOK");
     }
 
     #[test]

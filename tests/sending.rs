@@ -153,7 +153,7 @@ pub fn check_message(captured: &Captured) -> String {
         message
             .body_html(0)
             .expect("html body")
-            .contains(&format!("href=\"{url}\"")),
+            .contains(&format!("href=\"{}\"", handlebars::html_escape(&url))),
         "the HTML part links {url}"
     );
     url

@@ -84,7 +84,8 @@ fn walk(width: u32, mobile: bool, who: &str) {
     );
     check(&browser);
     let list = project.ok(&["suppress", "list"]).stdout;
-    assert!(list.contains("unsubscribed  page"), "{list}");
+    // Through the preferences page: its own channel, told apart from the unsubscribe page.
+    assert!(list.contains("unsubscribed  preferences"), "{list}");
     click_until(&browser, "button[type=submit]", "Unsubscribe from");
     assert_eq!(project.ok(&["suppress", "list"]).stdout, "", "resubscribed");
 }

@@ -22,12 +22,14 @@ pub enum Source {
     Complaint,
     /// A mail to the `mailto:` unsubscribe address.
     Mailto,
+    /// The reader's own preferences page (topics, unsubscribe, resubscribe).
+    Preferences,
     /// The old `state/suppressions.csv`, read once.
     Migration,
 }
 
 impl Source {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::OneClick,
         Self::Page,
         Self::Signup,
@@ -37,6 +39,7 @@ impl Source {
         Self::Bounce,
         Self::Complaint,
         Self::Mailto,
+        Self::Preferences,
         Self::Migration,
     ];
 
@@ -52,6 +55,7 @@ impl Source {
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
             Self::Mailto => "mailto",
+            Self::Preferences => "preferences",
             Self::Migration => "migration",
         }
     }

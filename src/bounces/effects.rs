@@ -91,7 +91,9 @@ pub fn apply(
     };
     let detail = Some(finding.reason);
     Ok(
-        match tx.suppress_for(address, reason, detail, source, Some(&report.id), now)? {
+        match tx.from_volume(mapped.volume, |tx| {
+            tx.suppress_for(address, reason, detail, source, Some(&report.id), now)
+        })? {
             Suppressed::Added | Suppressed::Replaced(_) => Effect::Suppressed,
             Suppressed::Kept(_) => Effect::None,
         },

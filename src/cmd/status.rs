@@ -6,27 +6,65 @@ use crate::cli::StatusArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::prepare;
 use crate::dispatch::report::{self, Report, Returns};
-use crate::ledger::State;
+use std::path::Path;
+
+use crate::ledger::{Dispatch, Ledger, State};
 use crate::project::Project;
 use crate::volume;
 use crate::{Reported, say};
 
+/// A dispatched volume's number, the ledger and the volume's dispatches, oldest first.
+pub(crate) struct Dispatched {
+    pub(crate) number: u32,
+    pub(crate) ledger: Ledger,
+    pub(crate) dispatches: Vec<Dispatch>,
+}
+
+impl Dispatched {
+    /// The dispatches of the volume in `path`; `None` (once said so) when it has none.
+    pub(crate) fn load(project: &Project, path: &Path) -> anyhow::Result<Option<Self>> {
+        let volume = volume::load(path)?;
+        let number = *volume.meta.number.get_ref();
+        let ledger = prepare::read_ledger(project)?;
+        let dispatches = match &ledger {
+            Some(l) => l.dispatches(number)?,
+            None => Vec::new(),
+        };
+        let Some(ledger) = ledger.filter(|_| !dispatches.is_empty()) else {
+            say(format_args!("volume {number} has not been dispatched"))?;
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            number,
+            ledger,
+            dispatches,
+        }))
+    }
+
+    /// The report of every dispatch, with the reports tied to no message that came since
+    /// the first one, from `store` when there is one.
+    pub(crate) fn report(&self, store: Option<&Store>) -> anyhow::Result<Report> {
+        let mut report = report::report(&self.ledger, self.number, &self.dispatches)?;
+        if let (Some(store), Some(first)) = (store, self.dispatches.first()) {
+            let since = Timestamp(first.started_at / 1000);
+            report.returns.unverified = store.unverified_since(since)?;
+            report.returns.unsubscribed = store.unsubscribes(self.number)?;
+        }
+        Ok(report)
+    }
+}
+
 pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
-    let volume = volume::load(&args.volume)?;
-    let number = *volume.meta.number.get_ref();
-    let ledger = prepare::read_ledger(project)?;
-    let dispatches = match &ledger {
-        Some(l) => l.dispatches(number)?,
-        None => Vec::new(),
-    };
-    let Some(ledger) = ledger.filter(|_| !dispatches.is_empty()) else {
-        say(format_args!("volume {number} has not been dispatched"))?;
+    let Some(dispatched) = Dispatched::load(project, &args.volume)? else {
         return Ok(());
     };
+    let (number, ledger) = (dispatched.number, &dispatched.ledger);
     if let Some(address) = &args.recipient {
-        let Some(history) = report::history(&ledger, number, address)? else {
+        let Some(history) = report::history(ledger, number, address)? else {
+            let why = super::left_out::reason(project, &dispatched.dispatches, address)
+                .unwrap_or_else(|e| format!("the recipient files cannot tell why: {e:#}"));
             crate::say_err(format_args!(
-                "error: {address} is not among the recipients of volume {number}"
+                "error: {address} was left out of volume {number}: {why}"
             ))?;
             return Err(Reported.into());
         };
@@ -71,12 +109,7 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut report = report::report(&ledger, number, &dispatches)?;
-    if let (Some(store), Some(first)) = (Store::open_read_only(&project.root)?, dispatches.first())
-    {
-        let since = Timestamp(first.started_at / 1000);
-        report.returns.unverified = store.unverified_since(since)?;
-    }
+    let report = dispatched.report(Store::open_read_only(&project.root)?.as_ref())?;
     if args.json {
         return say(format_args!("{}", serde_json::to_string_pretty(&report)?)).map_err(Into::into);
     }
@@ -159,6 +192,17 @@ fn print_returns(r: &Returns) -> anyhow::Result<()> {
             "{} report(s) tied to no message we sent since the first dispatch: listed by \
              `bounces import`, never acted on",
             r.unverified
+        ))?;
+    }
+    let u = &r.unsubscribed;
+    if u.total() > 0 {
+        say(format_args!(
+            "unsubscribed through the volume's links: {} ({} one-click, {} page, {} preferences, {} mailto)",
+            u.total(),
+            u.one_click,
+            u.page,
+            u.preferences,
+            u.mailto
         ))?;
     }
     if r.refused + r.bounced + r.soft_bounced + r.sender_refused + r.complaints + r.unsubscribes

@@ -46,7 +46,7 @@ impl Messages {
             .variants
             .get(&entry.variant)
             .with_context(|| format!("variant `{}` was not rendered", entry.variant))?;
-        let url = unsubscribe::url(&self.unsubscribe, &self.signer.token(&to));
+        let url = unsubscribe::volume_url(&self.unsubscribe, &self.signer.token(&to), self.volume);
         let mailto_token = self
             .mailto
             .then(|| verp::token(&self.signer, Purpose::Mailto, self.volume, &to));

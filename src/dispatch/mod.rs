@@ -15,6 +15,7 @@ mod limits;
 mod lock;
 mod marker;
 mod messages;
+pub(crate) mod page;
 pub(crate) mod plan;
 pub(crate) mod prepare;
 mod progress;
@@ -22,6 +23,7 @@ pub(crate) mod report;
 mod run;
 pub mod schedule;
 mod sender;
+pub(crate) mod summary;
 mod verdict;
 
 use std::path::Path;

@@ -68,6 +68,9 @@ pub struct Returns {
     pub complaints: u64,
     /// Answered with a mail to the `mailto:` unsubscribe address.
     pub unsubscribes: u64,
+    /// Unsubscribes through the volume's links by channel (the `mailto:` ones among them),
+    /// from the audience store.
+    pub unsubscribed: crate::audience::store::Unsubscribes,
     /// Reports received since the volume's first dispatch that were tied to no message we
     /// sent (forged, or from a stranger): kept and shown, never acted on.
     pub unverified: u64,

@@ -51,8 +51,17 @@ pub fn run(
     let volume = prepared.ready.parts().0;
     let layout = crate::pipeline::layout_dir(project, volume);
     let hash = super::content_hash(request.volume, &layout)?;
-    let frozen = serde_json::to_string(&sending.frozen(&signer.fingerprint()))?;
+    let mut frozen = sending.frozen(&signer.fingerprint());
+    // Counted links change every message's HTML: a resume keeps what the dispatch began with.
+    if project.settings.counts_clicks() {
+        frozen.insert("click counts", "on".to_owned());
+    }
+    let frozen = serde_json::to_string(&frozen)?;
     let mut variants = prepared.ready.variants(sending, volume.subject(), now);
+    let counter = crate::clicks::counter(&project.settings, &signer, number, &variants)?;
+    if let Some(counter) = &counter {
+        variants.count_clicks(counter.clone());
+    }
     if let Some(url) = project.settings.page_url(number) {
         let page = project
             .archive_dir()
@@ -78,6 +87,10 @@ pub fn run(
     }
     let state = project.root.join("state");
     let _lock = DispatchLock::acquire(&state, number)?;
+    if let Some(counter) = &counter {
+        // Before any message leaves, so that `serve` knows where every counted link leads.
+        Store::open(&project.root)?.write(|tx| tx.set_links(number, counter.links()))?;
+    }
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
     let mut ledger = Ledger::open(&ledger_path)?;
     let mut marker = Marker::load(&state, number)?;

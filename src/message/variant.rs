@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::{Common, MessageTemplate, Rendered};
+use crate::clicks::Counter;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::layout::Layout;
 use crate::render::{self, GREETING_PLACEHOLDER, MjmlOrigin, Reader};
@@ -50,6 +51,8 @@ pub struct Variants<'a> {
     /// The volume's page in the web archive, for the "view in browser" link.
     web_url: Option<&'a str>,
     rendered: HashMap<VariantKey, Option<Variant>>,
+    /// Points the HTML part's links at `serve` when clicks are counted.
+    counter: Option<Counter>,
 }
 
 impl<'a> Variants<'a> {
@@ -68,7 +71,25 @@ impl<'a> Variants<'a> {
             common,
             web_url,
             rendered: HashMap::new(),
+            counter: None,
         }
+    }
+
+    /// The outgoing links of the whole volume's HTML part, every pick shown, in order: the
+    /// places click counting numbers (see [`crate::clicks::targets`]).
+    pub fn link_targets(&self, public_url: &str) -> Result<Vec<crate::clicks::Link>, Diagnostics> {
+        let everything = Reader {
+            topics: None,
+            greeting: None,
+        };
+        let parts = self.rendered_parts(&everything)?;
+        Ok(crate::clicks::targets(&parts.html.0, public_url))
+    }
+
+    /// Counts clicks with `counter` in every variant rendered from now on.
+    pub fn count_clicks(&mut self, counter: Counter) {
+        self.rendered.clear();
+        self.counter = Some(counter);
     }
 
     /// The variant `key` names, or `None` when it has no picks and is not sent.
@@ -96,11 +117,15 @@ impl<'a> Variants<'a> {
         if picks == 0 {
             return Ok(None);
         }
-        let plain = self.rendered_parts(&anonymous)?;
-        let greeted = self.rendered_parts(&Reader {
+        let mut plain = self.rendered_parts(&anonymous)?;
+        let mut greeted = self.rendered_parts(&Reader {
             topics,
             greeting: Some(GREETING_PLACEHOLDER),
         })?;
+        if let Some(counter) = &self.counter {
+            counter.rewrite(&mut plain);
+            counter.rewrite(&mut greeted);
+        }
         let greets = greeted.text.0.contains(GREETING_PLACEHOLDER)
             || greeted.html.0.contains(GREETING_PLACEHOLDER);
         Ok(Some(Variant {

@@ -84,6 +84,13 @@ max = 5
 # signup_segment = "subscribers"  # the segment readers who sign up join
 # trusted_proxies = ["127.0.0.1"] # whose X-Forwarded-For is believed (the reverse proxy)
 
+# Click counts per pick, off unless enabled (see "What the issue did" in the README): each
+# link of the HTML part then points at `serve` with the volume and the link's place, and
+# nothing about the reader; counts are kept per volume, link and hour. Needs [serve].
+# [clicks]
+# enabled = true
+# text = false                    # true: count the text part's links too
+
 # The topics readers may choose on the sign-up and preference pages: the key is the topic
 # used in volumes (`topics = ["ai"]` on a pick) and recipients, the value its label.
 # `check` warns about a pick topic this table does not declare.

@@ -38,6 +38,8 @@ pub(crate) struct App {
     pub(super) latest: Option<String>,
     pub(super) limiter: Limiter,
     pub(super) hooks: Hooks,
+    /// The clients of counted links, hashed under a key of the day (memory only).
+    pub(super) seen: super::clicks::Seen,
 }
 
 impl App {
@@ -85,6 +87,7 @@ impl App {
             signer,
             candidates,
             hooks,
+            seen: super::clicks::Seen::default(),
         })
     }
 

@@ -24,9 +24,12 @@ const BATCH: usize = 1024;
 /// A change to the audience store.
 #[derive(Debug)]
 pub(super) enum Change {
-    Unsubscribe(Address, Source),
-    Resubscribe(Address),
-    Topics(Address, Vec<String>),
+    /// An unsubscribe through `Source`, from the links of a volume when known.
+    Unsubscribe(Address, Source, Option<u32>),
+    /// A reader's own unsubscribe lifted on their preferences page.
+    Resubscribe(Address, Option<u32>),
+    /// A reader's choice of topics on their preferences page.
+    Topics(Address, Vec<String>, Option<u32>),
     Signup(Pending),
     MailFailed(String),
     /// Confirms sign-up `id`; with `welcome`, claims the reader's welcome mail with it.
@@ -38,6 +41,13 @@ pub(super) enum Change {
     Claim(Address, &'static str),
     /// A report a webhook received, and the route it came by.
     Report(Box<Report>, &'static str),
+    /// A request for a counted link (see `serve::clicks`).
+    Click {
+        volume: u32,
+        link: u32,
+        hour: i64,
+        scanner: bool,
+    },
 }
 
 /// What a change did.
@@ -163,15 +173,26 @@ fn apply(
     now: Timestamp,
 ) -> anyhow::Result<Done> {
     Ok(match change {
-        Change::Unsubscribe(address, source) => {
-            Done::Suppressed(tx.suppress(address, Reason::Unsubscribed, *source, None, now)?)
+        Change::Unsubscribe(address, source, volume) => {
+            Done::Suppressed(tx.from_volume(*volume, |tx| {
+                tx.suppress(address, Reason::Unsubscribed, *source, None, now)
+            })?)
         }
-        Change::Resubscribe(address) => {
-            let lifted = tx.unsuppress(address, Some(Reason::Unsubscribed), Source::Page, now)?;
+        Change::Resubscribe(address, volume) => {
+            let lifted = tx.from_volume(*volume, |tx| {
+                tx.unsuppress(
+                    address,
+                    Some(Reason::Unsubscribed),
+                    Source::Preferences,
+                    now,
+                )
+            })?;
             Done::Lifted(lifted.is_some())
         }
-        Change::Topics(address, topics) => {
-            tx.set_topics(address, topics, Source::Page, now)?;
+        Change::Topics(address, topics, volume) => {
+            tx.from_volume(*volume, |tx| {
+                tx.set_topics(address, topics, Source::Preferences, now)
+            })?;
             Done::Saved
         }
         Change::Signup(pending) => Done::Requested(tx.request_signup(pending, now)?),
@@ -187,6 +208,15 @@ fn apply(
             None => Done::Confirmed(None, false),
         },
         Change::Claim(address, kind) => Done::Claimed(tx.claim_mail(address, kind, now)?),
+        Change::Click {
+            volume,
+            link,
+            hour,
+            scanner,
+        } => {
+            tx.count_click(*volume, *link, *hour, *scanner)?;
+            Done::Saved
+        }
         Change::Report(report, label) => {
             let reports = reports.ok_or_else(|| anyhow::anyhow!("no webhook is configured"))?;
             Done::Applied(reports.apply(tx, report, label, now)?)

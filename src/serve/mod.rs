@@ -4,6 +4,7 @@
 //! writing to the audience store; hardened by the guard it shares with `preview`.
 
 mod app;
+mod clicks;
 mod client;
 mod commit;
 mod form;
@@ -11,6 +12,7 @@ mod hooks;
 mod logged;
 mod mail;
 mod pages;
+mod reader;
 mod respond;
 mod routes;
 mod signup;

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -17,6 +16,7 @@ use super::app::App;
 use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
+use super::reader::Reader;
 use super::respond::{TopicView, forbidden, same_origin, unavailable};
 use super::signup;
 use crate::audience::store::Suppressed;
@@ -42,30 +42,13 @@ pub(super) fn router(app: Arc<App>) -> Router {
             &format!("{base}confirm/{{token}}"),
             get(signup::confirm_page).post(signup::confirm),
         )
+        .route(
+            &format!("{base}c/{{volume}}/{{place}}/{{mac}}"),
+            get(super::clicks::follow),
+        )
         .route(&format!("{base}healthz"), get(|| async { "ok\n" }))
         .fallback(not_found)
         .with_state(app)
-}
-
-/// The reader whose unsubscribe token is the path's `{token}`: a token that does not
-/// verify answers the one bad-link page before any handler runs.
-struct Reader {
-    address: Address,
-    token: String,
-}
-
-impl FromRequestParts<Arc<App>> for Reader {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
-        let Path(token) = Path::<String>::from_request_parts(parts, app)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        match app.verify(&token) {
-            Some(address) => Ok(Self { address, token }),
-            None => Err(app.pages.bad_link()),
-        }
-    }
 }
 
 async fn not_found(State(app): State<Arc<App>>) -> Response {
@@ -90,19 +73,15 @@ struct UnsubscribeView {
     resubscribable: bool,
 }
 
-async fn unsubscribe_page(
-    State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
-) -> Response {
-    let suppression = match app.store().suppression(&address) {
+async fn unsubscribe_page(State(app): State<Arc<App>>, reader: Reader) -> Response {
+    let suppression = match app.store().suppression(&reader.address) {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
-    let base = app.serve.base_path();
     let view = UnsubscribeView {
-        address: masked(&address),
-        action: format!("{base}unsubscribe/{token}"),
-        preferences: format!("{base}preferences/{token}"),
+        address: masked(&reader.address),
+        action: reader.link(&app, "unsubscribe", None),
+        preferences: reader.link(&app, "preferences", None),
         done: suppression.is_some(),
         resubscribable: suppression.is_none_or(|s| s.reason == Reason::Unsubscribed),
     };
@@ -113,7 +92,7 @@ async fn unsubscribe_page(
 /// button (`confirm=yes`, Origin checked).
 async fn unsubscribe(
     State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
+    reader: Reader,
     headers: HeaderMap,
     form: Form,
 ) -> Response {
@@ -128,7 +107,11 @@ async fn unsubscribe(
     };
     match app
         .committer
-        .apply(Change::Unsubscribe(address, source))
+        .apply(Change::Unsubscribe(
+            reader.address.clone(),
+            source,
+            reader.volume,
+        ))
         .await
     {
         Ok(Done::Suppressed(Suppressed::Added)) => {
@@ -140,7 +123,7 @@ async fn unsubscribe(
     if one_click {
         return (StatusCode::OK, "unsubscribed\n").into_response();
     }
-    Redirect::to(&format!("{}unsubscribe/{token}", app.serve.base_path())).into_response()
+    Redirect::to(&reader.link(&app, "unsubscribe", None)).into_response()
 }
 
 #[derive(Serialize)]
@@ -160,24 +143,25 @@ struct Saved {
 
 async fn preferences_page(
     State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
+    reader: Reader,
     Query(query): Query<Saved>,
 ) -> Response {
+    let address = &reader.address;
     let (suppression, chosen) = {
         let store = app.store();
         match store
-            .suppression(&address)
-            .and_then(|s| Ok((s, store.topic_choice(&address)?)))
+            .suppression(address)
+            .and_then(|s| Ok((s, store.topic_choice(address)?)))
         {
             Ok(found) => found,
             Err(e) => return unavailable(&e),
         }
     };
     // The reader's own choice as committed now, else the topics the files give them.
-    let chosen = chosen.map_or_else(|| app.candidates.topics(&address), |c| c.topics);
+    let chosen = chosen.map_or_else(|| app.candidates.topics(address), |c| c.topics);
     let view = PreferencesView {
-        address: masked(&address),
-        action: format!("{}preferences/{token}", app.serve.base_path()),
+        address: masked(address),
+        action: reader.link(&app, "preferences", None),
         topics: signup::topic_views(&app, &chosen),
         subscribed: suppression.is_none(),
         resubscribable: suppression.is_none_or(|s| s.reason == Reason::Unsubscribed),
@@ -188,29 +172,29 @@ async fn preferences_page(
 
 async fn preferences(
     State(app): State<Arc<App>>,
-    Reader { address, token }: Reader,
+    reader: Reader,
     headers: HeaderMap,
     form: Form,
 ) -> Response {
     if !same_origin(&app, &headers) {
         return forbidden(&app);
     }
-    let base = app.serve.base_path();
+    let (address, volume) = (reader.address.clone(), reader.volume);
     let (change, then) = match form.get("action") {
         Some("save") => {
             let topics = signup::declared_topics(&app, &form);
             (
-                Change::Topics(address, topics),
-                format!("{base}preferences/{token}?saved=1"),
+                Change::Topics(address, topics, volume),
+                reader.link(&app, "preferences", Some("saved=1")),
             )
         }
         Some("unsubscribe") => (
-            Change::Unsubscribe(address, Source::Page),
-            format!("{base}unsubscribe/{token}"),
+            Change::Unsubscribe(address, Source::Preferences, volume),
+            reader.link(&app, "unsubscribe", None),
         ),
         Some("resubscribe") => (
-            Change::Resubscribe(address),
-            format!("{base}preferences/{token}"),
+            Change::Resubscribe(address, volume),
+            reader.link(&app, "preferences", None),
         ),
         _ => {
             return app.pages.problem(

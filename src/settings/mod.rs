@@ -18,7 +18,7 @@ mod webhooks;
 
 pub use returns::{Algorithm, Bounces, Dkim, FORGEABLE, MAX_BOUNCE_LOCAL, OneOrMany, VERP_HINT};
 pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
-pub use serve::Serve;
+pub use serve::{Clicks, Serve};
 pub use webhooks::{PostmarkWebhook, SesWebhook, Webhooks};
 
 /// The slot in `[unsubscribe] url` that each recipient's token fills.
@@ -59,6 +59,8 @@ pub struct Settings {
     pub warnings: Diagnostics,
     /// The subscriber service (`[serve]`), when the project runs `broadsheet serve`.
     pub serve: Option<Serve>,
+    /// `[clicks]`: click counts per link, when the project counts them.
+    pub clicks: Option<Clicks>,
     /// The reports relays post to `serve` (`[webhooks.ses]`, `[webhooks.postmark]`).
     #[serde(default)]
     pub webhooks: Webhooks,
@@ -112,6 +114,11 @@ impl Default for Limits {
 }
 
 impl Settings {
+    /// Whether dispatched messages count clicks (`[clicks]` there and enabled).
+    pub fn counts_clicks(&self) -> bool {
+        self.clicks.as_ref().is_some_and(|c| c.enabled)
+    }
+
     /// The public URL of volume `number`'s web page, when the project has an archive.
     pub fn page_url(&self, number: u32) -> Option<String> {
         self.archive.as_ref().map(|a| a.page_url(number))
@@ -319,6 +326,15 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         serve::check(source, s, settings.unsubscribe.as_ref(), &mut diags);
     }
     webhooks::check(source, &settings.webhooks, &mut diags);
+    if settings.counts_clicks() && settings.serve.is_none() {
+        let span = doc.root().get("clicks").map_or(0..0, Spanned::span);
+        diags.push(
+            Diagnostic::error(
+                "`[clicks]` needs `[serve]`: the counted links point at `broadsheet serve`",
+            )
+            .at_span(source, span),
+        );
+    }
     serve::check_topics(source, doc.root(), &mut diags);
     if !crate::layout::is_name(&settings.layout) {
         let span = doc.root().get("layout").map_or(0..0, Spanned::span);

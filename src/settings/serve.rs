@@ -35,6 +35,19 @@ pub struct Serve {
     pub remind_after_hours: Spanned<i64>,
 }
 
+/// `[clicks]`: counting clicks per link of each pick, with links that name no reader (off
+/// unless the table is there; `enabled = false` turns it off again).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clicks {
+    /// Whether the HTML part's links point at `serve` to be counted.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Whether the text part's links are counted too.
+    #[serde(default)]
+    pub text: bool,
+}
+
 fn yes() -> bool {
     true
 }
@@ -181,6 +194,24 @@ mod tests {
                 && diags.contains("broadsheet.toml:3:1")
                 && diags.contains("topic `ai,chips` holds `,`")
                 && diags.contains("broadsheet.toml:4:1"),
+            "{diags}"
+        );
+    }
+
+    #[test]
+    fn clicks_are_off_by_default_and_need_serve() {
+        let parse = |text: &str| {
+            let source = SourceFile::new(std::path::Path::new("broadsheet.toml"), text.to_owned());
+            crate::settings::parse(&source)
+        };
+        assert!(!parse("").unwrap().counts_clicks());
+        let off = parse("[clicks]\nenabled = false\n").unwrap();
+        assert!(!off.counts_clicks());
+        let diags = parse("[topics]\nai = \"AI\"\n\n[clicks]\ntext = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            diags.contains("`[clicks]` needs `[serve]`") && diags.contains("broadsheet.toml:4:1"),
             "{diags}"
         );
     }

@@ -5,10 +5,12 @@
 //! file created 0600; every writer goes through [`Store::write`], an immediate transaction,
 //! so concurrent processes (`serve`, `dispatch`, `suppress`) never lose each other's changes.
 
+mod clicks;
 mod migrate;
 mod notices;
 mod read;
 mod unverified;
+mod volumes;
 mod write;
 
 use std::path::Path;
@@ -18,8 +20,10 @@ use anyhow::Context as _;
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use crate::audience::source::Source;
+pub use clicks::Click;
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
+pub use volumes::Unsubscribes;
 pub use write::{Pending, Requested, SIGNUP_HOURS, Suppressed, Tx};
 
 /// The store's place in a project (git-ignored, with the other state).
@@ -86,6 +90,26 @@ CREATE TABLE IF NOT EXISTS unverified (
     doubt TEXT NOT NULL,
     at INTEGER NOT NULL,
     PRIMARY KEY (reference, named)
+);
+CREATE TABLE IF NOT EXISTS event_volumes (
+    event INTEGER PRIMARY KEY REFERENCES events (id),
+    volume INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_volumes_by_volume ON event_volumes (volume);
+CREATE TABLE IF NOT EXISTS click_links (
+    volume INTEGER NOT NULL,
+    link INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (volume, link)
+);
+CREATE TABLE IF NOT EXISTS clicks (
+    volume INTEGER NOT NULL,
+    link INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    clicks INTEGER NOT NULL,
+    scanner INTEGER NOT NULL,
+    PRIMARY KEY (volume, link, hour)
 );
 CREATE INDEX IF NOT EXISTS events_by_key ON events (key, id);
 CREATE INDEX IF NOT EXISTS events_by_reference ON events (reference) WHERE reference IS NOT NULL;

@@ -235,3 +235,46 @@ fn a_store_made_before_suppressions_kept_their_report_reason_gains_the_column() 
         "{history:?}"
     );
 }
+
+#[test]
+fn unsubscribes_are_counted_by_the_volume_and_channel_that_brought_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let reader = |n: u32| Address::parse(&format!("r{n}@example.org")).unwrap();
+    let channels = [
+        (Source::OneClick, Some(12)),
+        (Source::Page, Some(12)),
+        (Source::Page, Some(12)),
+        (Source::Preferences, Some(12)),
+        (Source::Mailto, Some(11)),
+        (Source::OneClick, None),
+    ];
+    for (n, (source, volume)) in (0..).zip(channels) {
+        store
+            .write(|tx| {
+                tx.from_volume(volume, |tx| {
+                    tx.suppress(&reader(n), Reason::Unsubscribed, source, None, NOW)
+                })
+            })
+            .unwrap();
+    }
+    // A topic change through volume 12 is tied to it but is no unsubscribe.
+    store
+        .write(|tx| {
+            tx.from_volume(Some(12), |tx| {
+                tx.set_topics(&reader(9), &[], Source::Preferences, NOW)
+            })
+        })
+        .unwrap();
+    let twelve = store.unsubscribes(12).unwrap();
+    let expected = Unsubscribes {
+        one_click: 1,
+        page: 2,
+        preferences: 1,
+        mailto: 0,
+    };
+    assert_eq!(twelve, expected);
+    assert_eq!(twelve.total(), 4);
+    assert_eq!(store.unsubscribes(11).unwrap().mailto, 1);
+    assert_eq!(store.unsubscribes(13).unwrap(), Unsubscribes::default());
+}

@@ -10,6 +10,8 @@ use crate::clock::Timestamp;
 /// A write transaction on the store; see [`super::Store::write`].
 pub struct Tx<'c> {
     tx: Transaction<'c>,
+    /// The volume whose link the changes being made came through (see [`Tx::from_volume`]).
+    pub(super) volume: Option<u32>,
 }
 
 /// What [`Tx::suppress`] did.
@@ -56,7 +58,7 @@ pub const SIGNUP_HOURS: i64 = 72;
 
 impl<'c> Tx<'c> {
     pub(super) fn new(tx: Transaction<'c>) -> Self {
-        Self { tx }
+        Self { tx, volume: None }
     }
 
     pub(super) fn commit(self) -> rusqlite::Result<()> {
@@ -88,7 +90,7 @@ impl<'c> Tx<'c> {
                 source.as_str(),
                 reference
             ])?;
-        Ok(())
+        self.tie_to_volume()
     }
 
     /// Suppresses `address` for `reason`. An unsubscribe never replaces a bounce or a

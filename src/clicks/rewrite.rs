@@ -1,0 +1,258 @@
+//! Finding a message's outgoing links and pointing them at `serve`: the targets are the
+//! distinct `http(s)` hrefs of the full volume's HTML part in order, so that a link's place
+//! is the same in every topic variant and every resumed run.
+
+use crate::message::Rendered;
+use crate::unsubscribe::Signer;
+
+use super::CANARY;
+
+/// Rewrites the links of rendered parts for a volume whose clicks are counted.
+#[derive(Debug, Clone)]
+pub struct Counter {
+    /// `[serve] public_url`, ending with `/`.
+    public_url: String,
+    /// The volume's links; link `i` is place `i + 1`.
+    links: Vec<Link>,
+    /// Whether the text part's links are counted too (`[clicks] text = true`).
+    text: bool,
+    /// Each target's counted URL, and the canary's.
+    urls: Vec<String>,
+    canary: String,
+}
+
+impl Counter {
+    /// The counter of `volume` whose `links` are those [`targets`] found.
+    pub fn new(
+        signer: &Signer,
+        public_url: &str,
+        volume: u32,
+        links: Vec<Link>,
+        text: bool,
+    ) -> Self {
+        let url = |place: u32| format!("{public_url}{}", super::path(signer, volume, place));
+        let urls = (1..).zip(&links).map(|(place, _)| url(place)).collect();
+        Self {
+            public_url: public_url.to_owned(),
+            links,
+            text,
+            urls,
+            canary: url(CANARY),
+        }
+    }
+
+    /// The links, in order.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// Points the parts' outgoing links at `serve` and adds the canary to the HTML part.
+    pub fn rewrite(&self, parts: &mut Rendered) {
+        let html = &mut parts.html.0;
+        *html = map_hrefs(html, &self.public_url, |target, _| {
+            let place = self.links.iter().position(|l| l.target == target)?;
+            Some(self.urls[place].clone())
+        });
+        // Hidden from people and screen readers; scanners that follow every href find it.
+        let canary = format!(
+            "<a href=\"{}\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>",
+            self.canary
+        );
+        match html.rfind("</body>") {
+            Some(end) => html.insert_str(end, &canary),
+            None => html.push_str(&canary),
+        }
+        if self.text {
+            let text = &mut parts.text.0;
+            // The longest first, so that a target that begins another is not cut out of it.
+            let mut order: Vec<usize> = (0..self.links.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].target.len()));
+            for i in order {
+                *text = replace_urls(text, &self.links[i].target, &self.urls[i]);
+            }
+        }
+    }
+}
+
+/// The distinct outgoing targets of `html`, in order: `http(s)` hrefs that do not lead to
+/// `serve`'s own pages under `public_url` or to the unsubscribe placeholder.
+pub fn targets(html: &str, public_url: &str) -> Vec<Link> {
+    let mut found: Vec<Link> = Vec::new();
+    map_hrefs(html, public_url, |target, after| {
+        let words = label(after);
+        match found.iter_mut().find(|l| l.target == target) {
+            // A pick links its headline and its source alike: the longer words say more.
+            Some(link) if words.chars().count() > link.label.chars().count() => link.label = words,
+            Some(_) => {}
+            None => found.push(Link {
+                target: target.to_owned(),
+                label: words,
+            }),
+        }
+        None
+    });
+    found
+}
+
+/// A counted link: where it leads, and what the email shows for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The target URL.
+    pub target: String,
+    /// The longest words of its anchors (a pick's headline rather than its source's name),
+    /// or an image's `alt`; may be empty.
+    pub label: String,
+}
+
+/// The words of the anchor whose markup follows its href in `after`: its text without
+/// tags (or its image's `alt`), whitespace collapsed, the first 80 characters.
+fn label(after: &str) -> String {
+    let end = after.find("</a>").unwrap_or(after.len());
+    let inner = after[..end].split_once('>').map_or("", |(_, rest)| rest);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let mut words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.is_empty() {
+        words = inner
+            .split_once("alt=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map_or_else(String::new, |(alt, _)| alt.to_owned());
+    }
+    let words = words
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&");
+    words.chars().take(80).collect()
+}
+
+/// `html` with each outgoing href's target (unescaped) replaced by what `map` gives for
+/// it and the markup after it, if anything.
+fn map_hrefs(
+    html: &str,
+    public_url: &str,
+    mut map: impl FnMut(&str, &str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("href=\"") {
+        let start = at + "href=\"".len();
+        let Some(len) = rest[start..].find('"') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let raw = &rest[start..start + len];
+        let target = raw.replace("&amp;", "&");
+        let outgoing = (target.starts_with("https://") || target.starts_with("http://"))
+            && !serves(public_url, &target)
+            && !target.starts_with(crate::render::UNSUBSCRIBE_PLACEHOLDER);
+        let after = &rest[start + len..];
+        match outgoing.then(|| map(&target, after)).flatten() {
+            Some(url) => out.push_str(&url),
+            None => out.push_str(raw),
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `target` is one of `serve`'s own pages (the reader's, or a counted link), which
+/// are never counted; the rest of the site at `public_url` is.
+fn serves(public_url: &str, target: &str) -> bool {
+    const ROUTES: [&str; 5] = [
+        "unsubscribe/",
+        "preferences/",
+        "subscribe",
+        "confirm/",
+        "c/",
+    ];
+    target
+        .strip_prefix(public_url)
+        .is_some_and(|path| ROUTES.iter().any(|r| path.starts_with(r)))
+}
+
+/// `text` with every whole occurrence of `url` (not followed by more URL characters)
+/// replaced by `with`.
+fn replace_urls(text: &str, url: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(url) {
+        let after = &rest[at + url.len()..];
+        let whole = after
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, ')' | '>' | '"' | '\'' | ']'));
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { with } else { url });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Html, Text};
+
+    #[test]
+    fn outgoing_links_are_counted_in_order_and_the_readers_own_are_not() {
+        let html = "<a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
+            <a href=\"https://news.example/s/preferences/t\">P</a>\
+            <a href=\"https://news.example/s/about\">S</a><a href=\"https://b.example/\">B</a><a href=\"https://a.example/x?p=1&amp;q=2\"><b>A  head</b>line</a>\
+            <a href=\"mailto:x@example.org\">M</a></body>";
+        let found = targets(html, "https://news.example/s/");
+        let shown: Vec<(&str, &str)> = found
+            .iter()
+            .map(|l| (l.target.as_str(), l.label.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("https://a.example/x?p=1&q=2", "A headline"),
+                ("https://news.example/s/about", "S"),
+                ("https://b.example/", "B")
+            ]
+        );
+        let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
+        let counter = Counter::new(&signer, "https://news.example/s/", 11, found, true);
+        let mut parts = Rendered {
+            html: Html(html.to_owned()),
+            text: Text("see https://b.example/ and https://b.example/more".to_owned()),
+        };
+        counter.rewrite(&mut parts);
+        let first = format!(
+            "https://news.example/s/{}",
+            super::super::path(&signer, 11, 1)
+        );
+        let second = format!(
+            "https://news.example/s/{}",
+            super::super::path(&signer, 11, 3)
+        );
+        assert_eq!(parts.html.0.matches(&first).count(), 2, "{}", parts.html.0);
+        assert!(parts.html.0.contains(&second));
+        assert!(
+            parts
+                .html
+                .0
+                .contains("href=\"https://news.example/s/preferences/t\"")
+        );
+        assert!(parts.html.0.contains("mailto:x@example.org"));
+        assert!(parts.html.0.contains("/c/011/0/") && parts.html.0.contains("display:none"));
+        assert_eq!(
+            parts.text.0,
+            format!("see {second} and https://b.example/more")
+        );
+    }
+}

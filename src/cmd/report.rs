@@ -1,0 +1,93 @@
+//! `broadsheet report VOLUME [--json] [--html FILE]`: what a volume did, for the newsroom: the send's
+//! figures, bounces by class with their top reasons, complaints, unsubscribes by the
+//! channel of the volume's link that brought them, and the refusals on our side as
+//! warnings. Read-only, like `status`, whose loading it shares.
+
+use anyhow::Context as _;
+
+use super::status::Dispatched;
+use crate::audience::Store;
+use crate::cli::ReportArgs;
+use crate::dispatch::summary::{self, Summary};
+use crate::project::Project;
+use crate::say;
+
+pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
+    let Some(dispatched) = Dispatched::load(project, &args.volume)? else {
+        return Ok(());
+    };
+    let store = Store::open_read_only(&project.root)?;
+    let report = dispatched.report(store.as_ref())?;
+    let (clicks, by_hour) = match &store {
+        Some(store) => (
+            store.clicks(dispatched.number)?,
+            store.clicks_by_hour(dispatched.number)?,
+        ),
+        None => Default::default(),
+    };
+    let hours = summary::hourly(&dispatched.ledger, &dispatched.dispatches, &by_hour)?;
+    let summary = Summary::new(report, clicks, hours);
+    if let Some(file) = &args.html {
+        std::fs::write(file, crate::dispatch::page::render(&summary))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    if args.json {
+        return say(format_args!("{}", serde_json::to_string_pretty(&summary)?))
+            .map_err(Into::into);
+    }
+    print(&summary)
+}
+
+/// The summary as an editor reads it.
+fn print(s: &Summary) -> anyhow::Result<()> {
+    say(format_args!("volume {}", s.volume))?;
+    say(format_args!(
+        "  sent {}, delivered {}, deferred {}, failed {}",
+        s.sent, s.delivered, s.deferred, s.failed
+    ))?;
+    let b = &s.bounced;
+    say(format_args!(
+        "  bounced: {} hard, {} soft, {} on our side; {} complaint(s)",
+        b.hard, b.soft, b.sender, s.complaints
+    ))?;
+    let u = &s.unsubscribed;
+    say(format_args!(
+        "  unsubscribed: {} ({} one-click, {} page, {} preferences, {} mailto)",
+        u.total(),
+        u.one_click,
+        u.page,
+        u.preferences,
+        u.mailto
+    ))?;
+    if !s.reasons.is_empty() {
+        say(format_args!("  top reasons by domain:"))?;
+        for g in &s.reasons {
+            say(format_args!(
+                "    {:<11} {:<30} {:<17} {}",
+                g.kind,
+                g.domain,
+                g.reason.as_str(),
+                g.count
+            ))?;
+        }
+    }
+    if !s.clicks.is_empty() {
+        say(format_args!(
+            "  clicks per link (once per client and hour; scanners apart):"
+        ))?;
+        for c in &s.clicks {
+            // A rate over delivered messages: clicks are not tied to readers, so it is an
+            // upper bound of the share of readers who clicked.
+            let rate = c.clicks as f64 * 100.0 / s.delivered.max(1) as f64;
+            say(format_args!(
+                "    {:>3}  {:>6} clicks ({rate:.1}% of delivered)  {:>5} scanner  {}",
+                c.link, c.clicks, c.scanner, c.label
+            ))?;
+            say(format_args!("         {}", c.target))?;
+        }
+    }
+    for warning in &s.warnings {
+        crate::say_err(format_args!("warning: {warning}"))?;
+    }
+    Ok(())
+}

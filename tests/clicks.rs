@@ -1,0 +1,372 @@
+//! Click counts through the real binary: a dispatch to the outbox with `[clicks]` on, then
+//! `serve` following the counted links: the same links for two readers, a redirect to the
+//! exact target counted once per client and hour, HEAD, scanners' user agents and canary
+//! followers counted apart, every bad link the same 400 counting nothing, and no address
+//! or IP in the store or the log; `report --json` shows exactly the counts made.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use broadsheet::unsubscribe::Signer;
+use serde_json::{Value, json};
+
+use crate::bounces::{message_to, run};
+use crate::recipients::with_recipients;
+use crate::support::Project;
+use crate::support::dispatching::{SECRET, dispatch};
+use crate::support::serve::{Answer, Serve};
+use crate::support::webdriver::Browser;
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const PUBLIC: &str = "https://scout.eto.tech/";
+
+/// The sample project with clicks counted, dispatched to its outbox.
+fn dispatched() -> Project {
+    dispatched_with("")
+}
+
+/// [`dispatched`] with `more` in `[clicks]`.
+fn dispatched_with(more: &str) -> Project {
+    let project = with_recipients();
+    let settings = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!("{settings}\n[clicks]\nenabled = true\n{more}"),
+    );
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project
+}
+
+/// The HTML and text parts of the message to `to`.
+fn parts(project: &Project, to: &str) -> (String, String) {
+    let raw = message_to(project, to);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a message");
+    let html = parsed.body_html(0).expect("an HTML part").into_owned();
+    let text = parsed.body_text(0).expect("a text part").into_owned();
+    (html, text)
+}
+
+/// Every `href` of the HTML part of the message to `to`.
+fn hrefs(project: &Project, to: &str) -> Vec<String> {
+    let html = parts(project, to).0;
+    html.split("href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+        .collect()
+}
+
+/// The counted links among `hrefs`, as paths.
+fn counted(hrefs: &[String]) -> BTreeSet<String> {
+    hrefs
+        .iter()
+        .filter_map(|h| h.strip_prefix(PUBLIC))
+        .filter(|p| p.starts_with("c/"))
+        .map(|p| format!("/{p}"))
+        .collect()
+}
+
+/// A GET of `path` from the client `address` (behind the trusted proxy) as `agent`.
+fn follow(serve: &Serve, method: &str, path: &str, address: &str, agent: &str) -> Answer {
+    serve.request(
+        method,
+        path,
+        &[("User-Agent", agent), ("X-Forwarded-For", address)],
+        "",
+    )
+}
+
+fn report(project: &Project) -> Value {
+    let shown = run(project, &["report", "volumes/011.toml", "--json"]);
+    assert_eq!(shown.status, 0, "{}", shown.stderr);
+    serde_json::from_str(&shown.stdout).expect("report JSON")
+}
+
+#[test]
+fn counted_links_redirect_to_their_target_and_count_no_one() {
+    let project = dispatched();
+    let ana = hrefs(&project, "ana.lima@example.org");
+    let wei = hrefs(&project, "wei.zhang@example.org");
+    for href in ana.iter().chain(&wei) {
+        assert!(
+            !href.starts_with("http") || href.starts_with(PUBLIC),
+            "a link leaves without being counted: {href}"
+        );
+    }
+    let (ana_links, wei_links) = (counted(&ana), counted(&wei));
+    let text = parts(&project, "ana.lima@example.org").1;
+    assert!(
+        !text.contains("/c/011/") && text.contains("https://scout.eto.tech/?pick="),
+        "the text part keeps direct links unless `text = true`:\n{text}"
+    );
+    assert!(ana_links.len() > 3, "{ana_links:?}");
+    assert!(
+        wei_links.is_subset(&ana_links),
+        "the links two readers share are the same: {wei_links:?} {ana_links:?}"
+    );
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let canary = format!("/{}", broadsheet::clicks::path(&signer, 11, 0));
+    assert!(ana_links.contains(&canary) && wei_links.contains(&canary));
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    let second = format!("/{}", broadsheet::clicks::path(&signer, 11, 2));
+    assert!(ana_links.contains(&first) && ana_links.contains(&second));
+    let before = report(&project);
+    let targets: Vec<&str> = before["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets.len() + 1, ana_links.len(), "{targets:?}");
+    let labelled = before["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["label"].as_str().unwrap().is_empty())
+        .count();
+    assert!(
+        labelled * 2 > targets.len(),
+        "most links show the words of their anchor: {before:#}"
+    );
+    let volume = project.read("volumes/011.toml");
+    let serve = Serve::start_logging(&project, &[]);
+    let answer = follow(&serve, "GET", &first, "198.51.100.7", BROWSER);
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    let location = answer.header("location").expect("a Location");
+    assert_eq!(location, targets[0]);
+    assert!(
+        volume.contains(location) || location.starts_with("https://scout.eto.tech/"),
+        "the target comes from the volume: {location}"
+    );
+    assert_eq!(
+        follow(&serve, "GET", &first, "198.51.100.7", BROWSER).status,
+        302
+    );
+    assert_eq!(
+        follow(&serve, "GET", &first, "198.51.100.8", BROWSER).status,
+        302
+    );
+    // Machines: a HEAD, a scanner's agent, and a client that followed the canary first.
+    assert_eq!(
+        follow(&serve, "HEAD", &second, "198.51.100.9", BROWSER).status,
+        302
+    );
+    let scanner = "Mozilla/5.0 (compatible; Barracuda Sentinel)";
+    assert_eq!(
+        follow(&serve, "GET", &second, "198.51.100.10", scanner).status,
+        302
+    );
+    assert_eq!(
+        follow(&serve, "GET", &canary, "198.51.100.11", BROWSER).status,
+        200
+    );
+    assert_eq!(
+        follow(&serve, "GET", &second, "198.51.100.11", BROWSER).status,
+        302
+    );
+    // Bad links: a tampered MAC, another volume, a link the volume does not have.
+    let mut tampered = first.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let other = first.replace("/c/011/", "/c/012/");
+    let unknown = format!("/{}", broadsheet::clicks::path(&signer, 11, 999));
+    let bad: Vec<Answer> = [&tampered, &other, &unknown]
+        .iter()
+        .map(|p| follow(&serve, "GET", p, "198.51.100.12", BROWSER))
+        .collect();
+    for answer in &bad {
+        assert_eq!(answer.status, 400);
+        assert_eq!(answer.body, bad[0].body, "the same bad-link page");
+    }
+    assert_eq!(bad[0].body, serve.get("/unsubscribe/proof").body);
+    let log = serve.log();
+    serve.kill();
+    let after = report(&project);
+    let hours = after["hours"].as_array().expect("hours");
+    assert_eq!(hours.len(), 72);
+    let (sent, clicked): (u64, u64) = hours.iter().fold((0, 0), |(s, c), h| {
+        (
+            s + h["sent"].as_u64().unwrap(),
+            c + h["clicks"].as_u64().unwrap(),
+        )
+    });
+    assert_eq!((sent, clicked), (2, 2), "{hours:?}");
+    let figures: Vec<Value> = after["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|c| json!([c["link"], c["clicks"], c["scanner"]]))
+        .collect();
+    assert_eq!(figures, [json!([1, 2, 0]), json!([2, 0, 3])], "{after:#}");
+    let rest: u64 = after["clicks"].as_array().unwrap()[2..]
+        .iter()
+        .map(|c| c["clicks"].as_u64().unwrap() + c["scanner"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rest, 0);
+    let store = std::fs::read(project.path("state/audience.sqlite")).expect("the store");
+    let store = String::from_utf8_lossy(&store);
+    for trace in ["198.51.100", "127.0.0.1", "ana.lima"] {
+        assert!(!log.contains(trace), "the log holds {trace}:\n{log}");
+        if trace != "ana.lima" {
+            assert!(!store.contains(trace), "the store holds {trace}");
+        }
+    }
+    report_page(&project, &after);
+}
+
+/// `report --html` is one page with no script and no remote asset, whose only URLs are the
+/// links' targets, and whose chart shows at a phone's width and a desktop's.
+fn report_page(project: &Project, report: &Value) {
+    let file = project.path("report-011.html");
+    let written = run(
+        project,
+        &[
+            "report",
+            "volumes/011.toml",
+            "--html",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(written.status, 0, "{}", written.stderr);
+    let page = std::fs::read_to_string(&file).expect("the page");
+    assert!(!page.to_lowercase().contains("<script"), "{page}");
+    let targets: Vec<String> = report["clicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap().replace('&', "&amp;"))
+        .collect();
+    let mut rest = page.clone();
+    for target in &targets {
+        rest = rest.replace(target.as_str(), "");
+    }
+    assert!(
+        !rest.contains("http"),
+        "a URL that is no link's target:\n{rest}"
+    );
+    for (width, mobile) in [(375, true), (1200, false)] {
+        let browser = Browser::start(width, 900, mobile);
+        browser.goto(&format!("file://{}", file.display()));
+        let shown = browser.eval(
+            "const svg = document.querySelector('#clicks-per-link').getBoundingClientRect();
+             const hours = document.querySelector('#clicks-per-hour').getBoundingClientRect();
+             const hourly = [...document.querySelectorAll('#clicks-per-hour rect')]
+               .filter(r => r.getBoundingClientRect().height > 0).length;
+             const bars = [...document.querySelectorAll('#clicks-per-link rect')]
+               .filter(r => r.getBoundingClientRect().width > 0).length;
+             return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                      chart: svg.width, tall: svg.height, bars,
+                      hoursWide: hours.width, hourly };",
+        );
+        assert!(
+            shown["scroll"].as_u64() <= shown["inner"].as_u64(),
+            "wider than the screen at {width}px: {shown}"
+        );
+        assert!(
+            shown["chart"].as_f64() > Some(width as f64 / 2.0)
+                && shown["tall"].as_f64() > Some(20.0),
+            "the chart at {width}px: {shown}"
+        );
+        assert_eq!(
+            shown["bars"], 2,
+            "one bar of clicks and one of scanners: {shown}"
+        );
+        assert!(
+            shown["hoursWide"].as_f64() > Some(width as f64 / 2.0),
+            "the hourly chart at {width}px: {shown}"
+        );
+        // One bar, or two when the clicks straddled the turn of an hour.
+        assert!(
+            (1..=2).contains(&shown["hourly"].as_u64().unwrap()),
+            "this hour's clicks: {shown}"
+        );
+        let png = browser.screenshot();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &png)
+            .expect("a PNG");
+        let out =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-{width}.png"));
+        std::fs::write(&out, bytes).expect("save the screenshot");
+        let stats = browser.picture_stats(&png);
+        assert!(
+            stats["ink"].as_u64() > Some(1000),
+            "a blank page at {width}px: {stats}"
+        );
+    }
+}
+
+#[test]
+fn every_click_that_got_its_redirect_survives_a_sigkill_mid_burst() {
+    const CLICKS: usize = 1000;
+    const CLIENTS: usize = 40;
+    let project = dispatched();
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    let port = crate::support::free_port();
+    let serve = Serve::start_on(&project, port);
+    let answered = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (answered, next, first) = (answered.clone(), next.clone(), first.clone());
+            std::thread::spawn(move || {
+                let client = crate::support::serve::Client { port };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= CLICKS {
+                        return;
+                    }
+                    // Each click from another reader's address, so each one counts.
+                    let request = format!(
+                        "GET {first} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+User-Agent: {BROWSER}\r\nX-Forwarded-For: 10.1.{}.{}\r\n\r\n",
+                        i / 250,
+                        i % 250
+                    );
+                    if client
+                        .try_raw(request.as_bytes())
+                        .is_some_and(|a| a.status == 302)
+                    {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    let waited = crate::support::preview::eventually(std::time::Duration::from_secs(30), || {
+        answered.load(Ordering::SeqCst) >= CLICKS / 3
+    });
+    assert!(waited, "a third of the burst was answered");
+    serve.kill();
+    for client in clients {
+        client.join().expect("a client thread");
+    }
+    let answered = answered.load(Ordering::SeqCst) as u64;
+    assert!(
+        answered < CLICKS as u64,
+        "the kill came mid-burst: {answered}"
+    );
+    let counted = report(&project)["clicks"][0]["clicks"].as_u64().unwrap();
+    assert!(
+        (answered..=CLICKS as u64).contains(&counted),
+        "{answered} redirects answered, {counted} counted"
+    );
+}
+
+#[test]
+fn with_text_on_the_text_parts_links_are_counted_too() {
+    let project = dispatched_with("text = true\n");
+    let text = parts(&project, "ana.lima@example.org").1;
+    assert!(text.contains("https://scout.eto.tech/c/011/"), "{text}");
+    assert!(
+        !text.contains("https://scout.eto.tech/?pick="),
+        "a pick's link left uncounted:\n{text}"
+    );
+    assert!(
+        text.contains("https://scout.eto.tech/unsubscribe/"),
+        "the reader's own link stays: {text}"
+    );
+}
