@@ -471,11 +471,17 @@ fn changed_settings(then: &str, now: &str) -> anyhow::Result<Vec<String>> {
     if then.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(now
-        .iter()
-        // A setting added since the dispatch started was empty then.
-        .filter(|(k, v)| k.as_str() != RELAY && then.get(*k).map_or(!v.is_empty(), |was| was != *v))
-        .map(|(k, _)| k.clone())
+    // A setting absent on one side (added by a later version, or only written when on) is
+    // empty there.
+    let value =
+        |map: &BTreeMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
+    let mut keys: Vec<&String> = then.keys().chain(now.keys()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys
+        .into_iter()
+        .filter(|k| k.as_str() != RELAY && value(&then, k) != value(&now, k))
+        .cloned()
         .collect())
 }
 
