@@ -197,7 +197,16 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
     std::fs::copy(&backup, project.path("state/ledger.sqlite")).unwrap();
     let _ = std::fs::remove_file(project.path("state/ledger.sqlite-wal"));
     let _ = std::fs::remove_file(project.path("state/ledger.sqlite-shm"));
-    let sent_before = sink.count();
+    // The sink may still be writing what the killed run sent last: count once it is still.
+    let mut sent_before = sink.count();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let now = sink.count();
+        if now == sent_before {
+            break;
+        }
+        sent_before = now;
+    }
     let stale = confirmed(&project, 300, &[]);
     assert_eq!(stale.status, 1, "{}", stale.stderr);
     // Depending on what the copy caught, the file lacks the dispatch or its latest writes.
