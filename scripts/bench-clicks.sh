@@ -17,8 +17,10 @@ command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exi
 cargo build --release --locked --quiet
 bin=$PWD/target/release/broadsheet
 work=$(mktemp -d)
-trap 'kill "$serve" 2>/dev/null || true; rm -rf "$work"' EXIT
+serve=""
+trap '[ -n "$serve" ] && kill "$serve" 2>/dev/null; rm -rf "$work"' EXIT
 cp -r tests/fixtures/project/. "$work"
+cp -r layouts "$work/"
 cp recipients.example.toml "$work/recipients.toml"
 printf '\n[clicks]\nenabled = true\n' >> "$work/broadsheet.toml"
 export BROADSHEET_UNSUBSCRIBE_SECRET=bench-secret-bench-secret-bench
