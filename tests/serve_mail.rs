@@ -140,3 +140,27 @@ fn the_mails_serve_sends_are_dkim_signed() {
     let (ok, report) = crate::dkim::verify(&records, &[prepended]);
     assert!(!ok && report.contains(" FAIL "), "{report}");
 }
+
+#[test]
+fn through_a_relay_the_welcome_arrives_once() {
+    let sink = crate::support::smtp::SmtpSink::start();
+    let project = crate::sending::smtp_project(sink.port);
+    let serve = Serve::start(&project);
+    assert_eq!(serve.form("/subscribe", SIGNUP).status, 303);
+    // A notice is written out once its last line is in.
+    let ends = |c: &crate::support::smtp::Captured| {
+        let text = String::from_utf8_lossy(&c.message);
+        text.contains("nothing will be sent.") || text.contains("/preferences/")
+    };
+    let confirmation = String::from_utf8_lossy(&sink.wait_until(1, ends)[0].message).into_owned();
+    let confirm = link(&confirmation, "https://scout.eto.tech/confirm/");
+    assert_eq!(serve.form(&confirm, "").status, 303);
+    let captured = sink.wait_until(2, ends);
+    let welcome = captured
+        .iter()
+        .find(|c| String::from_utf8_lossy(&c.message).contains("Subject: Welcome to"))
+        .expect("the welcome, through the relay");
+    assert_eq!(welcome.rcpt_args, ["<new.reader@example.org>"]);
+    settle();
+    assert_eq!(sink.captured().len(), 2, "one welcome, once");
+}

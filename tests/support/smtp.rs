@@ -99,12 +99,16 @@ impl SmtpSink {
 
     /// Waits until `n` transactions are captured (smtp-sink writes after replying).
     pub fn wait_for(&self, n: usize) -> Vec<Captured> {
+        // smtp-sink writes line by line; a message is whole once its closing boundary is in.
+        self.wait_until(n, |c| c.message.trim_ascii_end().ends_with(b"--"))
+    }
+
+    /// Waits until `n` transactions are captured and `whole` says each is written out.
+    pub fn wait_until(&self, n: usize, whole: impl Fn(&Captured) -> bool) -> Vec<Captured> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let captured = self.captured();
-            // smtp-sink writes line by line; a message is whole once its closing boundary is in.
-            let whole = |c: &Captured| c.message.trim_ascii_end().ends_with(b"--");
-            if captured.len() >= n && captured.iter().all(whole) {
+            if captured.len() >= n && captured.iter().all(&whole) {
                 return captured;
             }
             assert!(
