@@ -18,7 +18,7 @@ use crate::render::MjmlOrigin;
 use crate::settings::Sending;
 use crate::volume::Volume;
 
-use super::plan::{Audit, Inputs, Plan};
+use super::plan::{Audit, Inputs};
 
 /// A volume composed without errors, for the commands that send it.
 pub(crate) struct Ready {
@@ -129,23 +129,25 @@ impl Prepared {
         Ok(Self { ready, sending })
     }
 
-    /// What a plan of `segments` needs, from the loaded `audience` and the `ledger` (when
-    /// there is one): who already has the volume from another dispatch, and which
-    /// unfinished dispatch of these segments a dispatch would resume.
-    /// The plan of sending this volume to `segments` now: the audience as the files and
-    /// the store have it, less whoever the ledger says has the volume already. Reads only.
-    pub(crate) fn plan(
+    /// Runs `then` on the audit of sending this volume to `segments` now: the audience as
+    /// the files and the store have it, less whoever the ledger (read on a connection of its
+    /// own) says has the volume already. Reads only; `then` may plan, or freeze the audit.
+    pub(crate) fn audit<R>(
         &self,
         project: &Project,
         segments: &[String],
         variants: &mut Variants<'_>,
-    ) -> anyhow::Result<Plan> {
+        then: impl FnOnce(&Audit<'_>) -> anyhow::Result<R>,
+    ) -> anyhow::Result<R> {
         let audience = Audience::load(&project.root, None)?;
         let reader = read_ledger(project)?;
         let inputs = self.inputs(&audience, segments, reader.as_ref())?;
-        Audit::new(&inputs, variants)?.plan(false)
+        then(&Audit::new(&inputs, variants)?)
     }
 
+    /// What a plan of `segments` needs, from the loaded `audience` and the `ledger` (when
+    /// there is one): who already has the volume from another dispatch, and which
+    /// unfinished dispatch of these segments a dispatch would resume.
     pub(crate) fn inputs<'a>(
         &'a self,
         audience: &'a Audience,

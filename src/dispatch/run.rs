@@ -14,12 +14,11 @@ use super::limits::{Breaker, RateLimiter};
 use super::lock::DispatchLock;
 use super::marker::Marker;
 use super::messages::{self, Messages};
-use super::plan::Audit;
 use super::prepare::{self, Prepared};
 use super::progress::{self, Progress};
 use super::{Briefing, Ending, Operator, Outcome, Request, Stop, finish, report};
 use crate::audience::store::Suppressed;
-use crate::audience::{Address, Audience, Reason, Source, Store};
+use crate::audience::{Address, Reason, Source, Store};
 use crate::clock::Timestamp;
 use crate::ledger::{self, Dispatch, Ledger, State, Writer};
 use crate::message::dkim::Signer as DkimSigner;
@@ -178,7 +177,8 @@ impl Job<'_> {
                  send the changes as a new volume"
             );
         }
-        let changed = changed_settings(&d.settings, frozen)?;
+        let changes = changes(&d.settings, frozen)?;
+        let changed = changes.shaping;
         if !changed.is_empty() {
             bail!(
                 "broadsheet.toml or the unsubscribe secret changed since dispatch #{} started ({}); \
@@ -187,7 +187,7 @@ impl Job<'_> {
                 changed.join(", ")
             );
         }
-        if let Some((then, now)) = changed_relay(&d.settings, frozen)? {
+        if let Some((then, now)) = changes.relay {
             self.operator.note(&format!(
                 "dispatch #{} started on {then}; this run sends through {now}",
                 d.id
@@ -225,40 +225,39 @@ impl Job<'_> {
         hash: &str,
         frozen: &str,
     ) -> anyhow::Result<Option<i64>> {
-        let audience = Audience::load(&self.project.root, None)?;
         let segments = self.request.segments;
-        // Who already has the volume is read on a connection of its own, while the main
-        // one freezes the new dispatch in a transaction.
-        let reader = prepare::read_ledger(self.project)?;
-        let inputs = self.prepared.inputs(&audience, segments, reader.as_ref())?;
-        let audit = Audit::new(&inputs, variants)?;
-        let plan = audit.plan(false)?;
-        self.operator.show(&Briefing::New(&plan));
-        if plan.recipients == 0 {
+        let prepared = self.prepared;
+        prepared.audit(self.project, segments, variants, |audit| {
+            let plan = audit.plan(false)?;
+            self.operator.show(&Briefing::New(&plan));
+            if plan.recipients == 0 {
+                self.operator.note(&format!(
+                    "nothing to send: nobody in --segment {} is left to get volume {}",
+                    segments.join(" --segment "),
+                    self.number
+                ));
+                return Ok(None);
+            }
+            self.operator.confirm(&Briefing::New(&plan))?;
+            let dispatch = Dispatch {
+                id: 0,
+                volume: self.number,
+                content_hash: hash.to_owned(),
+                segments: segments.to_vec(),
+                settings: frozen.to_owned(),
+                started_at: now_ms(),
+                finished_at: None,
+            };
+            // The audit reads the ledger on a connection of its own, while this one freezes
+            // the new dispatch in a transaction.
+            let (id, count) = self.ledger.start(&dispatch, audit.entries())?;
+            marker.started(id)?;
             self.operator.note(&format!(
-                "nothing to send: nobody in --segment {} is left to get volume {}",
-                segments.join(" --segment "),
+                "froze {count} recipients of volume {} in the ledger (dispatch #{id})",
                 self.number
             ));
-            return Ok(None);
-        }
-        self.operator.confirm(&Briefing::New(&plan))?;
-        let dispatch = Dispatch {
-            id: 0,
-            volume: self.number,
-            content_hash: hash.to_owned(),
-            segments: segments.to_vec(),
-            settings: frozen.to_owned(),
-            started_at: now_ms(),
-            finished_at: None,
-        };
-        let (id, count) = self.ledger.start(&dispatch, audit.entries())?;
-        marker.started(id)?;
-        self.operator.note(&format!(
-            "froze {count} recipients of volume {} in the ledger (dispatch #{id})",
-            self.number
-        ));
-        Ok(Some(id))
+            Ok(Some(id))
+        })
     }
 
     /// Puts back to work what this run should try: interrupted messages become ambiguous;
@@ -460,39 +459,41 @@ impl Job<'_> {
     }
 }
 
-/// The names of the frozen settings that differ between `then` and `now` (JSON objects).
-/// A dispatch frozen before settings were recorded (`{}`) is not compared.
 /// The frozen setting that names the relay (see [`crate::settings::Sending::frozen`]).
 const RELAY: &str = "relay";
 
-fn changed_settings(then: &str, now: &str) -> anyhow::Result<Vec<String>> {
+/// How a dispatch's frozen settings (`then`) and this run's (`now`), JSON objects, differ.
+struct Changes {
+    /// The settings that shape the messages and differ: a resume refuses them.
+    shaping: Vec<String>,
+    /// The relay the dispatch started on and this run's, when they differ. The relay shapes
+    /// no message, so a resume may change it: the fix a relay that refuses everyone asks for.
+    relay: Option<(String, String)>,
+}
+
+fn changes(then: &str, now: &str) -> anyhow::Result<Changes> {
     let then: BTreeMap<String, String> = serde_json::from_str(then)?;
     let now: BTreeMap<String, String> = serde_json::from_str(now)?;
-    if then.is_empty() {
-        return Ok(Vec::new());
-    }
     // A setting absent on one side (added by a later version, or only written when on) is
     // empty there.
     let value =
         |map: &BTreeMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
+    let relay = (then.contains_key(RELAY) && value(&then, RELAY) != value(&now, RELAY))
+        .then(|| (value(&then, RELAY), value(&now, RELAY)));
+    // A dispatch frozen before settings were recorded (`{}`) is not compared.
+    if then.is_empty() {
+        return Ok(Changes {
+            shaping: Vec::new(),
+            relay,
+        });
+    }
     let mut keys: Vec<&String> = then.keys().chain(now.keys()).collect();
     keys.sort_unstable();
     keys.dedup();
-    Ok(keys
+    let shaping = keys
         .into_iter()
         .filter(|k| k.as_str() != RELAY && value(&then, k) != value(&now, k))
         .cloned()
-        .collect())
-}
-
-/// The relay a dispatch started on and the one this run uses, when they differ. The relay
-/// does not shape the messages, so a resume may change it: the fix a relay that refuses
-/// everyone asks for.
-fn changed_relay(then: &str, now: &str) -> anyhow::Result<Option<(String, String)>> {
-    let then: BTreeMap<String, String> = serde_json::from_str(then)?;
-    let now: BTreeMap<String, String> = serde_json::from_str(now)?;
-    Ok(match (then.get(RELAY), now.get(RELAY)) {
-        (Some(then), Some(now)) if then != now => Some((then.clone(), now.clone())),
-        _ => None,
-    })
+        .collect();
+    Ok(Changes { shaping, relay })
 }

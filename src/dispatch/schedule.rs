@@ -121,7 +121,9 @@ pub(crate) fn wait(
     if let Due::Late(minutes) = schedule.due(crate::clock::instant()) {
         operator.late(schedule, minutes)?;
     }
-    let plan = prepared.plan(project, request.segments, variants)?;
+    let plan = prepared.audit(project, request.segments, variants, |audit| {
+        audit.plan(false)
+    })?;
     operator.show(&Briefing::New(&plan));
     operator.confirm(&Briefing::New(&plan))?;
     operator.wait(schedule)
