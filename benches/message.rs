@@ -140,8 +140,9 @@ fn keys() -> Vec<(&'static str, Key)> {
     let rsa = Key::parse_all(&String::from_utf8_lossy(&rsa.stdout))
         .expect("an RSA key")
         .remove(0);
-    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-        .expect("an Ed25519 key");
+    let pkcs8 =
+        aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
+            .expect("an Ed25519 key");
     let pem = format!(
         "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pkcs8.as_ref())

@@ -220,7 +220,7 @@ pub fn notice_message_id(sender: &Identity, kind: &str) -> anyhow::Result<String
 /// A Message-ID from `parts` and 16 random bytes: never two alike.
 fn unique_id(sender: &Identity, parts: &[&[u8]]) -> anyhow::Result<String> {
     let mut nonce = [0; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
+    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut nonce)
         .map_err(|_| anyhow::anyhow!("the system's random source failed"))?;
     let mut all = parts.to_vec();
     all.push(&nonce);

@@ -5,11 +5,11 @@
 //! the configured ARNs; the `SigningCertURL` must at least look like SNS's own; and the
 //! timestamp must be recent, so that a captured message cannot be replayed for ever.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use ring::signature::{
+use aws_lc_rs::signature::{
     RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use x509_cert::Certificate;
 use x509_cert::spki::ObjectIdentifier;

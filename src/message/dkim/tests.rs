@@ -1,9 +1,9 @@
 //! The signer's output shape, on a message in memory; `tests/dkim.rs` has an independent
 //! verifier check the signatures themselves.
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use base64::Engine as _;
-use ring::rand::SystemRandom;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 
 use super::*;
 
