@@ -127,6 +127,8 @@ fn bad_value(what: &str, text: &str) -> rusqlite::Error {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The columns suppressions are read from (see [`read::suppression_columns`]).
+    columns: &'static str,
 }
 
 impl Store {
@@ -136,7 +138,10 @@ impl Store {
         let path = root.join(STORE_FILE);
         let conn = crate::private::open_sqlite(&path, BUSY_TIMEOUT)
             .context("cannot open the audience store")?;
-        let mut store = Self { conn };
+        let mut store = Self {
+            conn,
+            columns: read::SUPPRESSION_COLUMNS,
+        };
         let moved = store
             .write(|tx| tx.set_up(root))
             .with_context(|| format!("cannot set up the audience store {}", path.display()))?;
@@ -154,7 +159,8 @@ impl Store {
             return Ok(None);
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(Some(Self { conn }))
+        let columns = read::suppression_columns(&conn)?;
+        Ok(Some(Self { conn, columns }))
     }
 
     /// Runs `change` in one immediate transaction (the write lock taken first, waiting up to

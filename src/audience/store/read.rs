@@ -77,7 +77,7 @@ impl Snapshot {
 impl Store {
     /// The suppression of `address` as committed now, by any process.
     pub fn suppression(&self, address: &Address) -> anyhow::Result<Option<Suppression>> {
-        Ok(suppression(&self.conn, address)?)
+        Ok(suppression(&self.conn, self.columns, address)?)
     }
 
     /// The unconfirmed sign-up `id`, if there is one.
@@ -134,8 +134,7 @@ impl Store {
             .query_map([], topic_choice)?
             .collect::<Result<_, _>>()?;
         let mut suppressions = Suppressions::default();
-        let columns = suppression_columns(&tx)?;
-        let mut stmt = tx.prepare(&format!("{columns} FROM suppressions"))?;
+        let mut stmt = tx.prepare(&format!("{} FROM suppressions", self.columns))?;
         for s in stmt.query_map([], read_suppression)? {
             suppressions.insert(s?);
         }
@@ -147,11 +146,17 @@ impl Store {
     }
 }
 
+/// The columns a [`Suppression`] is read from in a store opened for writing, which
+/// [`Tx::set_up`](super::Tx) has brought up to date.
+pub(super) const SUPPRESSION_COLUMNS: &str =
+    "SELECT address, reason, source, reference, at, detail";
+
 /// The columns a [`Suppression`] is read from; `detail` only where the store has it (an
-/// older store opened read-only has not).
-fn suppression_columns(conn: &Connection) -> rusqlite::Result<&'static str> {
+/// older store opened read-only has not). Asked once per connection: a dispatch looks a
+/// suppression up before every message.
+pub(super) fn suppression_columns(conn: &Connection) -> rusqlite::Result<&'static str> {
     Ok(if has_detail(conn)? {
-        "SELECT address, reason, source, reference, at, detail"
+        SUPPRESSION_COLUMNS
     } else {
         "SELECT address, reason, source, reference, at, NULL"
     })
@@ -169,9 +174,9 @@ pub(super) fn has_detail(conn: &Connection) -> rusqlite::Result<bool> {
 
 pub(super) fn suppression(
     conn: &Connection,
+    columns: &str,
     address: &Address,
 ) -> rusqlite::Result<Option<Suppression>> {
-    let columns = suppression_columns(conn)?;
     conn.prepare_cached(&format!("{columns} FROM suppressions WHERE key = ?1"))?
         .query_row([&*address.key()], read_suppression)
         .optional()

@@ -118,7 +118,7 @@ impl<'c> Tx<'c> {
         reference: Option<&str>,
         now: Timestamp,
     ) -> anyhow::Result<Suppressed> {
-        let old = read::suppression(&self.tx, address)?;
+        let old = read::suppression(&self.tx, read::SUPPRESSION_COLUMNS, address)?;
         if let Some(reference) = reference
             && self.has_reference(address, reference)?
         {
@@ -203,7 +203,7 @@ impl<'c> Tx<'c> {
         source: Source,
         now: Timestamp,
     ) -> anyhow::Result<Option<Suppression>> {
-        let Some(old) = read::suppression(&self.tx, address)? else {
+        let Some(old) = read::suppression(&self.tx, read::SUPPRESSION_COLUMNS, address)? else {
             return Ok(None);
         };
         if only.is_some_and(|r| r != old.reason) {
