@@ -312,7 +312,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
     use broadsheet::clock::Timestamp;
     use broadsheet::message::variant::Variants;
     use broadsheet::message::{self, Common, Personal};
-    use broadsheet::transport::{Configured, Envelope, Transport as _};
+    use broadsheet::transport::{Configured, Envelope, Transport as _, Unrecorded};
     use broadsheet::unsubscribe::{self, Signer};
     use broadsheet::verp;
 
@@ -362,10 +362,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
             };
             let bytes = variant.build(&personal);
             let envelope = Envelope::new(&sender.from, &personal);
-            transport
-                .send(&envelope, &bytes, async { true })
-                .await
-                .unwrap();
+            transport.send(&envelope, &bytes, Unrecorded).await.unwrap();
         }
         transport.close().await;
     });

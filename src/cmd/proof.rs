@@ -18,7 +18,7 @@ use crate::message::variant::{VariantKey, Variants};
 use crate::message::{self, Personal};
 use crate::project::Project;
 use crate::settings::Sending;
-use crate::transport::{Configured, Transport as _};
+use crate::transport::{Configured, Transport as _, Unrecorded};
 use crate::unsubscribe::{self, PROOF_TOKEN};
 use crate::{say, say_err};
 
@@ -239,7 +239,7 @@ fn send(
                 continue;
             }
             // Proofs keep no ledger: nothing to wait for before the body.
-            match transport.send(envelope, bytes, async { true }).await {
+            match transport.send(envelope, bytes, Unrecorded).await {
                 Ok(delivery) => say(format_args!(
                     "sent proof (variant {key}, {picks} picks, {:.1} KB) to {} via {}: {}",
                     bytes.len() as f64 / 1024.0,

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::transport::Reply;
 pub use returns::{Return, Returned};
-pub(crate) use writer::{Outcome, Writer, WriterHandle};
+pub(crate) use writer::{Marked, Outcome, Writer, WriterHandle};
 
 /// The ledger's place in a project (git-ignored, with the other state).
 pub const LEDGER_FILE: &str = "state/ledger.sqlite";

@@ -82,7 +82,12 @@ async fn writer_records_typed_replies_and_history() {
     let (_dir, path, ledger, id) = started(3);
     let rows = ledger.page(id, &[State::Pending], 0, 10).unwrap();
     let (writer, handle) = Writer::start(&path).unwrap();
-    handle.in_flight(rows[0].id, 10).await.unwrap();
+    handle
+        .in_flight(rows[0].id, 10)
+        .unwrap()
+        .durable()
+        .await
+        .unwrap();
     let sent = Outcome {
         state: State::Sent,
         reply: reply(250, "2.0.0 Ok: queued"),
@@ -90,7 +95,12 @@ async fn writer_records_typed_replies_and_history() {
         attempts: 1,
     };
     handle.outcome(rows[0].id, 11, sent).unwrap();
-    handle.in_flight(rows[1].id, 12).await.unwrap();
+    handle
+        .in_flight(rows[1].id, 12)
+        .unwrap()
+        .durable()
+        .await
+        .unwrap();
     let deferred = Outcome {
         state: State::Deferred,
         reply: reply(451, "4.3.0 try later"),
@@ -98,7 +108,12 @@ async fn writer_records_typed_replies_and_history() {
         attempts: 1,
     };
     handle.outcome(rows[1].id, 13, deferred).unwrap();
-    handle.in_flight(rows[2].id, 14).await.unwrap();
+    handle
+        .in_flight(rows[2].id, 14)
+        .unwrap()
+        .durable()
+        .await
+        .unwrap();
     handle.heartbeat(11, 7).await.unwrap();
     handle.checkpoint().await.unwrap();
     drop(handle);
@@ -123,6 +138,26 @@ async fn writer_records_typed_replies_and_history() {
     assert_eq!(attempts[0].reply.as_ref().unwrap().text, "try later");
     assert_eq!(ledger.heartbeat(11).unwrap(), 7);
     assert_eq!(ledger.heartbeat(12).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn marks_asked_for_together_share_the_commit_the_first_waiter_asks_for() {
+    let (_dir, path, ledger, id) = started(3);
+    let rows = ledger.page(id, &[State::Pending], 0, 10).unwrap();
+    let (writer, handle) = Writer::start(&path).unwrap();
+    let marks: Vec<_> = rows
+        .iter()
+        .map(|r| handle.in_flight(r.id, 10).unwrap())
+        .collect();
+    let mut marks = marks.into_iter();
+    marks.next().unwrap().durable().await.unwrap();
+    // Durable before their senders waited: the first one's commit took them.
+    assert_eq!(ledger.counts(id).unwrap(), vec![(State::InFlight, 3)]);
+    for mark in marks {
+        mark.durable().await.unwrap();
+    }
+    drop(handle);
+    writer.finish().unwrap();
 }
 
 #[test]

@@ -1,13 +1,17 @@
 //! Group commit: one thread owns a connection and writes every state change the senders
-//! ask for, many per transaction, so the disk's sync rate does not cap the send rate.
-//! An in-flight mark is acknowledged only once its transaction is durable; outcomes are
-//! queued without waiting, and since the queue is first in, first out, a sender's next
-//! in-flight mark is never durable before its previous outcome. The first error stops the
-//! writer: every later request fails at once, so the senders stop too.
+//! ask for, many per transaction, so neither the disk's sync rate nor the cost of a commit
+//! caps the send rate. A sender asks for its message's in-flight mark as the transaction
+//! starts and waits for it to be durable only when the relay waits for the body: a commit
+//! is made when somebody waits (or [`LINGER`] has passed), and takes every mark and
+//! outcome queued by then. Outcomes are queued without waiting, and since the queue is first
+//! in, first out, a sender's next in-flight mark is never durable before its previous
+//! outcome. The first error stops the writer: every later request fails at once, so the
+//! senders stop too.
 
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rusqlite::params;
@@ -18,6 +22,10 @@ use crate::transport::Reply;
 
 /// The most changes written in one transaction.
 const BATCH: usize = 512;
+
+/// The longest changes nobody waits for yet (outcomes, marks whose relay has not asked for
+/// the body) wait for a change somebody waits for before they are committed anyway.
+const LINGER: Duration = Duration::from_millis(5);
 
 /// What became of one try of a message.
 #[derive(Debug, Clone)]
@@ -35,11 +43,32 @@ pub(crate) struct Outcome {
 type Done = oneshot::Sender<anyhow::Result<()>>;
 
 enum Change {
-    InFlight { id: i64, at: i64, done: Done },
-    Outcome { id: i64, at: i64, outcome: Outcome },
-    Heartbeat { volume: u32, seq: u64, done: Done },
+    InFlight {
+        id: i64,
+        at: i64,
+        done: Done,
+    },
+    Outcome {
+        id: i64,
+        at: i64,
+        outcome: Outcome,
+    },
+    Heartbeat {
+        volume: u32,
+        seq: u64,
+        done: Done,
+    },
     Checkpoint(Done),
     Flush(Done),
+    /// A sender waits for its in-flight mark: commit now.
+    Urge,
+}
+
+impl Change {
+    /// Whether somebody waits for this change's commit.
+    fn awaited(&self) -> bool {
+        !matches!(self, Self::InFlight { .. } | Self::Outcome { .. })
+    }
 }
 
 /// The writer thread; dropping every [`WriterHandle`] and then calling [`Writer::finish`]
@@ -75,10 +104,36 @@ impl Writer {
     }
 }
 
+/// An in-flight mark asked for and not yet known to be durable.
+#[derive(Debug)]
+pub(crate) struct Marked {
+    done: oneshot::Receiver<anyhow::Result<()>>,
+    changes: mpsc::Sender<Change>,
+}
+
+impl Marked {
+    /// Returns once the mark is durable, asking for a commit unless one has made it so.
+    pub(crate) async fn durable(mut self) -> anyhow::Result<()> {
+        match self.done.try_recv() {
+            Ok(written) => return written,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        self.changes.send(Change::Urge).map_err(|_| stopped())?;
+        self.done.await.map_err(|_| stopped())?
+    }
+}
+
 impl WriterHandle {
-    /// Marks a message in flight and returns once that is durable.
-    pub(crate) async fn in_flight(&self, id: i64, at: i64) -> anyhow::Result<()> {
-        self.wait(|done| Change::InFlight { id, at, done }).await
+    /// Queues a message's in-flight mark, written with the next commit; [`Marked::durable`]
+    /// waits for it.
+    pub(crate) fn in_flight(&self, id: i64, at: i64) -> anyhow::Result<Marked> {
+        let (done, wait) = oneshot::channel();
+        self.send(Change::InFlight { id, at, done })?;
+        Ok(Marked {
+            done: wait,
+            changes: self.changes.clone(),
+        })
     }
 
     /// Queues a message's outcome (written with the next batch). `attempts` is how many
@@ -121,8 +176,7 @@ fn stopped() -> anyhow::Error {
 
 fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<()> {
     while let Ok(first) = changes.recv() {
-        let mut batch = vec![first];
-        batch.extend(changes.try_iter().take(BATCH - 1));
+        let batch = gather(first, changes);
         let written = write(ledger, &batch);
         let shared = written.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"));
         let ack = |done: Done, result: Result<(), String>| {
@@ -141,12 +195,29 @@ fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<
                         .clone()
                         .and_then(|()| ledger.checkpoint(false).map_err(|e| format!("{e:#}"))),
                 ),
-                Change::Outcome { .. } => {}
+                Change::Outcome { .. } | Change::Urge => {}
             }
         }
         written?;
     }
     Ok(())
+}
+
+/// `first` and the changes queued behind it; when nobody waits for any of them, also those
+/// that arrive within [`LINGER`], until one that somebody waits for does.
+fn gather(first: Change, changes: &mpsc::Receiver<Change>) -> Vec<Change> {
+    let mut batch = vec![first];
+    batch.extend(changes.try_iter().take(BATCH - 1));
+    let deadline = Instant::now() + LINGER;
+    while batch.len() < BATCH && !batch.iter().any(Change::awaited) {
+        let Ok(next) = changes.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        else {
+            break;
+        };
+        batch.push(next);
+        batch.extend(changes.try_iter().take(BATCH - batch.len()));
+    }
+    batch
 }
 
 fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
@@ -199,7 +270,7 @@ fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
                     beat.execute(params![super::heartbeat_key(*volume), i64::try_from(*seq)?])
                         .context("cannot record the heartbeat")?;
                 }
-                Change::Checkpoint(_) | Change::Flush(_) => {}
+                Change::Checkpoint(_) | Change::Flush(_) | Change::Urge => {}
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::audience::store::{Pending, SIGNUP_HOURS};
 use crate::clock::Timestamp;
 use crate::message::notice::Notice;
 use crate::message::outgoing::Assembly;
-use crate::transport::Transport as _;
+use crate::transport::{Transport as _, Unrecorded};
 
 /// What one mail says, before it is assembled.
 struct Mail {
@@ -173,7 +173,7 @@ async fn send(app: &App, mail: anyhow::Result<Mail>) -> bool {
     let mut transport = app.transport.lock().await;
     // No ledger: nothing to mark before the body goes.
     let sent = transport
-        .send(&sealed.envelope, &sealed.bytes, async { true })
+        .send(&sealed.envelope, &sealed.bytes, Unrecorded)
         .await;
     drop(transport);
     match sent {

@@ -114,17 +114,41 @@ pub enum SendError {
     },
 }
 
+/// A message's in-flight mark in the ledger, as a transport sees it: asked for as the
+/// transaction starts, awaited before the body leaves. Asked for early, a mark is written
+/// in one commit with the marks of other connections whose transactions started meanwhile.
+pub trait Mark: Send {
+    /// The transaction is starting: the mark may be written from now on.
+    fn request(&mut self);
+
+    /// Resolves once the body may leave (`true`: the mark is durable) or may never leave
+    /// (`false`); asks for the mark first if [`request`](Self::request) was not called.
+    fn durable(self) -> impl Future<Output = bool> + Send;
+}
+
+/// The mark of a message no ledger records (a notice `serve` mails, a test's): the body may
+/// always leave.
+#[derive(Debug, Clone, Copy)]
+pub struct Unrecorded;
+
+impl Mark for Unrecorded {
+    fn request(&mut self) {}
+
+    async fn durable(self) -> bool {
+        true
+    }
+}
+
 /// Sends messages one recipient at a time.
 pub trait Transport {
-    /// Hands one message to the transport. `ready` resolves once the body may leave (its
-    /// in-flight mark is durable in the ledger): a transport may start the transaction
-    /// before, but sends no byte of the body until `ready` says `true`, and sends none at
-    /// all on `false`.
+    /// Hands one message to the transport. A transport calls `mark.request()` as the
+    /// transaction starts and awaits `mark.durable()` before any byte of the body: it sends
+    /// none of the body until that says `true`, and none at all on `false`.
     fn send(
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        ready: impl Future<Output = bool> + Send,
+        mark: impl Mark,
     ) -> impl Future<Output = Result<Delivery, SendError>> + Send;
 
     /// Ends the session politely (SMTP `QUIT`); errors do not matter by then.
@@ -134,7 +158,7 @@ pub trait Transport {
     fn describe(&self) -> String;
 }
 
-/// What a transport returns when `ready` said no: nothing was sent.
+/// What a transport returns when the mark said no: nothing was sent.
 pub(crate) fn held(stage: Stage) -> SendError {
     SendError::Transient {
         stage,
@@ -167,11 +191,11 @@ impl Transport for Configured {
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        ready: impl Future<Output = bool> + Send,
+        mark: impl Mark,
     ) -> Result<Delivery, SendError> {
         match self {
-            Self::Outbox(t) => t.send(envelope, message, ready).await,
-            Self::Smtp(t) => t.send(envelope, message, ready).await,
+            Self::Outbox(t) => t.send(envelope, message, mark).await,
+            Self::Smtp(t) => t.send(envelope, message, mark).await,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{Delivery, Envelope, Reply, SendError, Stage, Transport};
+use super::{Delivery, Envelope, Mark, Reply, SendError, Stage, Transport};
 use crate::diag::display_path;
 
 /// Writes messages to a folder.
@@ -45,9 +45,9 @@ impl Transport for Outbox {
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        ready: impl Future<Output = bool> + Send,
+        mark: impl Mark,
     ) -> Result<Delivery, SendError> {
-        if !ready.await {
+        if !mark.durable().await {
             return Err(super::held(Stage::Outbox));
         }
         match self.write(envelope, message) {

@@ -10,7 +10,7 @@
 //!
 //! The envelope commands (`MAIL`, `RCPT`, `DATA`) go out while the ledger commits the
 //! message's in-flight mark, pipelined in one write where the relay offers PIPELINING
-//! (RFC 2920); the body waits for the mark. A certificate that does not verify is a
+//! (RFC 2920); the body waits for the mark to be durable. A certificate that does not verify is a
 //! permanent refusal, like a refused login: retrying cannot fix it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
 use tokio::net::TcpStream;
 
-use super::{Delivery, Envelope, Reply, SendError, Stage, Transport};
+use super::{Delivery, Envelope, Mark, Reply, SendError, Stage, Transport};
 use crate::settings::{Security, SmtpRoute, is_loopback_host};
 
 /// A relay reached over SMTP, with at most one open connection.
@@ -205,13 +205,13 @@ impl Smtp {
         Ok(Connection { smtp, pipelining })
     }
 
-    /// MAIL, one RCPT and DATA while `ready` is awaited, then the body once it says so.
+    /// MAIL, one RCPT and DATA while the mark is written, then the body once it is durable.
     async fn transaction(
         &self,
         connection: &mut Connection,
         envelope: &Envelope,
         message: &[u8],
-        ready: impl Future<Output = bool>,
+        mut mark: impl Mark,
     ) -> Result<Delivery, Failure> {
         let address = |a: &str| {
             a.parse::<lettre::Address>().map_err(|e| {
@@ -222,10 +222,10 @@ impl Smtp {
         };
         let (from, to) = (address(&envelope.from)?, address(envelope.to.as_str())?);
         let pipelining = connection.pipelining;
-        let commands = self.envelope(&mut connection.smtp, pipelining, from, to);
-        let (commands, ready) = tokio::join!(commands, ready);
-        commands?;
-        if !ready {
+        mark.request();
+        self.envelope(&mut connection.smtp, pipelining, from, to)
+            .await?;
+        if !mark.durable().await {
             // The relay waits for the body after its 354: only a dropped connection makes
             // it forget the transaction.
             return Err((super::held(Stage::Data), false));
@@ -303,11 +303,11 @@ impl Smtp {
     ) -> Result<Delivery, Failure> {
         let (result, sent) = match std::str::from_utf8(message) {
             // Our messages are ASCII. lettre's dot-stuffing copies a body a byte at a time,
-            // the largest cost of a send; `stuffed` copies it a line at a time, and it goes
-            // out with the final dot as one write. Once that write has begun a failure
+            // the largest cost of a send; `Stuffed` copies it once, between the dots that
+            // begin lines, and it goes out with the final dot as one write. Once that write has begun a failure
             // cannot tell which bytes arrived, so it counts as ambiguous.
             Ok(text) => {
-                let data = Raw(stuffed(text));
+                let data = Stuffed(text);
                 let sent = tokio::time::timeout(self.timeout, connection.command(data)).await;
                 (sent, true)
             }
@@ -370,31 +370,29 @@ impl Smtp {
     }
 }
 
-/// Text lettre writes as it is: the dot-stuffed body and its final dot.
-struct Raw(String);
+/// A message as it goes after `DATA` (RFC 5321 §4.5.2): a dot that begins a line doubled,
+/// the body ended by CRLF and the final `.` line. lettre writes it as it formats, so the
+/// stuffed body is built once, in the buffer lettre sends, between the dots found by
+/// `memmem` (a message of ours has a handful of lines that begin with one).
+struct Stuffed<'a>(&'a str);
 
-impl std::fmt::Display for Raw {
+impl std::fmt::Display for Stuffed<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// `message` as it goes after `DATA` (RFC 5321 §4.5.2): a dot that begins a line doubled,
-/// the body ended by CRLF and the final `.` line.
-fn stuffed(message: &str) -> String {
-    let body = message.strip_suffix("\r\n").unwrap_or(message);
-    let mut out = String::with_capacity(body.len() + 64);
-    for (i, line) in body.split("\r\n").enumerate() {
-        if i > 0 {
-            out.push_str("\r\n");
+        let body = self.0.strip_suffix("\r\n").unwrap_or(self.0);
+        let mut start = 0;
+        if body.starts_with('.') {
+            f.write_str(".")?;
         }
-        if line.starts_with('.') {
-            out.push('.');
+        for at in memchr::memmem::find_iter(body.as_bytes(), b"\r\n.") {
+            // Up to and including the CRLF, then the extra dot; `at + 2` is an ASCII
+            // boundary, so the slices are whole characters.
+            f.write_str(&body[start..at + 2])?;
+            f.write_str(".")?;
+            start = at + 2;
         }
-        out.push_str(line);
+        f.write_str(&body[start..])?;
+        f.write_str("\r\n.\r\n")
     }
-    out.push_str("\r\n.\r\n");
-    out
 }
 
 fn transient(stage: Stage, reply: Reply) -> SendError {
@@ -439,7 +437,7 @@ impl Transport for Smtp {
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        ready: impl Future<Output = bool> + Send,
+        mark: impl Mark,
     ) -> Result<Delivery, SendError> {
         self.check_policy()?;
         let mut connection = match self.connection.take() {
@@ -451,7 +449,7 @@ impl Transport for Smtp {
             }
         };
         match self
-            .transaction(&mut connection, envelope, message, ready)
+            .transaction(&mut connection, envelope, message, mark)
             .await
         {
             Ok(delivery) => {
@@ -488,13 +486,22 @@ impl Transport for Smtp {
 
 #[cfg(test)]
 mod tests {
-    use super::stuffed;
+    use super::Stuffed;
+
+    fn stuffed(message: &str) -> String {
+        Stuffed(message).to_string()
+    }
 
     #[test]
     fn stuffs_dots_that_begin_lines_as_lettre_does() {
         assert_eq!(stuffed(".a\r\nb.\r\n..c\r\n"), "..a\r\nb.\r\n...c\r\n.\r\n");
         assert_eq!(stuffed("x"), "x\r\n.\r\n");
         assert_eq!(stuffed("a\r\n.\r\n"), "a\r\n..\r\n.\r\n");
+        assert_eq!(
+            stuffed("\r\n.\r\n.x\r\n"),
+            "\r\n..\r\n..x\r\n.\r\n",
+            "dots on lines one after another, and an empty first line"
+        );
         assert_eq!(
             stuffed("a\n.b\r\n"),
             "a\n.b\r\n.\r\n",

@@ -19,8 +19,8 @@ use super::guard::RelayGuard;
 use super::limits::{Breaker, RateLimiter, retry_delay};
 use super::verdict::{Verdict, judge};
 use crate::audience::Address;
-use crate::ledger::{Entry, Ledger, Outcome, Row, State, WriterHandle};
-use crate::transport::{Envelope, Reply, Transport};
+use crate::ledger::{Entry, Ledger, Marked, Outcome, Row, State, WriterHandle};
+use crate::transport::{Envelope, Mark, Reply, Transport};
 
 /// Builds one recipient's envelope and message bytes.
 pub(crate) type BuildMessage = dyn Fn(&Entry) -> anyhow::Result<(Envelope, Vec<u8>)> + Send + Sync;
@@ -325,16 +325,52 @@ async fn deliver<T: Transport>(
     }
     let (envelope, message) = engine.build.as_ref()(&row.entry)?;
     let mut unrecorded = None;
-    let ready = async {
-        let marked = engine.writer.in_flight(row.id, now_ms()).await;
-        marked.map_err(|e| unrecorded = Some(e)).is_ok()
+    let mark = InFlight {
+        writer: &engine.writer,
+        id: row.id,
+        marked: None,
+        unrecorded: &mut unrecorded,
     };
-    let result = transport.send(&envelope, &message, ready).await;
+    let result = transport.send(&envelope, &message, mark).await;
     if let Some(error) = unrecorded {
         // The body did not leave: the row is still pending in the ledger.
         return Err(error.context("cannot mark a message in flight"));
     }
     settle(shared, row, address.domain(), &judge(result))
+}
+
+/// A row's in-flight mark, asked of the ledger's writer when the transport starts the
+/// transaction; a failure to write it is kept in `unrecorded` for the run to stop on.
+struct InFlight<'a> {
+    writer: &'a WriterHandle,
+    id: i64,
+    marked: Option<Marked>,
+    unrecorded: &'a mut Option<anyhow::Error>,
+}
+
+impl Mark for InFlight<'_> {
+    fn request(&mut self) {
+        if self.marked.is_none() && self.unrecorded.is_none() {
+            match self.writer.in_flight(self.id, now_ms()) {
+                Ok(marked) => self.marked = Some(marked),
+                Err(e) => *self.unrecorded = Some(e),
+            }
+        }
+    }
+
+    async fn durable(mut self) -> bool {
+        self.request();
+        let Some(marked) = self.marked.take() else {
+            return false;
+        };
+        match marked.durable().await {
+            Ok(()) => true,
+            Err(e) => {
+                *self.unrecorded = Some(e);
+                false
+            }
+        }
+    }
 }
 
 /// Records an outcome and feeds it to the breaker, the guard, the limiter and the counters.

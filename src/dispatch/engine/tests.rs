@@ -24,12 +24,7 @@ struct Script {
 struct Fake(Arc<Script>);
 
 impl Transport for Fake {
-    async fn send(
-        &mut self,
-        envelope: &Envelope,
-        _message: &[u8],
-        ready: impl Future<Output = bool> + Send,
-    ) -> Answer {
+    async fn send(&mut self, envelope: &Envelope, _message: &[u8], mark: impl Mark) -> Answer {
         let script = &self.0;
         if let Some(why) = &script.refuse {
             return Err(SendError::Permanent {
@@ -37,7 +32,7 @@ impl Transport for Fake {
                 reply: Reply::with_code(535, why),
             });
         }
-        assert!(ready.await, "the in-flight mark is recorded");
+        assert!(mark.durable().await, "the in-flight mark is recorded");
         let to = envelope.to.as_str().to_owned();
         let count = {
             let mut sends = script.sends.lock().unwrap();
