@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Benchmark for BENCHMARKS.md, "Dispatch": the release binary's whole `dispatch` command
-# (loading the project, composing, planning, freezing 20,000 recipients in the ledger,
-# sending with the durable ledger on), wall clock, against Postfix's smtp-sink on loopback,
-# side by side in the same run with Postfix's own C load generator smtp-source sending as
-# many messages of the same size over as many sessions. Both runs are repeated; the
-# machine is shared, so compare the ratios of each pair.
+# (loading the project, composing, planning, freezing the recipients in the ledger, sending
+# with the durable ledger on), wall clock, against Postfix's smtp-sink on loopback, side by
+# side in the same round with Postfix's own C load generator smtp-source sending as many
+# messages of the same size over as many sessions. Each round runs, at each connection
+# count: smtp-source (a session per message), smtp-source -d (sessions reused, as
+# dispatch's are), the unsigned dispatch, the dispatch signing every message with an
+# RSA-2048 DKIM key, and the one signing with an Ed25519 key. The machine is shared:
+# compare the ratios within a round; the load average is printed beside each round.
 #
-# Needs: cargo, Debian's postfix (smtp-sink, smtp-source), python3, /usr/bin/time (apt: time),
-# and openssl for DKIM=1.
+# Needs: cargo, Debian's postfix (smtp-sink, smtp-source), python3, openssl (makes the
+# keys), GNU time (apt: time; the dispatch's peak memory).
 # Usage: scripts/bench-dispatch.sh [RECIPIENTS] [CONNECTIONS...]   (defaults: 20000 8 16)
-# ROUNDS=N repeats each pair N times (default 2). DKIM=1 adds, in each round, the same
-# dispatch with an RSA-2048 DKIM signature on every message, beside the unsigned one.
+# ROUNDS=N rounds (default 3). BROADSHEET_BIN measures another build with the same harness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipients=${1:-20000}
 shift || true
 connections=("$@")
 [ ${#connections[@]} -gt 0 ] || connections=(8 16)
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
 for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time; do
     [ -x "$tool" ] || { echo "missing $tool (apt-get install postfix time)" >&2; exit 1; }
 done
@@ -65,18 +67,20 @@ TOML
     }' > "$dir/subscribers.csv"
     sed -i "s/^kind = \"outbox\"/kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = $port\nsecurity = \"none\"/; s/^dir = \"outbox\"//" "$dir/broadsheet.toml"
     printf '\n[limits]\nconnections = %s\n' "$1" >> "$dir/broadsheet.toml"
-    if [ "${2:-}" = signed ]; then
-        printf '\n[dkim]\ndomain = "eto.tech"\nselector = "bench"\nalgorithm = "rsa-sha256"\nkey_env = "BROADSHEET_DKIM_KEY"\n' \
-            >> "$dir/broadsheet.toml"
-    fi
+    case "${2:-}" in
+        rsa) signing rsa-sha256 BENCH_DKIM_RSA >> "$dir/broadsheet.toml" ;;
+        ed25519) signing ed25519-sha256 BENCH_DKIM_ED25519 >> "$dir/broadsheet.toml" ;;
+    esac
     echo "$dir"
 }
 
-if [ -n "${DKIM:-}" ]; then
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null
-    BROADSHEET_DKIM_KEY=$(cat "$work/dkim.pem")
-    export BROADSHEET_DKIM_KEY
-fi
+# `[dkim]` signing with one algorithm, its key in the environment variable $2.
+signing() {
+    printf '\n[dkim]\ndomain = "eto.tech"\nselector = "bench"\nalgorithm = "%s"\nkey_env = "%s"\n' "$1" "$2"
+}
+BENCH_DKIM_RSA=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null)
+BENCH_DKIM_ED25519=$(openssl genpkey -algorithm ed25519 2>/dev/null)
+export BENCH_DKIM_RSA BENCH_DKIM_ED25519
 
 export BROADSHEET_UNSUBSCRIBE_SECRET=benchmark-secret-not-for-real-use-0123456789
 # The size of the messages dispatch sends, for smtp-source's payload.
@@ -102,35 +106,38 @@ source_run() {
     python3 -c "print($t1 - $t0)"
 }
 
-# The whole dispatch command over $c connections, unsigned or `signed`: its seconds.
+# The whole dispatch command over $c connections, unsigned, `rsa` or `ed25519`: its seconds.
 dispatch_run() {
     start_sink
     local dir t0 t1
     dir=$(make_project "$c" "${1:-}")
     t0=$(date +%s.%N)
-    (cd "$dir" && "$bin" dispatch volumes/011.toml --segment subscribers --yes \
-        --expect "$recipients" > "$work/out.txt" 2> "$work/err.txt") ||
+    (cd "$dir" && /usr/bin/time -f %M -o "$work/rss.txt" "$bin" dispatch volumes/011.toml \
+        --segment subscribers --yes --expect "$recipients" > "$work/out.txt" 2> "$work/err.txt") ||
         { cat "$work/err.txt" >&2; exit 1; }
     t1=$(date +%s.%N)
     stop_sink
+    echo $(( $(tail -1 "$work/rss.txt") / 1024 )) >> "$work/peaks.txt"
     grep -q "$recipients sent" "$work/out.txt" || { cat "$work/out.txt" >&2; exit 1; }
     rm -rf "$dir"
     python3 -c "print($t1 - $t0)"
 }
 
-for c in "${connections[@]}"; do
-    for round in $(seq "$rounds"); do
+echo "round | load | conns | smtp-source | smtp-source -d | unsigned | RSA-2048 | Ed25519 | unsigned / -d | unsigned / smtp-source | RSA / unsigned | Ed25519 / unsigned"
+for round in $(seq "$rounds"); do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    for c in "${connections[@]}"; do
         fresh=$(source_run)
         reused=$(source_run -d)
-        ours=$(dispatch_run)
-        signed=0
-        [ -z "${DKIM:-}" ] || signed=$(dispatch_run signed)
+        unsigned=$(dispatch_run)
+        rsa=$(dispatch_run rsa)
+        ed=$(dispatch_run ed25519)
         python3 -c "
-n, o, f, r, s = $recipients, $ours, $fresh, $reused, $signed
-line = (f'{$c:>2} connections, round $round: dispatch {n/o:>5.0f} msg/s ({o:.2f} s); '
-        f'smtp-source {n/f:>5.0f} msg/s ({100*f/o:.0f}%), smtp-source -d {n/r:>5.0f} msg/s ({100*r/o:.0f}%)')
-if s:
-    line += f'; with RSA-2048 DKIM {n/s:>5.0f} msg/s ({100*o/s:.0f}% of unsigned)'
-print(line)"
+n = $recipients
+f, r, u, s, e = (n / t for t in ($fresh, $reused, $unsigned, $rsa, $ed))
+pct = lambda a, b: f'{100 * a / b:.0f}%'
+print(f'$round | $load | $c | {f:,.0f} | {r:,.0f} | {u:,.0f} | {s:,.0f} | {e:,.0f} | '
+      f'{pct(u, r)} | {pct(u, f)} | {pct(s, u)} | {pct(e, u)}')"
     done
 done
+echo "(messages a second; the dispatch's peak resident memory: $(sort -n "$work/peaks.txt" | tail -1) MB at most)"
