@@ -283,7 +283,7 @@ mod tests {
                 finished_at: None,
             };
             let entry = crate::ledger::Entry {
-                address: "ana@example.org".to_owned(),
+                address: Address::parse("ana@example.org").unwrap(),
                 name: None,
                 greeting: None,
                 variant: "all".to_owned(),

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 
-use crate::audience::Address;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
 use crate::message::dkim::Signer as Dkim;
@@ -41,17 +40,17 @@ pub(crate) struct Messages {
 impl Messages {
     /// The envelope and bytes of `entry`'s message.
     pub(crate) fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, Vec<u8>)> {
-        let to = Address::parse(&entry.address).map_err(anyhow::Error::msg)?;
+        let to = &entry.address;
         let variant = self
             .variants
             .get(&entry.variant)
             .with_context(|| format!("variant `{}` was not rendered", entry.variant))?;
-        let url = unsubscribe::volume_url(&self.unsubscribe, &self.signer.token(&to), self.volume);
+        let url = unsubscribe::volume_url(&self.unsubscribe, &self.signer.token(to), self.volume);
         let mailto_token = self
             .mailto
-            .then(|| verp::token(&self.signer, Purpose::Mailto, self.volume, &to));
+            .then(|| verp::token(&self.signer, Purpose::Mailto, self.volume, to));
         let personal = Personal {
-            to: &to,
+            to,
             name: entry.name.as_deref(),
             greeting: entry.greeting.as_deref(),
             message_id: &entry.message_id,
@@ -67,7 +66,7 @@ impl Messages {
                 volume: self.volume,
             }),
         };
-        let sealed = assembly.seal(&to, &entry.message_id, variant.build(&personal));
+        let sealed = assembly.seal(to, &entry.message_id, variant.build(&personal));
         Ok((sealed.envelope, sealed.bytes))
     }
 }

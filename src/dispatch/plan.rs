@@ -132,16 +132,13 @@ impl<'a> Audit<'a> {
                 Ok(Err(_)) => return None,
                 Err(e) => return Some(Err(e)),
             };
+            let address = r.address();
             Some(Ok(Entry {
-                address: r.email().to_owned(),
+                message_id: message::message_id(self.inputs.identity, self.inputs.volume, &address),
+                address,
                 name: r.name().map(str::to_owned),
                 greeting: r.greeting().map(str::to_owned),
                 variant: self.needed[i].text.clone(),
-                message_id: message::message_id(
-                    self.inputs.identity,
-                    self.inputs.volume,
-                    &r.address(),
-                ),
             }))
         })
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::audience::Address;
 use crate::clock::utc;
 use crate::ledger::{Dispatch, Ledger, Return, Returned, Row, State};
 use crate::status::{Class, Reason};
@@ -244,7 +245,7 @@ pub(crate) fn report(
         }
         for state in [State::Failed, State::Deferred] {
             for row in ledger.in_state(d.id, state)? {
-                let domain = row.entry.address.rsplit_once('@').map_or("", |(_, d)| d);
+                let domain = row.entry.address.domain();
                 let reply = row.reply.as_ref();
                 let classified = reply.map(Reply::classified);
                 let key = (
@@ -323,12 +324,12 @@ pub(super) fn kind_word(r: &Return) -> &'static str {
 
 /// The counts, rates and top reasons of `found` (address and return), over `sent` and
 /// `refused` messages, `ours` of them refused for reasons on our side.
-fn returns(found: &[(String, Return)], sent: u64, refused: u64, ours: u64) -> Returns {
+fn returns(found: &[(Address, Return)], sent: u64, refused: u64, ours: u64) -> Returns {
     let mut by_message: BTreeMap<&str, Vec<&Return>> = BTreeMap::new();
     let mut reasons: BTreeMap<(&'static str, &str, Reason, Option<&str>), usize> = BTreeMap::new();
     for (address, r) in found {
-        by_message.entry(address).or_default().push(r);
-        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        by_message.entry(address.as_str()).or_default().push(r);
+        let domain = address.domain();
         *reasons
             .entry((kind_word(r), domain, r.reason, r.status.as_deref()))
             .or_default() += 1;
@@ -403,7 +404,7 @@ fn warnings(returns: &Returns) -> Vec<String> {
 
 fn listed(row: Row) -> Listed {
     Listed {
-        address: row.entry.address,
+        address: row.entry.address.to_string(),
         message_id: row.entry.message_id,
         reply: row.reply,
     }
@@ -432,7 +433,7 @@ pub(crate) fn history(
         })
         .collect();
     Ok(Some(History {
-        address: row.entry.address,
+        address: row.entry.address.to_string(),
         dispatch: row.dispatch,
         state: row.state.as_str(),
         attempts: row.attempts,
@@ -464,7 +465,7 @@ mod tests {
         kind: Returned,
         status: Option<&str>,
         permanent: bool,
-    ) -> (String, Return) {
+    ) -> (Address, Return) {
         let (reason, class) = match kind {
             Returned::Bounce => {
                 let found = crate::status::classify(
@@ -492,7 +493,7 @@ mod tests {
             reason,
             class,
         };
-        (address.to_owned(), r)
+        (Address::parse(address).unwrap(), r)
     }
 
     #[test]

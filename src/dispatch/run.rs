@@ -437,8 +437,11 @@ impl Job<'_> {
             .filter(|r| r.updated_at >= since)
             .filter_map(|r| {
                 let reply = r.reply.as_ref().filter(|reply| reply.is_hard_bounce())?;
-                let address = Address::parse(&r.entry.address).ok()?;
-                Some((address, r.entry.message_id, reply.classified().reason))
+                Some((
+                    r.entry.address,
+                    r.entry.message_id,
+                    reply.classified().reason,
+                ))
             })
             .collect();
         if bounced.is_empty() {

@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 
 use super::report::FailureGroup;
+use crate::audience::Address;
 use crate::ledger::{Return, Returned};
 use crate::status::{Class, Reason};
 
 /// The warnings for `failures` (grouped by the report) and the volume's `returns`.
-pub(super) fn warnings(failures: &[FailureGroup], returns: &[(String, Return)]) -> Vec<String> {
+pub(super) fn warnings(failures: &[FailureGroup], returns: &[(Address, Return)]) -> Vec<String> {
     let mut by_domain: BTreeMap<&str, BTreeMap<Reason, usize>> = BTreeMap::new();
     for g in failures.iter().filter(|g| g.class == Class::Sender) {
         *by_domain
@@ -24,9 +25,8 @@ pub(super) fn warnings(failures: &[FailureGroup], returns: &[(String, Return)]) 
         .iter()
         .filter(|(_, r)| r.kind == Returned::Bounce && r.class == Class::Sender);
     for (address, r) in reported {
-        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
         *by_domain
-            .entry(domain)
+            .entry(address.domain())
             .or_default()
             .entry(r.reason)
             .or_default() += 1;
@@ -100,7 +100,7 @@ mod tests {
             reason: Reason::Authentication,
             class: Class::Sender,
         };
-        let returns = [("ana@gmail.com".to_owned(), reported)];
+        let returns = [(Address::parse("ana@gmail.com").unwrap(), reported)];
         let found = warnings(&failures, &returns);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(

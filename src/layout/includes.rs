@@ -3,10 +3,10 @@
 //! next ten times would render for minutes. The layout's templates are scanned for static
 //! includes when they are loaded: every cycle is an error at the include that closes it,
 //! and so is a template that expands into more than [`MAX_EXPANSION`] partial renderings.
+//! An include names a template by the key its source is kept under ([`source_key`]).
 
 use std::collections::HashMap;
 
-use super::templates::source_key;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
 /// The most partial renderings one template may expand into, counted over its static
@@ -51,6 +51,16 @@ pub(super) fn check(sources: &HashMap<String, SourceFile>, diags: &mut Diagnosti
                 ),
             );
         }
+    }
+}
+
+/// The key of a template's source: its registered name, with `.txt` added for text partials,
+/// which share their name with the MJML partial of the same stem.
+pub(super) fn source_key(name: &str, is_text: bool) -> String {
+    if name.ends_with(".hbs") || !is_text {
+        name.to_owned()
+    } else {
+        format!("{name}.txt")
     }
 }
 

@@ -14,11 +14,13 @@ use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 use crate::toml_diag::Document;
 use crate::url::check_url;
 
+pub mod helpers;
 mod includes;
 mod templates;
 
+use includes::source_key;
+use templates::Templates;
 pub(crate) use templates::escape_html;
-use templates::{Templates, source_key};
 
 /// The template that writes the email's MJML.
 pub const MJML_TEMPLATE: &str = "email.mjml.hbs";

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use handlebars::{Handlebars, TemplateError};
 
-use super::{Layout, LayoutData, MJML_TEMPLATE, TEXT_TEMPLATE, locate, read};
+use super::includes::{self, source_key};
+use super::{Layout, LayoutData, MJML_TEMPLATE, TEXT_TEMPLATE, helpers, locate, read};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
-use crate::render::helpers;
 
 /// Builds the two registries while the layout is being loaded.
 pub(super) struct Templates {
@@ -133,7 +133,7 @@ impl Templates {
     /// Reports partials that include each other, which would render forever, or that
     /// expand into too many renderings.
     pub(super) fn check_includes(&self, diags: &mut Diagnostics) {
-        super::includes::check(&self.sources, diags);
+        includes::check(&self.sources, diags);
     }
 
     pub(super) fn finish(self, data: LayoutData) -> Layout {
@@ -172,16 +172,6 @@ pub(crate) fn escape_html(raw: &str) -> String {
 enum Kind {
     Entry,
     Partial(String),
-}
-
-/// The key of a template's source: its registered name, with `.txt` added for text partials,
-/// which share their name with the MJML partial of the same stem.
-pub(super) fn source_key(name: &str, is_text: bool) -> String {
-    if name.ends_with(".hbs") || !is_text {
-        name.to_owned()
-    } else {
-        format!("{name}.txt")
-    }
 }
 
 fn template_diagnostic(

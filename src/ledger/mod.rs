@@ -23,6 +23,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use crate::audience::Address;
 use crate::transport::Reply;
 pub use returns::{Return, Returned};
 pub(crate) use writer::{Marked, Outcome, Writer, WriterHandle};
@@ -91,8 +92,8 @@ impl State {
 /// One recipient as frozen when a dispatch starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The normalised address.
-    pub address: String,
+    /// The normalised address (parsed again from the file when a row is read).
+    pub address: Address,
     /// The display name, if any.
     pub name: Option<String>,
     /// The salutation's name (`Hi Ana,`), if the reader has one.
@@ -243,7 +244,7 @@ impl Ledger {
                     .execute(params![
                         id,
                         dispatch.volume,
-                        e.address,
+                        e.address.as_str(),
                         e.name,
                         e.greeting,
                         e.variant,
@@ -320,13 +321,11 @@ impl Ledger {
             "{ROW} WHERE dispatch = ?1 AND id > ?2
              AND state IN (SELECT value FROM json_each(?3)) ORDER BY id LIMIT ?4"
         ))?;
-        let rows = stmt
-            .query_map(
-                params![dispatch, after, serde_json::to_string(&wanted)?, limit],
-                read_row,
-            )?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
+        stmt.query_and_then(
+            params![dispatch, after, serde_json::to_string(&wanted)?, limit],
+            read_row,
+        )?
+        .collect()
     }
 
     /// Rows in `state` (for reports: failures, the ambiguous list).
@@ -392,12 +391,12 @@ impl Ledger {
     ) -> anyhow::Result<Option<(Row, Vec<Attempt>)>> {
         let row = self
             .conn
-            .query_row(
-                &format!("{ROW} WHERE volume = ?1 AND address = ?2 COLLATE NOCASE"),
-                params![volume, address],
-                read_row,
-            )
-            .optional()?;
+            .prepare_cached(&format!(
+                "{ROW} WHERE volume = ?1 AND address = ?2 COLLATE NOCASE"
+            ))?
+            .query_and_then(params![volume, address], read_row)?
+            .next()
+            .transpose()?;
         let Some(row) = row else { return Ok(None) };
         let mut stmt = self.conn.prepare_cached(
             "SELECT at, state, reply_code, reply_status, reply_text FROM attempts
@@ -466,12 +465,12 @@ fn read_dispatch(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dispatch> {
     })
 }
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+fn read_row(r: &rusqlite::Row<'_>) -> anyhow::Result<Row> {
     Ok(Row {
         id: r.get(0)?,
         dispatch: r.get(1)?,
         entry: Entry {
-            address: r.get(2)?,
+            address: stored_address(r, 2)?,
             name: r.get(3)?,
             greeting: r.get(4)?,
             variant: r.get(5)?,
@@ -483,6 +482,14 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         reply: schema::reply(r.get(10)?, r.get(11)?, r.get(12)?),
         updated_at: r.get(13)?,
     })
+}
+
+/// The address in column `i` of `r`, typed; one that no longer parses (written by hand,
+/// or by an older and laxer broadsheet) is an error that names the ledger.
+pub(super) fn stored_address(r: &rusqlite::Row<'_>, i: usize) -> anyhow::Result<Address> {
+    let text: String = r.get(i)?;
+    Address::parse(&text)
+        .map_err(|why| anyhow::anyhow!("the address `{text}` in {LEDGER_FILE} {why}"))
 }
 
 #[cfg(test)]

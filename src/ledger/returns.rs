@@ -7,6 +7,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Ledger;
+use crate::audience::Address;
 use crate::status::{Class, Reason, Status, classify};
 
 /// What a report said of a message.
@@ -120,7 +121,7 @@ impl Ledger {
     }
 
     /// Every return of `volume`'s messages, with the address, in the order recorded.
-    pub fn returns(&self, volume: u32) -> anyhow::Result<Vec<(String, Return)>> {
+    pub fn returns(&self, volume: u32) -> anyhow::Result<Vec<(Address, Return)>> {
         self.returns_where("r.volume = ?1", volume)
     }
 
@@ -134,7 +135,7 @@ impl Ledger {
         &self,
         filter: &str,
         value: impl rusqlite::ToSql,
-    ) -> anyhow::Result<Vec<(String, Return)>> {
+    ) -> anyhow::Result<Vec<(Address, Return)>> {
         if self.version < super::schema::RETURNS {
             return Ok(Vec::new());
         }
@@ -150,10 +151,10 @@ impl Ledger {
              FROM returns t JOIN recipients r ON r.id = t.recipient
              WHERE {filter} ORDER BY t.rowid"
         ))?;
-        let found = stmt
-            .query_map([value], |row| Ok((row.get(0)?, read_return(row)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(found)
+        stmt.query_and_then([value], |row| {
+            Ok((super::stored_address(row, 0)?, read_return(row)?))
+        })?
+        .collect()
     }
 
     /// The run of soft bounces with no delivery in between that holds `address`'s latest

@@ -4,7 +4,7 @@ use super::*;
 
 fn entry(i: usize) -> anyhow::Result<Entry> {
     Ok(Entry {
-        address: format!("reader{i}@example.org"),
+        address: Address::parse(&format!("reader{i}@example.org")).unwrap(),
         name: i.is_multiple_of(2).then(|| format!("Reader {i}")),
         greeting: i.is_multiple_of(4).then(|| format!("R{i}")),
         variant: "all".to_owned(),
@@ -161,6 +161,27 @@ async fn marks_asked_for_together_share_the_commit_the_first_waiter_asks_for() {
 }
 
 #[test]
+fn rows_carry_typed_addresses_and_one_that_no_longer_parses_names_the_ledger() {
+    let (_dir, _path, ledger, id) = started(2);
+    let rows = ledger.in_state(id, State::Pending).unwrap();
+    assert_eq!(rows[1].entry.address.domain(), "example.org");
+    ledger
+        .conn
+        .execute(
+            "UPDATE recipients SET address = 'reader1 at example.org' WHERE id = ?1",
+            [rows[1].id],
+        )
+        .unwrap();
+    let error = ledger.in_state(id, State::Pending).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "the address `reader1 at example.org` in state/ledger.sqlite contains the character ' '"
+    );
+    let history = ledger.history(11, "reader1 at example.org");
+    assert!(history.unwrap_err().to_string().contains(LEDGER_FILE));
+}
+
+#[test]
 fn interrupted_in_flight_rows_become_ambiguous_and_requeue_counts_since() {
     let (_dir, _path, mut ledger, id) = started(3);
     ledger
@@ -311,7 +332,7 @@ fn returns_are_kept_once_and_a_run_of_soft_bounces_ends_at_a_delivery() {
     ledger.record_return(13, ana, &soft("<r13>")).unwrap();
     assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(3), "14, 13, 12");
     let returns = ledger.returns(12).unwrap();
-    assert_eq!(returns, vec![(ana.to_owned(), soft("<r12>"))]);
+    assert_eq!(returns, vec![(Address::parse(ana).unwrap(), soft("<r12>"))]);
     let (row, _) = ledger.history(14, ana).unwrap().unwrap();
     assert_eq!(ledger.returns_of(row.id).unwrap(), vec![soft("<r14>")]);
     let (other, _) = ledger.history(14, "reader2@example.org").unwrap().unwrap();

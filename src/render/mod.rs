@@ -3,7 +3,6 @@
 //! web pages are rendered from that data too (`render::web`).
 
 mod bounds;
-pub mod helpers;
 mod label;
 pub(crate) mod web;
 

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::app::App;
 use super::commit::Change;
-use super::respond::unavailable;
+use super::respond::Failure;
 use crate::clicks::CANARY;
 use crate::clock::Timestamp;
 
@@ -143,18 +143,16 @@ pub(super) async fn follow(
     Path((volume, place, mac)): Path<(String, String, String)>,
     method: Method,
     headers: HeaderMap,
-) -> Response {
-    let Some((volume, link)) = crate::clicks::verify(&app.signer, &volume, &place, &mac) else {
-        return app.pages.bad_link();
-    };
-    let target = if link == CANARY {
-        None
-    } else {
-        match app.store().link_target(volume, link) {
-            Ok(Some(target)) => Some(target),
-            Ok(None) => return app.pages.bad_link(),
-            Err(e) => return unavailable(&e),
-        }
+) -> Result<Response, Failure> {
+    let verified = crate::clicks::verify(&app.signer, &volume, &place, &mac);
+    let (volume, link) = verified.ok_or(Failure::BadLink)?;
+    let target = match link == CANARY {
+        true => None,
+        false => Some(
+            app.store()
+                .link_target(volume, link)?
+                .ok_or(Failure::BadLink)?,
+        ),
     };
     let client = super::client::address(peer.ip(), &headers, &app.serve.trusted_proxies);
     let hour = Timestamp::now().0.div_euclid(3600);
@@ -166,11 +164,9 @@ pub(super) async fn follow(
             hour,
             scanner,
         };
-        if let Err(e) = app.committer.apply(change).await {
-            return unavailable(&e);
-        }
+        app.committer.apply(change).await?;
     }
-    match target {
+    Ok(match target {
         Some(target) => (
             StatusCode::FOUND,
             [
@@ -180,7 +176,7 @@ pub(super) async fn follow(
         )
             .into_response(),
         None => (StatusCode::OK, "\n").into_response(),
-    }
+    })
 }
 
 #[cfg(test)]

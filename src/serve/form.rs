@@ -2,7 +2,8 @@
 //! `application/x-www-form-urlencoded` (what browsers send from our pages),
 //! `multipart/form-data` (what RFC 8058 §3.1 asks one-click clients to send) and
 //! `text/plain` (`List-Unsubscribe=One-Click` as the whole body, as some clients send).
-//! A body that is not a well-formed form gets a 400 page and changes nothing.
+//! A body that is not a well-formed form gets a 400 page (415 if not a form at all) and
+//! changes nothing.
 
 mod multipart;
 
@@ -10,10 +11,10 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
 
 use super::app::App;
+use super::respond::Failure;
 use multipart::{Fields, Malformed};
 
 /// A form's fields in the order sent, repeated names kept.
@@ -86,38 +87,23 @@ fn plain(body: &[u8]) -> Result<Fields, Malformed> {
 }
 
 impl FromRequest<Arc<App>> for Form {
-    type Rejection = Response;
+    type Rejection = Failure;
 
-    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Failure> {
         let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
         let body = Bytes::from_request(request, app)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(Failure::rejected)?;
         let content_type = match content_type.as_ref().map(|v| v.to_str()) {
             Some(Ok(text)) => Some(text),
-            Some(Err(_)) => return Err(refusal(app, &Unreadable::Type)),
+            Some(Err(_)) => return Err(Failure::NotAForm),
             None => None,
         };
-        Self::read(content_type, &body).map_err(|why| refusal(app, &why))
-    }
-}
-
-/// The page that says why a form was refused; the log says how, for the operator.
-fn refusal(app: &App, why: &Unreadable) -> Response {
-    match why {
-        Unreadable::Type => app.pages.problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "This form could not be read",
-            "It was not sent as a form. Open the page again and use its button.",
-        ),
-        Unreadable::Malformed(how) => {
-            tracing::info!("form refused: {how}");
-            app.pages.problem(
-                StatusCode::BAD_REQUEST,
-                "This form could not be read",
-                "It arrived incomplete or garbled. Open the page again and use its button.",
-            )
-        }
+        // The page says why the form was refused; the log says how, for the operator.
+        Self::read(content_type, &body).map_err(|why| match why {
+            Unreadable::Type => Failure::NotAForm,
+            Unreadable::Malformed(how) => Failure::Garbled(how),
+        })
     }
 }
 

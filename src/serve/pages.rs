@@ -109,18 +109,9 @@ impl Pages {
         }
     }
 
-    /// The problem page.
+    /// The problem page (with the words of a `Failure`).
     pub(super) fn problem(&self, status: StatusCode, heading: &str, message: &str) -> Response {
         self.html(status, Page::Problem, Problem { heading, message })
-    }
-
-    /// The one answer to every bad, forged or expired link, so that none tells more.
-    pub(super) fn bad_link(&self) -> Response {
-        self.problem(
-            StatusCode::BAD_REQUEST,
-            "This link does not work",
-            "It may be incomplete, too old, or already used. Links in the newest issue always work.",
-        )
     }
 
     /// A mail's text (`page` is one of the mails).

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
 
 use super::app::App;
+use super::respond::Failure;
 use crate::audience::Address;
 use crate::unsubscribe::VOLUME_PARAM;
 
 /// The reader whose unsubscribe token is the path's `{token}`: a token that does not
-/// verify answers the one bad-link page before any handler runs.
+/// verify answers [`Failure::BadLink`] before any handler runs.
 pub(super) struct Reader {
     pub(super) address: Address,
     token: String,
@@ -51,20 +51,18 @@ fn volume_in(query: Option<&str>) -> Option<u32> {
 }
 
 impl FromRequestParts<Arc<App>> for Reader {
-    type Rejection = Response;
+    type Rejection = Failure;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Failure> {
         let Path(token) = Path::<String>::from_request_parts(parts, app)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(Failure::rejected)?;
         let volume = volume_in(parts.uri.query());
-        match app.verify(&token) {
-            Some(address) => Ok(Self {
-                address,
-                token,
-                volume,
-            }),
-            None => Err(app.pages.bad_link()),
-        }
+        let address = app.verify(&token).ok_or(Failure::BadLink)?;
+        Ok(Self {
+            address,
+            token,
+            volume,
+        })
     }
 }

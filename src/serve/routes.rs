@@ -17,7 +17,7 @@ use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
 use super::reader::Reader;
-use super::respond::{TopicView, forbidden, same_origin, unavailable};
+use super::respond::{Failure, TopicView, same_origin, with_problem_pages};
 use super::signup;
 use crate::audience::store::Suppressed;
 use crate::audience::{Address, Reason, Source};
@@ -25,7 +25,7 @@ use crate::audience::{Address, Reason, Source};
 /// The routes under `base` (a path ending with `/`).
 pub(super) fn router(app: Arc<App>) -> Router {
     let base = app.serve.base_path().to_owned();
-    Router::new()
+    let routes = Router::new()
         .route(
             &format!("{base}unsubscribe/{{token}}"),
             get(unsubscribe_page).post(unsubscribe),
@@ -47,16 +47,8 @@ pub(super) fn router(app: Arc<App>) -> Router {
             get(super::clicks::follow),
         )
         .route(&format!("{base}healthz"), get(|| async { "ok\n" }))
-        .fallback(not_found)
-        .with_state(app)
-}
-
-async fn not_found(State(app): State<Arc<App>>) -> Response {
-    app.pages.problem(
-        StatusCode::NOT_FOUND,
-        "Not found",
-        "There is no page at this address.",
-    )
+        .fallback(|| async { Failure::NotFound });
+    with_problem_pages(routes, app.clone()).with_state(app)
 }
 
 /// `ana@example.org` as `a…@example.org`: enough for its owner to recognise.
@@ -73,11 +65,11 @@ struct UnsubscribeView {
     resubscribable: bool,
 }
 
-async fn unsubscribe_page(State(app): State<Arc<App>>, reader: Reader) -> Response {
-    let suppression = match app.store().suppression(&reader.address) {
-        Ok(s) => s,
-        Err(e) => return unavailable(&e),
-    };
+async fn unsubscribe_page(
+    State(app): State<Arc<App>>,
+    reader: Reader,
+) -> Result<Response, Failure> {
+    let suppression = app.store().suppression(&reader.address)?;
     let view = UnsubscribeView {
         address: masked(&reader.address),
         action: reader.link(&app, "unsubscribe", None),
@@ -85,7 +77,7 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, reader: Reader) -> Respon
         done: suppression.is_some(),
         resubscribable: suppression.is_none_or(|s| s.reason == Reason::Unsubscribed),
     };
-    app.pages.html(StatusCode::OK, Page::Unsubscribe, view)
+    Ok(app.pages.html(StatusCode::OK, Page::Unsubscribe, view))
 }
 
 /// RFC 8058 one-click (`List-Unsubscribe=One-Click`, no page, no Origin), or the page's
@@ -95,35 +87,27 @@ async fn unsubscribe(
     reader: Reader,
     headers: HeaderMap,
     form: Form,
-) -> Response {
+) -> Result<Response, Failure> {
     let one_click = form.get("List-Unsubscribe") == Some("One-Click");
     if !one_click && (form.get("confirm") != Some("yes") || !same_origin(&app, &headers)) {
-        return forbidden(&app);
+        return Err(Failure::Forbidden);
     }
     let source = if one_click {
         Source::OneClick
     } else {
         Source::Page
     };
-    match app
-        .committer
-        .apply(Change::Unsubscribe(
-            reader.address.clone(),
-            source,
-            reader.volume,
-        ))
-        .await
-    {
-        Ok(Done::Suppressed(Suppressed::Added)) => {
+    let change = Change::Unsubscribe(reader.address.clone(), source, reader.volume);
+    match app.committer.apply(change).await? {
+        Done::Suppressed(Suppressed::Added) => {
             tracing::info!(source = source.as_str(), "unsubscribe recorded");
         }
-        Ok(_) => tracing::info!(source = source.as_str(), "already suppressed"),
-        Err(e) => return unavailable(&e),
+        _ => tracing::info!(source = source.as_str(), "already suppressed"),
     }
     if one_click {
-        return (StatusCode::OK, "unsubscribed\n").into_response();
+        return Ok((StatusCode::OK, "unsubscribed\n").into_response());
     }
-    Redirect::to(&reader.link(&app, "unsubscribe", None)).into_response()
+    Ok(Redirect::to(&reader.link(&app, "unsubscribe", None)).into_response())
 }
 
 #[derive(Serialize)]
@@ -145,17 +129,11 @@ async fn preferences_page(
     State(app): State<Arc<App>>,
     reader: Reader,
     Query(query): Query<Saved>,
-) -> Response {
+) -> Result<Response, Failure> {
     let address = &reader.address;
     let (suppression, chosen) = {
         let store = app.store();
-        match store
-            .suppression(address)
-            .and_then(|s| Ok((s, store.topic_choice(address)?)))
-        {
-            Ok(found) => found,
-            Err(e) => return unavailable(&e),
-        }
+        (store.suppression(address)?, store.topic_choice(address)?)
     };
     // The reader's own choice as committed now, else the topics the files give them.
     let chosen = chosen.map_or_else(|| app.candidates.topics(address), |c| c.topics);
@@ -167,7 +145,7 @@ async fn preferences_page(
         resubscribable: suppression.is_none_or(|s| s.reason == Reason::Unsubscribed),
         saved: query.saved.is_some(),
     };
-    app.pages.html(StatusCode::OK, Page::Preferences, view)
+    Ok(app.pages.html(StatusCode::OK, Page::Preferences, view))
 }
 
 async fn preferences(
@@ -175,9 +153,9 @@ async fn preferences(
     reader: Reader,
     headers: HeaderMap,
     form: Form,
-) -> Response {
+) -> Result<Response, Failure> {
     if !same_origin(&app, &headers) {
-        return forbidden(&app);
+        return Err(Failure::Forbidden);
     }
     let (address, volume) = (reader.address.clone(), reader.volume);
     let (change, then) = match form.get("action") {
@@ -196,20 +174,13 @@ async fn preferences(
             Change::Resubscribe(address, volume),
             reader.link(&app, "preferences", None),
         ),
-        _ => {
-            return app.pages.problem(
-                StatusCode::BAD_REQUEST,
-                "Nothing to do",
-                "The form said nothing to do.",
-            );
-        }
+        _ => return Err(Failure::NothingToDo),
     };
-    match app.committer.apply(change).await {
-        Ok(Done::Lifted(false)) => {
+    match app.committer.apply(change).await? {
+        Done::Lifted(false) => {
             tracing::info!("resubscribe refused: not the reader's own unsubscribe")
         }
-        Ok(_) => tracing::info!("preferences recorded"),
-        Err(e) => return unavailable(&e),
+        _ => tracing::info!("preferences recorded"),
     }
-    Redirect::to(&then).into_response()
+    Ok(Redirect::to(&then).into_response())
 }

@@ -15,7 +15,7 @@ use super::app::App;
 use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
-use super::respond::{TopicView, forbidden, same_origin, unavailable};
+use super::respond::{Failure, TopicView, same_origin};
 use crate::audience::Address;
 use crate::audience::store::Pending;
 use crate::clock::Timestamp;
@@ -67,26 +67,22 @@ pub(super) async fn subscribe(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: Form,
-) -> Response {
+) -> Result<Response, Failure> {
     if !same_origin(&app, &headers) {
-        return forbidden(&app);
+        return Err(Failure::Forbidden);
     }
     let client = super::client::address(peer.ip(), &headers, &app.serve.trusted_proxies);
     if !app.limiter.allow(client) {
-        return app.pages.problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-ups",
-            "Please wait a minute and try again.",
-        );
+        return Err(Failure::TooManySignups);
     }
     let value = |name: &str| form.get(name).map(str::trim);
     let sent = Redirect::to(&format!("{}subscribe?sent=1", app.serve.base_path())).into_response();
     // A filled honeypot or a bad address gets the same answer as a good sign-up.
     let Some(address) = value("email").and_then(|e| Address::parse(e).ok()) else {
-        return sent;
+        return Ok(sent);
     };
     if value("website").is_some_and(|w| !w.is_empty()) || address.needs_smtputf8() {
-        return sent;
+        return Ok(sent);
     }
     let name = value("name")
         .filter(|n| !n.is_empty() && !n.chars().any(char::is_control))
@@ -98,8 +94,8 @@ pub(super) async fn subscribe(
         segment: app.serve.signup_segment.get_ref().clone(),
         requested_at: Timestamp::now(),
     };
-    match app.committer.apply(Change::Signup(pending.clone())).await {
-        Ok(Done::Requested(requested)) if requested.mail => {
+    match app.committer.apply(Change::Signup(pending.clone())).await? {
+        Done::Requested(requested) if requested.mail => {
             // Mailed in the background, so that the answer's timing tells nothing either.
             tokio::spawn(super::mail::confirmation(
                 app.clone(),
@@ -108,10 +104,9 @@ pub(super) async fn subscribe(
                 false,
             ));
         }
-        Ok(_) => tracing::info!("sign-up repeated within the hour: no second mail"),
-        Err(e) => return unavailable(&e),
+        _ => tracing::info!("sign-up repeated within the hour: no second mail"),
     }
-    sent
+    Ok(sent)
 }
 
 #[derive(Serialize)]
@@ -129,47 +124,47 @@ pub(super) async fn confirm_page(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
     Query(query): Query<Confirmed>,
-) -> Response {
-    let Some(id) = app.signer.verify_confirmation(&token, Timestamp::now()) else {
-        return app.pages.bad_link();
-    };
-    let pending = match app.store().signup(&id) {
-        Ok(pending) => pending,
-        Err(e) => return unavailable(&e),
-    };
+) -> Result<Response, Failure> {
+    let now = Timestamp::now();
+    let id = app
+        .signer
+        .verify_confirmation(&token, now)
+        .ok_or(Failure::BadLink)?;
+    let pending = app.store().signup(&id)?;
     let done = query.done.is_some();
     if pending.is_none() && !done {
-        return app.pages.bad_link();
+        return Err(Failure::BadLink);
     }
     let view = ConfirmView {
         action: format!("{}confirm/{token}", app.serve.base_path()),
         done,
     };
-    app.pages.html(StatusCode::OK, Page::Confirm, view)
+    Ok(app.pages.html(StatusCode::OK, Page::Confirm, view))
 }
 
 pub(super) async fn confirm(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let Some(id) = app.signer.verify_confirmation(&token, Timestamp::now()) else {
-        return app.pages.bad_link();
-    };
+) -> Result<Response, Failure> {
+    let now = Timestamp::now();
+    let id = app
+        .signer
+        .verify_confirmation(&token, now)
+        .ok_or(Failure::BadLink)?;
     if !same_origin(&app, &headers) {
-        return forbidden(&app);
+        return Err(Failure::Forbidden);
     }
     let welcome = app.serve.welcome;
-    match app.committer.apply(Change::Confirm { id, welcome }).await {
-        Ok(Done::Confirmed(Some(pending), welcome)) => {
-            app.candidates.add(&app.signer, &pending.address);
-            tracing::info!("sign-up confirmed");
-            if welcome {
-                tokio::spawn(super::mail::welcome(app.clone(), pending));
-            }
-        }
-        Ok(_) => return app.pages.bad_link(),
-        Err(e) => return unavailable(&e),
+    let change = Change::Confirm { id, welcome };
+    let Done::Confirmed(Some(pending), welcome) = app.committer.apply(change).await? else {
+        return Err(Failure::BadLink);
+    };
+    app.candidates.add(&app.signer, &pending.address);
+    tracing::info!("sign-up confirmed");
+    if welcome {
+        tokio::spawn(super::mail::welcome(app.clone(), pending));
     }
-    Redirect::to(&format!("{}confirm/{token}?done=1", app.serve.base_path())).into_response()
+    let done = format!("{}confirm/{token}?done=1", app.serve.base_path());
+    Ok(Redirect::to(&done).into_response())
 }

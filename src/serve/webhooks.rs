@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::app::App;
 use super::commit::{Change, Done};
 use super::logged::logged;
-use super::respond::unavailable;
+use super::respond::Failure;
 use crate::bounces::effects::Effect;
 use crate::bounces::mapping::MappedBy;
 use crate::bounces::webhooks::sns::{Envelope, Type};
@@ -42,76 +42,69 @@ pub(super) fn router(app: Arc<App>) -> Router {
     router.with_state(app)
 }
 
-fn answer(status: StatusCode, text: &str) -> Response {
-    (status, format!("{text}\n")).into_response()
+/// A 200 answer of one line.
+fn answer(text: &str) -> Result<Response, Failure> {
+    Ok((StatusCode::OK, format!("{text}\n")).into_response())
 }
 
-/// Refuses a payload with `status`, logging and answering `why`: what it quotes of the
-/// payload the caller has passed through [`logged`].
-fn refused(route: &'static str, status: StatusCode, why: &str) -> Response {
-    tracing::warn!(route, status = status.as_u16(), "payload refused: {why}");
-    answer(status, &format!("refused: {why}"))
+/// A payload refused with 400: `why` quotes the payload, so it passes through [`logged`].
+fn malformed(route: &'static str, why: &str) -> Failure {
+    Failure::Refused(route, StatusCode::BAD_REQUEST, logged(why))
 }
 
-async fn from_sns(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn from_sns(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     // The route exists only with `[webhooks.ses]`.
-    let Some(verifier) = app.hooks.ses.as_ref() else {
-        return answer(StatusCode::NOT_FOUND, "not found");
-    };
-    let envelope = match Envelope::parse(&body) {
-        Ok(envelope) => envelope,
-        Err(why) => return refused(SES, StatusCode::BAD_REQUEST, &logged(&why)),
-    };
+    let verifier = app.hooks.ses.as_ref().ok_or(Failure::NotFound)?;
+    let envelope = Envelope::parse(&body).map_err(|why| malformed(SES, &why))?;
     let declared = headers
         .get("x-amz-sns-message-type")
         .and_then(|v| v.to_str().ok());
     if declared != Some(envelope.kind.as_str()) {
-        let why = "x-amz-sns-message-type does not name the message's Type";
-        return refused(SES, StatusCode::BAD_REQUEST, why);
+        let why = "x-amz-sns-message-type does not name the message's Type".to_owned();
+        return Err(Failure::Refused(SES, StatusCode::BAD_REQUEST, why));
     }
     if let Err(refusal) = verifier.verify(&envelope, Timestamp::now()) {
         let (id, topic) = (logged(&envelope.message_id), logged(&envelope.topic_arn));
         let why = format!("SNS message {id} of topic {topic}: {refusal}");
-        return refused(SES, StatusCode::FORBIDDEN, &why);
+        return Err(Failure::Refused(SES, StatusCode::FORBIDDEN, why));
     }
     let topic = logged(&envelope.topic_arn);
     match envelope.kind {
         Type::SubscriptionConfirmation => {
             let url = logged(envelope.subscribe_url.as_deref().unwrap_or_default());
             tracing::warn!(%topic, "SNS subscription awaits confirmation: open {url}");
-            answer(
-                StatusCode::OK,
-                &format!("verified; to confirm the subscription, open {url}"),
-            )
+            answer(&format!(
+                "verified; to confirm the subscription, open {url}"
+            ))
         }
         Type::UnsubscribeConfirmation => {
             tracing::warn!(%topic, "SNS subscription removed");
-            answer(StatusCode::OK, "verified; the subscription was removed")
+            answer("verified; the subscription was removed")
         }
-        Type::Notification => match ses::event(&envelope.message, &envelope.message_id) {
-            Ok(event) => apply(&app, event, SES).await,
-            Err(why) => refused(SES, StatusCode::BAD_REQUEST, &logged(&why)),
-        },
+        Type::Notification => {
+            let event = ses::event(&envelope.message, &envelope.message_id);
+            apply(&app, event.map_err(|why| malformed(SES, &why))?, SES).await
+        }
     }
 }
 
-async fn from_postmark(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn from_postmark(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     // The route exists only with `[webhooks.postmark]`.
-    let Some(credentials) = app.hooks.postmark.as_ref() else {
-        return answer(StatusCode::NOT_FOUND, "not found");
-    };
+    let credentials = app.hooks.postmark.as_ref().ok_or(Failure::NotFound)?;
     if !credentials.admit(headers.get(header::AUTHORIZATION)) {
         tracing::info!(route = POSTMARK, "refused: no valid credentials");
-        let challenge = [(
-            header::WWW_AUTHENTICATE,
-            "Basic realm=\"broadsheet webhooks\", charset=\"UTF-8\"",
-        )];
-        return (StatusCode::UNAUTHORIZED, challenge, "unauthorized\n").into_response();
+        return Err(Failure::Unauthorized);
     }
-    match postmark::event(&body) {
-        Ok(event) => apply(&app, event, POSTMARK).await,
-        Err(why) => refused(POSTMARK, StatusCode::BAD_REQUEST, &logged(&why)),
-    }
+    let event = postmark::event(&body).map_err(|why| malformed(POSTMARK, &why))?;
+    apply(&app, event, POSTMARK).await
 }
 
 /// What a report came to, for the relay (and the operator): no addresses.
@@ -129,24 +122,23 @@ struct Outcome {
 }
 
 /// Applies `event` (read from `route`) and answers once it is durable.
-async fn apply(app: &App, event: Event, route: &'static str) -> Response {
+async fn apply(app: &App, event: Event, route: &'static str) -> Result<Response, Failure> {
     let report: Report = match event {
         Event::Report(report) => report,
         Event::Ignored(what) => {
             let what = logged(&what);
             tracing::info!(route, "{what}: nothing to apply");
-            return answer(StatusCode::OK, &format!("ignored: {what}"));
+            return answer(&format!("ignored: {what}"));
         }
     };
     let id = report.id.clone();
     let change = Change::Report(Box::new(report), route);
-    let records = match app.committer.apply(change).await {
-        Ok(Done::Applied(records)) => records,
-        Ok(other) => {
+    let records = match app.committer.apply(change).await? {
+        Done::Applied(records) => records,
+        other => {
             let e = anyhow::anyhow!("a report was answered with {other:?}, not its records");
-            return unavailable(&e);
+            return Err(e.into());
         }
-        Err(e) => return unavailable(&e),
     };
     for record in &records {
         let address = record
@@ -169,12 +161,9 @@ async fn apply(app: &App, event: Event, route: &'static str) -> Response {
             mapped_by: r.mapped_by,
         })
         .collect();
-    (
-        StatusCode::OK,
-        axum::Json(Applied {
-            report: id,
-            findings,
-        }),
-    )
-        .into_response()
+    let applied = Applied {
+        report: id,
+        findings,
+    };
+    Ok((StatusCode::OK, axum::Json(applied)).into_response())
 }

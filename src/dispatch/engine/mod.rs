@@ -18,7 +18,6 @@ use super::gate::Gate;
 use super::guard::RelayGuard;
 use super::limits::{Breaker, RateLimiter, retry_delay};
 use super::verdict::{Verdict, judge};
-use crate::audience::Address;
 use crate::ledger::{Entry, Ledger, Marked, Outcome, Row, State, WriterHandle};
 use crate::transport::{Envelope, Mark, Reply, Transport};
 
@@ -312,8 +311,8 @@ async fn deliver<T: Transport>(
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;
     engine.limiter.acquire().await;
-    let address = Address::parse(&row.entry.address).map_err(anyhow::Error::msg)?;
-    if let Some(why) = gate.check(&address)? {
+    let address = &row.entry.address;
+    if let Some(why) = gate.check(address)? {
         engine.counters.suppressed.fetch_add(1, Ordering::Relaxed);
         let outcome = Outcome {
             state: State::Suppressed,

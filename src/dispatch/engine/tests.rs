@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::*;
+use crate::audience::Address;
 use crate::ledger::{Dispatch, Writer};
 use crate::settings::RelayLimits;
 use crate::transport::{Delivery, SendError, Stage};
@@ -86,7 +87,7 @@ async fn run(
     };
     let entries = (0..n).map(|i| {
         Ok(Entry {
-            address: address(i),
+            address: Address::parse(&address(i)).unwrap(),
             name: None,
             greeting: None,
             variant: "all".into(),
@@ -105,10 +106,10 @@ async fn run(
         build: Arc::new(|e: &Entry| {
             let envelope = Envelope {
                 from: "news@example.org".into(),
-                to: Address::parse(&e.address).map_err(anyhow::Error::msg)?,
+                to: e.address.clone(),
                 message_id: e.message_id.clone(),
             };
-            Ok((envelope, e.address.clone().into_bytes()))
+            Ok((envelope, e.address.to_string().into_bytes()))
         }),
         gate: Gate::new(dir.path().to_path_buf()),
         tuning: Tuning {
