@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use super::engine::{Counters, End, Engine, Tuning, now_ms};
+use super::engine::{Builder, Counters, End, Engine, Tuning, now_ms};
 use super::gate::Gate;
 use super::guard::RelayGuard;
 use super::limits::{Breaker, RateLimiter};
@@ -314,7 +314,9 @@ impl Job<'_> {
             let (writer, handle) = Writer::start(ledger_path)?;
             let (stop_sender, stop) = tokio::sync::watch::channel(false);
             let counters = Arc::new(Counters::default());
-            let messages = Arc::new(messages);
+            // A signature costs far more than a splice: signed messages are built on a pool.
+            let signed = messages.dkim.is_some();
+            let builder = Builder::new(Arc::new(move |entry| messages.build(entry)), signed)?;
             let beats = handle.clone();
             let heartbeat = tokio::spawn(async move {
                 let mut seq = first_beat;
@@ -334,7 +336,7 @@ impl Job<'_> {
                 transports: Arc::new(move || Configured::new(&root, &transports_sending)),
                 ledger: PathBuf::from(ledger_path),
                 dispatch,
-                build: Arc::new(move |entry| messages.build(entry)),
+                builder,
                 gate: Gate::new(project_root),
                 tuning: Tuning {
                     connections: pace.connections,

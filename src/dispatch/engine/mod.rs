@@ -18,11 +18,11 @@ use super::gate::Gate;
 use super::guard::RelayGuard;
 use super::limits::{Breaker, RateLimiter, retry_delay};
 use super::verdict::{Verdict, judge};
-use crate::ledger::{Entry, Ledger, Marked, Outcome, Row, State, WriterHandle};
-use crate::transport::{Envelope, Mark, Reply, Transport};
+use crate::ledger::{Ledger, Marked, Outcome, Row, State, WriterHandle};
+use crate::transport::{Mark, Reply, Transport};
 
-/// Builds one recipient's envelope and message bytes.
-pub(crate) type BuildMessage = dyn Fn(&Entry) -> anyhow::Result<(Envelope, Vec<u8>)> + Send + Sync;
+mod build;
+pub(crate) use build::{Builder, Building};
 
 /// Makes a transport for one worker (each owns its connection).
 pub(crate) type MakeTransport<T> = dyn Fn() -> anyhow::Result<T> + Send + Sync;
@@ -82,7 +82,7 @@ pub(crate) struct Engine<T: Transport> {
     /// The dispatch.
     pub(crate) dispatch: i64,
     /// Makes each recipient's message.
-    pub(crate) build: Arc<BuildMessage>,
+    pub(crate) builder: Builder,
     /// The suppression list, read just before each message.
     pub(crate) gate: Gate,
     /// Tunables.
@@ -287,12 +287,31 @@ async fn worker<T: Transport + Send + 'static>(
         Ok(parts) => parts,
         Err(e) => return shared.fail(e),
     };
+    let builder = &engine.builder;
+    let mut ahead = None;
     loop {
-        let row = { queue.lock().await.recv().await };
-        let Some(row) = row else { break };
+        let (row, message) = match ahead.take() {
+            Some(next) => next,
+            None => {
+                let row = { queue.lock().await.recv().await };
+                let Some(row) = row else { break };
+                let message = builder.start(&row.entry);
+                (row, message)
+            }
+        };
+        // A message built on the pool is asked for one row early, when one is waiting. A
+        // queue locked by another worker is one that worker is waiting on: empty. (Waiting
+        // for the lock would hold this row, and the feeder waits for it to settle.)
+        if builder.pooled()
+            && let Ok(mut waiting) = queue.try_lock()
+            && let Ok(next) = waiting.try_recv()
+        {
+            let message = builder.start(&next.entry);
+            ahead = Some((next, message));
+        }
         // Once halted, rows are left as they are in the ledger: the next run takes them.
         if !shared.halted()
-            && let Err(e) = deliver(&shared, &mut transport, &mut gate, &row).await
+            && let Err(e) = deliver(&shared, &mut transport, &mut gate, &row, message).await
         {
             shared.fail(e);
         }
@@ -308,6 +327,7 @@ async fn deliver<T: Transport>(
     transport: &mut T,
     gate: &mut super::gate::Reader,
     row: &Row,
+    message: Building,
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;
     engine.limiter.acquire().await;
@@ -322,7 +342,7 @@ async fn deliver<T: Transport>(
         };
         return engine.writer.outcome(row.id, now_ms(), outcome);
     }
-    let (envelope, message) = engine.build.as_ref()(&row.entry)?;
+    let (envelope, message) = message.finish().await?;
     let mut unrecorded = None;
     let mark = InFlight {
         writer: &engine.writer,

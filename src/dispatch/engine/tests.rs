@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::audience::Address;
-use crate::ledger::{Dispatch, Writer};
+use crate::ledger::{Dispatch, Entry, Writer};
 use crate::settings::RelayLimits;
-use crate::transport::{Delivery, SendError, Stage};
+use crate::transport::{Delivery, Envelope, SendError, Stage};
 
 type Answer = Result<Delivery, SendError>;
 
@@ -19,13 +19,20 @@ struct Script {
     sends: Mutex<Vec<String>>,
     refuse: Option<String>,
     stop_after: Option<(usize, watch::Sender<bool>)>,
+    /// Messages built on the pool, as a signed run's are.
+    pooled: bool,
 }
 
 /// A transport that answers from the script.
 struct Fake(Arc<Script>);
 
 impl Transport for Fake {
-    async fn send(&mut self, envelope: &Envelope, _message: &[u8], mark: impl Mark) -> Answer {
+    async fn send(&mut self, envelope: &Envelope, message: &[u8], mark: impl Mark) -> Answer {
+        assert_eq!(
+            message,
+            envelope.to.as_str().as_bytes(),
+            "each row gets its own message"
+        );
         let script = &self.0;
         if let Some(why) = &script.refuse {
             return Err(SendError::Permanent {
@@ -103,14 +110,18 @@ async fn run(
         transports: Arc::new(move || Ok(Fake(transports.clone()))),
         ledger: path,
         dispatch: 1,
-        build: Arc::new(|e: &Entry| {
-            let envelope = Envelope {
-                from: "news@example.org".into(),
-                to: e.address.clone(),
-                message_id: e.message_id.clone(),
-            };
-            Ok((envelope, e.address.to_string().into_bytes()))
-        }),
+        builder: Builder::new(
+            Arc::new(|e: &Entry| {
+                let envelope = Envelope {
+                    from: "news@example.org".into(),
+                    to: e.address.clone(),
+                    message_id: e.message_id.clone(),
+                };
+                Ok((envelope, e.address.to_string().into_bytes()))
+            }),
+            script.pooled,
+        )
+        .unwrap(),
         gate: Gate::new(dir.path().to_path_buf()),
         tuning: Tuning {
             connections: 3,
@@ -148,6 +159,38 @@ async fn everyone_is_sent_exactly_once() {
     sends.sort();
     sends.dedup();
     assert_eq!(sends.len(), 50);
+}
+
+#[tokio::test]
+async fn messages_built_on_the_pool_reach_everyone_exactly_once() {
+    let (_stop, stop) = watch::channel(false);
+    let script = Script {
+        pooled: true,
+        ..Script::default()
+    };
+    let (end, ledger, script, _dir) = run(200, script, stop).await;
+    assert_eq!(end, End::Finished);
+    assert_eq!(counts(&ledger), HashMap::from([(State::Sent, 200)]));
+    let mut sends = script.sends.lock().unwrap().clone();
+    sends.sort();
+    sends.dedup();
+    assert_eq!(sends.len(), 200);
+}
+
+#[tokio::test]
+async fn a_stop_leaves_the_row_built_ahead_pending() {
+    let (stop_sender, stop) = watch::channel(false);
+    let script = Script {
+        stop_after: Some((10, stop_sender)),
+        pooled: true,
+        ..Script::default()
+    };
+    let (end, ledger, script, _dir) = run(200, script, stop).await;
+    assert_eq!(end, End::Interrupted);
+    let sends = script.sends.lock().unwrap().len() as u64;
+    let counts = counts(&ledger);
+    assert_eq!(counts.get(&State::Sent).copied(), Some(sends));
+    assert_eq!(counts.get(&State::Pending).copied(), Some(200 - sends));
 }
 
 #[tokio::test]
