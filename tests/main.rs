@@ -41,4 +41,5 @@ mod serve_hardening;
 mod serve_load;
 mod serve_mail;
 mod serve_webhooks;
+mod starttls;
 mod topics;

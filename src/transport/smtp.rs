@@ -4,8 +4,9 @@
 //!
 //! We open the TCP stream ourselves to set `TCP_NODELAY` (lettre does not, and Nagle's
 //! algorithm then holds each message's final dot for a delayed ACK), wrap implicit TLS
-//! ourselves, and let lettre do what it does well: the greeting and EHLO, STARTTLS, AUTH,
-//! reply parsing and dot-stuffing. A connection that timed out or broke is dropped, never
+//! ourselves, do STARTTLS's plaintext part ourselves (`greeting`), and let lettre do what it
+//! does well: the greeting and EHLO, AUTH, reply parsing and dot-stuffing. A session sends
+//! EHLO once, twice with STARTTLS (before and after TLS, as RFC 3207 requires). A connection that timed out or broke is dropped, never
 //! reused; one that merely got a negative reply is reset with `RSET` and kept.
 //!
 //! The envelope commands (`MAIL`, `RCPT`, `DATA`) go out while the ledger commits the
@@ -13,16 +14,19 @@
 //! (RFC 2920); the body waits for the mark to be durable. A certificate that does not verify is a
 //! permanent refusal, like a refused login: retrying cannot fix it.
 
+mod greeting;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
 use tokio::net::TcpStream;
 
+use self::greeting::Recorder;
 use super::{Delivery, Envelope, Mark, Reply, SendError, Stage, Transport};
 use crate::settings::{Security, SmtpRoute, is_loopback_host};
 
@@ -145,8 +149,10 @@ impl Smtp {
         }
     }
 
-    /// The TCP stream with `TCP_NODELAY`, inside TLS for `security = "tls"`.
-    async fn open_stream(&self) -> Result<Box<dyn AsyncTokioStream>, SendError> {
+    /// The TCP stream with `TCP_NODELAY`, inside TLS for `security = "tls"`, and for
+    /// `"starttls"` inside TLS after the plaintext part of the session, with the banner
+    /// read then (empty otherwise).
+    async fn open_stream(&self) -> Result<(Box<dyn AsyncTokioStream>, Vec<u8>), SendError> {
         let address = (self.host.as_str(), self.port);
         let what = format!("connecting to {}", self.describe());
         let tcp = self.within(&what, TcpStream::connect(address)).await?;
@@ -155,43 +161,27 @@ impl Smtp {
         Ok(match self.security {
             Security::Tls => {
                 let what = format!("TLS with {}", self.host);
-                Box::new(
-                    self.within(&what, super::tls::connect(tcp, &self.host))
-                        .await?,
-                )
+                let tls = self.within(&what, super::tls::connect(tcp, &self.host));
+                (Box::new(tls.await?), Vec::new())
             }
-            Security::Starttls | Security::None => Box::new(tcp),
+            Security::Starttls => {
+                let (tls, banner) = self.starttls(tcp).await?;
+                (Box::new(tls), banner)
+            }
+            Security::None => (Box::new(tcp), Vec::new()),
         })
     }
 
+    /// A session ready for mail: greeted with one EHLO (after TLS for STARTTLS), logged in.
     async fn connect(&self) -> Result<Connection, SendError> {
-        let stream = self.open_stream().await?;
-        let greeting = AsyncSmtpConnection::connect_with_transport(stream, &self.hello);
-        let mut smtp = self.step(Stage::Connect, greeting).await.map_err(|f| f.0)?;
-        if self.security == Security::Starttls {
-            if !smtp.can_starttls() {
-                let detail = format!(
-                    "{} does not offer STARTTLS, which security = \"starttls\" requires",
-                    self.host
-                );
-                return Err(SendError::Permanent {
-                    stage: Stage::Connect,
-                    reply: Reply::none(detail),
-                });
-            }
-            let parameters = TlsParameters::new_rustls(self.host.clone())
-                .map_err(|e| transient(Stage::Connect, Reply::none(e.to_string())))?;
-            let upgrade = smtp.starttls(parameters, &self.hello);
-            self.step(Stage::Connect, upgrade).await.map_err(|f| f.0)?;
-        }
-        // lettre reads the EHLO reply but keeps no record of PIPELINING: ask once more.
-        let ehlo = smtp.command(Ehlo::new(self.hello.clone()));
-        let features = self.step(Stage::Connect, ehlo).await.map_err(|f| f.0)?;
-        let pipelining = features.message().any(|line| {
-            line.split_whitespace()
-                .next()
-                .is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING"))
-        });
+        let (stream, banner) = self.open_stream().await?;
+        let (stream, greeting) = Recorder::new(stream, banner);
+        let hello = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello);
+        let mut smtp = self.step(Stage::Connect, hello).await.map_err(|f| f.0)?;
+        // lettre keeps no record of PIPELINING: it is read from the EHLO reply lettre read.
+        let pipelining = greeting
+            .ehlo()
+            .is_some_and(|ehlo| greeting::offers(&ehlo, "PIPELINING"));
         if let Some(credentials) = &self.credentials {
             if self.security == Security::None && !is_loopback_host(&self.host) {
                 return Err(SendError::Permanent {

@@ -1,6 +1,6 @@
-//! Implicit TLS (port 465) for the SMTP transport: a TCP stream in, a verified TLS stream
-//! that lettre's connection can drive out. The certificate is checked against the system's
-//! roots and the host name, always. (STARTTLS goes through lettre's own upgrade.)
+//! TLS for the SMTP transport, implicit (port 465) or after STARTTLS: a TCP stream in, a
+//! verified TLS stream that lettre's connection can drive out. The certificate is checked
+//! against the system's roots and the host name, always.
 
 use std::io;
 use std::net::SocketAddr;

@@ -81,8 +81,22 @@ pub struct Log {
     pub rcpts_per_transaction: Vec<usize>,
     /// Connections accepted.
     pub connections: usize,
-    /// The name each EHLO (or HELO) gave, in order.
-    pub ehlo: Vec<String>,
+    /// The connection (from 1) and name of each EHLO (or HELO), in order.
+    pub ehlo: Vec<(usize, String)>,
+    /// Commands read while more input was already waiting: the client sent what followed
+    /// before this one's reply, i.e. pipelined (RFC 2920).
+    pub pipelined: Vec<String>,
+}
+
+impl Log {
+    /// How many EHLOs each connection sent, by connection from 1.
+    pub fn ehlo_per_connection(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.connections];
+        for (connection, _) in &self.ehlo {
+            counts[connection - 1] += 1;
+        }
+        counts
+    }
 }
 
 /// A running fault server on 127.0.0.1.
@@ -101,14 +115,18 @@ impl FaultServer {
         let transactions = Arc::new(Mutex::new(0));
         let shared = log.clone();
         std::thread::spawn(move || {
-            for (i, stream) in listener.incoming().enumerate() {
+            for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                shared.lock().unwrap().connections += 1;
+                let connection = {
+                    let mut log = shared.lock().unwrap();
+                    log.connections += 1;
+                    log.connections
+                };
                 let session = Session {
                     script: script.clone(),
                     log: shared.clone(),
                     transactions: transactions.clone(),
-                    connection: i + 1,
+                    connection,
                 };
                 std::thread::spawn(move || session.run(stream));
             }
@@ -160,9 +178,12 @@ impl<S: Script> Session<S> {
                 return;
             }
             let command = line.trim_end().to_ascii_uppercase();
+            if !reader.buffer().is_empty() {
+                self.log.lock().unwrap().pipelined.push(command.clone());
+            }
             let act = if command.starts_with("EHLO") || command.starts_with("HELO") {
                 let name = line.trim_end().get(5..).unwrap_or_default().to_owned();
-                self.log.lock().unwrap().ehlo.push(name);
+                self.log.lock().unwrap().ehlo.push((self.connection, name));
                 let pipelining = if self.script.pipelining() {
                     "250-PIPELINING\r\n"
                 } else {

@@ -67,3 +67,78 @@ impl Drop for SelfSigned {
         let _ = self.child.wait();
     }
 }
+
+/// A certificate for 127.0.0.1 issued by a CA made for the test; a client trusts it when
+/// `SSL_CERT_FILE` names [`Issued::ca`] (rustls-native-certs reads that variable).
+pub struct Issued {
+    pub ca: std::path::PathBuf,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Issued {
+    /// Makes the CA and the server's certificate and key (P-256, one day).
+    pub fn for_loopback() -> Self {
+        let dir = tempfile::tempdir().expect("temp folder");
+        let path = |name: &str| dir.path().join(name);
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=broadsheet test CA",
+            ],
+            &ec,
+            &[("-keyout", path("ca.key")), ("-out", path("ca.pem"))],
+        );
+        openssl(
+            &["req", "-subj", "/CN=127.0.0.1"],
+            &ec,
+            &[("-keyout", path("key.pem")), ("-out", path("server.csr"))],
+        );
+        std::fs::write(
+            path("server.ext"),
+            "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n",
+        )
+        .expect("write the extensions");
+        openssl(
+            &["x509", "-req", "-days", "1", "-CAcreateserial"],
+            &[],
+            &[
+                ("-in", path("server.csr")),
+                ("-CA", path("ca.pem")),
+                ("-CAkey", path("ca.key")),
+                ("-extfile", path("server.ext")),
+                ("-out", path("cert.pem")),
+            ],
+        );
+        Self {
+            ca: path("ca.pem"),
+            cert: path("cert.pem"),
+            key: path("key.pem"),
+            _dir: dir,
+        }
+    }
+}
+
+fn openssl(args: &[&str], more: &[&str], files: &[(&str, std::path::PathBuf)]) {
+    let mut command = Command::new("openssl");
+    command.args(args).args(more).stderr(Stdio::null());
+    for (flag, path) in files {
+        command.arg(flag).arg(path);
+    }
+    let status = command
+        .status()
+        .expect("run openssl (apt-get install openssl)");
+    assert!(status.success(), "openssl {args:?} failed");
+}
