@@ -9,8 +9,9 @@
 //! senders stop too.
 
 use std::path::Path;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -43,25 +44,11 @@ pub(crate) struct Outcome {
 type Done = oneshot::Sender<anyhow::Result<()>>;
 
 enum Change {
-    InFlight {
-        id: i64,
-        at: i64,
-        done: Done,
-    },
-    Outcome {
-        id: i64,
-        at: i64,
-        outcome: Outcome,
-    },
-    Heartbeat {
-        volume: u32,
-        seq: u64,
-        done: Done,
-    },
+    InFlight { id: i64, at: i64, done: Done },
+    Outcome { id: i64, at: i64, outcome: Outcome },
+    Heartbeat { volume: u32, seq: u64, done: Done },
     Checkpoint(Done),
     Flush(Done),
-    /// A sender waits for its in-flight mark: commit now.
-    Urge,
 }
 
 impl Change {
@@ -82,6 +69,22 @@ pub(crate) struct Writer {
 #[derive(Debug, Clone)]
 pub(crate) struct WriterHandle {
     changes: mpsc::Sender<Change>,
+    waker: Arc<Waker>,
+}
+
+/// Wakes the writer when somebody waits for a commit. Changes nobody waits for yet are
+/// queued without waking it: a commit costs a wake-up, not one for each change.
+#[derive(Debug)]
+struct Waker {
+    urged: Arc<AtomicBool>,
+    writer: Thread,
+}
+
+impl Waker {
+    fn urge(&self) {
+        self.urged.store(true, Ordering::SeqCst);
+        self.writer.unpark();
+    }
 }
 
 impl Writer {
@@ -89,11 +92,21 @@ impl Writer {
     pub(crate) fn start(path: &Path) -> anyhow::Result<(Self, WriterHandle)> {
         let mut ledger = Ledger::open(path)?;
         let (sender, receiver) = mpsc::channel();
+        let urged = Arc::new(AtomicBool::new(false));
+        let seen = urged.clone();
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || run(&mut ledger, &receiver))
+            .spawn(move || run(&mut ledger, &receiver, &seen))
             .context("cannot start the ledger writer")?;
-        Ok((Self { thread }, WriterHandle { changes: sender }))
+        let waker = Arc::new(Waker {
+            urged,
+            writer: thread.thread().clone(),
+        });
+        let handle = WriterHandle {
+            changes: sender,
+            waker,
+        };
+        Ok((Self { thread }, handle))
     }
 
     /// Waits for every queued change to be written; the first write error, if any.
@@ -108,7 +121,7 @@ impl Writer {
 #[derive(Debug)]
 pub(crate) struct Marked {
     done: oneshot::Receiver<anyhow::Result<()>>,
-    changes: mpsc::Sender<Change>,
+    waker: Arc<Waker>,
 }
 
 impl Marked {
@@ -119,7 +132,7 @@ impl Marked {
             Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
-        self.changes.send(Change::Urge).map_err(|_| stopped())?;
+        self.waker.urge();
         self.done.await.map_err(|_| stopped())?
     }
 }
@@ -132,7 +145,7 @@ impl WriterHandle {
         self.send(Change::InFlight { id, at, done })?;
         Ok(Marked {
             done: wait,
-            changes: self.changes.clone(),
+            waker: self.waker.clone(),
         })
     }
 
@@ -162,6 +175,7 @@ impl WriterHandle {
     async fn wait(&self, change: impl FnOnce(Done) -> Change) -> anyhow::Result<()> {
         let (done, wait) = oneshot::channel();
         self.send(change(done))?;
+        self.waker.urge();
         wait.await.map_err(|_| stopped())?
     }
 
@@ -174,9 +188,13 @@ fn stopped() -> anyhow::Error {
     anyhow::anyhow!("the ledger writer stopped after an error")
 }
 
-fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<()> {
+fn run(
+    ledger: &mut Ledger,
+    changes: &mpsc::Receiver<Change>,
+    urged: &AtomicBool,
+) -> anyhow::Result<()> {
     while let Ok(first) = changes.recv() {
-        let batch = gather(first, changes);
+        let batch = gather(first, changes, urged);
         let written = write(ledger, &batch);
         let shared = written.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"));
         let ack = |done: Done, result: Result<(), String>| {
@@ -195,7 +213,7 @@ fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<
                         .clone()
                         .and_then(|()| ledger.checkpoint(false).map_err(|e| format!("{e:#}"))),
                 ),
-                Change::Outcome { .. } | Change::Urge => {}
+                Change::Outcome { .. } => {}
             }
         }
         written?;
@@ -204,20 +222,20 @@ fn run(ledger: &mut Ledger, changes: &mpsc::Receiver<Change>) -> anyhow::Result<
 }
 
 /// `first` and the changes queued behind it; when nobody waits for any of them, also those
-/// that arrive within [`LINGER`], until one that somebody waits for does.
-fn gather(first: Change, changes: &mpsc::Receiver<Change>) -> Vec<Change> {
+/// queued until somebody urges a commit or [`LINGER`] has passed.
+fn gather(first: Change, changes: &mpsc::Receiver<Change>, urged: &AtomicBool) -> Vec<Change> {
     let mut batch = vec![first];
-    batch.extend(changes.try_iter().take(BATCH - 1));
     let deadline = Instant::now() + LINGER;
-    while batch.len() < BATCH && !batch.iter().any(Change::awaited) {
-        let Ok(next) = changes.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        else {
-            break;
-        };
-        batch.push(next);
+    loop {
+        // Read before the queue: whatever the urging sender queued first is in it.
+        let urgent = urged.swap(false, Ordering::SeqCst);
         batch.extend(changes.try_iter().take(BATCH - batch.len()));
+        let left = deadline.saturating_duration_since(Instant::now());
+        if urgent || batch.len() >= BATCH || batch.iter().any(Change::awaited) || left.is_zero() {
+            return batch;
+        }
+        std::thread::park_timeout(left);
     }
-    batch
 }
 
 fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
@@ -270,7 +288,7 @@ fn write(ledger: &mut Ledger, batch: &[Change]) -> anyhow::Result<()> {
                     beat.execute(params![super::heartbeat_key(*volume), i64::try_from(*seq)?])
                         .context("cannot record the heartbeat")?;
                 }
-                Change::Checkpoint(_) | Change::Flush(_) | Change::Urge => {}
+                Change::Checkpoint(_) | Change::Flush(_) => {}
             }
         }
     }
