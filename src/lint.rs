@@ -14,7 +14,7 @@ pub const HTML_MAX_BYTES: usize = 100 * 1024;
 
 /// Size of the HTML part as it would be sent (transfer-encoded).
 pub fn html_sent_size(html: &Html) -> usize {
-    encoding::encode(&html.0).body.len()
+    encoding::encoded_len(&html.0)
 }
 
 /// Checks the size of the HTML part as sent.
