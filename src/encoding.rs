@@ -63,10 +63,49 @@ pub fn quoted_printable(text: &str) -> String {
 /// last line keeps room for that break's `=`.
 pub(crate) fn quoted_printable_run(text: &str, ends: bool) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    qp_pieces(text, ends, |piece| match piece {
+        QpPiece::LineBreak => out.push_str("\r\n"),
+        QpPiece::SoftBreak => out.push_str("=\r\n"),
+        QpPiece::Literal(b) => out.push(char::from(b)),
+        QpPiece::Escaped(b) => {
+            let _ = write!(out, "={b:02X}");
+        }
+    });
+    out
+}
+
+/// The length of [`encode`]'s body, without writing it: what `check` and `build` weigh
+/// against Gmail's clipping limit.
+pub fn encoded_len(text: &str) -> usize {
+    let mut qp = 0;
+    qp_pieces(text, true, |piece| {
+        qp += match piece {
+            QpPiece::LineBreak => 2,
+            QpPiece::SoftBreak | QpPiece::Escaped(_) => 3,
+            QpPiece::Literal(_) => 1,
+        }
+    });
+    qp.min(base64_len(text.len()))
+}
+
+/// One piece of quoted-printable output.
+enum QpPiece {
+    /// A line break of the text, CRLF.
+    LineBreak,
+    /// `=` CRLF, keeping a line within 76 octets.
+    SoftBreak,
+    /// A byte that stands for itself.
+    Literal(u8),
+    /// A byte written `=XX`.
+    Escaped(u8),
+}
+
+/// Walks `text` as quoted-printable (see [`quoted_printable_run`]), handing each piece to `emit`.
+fn qp_pieces(text: &str, ends: bool, mut emit: impl FnMut(QpPiece)) {
     let lines = text.split('\n').count();
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
-            out.push_str("\r\n");
+            emit(QpPiece::LineBreak);
         }
         let bytes = line.strip_suffix('\r').unwrap_or(line).as_bytes();
         let line_ends = ends || i + 1 < lines;
@@ -79,18 +118,17 @@ pub(crate) fn quoted_printable_run(text: &str, ends: bool) -> String {
             // Room for the `=` of a soft line break, unless this ends the line for good.
             let room = if is_last && line_ends { LINE } else { LINE - 1 };
             if column + width > room {
-                out.push_str("=\r\n");
+                emit(QpPiece::SoftBreak);
                 column = 0;
             }
-            if literal {
-                out.push(char::from(b));
+            emit(if literal {
+                QpPiece::Literal(b)
             } else {
-                let _ = write!(out, "={b:02X}");
-            }
+                QpPiece::Escaped(b)
+            });
             column += width;
         }
     }
-    out
 }
 
 /// Base64 in lines of 76 characters, each ending in CRLF.
@@ -112,6 +150,21 @@ fn base64_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_encoded_body() {
+        let long = "x".repeat(200);
+        let samples = [
+            String::new(),
+            "plain\n".to_owned(),
+            format!("a=b café \t\r\n{long}\n\n{long} \n"),
+            "中文的新闻摘要，每一个字都要转义。\n".repeat(40),
+            format!("{}\n{}", "x".repeat(LINE), "x".repeat(LINE + 1)),
+        ];
+        for text in &samples {
+            assert_eq!(encoded_len(text), encode(text).body.len(), "{text:?}");
+        }
+    }
 
     #[test]
     fn qp_escapes_and_soft_breaks() {

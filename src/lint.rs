@@ -3,6 +3,8 @@
 //! (alt text on images; no scripts, event handlers, forms, embedded objects, refreshes or
 //! remote fonts).
 
+use memchr::memmem::Finder;
+
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::encoding;
 use crate::render::{Html, Mjml, MjmlOrigin};
@@ -14,7 +16,7 @@ pub const HTML_MAX_BYTES: usize = 100 * 1024;
 
 /// Size of the HTML part as it would be sent (transfer-encoded).
 pub fn html_sent_size(html: &Html) -> usize {
-    encoding::encode(&html.0).body.len()
+    encoding::encoded_len(&html.0)
 }
 
 /// Checks the size of the HTML part as sent.
@@ -89,8 +91,10 @@ pub fn html_rules(
     diags: &mut Diagnostics,
 ) {
     let mut found: Vec<(String, String)> = Vec::new();
+    // Built once: a search per tag would set each one up again for every tag.
+    let schemes = SCHEMES.map(|scheme| (scheme, Finder::new(scheme)));
     for (tag, name) in tags(&html.0) {
-        tag_rules(&tag, &name, volume_text, &mut found);
+        tag_rules(&tag, &name, volume_text, &schemes, &mut found);
     }
     let lower = html.0.to_ascii_lowercase();
     if lower.contains("@import") {
@@ -116,9 +120,19 @@ pub fn html_rules(
     }
 }
 
+/// URL schemes that run code or replace the message.
+const SCHEMES: [&str; 3] = ["javascript:", "vbscript:", "data:text/html"];
+
 /// What one start tag (lowercased, without `<` and `>`) of element `name` must not be,
-/// as (what it is, text to find it by in the MJML) pairs added to `found`.
-fn tag_rules(tag: &str, name: &str, volume_text: &str, found: &mut Vec<(String, String)>) {
+/// as (what it is, text to find it by in the MJML) pairs added to `found`. `schemes` are
+/// [`SCHEMES`] with their finders.
+fn tag_rules(
+    tag: &str,
+    name: &str,
+    volume_text: &str,
+    schemes: &[(&str, Finder<'_>)],
+    found: &mut Vec<(String, String)>,
+) {
     if let Some((_, what)) = FORBIDDEN.iter().find(|(n, _)| *n == name) {
         found.push(((*what).to_owned(), format!("<{name}")));
     }
@@ -134,9 +148,9 @@ fn tag_rules(tag: &str, name: &str, volume_text: &str, found: &mut Vec<(String, 
             attr.to_owned(),
         ));
     }
-    for scheme in ["javascript:", "vbscript:", "data:text/html"] {
+    for &(scheme, ref finder) in schemes {
         // A link the volume wrote is the volume's error, reported at its line there.
-        let url = tag.find(scheme).map(|at| {
+        let url = finder.find(tag.as_bytes()).map(|at| {
             let rest = &tag[at..];
             &rest[..rest.find(['"', '\'', ' ']).unwrap_or(rest.len())]
         });
