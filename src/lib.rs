@@ -7,52 +7,58 @@
 //! The rooms, from the ground up (a room imports only those below it):
 //!
 //! - **the floor**: [`settings`] (`broadsheet.toml`, checked like code), [`clock`] (the
-//!   one place that reads the time), [`diag`] (compiler-style diagnostics), [`status`]
+//!   one place that reads the time), [`diag`] (compiler-style diagnostics), `status`
 //!   (SMTP and enhanced status codes, and the one classifier of refusals and reports);
 //! - **compose**: [`volume`] reads a file, [`layout`] loads templates, [`render`] produces
-//!   MJML, HTML and text, [`lint`] checks the output, [`pipeline`] runs them all;
-//!   [`archive`] builds the web archive from its output;
+//!   MJML, HTML and text, `lint` checks the output, [`pipeline`] runs them all;
+//!   `archive` builds the web archive from its output;
 //! - **the audience**: [`audience`] (recipient files, imports, segments, topics, and the
 //!   audience store of sign-ups, choices and suppressions);
 //! - **send**: [`message`] (one reader's bytes from a rendered variant, then
 //!   [`message::outgoing`], the one assembly every mail leaves through: DKIM, the envelope,
-//!   VERP), [`transport`] (the outbox or an SMTP relay), [`ledger`] (what happened to each
-//!   message, durably) and [`dispatch`] (plan, confirm, send, resume);
-//! - **return**: [`bounces`] (reports from files, IMAP and webhooks, classified, tied to a
+//!   VERP), [`transport`] (the outbox or an SMTP relay), `ledger` (what happened to each
+//!   message, durably) and `dispatch` (plan, confirm, send, resume);
+//! - **return**: `bounces` (reports from files, IMAP and webhooks, classified, tied to a
 //!   message we sent, applied), with [`verp`] and [`unsubscribe`] making and checking the
 //!   tokens that tie them;
-//! - **the readers' service and the editors' preview**: [`serve`] and [`preview`], axum
+//! - **the readers' service and the editors' preview**: `serve` and `preview`, axum
 //!   servers sharing one guard.
 //!
-//! Entry points for other programs (the tests and benches use these): [`pipeline::compose`],
-//! [`dispatch::run`], [`bounces::import`], [`serve::run`] and [`preview::serve`].
+//! The library's API is [`run`] (with [`cli`], what the binary calls) and the modules linked
+//! above, which the tests and benches build on: composing ([`pipeline::compose`]), a
+//! reader's message and its tokens, the audience store, the transports. The rest (`cmd`,
+//! `dispatch`, `ledger`, `bounces`, `serve`, `preview`, `archive`, `lint`, `status`, …) is
+//! internal to the crate (`unreachable_pub` keeps every item's visibility honest), and is
+//! reached through the commands.
 
-pub mod archive;
+#![warn(unreachable_pub)]
+
+pub(crate) mod archive;
 pub mod audience;
-pub mod bounces;
+pub(crate) mod bounces;
 pub mod cli;
 pub mod clicks;
 pub mod clock;
 mod cmd;
 pub mod date;
 pub mod diag;
-pub mod dispatch;
+pub(crate) mod dispatch;
 pub mod encoding;
 mod http_guard;
 pub mod layout;
-pub mod ledger;
-pub mod lint;
-pub mod markdown;
+pub(crate) mod ledger;
+pub(crate) mod lint;
+pub(crate) mod markdown;
 pub mod message;
 pub mod pipeline;
-pub mod preview;
+pub(crate) mod preview;
 mod private;
 pub mod project;
 pub mod render;
-pub mod scaffold;
-pub mod serve;
+pub(crate) mod scaffold;
+pub(crate) mod serve;
 pub mod settings;
-pub mod status;
+pub(crate) mod status;
 mod toml_diag;
 pub mod transport;
 pub mod unsubscribe;

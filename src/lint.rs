@@ -10,17 +10,17 @@ use crate::encoding;
 use crate::render::{Html, Mjml, MjmlOrigin};
 
 /// Gmail clips HTML parts larger than about 102 KB as sent; warn well before.
-pub const HTML_WARN_BYTES: usize = 90 * 1024;
+pub(crate) const HTML_WARN_BYTES: usize = 90 * 1024;
 /// Refuse to build HTML parts this large as sent.
-pub const HTML_MAX_BYTES: usize = 100 * 1024;
+pub(crate) const HTML_MAX_BYTES: usize = 100 * 1024;
 
 /// Size of the HTML part as it would be sent (transfer-encoded).
-pub fn html_sent_size(html: &Html) -> usize {
+pub(crate) fn html_sent_size(html: &Html) -> usize {
     encoding::encoded_len(&html.0)
 }
 
 /// Checks the size of the HTML part as sent.
-pub fn html_size(sent: usize, diags: &mut Diagnostics) {
+pub(crate) fn html_size(sent: usize, diags: &mut Diagnostics) {
     let kb = |n: usize| format!("{:.1} KB", n as f64 / 1024.0);
     let message = format!(
         "the HTML part is {} as sent; Gmail clips messages over about 102 KB",
@@ -35,7 +35,7 @@ pub fn html_size(sent: usize, diags: &mut Diagnostics) {
 }
 
 /// Checks the generated MJML for images without an `alt` attribute (mrml would emit none).
-pub fn mjml_images(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+pub(crate) fn mjml_images(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
     let text = &mjml.0;
     // Defaults in <mj-attributes> look like images but are not.
     let defaults = text.find("<mj-attributes").map_or(0..0, |start| {
@@ -83,7 +83,7 @@ const FORBIDDEN: [(&str, &str); 6] = [
 /// attributes (`<svg onload=...>`), `javascript:` and `data:` links, a `<meta>` refresh,
 /// and `@import` of remote stylesheets or fonts. Each is placed in the generated MJML
 /// when it can be found there. `volume_text` is the volume's source, lowercased.
-pub fn html_rules(
+pub(crate) fn html_rules(
     html: &Html,
     mjml: &Mjml,
     origin: &MjmlOrigin,
@@ -189,7 +189,12 @@ fn tags(html: &str) -> Vec<(String, String)> {
 
 /// Finds MJML elements that mrml did not know and copied into the HTML as they were
 /// (`<mj-txt>` for `<mj-text>`, say): mail clients would show their content unstyled.
-pub fn unknown_elements(mjml: &Mjml, html: &Html, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+pub(crate) fn unknown_elements(
+    mjml: &Mjml,
+    html: &Html,
+    origin: &MjmlOrigin,
+    diags: &mut Diagnostics,
+) {
     let mut seen = Vec::new();
     for (at, _) in html.0.match_indices("<mj-") {
         let name: String = html.0[at + 1..]

@@ -8,7 +8,7 @@ use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html
 
 /// A link found in Markdown source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
+pub(crate) struct Link {
     /// The destination as written.
     pub dest: String,
     /// Byte range of the whole link in the Markdown text.
@@ -23,7 +23,7 @@ impl Link {
     /// True for a link whose text holds no word, only symbols or emoji (`[🔭](...)`):
     /// screen readers announce the symbol's name, which says nothing of where it leads,
     /// unless a title names it (rendered as the link's `aria-label`).
-    pub fn is_wordless(&self) -> bool {
+    pub(crate) fn is_wordless(&self) -> bool {
         self.text.as_deref().is_some_and(wordless) && self.title.trim().is_empty()
     }
 }
@@ -34,17 +34,17 @@ fn wordless(text: &str) -> bool {
 }
 
 /// Looks up the URL of the pick with a given id, for `pick:ID` links.
-pub type PickUrls<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
+pub(crate) type PickUrls<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
 
 /// The prefix of links that cite another pick by its id.
-pub const PICK_SCHEME: &str = "pick:";
+pub(crate) const PICK_SCHEME: &str = "pick:";
 
 fn parser(markdown: &str) -> Parser<'_> {
     Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH)
 }
 
 /// Every link (and image) in `markdown`, in order.
-pub fn links(markdown: &str) -> Vec<Link> {
+pub(crate) fn links(markdown: &str) -> Vec<Link> {
     let mut found: Vec<Link> = Vec::new();
     // Indexes into `found` of the links whose text is being read (images nest in links).
     let mut open: Vec<usize> = Vec::new();
@@ -87,7 +87,7 @@ pub fn links(markdown: &str) -> Vec<Link> {
 
 /// The text of `markdown` that readers see: without marks or link targets, line breaks as
 /// spaces.
-pub fn plain_text(markdown: &str) -> String {
+pub(crate) fn plain_text(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     for event in parser(markdown) {
         match event {
@@ -103,7 +103,7 @@ pub fn plain_text(markdown: &str) -> String {
 }
 
 /// How many characters of `markdown` readers see (see [`plain_text`]).
-pub fn visible_len(markdown: &str) -> usize {
+pub(crate) fn visible_len(markdown: &str) -> usize {
     plain_text(markdown).chars().count()
 }
 
@@ -117,7 +117,7 @@ fn resolve<'a>(dest: CowStr<'a>, picks: PickUrls<'_>) -> CowStr<'a> {
 /// Renders Markdown to HTML. With `inline`, a lone paragraph loses its `<p>` wrapper so the
 /// result can sit inside a list item or a sentence. A link whose text has no word but which
 /// has a title gets that title as its `aria-label`: its name for screen readers.
-pub fn to_html(markdown: &str, inline: bool, picks: PickUrls<'_>) -> String {
+pub(crate) fn to_html(markdown: &str, inline: bool, picks: PickUrls<'_>) -> String {
     let mut events: Vec<Event<'_>> = parser(markdown)
         .map(|event| match event {
             Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
@@ -182,7 +182,7 @@ fn label_wordless_links(events: &mut [Event<'_>]) {
 
 /// Renders Markdown to plain text: emphasis dropped, each link's URL in angle brackets after
 /// its text, paragraphs separated by a blank line.
-pub fn to_text(markdown: &str, picks: PickUrls<'_>) -> String {
+pub(crate) fn to_text(markdown: &str, picks: PickUrls<'_>) -> String {
     let mut out = String::with_capacity(markdown.len());
     let mut link_stack: Vec<(String, usize)> = Vec::new();
     for event in parser(markdown) {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-pub use publish::publish;
+pub(crate) use publish::publish;
 
 use crate::diag::{Diagnostic, Diagnostics, display_path};
 use crate::layout::{Layout, WebLayout};
@@ -29,7 +29,7 @@ pub(crate) const FEED: &str = "feed.xml";
 
 /// The archive as built in memory.
 #[derive(Debug, Default)]
-pub struct Site {
+pub(crate) struct Site {
     /// File name in the archive's folder → contents; empty when `diags` holds an error.
     pub files: BTreeMap<String, String>,
     /// How many volumes the archive holds.
@@ -45,7 +45,7 @@ pub struct Site {
 
 /// Checks and renders every volume, then the index and the feed. Problems in user files are
 /// in [`Site::diags`]; other failures (I/O, no `[archive]` settings) are errors.
-pub fn build(project: &Project) -> anyhow::Result<Site> {
+pub(crate) fn build(project: &Project) -> anyhow::Result<Site> {
     let Some(settings) = &project.settings.archive else {
         bail!(
             "{SETTINGS_FILE} has no [archive] table: add one with the archive's public URL, \

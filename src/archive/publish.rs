@@ -13,7 +13,7 @@ use crate::diag::display_path;
 /// Replaces the folder `dest` with exactly `files` (name → contents). A file whose bytes
 /// did not change is carried over as a hard link, keeping its modification time, so that
 /// sync tools and static hosts upload only what changed.
-pub fn publish(files: &BTreeMap<String, String>, dest: &Path) -> anyhow::Result<()> {
+pub(crate) fn publish(files: &BTreeMap<String, String>, dest: &Path) -> anyhow::Result<()> {
     let dest =
         std::path::absolute(dest).with_context(|| format!("cannot resolve {}", dest.display()))?;
     let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {

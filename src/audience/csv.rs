@@ -23,7 +23,7 @@ pub(crate) struct Record<'a> {
 
 impl Record<'_> {
     /// A diagnostic location at byte `offset` of this line, underlining `width` characters.
-    pub fn locate(&self, path: &str, offset: usize, width: usize) -> Location {
+    pub(crate) fn locate(&self, path: &str, offset: usize, width: usize) -> Location {
         let column = self.text.get(..offset).map_or(1, |t| t.chars().count() + 1);
         Location {
             path: path.to_owned(),
@@ -35,7 +35,7 @@ impl Record<'_> {
     }
 
     /// The field at `index`, or "" when the line has fewer fields.
-    pub fn field(&self, index: usize) -> (usize, &str) {
+    pub(crate) fn field(&self, index: usize) -> (usize, &str) {
         self.fields
             .get(index)
             .map_or((self.text.len(), ""), |(at, f)| (*at, f.as_ref()))

@@ -12,7 +12,7 @@ use crate::verp::{self, Token};
 
 /// What classification needs to know of the project.
 #[derive(Debug, Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     /// `[unsubscribe] mailto`, the address unsubscribe mails go to.
     pub mailto: Option<String>,
 }
@@ -28,7 +28,7 @@ const ENVELOPE_HEADERS: [&str; 5] = [
 ];
 
 /// Classifies `raw`; `None` when it is not a message at all (no header can be read).
-pub fn classify(raw: &[u8], context: &Context) -> Option<Report> {
+pub(crate) fn classify(raw: &[u8], context: &Context) -> Option<Report> {
     // Messages saved by hand or by some tools start with a blank line (even one of spaces),
     // which would make the headers the body.
     let start = raw
@@ -203,7 +203,7 @@ fn with_readable_words(readable: &str, finding: Finding) -> Finding {
 /// reader: only `abuse` and `fraud` are the reader's complaint. An authentication failure
 /// report (RFC 6591), a virus report, a "not spam" vote or another kind speaks of the
 /// message or its sender, never against the reader.
-pub fn feedback_reason(feedback_type: &str) -> Reason {
+pub(crate) fn feedback_reason(feedback_type: &str) -> Reason {
     match feedback_type {
         "abuse" | "fraud" => Reason::Complaint,
         "auth-failure" | "dkim" => Reason::Authentication,

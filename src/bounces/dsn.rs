@@ -8,7 +8,7 @@ use super::{Finding, address_in};
 use crate::status::{Reason, Status, classify, reply_code_in};
 
 /// The field groups of a report body, each as (lowercased name, unfolded value) pairs.
-pub fn groups(body: &str) -> Vec<Vec<(String, String)>> {
+pub(super) fn groups(body: &str) -> Vec<Vec<(String, String)>> {
     let mut groups = Vec::new();
     let mut current: Vec<(String, String)> = Vec::new();
     for line in body.lines() {
@@ -39,7 +39,7 @@ fn field<'a>(group: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// One finding per recipient group of a delivery-status body.
-pub fn delivery_status(body: &str) -> Vec<Finding> {
+pub(super) fn delivery_status(body: &str) -> Vec<Finding> {
     groups(body)
         .iter()
         .filter(|g| field(g, "action").is_some() || field(g, "final-recipient").is_some())
@@ -92,7 +92,7 @@ pub(super) fn classified(
 
 /// The recipient an ARF report names (`Original-Rcpt-To`, often redacted by the mailbox
 /// provider) and its feedback type (`abuse` when absent).
-pub fn feedback(body: &str) -> (Option<String>, String) {
+pub(super) fn feedback(body: &str) -> (Option<String>, String) {
     let all: Vec<(String, String)> = groups(body).into_iter().flatten().collect();
     let address = field(&all, "original-rcpt-to").and_then(address_in);
     let kind = field(&all, "feedback-type")

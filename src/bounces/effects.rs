@@ -28,7 +28,7 @@ const TEMPORARY: &str = "temporary failure";
 /// What applying a finding did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Effect {
+pub(crate) enum Effect {
     /// The address is suppressed now.
     Suppressed,
     /// A temporary failure, recorded toward the soft limit.
@@ -44,7 +44,7 @@ pub enum Effect {
 
 /// Where a finding's effects go: the store's open transaction, and the ledger when the
 /// project has one.
-pub struct Targets<'a, 't> {
+pub(crate) struct Targets<'a, 't> {
     /// The audience store's transaction.
     pub tx: &'a mut Tx<'t>,
     /// The ledger, for the returned message's row.
@@ -52,7 +52,7 @@ pub struct Targets<'a, 't> {
 }
 
 /// Applies `finding` of `report`, which concerns `mapped`.
-pub fn apply(
+pub(crate) fn apply(
     targets: &mut Targets<'_, '_>,
     report: &Report,
     finding: &Finding,
@@ -102,7 +102,7 @@ pub fn apply(
 
 /// Keeps `finding` of `report`, which is tied to no message we sent, to be counted and
 /// shown; it changes no reader.
-pub fn unverified(
+pub(crate) fn unverified(
     tx: &mut Tx<'_>,
     report: &Report,
     finding: &Finding,

@@ -15,7 +15,7 @@ use crate::settings::Bounces;
 
 /// Fetches, applies and settles every message of the folder, handing each record to `out`
 /// once its message is committed (and before it is moved).
-pub fn run(
+pub(crate) fn run(
     project: &Project,
     now: Timestamp,
     mut out: impl FnMut(Record) -> anyhow::Result<()>,

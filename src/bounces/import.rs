@@ -22,7 +22,7 @@ use crate::unsubscribe::Signer;
 
 /// What one finding (or one message without findings) came to.
 #[derive(Debug, Clone, Serialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// The report's Message-ID (or hash); none when it could not be read.
     pub message_id: Option<String>,
     /// Where it was read.
@@ -61,14 +61,14 @@ pub struct Record {
 
 impl Record {
     /// Whether the record is of a message that was applied (not unreadable, not skipped).
-    pub fn applied(&self) -> bool {
+    pub(crate) fn applied(&self) -> bool {
         self.error.is_none() && self.skipped.is_none()
     }
 }
 
 /// Reads every message under `paths` and applies it, one message at a time: `out` gets
 /// each record once its message is committed, and may stop the import with an error.
-pub fn run(
+pub(crate) fn run(
     project: &Project,
     paths: &[std::path::PathBuf],
     now: Timestamp,
@@ -80,7 +80,7 @@ pub fn run(
 
 /// Applies every message of `items` as the iterator gives it, so that only one message is
 /// held at a time: one record per finding, in order, each handed to `out`.
-pub fn apply(
+pub(crate) fn apply(
     project: &Project,
     items: impl IntoIterator<Item = Item>,
     now: Timestamp,
@@ -94,7 +94,7 @@ pub fn apply(
 }
 
 /// Classifies and applies messages one at a time, each in its own transaction.
-pub struct Importer {
+pub(crate) struct Importer {
     context: Context,
     applier: Applier,
     store: Store,
@@ -103,7 +103,7 @@ pub struct Importer {
 
 impl Importer {
     /// The importer for `project`: its audience store, ledger and recipients.
-    pub fn open(project: &Project, now: Timestamp) -> anyhow::Result<Self> {
+    pub(crate) fn open(project: &Project, now: Timestamp) -> anyhow::Result<Self> {
         let mailto = project
             .settings
             .unsubscribe
@@ -120,7 +120,7 @@ impl Importer {
 
     /// The records of one message, its effects committed: one record per finding, or one
     /// saying why it was not applied (unreadable, not a mail message, skipped).
-    pub fn import(&mut self, item: Item) -> anyhow::Result<Vec<Record>> {
+    pub(crate) fn import(&mut self, item: Item) -> anyhow::Result<Vec<Record>> {
         let bytes = match item.content {
             Content::Bytes(bytes) => bytes,
             Content::Skipped(skip) => return Ok(vec![unread(item.label, None, Some(skip))]),
@@ -139,14 +139,14 @@ impl Importer {
 /// What applying a classified report needs: the recipients it may concern and the soft
 /// limit. One per import, or per webhook batch in `serve`; every source of reports (files,
 /// IMAP, webhooks) goes through [`Applier::apply`], so they all have the same effects.
-pub struct Applier {
+pub(crate) struct Applier {
     recipients: Recipients,
     soft_limit: u32,
 }
 
 impl Applier {
     /// The applier for `project`: its ledger, token signer and known recipients.
-    pub fn open(project: &Project) -> anyhow::Result<Self> {
+    pub(crate) fn open(project: &Project) -> anyhow::Result<Self> {
         let path = project.root.join(LEDGER_FILE);
         let settings = &project.settings;
         let sources = Sources {
@@ -169,7 +169,7 @@ impl Applier {
     /// Whether every finding of `report` maps to a recipient we know; changes nothing. A
     /// long-running caller reloads its applier when one does not (readers added, or a
     /// dispatch made, since it was opened).
-    pub fn maps_all(&mut self, report: &Report) -> anyhow::Result<bool> {
+    pub(crate) fn maps_all(&mut self, report: &Report) -> anyhow::Result<bool> {
         for finding in &report.findings {
             if matches!(
                 self.recipients.map(report, finding)?,
@@ -183,7 +183,7 @@ impl Applier {
 
     /// Maps every finding of `report` (read from `label`) and applies it inside `tx`: one
     /// record per finding, or one for a report without findings.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         tx: &mut Tx<'_>,
         report: &Report,

@@ -77,7 +77,7 @@ const DELAY_WORDS: [&str; 9] = [
 ];
 
 /// Whether a message's sender or subject is that of a mailer daemon's report.
-pub fn looks_like_bounce(from: &str, subject: &str) -> bool {
+pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
     const SENDERS: [&str; 7] = [
         "mailer-daemon",
         "postmaster",
@@ -108,7 +108,7 @@ pub fn looks_like_bounce(from: &str, subject: &str) -> bool {
 /// report's own From, To and the like) and the daemons' addresses. An address counts when
 /// its line starts with it, speaks of a failure, or follows a line that does or that
 /// introduces a list (ends with `:`).
-pub fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
+pub(super) fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
     let lines: Vec<&str> = text.lines().collect();
     let lower: Vec<String> = lines.iter().map(|l| l.to_ascii_lowercase()).collect();
     let end = lower
@@ -198,7 +198,7 @@ fn window(lines: &[&str], address: &str) -> String {
 
 /// The words about `address` in a report's readable `text`, before the returned original:
 /// for a standard report whose machine-readable part says nothing of the reason.
-pub fn words_about(text: &str, address: &str) -> Option<String> {
+pub(super) fn words_about(text: &str, address: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     let end = lines
         .iter()
@@ -275,7 +275,7 @@ fn is_daemon(local: &str) -> bool {
 }
 
 /// Message-IDs quoted in a bounce's text (`Message-ID: <…>` lines of the returned headers).
-pub fn quoted_message_ids(text: &str) -> Vec<String> {
+pub(super) fn quoted_message_ids(text: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for line in text.lines() {
         let lower = line.to_ascii_lowercase();
@@ -295,7 +295,7 @@ pub fn quoted_message_ids(text: &str) -> Vec<String> {
 
 /// The values of the header `name` (lowercase) quoted in a bounce's text, with their
 /// continuation lines: the returned original's headers, copied inline by older formats.
-pub fn quoted_values(text: &str, name: &str) -> Vec<String> {
+pub(super) fn quoted_values(text: &str, name: &str) -> Vec<String> {
     let mut values: Vec<String> = Vec::new();
     let mut open = false;
     for line in text.lines() {

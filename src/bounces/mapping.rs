@@ -26,7 +26,7 @@ use crate::verp::{self, Purpose, TAG_LEN, Token};
 /// How a finding was tied to a recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum MappedBy {
+pub(crate) enum MappedBy {
     /// The signed VERP token of the return path.
     Verp,
     /// One of our Message-IDs, found in the ledger for that address.
@@ -42,7 +42,7 @@ pub enum MappedBy {
 
 /// A finding's recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapped {
+pub(crate) struct Mapped {
     /// The recipient.
     pub address: Address,
     /// How we know.
@@ -54,7 +54,7 @@ pub struct Mapped {
 /// Why a report is not acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Doubt {
+pub(crate) enum Doubt {
     /// It carries one of our tokens, and the token does not verify: forged or mangled.
     BadToken,
     /// Nothing in it ties it to a message we sent.
@@ -65,7 +65,7 @@ pub enum Doubt {
 
 impl Doubt {
     /// The words in `bounces import`'s lines.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::BadToken => "its token does not verify",
             Self::NoEvidence => "tied to no message we sent",
@@ -76,7 +76,7 @@ impl Doubt {
 
 /// What a finding came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mapping {
+pub(crate) enum Mapping {
     /// Tied to our message to this recipient.
     Mapped(Mapped),
     /// About our message to someone else than the finding names (a forwarding target, a
@@ -88,7 +88,7 @@ pub enum Mapping {
 
 /// How much a report must show before it changes anyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// A token or a Message-ID of ours (`[sender] bounce` is set: VERP makes it possible).
     Evidence,
     /// The reported address suffices when it is a known recipient (no `[sender] bounce`).
@@ -96,7 +96,7 @@ pub enum Rule {
 }
 
 /// The recipients reports can be mapped to: the ledger's and the audience's.
-pub struct Recipients {
+pub(crate) struct Recipients {
     ledger: Option<Ledger>,
     signer: Option<Signer>,
     unsubscribe: Option<UnsubscribeLink>,
@@ -112,7 +112,7 @@ pub struct Recipients {
 /// Where a project's reports are checked: its ledger, the unsubscribe secret's signer (VERP,
 /// mailto and unsubscribe tokens are all made with it), the unsubscribe link's template,
 /// `[sender] bounce`, and the addresses the recipient files and the store know.
-pub struct Sources {
+pub(crate) struct Sources {
     /// The ledger, when the project has one.
     pub ledger: Option<Ledger>,
     /// The unsubscribe secret's signer, when it is set.
@@ -127,7 +127,7 @@ pub struct Sources {
 
 impl Recipients {
     /// The recipients of `sources`; the ledger's addresses are known too.
-    pub fn new(sources: Sources) -> anyhow::Result<Self> {
+    pub(crate) fn new(sources: Sources) -> anyhow::Result<Self> {
         let mut known: HashMap<Box<str>, Address> =
             sources.known.into_iter().map(|a| (a.key(), a)).collect();
         if let Some(ledger) = &sources.ledger {
@@ -150,12 +150,12 @@ impl Recipients {
     }
 
     /// The ledger, for the effects that are kept beside its rows.
-    pub fn ledger(&self) -> Option<&Ledger> {
+    pub(crate) fn ledger(&self) -> Option<&Ledger> {
         self.ledger.as_ref()
     }
 
     /// What `finding` of `report` comes to.
-    pub fn map(&mut self, report: &Report, finding: &Finding) -> anyhow::Result<Mapping> {
+    pub(crate) fn map(&mut self, report: &Report, finding: &Finding) -> anyhow::Result<Mapping> {
         let reported = finding
             .address
             .as_deref()

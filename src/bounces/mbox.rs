@@ -11,7 +11,7 @@ const PIECE: u64 = 64 * 1024;
 
 /// One message of an mbox.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Message {
+pub(super) enum Message {
     /// Its bytes, without the separator line.
     Bytes(Vec<u8>),
     /// Its size in bytes, over the limit: never held.
@@ -20,7 +20,7 @@ pub enum Message {
 
 /// The messages of an mbox, in order; reading stops at the first I/O error, which is
 /// the last item.
-pub struct Mbox<R> {
+pub(super) struct Mbox<R> {
     reader: R,
     limit: u64,
     /// A separator line has been read and its message's lines follow.
@@ -30,7 +30,7 @@ pub struct Mbox<R> {
 
 impl<R: BufRead> Mbox<R> {
     /// Reads `reader`, holding messages up to `limit` bytes.
-    pub fn new(reader: R, limit: u64) -> Self {
+    pub(super) fn new(reader: R, limit: u64) -> Self {
         Self {
             reader,
             limit,

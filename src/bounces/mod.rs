@@ -9,18 +9,18 @@
 //! them all for `broadsheet bounces import`; [`webhooks`] reads the reports relays post to
 //! `serve` instead of mailing them.
 
-pub mod classify;
+pub(crate) mod classify;
 mod dsn;
-pub mod effects;
-pub mod fetch;
-pub mod imap;
-pub mod import;
+pub(crate) mod effects;
+pub(crate) mod fetch;
+pub(crate) mod imap;
+pub(crate) mod import;
 mod legacy;
-pub mod mapping;
+pub(crate) mod mapping;
 mod mbox;
-pub mod source;
-pub mod status;
-pub mod webhooks;
+pub(crate) mod source;
+pub(crate) mod status;
+pub(crate) mod webhooks;
 
 use serde::Serialize;
 
@@ -32,7 +32,7 @@ use status::Action;
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A delivery failure or delay (a DSN, or one of the older formats).
     Bounce,
     /// A complaint: a reader marked a message as spam (ARF).
@@ -47,7 +47,7 @@ pub enum Kind {
 
 impl Kind {
     /// The word in reports.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
@@ -60,7 +60,7 @@ impl Kind {
 
 /// What a report says about one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// The address the report names, as written (not yet known to be ours).
     pub address: Option<String>,
     /// The enhanced status code, when the report gives or implies one.
@@ -78,7 +78,7 @@ pub struct Finding {
 impl Finding {
     /// A finding whose reason the kind of report names (a complaint, an unsubscribe mail),
     /// with only an address.
-    pub fn named(address: Option<String>, reason: Reason) -> Self {
+    pub(crate) fn named(address: Option<String>, reason: Reason) -> Self {
         Self {
             address,
             status: None,
@@ -92,7 +92,7 @@ impl Finding {
     /// A delivery failure (or delay) of `address` with its `status`, the remote server's
     /// `diagnostic`, and what the classifier made of them: only a failure that is final
     /// can be hard; a delay or a delivery never is, whatever its words.
-    pub fn failure(
+    pub(crate) fn failure(
         address: Option<String>,
         status: Option<String>,
         action: Action,
@@ -114,14 +114,14 @@ impl Finding {
     }
 
     /// Whether the address itself is gone for good.
-    pub fn permanent(&self) -> bool {
+    pub(crate) fn permanent(&self) -> bool {
         self.class == Class::Hard
     }
 }
 
 /// One message, classified, with what ties it to messages we sent.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     /// The message's own Message-ID, or `sha256:…` of its bytes when it has none: the
     /// reference that makes a second import of it a no-op.
     pub id: String,
@@ -148,7 +148,7 @@ pub struct Report {
 
 impl Report {
     /// A report with no evidence yet.
-    pub fn new(id: String, kind: Kind, findings: Vec<Finding>) -> Self {
+    pub(crate) fn new(id: String, kind: Kind, findings: Vec<Finding>) -> Self {
         Self {
             id,
             kind,
@@ -163,12 +163,12 @@ impl Report {
 }
 
 /// The first plausible email address in `text` (`rfc822; a@b.example`, `<a@b.example>`).
-pub fn address_in(text: &str) -> Option<String> {
+pub(crate) fn address_in(text: &str) -> Option<String> {
     addresses_in(text).into_iter().next()
 }
 
 /// Every plausible email address in `text`, in order, without duplicates.
-pub fn addresses_in(text: &str) -> Vec<String> {
+pub(crate) fn addresses_in(text: &str) -> Vec<String> {
     let local = |c: char| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c);
     let domain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
     let mut found: Vec<String> = Vec::new();

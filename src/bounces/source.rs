@@ -17,7 +17,7 @@ use super::mbox::{self, Mbox};
 
 /// One message found, and what reading it gave.
 #[derive(Debug)]
-pub struct Item {
+pub(crate) struct Item {
     /// The file, with `#N` for the Nth message of an mbox.
     pub label: String,
     /// Its bytes, or why they were not read.
@@ -26,7 +26,7 @@ pub struct Item {
 
 /// What reading one message gave.
 #[derive(Debug)]
-pub enum Content {
+pub(crate) enum Content {
     /// The message's bytes.
     Bytes(Vec<u8>),
     /// Left unread on purpose, and why.
@@ -38,7 +38,7 @@ pub enum Content {
 /// Why a message was left unread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum Skip {
+pub(crate) enum Skip {
     /// Larger than `[bounces] max_message_size`: bounces are kilobytes.
     TooLarge {
         /// Its size in bytes.
@@ -62,7 +62,7 @@ impl fmt::Display for Skip {
 }
 
 /// `size` bytes for people: `512 bytes`, `64 KiB`, `200.0 MiB`.
-pub fn human_size(size: u64) -> String {
+pub(crate) fn human_size(size: u64) -> String {
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * KIB;
     let fraction = |unit: u64| size as f64 / unit as f64;
@@ -77,7 +77,7 @@ pub fn human_size(size: u64) -> String {
 
 /// Every message under `paths`, in a stable order, read as the iterator is advanced;
 /// messages over `limit` bytes are skipped.
-pub fn read(paths: &[PathBuf], limit: u64) -> impl Iterator<Item = Item> + '_ {
+pub(crate) fn read(paths: &[PathBuf], limit: u64) -> impl Iterator<Item = Item> + '_ {
     paths
         .iter()
         .flat_map(move |path| -> Box<dyn Iterator<Item = Item>> {

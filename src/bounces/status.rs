@@ -5,7 +5,7 @@
 /// How a report ended for one recipient (the DSN's `Action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
+pub(crate) enum Action {
     /// The message was not delivered and will not be.
     Failed,
     /// Delivery is still being tried: a warning that changes nothing.
@@ -16,7 +16,7 @@ pub enum Action {
 
 impl Action {
     /// The DSN `Action` value's meaning.
-    pub fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         match value.trim().to_ascii_lowercase().as_str() {
             "delayed" => Self::Delayed,
             "delivered" | "relayed" | "expanded" => Self::Delivered,

@@ -14,8 +14,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub use rewrite::{Counter, Link, targets};
 
-use crate::message::variant::Variants;
-use crate::settings::Settings;
 use crate::unsubscribe::Signer;
 
 /// The place of the canary link, which no person sees.
@@ -23,33 +21,6 @@ pub const CANARY: u32 = 0;
 
 /// The bytes of a link's MAC kept in its URL.
 const MAC_LEN: usize = 9;
-
-/// The counter of volume `volume`'s links when `settings` count clicks: its targets are
-/// the outgoing links of `variants`' full volume.
-pub fn counter(
-    settings: &Settings,
-    signer: &Signer,
-    volume: u32,
-    variants: &Variants<'_>,
-) -> anyhow::Result<Option<Counter>> {
-    let (Some(clicks), Some(serve)) = (&settings.clicks, &settings.serve) else {
-        return Ok(None);
-    };
-    if !clicks.enabled {
-        return Ok(None);
-    }
-    let public_url = serve.public_url.get_ref();
-    let targets = variants
-        .link_targets(public_url)
-        .map_err(|d| anyhow::anyhow!("the volume could not be rendered:\n{d}"))?;
-    Ok(Some(Counter::new(
-        signer,
-        public_url,
-        volume,
-        targets,
-        clicks.text,
-    )))
-}
 
 /// The MAC of link `place` of `volume`, base64url.
 pub fn mac(signer: &Signer, volume: u32, place: u32) -> String {

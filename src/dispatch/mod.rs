@@ -21,7 +21,7 @@ pub(crate) mod prepare;
 mod progress;
 pub(crate) mod report;
 mod run;
-pub mod schedule;
+pub(crate) mod schedule;
 mod sender;
 pub(crate) mod summary;
 mod verdict;
@@ -31,15 +31,15 @@ use std::path::Path;
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-pub use plan::Plan;
-pub use report::{History, Report};
-pub use run::run;
-pub use schedule::{Due, Schedule};
+pub(crate) use plan::Plan;
+pub(crate) use report::Report;
+pub(crate) use run::run;
+pub(crate) use schedule::{Due, Schedule};
 
 use crate::ledger::State;
 
 /// The operator's side of a dispatch: what they are shown and asked.
-pub trait Operator {
+pub(crate) trait Operator {
     /// Shows what is about to be sent: the plan of a new dispatch, or the state of the one
     /// to resume.
     fn show(&self, briefing: &Briefing<'_>);
@@ -65,11 +65,11 @@ pub trait Operator {
 }
 
 /// A writer of progress lines, shared with the tasks of a running send.
-pub type Lines = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+pub(crate) type Lines = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What the operator confirms.
 #[derive(Debug)]
-pub enum Briefing<'a> {
+pub(crate) enum Briefing<'a> {
     /// A new dispatch and its plan.
     New(&'a Plan),
     /// The resumption of an unfinished dispatch.
@@ -87,7 +87,7 @@ pub enum Briefing<'a> {
 impl Briefing<'_> {
     /// The number the operator confirms: the plan's recipients, or the messages a resumed
     /// run will send.
-    pub fn recipients(&self) -> u64 {
+    pub(crate) fn recipients(&self) -> u64 {
         match self {
             Self::New(plan) => plan.recipients as u64,
             Self::Resume { to_send, .. } => *to_send,
@@ -96,7 +96,7 @@ impl Briefing<'_> {
 
     /// Every recipient of the dispatch: the plan's, or the frozen total of a resumed one
     /// (what `--expect` named when it started).
-    pub fn planned(&self) -> u64 {
+    pub(crate) fn planned(&self) -> u64 {
         match self {
             Self::New(plan) => plan.recipients as u64,
             Self::Resume { counts, .. } => counts.iter().map(|(_, n)| n).sum(),
@@ -106,7 +106,7 @@ impl Briefing<'_> {
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The volume file.
     pub volume: &'a Path,
     /// The segments to send to.
@@ -125,7 +125,7 @@ pub struct Request<'a> {
 
 /// How a dispatch ended, with the report of every dispatch of the volume.
 #[derive(Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// How it ended.
     pub ending: Ending,
     /// Where the volume's dispatches stand now.
@@ -136,7 +136,7 @@ pub struct Outcome {
 
 /// How a dispatch run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// Every recipient of the dispatch is settled.
     Finished,
     /// Nobody in the segments is left to send to: nothing was frozen.
@@ -155,7 +155,7 @@ pub enum Ending {
 
 /// Why a run stopped before its end; each is resumable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Ctrl-C or SIGTERM.
     Interrupted,
     /// The breaker: transient failures in a row, a refused login, sender or certificate.
@@ -171,15 +171,8 @@ pub enum Stop {
     Ledger(String),
 }
 
-impl Ending {
-    /// Whether running the same command again has work to do.
-    pub fn resumable(&self) -> bool {
-        matches!(self, Self::Incomplete { .. } | Self::Stopped(_))
-    }
-}
-
 /// The command that resumes the dispatch of `volume` to `segments`.
-pub fn resume_command(volume: &Path, segments: &[String]) -> String {
+pub(crate) fn resume_command(volume: &Path, segments: &[String]) -> String {
     let segments: String = segments.iter().map(|s| format!(" --segment {s}")).collect();
     format!(
         "broadsheet dispatch {}{segments}",

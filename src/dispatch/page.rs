@@ -18,7 +18,7 @@ padding:.5rem .75rem}svg{width:100%;height:auto;display:block}ol{padding-left:1.
 li{overflow-wrap:anywhere}a{color:#0b57d0}";
 
 /// The page of `summary`.
-pub fn render(summary: &Summary) -> String {
+pub(crate) fn render(summary: &Summary) -> String {
     let mut page = String::new();
     let volume = summary.volume;
     let _ = write!(

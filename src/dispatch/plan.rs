@@ -14,7 +14,7 @@ use crate::settings::{Identity, Pace};
 
 mod parts;
 
-pub use parts::{Excluded, Plan, ReaderLine, Received, SegmentRow, VariantLine};
+pub(crate) use parts::{Excluded, Plan, ReaderLine, Received, SegmentRow, VariantLine};
 
 /// What a plan needs to know about the send.
 pub(crate) struct Inputs<'a> {

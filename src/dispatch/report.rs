@@ -17,7 +17,7 @@ use crate::transport::Reply;
 
 /// Every dispatch of a volume, and the totals.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The volume.
     pub volume: u32,
     /// Counts by state over every dispatch.
@@ -37,11 +37,11 @@ pub struct Report {
 
 /// The complaint rate past which `status` warns: Gmail and Yahoo ask bulk senders to stay
 /// below 0.1% and act at 0.3%.
-pub const COMPLAINT_LINE: f64 = 0.001;
+pub(crate) const COMPLAINT_LINE: f64 = 0.001;
 
 /// The bounce rate past which `status` warns: relays such as Amazon SES review an account
 /// at 5%, and ask for less than 2%.
-pub const BOUNCE_LINE: f64 = 0.02;
+pub(crate) const BOUNCE_LINE: f64 = 0.02;
 
 /// How many reasons the report lists.
 const TOP_REASONS: usize = 10;
@@ -50,7 +50,7 @@ const TOP_REASONS: usize = 10;
 /// by message (a message that first soft-bounced and then bounced for good counts once, as
 /// bounced).
 #[derive(Debug, Default, Serialize)]
-pub struct Returns {
+pub(crate) struct Returns {
     /// Messages the relay took or refused for good: `sent` plus `failed`, the rates' base.
     pub attempted: u64,
     /// Refused for good during the SMTP transaction (the `failed` rows).
@@ -85,14 +85,14 @@ pub struct Returns {
 
 impl Returns {
     /// The readers' bounces: refused during sending for their reasons, or bounced later.
-    pub fn readers_bounces(&self) -> u64 {
+    pub(crate) fn readers_bounces(&self) -> u64 {
         self.refused - self.refused_on_our_side + self.bounced
     }
 }
 
 /// Returns of one kind, domain, reason and status.
 #[derive(Debug, Serialize)]
-pub struct ReasonGroup {
+pub(crate) struct ReasonGroup {
     /// `bounce`, `soft-bounce`, `sender`, `complaint`, `feedback` or `unsubscribe`.
     pub kind: &'static str,
     /// The recipients' domain.
@@ -107,7 +107,7 @@ pub struct ReasonGroup {
 
 /// One report about an address's message.
 #[derive(Debug, Serialize)]
-pub struct Came {
+pub(crate) struct Came {
     /// When it was imported.
     pub at: String,
     /// `bounce`, `soft-bounce`, `sender`, `complaint`, `feedback` or `unsubscribe`.
@@ -126,7 +126,7 @@ pub struct Came {
 
 /// One dispatch.
 #[derive(Debug, Serialize)]
-pub struct DispatchReport {
+pub(crate) struct DispatchReport {
     /// Its id.
     pub id: i64,
     /// The segments it was started for.
@@ -141,7 +141,7 @@ pub struct DispatchReport {
 
 /// Messages of one state, domain and reply code.
 #[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FailureGroup {
+pub(crate) struct FailureGroup {
     /// `failed` or `deferred`.
     pub state: &'static str,
     /// The recipients' domain.
@@ -160,7 +160,7 @@ pub struct FailureGroup {
 
 /// One message listed by address.
 #[derive(Debug, Serialize)]
-pub struct Listed {
+pub(crate) struct Listed {
     /// The address.
     pub address: String,
     /// Its Message-ID.
@@ -171,7 +171,7 @@ pub struct Listed {
 
 /// One address's history of a volume.
 #[derive(Debug, Serialize)]
-pub struct History {
+pub(crate) struct History {
     /// The address.
     pub address: String,
     /// The dispatch that holds it.
@@ -198,7 +198,7 @@ pub struct History {
 
 /// One try.
 #[derive(Debug, Serialize)]
-pub struct Attempted {
+pub(crate) struct Attempted {
     /// When.
     pub at: String,
     /// The state it led to.

@@ -33,7 +33,7 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 const CHECKPOINT_EVERY: u64 = 30;
 
 /// Dispatches `request.volume` to `request.segments` (see the module documentation).
-pub fn run(
+pub(crate) fn run(
     project: &Project,
     request: &Request<'_>,
     operator: &dyn Operator,
@@ -57,7 +57,7 @@ pub fn run(
     }
     let frozen = serde_json::to_string(&frozen)?;
     let mut variants = prepared.ready.variants(sending, volume.subject(), now);
-    let counter = crate::clicks::counter(&project.settings, &signer, number, &variants)?;
+    let counter = variants.click_counter(&project.settings, &signer, number)?;
     if let Some(counter) = &counter {
         variants.count_clicks(counter.clone());
     }

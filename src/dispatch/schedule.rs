@@ -13,18 +13,18 @@ use crate::message::variant::Variants;
 use crate::project::Project;
 
 /// How late a scheduled send may start without asking again.
-pub const GRACE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+pub(crate) const GRACE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// When a dispatch is to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// The hour, in its zone.
     pub at: ZonedDateTime,
 }
 
 /// Where a schedule stands at a given instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
+pub(crate) enum Due {
     /// Still to come, in this many whole seconds (rounded up).
     In(u64),
     /// Due now, or late by less than [`GRACE`].
@@ -38,7 +38,7 @@ impl Schedule {
     /// alone, `07:00`, meaning its next occurrence; or an RFC 3339 instant with its offset)
     /// in the zone named `zone` (an IANA name such as `Europe/Berlin`; the system's zone when
     /// `None`), as of `now`.
-    pub fn parse(text: &str, zone: Option<&str>, now: Instant) -> anyhow::Result<Self> {
+    pub(crate) fn parse(text: &str, zone: Option<&str>, now: Instant) -> anyhow::Result<Self> {
         let tz = match zone {
             Some(name) => TimeZone::get(name).map_err(|_| {
                 anyhow::anyhow!(
@@ -75,7 +75,7 @@ impl Schedule {
     }
 
     /// Where the schedule stands at `now`.
-    pub fn due(&self, now: Instant) -> Due {
+    pub(crate) fn due(&self, now: Instant) -> Due {
         let at = self.at.timestamp();
         let ahead = at.as_millisecond() - now.as_millisecond();
         if ahead > 0 {
@@ -90,7 +90,7 @@ impl Schedule {
     }
 
     /// The hour as people read it: `2026-12-10 07:00:00 CET (Europe/Berlin)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let zone = self.at.time_zone().iana_name().unwrap_or("local time");
         format!("{} ({zone})", self.at.strftime("%Y-%m-%d %H:%M:%S %Z"))
     }

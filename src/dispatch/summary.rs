@@ -11,7 +11,7 @@ use crate::ledger::State;
 
 /// One volume's report. Its JSON keys are documented in the README ("What the issue did").
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// The volume.
     pub volume: u32,
     /// Messages the relay accepted.
@@ -44,7 +44,7 @@ pub struct Summary {
 
 /// Bounces by class.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Bounced {
+pub(crate) struct Bounced {
     /// The address is gone: refused while sending for the reader's reasons, or reported
     /// failed for good after.
     pub hard: u64,
@@ -57,7 +57,7 @@ pub struct Bounced {
 
 /// One hour after the volume's first dispatch started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Hourly {
+pub(crate) struct Hourly {
     /// Hours since the first dispatch started (0 is the first hour).
     pub hour: u32,
     /// Messages the relay accepted in that hour.
@@ -67,11 +67,11 @@ pub struct Hourly {
 }
 
 /// How many hours [`Summary::hours`] covers.
-pub const HOURS: u32 = 72;
+pub(crate) const HOURS: u32 = 72;
 
 /// The first [`HOURS`] hours of `dispatches` in `ledger`: the messages sent in each, and
 /// the clicks of `clicks_by_hour` (unix hours).
-pub fn hourly(
+pub(crate) fn hourly(
     ledger: &crate::ledger::Ledger,
     dispatches: &[crate::ledger::Dispatch],
     clicks_by_hour: &[(i64, u64)],
@@ -114,7 +114,7 @@ pub fn hourly(
 impl Summary {
     /// The summary of `report` (from [`super::report::report`], with the store's
     /// unsubscribes) and the volume's `clicks`.
-    pub fn new(report: Report, clicks: Vec<Click>, hours: Vec<Hourly>) -> Self {
+    pub(crate) fn new(report: Report, clicks: Vec<Click>, hours: Vec<Hourly>) -> Self {
         let count = |state: State| report.counts.get(state.as_str()).copied().unwrap_or(0);
         let r = &report.returns;
         let bounced = Bounced {

@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 /// The most partial renderings one template may expand into, counted over its static
 /// includes (a loop around an include multiplies this by the data, which the bound on
 /// output size catches). The scout layout needs about ten.
-pub const MAX_EXPANSION: u64 = 10_000;
+pub(super) const MAX_EXPANSION: u64 = 10_000;
 
 /// Reports every cycle among the static includes of `sources` (keyed as
 /// [`source_key`] names them) and, when there is none, the template where the number of

@@ -9,7 +9,7 @@ use crate::audience::Address;
 
 impl Ledger {
     /// Every address any dispatch has frozen, once each.
-    pub fn addresses(&self) -> anyhow::Result<Vec<Address>> {
+    pub(crate) fn addresses(&self) -> anyhow::Result<Vec<Address>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT DISTINCT address FROM recipients")?;
@@ -18,7 +18,7 @@ impl Ledger {
     }
 
     /// The addresses the dispatches of `volume` froze.
-    pub fn addresses_of(&self, volume: u32) -> anyhow::Result<Vec<Address>> {
+    pub(crate) fn addresses_of(&self, volume: u32) -> anyhow::Result<Vec<Address>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT address FROM recipients WHERE volume = ?1")?;
@@ -28,7 +28,7 @@ impl Ledger {
 
     /// The recipient and volume of the message whose Message-ID is `id` (with its angle
     /// brackets), if we sent it.
-    pub fn sent_as(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {
+    pub(crate) fn sent_as(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {
         let row: Option<(String, u32)> = self
             .conn
             .prepare_cached("SELECT address, volume FROM recipients WHERE message_id = ?1")?

@@ -25,18 +25,18 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::audience::Address;
 use crate::transport::Reply;
-pub use returns::{Return, Returned};
+pub(crate) use returns::{Return, Returned};
 pub(crate) use writer::{Marked, Outcome, Writer, WriterHandle};
 
 /// The ledger's place in a project (git-ignored, with the other state).
-pub const LEDGER_FILE: &str = "state/ledger.sqlite";
+pub(crate) const LEDGER_FILE: &str = "state/ledger.sqlite";
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where a recipient's message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum State {
+pub(crate) enum State {
     /// Not tried yet.
     Pending,
     /// The body may be on its way: marked before sending, so a crash leaves it here.
@@ -55,7 +55,7 @@ pub enum State {
 
 impl State {
     /// Every state, in lifecycle order.
-    pub const ALL: [State; 7] = [
+    pub(crate) const ALL: [State; 7] = [
         State::Pending,
         State::InFlight,
         State::Sent,
@@ -66,10 +66,10 @@ impl State {
     ];
 
     /// The states in which a message still waits for a try.
-    pub const OPEN: [State; 3] = [State::Pending, State::InFlight, State::Deferred];
+    pub(crate) const OPEN: [State; 3] = [State::Pending, State::InFlight, State::Deferred];
 
     /// The name stored in the ledger and shown to users.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
             State::InFlight => "in_flight",
@@ -91,7 +91,7 @@ impl State {
 
 /// One recipient as frozen when a dispatch starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The normalised address (parsed again from the file when a row is read).
     pub address: Address,
     /// The display name, if any.
@@ -106,7 +106,7 @@ pub struct Entry {
 
 /// A recipient's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The row's id, also the sending order.
     pub id: i64,
     /// The dispatch it belongs to.
@@ -127,7 +127,7 @@ pub struct Row {
 
 /// The frozen facts of one dispatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dispatch {
+pub(crate) struct Dispatch {
     /// Its number in the ledger (the first dispatch of a volume is not always 1).
     pub id: i64,
     /// The volume.
@@ -146,7 +146,7 @@ pub struct Dispatch {
 
 /// One entry of a recipient's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// When (unix milliseconds).
     pub at: i64,
     /// The state it led to.
@@ -157,7 +157,7 @@ pub struct Attempt {
 
 /// An open ledger file.
 #[derive(Debug)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     conn: Connection,
     /// Its schema version: an older ledger opened read-only lacks the newer tables.
     version: i64,
@@ -168,7 +168,7 @@ const ROW: &str = "SELECT id, dispatch, address, name, greeting, variant, messag
 
 impl Ledger {
     /// Opens (creating it 0600 if needed) the ledger at `path`.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
         let mut conn = crate::private::open_sqlite(path, BUSY).context("cannot open the ledger")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::set_up(&mut conn)
@@ -181,7 +181,7 @@ impl Ledger {
 
     /// Opens the ledger at `path` for reading only, if it exists: works on a read-only
     /// `state/` and never changes the file.
-    pub fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
+    pub(crate) fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
         let Some(conn) = crate::private::open_sqlite_read_only(path, "the ledger")? else {
             return Ok(None);
         };
@@ -200,7 +200,7 @@ impl Ledger {
     }
 
     /// Every dispatch of `volume`, oldest first.
-    pub fn dispatches(&self, volume: u32) -> anyhow::Result<Vec<Dispatch>> {
+    pub(crate) fn dispatches(&self, volume: u32) -> anyhow::Result<Vec<Dispatch>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, volume, content_hash, segments, settings, started_at, finished_at
              FROM dispatches WHERE volume = ?1 ORDER BY id",
@@ -213,7 +213,7 @@ impl Ledger {
 
     /// Freezes a dispatch of `volume`: its facts and every recipient, all `pending`, in one
     /// transaction (all or nothing). Returns the dispatch's id and how many were frozen.
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         dispatch: &Dispatch,
         entries: impl IntoIterator<Item = anyhow::Result<Entry>>,
@@ -261,7 +261,7 @@ impl Ledger {
 
     /// After a crash, rows left `in_flight` may have been delivered: they become `ambiguous`.
     /// Returns how many.
-    pub fn settle_interrupted(&mut self, dispatch: i64, now: i64) -> anyhow::Result<usize> {
+    pub(crate) fn settle_interrupted(&mut self, dispatch: i64, now: i64) -> anyhow::Result<usize> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO attempts (recipient, at, state, reply_text)
@@ -283,7 +283,7 @@ impl Ledger {
     /// `--resend-ambiguous`), and the dispatch back to unfinished when there were any. With
     /// `since`, only rows that reached `from` at or after it (the failures of a run stopped
     /// because the relay, not the recipients, refused).
-    pub fn requeue(
+    pub(crate) fn requeue(
         &mut self,
         dispatch: i64,
         from: State,
@@ -309,7 +309,7 @@ impl Ledger {
 
     /// Up to `limit` rows in `states` with id above `after`, in sending order: a page of
     /// work, so that memory stays flat however long the list.
-    pub fn page(
+    pub(crate) fn page(
         &self,
         dispatch: i64,
         states: &[State],
@@ -329,12 +329,12 @@ impl Ledger {
     }
 
     /// Rows in `state` (for reports: failures, the ambiguous list).
-    pub fn in_state(&self, dispatch: i64, state: State) -> anyhow::Result<Vec<Row>> {
+    pub(crate) fn in_state(&self, dispatch: i64, state: State) -> anyhow::Result<Vec<Row>> {
         self.page(dispatch, &[state], 0, i64::MAX)
     }
 
     /// Counts by state of one dispatch.
-    pub fn counts(&self, dispatch: i64) -> anyhow::Result<Vec<(State, u64)>> {
+    pub(crate) fn counts(&self, dispatch: i64) -> anyhow::Result<Vec<(State, u64)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT state, count(*) FROM recipients WHERE dispatch = ?1 GROUP BY state",
         )?;
@@ -349,7 +349,7 @@ impl Ledger {
     }
 
     /// How many of a dispatch's rows are in one of `states`.
-    pub fn count(&self, dispatch: i64, states: &[State]) -> anyhow::Result<u64> {
+    pub(crate) fn count(&self, dispatch: i64, states: &[State]) -> anyhow::Result<u64> {
         let counts = self.counts(dispatch)?;
         Ok(counts
             .iter()
@@ -359,7 +359,7 @@ impl Ledger {
     }
 
     /// The distinct content variants of a dispatch's recipients.
-    pub fn variants(&self, dispatch: i64) -> anyhow::Result<Vec<String>> {
+    pub(crate) fn variants(&self, dispatch: i64) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT variant FROM recipients WHERE dispatch = ?1 ORDER BY variant",
         )?;
@@ -371,7 +371,11 @@ impl Ledger {
 
     /// The dispatch that holds `address` for `volume` and the state of its message, if any
     /// dispatch of the volume froze it.
-    pub fn holder(&self, volume: u32, address: &str) -> anyhow::Result<Option<(i64, State)>> {
+    pub(crate) fn holder(
+        &self,
+        volume: u32,
+        address: &str,
+    ) -> anyhow::Result<Option<(i64, State)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT dispatch, state FROM recipients WHERE volume = ?1 AND address = ?2",
         )?;
@@ -384,7 +388,7 @@ impl Ledger {
     }
 
     /// One address's row for `volume` and its attempts.
-    pub fn history(
+    pub(crate) fn history(
         &self,
         volume: u32,
         address: &str,
@@ -415,7 +419,7 @@ impl Ledger {
     }
 
     /// Records that every recipient of the dispatch reached a final state.
-    pub fn finish(&mut self, dispatch: i64, now: i64) -> anyhow::Result<()> {
+    pub(crate) fn finish(&mut self, dispatch: i64, now: i64) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE dispatches SET finished_at = ?2 WHERE id = ?1",
             params![dispatch, now],
@@ -424,7 +428,7 @@ impl Ledger {
     }
 
     /// The number of `volume`'s last heartbeat (see `dispatch::marker`), 0 before any.
-    pub fn heartbeat(&self, volume: u32) -> anyhow::Result<u64> {
+    pub(crate) fn heartbeat(&self, volume: u32) -> anyhow::Result<u64> {
         let seq = self
             .conn
             .query_row(
@@ -439,7 +443,7 @@ impl Ledger {
     /// Copies the write-ahead log into the database file, so that the file alone holds
     /// everything recorded so far. With `wait`, waits for readers and empties the log (the
     /// end of a run); without, copies what it can at once (during a run).
-    pub fn checkpoint(&self, wait: bool) -> anyhow::Result<()> {
+    pub(crate) fn checkpoint(&self, wait: bool) -> anyhow::Result<()> {
         let mode = if wait { "TRUNCATE" } else { "PASSIVE" };
         self.conn
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))

@@ -13,7 +13,7 @@ use crate::status::{Class, Reason, Status, classify};
 /// What a report said of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Returned {
+pub(crate) enum Returned {
     /// A delivery failure, permanent or temporary.
     Bounce,
     /// The reader marked it as spam.
@@ -26,7 +26,7 @@ impl Returned {
     const ALL: [Self; 3] = [Self::Bounce, Self::Complaint, Self::Unsubscribe];
 
     /// The name stored in the ledger and shown to users.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Bounce => "bounce",
             Self::Complaint => "complaint",
@@ -44,7 +44,7 @@ impl Returned {
 
 /// One report about one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Return {
+pub(crate) struct Return {
     /// What it said.
     pub kind: Returned,
     /// The report's Message-ID (or hash): what makes recording it twice a no-op.
@@ -96,7 +96,12 @@ impl Return {
 impl Ledger {
     /// Records `r` beside `address`'s row of `volume`; false when the volume has no such
     /// row or the report was recorded before.
-    pub fn record_return(&self, volume: u32, address: &str, r: &Return) -> anyhow::Result<bool> {
+    pub(crate) fn record_return(
+        &self,
+        volume: u32,
+        address: &str,
+        r: &Return,
+    ) -> anyhow::Result<bool> {
         let n = self
             .conn
             .prepare_cached(
@@ -121,12 +126,12 @@ impl Ledger {
     }
 
     /// Every return of `volume`'s messages, with the address, in the order recorded.
-    pub fn returns(&self, volume: u32) -> anyhow::Result<Vec<(Address, Return)>> {
+    pub(crate) fn returns(&self, volume: u32) -> anyhow::Result<Vec<(Address, Return)>> {
         self.returns_where("r.volume = ?1", volume)
     }
 
     /// The returns of the row `recipient`, in the order recorded.
-    pub fn returns_of(&self, recipient: i64) -> anyhow::Result<Vec<Return>> {
+    pub(crate) fn returns_of(&self, recipient: i64) -> anyhow::Result<Vec<Return>> {
         let found = self.returns_where("r.id = ?1", recipient)?;
         Ok(found.into_iter().map(|(_, r)| r).collect())
     }
@@ -161,7 +166,7 @@ impl Ledger {
     /// one: walking the volumes sent to it (rows `sent`) from the newest, past those with no
     /// temporary failure reported (yet), how many in a row had one. `None` when no volume
     /// was sent to it.
-    pub fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
+    pub(crate) fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM returns t WHERE t.recipient = r.id
                             AND t.kind = 'bounce' AND t.class = 'soft')

@@ -10,6 +10,8 @@ use crate::clicks::Counter;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::layout::Layout;
 use crate::render::{self, GREETING_PLACEHOLDER, MjmlOrigin, Reader};
+use crate::settings::Settings;
+use crate::unsubscribe::Signer;
 use crate::volume::Volume;
 
 mod key;
@@ -84,6 +86,33 @@ impl<'a> Variants<'a> {
         };
         let parts = self.rendered_parts(&everything)?;
         Ok(crate::clicks::targets(&parts.html.0, public_url))
+    }
+
+    /// The counter of volume `volume`'s links when `settings` count clicks: its targets are
+    /// the outgoing links of the full volume.
+    pub fn click_counter(
+        &self,
+        settings: &Settings,
+        signer: &Signer,
+        volume: u32,
+    ) -> anyhow::Result<Option<Counter>> {
+        let (Some(clicks), Some(serve)) = (&settings.clicks, &settings.serve) else {
+            return Ok(None);
+        };
+        if !clicks.enabled {
+            return Ok(None);
+        }
+        let public_url = serve.public_url.get_ref();
+        let targets = self
+            .link_targets(public_url)
+            .map_err(|d| anyhow::anyhow!("the volume could not be rendered:\n{d}"))?;
+        Ok(Some(Counter::new(
+            signer,
+            public_url,
+            volume,
+            targets,
+            clicks.text,
+        )))
     }
 
     /// Counts clicks with `counter` in every variant rendered from now on.

@@ -18,14 +18,14 @@ use routes::AppState;
 use state::{Snapshot, Watched};
 
 /// The port tried first when none is given.
-pub const DEFAULT_PORT: u16 = 4000;
+pub(crate) const DEFAULT_PORT: u16 = 4000;
 
 /// How many ports after the default are tried when it is taken.
 const PORT_TRIES: u16 = 20;
 
 /// Serves the preview of `volume` until Ctrl-C or SIGTERM. `port` is the user's explicit
 /// choice, if any; `open` starts a browser on the page.
-pub async fn serve(
+pub(crate) async fn serve(
     project: &Project,
     volume: &Path,
     port: Option<u16>,

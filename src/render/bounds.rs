@@ -12,13 +12,13 @@ use crate::diag::{Diagnostic, Location};
 
 /// The most the MJML and web page templates may write. The HTML part must stay under
 /// 100 KB as sent, so a generous multiple of that is plainly a runaway template.
-pub const MAX_MARKUP_BYTES: usize = 2 * 1024 * 1024;
+pub(super) const MAX_MARKUP_BYTES: usize = 2 * 1024 * 1024;
 
 /// The most the text template may write.
-pub const MAX_TEXT_BYTES: usize = 512 * 1024;
+pub(super) const MAX_TEXT_BYTES: usize = 512 * 1024;
 
 /// The deepest the generated MJML may nest its elements. Real layouts use about ten levels.
-pub const MAX_DEPTH: usize = 100;
+pub(super) const MAX_DEPTH: usize = 100;
 
 /// Why a bounded render failed.
 #[derive(Debug)]

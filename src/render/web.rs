@@ -10,7 +10,7 @@ use crate::volume::Volume;
 
 /// A page of the web archive, as the layout's template wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebPage(pub String);
+pub(crate) struct WebPage(pub String);
 
 /// A volume as the archive lists it: the fields templates see as `volume`, plus `href`, its
 /// page relative to the archive's folder.

@@ -16,11 +16,11 @@ mod content;
 mod layouts;
 mod settings;
 
-pub use layouts::Design;
+pub(crate) use layouts::Design;
 
 /// What a new project is made from: the answers to `init`'s questions.
 #[derive(Debug, Clone)]
-pub struct Newsroom {
+pub(crate) struct Newsroom {
     /// The newsletter's name, e.g. "The Weekly Wire".
     pub title: String,
     /// The address it comes from.
@@ -38,7 +38,7 @@ pub struct Newsroom {
 impl Newsroom {
     /// A name made of lowercase ASCII letters, digits and `-` from the title, for the
     /// List-Id (`weekly-wire.example.org`); `newsletter` when the title has none.
-    pub fn slug(&self) -> String {
+    pub(crate) fn slug(&self) -> String {
         let mut slug = String::new();
         for c in self.title.chars() {
             if c.is_ascii_alphanumeric() {
@@ -58,7 +58,7 @@ impl Newsroom {
 
 /// One file of the new project: its path relative to the project and its text.
 #[derive(Debug, Clone)]
-pub struct File {
+pub(crate) struct File {
     /// The path inside the project, with `/` separators.
     pub path: String,
     /// The file's contents.
@@ -66,10 +66,10 @@ pub struct File {
 }
 
 /// The `.gitignore` of a new project, which an existing one is never replaced by.
-pub const GITIGNORE: &str = ".gitignore";
+pub(crate) const GITIGNORE: &str = ".gitignore";
 
 /// Every file of a new project for `newsroom`.
-pub fn files(newsroom: &Newsroom) -> Vec<File> {
+pub(crate) fn files(newsroom: &Newsroom) -> Vec<File> {
     let mut files = vec![
         file(SETTINGS_FILE, settings::text(newsroom)),
         file("volumes/001.toml", content::first_volume(newsroom)),
@@ -92,9 +92,7 @@ fn file(path: &str, text: String) -> File {
 
 /// What [`write()`] did.
 #[derive(Debug)]
-pub struct Written {
-    /// The files written, relative to the project.
-    pub written: Vec<String>,
+pub(crate) struct Written {
     /// Files that existed and were kept (only a `.gitignore` is allowed to exist).
     pub kept: Vec<String>,
 }
@@ -102,7 +100,7 @@ pub struct Written {
 /// Writes `files` into `dir` (created if missing) without replacing any file: a folder
 /// that holds a project already, or any of the files but `.gitignore`, is refused before
 /// anything is written.
-pub fn write(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
+pub(crate) fn write(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
     let settings = dir.join(SETTINGS_FILE);
     anyhow::ensure!(
         !settings.exists(),
@@ -123,22 +121,19 @@ pub fn write(dir: &Path, files: &[File]) -> anyhow::Result<Written> {
             names.join(", ")
         );
     }
-    let mut written = Vec::new();
     for file in files
         .iter()
         .filter(|f| !kept.iter().any(|k| k.path == f.path))
     {
         create(&dir.join(&file.path), &file.text)?;
-        written.push(file.path.clone());
     }
     Ok(Written {
-        written,
         kept: kept.iter().map(|f| f.path.clone()).collect(),
     })
 }
 
 /// How messages name `dir`: its path from the current folder, or "this folder".
-pub fn folder_name(dir: &Path) -> String {
+pub(crate) fn folder_name(dir: &Path) -> String {
     match display_path(dir).as_str() {
         "" | "." => "this folder".to_owned(),
         shown => shown.to_owned(),

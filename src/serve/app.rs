@@ -39,7 +39,7 @@ pub(crate) struct App {
     pub(super) limiter: Limiter,
     pub(super) hooks: Hooks,
     /// The clients of counted links, hashed under a key of the day (memory only).
-    pub(super) seen: super::clicks::Seen,
+    pub(super) seen: super::seen::Seen,
 }
 
 impl App {
@@ -87,7 +87,7 @@ impl App {
             signer,
             candidates,
             hooks,
-            seen: super::clicks::Seen::default(),
+            seen: super::seen::Seen::default(),
         })
     }
 

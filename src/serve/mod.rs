@@ -15,6 +15,7 @@ mod pages;
 mod reader;
 mod respond;
 mod routes;
+mod seen;
 mod signup;
 mod watch;
 mod webhooks;
@@ -28,7 +29,7 @@ use crate::http_guard::{self, Guard};
 use crate::project::Project;
 
 /// Where `serve` listens unless told otherwise.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4080";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:4080";
 
 /// The largest request body: forms are small.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -41,7 +42,7 @@ const CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-i
                    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Serves the project's readers on `listen` until Ctrl-C or SIGTERM.
-pub async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result<()> {
     let app = Arc::new(app::App::new(project)?);
     let readers = app.clone();
     watch::spawn(move || readers.candidates.refresh(&readers.signer));

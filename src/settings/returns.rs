@@ -86,7 +86,7 @@ pub struct Bounces {
 
 /// The default `[bounces] max_message_size`: bounces are kilobytes, and a returned copy of
 /// a newsletter is well under this.
-pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 10 * 1024 * 1024;
+pub(super) const DEFAULT_MAX_MESSAGE_SIZE: u64 = 10 * 1024 * 1024;
 
 /// The range `max_message_size` may take: below it real bounces that quote the whole
 /// message would be skipped, above it one message could take much of a small machine.

@@ -85,7 +85,7 @@ pub(super) fn check(source: &SourceFile, webhooks: &Webhooks, diags: &mut Diagno
 }
 
 /// Whether `arn` is an SNS topic's ARN: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`.
-pub fn is_topic_arn(arn: &str) -> bool {
+pub(super) fn is_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
     let [arn, partition, service, region, account, name] = parts[..] else {
         return false;

@@ -33,7 +33,11 @@ impl Classified {
 /// another kind (5.1.1 "sender address rejected"); among words, those that put the fault on
 /// our side come first. A precise code then wins over vague words ("timed out", "policy"),
 /// which win over a code that names only a family (5.0.0, 5.7.1, a bare 550).
-pub fn classify(reply_code: Option<u16>, enhanced: Option<Status>, text: &str) -> Classified {
+pub(crate) fn classify(
+    reply_code: Option<u16>,
+    enhanced: Option<Status>,
+    text: &str,
+) -> Classified {
     let enhanced = enhanced.or_else(|| Status::find_in(text));
     let reply_code = reply_code.or_else(|| reply_code_in(text));
     let permanent = match (enhanced, reply_code) {
@@ -57,7 +61,7 @@ pub fn classify(reply_code: Option<u16>, enhanced: Option<Status>, text: &str) -
 
 /// The first basic reply code (`550`, `421`) in `text` that stands as a word of its own or
 /// starts a multi-line reply (`550-5.1.1`).
-pub fn reply_code_in(text: &str) -> Option<u16> {
+pub(crate) fn reply_code_in(text: &str) -> Option<u16> {
     text.split(|c: char| c.is_whitespace() || c == ';')
         .map(|word| word.split('-').next().unwrap_or_default())
         .filter(|word| word.len() == 3 && word.bytes().all(|b| b.is_ascii_digit()))

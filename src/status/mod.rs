@@ -18,8 +18,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use classify::{Classified, classify, reply_code_in};
-pub use reason::{Class, Reason};
+pub(crate) use classify::{Classified, classify, reply_code_in};
+pub(crate) use reason::{Class, Reason};
 
 /// An enhanced mail system status code, `class.subject.detail` (RFC 3463).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -85,7 +85,7 @@ impl Reply {
     }
 
     /// Whether the relay said, for good, that the reader's mailbox or domain is gone
-    /// (class [`Class::Hard`]): the one reply that puts an address on the suppression list.
+    /// (class `Class::Hard`): the one reply that puts an address on the suppression list.
     pub fn is_hard_bounce(&self) -> bool {
         self.code.is_some_and(|c| c / 100 == 5) && self.classified().class() == Class::Hard
     }

@@ -10,7 +10,7 @@ use super::{Pick, Volume, validate};
 
 /// Shown where a draft's hero image is still a placeholder: a grey box saying so, as an SVG
 /// data URI so that nothing is fetched.
-pub const HERO_STAND_IN: &str = "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'\
+pub(super) const HERO_STAND_IN: &str = "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'\
 %20width='600'%20height='240'%20viewBox='0%200%20600%20240'%3E%3Crect%20width='600'%20height='240'\
 %20fill='%23dfe5ea'/%3E%3Ctext%20x='300'%20y='130'%20text-anchor='middle'%20font-family='Helvetica,\
 Arial,sans-serif'%20font-size='26'%20fill='%234a5a67'%3EHero%20image:%20TK%3C/text%3E%3C/svg%3E";

@@ -23,14 +23,14 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_SMALL_LITERAL: u64 = 64 * 1024;
 
 /// A logged-in IMAP session.
-pub struct Session {
+pub(crate) struct Session {
     wire: Wire,
     tag: u32,
 }
 
 /// Where and how to log in.
 #[derive(Debug, Clone, Copy)]
-pub struct Login<'a> {
+pub(crate) struct Login<'a> {
     /// The server's host name or address.
     pub host: &'a str,
     /// Its port.
@@ -45,7 +45,7 @@ pub struct Login<'a> {
 
 /// The server refused a command (a tagged `NO` or `BAD`): the session itself goes on.
 #[derive(Debug)]
-pub struct Refused(String);
+pub(crate) struct Refused(String);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +57,7 @@ impl std::error::Error for Refused {}
 
 impl Session {
     /// Connects and logs in.
-    pub fn open(login: &Login<'_>) -> anyhow::Result<Self> {
+    pub(crate) fn open(login: &Login<'_>) -> anyhow::Result<Self> {
         let what = format!("IMAP server {}:{}", login.host, login.port);
         let tcp = TcpStream::connect((login.host, login.port))
             .with_context(|| format!("cannot connect to the {what}"))?;
@@ -99,7 +99,7 @@ impl Session {
     }
 
     /// Selects `folder` for the commands that follow; the number of messages it holds.
-    pub fn select(&mut self, folder: &str) -> anyhow::Result<u32> {
+    pub(crate) fn select(&mut self, folder: &str) -> anyhow::Result<u32> {
         let mut exists = 0;
         self.command(
             &format!("SELECT {}", quote(folder)),
@@ -121,7 +121,7 @@ impl Session {
     /// The UID and size (`RFC822.SIZE`) of every message in the selected folder, by UID:
     /// how large a message is is known before a byte of it is fetched (a server that leaves
     /// the size out gets its message fetched, within the limit all the same).
-    pub fn sizes(&mut self) -> anyhow::Result<Vec<(u32, Option<u64>)>> {
+    pub(crate) fn sizes(&mut self) -> anyhow::Result<Vec<(u32, Option<u64>)>> {
         let mut found = Vec::new();
         self.command("UID FETCH 1:* (RFC822.SIZE)", MAX_SMALL_LITERAL, |line| {
             let item = |name| fetch_item(&line.text, name);
@@ -138,7 +138,7 @@ impl Session {
 
     /// The message `uid`, left unread, if it is at most `limit` bytes; a server that sends
     /// more than it announced is not read further (an error: the session cannot go on).
-    pub fn fetch(&mut self, uid: u32, limit: u64) -> anyhow::Result<Vec<u8>> {
+    pub(crate) fn fetch(&mut self, uid: u32, limit: u64) -> anyhow::Result<Vec<u8>> {
         let mut message = None;
         self.command(&format!("UID FETCH {uid} BODY.PEEK[]"), limit, |line| {
             if message.is_none() {
@@ -151,7 +151,7 @@ impl Session {
     }
 
     /// Creates `folder` unless it exists.
-    pub fn create(&mut self, folder: &str) -> anyhow::Result<()> {
+    pub(crate) fn create(&mut self, folder: &str) -> anyhow::Result<()> {
         match self.simple(&format!("CREATE {}", quote(folder))) {
             Err(e) if e.to_string().contains("ALREADYEXISTS") => Ok(()),
             other => other.with_context(|| format!("cannot create the IMAP folder `{folder}`")),
@@ -159,7 +159,7 @@ impl Session {
     }
 
     /// Moves message `uid` to `folder`, or flags it read when no folder is given.
-    pub fn settle(&mut self, uid: u32, folder: Option<&str>) -> anyhow::Result<()> {
+    pub(crate) fn settle(&mut self, uid: u32, folder: Option<&str>) -> anyhow::Result<()> {
         match folder {
             Some(folder) => self.simple(&format!("UID MOVE {uid} {}", quote(folder))),
             None => self.simple(&format!("UID STORE {uid} +FLAGS.SILENT (\\Seen)")),
@@ -167,7 +167,7 @@ impl Session {
     }
 
     /// Logs out, ignoring a server that hangs up first.
-    pub fn logout(mut self) {
+    pub(crate) fn logout(mut self) {
         let _ = self.simple("LOGOUT");
     }
 

@@ -11,18 +11,18 @@ use crate::bounces::source::human_size;
 
 /// The longest response line read, literals aside: every line the commands here get is
 /// short, since the message list comes one FETCH line per message.
-pub const MAX_LINE: u64 = 64 * 1024;
+pub(super) const MAX_LINE: u64 = 64 * 1024;
 
 /// The most one command's response lines may hold in all, literals aside (a folder of a
 /// million messages lists in about 40 MB): past it the server is not answering in good faith.
-pub const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
+pub(super) const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
 
 /// A connection: TCP or TLS.
-pub trait Stream: Read + Write + Send {}
+pub(super) trait Stream: Read + Write + Send {}
 impl<T: Read + Write + Send> Stream for T {}
 
 /// One server response line and the literals it carried.
-pub struct Line {
+pub(super) struct Line {
     /// The text, with each literal's announcement but not its bytes.
     pub text: String,
     /// The literals, in order.
@@ -30,25 +30,25 @@ pub struct Line {
 }
 
 /// A connection to the server.
-pub struct Wire {
+pub(super) struct Wire {
     stream: BufReader<Box<dyn Stream>>,
 }
 
 impl Wire {
     /// Speaks over `stream`.
-    pub fn new(stream: Box<dyn Stream>) -> Self {
+    pub(super) fn new(stream: Box<dyn Stream>) -> Self {
         Self {
             stream: BufReader::new(stream),
         }
     }
 
     /// Whether the server sent bytes not yet read.
-    pub fn has_unread(&self) -> bool {
+    pub(super) fn has_unread(&self) -> bool {
         !self.stream.buffer().is_empty()
     }
 
     /// Sends `line` and CRLF; `what` names it in an error.
-    pub fn send(&mut self, line: &str, what: &str) -> anyhow::Result<()> {
+    pub(super) fn send(&mut self, line: &str, what: &str) -> anyhow::Result<()> {
         let stream = self.stream.get_mut();
         stream
             .write_all(format!("{line}\r\n").as_bytes())
@@ -58,7 +58,7 @@ impl Wire {
 
     /// One response line with its literals, each at most `max_literal` bytes, taking the
     /// length of its text from `budget`.
-    pub fn line(&mut self, max_literal: u64, budget: &mut u64) -> anyhow::Result<Line> {
+    pub(super) fn line(&mut self, max_literal: u64, budget: &mut u64) -> anyhow::Result<Line> {
         let mut line = Line {
             text: String::new(),
             literals: Vec::new(),

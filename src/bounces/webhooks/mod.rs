@@ -4,9 +4,9 @@
 //! the event changes nothing; the report is then applied like an imported one, through
 //! [`super::import::Applier`].
 
-pub mod postmark;
-pub mod ses;
-pub mod sns;
+pub(crate) mod postmark;
+pub(crate) mod ses;
+pub(crate) mod sns;
 
 use super::Report;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -14,7 +14,7 @@ use crate::project::Project;
 
 /// What a posted event comes to.
 #[derive(Debug)]
-pub enum Event {
+pub(crate) enum Event {
     /// A report to apply.
     Report(Report),
     /// An event that changes nothing (a delivery, an open, an auto-reply), by its name.
@@ -30,7 +30,7 @@ fn message_id(text: &str) -> String {
 /// The verifier of `[webhooks.ses]`, its certificate read from the project; none without
 /// the table. An unreadable file, or one that is not an RSA certificate, is a diagnostic at
 /// the `certificate` setting.
-pub fn ses_verifier(project: &Project) -> Result<Option<sns::Verifier>, Diagnostics> {
+pub(crate) fn ses_verifier(project: &Project) -> Result<Option<sns::Verifier>, Diagnostics> {
     let Some(ses) = &project.settings.webhooks.ses else {
         return Ok(None);
     };

@@ -62,7 +62,7 @@ fn meaning(bounce_type: &str) -> Meaning {
 }
 
 /// The event in a posted `body`.
-pub fn event(body: &[u8]) -> Result<Event, String> {
+pub(crate) fn event(body: &[u8]) -> Result<Event, String> {
     let record: Record =
         serde_json::from_slice(body).map_err(|e| format!("not a Postmark webhook: {e}"))?;
     let bounce_type = match record.record_type.as_str() {

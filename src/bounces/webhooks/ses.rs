@@ -82,7 +82,7 @@ struct CommonHeaders {
 }
 
 /// The event in `message`, an SNS notification's payload whose SNS id is `sns_id`.
-pub fn event(message: &str, sns_id: &str) -> Result<Event, String> {
+pub(crate) fn event(message: &str, sns_id: &str) -> Result<Event, String> {
     let event: SesEvent =
         serde_json::from_str(message).map_err(|e| format!("not an SES event: {e}"))?;
     let name = event

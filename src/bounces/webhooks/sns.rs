@@ -18,16 +18,16 @@ use crate::clock::Timestamp;
 use crate::date::Date;
 
 /// How old a message may be: SNS stops retrying a delivery within the hour.
-pub const MAX_AGE_SECS: i64 = 3600;
+pub(crate) const MAX_AGE_SECS: i64 = 3600;
 /// How far in the future a timestamp may be, for clocks that disagree.
-pub const MAX_SKEW_SECS: i64 = 300;
+pub(crate) const MAX_SKEW_SECS: i64 = 300;
 
 /// `rsaEncryption` (RFC 8017): the only key type SNS signs with.
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// The kinds of message SNS posts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum Type {
+pub(crate) enum Type {
     /// A message published to the topic (for SES, a bounce, complaint or delivery event).
     Notification,
     /// The first message of a subscription: someone must open its `SubscribeURL`.
@@ -38,7 +38,7 @@ pub enum Type {
 
 impl Type {
     /// The name SNS gives it (the `Type` field and `x-amz-sns-message-type` header).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Notification => "Notification",
             Self::SubscriptionConfirmation => "SubscriptionConfirmation",
@@ -50,7 +50,7 @@ impl Type {
 /// One SNS message, as posted.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Envelope {
+pub(crate) struct Envelope {
     /// What it is.
     #[serde(rename = "Type")]
     pub kind: Type,
@@ -80,13 +80,13 @@ pub struct Envelope {
 
 impl Envelope {
     /// Parses a posted body.
-    pub fn parse(body: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, String> {
         serde_json::from_slice(body).map_err(|e| format!("not an SNS message: {e}"))
     }
 
     /// The string SNS signed: each signed field's name and value on lines of their own, in
     /// byte order of the names, the optional ones only when present.
-    pub fn canonical(&self) -> Result<String, Refusal> {
+    pub(crate) fn canonical(&self) -> Result<String, Refusal> {
         let fields: Vec<(&str, Option<&str>)> = match self.kind {
             Type::Notification => vec![
                 ("Message", Some(&self.message)),
@@ -124,7 +124,7 @@ impl Envelope {
 
 /// Why a message was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// A subscription message without its token or URL.
     #[error("a signed field is missing")]
     Incomplete,
@@ -146,7 +146,7 @@ pub enum Refusal {
 }
 
 /// What checks SNS messages: the certificate's RSA key and the topics we subscribed.
-pub struct Verifier {
+pub(crate) struct Verifier {
     /// The DER `RSAPublicKey` of each certificate: the file may hold the outgoing and the
     /// incoming one while AWS rotates them.
     keys: Vec<Vec<u8>>,
@@ -164,7 +164,7 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// The verifier for the PEM certificates in `pem` (one, or several one after the other)
     /// and the accepted `topics`.
-    pub fn new(pem: &str, topics: Vec<String>) -> Result<Self, String> {
+    pub(crate) fn new(pem: &str, topics: Vec<String>) -> Result<Self, String> {
         let certificates = Certificate::load_pem_chain(pem.as_bytes())
             .map_err(|e| format!("not a PEM X.509 certificate: {e}"))?;
         if certificates.is_empty() {
@@ -190,7 +190,7 @@ impl Verifier {
     }
 
     /// Checks `envelope` as of `now`: topic, certificate URL, age, then the signature.
-    pub fn verify(&self, envelope: &Envelope, now: Timestamp) -> Result<(), Refusal> {
+    pub(crate) fn verify(&self, envelope: &Envelope, now: Timestamp) -> Result<(), Refusal> {
         if !self.topics.contains(&envelope.topic_arn) {
             return Err(Refusal::UnknownTopic);
         }

@@ -10,7 +10,7 @@ use crate::message::variant::VariantKey;
 
 /// One variant in the plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct VariantLine {
+pub(crate) struct VariantLine {
     /// `all` or `topics:a,b`.
     pub variant: VariantKey,
     /// Picks it shows.
@@ -23,7 +23,7 @@ pub struct VariantLine {
 
 /// Why a selected person gets nothing.
 #[derive(Debug, Clone, Serialize)]
-pub struct Excluded {
+pub(crate) struct Excluded {
     /// The address.
     pub address: String,
     /// Why: suppressed (reason), unsendable, no matching picks, already sent.
@@ -32,7 +32,7 @@ pub struct Excluded {
 
 /// A selected person who already has the volume from another dispatch.
 #[derive(Debug, Clone, Serialize)]
-pub struct Received {
+pub(crate) struct Received {
     /// The address.
     pub address: String,
     /// The dispatch that holds them.
@@ -45,7 +45,7 @@ pub struct Received {
 
 /// A reader who gets the volume, and in which variant.
 #[derive(Debug, Clone, Serialize)]
-pub struct ReaderLine {
+pub(crate) struct ReaderLine {
     /// The address.
     pub address: String,
     /// The variant they get.
@@ -57,7 +57,7 @@ pub struct ReaderLine {
 
 /// Everything `plan` shows.
 #[derive(Debug, Clone, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The volume.
     pub volume: u32,
     /// The segments asked for.
@@ -87,7 +87,7 @@ pub struct Plan {
 
 /// A segment's counts.
 #[derive(Debug, Clone, Serialize)]
-pub struct SegmentRow {
+pub(crate) struct SegmentRow {
     /// Segment name, or `total` (each person once).
     pub name: String,
     /// Listed in it.
