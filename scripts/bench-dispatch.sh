@@ -44,7 +44,11 @@ start_sink() {
     /usr/sbin/smtp-sink -u nobody "127.0.0.1:$port" 256 & sink=$!
     sleep 0.3
 }
-stop_sink() { kill "$sink"; wait "$sink" 2>/dev/null || true; sink=; }
+# Stops the sink; with a label, first notes the CPU seconds it used under that label.
+stop_sink() {
+    [ -z "${1:-}" ] || awk -v l="$1" '{ print l, ($14 + $15) / 100 }' "/proc/$sink/stat" >> "$work/cpu.txt"
+    kill "$sink"; wait "$sink" 2>/dev/null || true; sink=
+}
 
 # A fresh project: the test fixture's settings and volume, the repository's layouts,
 # `recipients` subscribers in a CSV import, sending to $port over $1 connections.
@@ -99,10 +103,11 @@ source_run() {
     start_sink
     local t0 t1
     t0=$(date +%s.%N)
-    /usr/sbin/smtp-source "$@" -s "$c" -m "$recipients" -l "$size" -f news@example.org \
-        -t reader@example.org "127.0.0.1:$port"
+    /usr/bin/time -f "%U %S" -o "$work/time.txt" /usr/sbin/smtp-source "$@" -s "$c" \
+        -m "$recipients" -l "$size" -f news@example.org -t reader@example.org "127.0.0.1:$port"
     t1=$(date +%s.%N)
-    stop_sink
+    awk -v l="smtp-source${1:-}" '{ print l, $1 + $2 }' "$work/time.txt" >> "$work/cpu.txt"
+    stop_sink "sink (smtp-source${1:-})"
     python3 -c "print($t1 - $t0)"
 }
 
@@ -112,12 +117,13 @@ dispatch_run() {
     local dir t0 t1
     dir=$(make_project "$c" "${1:-}")
     t0=$(date +%s.%N)
-    (cd "$dir" && /usr/bin/time -f %M -o "$work/rss.txt" "$bin" dispatch volumes/011.toml \
-        --segment subscribers --yes --expect "$recipients" > "$work/out.txt" 2> "$work/err.txt") ||
-        { cat "$work/err.txt" >&2; exit 1; }
+    (cd "$dir" && /usr/bin/time -f "%M %U %S" -o "$work/time.txt" "$bin" dispatch \
+        volumes/011.toml --segment subscribers --yes --expect "$recipients" \
+        > "$work/out.txt" 2> "$work/err.txt") || { cat "$work/err.txt" >&2; exit 1; }
     t1=$(date +%s.%N)
-    stop_sink
-    echo $(( $(tail -1 "$work/rss.txt") / 1024 )) >> "$work/peaks.txt"
+    stop_sink "sink (dispatch ${1:-unsigned})"
+    awk -v l="dispatch ${1:-unsigned}" '{ print l, $2 + $3 }' "$work/time.txt" >> "$work/cpu.txt"
+    echo $(( $(cut -d' ' -f1 "$work/time.txt") / 1024 )) >> "$work/peaks.txt"
     grep -q "$recipients sent" "$work/out.txt" || { cat "$work/out.txt" >&2; exit 1; }
     rm -rf "$dir"
     python3 -c "print($t1 - $t0)"
@@ -141,3 +147,6 @@ print(f'$round | $load | $c | {f:,.0f} | {r:,.0f} | {u:,.0f} | {s:,.0f} | {e:,.0
     done
 done
 echo "(messages a second; the dispatch's peak resident memory: $(sort -n "$work/peaks.txt" | tail -1) MB at most)"
+echo "CPU time per message, user + system, mean over the runs (µs):"
+awk -v n="$recipients" -F' ' '{ key = $0; sub(/ [^ ]*$/, "", key); sum[key] += $NF; runs[key]++ }
+    END { for (k in sum) printf "  %-32s %6.0f\n", k, 1e6 * sum[k] / runs[k] / n }' "$work/cpu.txt" | sort
