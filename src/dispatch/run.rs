@@ -302,7 +302,10 @@ impl Job<'_> {
             crate::settings::Route::Smtp(s) => s.timeout * 3,
             crate::settings::Route::Outbox(_) => Duration::from_secs(10),
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        // One thread drives every connection: a message costs it a splice and a few writes,
+        // so one core keeps up with any relay, and no wake-up crosses threads. What costs
+        // CPU has threads of its own: the ledger's writer and, when signing, the builders.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let project_root = self.project.root.clone();
@@ -360,6 +363,8 @@ impl Job<'_> {
             );
             let end = finish::until_stopped(engine, stop_sender, drain, &lines).await;
             heartbeat.abort();
+            // Its ledger handle must be gone before the writer can finish.
+            let _ = heartbeat.await;
             progress.finish();
             lines(&progress::summary(&counters));
             Ok(match writer.finish() {
