@@ -51,13 +51,6 @@ enum Change {
     Flush(Done),
 }
 
-impl Change {
-    /// Whether somebody waits for this change's commit.
-    fn awaited(&self) -> bool {
-        !matches!(self, Self::InFlight { .. } | Self::Outcome { .. })
-    }
-}
-
 /// The writer thread; dropping every [`WriterHandle`] and then calling [`Writer::finish`]
 /// drains it.
 #[derive(Debug)]
@@ -221,8 +214,8 @@ fn run(
     Ok(())
 }
 
-/// `first` and the changes queued behind it; when nobody waits for any of them, also those
-/// queued until somebody urges a commit or [`LINGER`] has passed.
+/// `first` and the changes queued behind it until somebody waits for a commit (every sender
+/// that waits urges one, after queueing its change) or [`LINGER`] has passed.
 fn gather(first: Change, changes: &mpsc::Receiver<Change>, urged: &AtomicBool) -> Vec<Change> {
     let mut batch = vec![first];
     let deadline = Instant::now() + LINGER;
@@ -231,7 +224,7 @@ fn gather(first: Change, changes: &mpsc::Receiver<Change>, urged: &AtomicBool) -
         let urgent = urged.swap(false, Ordering::SeqCst);
         batch.extend(changes.try_iter().take(BATCH - batch.len()));
         let left = deadline.saturating_duration_since(Instant::now());
-        if urgent || batch.len() >= BATCH || batch.iter().any(Change::awaited) || left.is_zero() {
+        if urgent || batch.len() >= BATCH || left.is_zero() {
             return batch;
         }
         std::thread::park_timeout(left);
