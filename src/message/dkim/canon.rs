@@ -2,6 +2,8 @@
 //! and body in, the bytes that are hashed out. Relaxed, not simple, because relays refold
 //! headers and re-wrap whitespace; a signature that breaks on that proves nothing.
 
+use memchr::memmem;
+
 /// One header field as it stands in the message: its name and its raw value (everything
 /// after the colon, folding included, without the final CRLF).
 #[derive(Debug, Clone, Copy)]
@@ -13,7 +15,7 @@ pub(crate) struct Field<'a> {
 /// Splits `message` into its header fields and its body (after the blank line). `None` when
 /// there is no blank line or a field has no colon: we only sign messages we built.
 pub(crate) fn split(message: &[u8]) -> Option<(Vec<Field<'_>>, &[u8])> {
-    let end = message.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let end = memmem::find(message, b"\r\n\r\n")?;
     let (head, body) = (&message[..end + 2], &message[end + 4..]);
     let mut fields = Vec::new();
     let mut start = 0;
@@ -21,7 +23,7 @@ pub(crate) fn split(message: &[u8]) -> Option<(Vec<Field<'_>>, &[u8])> {
         let mut stop = start;
         // A field ends at a CRLF not followed by whitespace (a fold continues it).
         loop {
-            let at = stop + head[stop..].windows(2).position(|w| w == b"\r\n")?;
+            let at = stop + memmem::find(&head[stop..], b"\r\n")?;
             stop = at + 2;
             if !matches!(head.get(stop), Some(b' ' | b'\t')) {
                 break;
@@ -66,73 +68,102 @@ pub(crate) fn header(out: &mut Vec<u8>, field: &Field<'_>, crlf: bool) {
 }
 
 /// Feeds the relaxed form of `body` to `sink`: each line's runs of whitespace one space,
-/// none at its end, and no empty lines at the end of the body. Lines already in that form
-/// (nearly all of a message we built: quoted-printable and base64 lines end in neither
-/// space nor tab) go to `sink` as they stand, many at a time; only the others are copied.
+/// none at its end, no empty lines at the end of the body, and a CRLF after the last line.
+///
+/// Nearly all of a message we built is in that form already (quoted-printable and base64
+/// lines hold no tab and end in neither space nor tab), so the body is searched for the
+/// three things relaxed canonicalization changes inside it: a tab, two spaces in a row, a
+/// space before CRLF. Only the lines holding one are rewritten; the runs of lines between
+/// them go to `sink` as they stand, and the search runs at memchr's speed, not a byte at a
+/// time.
 pub(crate) fn body(body: &[u8], sink: &mut impl FnMut(&[u8])) {
-    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
-    let mut blank_lines = 0;
-    // A run of lines of `body` that are canonical as they stand, CRLF included.
-    let mut run = 0..0;
-    let flush = |run: &mut std::ops::Range<usize>, sink: &mut dyn FnMut(&[u8])| {
-        if run.start < run.end {
-            sink(&body[run.clone()]);
-        }
-        *run = run.end..run.end;
-    };
-    let mut copy = Vec::new();
-    let lines = body.strip_suffix(b"\r\n").unwrap_or(body);
+    let body = &body[..content_end(body)];
+    // Whole lines, then an unterminated last line, which is always rewritten: it gains CRLF.
+    let (lines, tail) = body.split_at(memmem::rfind(body, b"\r\n").map_or(0, |i| i + 2));
+    let mut rewritten = Vec::new();
+    let mut marks = Marks::new(lines);
     let mut at = 0;
-    let ends = memchr::memchr_iter(b'\n', lines).chain([lines.len()]);
-    for end in ends {
-        let raw = &lines[at..end];
-        let next = end + 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.iter().all(is_space) {
-            blank_lines += 1;
-            at = next;
-            continue;
+    while let Some(mark) = marks.next(at) {
+        let start = memmem::rfind(&lines[at..mark], b"\r\n").map_or(at, |i| at + i + 2);
+        let stop = memmem::find(&lines[mark..], b"\r\n").map_or(lines.len(), |i| mark + i + 2);
+        if at < start {
+            sink(&lines[at..start]);
         }
-        if blank_lines > 0 {
-            flush(&mut run, sink);
-            for _ in 0..blank_lines {
-                sink(b"\r\n");
-            }
-            blank_lines = 0;
-        }
-        // Canonical as it stands: ends with CRLF, and every whitespace is one space
-        // followed by something else.
-        let verbatim = raw.len() > line.len()
-            && next <= body.len()
-            && memchr::memchr2_iter(b' ', b'\t', line)
-                .all(|i| line[i] == b' ' && line.get(i + 1).is_some_and(|b| !is_space(b)));
-        if verbatim {
-            if run.end != at {
-                flush(&mut run, sink);
-                run = at..at;
-            }
-            run.end = next;
-        } else {
-            flush(&mut run, sink);
-            copy.clear();
-            let mut space = false;
-            for &b in line {
-                if is_space(&b) {
-                    space = true;
-                } else {
-                    if space {
-                        copy.push(b' ');
-                        space = false;
-                    }
-                    copy.push(b);
-                }
-            }
-            copy.extend_from_slice(b"\r\n");
-            sink(&copy);
-        }
-        at = next;
+        relax(&lines[start..stop - 2], &mut rewritten);
+        sink(&rewritten);
+        at = stop;
     }
-    flush(&mut run, sink);
+    if at < lines.len() {
+        sink(&lines[at..]);
+    }
+    if !tail.is_empty() {
+        relax(tail, &mut rewritten);
+        sink(&rewritten);
+    }
+}
+
+/// Where the body ends once the lines at its end that hold only whitespace (or nothing)
+/// are left out: after the CRLF of its last line with something else on it.
+fn content_end(body: &[u8]) -> usize {
+    let mut end = body.len();
+    while end > 0 {
+        let text = &body[..end];
+        let text = text.strip_suffix(b"\r\n").unwrap_or(text);
+        let start = memmem::rfind(text, b"\r\n").map_or(0, |i| i + 2);
+        if !text[start..].iter().all(|&b| b == b' ' || b == b'\t') {
+            break;
+        }
+        end = start;
+    }
+    end
+}
+
+/// The places where relaxed canonicalization changes a line: a tab, two spaces, a space
+/// before CRLF. Each pattern's next match is kept, so the lines are searched once for each
+/// of the three, however many places there are.
+struct Marks<'a> {
+    lines: &'a [u8],
+    next: [Option<usize>; 3],
+}
+
+impl<'a> Marks<'a> {
+    const PATTERNS: [&'static [u8]; 3] = [b"\t", b"  ", b" \r\n"];
+
+    fn new(lines: &'a [u8]) -> Self {
+        Self {
+            lines,
+            next: Self::PATTERNS.map(|pattern| memmem::find(lines, pattern)),
+        }
+    }
+
+    /// The first place at or after `from`.
+    fn next(&mut self, from: usize) -> Option<usize> {
+        for (next, pattern) in self.next.iter_mut().zip(Self::PATTERNS) {
+            if next.is_some_and(|at| at < from) {
+                *next = memmem::find(&self.lines[from..], pattern).map(|i| from + i);
+            }
+        }
+        self.next.iter().flatten().min().copied()
+    }
+}
+
+/// `line` (without its CRLF) in relaxed form into `out`, CRLF included: every run of spaces
+/// and tabs one space, none at the end.
+fn relax(line: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut space = false;
+    for &b in line {
+        if b == b' ' || b == b'\t' {
+            space = true;
+        } else {
+            if space {
+                out.push(b' ');
+                space = false;
+            }
+            out.push(b);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]
@@ -184,13 +215,17 @@ mod tests {
     #[test]
     fn bodies_of_every_shape_canonicalize_as_the_rfc_says() {
         let mut rng = fastrand::Rng::with_seed(6376);
-        let pieces: [&[u8]; 6] = [b"a", b"=3D", b" ", b"\t", b"\r\n", b"  x"];
-        for _ in 0..2_000 {
+        // Bare CR and LF are not line breaks: they stay, as any other character.
+        let pieces: [&[u8]; 8] = [b"a", b"=3D", b" ", b"\t", b"\r\n", b"  x", b"\r", b"\n"];
+        for round in 0..4_000 {
             let mut body = Vec::new();
             for _ in 0..rng.usize(0..40) {
                 body.extend_from_slice(pieces[rng.usize(..pieces.len())]);
             }
-            body.extend_from_slice(b"\r\n");
+            // Every other body ends without CRLF, which canonicalization adds.
+            if round % 2 == 0 {
+                body.extend_from_slice(b"\r\n");
+            }
             assert_eq!(
                 relaxed_body(&body),
                 by_the_rfc(&body),
