@@ -67,39 +67,52 @@ pub(crate) fn header(out: &mut Vec<u8>, field: &Field<'_>, crlf: bool) {
     }
 }
 
-/// Feeds the relaxed form of `body` to `sink`: each line's runs of whitespace one space,
-/// none at its end, no empty lines at the end of the body, and a CRLF after the last line.
+/// Feeds the relaxed form of `body` to `sink`: each run of spaces and tabs one space, none
+/// at the end of a line, no empty lines at the end of the body, and a CRLF after the last
+/// line.
 ///
 /// Nearly all of a message we built is in that form already (quoted-printable and base64
-/// lines hold no tab and end in neither space nor tab), so the body is searched for the
-/// three things relaxed canonicalization changes inside it: a tab, two spaces in a row, a
-/// space before CRLF. Only the lines holding one are rewritten; the runs of lines between
-/// them go to `sink` as they stand, and the search runs at memchr's speed, not a byte at a
-/// time.
+/// lines hold no tab and end in neither space nor tab; the text part's indents are the
+/// exception), so the body is searched at memchr's speed for the three places
+/// canonicalization changes: a tab, two spaces in a row, a space before CRLF. Only those
+/// runs are rewritten; everything between them goes to `sink` as it stands.
 pub(crate) fn body(body: &[u8], sink: &mut impl FnMut(&[u8])) {
-    let body = &body[..content_end(body)];
-    // Whole lines, then an unterminated last line, which is always rewritten: it gains CRLF.
-    let (lines, tail) = body.split_at(memmem::rfind(body, b"\r\n").map_or(0, |i| i + 2));
-    let mut rewritten = Vec::new();
-    let mut marks = Marks::new(lines);
+    let mut body = &body[..content_end(body)];
+    let terminated = body.is_empty() || body.ends_with(b"\r\n");
+    if !terminated {
+        // The last line gains its CRLF below: its trailing whitespace goes now.
+        body = &body[..body.len() - spaces(body.iter().rev())];
+    }
+    let mut marks = Marks::new(body);
     let mut at = 0;
     while let Some(mark) = marks.next(at) {
-        let start = memmem::rfind(&lines[at..mark], b"\r\n").map_or(at, |i| at + i + 2);
-        let stop = memmem::find(&lines[mark..], b"\r\n").map_or(lines.len(), |i| mark + i + 2);
+        // The whole run the mark is in; `at` follows a run already rewritten, or a line.
+        let start = mark - spaces(body[at..mark].iter().rev());
+        let stop = mark + spaces(body[mark..].iter());
         if at < start {
-            sink(&lines[at..start]);
+            sink(&body[at..start]);
         }
-        relax(&lines[start..stop - 2], &mut rewritten);
-        sink(&rewritten);
+        // A run at the end of a line goes; any other becomes one space.
+        if !body[stop..].starts_with(b"\r\n") {
+            sink(b" ");
+        }
         at = stop;
     }
-    if at < lines.len() {
-        sink(&lines[at..]);
+    if at < body.len() {
+        sink(&body[at..]);
     }
-    if !tail.is_empty() {
-        relax(tail, &mut rewritten);
-        sink(&rewritten);
+    if !terminated {
+        sink(b"\r\n");
     }
+}
+
+fn is_space(b: &u8) -> bool {
+    *b == b' ' || *b == b'\t'
+}
+
+/// How many spaces and tabs `bytes` starts with.
+fn spaces<'a>(bytes: impl Iterator<Item = &'a u8>) -> usize {
+    bytes.take_while(|b| is_space(b)).count()
 }
 
 /// Where the body ends once the lines at its end that hold only whitespace (or nothing)
@@ -110,7 +123,7 @@ fn content_end(body: &[u8]) -> usize {
         let text = &body[..end];
         let text = text.strip_suffix(b"\r\n").unwrap_or(text);
         let start = memmem::rfind(text, b"\r\n").map_or(0, |i| i + 2);
-        if !text[start..].iter().all(|&b| b == b' ' || b == b'\t') {
+        if !text[start..].iter().all(is_space) {
             break;
         }
         end = start;
@@ -145,25 +158,6 @@ impl<'a> Marks<'a> {
         }
         self.next.iter().flatten().min().copied()
     }
-}
-
-/// `line` (without its CRLF) in relaxed form into `out`, CRLF included: every run of spaces
-/// and tabs one space, none at the end.
-fn relax(line: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    let mut space = false;
-    for &b in line {
-        if b == b' ' || b == b'\t' {
-            space = true;
-        } else {
-            if space {
-                out.push(b' ');
-                space = false;
-            }
-            out.push(b);
-        }
-    }
-    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]
