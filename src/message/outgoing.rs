@@ -46,7 +46,7 @@ impl Assembly<'_> {
     /// its envelope.
     pub fn seal(&self, to: &Address, message_id: &str, bytes: Vec<u8>) -> Outgoing {
         let bytes = match self.dkim {
-            Some(dkim) => dkim.sign(&bytes),
+            Some(dkim) => dkim.sign(bytes),
             None => bytes,
         };
         let from = match self.return_path {

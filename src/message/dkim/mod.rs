@@ -112,12 +112,13 @@ impl Signer {
         }
     }
 
-    /// `message` with one `DKIM-Signature` field per key prepended. A message that does not
-    /// split into a header and a body (never one we built) is returned unsigned, and a
-    /// verifier will say so.
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let Some((fields, body)) = canon::split(message) else {
-            return message.to_vec();
+    /// `message` with one `DKIM-Signature` field per key prepended, in its own buffer (a
+    /// message is built with room to spare for them). A message that does not split into a
+    /// header and a body (never one we built) is returned unsigned, and a verifier will say
+    /// so.
+    pub fn sign(&self, mut message: Vec<u8>) -> Vec<u8> {
+        let Some((fields, body)) = canon::split(&message) else {
+            return message;
         };
         let mut hash = Sha256::new();
         canon::body(body, &mut |bytes| hash.update(bytes));
@@ -144,7 +145,7 @@ impl Signer {
         for field in &signed {
             canon::header(&mut headers, field, true);
         }
-        let mut out = Vec::with_capacity(message.len() + 1024);
+        let mut out = Vec::with_capacity(1024);
         for (selector, key) in &self.keys {
             let unsigned = format!(
                 "v=1; a={}; c=relaxed/relaxed; d={}; s={selector};\r\n\th={};\r\n\tbh={body_hash};\r\n\tb=",
@@ -163,8 +164,8 @@ impl Signer {
             out.extend_from_slice(unsigned.as_bytes());
             fold(&mut out, &signature);
         }
-        out.extend_from_slice(message);
-        out
+        message.splice(..0, out);
+        message
     }
 }
 
