@@ -182,3 +182,51 @@ fn a_dkim_key_others_can_read_is_refused() {
     let run = project.run(&["proof", "volumes/011.toml", "--to", "editors@eto.tech"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
 }
+
+/// Bodies with every whitespace shape relaxed canonicalization rewrites (tabs, runs of
+/// spaces, spaces before CRLF, lines of only whitespace, blank lines at the end, no final
+/// CRLF), signed by the library as dispatch signs, each accepted by the independent
+/// verifier with both algorithms; and the same message with a changed word fails.
+#[test]
+fn awkward_whitespace_in_the_body_verifies() {
+    use broadsheet::message::dkim::{Key, Signer};
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (pem, records) = keys(keys_dir.path());
+    let mut parsed = Key::parse_all(&pem).expect("the test's keys").into_iter();
+    let (rsa, ed) = (parsed.next().unwrap(), parsed.next().unwrap());
+    let signer = Signer::new(
+        "eto.tech",
+        vec![("r1".to_owned(), rsa), ("e1".to_owned(), ed)],
+    );
+    let head = "From: Scout <scout@eto.tech>\r\nTo: ana@example.org\r\nSubject: Whitespace\r\n\
+                Date: Mon, 06 May 2024 10:30:45 +0000\r\nMessage-ID: <w@eto.tech>\r\n\
+                MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+    let bodies = [
+        "a\tb  c \r\n\r\n  \r\nd\t\r\n\r\n\r\n",
+        "    * indented  item\r\n      continued \t \r\n\t\tx\r\n",
+        "end of a body without CRLF  \t",
+        "a last line of whitespace without CRLF\r\n\r\n \t",
+        " \r\n\t\r\n",
+        "",
+        "plain line\r\n\r\nanother\r\n",
+    ];
+    let mut files = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let signed = signer.sign(format!("{head}{body}").into_bytes());
+        let path = keys_dir.path().join(format!("body-{i}.eml"));
+        std::fs::write(&path, &signed).unwrap();
+        files.push(path);
+    }
+    let (ok, report) = verify(&records, &files);
+    assert!(ok, "{report}");
+    assert_eq!(
+        report.matches(" ok rsa-sha256 ed25519-sha256\n").count(),
+        bodies.len(),
+        "{report}"
+    );
+    let signed = std::fs::read_to_string(&files[1]).unwrap();
+    let altered = keys_dir.path().join("altered.eml");
+    std::fs::write(&altered, signed.replacen("item", "items", 1)).unwrap();
+    let (ok, report) = verify(&records, std::slice::from_ref(&altered));
+    assert!(!ok && report.contains(" FAIL "), "{report}");
+}

@@ -67,9 +67,9 @@ pub(crate) fn header(out: &mut Vec<u8>, field: &Field<'_>, crlf: bool) {
     }
 }
 
-/// Feeds the relaxed form of `body` to `sink`: each run of spaces and tabs one space, none
-/// at the end of a line, no empty lines at the end of the body, and a CRLF after the last
-/// line.
+/// Feeds the relaxed form of `body` to `sink` (RFC 6376 §3.4.4, its two steps in order):
+/// each run of spaces and tabs one space, none before a CRLF; then no empty lines at the
+/// end of the body, and a CRLF after a last line that lacks one.
 ///
 /// Nearly all of a message we built is in that form already (quoted-printable and base64
 /// lines hold no tab and end in neither space nor tab; the text part's indents are the
@@ -77,12 +77,7 @@ pub(crate) fn header(out: &mut Vec<u8>, field: &Field<'_>, crlf: bool) {
 /// canonicalization changes: a tab, two spaces in a row, a space before CRLF. Only those
 /// runs are rewritten; everything between them goes to `sink` as it stands.
 pub(crate) fn body(body: &[u8], sink: &mut impl FnMut(&[u8])) {
-    let mut body = &body[..content_end(body)];
-    let terminated = body.is_empty() || body.ends_with(b"\r\n");
-    if !terminated {
-        // The last line gains its CRLF below: its trailing whitespace goes now.
-        body = &body[..body.len() - spaces(body.iter().rev())];
-    }
+    let body = &body[..content_end(body)];
     let mut marks = Marks::new(body);
     let mut at = 0;
     while let Some(mark) = marks.next(at) {
@@ -92,7 +87,7 @@ pub(crate) fn body(body: &[u8], sink: &mut impl FnMut(&[u8])) {
         if at < start {
             sink(&body[at..start]);
         }
-        // A run at the end of a line goes; any other becomes one space.
+        // A run before CRLF goes; any other becomes one space.
         if !body[stop..].starts_with(b"\r\n") {
             sink(b" ");
         }
@@ -101,9 +96,23 @@ pub(crate) fn body(body: &[u8], sink: &mut impl FnMut(&[u8])) {
     if at < body.len() {
         sink(&body[at..]);
     }
-    if !terminated {
+    if !body.is_empty() && !body.ends_with(b"\r\n") {
         sink(b"\r\n");
     }
+}
+
+/// Where the body ends once the lines at its end that hold only whitespace (empty lines,
+/// once it is reduced) are left out. A last line without CRLF is never empty: it stays.
+fn content_end(body: &[u8]) -> usize {
+    let mut end = body.len();
+    while let Some(text) = body[..end].strip_suffix(b"\r\n") {
+        let start = memmem::rfind(text, b"\r\n").map_or(0, |i| i + 2);
+        if !text[start..].iter().all(is_space) {
+            break;
+        }
+        end = start;
+    }
+    end
 }
 
 fn is_space(b: &u8) -> bool {
@@ -113,22 +122,6 @@ fn is_space(b: &u8) -> bool {
 /// How many spaces and tabs `bytes` starts with.
 fn spaces<'a>(bytes: impl Iterator<Item = &'a u8>) -> usize {
     bytes.take_while(|b| is_space(b)).count()
-}
-
-/// Where the body ends once the lines at its end that hold only whitespace (or nothing)
-/// are left out: after the CRLF of its last line with something else on it.
-fn content_end(body: &[u8]) -> usize {
-    let mut end = body.len();
-    while end > 0 {
-        let text = &body[..end];
-        let text = text.strip_suffix(b"\r\n").unwrap_or(text);
-        let start = memmem::rfind(text, b"\r\n").map_or(0, |i| i + 2);
-        if !text[start..].iter().all(is_space) {
-            break;
-        }
-        end = start;
-    }
-    end
 }
 
 /// The places where relaxed canonicalization changes a line: a tab, two spaces, a space
@@ -183,19 +176,24 @@ mod tests {
     /// Relaxed body canonicalization as RFC 6376 §3.4.4 words it, one step at a time.
     fn by_the_rfc(body: &[u8]) -> Vec<u8> {
         let text = String::from_utf8(body.to_vec()).unwrap();
-        let mut lines: Vec<String> = text
-            .split_terminator("\r\n")
-            .map(|line| {
-                let mut out = String::new();
-                for (i, word) in line.split([' ', '\t']).enumerate() {
-                    if i > 0 && !out.ends_with(' ') {
-                        out.push(' ');
-                    }
-                    out.push_str(word);
+        // Step (a) trims whitespace before a line's CRLF: a last line without one keeps it.
+        let unterminated = !text.is_empty() && !text.ends_with("\r\n");
+        let mut lines: Vec<String> = text.split_terminator("\r\n").map(str::to_owned).collect();
+        let count = lines.len();
+        for (n, line) in lines.iter_mut().enumerate() {
+            let mut out = String::new();
+            for (i, word) in line.split([' ', '\t']).enumerate() {
+                if i > 0 && !out.ends_with(' ') {
+                    out.push(' ');
                 }
-                out.trim_end_matches(' ').to_owned()
-            })
-            .collect();
+                out.push_str(word);
+            }
+            if !(unterminated && n + 1 == count) {
+                out = out.trim_end_matches(' ').to_owned();
+            }
+            *line = out;
+        }
+        // Step (b): empty lines at the end go, and every line ends with CRLF.
         while lines.last().is_some_and(String::is_empty) {
             lines.pop();
         }
