@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Diagnostics, display_path};
 use crate::layout::{Layout, MJML_TEMPLATE};
 use crate::lint;
+use crate::parallel;
 use crate::project::Project;
 use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
 use crate::volume::{self, Checks, Volume};
@@ -167,11 +168,17 @@ fn html_part(volume: &Volume, mjml: &Mjml, origin: &MjmlOrigin, email: &mut Emai
     let diags = &mut email.diags;
     lint::mjml_images(mjml, origin, diags);
     let html = render::html(mjml, origin, diags)?;
-    let volume_text = volume.source.text.to_ascii_lowercase();
-    lint::html_rules(&html, mjml, origin, &volume_text, diags);
-    lint::unknown_elements(mjml, &html, origin, diags);
-    email.html_sent_size = lint::html_sent_size(&html);
-    lint::html_size(email.html_sent_size, diags);
+    // Weighing the part as sent (quoted-printable) is independent of the other lints.
+    let (sent, ()) = parallel::beside(
+        || lint::html_sent_size(&html),
+        || {
+            let volume_text = volume.source.text.to_ascii_lowercase();
+            lint::html_rules(&html, mjml, origin, &volume_text, diags);
+            lint::unknown_elements(mjml, &html, origin, diags);
+        },
+    );
+    email.html_sent_size = sent;
+    lint::html_size(sent, diags);
     Some(html)
 }
 
