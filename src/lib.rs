@@ -50,7 +50,6 @@ pub(crate) mod ledger;
 pub(crate) mod lint;
 pub(crate) mod markdown;
 pub mod message;
-mod parallel;
 pub mod pipeline;
 pub(crate) mod preview;
 mod private;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Diagnostics, display_path};
 use crate::layout::{Layout, MJML_TEMPLATE};
 use crate::lint;
-use crate::parallel;
 use crate::project::Project;
 use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
 use crate::volume::{self, Checks, Volume};
@@ -129,8 +128,7 @@ pub fn compose_with(
 }
 
 /// Renders `volume` (as it is shown: a draft with its stand-ins) and lints the output,
-/// into `result`. The text part renders beside the MJML's way to HTML; its diagnostic comes
-/// first, as it always has.
+/// into `result`.
 fn render_into(
     project: &Project,
     volume: &Volume,
@@ -139,47 +137,20 @@ fn render_into(
     result: &mut Composition,
 ) {
     let web_url = project.settings.page_url(*volume.meta.number.get_ref());
-    let (email, text) = render::templates_beside(volume, layout, web_url.as_deref(), |mjml| {
-        let mut email = Email::default();
-        if let Ok(mjml) = mjml.map_err(|d| email.diags.push(d)) {
-            email.html = html_part(volume, &mjml, origin, &mut email);
-            email.mjml = Some(mjml);
-        }
-        email
-    });
+    let (mjml, text) = render::templates(volume, layout, web_url.as_deref());
     result.text = text.map_err(|d| result.diags.push(d)).ok();
-    result.diags.extend(email.diags);
-    result.mjml = email.mjml;
-    result.html = email.html;
-    result.html_sent_size = email.html_sent_size;
-}
-
-/// The MJML side of a rendering: the MJML, the HTML compiled from it and their diagnostics.
-#[derive(Default)]
-struct Email {
-    mjml: Option<Mjml>,
-    html: Option<Html>,
-    html_sent_size: usize,
-    diags: Diagnostics,
-}
-
-/// Lints `mjml`, compiles it to HTML and lints that.
-fn html_part(volume: &Volume, mjml: &Mjml, origin: &MjmlOrigin, email: &mut Email) -> Option<Html> {
-    let diags = &mut email.diags;
-    lint::mjml_images(mjml, origin, diags);
-    let html = render::html(mjml, origin, diags)?;
-    // Weighing the part as sent (quoted-printable) is independent of the other lints.
-    let (sent, ()) = parallel::beside(
-        || lint::html_sent_size(&html),
-        || {
+    if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
+        lint::mjml_images(&mjml, origin, &mut result.diags);
+        if let Some(html) = render::html(&mjml, origin, &mut result.diags) {
             let volume_text = volume.source.text.to_ascii_lowercase();
-            lint::html_rules(&html, mjml, origin, &volume_text, diags);
-            lint::unknown_elements(mjml, &html, origin, diags);
-        },
-    );
-    email.html_sent_size = sent;
-    lint::html_size(sent, diags);
-    Some(html)
+            lint::html_rules(&html, &mjml, origin, &volume_text, &mut result.diags);
+            lint::unknown_elements(&mjml, &html, origin, &mut result.diags);
+            result.html_sent_size = lint::html_sent_size(&html);
+            lint::html_size(result.html_sent_size, &mut result.diags);
+            result.html = Some(html);
+        }
+        result.mjml = Some(mjml);
+    }
 }
 
 /// The volume sent before `volume`: the highest-numbered volume below it in the same folder

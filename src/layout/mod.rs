@@ -14,7 +14,6 @@ use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 use crate::toml_diag::Document;
 use crate::url::check_url;
 
-mod compile;
 #[cfg(test)]
 mod grammar_equivalence;
 pub mod helpers;
@@ -190,7 +189,11 @@ impl Layout {
             data.validate(&data_source, &mut diags);
         }
         let mut layout = Templates::new(root);
-        let names = layout.add_all(dir, extra, &mut diags)?;
+        layout.add_all(dir, &mut diags)?;
+        let mut names = Vec::with_capacity(extra.len());
+        for file in extra {
+            names.push(layout.add_required(&dir.join(file), &mut diags)?);
+        }
         layout.check_includes(&mut diags);
         match data {
             Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),

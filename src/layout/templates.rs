@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use handlebars::{Handlebars, TemplateError};
 
-use super::compile::{Compiled, compile_all};
 use super::includes::{self, source_key};
 use super::{Layout, LayoutData, MJML_TEMPLATE, TEXT_TEMPLATE, helpers, locate, read};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
@@ -42,91 +41,77 @@ impl Templates {
         }
     }
 
-    /// Registers the two entry templates, every partial in `dir/partials/` and the `extra`
-    /// entry templates that only some commands need, and returns the extra ones' names. The
-    /// templates are compiled together ([`compile_all`]), then registered in that order, so
-    /// that the diagnostics are those of registering them one by one.
-    pub(super) fn add_all(
-        &mut self,
-        dir: &Path,
-        extra: &[&str],
-        diags: &mut Diagnostics,
-    ) -> anyhow::Result<Vec<String>> {
-        let mut files = vec![
-            self.read(&dir.join(MJML_TEMPLATE), Kind::Entry)?,
-            self.read(&dir.join(TEXT_TEMPLATE), Kind::Entry)?,
+    /// Registers the two entry templates and every partial in `dir/partials/`.
+    pub(super) fn add_all(&mut self, dir: &Path, diags: &mut Diagnostics) -> anyhow::Result<()> {
+        self.names = [
+            self.add(&dir.join(MJML_TEMPLATE), Kind::Entry, diags)?,
+            self.add(&dir.join(TEXT_TEMPLATE), Kind::Entry, diags)?,
         ];
-        self.names = [files[0].name.clone(), files[1].name.clone()];
-        for (path, stem) in partials(&dir.join("partials"))? {
-            files.push(self.read(&path, Kind::Partial(stem))?);
+        let partials = dir.join("partials");
+        if !partials.is_dir() {
+            return Ok(());
         }
-        let required = files.len();
-        // A missing extra template is a diagnostic naming the file, rather than an I/O error.
-        let mut missing = Vec::with_capacity(extra.len());
-        for file in extra {
-            let path = dir.join(file);
-            missing.push((!path.is_file()).then(|| missing_template(&path)));
-            if path.is_file() {
-                files.push(self.read(&path, Kind::Entry)?);
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&partials)
+            .with_context(|| format!("cannot list {}", partials.display()))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot list {}", partials.display()))?;
+        entries.sort();
+        for path in entries {
+            let file = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default();
+            if let Some((stem, _)) = file.split_once('.')
+                && file.ends_with(".hbs")
+            {
+                self.add(&path, Kind::Partial(stem.to_owned()), diags)?;
             }
         }
-        let mut compiled = compile_all(files).into_iter();
-        for (file, result) in compiled.by_ref().take(required) {
-            self.register(file, result, diags);
-        }
-        let mut names = Vec::with_capacity(extra.len());
-        for missing in missing {
-            match missing {
-                Some(diagnostic) => {
-                    diags.push(diagnostic);
-                    names.push(String::new());
-                }
-                // The next compiled file is this one: files were read in this order.
-                None => names.extend(
-                    compiled
-                        .next()
-                        .map(|(file, result)| self.register(file, result, diags)),
-                ),
-            }
-        }
-        Ok(names)
+        Ok(())
     }
 
-    /// Reads one template, with the name it is registered under.
-    fn read(&self, path: &Path, kind: Kind) -> anyhow::Result<TemplateFile> {
-        let name = match kind {
-            Kind::Entry => {
-                let relative = path.strip_prefix(&self.root).unwrap_or(path);
-                relative.display().to_string()
-            }
-            Kind::Partial(stem) => stem,
-        };
-        Ok(TemplateFile {
-            is_text: path.to_string_lossy().ends_with(".txt.hbs"),
-            source: read(path)?,
-            name,
-        })
-    }
-
-    /// Registers a compiled template in the registry that its extension selects (`.txt.hbs`
-    /// for text) and returns the name it was registered under.
-    fn register(
+    /// Registers an entry template that only some commands need: its absence is a
+    /// diagnostic naming the file, rather than an I/O error.
+    pub(super) fn add_required(
         &mut self,
-        file: TemplateFile,
-        compiled: Compiled,
+        path: &Path,
         diags: &mut Diagnostics,
-    ) -> String {
-        let TemplateFile {
-            source,
-            name,
-            is_text,
-        } = file;
+    ) -> anyhow::Result<String> {
+        if path.is_file() {
+            return self.add(path, Kind::Entry, diags);
+        }
+        diags.push(
+            Diagnostic::error(format!("missing layout template {}", display_path(path))).note(
+                "`broadsheet archive` writes the web archive's pages with it \
+                 (`build` and `check` do not need it)",
+            ),
+        );
+        Ok(String::new())
+    }
+
+    /// Registers one template in the registry that its extension selects (`.txt.hbs` for
+    /// text) and returns the name it was registered under.
+    fn add(&mut self, path: &Path, kind: Kind, diags: &mut Diagnostics) -> anyhow::Result<String> {
+        let source = read(path)?;
+        let is_text = path.to_string_lossy().ends_with(".txt.hbs");
         let registry = if is_text {
             &mut self.text
         } else {
             &mut self.html
         };
-        let registered = compiled.map(|template| registry.register_template(&name, template));
+        let (name, registered) = match kind {
+            Kind::Entry => {
+                let relative = path.strip_prefix(&self.root).unwrap_or(path);
+                let name = relative.display().to_string();
+                let registered = registry.register_template_string(&name, &source.text);
+                (name, registered)
+            }
+            Kind::Partial(name) => {
+                let registered = registry.register_partial(&name, &source.text);
+                (name, registered)
+            }
+        };
         // A partial's name is shared by its MJML and text versions; keep the sources apart.
         let key = source_key(&name, is_text);
         if let Some(first) = self.sources.get(&key) {
@@ -142,7 +127,7 @@ impl Templates {
         if let Err(e) = registered {
             diags.push(template_diagnostic(&self.sources, &key, &e));
         }
-        name
+        Ok(name)
     }
 
     /// Reports partials that include each other, which would render forever, or that
@@ -183,56 +168,10 @@ pub(crate) fn escape_html(raw: &str) -> String {
     out
 }
 
-/// Whether a template file is an entry template or a partial (named by its stem).
+/// Whether a template file is one of the two entry templates or a partial (named by its stem).
 enum Kind {
     Entry,
     Partial(String),
-}
-
-/// A template file read from the layout folder.
-pub(super) struct TemplateFile {
-    /// Its source, kept to place diagnostics.
-    source: SourceFile,
-    /// The name it is registered under.
-    name: String,
-    /// Whether it goes into the text registry.
-    is_text: bool,
-}
-
-impl TemplateFile {
-    /// What [`compile_all`] needs: the name and the text.
-    pub(super) fn job(&self) -> (&str, &str) {
-        (&self.name, &self.source.text)
-    }
-}
-
-/// The `.hbs` files of the `partials` folder, sorted, with their stems; none without it.
-fn partials(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot list {}", dir.display()))?;
-    entries.sort();
-    Ok(entries
-        .into_iter()
-        .filter_map(|path| {
-            let file = path.file_name()?.to_str()?;
-            let (stem, _) = file.split_once('.')?;
-            let stem = stem.to_owned();
-            file.ends_with(".hbs").then_some((path, stem))
-        })
-        .collect())
-}
-
-fn missing_template(path: &Path) -> Diagnostic {
-    Diagnostic::error(format!("missing layout template {}", display_path(path))).note(
-        "`broadsheet archive` writes the web archive's pages with it \
-         (`build` and `check` do not need it)",
-    )
 }
 
 fn template_diagnostic(

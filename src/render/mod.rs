@@ -13,7 +13,6 @@ use serde::Serialize;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::layout::{Layout, LayoutData};
 use crate::markdown::{self, PickUrls};
-use crate::parallel;
 use crate::volume::{Pick, Volume};
 
 /// Stands in for each recipient's unsubscribe link in rendered output. It is a reserved
@@ -244,37 +243,6 @@ pub fn templates_for(
     reader: &Reader<'_>,
     web_url: Option<&str>,
 ) -> (Result<Mjml, Diagnostic>, Result<Text, Diagnostic>) {
-    let data = email_data(volume, layout, reader, web_url);
-    (
-        mjml_part(layout, &data).map_err(|d| *d),
-        text_part(layout, &data).map_err(|d| *d),
-    )
-}
-
-/// [`templates`], with the text part rendered on a helper thread while `then` takes the
-/// MJML on this one (to compile it to HTML and lint it): the two sides share nothing but
-/// the data, and the text part is done by the time the HTML is.
-pub fn templates_beside<T>(
-    volume: &Volume,
-    layout: &Layout,
-    web_url: Option<&str>,
-    then: impl FnOnce(Result<Mjml, Diagnostic>) -> T,
-) -> (T, Result<Text, Diagnostic>) {
-    let data = email_data(volume, layout, &Reader::default(), web_url);
-    let (text, then) = parallel::beside(
-        || text_part(layout, &data),
-        || then(mjml_part(layout, &data).map_err(|d| *d)),
-    );
-    (then, text.map_err(|d| *d))
-}
-
-/// The data the email's templates see for `reader`.
-fn email_data<'a>(
-    volume: &'a Volume,
-    layout: &'a Layout,
-    reader: &Reader<'a>,
-    web_url: Option<&'a str>,
-) -> TemplateData<'a, EmailLinks<'a>> {
     let links = EmailLinks {
         unsubscribe_url: UNSUBSCRIBE_PLACEHOLDER,
         web_url,
@@ -282,15 +250,14 @@ fn email_data<'a>(
             greeting: reader.greeting,
         },
     };
-    TemplateData::new(volume, &layout.data, reader, links)
-}
-
-fn mjml_part(layout: &Layout, data: &impl Serialize) -> Result<Mjml, Box<Diagnostic>> {
-    bounded(layout, &layout.mjml_name, data, false).map(Mjml)
-}
-
-fn text_part(layout: &Layout, data: &impl Serialize) -> Result<Text, Box<Diagnostic>> {
-    bounded(layout, &layout.text_name, data, true).map(|t| Text(tidy_text(&t)))
+    let data = TemplateData::new(volume, &layout.data, reader, links);
+    let mjml = bounded(layout, &layout.mjml_name, &data, false)
+        .map(Mjml)
+        .map_err(|d| *d);
+    let text = bounded(layout, &layout.text_name, &data, true)
+        .map(|t| Text(tidy_text(&t)))
+        .map_err(|d| *d);
+    (mjml, text)
 }
 
 /// Renders the template registered as `name` (in the text registry when `is_text`),
