@@ -57,14 +57,17 @@ fn templates(dir: &Path, found: &mut Vec<String>) {
     }
 }
 
-/// Byte offsets a few characters around each place where the grammar decides something:
-/// braces, backslashes, comment dashes and tildes.
+/// Byte offsets at and just after each place where the grammar decides something: braces,
+/// backslashes, tildes and comment dashes.
 fn cut_points(text: &str) -> Vec<usize> {
     let mut cuts: Vec<usize> = text
-        .match_indices(['{', '}', '\\', '-', '~', '!'])
-        .flat_map(|(i, _)| i.saturating_sub(2)..i + 3)
+        .match_indices(['{', '}', '\\', '~'])
+        .map(|(i, _)| i)
+        .chain(text.match_indices("--").map(|(i, _)| i))
+        .flat_map(|i| i..i + 3)
         .filter(|&i| i <= text.len() && text.is_char_boundary(i))
         .collect();
+    cuts.sort_unstable();
     cuts.dedup();
     cuts
 }
@@ -81,9 +84,17 @@ fn the_layouts_and_their_truncations_parse_alike() {
     assert!(found.len() > 20, "the layouts' templates were found");
     for text in &found {
         assert_same(text);
+        // The text on each side of a cut, up to 200 bytes away (whole templates
+        // on each side would make the test quadratic in their size).
+        let boundary = |mut i: usize| {
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
         for cut in cut_points(text) {
-            assert_same(&text[..cut]);
-            assert_same(&text[cut..]);
+            assert_same(&text[boundary(cut.saturating_sub(200))..cut]);
+            assert_same(&text[cut..boundary((cut + 200).min(text.len()))]);
         }
     }
 }
