@@ -144,7 +144,8 @@ mod tests {
         registry
             .register_template_string("t", "{{#each items}}{{this}}{{/each}}")
             .unwrap();
-        let data = serde_json::json!({ "items": vec!["0123456789"; 1000] });
+        let data =
+            Context::wraps(serde_json::json!({ "items": vec!["0123456789"; 1000] })).unwrap();
         assert!(matches!(
             render(&registry, "t", &data, 100),
             Err(Failure::TooLong(100))
