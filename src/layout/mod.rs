@@ -14,6 +14,8 @@ use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
 use crate::toml_diag::Document;
 use crate::url::check_url;
 
+#[cfg(test)]
+mod grammar_equivalence;
 pub mod helpers;
 mod includes;
 mod templates;

@@ -5,8 +5,7 @@
 
 use std::io::{self, Write};
 
-use handlebars::{Handlebars, RenderError};
-use serde::Serialize;
+use handlebars::{Context, Handlebars, RenderError};
 
 use crate::diag::{Diagnostic, Location};
 
@@ -29,11 +28,11 @@ pub(crate) enum Failure {
     TooLong(usize),
 }
 
-/// Renders `name` with `data`, stopping once the output passes `limit` bytes.
+/// Renders `name` with the data in `context`, stopping once the output passes `limit` bytes.
 pub(crate) fn render(
     registry: &Handlebars<'_>,
     name: &str,
-    data: &impl Serialize,
+    context: &Context,
     limit: usize,
 ) -> Result<String, Failure> {
     let mut out = Capped {
@@ -41,7 +40,7 @@ pub(crate) fn render(
         limit,
         full: false,
     };
-    match registry.render_to_write(name, data, &mut out) {
+    match registry.render_with_context_to_write(name, context, &mut out) {
         Ok(()) => Ok(String::from_utf8(out.bytes).expect("templates write UTF-8 strings")),
         Err(_) if out.full => Err(Failure::TooLong(limit)),
         Err(error) => Err(Failure::Template(error)),
@@ -145,7 +144,8 @@ mod tests {
         registry
             .register_template_string("t", "{{#each items}}{{this}}{{/each}}")
             .unwrap();
-        let data = serde_json::json!({ "items": vec!["0123456789"; 1000] });
+        let data =
+            Context::wraps(serde_json::json!({ "items": vec!["0123456789"; 1000] })).unwrap();
         assert!(matches!(
             render(&registry, "t", &data, 100),
             Err(Failure::TooLong(100))

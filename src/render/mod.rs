@@ -8,6 +8,7 @@ pub(crate) mod web;
 
 use std::collections::{BTreeSet, HashMap};
 
+use handlebars::Context;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
@@ -251,21 +252,41 @@ pub fn templates_for(
         },
     };
     let data = TemplateData::new(volume, &layout.data, reader, links);
-    let mjml = bounded(layout, &layout.mjml_name, &data, false)
-        .map(Mjml)
-        .map_err(|d| *d);
-    let text = bounded(layout, &layout.text_name, &data, true)
-        .map(|t| Text(tidy_text(&t)))
-        .map_err(|d| *d);
-    (mjml, text)
+    // One serialization of the data for both templates (Handlebars would make one each).
+    let (mjml, text) = match Context::wraps(&data) {
+        Ok(context) => (
+            bounded_with(layout, &layout.mjml_name, &context, false),
+            bounded_with(layout, &layout.text_name, &context, true),
+        ),
+        Err(e) => (
+            Err(Box::new(layout.render_diagnostic(&e, false))),
+            Err(Box::new(layout.render_diagnostic(&e, true))),
+        ),
+    };
+    (
+        mjml.map(Mjml).map_err(|d| *d),
+        text.map(|t| Text(tidy_text(&t))).map_err(|d| *d),
+    )
 }
 
-/// Renders the template registered as `name` (in the text registry when `is_text`),
-/// stopping a runaway template at the size bound of its kind.
+/// Renders the template registered as `name` (in the text registry when `is_text`) with
+/// `data`, stopping a runaway template at the size bound of its kind.
 pub(crate) fn bounded(
     layout: &Layout,
     name: &str,
     data: &impl Serialize,
+    is_text: bool,
+) -> Result<String, Box<Diagnostic>> {
+    let context =
+        Context::wraps(data).map_err(|e| Box::new(layout.render_diagnostic(&e, is_text)))?;
+    bounded_with(layout, name, &context, is_text)
+}
+
+/// [`bounded`], with the data already serialized.
+fn bounded_with(
+    layout: &Layout,
+    name: &str,
+    context: &Context,
     is_text: bool,
 ) -> Result<String, Box<Diagnostic>> {
     let (registry, limit) = if is_text {
@@ -273,7 +294,7 @@ pub(crate) fn bounded(
     } else {
         (&layout.html, bounds::MAX_MARKUP_BYTES)
     };
-    bounds::render(registry, name, data, limit).map_err(|failure| {
+    bounds::render(registry, name, context, limit).map_err(|failure| {
         Box::new(match failure {
             bounds::Failure::Template(e) => layout.render_diagnostic(&e, is_text),
             bounds::Failure::TooLong(limit) => {

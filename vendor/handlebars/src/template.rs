@@ -691,7 +691,11 @@ impl Template {
             .flatten()
             .filter(|p| {
                 // remove rules that should be silent but not for now due to pest limitation
-                !matches!(p.as_rule(), Rule::escape)
+                // (and the patched grammar's atomic runs, `raw_run` and `hbs_comment_body`)
+                !matches!(
+                    p.as_rule(),
+                    Rule::escape | Rule::raw_run | Rule::hbs_comment_body
+                )
             })
             .peekable();
         let mut end_pos: Option<Position<'_>> = None;
