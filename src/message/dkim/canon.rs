@@ -2,6 +2,8 @@
 //! and body in, the bytes that are hashed out. Relaxed, not simple, because relays refold
 //! headers and re-wrap whitespace; a signature that breaks on that proves nothing.
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 /// One header field as it stands in the message: its name and its raw value (everything
@@ -132,21 +134,23 @@ struct Marks<'a> {
     next: [Option<usize>; 3],
 }
 
-impl<'a> Marks<'a> {
-    const PATTERNS: [&'static [u8]; 3] = [b"\t", b"  ", b" \r\n"];
+/// The three patterns' searchers, built once (building one is most of a short search).
+static PATTERNS: LazyLock<[memmem::Finder<'static>; 3]> =
+    LazyLock::new(|| [b"\t".as_slice(), b"  ", b" \r\n"].map(memmem::Finder::new));
 
+impl<'a> Marks<'a> {
     fn new(lines: &'a [u8]) -> Self {
         Self {
             lines,
-            next: Self::PATTERNS.map(|pattern| memmem::find(lines, pattern)),
+            next: PATTERNS.each_ref().map(|pattern| pattern.find(lines)),
         }
     }
 
     /// The first place at or after `from`.
     fn next(&mut self, from: usize) -> Option<usize> {
-        for (next, pattern) in self.next.iter_mut().zip(Self::PATTERNS) {
+        for (next, pattern) in self.next.iter_mut().zip(PATTERNS.iter()) {
             if next.is_some_and(|at| at < from) {
-                *next = memmem::find(&self.lines[from..], pattern).map(|i| from + i);
+                *next = pattern.find(&self.lines[from..]).map(|i| from + i);
             }
         }
         self.next.iter().flatten().min().copied()
