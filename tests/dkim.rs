@@ -230,3 +230,24 @@ fn awkward_whitespace_in_the_body_verifies() {
     let (ok, report) = verify(&records, std::slice::from_ref(&altered));
     assert!(!ok && report.contains(" FAIL "), "{report}");
 }
+
+/// A signer with an RSA key is the costly kind (dispatch builds its messages on a pool of
+/// threads); one with Ed25519 keys only is not (dispatch signs inline).
+#[test]
+fn only_rsa_signing_is_costly() {
+    use broadsheet::message::dkim::{Algorithm, Key, Signer};
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (pem, _) = keys(keys_dir.path());
+    let signer = |kinds: &[Algorithm]| {
+        let keys = Key::parse_all(&pem)
+            .unwrap()
+            .into_iter()
+            .filter(|k| kinds.contains(&k.kind()))
+            .map(|k| ("s".to_owned(), k))
+            .collect();
+        Signer::new("eto.tech", keys)
+    };
+    assert!(signer(&[Algorithm::RsaSha256, Algorithm::Ed25519Sha256]).is_costly());
+    assert!(signer(&[Algorithm::RsaSha256]).is_costly());
+    assert!(!signer(&[Algorithm::Ed25519Sha256]).is_costly());
+}

@@ -304,7 +304,8 @@ impl Job<'_> {
         };
         // One thread drives every connection: a message costs it a splice and a few writes,
         // so one core keeps up with any relay, and no wake-up crosses threads. What costs
-        // CPU has threads of its own: the ledger's writer and, when signing, the builders.
+        // CPU has threads of its own: the ledger's writer and, when signing with RSA, the
+        // builders.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -317,9 +318,11 @@ impl Job<'_> {
             let (writer, handle) = Writer::start(ledger_path)?;
             let (stop_sender, stop) = tokio::sync::watch::channel(false);
             let counters = Arc::new(Counters::default());
-            // A signature costs far more than a splice: signed messages are built on a pool.
-            let signed = messages.dkim.is_some();
-            let builder = Builder::new(Arc::new(move |entry| messages.build(entry)), signed)?;
+            // An RSA signature costs far more than a splice: those messages are built on a
+            // pool. Ed25519 costs about as much as the hand-off to a pool thread and back, and
+            // is signed inline.
+            let costly = messages.dkim.as_ref().is_some_and(DkimSigner::is_costly);
+            let builder = Builder::new(Arc::new(move |entry| messages.build(entry)), costly)?;
             let beats = handle.clone();
             let heartbeat = tokio::spawn(async move {
                 let mut seq = first_beat;

@@ -1,9 +1,10 @@
 //! Each recipient's message on its way to a worker. Splicing a message is cheap and happens
 //! on the worker's own thread; signing it is not (an RSA signature costs a few hundred
 //! microseconds, which would hold up every connection that runtime thread serves), so a
-//! signed run builds its messages on a pool of threads, one per core, and each worker asks
-//! for its next message before it sends the current one: the signature is made while the
-//! connection waits on the relay.
+//! run signing with RSA builds its messages on a pool of threads, one per core, and each
+//! worker asks for its next message before it sends the current one: the signature is made
+//! while the connection waits on the relay. Ed25519 signs inline: its signature costs about
+//! what the hand-off to a pool thread and back does.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
