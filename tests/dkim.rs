@@ -92,6 +92,28 @@ pub fn signing_project(pem_dir: &Path) -> (Project, String, Vec<String>) {
     (project, pem, records)
 }
 
+/// Dispatches the sample volume to the fixture's two subscribers.
+const DISPATCH: [&str; 7] = [
+    "dispatch",
+    "volumes/011.toml",
+    "--segment",
+    "subscribers",
+    "--yes",
+    "--expect",
+    "2",
+];
+
+/// Runs broadsheet in `project` with `pem` as the DKIM key.
+fn run_signed(project: &Project, pem: &str, args: &[&str]) -> crate::support::Run {
+    let output = project
+        .command(args)
+        .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
+        .env(KEY_ENV, pem)
+        .output()
+        .expect("run broadsheet");
+    crate::support::Run::from(output)
+}
+
 fn eml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the outbox")
@@ -106,26 +128,13 @@ fn eml_files(dir: &Path) -> Vec<PathBuf> {
 fn dispatched_and_proofed_messages_verify_with_both_algorithms() {
     let keys_dir = tempfile::tempdir().unwrap();
     let (project, pem, records) = signing_project(keys_dir.path());
-    let run = |args: &[&str]| {
-        let output = project
-            .command(args)
-            .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
-            .env(KEY_ENV, &pem)
-            .output()
-            .expect("run broadsheet");
-        crate::support::Run::from(output)
-    };
-    let sent = run(&[
-        "dispatch",
-        "volumes/011.toml",
-        "--segment",
-        "subscribers",
-        "--yes",
-        "--expect",
-        "2",
-    ]);
+    let sent = run_signed(&project, &pem, &DISPATCH);
     assert_eq!(sent.status, 0, "{}", sent.stderr);
-    let proof = run(&["proof", "volumes/011.toml", "--to", "editors@eto.tech"]);
+    let proof = run_signed(
+        &project,
+        &pem,
+        &["proof", "volumes/011.toml", "--to", "editors@eto.tech"],
+    );
     assert_eq!(proof.status, 0, "{}", proof.stderr);
     let files = eml_files(&project.path("outbox"));
     assert_eq!(files.len(), 3, "two dispatched and one proof");
@@ -250,4 +259,30 @@ fn only_rsa_signing_is_costly() {
     assert!(signer(&[Algorithm::RsaSha256, Algorithm::Ed25519Sha256]).is_costly());
     assert!(signer(&[Algorithm::RsaSha256]).is_costly());
     assert!(!signer(&[Algorithm::Ed25519Sha256]).is_costly());
+}
+
+/// A dispatch signing with Ed25519 alone (inline, not on the pool RSA needs): every
+/// message verifies.
+#[test]
+fn an_ed25519_only_dispatch_verifies() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (project, pem, records) = signing_project(keys_dir.path());
+    project.edit(
+        "broadsheet.toml",
+        "selector = [\"r1\", \"e1\"]\nalgorithm = [\"rsa-sha256\", \"ed25519-sha256\"]",
+        "selector = \"e1\"\nalgorithm = \"ed25519-sha256\"",
+    );
+    // The Ed25519 key is the second of the two PEM blocks.
+    let start = pem.rfind("-----BEGIN").expect("two keys");
+    let sent = run_signed(&project, &pem[start..], &DISPATCH);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let files = eml_files(&project.path("outbox"));
+    assert_eq!(files.len(), 2);
+    let (ok, report) = verify(&records, &files);
+    assert!(ok, "{report}");
+    assert_eq!(
+        report.matches(" ok ed25519-sha256\n").count(),
+        2,
+        "{report}"
+    );
 }
