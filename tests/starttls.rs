@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::sending::smtp_project;
 use crate::support::postfix::Postfix;
 use crate::support::tls::Issued;
+use crate::support::{Project, Run};
 
 /// Postfix offering STARTTLS with `issued`'s certificate.
 fn tls_postfix(issued: &Issued) -> Postfix {
@@ -45,22 +46,38 @@ fn log_when(postfix: &Postfix, done: impl Fn(&str) -> bool) -> String {
     }
 }
 
-#[test]
-fn starttls_sends_ehlo_before_and_after_tls_and_plaintext_once() {
-    let issued = Issued::for_loopback();
-    let postfix = tls_postfix(&issued);
-    let project = smtp_project(postfix.port);
-    let proof = ["proof", "volumes/011.toml", "--to", "editor@example.org"];
-    let plain = project.ok(&proof);
-    assert!(plain.stdout.contains("250 2.0.0 Ok"), "{}", plain.stdout);
+/// The proof every test here sends.
+const PROOF: [&str; 4] = ["proof", "volumes/011.toml", "--to", "editor@example.org"];
+
+/// Makes `project` require STARTTLS of its relay.
+fn require_starttls(project: &Project) {
     project.edit(
         "broadsheet.toml",
         "security = \"none\"",
         "security = \"starttls\"",
     );
-    let mut command = project.command(&proof);
+}
+
+/// A proof through the relay on `port` with STARTTLS required, which must fail.
+fn refused_proof(port: u16) -> Run {
+    let project = smtp_project(port);
+    require_starttls(&project);
+    let run = project.run(&PROOF);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    run
+}
+
+#[test]
+fn starttls_sends_ehlo_before_and_after_tls_and_plaintext_once() {
+    let issued = Issued::for_loopback();
+    let postfix = tls_postfix(&issued);
+    let project = smtp_project(postfix.port);
+    let plain = project.ok(&PROOF);
+    assert!(plain.stdout.contains("250 2.0.0 Ok"), "{}", plain.stdout);
+    require_starttls(&project);
+    let mut command = project.command(&PROOF);
     command.env("SSL_CERT_FILE", &issued.ca);
-    let tls = crate::support::Run::from(command.output().expect("run broadsheet"));
+    let tls = Run::from(command.output().expect("run broadsheet"));
     assert_eq!(tls.status, 0, "{}\n{}", tls.stderr, postfix.log());
     let log = log_when(&postfix, |log| {
         sessions(log).len() == 2 && log.matches("status=sent").count() == 2
@@ -92,15 +109,8 @@ fn starttls_sends_ehlo_before_and_after_tls_and_plaintext_once() {
 fn a_starttls_certificate_that_does_not_verify_is_refused_for_good() {
     let issued = Issued::for_loopback();
     let postfix = tls_postfix(&issued);
-    let project = smtp_project(postfix.port);
-    project.edit(
-        "broadsheet.toml",
-        "security = \"none\"",
-        "security = \"starttls\"",
-    );
     // The test's CA is not among the system's roots.
-    let run = project.run(&["proof", "volumes/011.toml", "--to", "editor@example.org"]);
-    assert_eq!(run.status, 1, "{}", run.stdout);
+    let run = refused_proof(postfix.port);
     assert!(
         run.stderr.contains("certificate") && !run.stderr.contains("temporary"),
         "{}",
@@ -142,14 +152,7 @@ fn a_reply_to_starttls_followed_by_more_before_tls_is_refused() {
         }
         heard
     });
-    let project = smtp_project(port);
-    project.edit(
-        "broadsheet.toml",
-        "security = \"none\"",
-        "security = \"starttls\"",
-    );
-    let run = project.run(&["proof", "volumes/011.toml", "--to", "editor@example.org"]);
-    assert_eq!(run.status, 1, "{}", run.stdout);
+    let run = refused_proof(port);
     assert!(
         run.stderr
             .contains("127.0.0.1 sent data after its reply to STARTTLS"),
