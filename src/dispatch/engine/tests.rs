@@ -149,32 +149,34 @@ fn counts(ledger: &Ledger) -> HashMap<State, u64> {
     ledger.counts(1).unwrap().into_iter().collect()
 }
 
-#[tokio::test]
-async fn everyone_is_sent_exactly_once() {
+/// Runs `recipients` through the engine, messages built inline or on the pool, and checks
+/// that each was sent once and is recorded sent.
+async fn sent_exactly_once(recipients: usize, pooled: bool) {
     let (_stop, stop) = watch::channel(false);
-    let (end, ledger, script, _dir) = run(50, Script::default(), stop).await;
+    let script = Script {
+        pooled,
+        ..Script::default()
+    };
+    let (end, ledger, script, _dir) = run(recipients, script, stop).await;
     assert_eq!(end, End::Finished);
-    assert_eq!(counts(&ledger), HashMap::from([(State::Sent, 50)]));
+    assert_eq!(
+        counts(&ledger),
+        HashMap::from([(State::Sent, recipients as u64)])
+    );
     let mut sends = script.sends.lock().unwrap().clone();
     sends.sort();
     sends.dedup();
-    assert_eq!(sends.len(), 50);
+    assert_eq!(sends.len(), recipients);
+}
+
+#[tokio::test]
+async fn everyone_is_sent_exactly_once() {
+    sent_exactly_once(50, false).await;
 }
 
 #[tokio::test]
 async fn messages_built_on_the_pool_reach_everyone_exactly_once() {
-    let (_stop, stop) = watch::channel(false);
-    let script = Script {
-        pooled: true,
-        ..Script::default()
-    };
-    let (end, ledger, script, _dir) = run(200, script, stop).await;
-    assert_eq!(end, End::Finished);
-    assert_eq!(counts(&ledger), HashMap::from([(State::Sent, 200)]));
-    let mut sends = script.sends.lock().unwrap().clone();
-    sends.sort();
-    sends.dedup();
-    assert_eq!(sends.len(), 200);
+    sent_exactly_once(200, true).await;
 }
 
 #[tokio::test]
