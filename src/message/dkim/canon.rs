@@ -127,10 +127,10 @@ fn spaces<'a>(bytes: impl Iterator<Item = &'a u8>) -> usize {
 }
 
 /// The places where relaxed canonicalization changes a line: a tab, two spaces, a space
-/// before CRLF. Each pattern's next match is kept, so the lines are searched once for each
-/// of the three, however many places there are.
+/// before CRLF. Each pattern's next match is kept, so the body is searched once for each of
+/// the three, however many places there are.
 struct Marks<'a> {
-    lines: &'a [u8],
+    body: &'a [u8],
     next: [Option<usize>; 3],
 }
 
@@ -139,10 +139,10 @@ static PATTERNS: LazyLock<[memmem::Finder<'static>; 3]> =
     LazyLock::new(|| [b"\t".as_slice(), b"  ", b" \r\n"].map(memmem::Finder::new));
 
 impl<'a> Marks<'a> {
-    fn new(lines: &'a [u8]) -> Self {
+    fn new(body: &'a [u8]) -> Self {
         Self {
-            lines,
-            next: PATTERNS.each_ref().map(|pattern| pattern.find(lines)),
+            body,
+            next: PATTERNS.each_ref().map(|pattern| pattern.find(body)),
         }
     }
 
@@ -150,7 +150,7 @@ impl<'a> Marks<'a> {
     fn next(&mut self, from: usize) -> Option<usize> {
         for (next, pattern) in self.next.iter_mut().zip(PATTERNS.iter()) {
             if next.is_some_and(|at| at < from) {
-                *next = pattern.find(&self.lines[from..]).map(|i| from + i);
+                *next = pattern.find(&self.body[from..]).map(|i| from + i);
             }
         }
         self.next.iter().flatten().min().copied()
