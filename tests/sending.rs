@@ -408,6 +408,92 @@ fn a_proof_is_delivered_by_a_real_postfix_to_a_maildir() {
     );
 }
 
+/// The mark of a message the ledger could not record (a full disk, say).
+struct Unwritable;
+
+impl broadsheet::transport::Mark for Unwritable {
+    fn request(&mut self) {}
+
+    async fn durable(self) -> bool {
+        false
+    }
+}
+
+/// The body leaves while its in-flight mark is written, and only the final dot waits for the
+/// mark. A real Postfix, which takes a message only with that dot (RFC 5321 §4.1.1.4), keeps
+/// nothing of a message whose mark could not be written, and the next message on the same
+/// transport arrives.
+#[test]
+fn a_message_whose_mark_fails_is_never_delivered_by_a_real_postfix() {
+    use broadsheet::audience::Address;
+    use broadsheet::settings::{Security, SmtpRoute};
+    use broadsheet::transport::{Envelope, SendError, Smtp, Stage, Transport as _, Unrecorded};
+
+    let postfix = crate::support::postfix::Postfix::start();
+    let route = SmtpRoute {
+        host: "127.0.0.1".into(),
+        port: postfix.port,
+        security: Security::None,
+        username: None,
+        password_env: None,
+        timeout: std::time::Duration::from_secs(20),
+        ehlo: "client.test".into(),
+    };
+    let envelope = Envelope {
+        from: "news@example.org".into(),
+        to: Address::parse("editor@example.org").unwrap(),
+        message_id: "<unused@example.org>".into(),
+    };
+    let message = |subject: &str| {
+        let line = "A line of the body, as long as a paragraph of a newsletter might be.\r\n";
+        format!(
+            "From: news@example.org\r\nTo: editor@example.org\r\nSubject: {subject}\r\n\
+             Message-ID: <{subject}@example.org>\r\n\r\n{}",
+            line.repeat(1_000)
+        )
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut smtp = Smtp::new(&route, "client.test").unwrap();
+        let refused = smtp
+            .send(&envelope, message("unrecorded").as_bytes(), Unwritable)
+            .await;
+        assert!(
+            matches!(
+                &refused,
+                Err(SendError::Transient {
+                    stage: Stage::Data,
+                    ..
+                })
+            ),
+            "not sent, so not ambiguous: {refused:?}"
+        );
+        smtp.send(&envelope, message("recorded").as_bytes(), Unrecorded)
+            .await
+            .expect("the next message goes on a new connection");
+        smtp.close().await;
+    });
+    let delivered = String::from_utf8(postfix.wait_for_mail("editor")).unwrap();
+    assert!(delivered.contains("Subject: recorded"), "{delivered}");
+    // Postfix received the whole body of the first (it says how many bytes), but no dot.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let received = loop {
+        let log = postfix.log();
+        let bytes = log.split("lost connection after DATA (").nth(1);
+        if let Some(n) = bytes.and_then(|b| b.split(' ').next()) {
+            break n.parse::<usize>().unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(received, message("unrecorded").len(), "{}", postfix.log());
+    let kept = std::fs::read_dir(postfix.maildir("editor").join("new")).unwrap();
+    assert_eq!(kept.count(), 1, "{}", postfix.log());
+}
+
 #[test]
 fn proof_to_an_address_works_on_a_fresh_clone_without_recipients() {
     // The README's first command: a clean clone has no recipients.toml (personal data stays

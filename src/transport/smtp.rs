@@ -11,12 +11,13 @@
 //!
 //! The envelope commands (`MAIL`, `RCPT`, `DATA`) go out while the ledger commits the
 //! message's in-flight mark, pipelined in one write where the relay offers PIPELINING
-//! (RFC 2920); the body waits for the mark to be durable. A certificate that does not verify is a
-//! permanent refusal, like a refused login: retrying cannot fix it.
+//! (RFC 2920), and the body follows; its final dot waits for the mark to be durable (`data`).
+//! A certificate that does not verify is a permanent refusal, like a refused login: retrying
+//! cannot fix it.
 
+mod data;
 mod greeting;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -26,6 +27,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
 use tokio::net::TcpStream;
 
+use self::data::{Gate, Gated};
 use self::greeting::Recorder;
 use super::{Delivery, Envelope, Mark, Reply, SendError, Stage, Transport};
 use crate::settings::{Security, SmtpRoute, is_loopback_host};
@@ -41,10 +43,11 @@ pub struct Smtp {
     connection: Option<Connection>,
 }
 
-/// An open session and whether the relay pipelines commands.
+/// An open session, whether the relay pipelines commands, and the gate of its stream.
 struct Connection {
     smtp: AsyncSmtpConnection,
     pipelining: bool,
+    gate: Gate,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -176,6 +179,7 @@ impl Smtp {
     async fn connect(&self) -> Result<Connection, SendError> {
         let (stream, banner) = self.open_stream().await?;
         let (stream, greeting) = Recorder::new(stream, banner);
+        let (stream, gate) = Gated::new(Box::new(stream));
         let hello = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello);
         let mut smtp = self.step(Stage::Connect, hello).await.map_err(|f| f.0)?;
         // lettre keeps no record of PIPELINING: it is read from the EHLO reply lettre read.
@@ -192,10 +196,15 @@ impl Smtp {
             let auth = smtp.auth(&[Mechanism::Plain, Mechanism::Login], credentials);
             self.step(Stage::Auth, auth).await.map_err(|f| f.0)?;
         }
-        Ok(Connection { smtp, pipelining })
+        Ok(Connection {
+            smtp,
+            pipelining,
+            gate,
+        })
     }
 
-    /// MAIL, one RCPT and DATA while the mark is written, then the body once it is durable.
+    /// MAIL, one RCPT and DATA while the mark is written, then the body, its final dot once
+    /// the mark is durable.
     async fn transaction(
         &self,
         connection: &mut Connection,
@@ -215,12 +224,12 @@ impl Smtp {
         mark.request();
         self.envelope(&mut connection.smtp, pipelining, from, to)
             .await?;
-        if !mark.durable().await {
-            // The relay waits for the body after its 354: only a dropped connection makes
-            // it forget the transaction.
-            return Err((super::held(Stage::Data), false));
-        }
-        self.body(&mut connection.smtp, message).await
+        let Connection { smtp, gate, .. } = connection;
+        // The relay waits for the rest after its 354: only a dropped connection makes it
+        // forget the transaction.
+        self.data(smtp, gate, message, mark.durable())
+            .await
+            .unwrap_or_else(|| Err((super::held(Stage::Data), false)))
     }
 
     /// The envelope commands up to the relay's 354, in one write when it pipelines.
@@ -282,106 +291,6 @@ impl Smtp {
             Some((error, _)) if in_data => Err((error, false)),
             Some(failure) => Err(failure),
         }
-    }
-
-    /// The body and the final dot; a failure after the whole body was written, before the
-    /// reply, is ambiguous.
-    async fn body(
-        &self,
-        connection: &mut AsyncSmtpConnection,
-        message: &[u8],
-    ) -> Result<Delivery, Failure> {
-        let (result, sent) = match std::str::from_utf8(message) {
-            // Our messages are ASCII. lettre's dot-stuffing copies a body a byte at a time,
-            // the largest cost of a send; `Stuffed` copies it once, between the dots that
-            // begin lines, and it goes out with the final dot as one write. Once that write has begun a failure
-            // cannot tell which bytes arrived, so it counts as ambiguous.
-            Ok(text) => {
-                let data = Stuffed(text);
-                let sent = tokio::time::timeout(self.timeout, connection.command(data)).await;
-                (sent, true)
-            }
-            // lettre writes the parts, then the final dot, then reads the reply. The
-            // iterator is drained just before the dot: from then on a failure is ambiguous.
-            Err(_) => {
-                let body_sent = AtomicBool::new(false);
-                let body = message.strip_suffix(b"\r\n").unwrap_or(message);
-                let parts = std::iter::once(body).chain(std::iter::from_fn(|| {
-                    body_sent.store(true, Ordering::SeqCst);
-                    None
-                }));
-                let result =
-                    tokio::time::timeout(self.timeout, connection.message_iter(parts)).await;
-                (result, body_sent.load(Ordering::SeqCst))
-            }
-        };
-        match result {
-            Ok(Ok(reply)) => {
-                expect(Stage::FinalReply, &reply, Severity::PositiveCompletion)?;
-                Ok(Delivery {
-                    reply: Reply::from_response(&reply),
-                })
-            }
-            // A reply with a code. (lettre also calls a connection closed mid-reply a
-            // "response" error, but that one has no code: it falls to the arms below.)
-            Ok(Err(e)) if e.status().is_some() => {
-                let (stage, reply) = (Stage::FinalReply, Reply::from_error(&e));
-                let error = if e.is_permanent() {
-                    SendError::Permanent { stage, reply }
-                } else {
-                    SendError::Transient { stage, reply }
-                };
-                Err((error, true))
-            }
-            Ok(Err(e)) if sent => Err((
-                SendError::Ambiguous {
-                    reply: Reply::none(e.to_string()),
-                },
-                false,
-            )),
-            Err(_) if sent => Err((
-                SendError::Ambiguous {
-                    reply: Reply::none(format!("no reply within {} s", self.timeout.as_secs())),
-                },
-                false,
-            )),
-            Ok(Err(e)) => Err((transient(Stage::Data, Reply::none(e.to_string())), false)),
-            Err(_) => Err((
-                transient(
-                    Stage::Data,
-                    Reply::none(format!(
-                        "the body could not be sent within {} s",
-                        self.timeout.as_secs()
-                    )),
-                ),
-                false,
-            )),
-        }
-    }
-}
-
-/// A message as it goes after `DATA` (RFC 5321 §4.5.2): a dot that begins a line doubled,
-/// the body ended by CRLF and the final `.` line. lettre writes it as it formats, so the
-/// stuffed body is built once, in the buffer lettre sends, between the dots found by
-/// `memmem` (a message of ours has a handful of lines that begin with one).
-struct Stuffed<'a>(&'a str);
-
-impl std::fmt::Display for Stuffed<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let body = self.0.strip_suffix("\r\n").unwrap_or(self.0);
-        let mut start = 0;
-        if body.starts_with('.') {
-            f.write_str(".")?;
-        }
-        for at in memchr::memmem::find_iter(body.as_bytes(), b"\r\n.") {
-            // Up to and including the CRLF, then the extra dot; `at + 2` is an ASCII
-            // boundary, so the slices are whole characters.
-            f.write_str(&body[start..at + 2])?;
-            f.write_str(".")?;
-            start = at + 2;
-        }
-        f.write_str(&body[start..])?;
-        f.write_str("\r\n.\r\n")
     }
 }
 
@@ -471,31 +380,5 @@ impl Transport for Smtp {
 
     fn describe(&self) -> String {
         format!("{}:{}", self.host, self.port)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Stuffed;
-
-    fn stuffed(message: &str) -> String {
-        Stuffed(message).to_string()
-    }
-
-    #[test]
-    fn stuffs_dots_that_begin_lines_as_lettre_does() {
-        assert_eq!(stuffed(".a\r\nb.\r\n..c\r\n"), "..a\r\nb.\r\n...c\r\n.\r\n");
-        assert_eq!(stuffed("x"), "x\r\n.\r\n");
-        assert_eq!(stuffed("a\r\n.\r\n"), "a\r\n..\r\n.\r\n");
-        assert_eq!(
-            stuffed("\r\n.\r\n.x\r\n"),
-            "\r\n..\r\n..x\r\n.\r\n",
-            "dots on lines one after another, and an empty first line"
-        );
-        assert_eq!(
-            stuffed("a\n.b\r\n"),
-            "a\n.b\r\n.\r\n",
-            "a bare LF ends no line"
-        );
     }
 }
