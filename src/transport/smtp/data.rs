@@ -90,6 +90,12 @@ impl Gate {
     fn released(&self) -> bool {
         self.hold().released
     }
+
+    /// Whether the whole body is out and the end of the data waits for the mark.
+    fn waiting(&self) -> bool {
+        let hold = self.hold();
+        hold.before == Some(0) && hold.durable.is_none()
+    }
 }
 
 impl AsyncWrite for Gated {
@@ -226,16 +232,16 @@ impl Smtp {
                 false,
             )),
             Ok(Err(e)) => Err((transient(Stage::Data, Reply::none(e.to_string())), false)),
-            Err(_) => Err((
-                transient(
-                    Stage::Data,
-                    Reply::none(format!(
-                        "the body could not be sent within {} s",
-                        self.timeout.as_secs()
-                    )),
-                ),
-                false,
-            )),
+            Err(_) => {
+                let what = if gate.waiting() {
+                    "the ledger did not record the message in flight"
+                } else {
+                    "the body could not be sent"
+                };
+                let seconds = self.timeout.as_secs();
+                let reply = Reply::none(format!("{what} within {seconds} s; not sent"));
+                Err((transient(Stage::Data, reply), false))
+            }
         }
     }
 }
@@ -314,14 +320,17 @@ mod tests {
         );
     }
 
-    /// A mark that says what the relay tells it to, once the relay has seen the body.
-    struct Told(oneshot::Receiver<bool>);
+    /// A mark that says what the relay tells it to, once the relay has seen the body, after
+    /// a delay.
+    struct Told(oneshot::Receiver<bool>, Duration);
 
     impl Mark for Told {
         fn request(&mut self) {}
 
         async fn durable(self) -> bool {
-            self.0.await.unwrap_or(false)
+            let durable = self.0.await.unwrap_or(false);
+            tokio::time::sleep(self.1).await;
+            durable
         }
     }
 
@@ -387,6 +396,17 @@ mod tests {
     /// Sends `message` to [`relay`], whose mark says `durable`: what the transport answered
     /// and how the relay saw the data end.
     async fn send(message: &[u8], durable: bool) -> (Result<(), SendError>, Ending) {
+        send_with(message, durable, Duration::ZERO, Duration::from_secs(10)).await
+    }
+
+    /// [`send`], the mark answering `late` after the relay has seen the body, with `timeout`
+    /// for each step.
+    async fn send_with(
+        message: &[u8],
+        durable: bool,
+        late: Duration,
+        timeout: Duration,
+    ) -> (Result<(), SendError>, Ending) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tell, told) = oneshot::channel();
@@ -397,7 +417,7 @@ mod tests {
             security: Security::None,
             username: None,
             password_env: None,
-            timeout: Duration::from_secs(10),
+            timeout,
             ehlo: "client.test".into(),
         };
         let mut smtp = Smtp::new(&route, "client.test").unwrap();
@@ -406,7 +426,10 @@ mod tests {
             to: Address::parse("reader@example.org").unwrap(),
             message_id: "<1@example.org>".into(),
         };
-        let sent = smtp.send(&envelope, message, Told(told)).await.map(drop);
+        let sent = smtp
+            .send(&envelope, message, Told(told, late))
+            .await
+            .map(drop);
         (sent, relay.await.unwrap())
     }
 
@@ -452,5 +475,18 @@ mod tests {
             );
             assert_eq!(ending, Ending::Closed, "the transaction is left unfinished");
         }
+    }
+
+    #[tokio::test]
+    async fn a_mark_slower_than_the_timeout_leaves_the_message_unsent() {
+        let (late, timeout) = (Duration::from_millis(1_500), Duration::from_secs(1));
+        let (sent, ending) = send_with(&message(2_000, b"end"), true, late, timeout).await;
+        let Err(SendError::Transient { stage, reply }) = sent else {
+            panic!("not sent, so not ambiguous: {sent:?}");
+        };
+        assert_eq!(stage, Stage::Data);
+        let expected = "the ledger did not record the message in flight within 1 s; not sent";
+        assert_eq!(reply.to_string(), expected);
+        assert_eq!(ending, Ending::Closed);
     }
 }
