@@ -175,6 +175,19 @@ fn report_counts_what_the_volume_did_and_each_channel_of_its_links() {
         "{}",
         text.stdout
     );
+    // The two commands print the same row for the same reason.
+    let row = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("example.net") && l.contains("user-unknown"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(
+        row(&text.stdout).as_deref(),
+        Some("bounce example.net user-unknown 5.1.1 1"),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(row(&status), row(&text.stdout), "{status}");
 }
 
 #[test]

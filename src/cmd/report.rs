@@ -61,14 +61,8 @@ fn print(s: &Summary) -> anyhow::Result<()> {
     ))?;
     if !s.reasons.is_empty() {
         say(format_args!("  top reasons by domain:"))?;
-        for g in &s.reasons {
-            say(format_args!(
-                "    {:<11} {:<30} {:<17} {}",
-                g.kind,
-                g.domain,
-                g.reason.as_str(),
-                g.count
-            ))?;
+        for group in &s.reasons {
+            say(format_args!("    {group}"))?;
         }
     }
     if !s.clicks.is_empty() {

@@ -230,15 +230,8 @@ fn print_returns(r: &Returns) -> anyhow::Result<()> {
     ))?;
     if !r.reasons.is_empty() {
         say(format_args!("top reasons by domain:"))?;
-        for g in &r.reasons {
-            say(format_args!(
-                "  {:<11} {:<30} {:<17} {:<7} {}",
-                g.kind,
-                g.domain,
-                g.reason.as_str(),
-                g.status.as_deref().unwrap_or("-"),
-                g.count
-            ))?;
+        for group in &r.reasons {
+            say(format_args!("  {group}"))?;
         }
     }
     Ok(())

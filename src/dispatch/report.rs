@@ -105,6 +105,21 @@ pub(crate) struct ReasonGroup {
     pub count: usize,
 }
 
+impl std::fmt::Display for ReasonGroup {
+    /// One row of the table `status` and `report` print: kind, domain, reason, status, count.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<11} {:<30} {:<17} {:<7} {}",
+            self.kind,
+            self.domain,
+            self.reason.as_str(),
+            self.status.as_deref().unwrap_or("-"),
+            self.count
+        )
+    }
+}
+
 /// One report about an address's message.
 #[derive(Debug, Serialize)]
 pub(crate) struct Came {
