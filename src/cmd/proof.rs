@@ -238,7 +238,7 @@ fn send(
                 failed += 1;
                 continue;
             }
-            // Proofs keep no ledger: nothing to wait for before the final dot.
+            // Proofs keep no ledger: nothing to wait for before the body.
             match transport.send(envelope, bytes, Unrecorded).await {
                 Ok(delivery) => say(format_args!(
                     "sent proof (variant {key}, {picks} picks, {:.1} KB) to {} via {}: {}",

@@ -4,10 +4,9 @@
 //! pilot segment, then to everyone); each dispatch freezes its own recipients, and the
 //! `(volume, address)` key means nobody is ever in two of them.
 //!
-//! States: `pending` → `in_flight` (committed before the relay can take the message: before
-//! the final dot of its body) → `sent` | `deferred` (a 4xx: tried again later) | `failed` (a
-//! 5xx: never again) | `ambiguous` (the connection died after the final dot was sent and
-//! before the reply: never resent automatically) |
+//! States: `pending` → `in_flight` (committed before the body is sent) → `sent` | `deferred`
+//! (a 4xx: tried again later) | `failed` (a 5xx: never again) | `ambiguous` (the connection
+//! died after the body was sent and before the reply: never resent automatically) |
 //! `suppressed` (on the suppression list when its turn came: never sent).
 //!
 //! What a relay reports later about a message it accepted (a bounce, a complaint, an
@@ -44,7 +43,7 @@ pub(crate) enum State {
     InFlight,
     /// The server took it (250 after the final dot).
     Sent,
-    /// A transient failure (4xx or a failure before the final dot); tried again after a delay.
+    /// A transient failure (4xx or a failure before the body); tried again after a delay.
     Deferred,
     /// A permanent failure (5xx); never tried again without `--retry-failed`.
     Failed,

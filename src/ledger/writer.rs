@@ -1,9 +1,8 @@
 //! Group commit: one thread owns a connection and writes every state change the senders
 //! ask for, many per transaction, so neither the disk's sync rate nor the cost of a commit
 //! caps the send rate. A sender asks for its message's in-flight mark as the transaction
-//! starts and waits for it to be durable once the relay has said it waits for the body (the
-//! body goes out meanwhile, its final dot after the commit): a commit is made when somebody
-//! waits (or [`LINGER`] has passed), and takes every mark and
+//! starts and waits for it to be durable only when the relay waits for the body: a commit
+//! is made when somebody waits (or [`LINGER`] has passed), and takes every mark and
 //! outcome queued by then. Outcomes are queued without waiting, and since the queue is first
 //! in, first out, a sender's next in-flight mark is never durable before its previous
 //! outcome. The first error stops the writer: every later request fails at once, so the
@@ -26,7 +25,7 @@ use crate::transport::Reply;
 const BATCH: usize = 512;
 
 /// The longest changes nobody waits for yet (outcomes, marks whose relay has not asked for
-/// the body yet) wait for a change somebody waits for before they are committed anyway.
+/// the body) wait for a change somebody waits for before they are committed anyway.
 const LINGER: Duration = Duration::from_millis(5);
 
 /// What became of one try of a message.

@@ -171,7 +171,7 @@ async fn send(app: &App, mail: anyhow::Result<Mail>) -> bool {
     };
     let sealed = assembly.seal(&mail.to, &message_id, notice.build());
     let mut transport = app.transport.lock().await;
-    // No ledger: nothing to mark before the message is handed over.
+    // No ledger: nothing to mark before the body goes.
     let sent = transport
         .send(&sealed.envelope, &sealed.bytes, Unrecorded)
         .await;

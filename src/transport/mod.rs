@@ -115,16 +115,14 @@ pub enum SendError {
 }
 
 /// A message's in-flight mark in the ledger, as a transport sees it: asked for as the
-/// transaction starts, awaited before the relay can take the message. Asked for early, a
-/// mark is written
+/// transaction starts, awaited before the body leaves. Asked for early, a mark is written
 /// in one commit with the marks of other connections whose transactions started meanwhile.
 pub trait Mark: Send {
     /// The transaction is starting: the mark may be written from now on.
     fn request(&mut self);
 
-    /// Resolves once the message may be handed over (`true`: the mark is durable) or may
-    /// never be (`false`); asks for the mark first if [`request`](Self::request) was not
-    /// called.
+    /// Resolves once the body may leave (`true`: the mark is durable) or may never leave
+    /// (`false`); asks for the mark first if [`request`](Self::request) was not called.
     fn durable(self) -> impl Future<Output = bool> + Send;
 }
 
@@ -144,9 +142,8 @@ impl Mark for Unrecorded {
 /// Sends messages one recipient at a time.
 pub trait Transport {
     /// Hands one message to the transport. A transport calls `mark.request()` as the
-    /// transaction starts and awaits `mark.durable()` before the step that lets the other side
-    /// take the message (SMTP's final dot, an outbox's file): it takes that step only once
-    /// `mark.durable()` says `true`, and abandons the message before it on `false`.
+    /// transaction starts and awaits `mark.durable()` before any byte of the body: it sends
+    /// none of the body until that says `true`, and none at all on `false`.
     fn send(
         &mut self,
         envelope: &Envelope,

@@ -11,9 +11,8 @@
 //!
 //! The envelope commands (`MAIL`, `RCPT`, `DATA`) go out while the ledger commits the
 //! message's in-flight mark, pipelined in one write where the relay offers PIPELINING
-//! (RFC 2920), and the body follows; its final dot waits for the mark to be durable (`data`).
-//! A certificate that does not verify is a permanent refusal, like a refused login: retrying
-//! cannot fix it.
+//! (RFC 2920); the body waits for the mark to be durable (`data`). A certificate that does
+//! not verify is a permanent refusal, like a refused login: retrying cannot fix it.
 
 mod data;
 mod greeting;
@@ -27,7 +26,6 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
 use tokio::net::TcpStream;
 
-use self::data::{Gate, Gated};
 use self::greeting::Recorder;
 use super::{Delivery, Envelope, Mark, Reply, SendError, Stage, Transport};
 use crate::settings::{Security, SmtpRoute, is_loopback_host};
@@ -43,11 +41,10 @@ pub struct Smtp {
     connection: Option<Connection>,
 }
 
-/// An open session, whether the relay pipelines commands, and the gate of its stream.
+/// An open session and whether the relay pipelines commands.
 struct Connection {
     smtp: AsyncSmtpConnection,
     pipelining: bool,
-    gate: Gate,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -179,7 +176,6 @@ impl Smtp {
     async fn connect(&self) -> Result<Connection, SendError> {
         let (stream, banner) = self.open_stream().await?;
         let (stream, greeting) = Recorder::new(stream, banner);
-        let (stream, gate) = Gated::new(Box::new(stream));
         let hello = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello);
         let mut smtp = self.step(Stage::Connect, hello).await.map_err(|f| f.0)?;
         // lettre keeps no record of PIPELINING: it is read from the EHLO reply lettre read.
@@ -196,15 +192,10 @@ impl Smtp {
             let auth = smtp.auth(&[Mechanism::Plain, Mechanism::Login], credentials);
             self.step(Stage::Auth, auth).await.map_err(|f| f.0)?;
         }
-        Ok(Connection {
-            smtp,
-            pipelining,
-            gate,
-        })
+        Ok(Connection { smtp, pipelining })
     }
 
-    /// MAIL, one RCPT and DATA while the mark is written, then the body, its final dot once
-    /// the mark is durable.
+    /// MAIL, one RCPT and DATA while the mark is written, then the body once it is durable.
     async fn transaction(
         &self,
         connection: &mut Connection,
@@ -224,12 +215,12 @@ impl Smtp {
         mark.request();
         self.envelope(&mut connection.smtp, pipelining, from, to)
             .await?;
-        let Connection { smtp, gate, .. } = connection;
-        // The relay waits for the rest after its 354: only a dropped connection makes it
-        // forget the transaction.
-        self.data(smtp, gate, message, mark.durable())
-            .await
-            .unwrap_or_else(|| Err((super::held(Stage::Data), false)))
+        if !mark.durable().await {
+            // The relay waits for the body after its 354: only a dropped connection makes
+            // it forget the transaction.
+            return Err((super::held(Stage::Data), false));
+        }
+        self.body(&mut connection.smtp, message).await
     }
 
     /// The envelope commands up to the relay's 354, in one write when it pipelines.

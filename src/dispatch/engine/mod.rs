@@ -1,8 +1,8 @@
 //! The sending engine: a fixed set of workers, each owning one transport (one connection),
 //! fed recipients from the ledger in order. Just before a message's transaction starts, the
 //! worker checks the suppression list as it stands on disk; then the message is marked in
-//! flight while its envelope commands and body are on the wire, and the final dot that lets
-//! the relay take it leaves only once that mark is durable. Deferred messages come back after their backoff. A stop request, the
+//! flight while its envelope commands are on the wire, and its body leaves only once that
+//! mark is durable. Deferred messages come back after their backoff. A stop request, the
 //! breaker, a relay that refuses everyone or a ledger that cannot be written ends the run
 //! between messages; none of them leaves a worker or the feeder waiting.
 
@@ -352,7 +352,7 @@ async fn deliver<T: Transport>(
     };
     let result = transport.send(&envelope, &message, mark).await;
     if let Some(error) = unrecorded {
-        // The message was not handed over: the row is still pending in the ledger.
+        // The body did not leave: the row is still pending in the ledger.
         return Err(error.context("cannot mark a message in flight"));
     }
     settle(shared, row, address.domain(), &judge(result))
