@@ -309,17 +309,21 @@ pub(crate) fn report(
         .filter(|g| g.state == State::Failed.as_str() && g.class == Class::Sender)
         .map(|g| g.count as u64)
         .sum();
+    let came = ledger.returns(number)?;
     report.returns = returns(
-        &ledger.returns(number)?,
+        &came,
         count(State::Sent),
         count(State::Failed),
         ours,
     );
     report.warnings = warnings(&report.returns);
-    report.warnings.extend(super::sender::warnings(
-        &report.failures,
-        &ledger.returns(number)?,
-    ));
+    let refusals = report
+        .failures
+        .iter()
+        .map(|g| (g.domain.as_str(), g.reason, g.class, g.count));
+    report
+        .warnings
+        .extend(super::sender::warnings(refusals, &came));
     Ok(report)
 }
 

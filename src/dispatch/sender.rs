@@ -6,20 +6,25 @@
 
 use std::collections::BTreeMap;
 
-use super::report::FailureGroup;
 use crate::audience::Address;
 use crate::ledger::{Return, Returned};
 use crate::status::{Class, Reason};
 
-/// The warnings for `failures` (grouped by the report) and the volume's `returns`.
-pub(super) fn warnings(failures: &[FailureGroup], returns: &[(Address, Return)]) -> Vec<String> {
+/// The warnings for the refusals during the transaction (domain, reason, class and count,
+/// as the report groups them) and the volume's `returns`.
+pub(super) fn warnings<'a>(
+    refusals: impl IntoIterator<Item = (&'a str, Reason, Class, usize)>,
+    returns: &[(Address, Return)],
+) -> Vec<String> {
     let mut by_domain: BTreeMap<&str, BTreeMap<Reason, usize>> = BTreeMap::new();
-    for g in failures.iter().filter(|g| g.class == Class::Sender) {
-        *by_domain
-            .entry(&g.domain)
-            .or_default()
-            .entry(g.reason)
-            .or_default() += g.count;
+    for (domain, reason, class, count) in refusals {
+        if class == Class::Sender {
+            *by_domain
+                .entry(domain)
+                .or_default()
+                .entry(reason)
+                .or_default() += count;
+        }
     }
     let reported = returns
         .iter()
@@ -76,19 +81,10 @@ mod tests {
 
     #[test]
     fn sender_refusals_are_one_warning_per_domain_with_their_reasons() {
-        let group = |domain: &str, reason, class, count| FailureGroup {
-            state: "failed",
-            domain: domain.to_owned(),
-            code: Some(550),
-            status: Some("5.7.1".to_owned()),
-            reason,
-            class,
-            count,
-        };
         let failures = [
-            group("gmail.com", Reason::Blocked, Class::Sender, 10),
-            group("gmail.com", Reason::UserUnknown, Class::Hard, 3),
-            group("yahoo.com", Reason::Authentication, Class::Sender, 2),
+            ("gmail.com", Reason::Blocked, Class::Sender, 10),
+            ("gmail.com", Reason::UserUnknown, Class::Hard, 3),
+            ("yahoo.com", Reason::Authentication, Class::Sender, 2),
         ];
         let reported = Return {
             kind: Returned::Bounce,
@@ -101,7 +97,7 @@ mod tests {
             class: Class::Sender,
         };
         let returns = [(Address::parse("ana@gmail.com").unwrap(), reported)];
-        let found = warnings(&failures, &returns);
+        let found = warnings(failures, &returns);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
             found[0].starts_with(
@@ -113,7 +109,7 @@ mod tests {
         assert!(found[0].ends_with("reputation and blocklist entries"));
         assert!(found[1].contains("SPF, DKIM and DMARC"));
         assert!(
-            warnings(&failures[1..2], &[]).is_empty(),
+            warnings(failures[1..2].iter().copied(), &[]).is_empty(),
             "a hard bounce is the reader's"
         );
     }
