@@ -310,12 +310,7 @@ pub(crate) fn report(
         .map(|g| g.count as u64)
         .sum();
     let came = ledger.returns(number)?;
-    report.returns = returns(
-        &came,
-        count(State::Sent),
-        count(State::Failed),
-        ours,
-    );
+    report.returns = returns(&came, count(State::Sent), count(State::Failed), ours);
     report.warnings = warnings(&report.returns);
     let refusals = report
         .failures

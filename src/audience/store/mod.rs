@@ -19,12 +19,30 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::audience::Address;
+use crate::clock::Timestamp;
+
 pub use crate::audience::source::Source;
 pub use clicks::Click;
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
 pub use volumes::Unsubscribes;
-pub use write::{Pending, Requested, SIGNUP_HOURS, Suppressed, Tx};
+pub use write::{Requested, SIGNUP_HOURS, Suppressed, Tx};
+
+/// A sign-up waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The address given.
+    pub address: Address,
+    /// The name given, if any.
+    pub name: Option<String>,
+    /// The topics chosen (none: every pick).
+    pub topics: Vec<String>,
+    /// The segment the reader joins once confirmed.
+    pub segment: String,
+    /// When the request was made.
+    pub requested_at: Timestamp,
+}
 
 /// The store's place in a project (git-ignored, with the other state).
 pub const STORE_FILE: &str = "state/audience.sqlite";

@@ -5,8 +5,7 @@
 use rusqlite::params;
 
 use super::read::signup_row;
-use super::write::Pending;
-use super::{Store, Tx};
+use super::{Pending, Store, Tx};
 use crate::audience::Address;
 use crate::clock::Timestamp;
 

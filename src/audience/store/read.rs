@@ -3,8 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension as _};
 
-use super::write::Pending;
-use super::{Source, Store, bad_value};
+use super::{Pending, Source, Store, bad_value};
 use crate::audience::{Address, Reason, Suppression, Suppressions};
 use crate::clock::Timestamp;
 

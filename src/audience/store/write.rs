@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
-use super::{Source, read};
+use super::{Pending, Source, read};
 use crate::audience::{Address, Reason, Suppression};
 use crate::clock::Timestamp;
 
@@ -24,21 +24,6 @@ pub enum Suppressed {
     /// Nothing changed: already suppressed (for this reason or a stronger one), or this
     /// reference was already applied to the address (a report imported twice).
     Kept(Reason),
-}
-
-/// A sign-up waiting for its confirmation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    /// The address given.
-    pub address: Address,
-    /// The name given, if any.
-    pub name: Option<String>,
-    /// The topics chosen (none: every pick).
-    pub topics: Vec<String>,
-    /// The segment the reader joins once confirmed.
-    pub segment: String,
-    /// When the request was made.
-    pub requested_at: Timestamp,
 }
 
 /// What [`Tx::request_signup`] decided.
