@@ -174,7 +174,7 @@ impl Wanted {
         let position = |name: &str| found.iter().position(|f| f.eq_ignore_ascii_case(name));
         let before = diags.counts().0;
         if !self.lenient {
-            hints::unknown_columns(path, header, &found, diags);
+            hints::unknown_columns(path, header, &FIELDS, &found, diags);
         }
         let mut fields: [Vec<usize>; 6] = Default::default();
         for (i, source_of) in self.fields.iter().enumerate() {

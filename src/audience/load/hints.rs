@@ -5,23 +5,23 @@
 
 use std::ops::Range;
 
-use super::columns::FIELDS;
 use super::tools::{Tool, recognise};
 use crate::audience::csv::Record;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, closest, unknown_name_notes};
 
-/// Without a tool or a mapping, every column must be one of [`FIELDS`], once. A header
-/// that is a known tool's export is one error that says how to read it.
+/// Without a tool or a mapping, every column must be one of the `fields` of a recipient,
+/// once. A header that is a known tool's export is one error that says how to read it.
 pub(super) fn unknown_columns(
     path: &str,
     header: &Record<'_>,
+    fields: &[&str],
     found: &[&str],
     diags: &mut Diagnostics,
 ) {
     let unknown: Vec<&(usize, std::borrow::Cow<'_, str>)> = header
         .fields
         .iter()
-        .filter(|(_, name)| !FIELDS.contains(&name.to_ascii_lowercase().as_str()))
+        .filter(|(_, name)| !fields.contains(&name.to_ascii_lowercase().as_str()))
         .collect();
     if let (Some(tool), Some((at, first))) = (recognise(found), unknown.first()) {
         let names: Vec<String> = unknown.iter().map(|(_, n)| format!("`{n}`")).collect();
@@ -43,9 +43,9 @@ pub(super) fn unknown_columns(
     for (at, name) in &header.fields {
         let place = header.locate(path, *at, name.chars().count());
         let lower = name.to_ascii_lowercase();
-        if !FIELDS.contains(&lower.as_str()) {
+        if !fields.contains(&lower.as_str()) {
             let mut d = Diagnostic::error(format!("unknown column `{name}`")).at(place);
-            for note in unknown_name_notes(name, &FIELDS) {
+            for note in unknown_name_notes(name, fields) {
                 d = d.note(note);
             }
             diags.push(d.note(map_hint(found)));
