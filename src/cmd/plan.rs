@@ -9,8 +9,7 @@ use anyhow::Context as _;
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::Plan;
-use crate::dispatch::plan::Audit;
-use crate::dispatch::prepare::{self, Prepared};
+use crate::dispatch::prepare::Prepared;
 use crate::project::Project;
 use crate::say;
 
@@ -20,11 +19,11 @@ const EXCLUDED_SHOWN: usize = 20;
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
     let prepared = Prepared::new(project, &args.volume, "nothing planned", false)?;
     let audience = super::audience(project, None)?;
-    let ledger = prepare::read_ledger(project)?;
-    let inputs = prepared.inputs(&audience, &args.segment, ledger.as_ref())?;
     let subject = prepared.ready.parts().0.subject();
     let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
-    let plan = Audit::new(&inputs, &mut variants)?.plan(args.readers)?;
+    let plan = prepared.audit_with(project, &audience, &args.segment, &mut variants, |audit| {
+        audit.plan(args.readers)
+    })?;
     if args.json {
         let json = serde_json::to_string_pretty(&plan).context("cannot write the plan as JSON")?;
         say(format_args!("{json}"))?;

@@ -140,15 +140,28 @@ impl Prepared {
         then: impl FnOnce(&Audit<'_>) -> anyhow::Result<R>,
     ) -> anyhow::Result<R> {
         let audience = Audience::load(&project.root, None)?;
+        self.audit_with(project, &audience, segments, variants, then)
+    }
+
+    /// [`Prepared::audit`] of an `audience` loaded already (`plan` loads it with the
+    /// warnings about undeclared topics shown).
+    pub(crate) fn audit_with<R>(
+        &self,
+        project: &Project,
+        audience: &Audience,
+        segments: &[String],
+        variants: &mut Variants<'_>,
+        then: impl FnOnce(&Audit<'_>) -> anyhow::Result<R>,
+    ) -> anyhow::Result<R> {
         let reader = read_ledger(project)?;
-        let inputs = self.inputs(&audience, segments, reader.as_ref())?;
+        let inputs = self.inputs(audience, segments, reader.as_ref())?;
         then(&Audit::new(&inputs, variants)?)
     }
 
     /// What a plan of `segments` needs, from the loaded `audience` and the `ledger` (when
     /// there is one): who already has the volume from another dispatch, and which
     /// unfinished dispatch of these segments a dispatch would resume.
-    pub(crate) fn inputs<'a>(
+    fn inputs<'a>(
         &'a self,
         audience: &'a Audience,
         segments: &'a [String],
