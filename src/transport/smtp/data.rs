@@ -20,8 +20,8 @@ impl Smtp {
         let (result, sent) = match std::str::from_utf8(message) {
             // Our messages are ASCII. lettre's dot-stuffing copies a body a byte at a time,
             // the largest cost of a send; `Stuffed` copies it once, between the dots that
-            // begin lines, and it goes out with the final dot as one write. Once that write has begun a failure
-            // cannot tell which bytes arrived, so it counts as ambiguous.
+            // begin lines, and it goes out with the final dot as one write. Once that write
+            // has begun a failure cannot tell which bytes arrived, so it counts as ambiguous.
             Ok(text) => {
                 let data = Stuffed(text);
                 let sent = tokio::time::timeout(self.timeout, connection.command(data)).await;
