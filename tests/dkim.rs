@@ -221,7 +221,7 @@ fn awkward_whitespace_in_the_body_verifies() {
     ];
     let mut files = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
-        let signed = signer.sign(format!("{head}{body}").into_bytes());
+        let signed = signer.sign(format!("{head}{body}"));
         let path = keys_dir.path().join(format!("body-{i}.eml"));
         std::fs::write(&path, &signed).unwrap();
         files.push(path);

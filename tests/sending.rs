@@ -458,7 +458,7 @@ fn a_message_whose_mark_fails_is_never_delivered_by_a_real_postfix() {
     runtime.block_on(async {
         let mut smtp = Smtp::new(&route, "client.test").unwrap();
         let refused = smtp
-            .send(&envelope, message("unrecorded").as_bytes(), Unwritable)
+            .send(&envelope, &message("unrecorded"), Unwritable)
             .await;
         assert!(
             matches!(
@@ -470,7 +470,7 @@ fn a_message_whose_mark_fails_is_never_delivered_by_a_real_postfix() {
             ),
             "not sent, so not ambiguous: {refused:?}"
         );
-        smtp.send(&envelope, message("recorded").as_bytes(), Unrecorded)
+        smtp.send(&envelope, &message("recorded"), Unrecorded)
             .await
             .expect("the next message goes on a new connection");
         smtp.close().await;

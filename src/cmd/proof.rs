@@ -224,7 +224,7 @@ fn send(
     let mut failed = 0;
     runtime.block_on(async {
         for Proof {
-            sealed: Outgoing { envelope, bytes },
+            sealed: Outgoing { envelope, message },
             picks,
             key,
         } in &outgoing
@@ -239,10 +239,10 @@ fn send(
                 continue;
             }
             // Proofs keep no ledger: nothing to wait for before the body.
-            match transport.send(envelope, bytes, Unrecorded).await {
+            match transport.send(envelope, message, Unrecorded).await {
                 Ok(delivery) => say(format_args!(
                     "sent proof (variant {key}, {picks} picks, {:.1} KB) to {} via {}: {}",
-                    bytes.len() as f64 / 1024.0,
+                    message.len() as f64 / 1024.0,
                     envelope.to,
                     transport.describe(),
                     delivery.reply
@@ -293,7 +293,7 @@ mod tests {
             sealed: assembly.seal(
                 &outsider,
                 "<x@eto.tech>",
-                b"Subject: x\r\n\r\nx\r\n".to_vec(),
+                "Subject: x\r\n\r\nx\r\n".to_owned(),
             ),
             picks: 1,
             key: VariantKey::all(),

@@ -38,8 +38,8 @@ pub(crate) struct Messages {
 }
 
 impl Messages {
-    /// The envelope and bytes of `entry`'s message.
-    pub(crate) fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, Vec<u8>)> {
+    /// The envelope of `entry`'s message, and the message as it goes on the wire.
+    pub(crate) fn build(&self, entry: &Entry) -> anyhow::Result<(Envelope, String)> {
         let to = &entry.address;
         let variant = self
             .variants
@@ -67,7 +67,7 @@ impl Messages {
             }),
         };
         let sealed = assembly.seal(to, &entry.message_id, variant.build(&personal));
-        Ok((sealed.envelope, sealed.bytes))
+        Ok((sealed.envelope, sealed.message))
     }
 }
 

@@ -142,19 +142,19 @@ impl MessageTemplate {
     }
 
     /// The message for one recipient.
-    pub fn build(&self, personal: &Personal<'_>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.head.len() + self.tail.len() * 2 + 64 * 1024);
+    pub fn build(&self, personal: &Personal<'_>) -> String {
+        let mut out = String::with_capacity(self.head.len() + self.tail.len() * 2 + 64 * 1024);
         self.write(personal, &mut out);
         out
     }
 
     /// Appends the message for one recipient to `out`.
-    pub fn write(&self, personal: &Personal<'_>, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.head.as_bytes());
-        out.extend_from_slice(
-            header::mailbox("To", personal.name, personal.to.as_str()).as_bytes(),
-        );
-        out.extend_from_slice(format!("Message-ID: {}\r\n", personal.message_id).as_bytes());
+    pub fn write(&self, personal: &Personal<'_>, out: &mut String) {
+        out.push_str(&self.head);
+        out.push_str(&header::mailbox("To", personal.name, personal.to.as_str()));
+        out.push_str("Message-ID: ");
+        out.push_str(personal.message_id);
+        out.push_str("\r\n");
         let url = format!("<{}>", personal.unsubscribe_url);
         let mailto = self
             .mailto
@@ -163,22 +163,22 @@ impl MessageTemplate {
         let links: Vec<&str> = std::iter::once(url.as_str())
             .chain(mailto.as_deref())
             .collect();
-        out.extend_from_slice(header::fold_list("List-Unsubscribe", &links, ",").as_bytes());
-        out.extend_from_slice(b"\r\n");
+        out.push_str(&header::fold_list("List-Unsubscribe", &links, ","));
+        out.push_str("\r\n");
         let greeting = personal.greeting.unwrap_or_default();
-        out.extend_from_slice(self.text_head.as_bytes());
+        out.push_str(&self.text_head);
         self.text.write(out, &|slot| match slot {
             Slot::Unsubscribe => personal.unsubscribe_url,
             Slot::Greeting => greeting,
         });
-        out.extend_from_slice(self.html_head.as_bytes());
+        out.push_str(&self.html_head);
         let html_url = handlebars::html_escape(personal.unsubscribe_url);
         let html_greeting = handlebars::html_escape(greeting);
         self.html.write(out, &|slot| match slot {
             Slot::Unsubscribe => &html_url,
             Slot::Greeting => &html_greeting,
         });
-        out.extend_from_slice(self.tail.as_bytes());
+        out.push_str(&self.tail);
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Notice<'a> {
 
 impl Notice<'_> {
     /// The message as it goes on the wire (CRLF line ends, UTF-8 text encoded for 7-bit).
-    pub fn build(&self) -> Vec<u8> {
+    pub fn build(&self) -> String {
         let identity = self.identity;
         let body = encoding::encode(self.text);
         let mut out = String::new();
@@ -49,6 +49,6 @@ impl Notice<'_> {
         if !out.ends_with("\r\n") {
             out.push_str("\r\n");
         }
-        out.into_bytes()
+        out
     }
 }

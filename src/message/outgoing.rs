@@ -16,7 +16,7 @@ pub struct Outgoing {
     /// Who it goes from and to, for `MAIL FROM` and `RCPT TO`.
     pub envelope: Envelope,
     /// The message as it goes on the wire.
-    pub bytes: Vec<u8>,
+    pub message: String,
 }
 
 /// A dispatched message's return path: `bounce+TOKEN@…` for its volume and reader.
@@ -42,12 +42,12 @@ pub struct Assembly<'a> {
 }
 
 impl Assembly<'_> {
-    /// Signs `bytes`, the message to `to` whose Message-ID is `message_id`, and puts it in
+    /// Signs `message`, the message to `to` whose Message-ID is `message_id`, and puts it in
     /// its envelope.
-    pub fn seal(&self, to: &Address, message_id: &str, bytes: Vec<u8>) -> Outgoing {
-        let bytes = match self.dkim {
-            Some(dkim) => dkim.sign(bytes),
-            None => bytes,
+    pub fn seal(&self, to: &Address, message_id: &str, message: String) -> Outgoing {
+        let message = match self.dkim {
+            Some(dkim) => dkim.sign(message),
+            None => message,
         };
         let from = match self.return_path {
             Some(r) => verp::envelope_sender(r.bounce, r.signer, r.volume, to),
@@ -59,7 +59,7 @@ impl Assembly<'_> {
                 to: to.clone(),
                 message_id: message_id.to_owned(),
             },
-            bytes,
+            message,
         }
     }
 }

@@ -108,16 +108,14 @@ impl SplicedPart {
     }
 
     /// Appends the encoded part with each slot filled by `value`.
-    pub(crate) fn write<'v>(&self, out: &mut Vec<u8>, value: &dyn Fn(Slot) -> &'v str) {
+    pub(crate) fn write<'v>(&self, out: &mut String, value: &dyn Fn(Slot) -> &'v str) {
         match self.encoding {
             TransferEncoding::QuotedPrintable => {
                 for (i, chunk) in self.chunks.iter().enumerate() {
                     if i > 0 {
-                        out.extend_from_slice(
-                            qp_segment(value(self.slots[i - 1]), false).as_bytes(),
-                        );
+                        out.push_str(&qp_segment(value(self.slots[i - 1]), false));
                     }
-                    out.extend_from_slice(chunk.encoded[0].1.as_bytes());
+                    out.push_str(&chunk.encoded[0].1);
                 }
             }
             TransferEncoding::Base64 => {
@@ -133,7 +131,7 @@ impl SplicedPart {
                         Some(&chunk.encoded),
                     );
                 }
-                out.extend_from_slice(encoding::base64(&pending).as_bytes());
+                out.push_str(&encoding::base64(&pending));
             }
         }
     }
@@ -143,11 +141,11 @@ impl SplicedPart {
 /// exactly as a [`SplicedPart`] splices them: the reference that splicing must equal.
 #[cfg(test)]
 pub(crate) fn encode_segments(encoding: TransferEncoding, segments: &[&str]) -> String {
-    let mut out = Vec::new();
+    let mut out = String::new();
     match encoding {
         TransferEncoding::QuotedPrintable => {
             for (i, segment) in segments.iter().enumerate() {
-                out.extend_from_slice(qp_segment(segment, i + 1 == segments.len()).as_bytes());
+                out.push_str(&qp_segment(segment, i + 1 == segments.len()));
             }
         }
         TransferEncoding::Base64 => {
@@ -160,10 +158,10 @@ pub(crate) fn encode_segments(encoding: TransferEncoding, segments: &[&str]) -> 
                     base64_chunk(&mut out, &mut pending, bytes.as_bytes(), None);
                 }
             }
-            out.extend_from_slice(encoding::base64(&pending).as_bytes());
+            out.push_str(&encoding::base64(&pending));
         }
     }
-    String::from_utf8(out).expect("transfer encodings are ASCII")
+    out
 }
 
 /// One quoted-printable segment, ending with a soft line break unless it is the last or
@@ -188,7 +186,7 @@ fn aligned_run(raw: &[u8], need: usize) -> (usize, String) {
 /// boundary with the chunk's first bytes, writes it, writes the chunk's aligned run (from
 /// `cache` when given), and keeps the chunk's last bytes pending.
 fn base64_chunk(
-    out: &mut Vec<u8>,
+    out: &mut String,
     pending: &mut Vec<u8>,
     raw: &[u8],
     cache: Option<&[(usize, String)]>,
@@ -199,7 +197,7 @@ fn base64_chunk(
         return;
     }
     pending.extend_from_slice(&raw[..need]);
-    out.extend_from_slice(encoding::base64(pending).as_bytes());
+    out.push_str(&encoding::base64(pending));
     pending.clear();
     let fresh;
     let (end, run) = match cache {
@@ -209,7 +207,7 @@ fn base64_chunk(
             (fresh.0, fresh.1.as_str())
         }
     };
-    out.extend_from_slice(run.as_bytes());
+    out.push_str(run);
     pending.extend_from_slice(&raw[end..]);
 }
 
@@ -222,7 +220,7 @@ mod tests {
 
     fn spliced(text: &str, url: &str, name: &str) -> (TransferEncoding, String, String) {
         let part = SplicedPart::new(text, &PLACEHOLDERS);
-        let mut out = Vec::new();
+        let mut out = String::new();
         part.write(&mut out, &|slot| {
             if slot == Slot::Greeting { name } else { url }
         });
@@ -233,7 +231,7 @@ mod tests {
             segments.push(chunk);
         }
         let reference = encode_segments(part.encoding(), &segments);
-        (part.encoding(), String::from_utf8(out).unwrap(), reference)
+        (part.encoding(), out, reference)
     }
 
     #[test]

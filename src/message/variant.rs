@@ -37,8 +37,8 @@ impl Variant {
         }
     }
 
-    /// The bytes of the message to the reader `personal` describes.
-    pub fn build(&self, personal: &super::Personal<'_>) -> Vec<u8> {
+    /// The message to the reader `personal` describes, as it goes on the wire.
+    pub fn build(&self, personal: &super::Personal<'_>) -> String {
         self.template(personal.greeting.is_some()).build(personal)
     }
 }

@@ -173,7 +173,7 @@ async fn send(app: &App, mail: anyhow::Result<Mail>) -> bool {
     let mut transport = app.transport.lock().await;
     // No ledger: nothing to mark before the body goes.
     let sent = transport
-        .send(&sealed.envelope, &sealed.bytes, Unrecorded)
+        .send(&sealed.envelope, &sealed.message, Unrecorded)
         .await;
     drop(transport);
     match sent {

@@ -147,7 +147,7 @@ pub trait Transport {
     fn send(
         &mut self,
         envelope: &Envelope,
-        message: &[u8],
+        message: &str,
         mark: impl Mark,
     ) -> impl Future<Output = Result<Delivery, SendError>> + Send;
 
@@ -190,7 +190,7 @@ impl Transport for Configured {
     async fn send(
         &mut self,
         envelope: &Envelope,
-        message: &[u8],
+        message: &str,
         mark: impl Mark,
     ) -> Result<Delivery, SendError> {
         match self {

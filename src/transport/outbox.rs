@@ -19,7 +19,7 @@ impl Outbox {
         Self { dir }
     }
 
-    fn write(&self, envelope: &Envelope, message: &[u8]) -> anyhow::Result<PathBuf> {
+    fn write(&self, envelope: &Envelope, message: &str) -> anyhow::Result<PathBuf> {
         // The Message-ID's hash names the files: unique per message, no address in the name.
         let stem = envelope
             .message_id
@@ -28,7 +28,7 @@ impl Outbox {
             .next()
             .unwrap_or("message");
         let eml = self.dir.join(format!("{stem}.eml"));
-        crate::private::write(&eml, message)?;
+        crate::private::write(&eml, message.as_bytes())?;
         let json = serde_json::json!({
             "mail_from": envelope.from,
             "rcpt_to": [envelope.to.as_str()],
@@ -44,7 +44,7 @@ impl Transport for Outbox {
     async fn send(
         &mut self,
         envelope: &Envelope,
-        message: &[u8],
+        message: &str,
         mark: impl Mark,
     ) -> Result<Delivery, SendError> {
         if !mark.durable().await {

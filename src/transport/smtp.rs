@@ -200,7 +200,7 @@ impl Smtp {
         &self,
         connection: &mut Connection,
         envelope: &Envelope,
-        message: &[u8],
+        message: &str,
         mut mark: impl Mark,
     ) -> Result<Delivery, Failure> {
         let address = |a: &str| {
@@ -326,7 +326,7 @@ impl Transport for Smtp {
     async fn send(
         &mut self,
         envelope: &Envelope,
-        message: &[u8],
+        message: &str,
         mark: impl Mark,
     ) -> Result<Delivery, SendError> {
         self.check_policy()?;

@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 use crate::ledger::Entry;
 use crate::transport::Envelope;
 
-/// One recipient's envelope and message bytes, or why they could not be built.
-pub(crate) type Built = anyhow::Result<(Envelope, Vec<u8>)>;
+/// One recipient's envelope and message, or why they could not be built.
+pub(crate) type Built = anyhow::Result<(Envelope, String)>;
 
-/// Builds one recipient's envelope and message bytes.
+/// Builds one recipient's envelope and message.
 pub(crate) type BuildMessage = dyn Fn(&Entry) -> Built + Send + Sync;
 
 /// A message asked of the pool.

@@ -27,10 +27,10 @@ struct Script {
 struct Fake(Arc<Script>);
 
 impl Transport for Fake {
-    async fn send(&mut self, envelope: &Envelope, message: &[u8], mark: impl Mark) -> Answer {
+    async fn send(&mut self, envelope: &Envelope, message: &str, mark: impl Mark) -> Answer {
         assert_eq!(
             message,
-            envelope.to.as_str().as_bytes(),
+            envelope.to.as_str(),
             "each row gets its own message"
         );
         let script = &self.0;
@@ -117,7 +117,7 @@ async fn run(
                     to: e.address.clone(),
                     message_id: e.message_id.clone(),
                 };
-                Ok((envelope, e.address.to_string().into_bytes()))
+                Ok((envelope, e.address.to_string()))
             }),
             script.pooled,
         )

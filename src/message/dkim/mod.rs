@@ -125,8 +125,8 @@ impl Signer {
     /// message is built with room to spare for them). A message that does not split into a
     /// header and a body (never one we built) is returned unsigned, and a verifier will say
     /// so.
-    pub fn sign(&self, mut message: Vec<u8>) -> Vec<u8> {
-        let Some((fields, body)) = canon::split(&message) else {
+    pub fn sign(&self, mut message: String) -> String {
+        let Some((fields, body)) = canon::split(message.as_bytes()) else {
             return message;
         };
         let mut hash = Sha256::new();
@@ -154,7 +154,7 @@ impl Signer {
         for field in &signed {
             canon::header(&mut headers, field, true);
         }
-        let mut out = Vec::with_capacity(1024);
+        let mut out = String::with_capacity(1024);
         for (selector, key) in &self.keys {
             let unsigned = format!(
                 "v=1; a={}; c=relaxed/relaxed; d={}; s={selector};\r\n\th={};\r\n\tbh={body_hash};\r\n\tb=",
@@ -169,25 +169,29 @@ impl Signer {
             };
             canon::header(&mut data, &field, false);
             let signature = STANDARD.encode(key.sign(&data));
-            out.extend_from_slice(b"DKIM-Signature: ");
-            out.extend_from_slice(unsigned.as_bytes());
+            out.push_str("DKIM-Signature: ");
+            out.push_str(&unsigned);
             fold(&mut out, &signature);
         }
-        message.splice(..0, out);
+        message.insert_str(0, &out);
         message
     }
 }
 
 /// Appends `value` in chunks of 72 characters, each continuation indented, then CRLF, so
 /// that no line passes 78: whitespace inside `b=` is ignored by verifiers.
-fn fold(out: &mut Vec<u8>, value: &str) {
-    for (i, chunk) in value.as_bytes().chunks(72).enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b"\r\n\t ");
+fn fold(out: &mut String, value: &str) {
+    let mut rest = value;
+    while !rest.is_empty() {
+        // base64 is ASCII: any byte is a character boundary.
+        let (chunk, tail) = rest.split_at(rest.len().min(72));
+        if rest.len() < value.len() {
+            out.push_str("\r\n\t ");
         }
-        out.extend_from_slice(chunk);
+        out.push_str(chunk);
+        rest = tail;
     }
-    out.extend_from_slice(b"\r\n");
+    out.push_str("\r\n");
 }
 
 #[cfg(test)]

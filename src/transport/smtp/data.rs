@@ -1,46 +1,28 @@
 //! The mail data (RFC 5321 §4.1.1.4): the body, dot-stuffed, then the line holding a single
 //! dot that ends it, sent once the message's in-flight mark is durable.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::response::Severity;
 
-use super::{Failure, Smtp, expect, transient};
+use super::{Failure, Smtp, expect};
 use crate::transport::{Delivery, Reply, SendError, Stage};
 
+/// Room for the dots a body's lines may need, beside the final dot's 5 bytes: a message of
+/// ours has a handful of lines that begin with one.
+const STUFFING_ROOM: usize = 64;
+
 impl Smtp {
-    /// The body and the final dot; a failure after the whole body was written, before the
-    /// reply, is ambiguous.
+    /// The body and the final dot, in one write. Once that write has begun a failure cannot
+    /// tell which bytes arrived, so any failure before the reply is ambiguous.
     pub(super) async fn body(
         &self,
         connection: &mut AsyncSmtpConnection,
-        message: &[u8],
+        message: &str,
     ) -> Result<Delivery, Failure> {
-        let (result, sent) = match std::str::from_utf8(message) {
-            // Our messages are ASCII. lettre's dot-stuffing copies a body a byte at a time,
-            // the largest cost of a send; `Stuffed` copies it once, between the dots that
-            // begin lines, and it goes out with the final dot as one write. Once that write
-            // has begun a failure cannot tell which bytes arrived, so it counts as ambiguous.
-            Ok(text) => {
-                let data = Stuffed(text);
-                let sent = tokio::time::timeout(self.timeout, connection.command(data)).await;
-                (sent, true)
-            }
-            // lettre writes the parts, then the final dot, then reads the reply. The
-            // iterator is drained just before the dot: from then on a failure is ambiguous.
-            Err(_) => {
-                let body_sent = AtomicBool::new(false);
-                let body = message.strip_suffix(b"\r\n").unwrap_or(message);
-                let parts = std::iter::once(body).chain(std::iter::from_fn(|| {
-                    body_sent.store(true, Ordering::SeqCst);
-                    None
-                }));
-                let result =
-                    tokio::time::timeout(self.timeout, connection.message_iter(parts)).await;
-                (result, body_sent.load(Ordering::SeqCst))
-            }
-        };
+        // lettre's own `message` dot-stuffs a copy a byte at a time. The data is stuffed
+        // here, once, and `command` copies a `&str` into one allocation of its size.
+        let data = stuffed(message);
+        let result = tokio::time::timeout(self.timeout, connection.command(data.as_str())).await;
         match result {
             Ok(Ok(reply)) => {
                 expect(Stage::FinalReply, &reply, Severity::PositiveCompletion)?;
@@ -59,56 +41,42 @@ impl Smtp {
                 };
                 Err((error, true))
             }
-            Ok(Err(e)) if sent => Err((
+            Ok(Err(e)) => Err((
                 SendError::Ambiguous {
                     reply: Reply::none(e.to_string()),
                 },
                 false,
             )),
-            Err(_) if sent => Err((
+            Err(_) => Err((
                 SendError::Ambiguous {
                     reply: Reply::none(format!("no reply within {} s", self.timeout.as_secs())),
                 },
-                false,
-            )),
-            Ok(Err(e)) => Err((transient(Stage::Data, Reply::none(e.to_string())), false)),
-            Err(_) => Err((
-                transient(
-                    Stage::Data,
-                    Reply::none(format!(
-                        "the body could not be sent within {} s",
-                        self.timeout.as_secs()
-                    )),
-                ),
                 false,
             )),
         }
     }
 }
 
-/// A message as it goes after `DATA` (RFC 5321 §4.5.2): a dot that begins a line doubled,
-/// the body ended by CRLF and the final `.` line. lettre writes it as it formats, so the
-/// stuffed body is built once, in the buffer lettre sends, between the dots found by
-/// `memmem` (a message of ours has a handful of lines that begin with one).
-struct Stuffed<'a>(&'a str);
-
-impl std::fmt::Display for Stuffed<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let body = self.0.strip_suffix("\r\n").unwrap_or(self.0);
-        let mut start = 0;
-        if body.starts_with('.') {
-            f.write_str(".")?;
-        }
-        for at in memchr::memmem::find_iter(body.as_bytes(), b"\r\n.") {
-            // Up to and including the CRLF, then the extra dot; `at + 2` is an ASCII
-            // boundary, so the slices are whole characters.
-            f.write_str(&body[start..at + 2])?;
-            f.write_str(".")?;
-            start = at + 2;
-        }
-        f.write_str(&body[start..])?;
-        f.write_str("\r\n.\r\n")
+/// `message` as it goes after `DATA` (RFC 5321 §4.5.2): a dot that begins a line doubled,
+/// the body ended by CRLF and the final `.` line. The body is copied once, in runs between
+/// the dots that begin lines (found by `memmem`), into a buffer of its size.
+fn stuffed(message: &str) -> String {
+    let body = message.strip_suffix("\r\n").unwrap_or(message);
+    let mut out = String::with_capacity(body.len() + "\r\n.\r\n".len() + STUFFING_ROOM);
+    if body.starts_with('.') {
+        out.push('.');
     }
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(body.as_bytes(), b"\r\n.") {
+        // Up to and including the CRLF, then the extra dot; `at + 2` is an ASCII
+        // boundary, so the slices are whole characters.
+        out.push_str(&body[start..at + 2]);
+        out.push('.');
+        start = at + 2;
+    }
+    out.push_str(&body[start..]);
+    out.push_str("\r\n.\r\n");
+    out
 }
 
 #[cfg(test)]
@@ -119,14 +87,10 @@ mod tests {
     use tokio::net::TcpListener;
     use tokio::sync::oneshot;
 
-    use super::Stuffed;
+    use super::stuffed;
     use crate::audience::Address;
     use crate::settings::{Security, SmtpRoute};
     use crate::transport::{Envelope, Mark, SendError, Smtp, Stage, Transport as _};
-
-    fn stuffed(message: &str) -> String {
-        Stuffed(message).to_string()
-    }
 
     #[test]
     fn stuffs_dots_that_begin_lines_as_lettre_does() {
@@ -225,7 +189,7 @@ mod tests {
 
     /// Sends `message` to [`relay`], whose mark says `durable`: what the transport answered
     /// and what the relay saw.
-    async fn send(message: &[u8], durable: bool) -> (Result<(), SendError>, Ending) {
+    async fn send(message: &str, durable: bool) -> (Result<(), SendError>, Ending) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tell, told) = oneshot::channel();
@@ -251,20 +215,20 @@ mod tests {
 
     /// A message of about `size` bytes with no line that begins with a dot (so that its data
     /// is the message itself and the final dot), its last line holding `last`.
-    fn message(size: usize, last: &[u8]) -> Vec<u8> {
-        let mut message = b"Subject: hello\r\n\r\n".to_vec();
+    fn message(size: usize, last: &str) -> String {
+        let mut message = "Subject: hello\r\n\r\n".to_owned();
         while message.len() < size {
-            message.extend_from_slice(b"a line of the body, long enough to fill the message.\r\n");
+            message.push_str("a line of the body, long enough to fill the message.\r\n");
         }
-        message.extend_from_slice(last);
-        message.extend_from_slice(b"\r\n");
+        message.push_str(last);
+        message.push_str("\r\n");
         message
     }
 
     #[tokio::test]
     async fn the_body_waits_for_its_mark_to_be_durable() {
         // Larger than a socket's first buffer: the body goes out in several writes.
-        for message in [message(400_000, b"the end."), message(2_000, b"caf\xe9")] {
+        for message in [message(400_000, "the end."), message(2_000, "café")] {
             let (sent, ending) = send(&message, true).await;
             assert!(sent.is_ok(), "{sent:?}");
             assert_eq!(ending, Ending::Dot);
@@ -273,7 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_mark_that_cannot_be_written_sends_nothing_and_drops_the_connection() {
-        let (sent, ending) = send(&message(2_000, b"end"), false).await;
+        let (sent, ending) = send(&message(2_000, "end"), false).await;
         let Err(SendError::Transient { stage, reply }) = sent else {
             panic!("not sent, so not ambiguous: {sent:?}");
         };
