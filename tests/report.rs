@@ -2,7 +2,7 @@
 //! through each channel of the volume's links (one-click, the page, the preferences page, a
 //! `mailto:` mail), a bounce to the message's return path, and `report --json` counting
 //! exactly what the test did; an old link without the volume still unsubscribes, and is
-//! told apart.
+//! told apart, and so is a link that names the volume for somebody it never went to.
 
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ use crate::bounces::{import, mailto_subject, message_to, run, verp_project};
 use crate::serve::unsubscribe_url;
 use crate::support::Project;
 use crate::support::dispatching::dispatch;
-use crate::support::serve::{Serve, path_of};
+use crate::support::serve::{Serve, path_of, token};
 
 /// The six subscribers: the two of the example file and four more.
 const READERS: [&str; 6] = [
@@ -97,6 +97,13 @@ fn report_counts_what_the_volume_did_and_each_channel_of_its_links() {
     // A link of an older message, without the volume, still works, tied to no volume.
     let old = links[5].trim_end_matches("?v=11");
     assert_eq!(serve.one_click(old).status, 200);
+    // The volume is in the clear: a link naming volume 11 for a reader it never went to (the
+    // editor is on the list, in no segment of the dispatch) is heard, and not counted
+    // toward the volume.
+    let stranger = "editor@example.org";
+    let named = links[0].replace(&token(ana), &token(stranger));
+    assert!(named.ends_with("?v=11") && named != links[0], "{named}");
+    assert_eq!(serve.one_click(&named).status, 200);
     serve.kill();
     project.write(
         "inbox/mailto.eml",
@@ -116,6 +123,7 @@ fn report_counts_what_the_volume_did_and_each_channel_of_its_links() {
         (r2, "unsubscribed  mailto"),
         (r3, "bounced (user-unknown)  bounce"),
         (r4, "unsubscribed  one-click"),
+        (stranger, "unsubscribed  one-click"),
     ] {
         assert!(
             list.lines()

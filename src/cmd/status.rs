@@ -48,7 +48,9 @@ impl Dispatched {
         if let (Some(store), Some(first)) = (store, self.dispatches.first()) {
             let since = Timestamp(first.started_at / 1000);
             report.returns.unverified = store.unverified_since(since)?;
-            report.returns.unsubscribed = store.unsubscribes(self.number)?;
+            report.returns.unsubscribed = store.unsubscribes(self.number, &|address| {
+                self.ledger.received(self.number, address)
+            })?;
         }
         Ok(report)
     }

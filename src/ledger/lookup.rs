@@ -26,6 +26,18 @@ impl Ledger {
         parsed(rows)
     }
 
+    /// Whether a message of `volume` went (or may have gone: ambiguous) to `address`.
+    pub(crate) fn received(&self, volume: u32, address: &str) -> anyhow::Result<bool> {
+        let found = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM recipients WHERE volume = ?1 AND address = ?2
+                 AND state IN ('sent', 'ambiguous')",
+            )?
+            .exists(rusqlite::params![volume, address])?;
+        Ok(found)
+    }
+
     /// The recipient and volume of the message whose Message-ID is `id` (with its angle
     /// brackets), if we sent it.
     pub(crate) fn sent_as(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {

@@ -266,7 +266,8 @@ fn unsubscribes_are_counted_by_the_volume_and_channel_that_brought_them() {
             })
         })
         .unwrap();
-    let twelve = store.unsubscribes(12).unwrap();
+    let everyone = |_: &str| Ok(true);
+    let twelve = store.unsubscribes(12, &everyone).unwrap();
     let expected = Unsubscribes {
         one_click: 1,
         page: 2,
@@ -275,6 +276,30 @@ fn unsubscribes_are_counted_by_the_volume_and_channel_that_brought_them() {
     };
     assert_eq!(twelve, expected);
     assert_eq!(twelve.total(), 4);
-    assert_eq!(store.unsubscribes(11).unwrap().mailto, 1);
-    assert_eq!(store.unsubscribes(13).unwrap(), Unsubscribes::default());
+    assert_eq!(store.unsubscribes(11, &everyone).unwrap().mailto, 1);
+    assert_eq!(
+        store.unsubscribes(13, &everyone).unwrap(),
+        Unsubscribes::default()
+    );
+    // A link names its volume in the clear: the count keeps only the readers it went to.
+    let asked = std::cell::RefCell::new(Vec::new());
+    let not_r1 = |address: &str| {
+        asked.borrow_mut().push(address.to_owned());
+        Ok(address != reader(1).as_str())
+    };
+    let twelve = store.unsubscribes(12, &not_r1).unwrap();
+    assert_eq!(twelve.page, 1, "{twelve:?}");
+    assert_eq!(twelve.total(), 3);
+    let mut asked = asked.into_inner();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            "r0@example.org",
+            "r1@example.org",
+            "r2@example.org",
+            "r3@example.org"
+        ],
+        "each unsubscribe tied to volume 12 is checked, by its address"
+    );
 }

@@ -69,22 +69,31 @@ impl Tx<'_> {
 
 impl Store {
     /// The unsubscribes that came through `volume`'s links, by channel (none in a store
-    /// made before volumes were recorded).
-    pub fn unsubscribes(&self, volume: u32) -> anyhow::Result<Unsubscribes> {
+    /// made before volumes were recorded). A link names its volume in the clear, so one
+    /// counts only for an address `received` says the volume went to: a reader who edits
+    /// the number is heard all the same, and counted under no volume.
+    pub fn unsubscribes(
+        &self,
+        volume: u32,
+        received: &dyn Fn(&str) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<Unsubscribes> {
         let mut found = Unsubscribes::default();
         if !has_table(&self.conn, "event_volumes")? {
             return Ok(found);
         }
         let prefix = format!("suppressed ({}", Reason::Unsubscribed);
         let mut stmt = self.conn.prepare(
-            "SELECT e.source, count(*) FROM events e JOIN event_volumes v ON v.event = e.id
-             WHERE v.volume = ?1 AND substr(e.change, 1, length(?2)) = ?2 GROUP BY e.source",
+            "SELECT e.source, e.address FROM events e JOIN event_volumes v ON v.event = e.id
+             WHERE v.volume = ?1 AND substr(e.change, 1, length(?2)) = ?2",
         )?;
         let rows = stmt.query_map(params![volume, prefix], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
         for row in rows {
-            let (source, count) = row?;
+            let (source, address) = row?;
+            if !received(&address)? {
+                continue;
+            }
             let slot =
                 match Source::from_word(&source).ok_or_else(|| bad_value("source", &source))? {
                     Source::OneClick => &mut found.one_click,
@@ -93,7 +102,7 @@ impl Store {
                     Source::Mailto => &mut found.mailto,
                     _ => continue,
                 };
-            *slot += u64::try_from(count).unwrap_or_default();
+            *slot += 1;
         }
         Ok(found)
     }
