@@ -48,13 +48,12 @@ pub fn unsubscribe_url(message: &str) -> String {
 }
 
 fn plan(project: &Project) -> Value {
-    let mut plan = project.command(&[
-        "plan",
-        "volumes/011.toml",
-        "--segment",
-        "subscribers",
-        "--json",
-    ]);
+    plan_of(project, "subscribers")
+}
+
+/// `plan --json` of the sample volume for `segment`.
+fn plan_of(project: &Project, segment: &str) -> Value {
+    let mut plan = project.command(&["plan", "volumes/011.toml", "--segment", segment, "--json"]);
     plan.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
     let run = crate::support::Run::from(plan.output().expect("run plan"));
     assert_eq!(run.status, 0, "{}", run.stderr);
@@ -281,6 +280,41 @@ fn signup_mails_a_confirmation_whose_get_changes_nothing_and_whose_post_subscrib
         serve.form(&path, "").status,
         400,
         "a used confirmation is spent"
+    );
+}
+
+#[test]
+fn a_reader_who_ticks_no_topic_gets_every_pick_whatever_their_segments_filter() {
+    let project = with_recipients();
+    // policy@ is in chips-watch only, whose `topics_any` is chips and trade.
+    assert_eq!(
+        variants(&plan_of(&project, "chips-watch")),
+        ["topics:chips,trade 1"]
+    );
+    let serve = Serve::start(&project);
+    let policy = format!("/preferences/{}", token("policy@example.org"));
+    assert_eq!(serve.form(&policy, "topics=chips&action=save").status, 303);
+    assert_eq!(
+        variants(&plan_of(&project, "chips-watch")),
+        ["topics:chips 1"]
+    );
+    // The page says "Tick none to get every pick": the reader's word, not the segment's.
+    assert!(
+        serve
+            .get(&policy)
+            .body
+            .contains("Tick none to get every pick")
+    );
+    assert_eq!(serve.form(&policy, "action=save").status, 303);
+    assert!(!serve.get(&policy).body.contains(" checked"));
+    assert_eq!(variants(&plan_of(&project, "chips-watch")), ["all 1"]);
+    let explain = project
+        .ok(&["recipients", "--explain", "policy@example.org"])
+        .stdout;
+    assert!(
+        explain.contains("\n  topics: every pick, by their own choice\n")
+            && explain.contains("gets a volume with every pick"),
+        "{explain}"
     );
 }
 

@@ -171,7 +171,7 @@ impl Audience {
             .collect()
     }
 
-    /// The topics a recipient chose, if any.
+    /// The topics a recipient chose, if any: empty when they chose every pick.
     pub fn chosen_topics(&self, recipient: &Recipient) -> Option<BTreeSet<&str>> {
         let ids = self.topic_sets.get(recipient.topics)?;
         Some(ids.iter().map(|&t| &*self.topics[usize::from(t)]).collect())

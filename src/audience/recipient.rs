@@ -87,6 +87,11 @@ pub(crate) struct TopicSets {
 }
 
 impl TopicSets {
+    /// The reference for a reader who chose no topic in particular (in the store, through
+    /// the preferences or sign-up page: "tick none to get every pick"). Unlike 0, no choice,
+    /// it overrides the segments' `topics_any`.
+    pub(crate) const EVERY: u32 = u32::MAX;
+
     /// The reference to `topics` (sorted and deduplicated here) for [`Recipient::topics`];
     /// 0 for none.
     pub(crate) fn intern(&mut self, mut topics: Vec<u16>) -> u32 {
@@ -105,8 +110,11 @@ impl TopicSets {
         id
     }
 
-    /// The topic ids a reference names, `None` for none.
+    /// The topic ids a reference names, `None` for none; empty for [`Self::EVERY`].
     pub(crate) fn get(&self, id: u32) -> Option<&[u16]> {
+        if id == Self::EVERY {
+            return Some(&[]);
+        }
         let i = usize::try_from(id.checked_sub(1)?).ok()?;
         self.sets.get(i).map(|s| &**s)
     }

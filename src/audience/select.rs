@@ -144,6 +144,9 @@ impl<'a> Selection<'a> {
     pub fn reader_key(&self, recipient: &Recipient) -> VariantKey {
         let audience = self.audience;
         if let Some(chosen) = audience.chosen_topics(recipient) {
+            if chosen.is_empty() {
+                return VariantKey::all();
+            }
             return VariantKey::topics(chosen);
         }
         let mut topics = Vec::new();

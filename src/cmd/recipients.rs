@@ -121,6 +121,7 @@ fn explain(
 /// files'); where they came from is in the history below.
 fn topics(audience: &Audience, recipient: &Recipient) -> String {
     match audience.chosen_topics(recipient) {
+        Some(topics) if topics.is_empty() => "every pick, by their own choice".to_owned(),
         Some(topics) => topics.into_iter().collect::<Vec<_>>().join(", "),
         None => "none chosen (the segments decide)".to_owned(),
     }

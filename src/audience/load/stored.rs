@@ -2,6 +2,7 @@
 //! signed up for, and readers' own topic choices override the topics the files give.
 
 use super::{Loader, Place, Row};
+use crate::audience::recipient::TopicSets;
 use crate::audience::store::{Reader, STORE_FILE, TopicChoice};
 use crate::diag::Diagnostic;
 
@@ -52,14 +53,19 @@ impl Loader<'_> {
         }
     }
 
-    /// A reader's own topics replace the files' (an empty choice means every pick).
+    /// A reader's own topics replace the files' and their segments' (an empty choice means
+    /// every pick).
     fn choose_topics(&mut self, choice: &TopicChoice, file: u16) {
         let Some(i) = self.index.find(&self.recipients, &choice.address.key()) else {
             return;
         };
-        let values: Vec<&str> = choice.topics.iter().map(String::as_str).collect();
-        let ids = self.topic_ids(&values, file, &|_| None);
-        let topics = self.topic_sets.intern(ids);
+        let topics = if choice.topics.is_empty() {
+            TopicSets::EVERY
+        } else {
+            let values: Vec<&str> = choice.topics.iter().map(String::as_str).collect();
+            let ids = self.topic_ids(&values, file, &|_| None);
+            self.topic_sets.intern(ids)
+        };
         self.recipients[usize::try_from(i).expect("u32 fits usize")].topics = topics;
     }
 }
