@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostics, display_path};
-use crate::layout::{Layout, MJML_TEMPLATE};
+use crate::layout::{Layout, MJML_TEMPLATE, SUMMARY_MAX};
 use crate::lint;
 use crate::project::Project;
 use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
@@ -103,7 +103,7 @@ pub fn compose_with(
         summary_max: Some(
             layout
                 .as_ref()
-                .map_or(volume::SUMMARY_MAX, |l| l.data.copy.summary_max),
+                .map_or(SUMMARY_MAX, |l| l.data.copy.summary_max),
         ),
     };
     volume.check(&checks, &mut result.diags);

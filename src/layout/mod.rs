@@ -98,6 +98,10 @@ pub struct LayoutData {
     pub copy: CopyBounds,
 }
 
+/// The longest summary, in characters, when the layout names no bound: a paragraph a reader
+/// takes in at a glance.
+pub const SUMMARY_MAX: usize = 400;
+
 /// Bounds on a volume's copy that the layout's design sets (`[copy]` in `layout.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -116,7 +120,7 @@ impl Default for CopyBounds {
 }
 
 fn summary_max() -> usize {
-    crate::volume::SUMMARY_MAX
+    SUMMARY_MAX
 }
 
 /// An image with a link.

@@ -4,11 +4,33 @@
 //! it belongs to a volume's dispatch. One assembly, so that no kind of mail leaves unsigned or
 //! with another return path than the rest.
 
+use super::Personal;
 use super::dkim::Signer as Dkim;
 use crate::audience::Address;
-use crate::transport::Envelope;
 use crate::unsubscribe::Signer;
 use crate::verp;
+
+/// The SMTP envelope of one message: our sender and exactly one recipient.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// `MAIL FROM`.
+    pub from: String,
+    /// `RCPT TO`: the one recipient.
+    pub to: Address,
+    /// The message's Message-ID, with its angle brackets.
+    pub message_id: String,
+}
+
+impl Envelope {
+    /// The envelope of the message to `personal`, from `from`.
+    pub fn new(from: &str, personal: &Personal<'_>) -> Self {
+        Self {
+            from: from.to_owned(),
+            to: personal.to.clone(),
+            message_id: personal.message_id.to_owned(),
+        }
+    }
+}
 
 /// A message ready for the transport.
 #[derive(Debug, Clone)]

@@ -16,30 +16,10 @@ pub use outbox::Outbox;
 pub use reply::{Reply, Status, mask_addresses};
 pub use smtp::Smtp;
 
-use crate::audience::Address;
+/// The envelope a transport takes with each message.
+pub use crate::message::outgoing::Envelope;
+
 use crate::settings::{Route, Sending};
-
-/// The SMTP envelope of one message: our sender and exactly one recipient.
-#[derive(Debug, Clone)]
-pub struct Envelope {
-    /// `MAIL FROM`.
-    pub from: String,
-    /// `RCPT TO`: the one recipient.
-    pub to: Address,
-    /// The message's Message-ID, with its angle brackets.
-    pub message_id: String,
-}
-
-impl Envelope {
-    /// The envelope of the message to `personal`, from `from`.
-    pub fn new(from: &str, personal: &crate::message::Personal<'_>) -> Self {
-        Self {
-            from: from.to_owned(),
-            to: personal.to.clone(),
-            message_id: personal.message_id.to_owned(),
-        }
-    }
-}
 
 /// Where a message went.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ mod validate;
 
 pub use folder::{files, is_draft_text};
 pub use older::Older;
-pub use validate::{Checks, SUMMARY_MAX};
+pub use validate::Checks;
 
 use std::path::Path;
 

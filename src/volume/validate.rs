@@ -27,10 +27,6 @@ const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
 /// The longest preheader most inbox previews show in full.
 pub(crate) const PREHEADER_MAX: usize = 130;
 
-/// The longest summary, in characters, when the layout names no bound: a paragraph a reader
-/// takes in at a glance.
-pub const SUMMARY_MAX: usize = 400;
-
 /// What checking a volume needs besides the volume: the project's and the layout's
 /// expectations, and the volume before it.
 #[derive(Debug, Clone, Copy, Default)]
