@@ -2,7 +2,7 @@
 //! distinct `http(s)` hrefs of the full volume's HTML part in order, so that a link's place
 //! is the same in every topic variant and every resumed run.
 
-use crate::message::Rendered;
+use crate::render::{Html, Text};
 use crate::unsubscribe::Signer;
 
 use super::CANARY;
@@ -46,9 +46,10 @@ impl Counter {
         &self.links
     }
 
-    /// Points the parts' outgoing links at `serve` and adds the canary to the HTML part.
-    pub fn rewrite(&self, parts: &mut Rendered) {
-        let html = &mut parts.html.0;
+    /// Points the outgoing links of a variant's two parts at `serve` and adds the canary to
+    /// the HTML part.
+    pub fn rewrite(&self, html: &mut Html, text: &mut Text) {
+        let html = &mut html.0;
         *html = map_hrefs(html, &self.public_url, |target, _| {
             let place = self.links.iter().position(|l| l.target == target)?;
             Some(self.urls[place].clone())
@@ -63,7 +64,7 @@ impl Counter {
             None => html.push_str(&canary),
         }
         if self.text {
-            let text = &mut parts.text.0;
+            let text = &mut text.0;
             // The longest first, so that a target that begins another is not cut out of it.
             let mut order: Vec<usize> = (0..self.links.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].target.len()));
@@ -204,7 +205,6 @@ fn replace_urls(text: &str, url: &str, with: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::{Html, Text};
 
     #[test]
     fn outgoing_links_are_counted_in_order_and_the_readers_own_are_not() {
@@ -227,11 +227,9 @@ mod tests {
         );
         let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
         let counter = Counter::new(&signer, "https://news.example/s/", 11, found, true);
-        let mut parts = Rendered {
-            html: Html(html.to_owned()),
-            text: Text("see https://b.example/ and https://b.example/more".to_owned()),
-        };
-        counter.rewrite(&mut parts);
+        let mut html = Html(html.to_owned());
+        let mut text = Text("see https://b.example/ and https://b.example/more".to_owned());
+        counter.rewrite(&mut html, &mut text);
         let first = format!(
             "https://news.example/s/{}",
             super::super::path(&signer, 11, 1)
@@ -240,19 +238,14 @@ mod tests {
             "https://news.example/s/{}",
             super::super::path(&signer, 11, 3)
         );
-        assert_eq!(parts.html.0.matches(&first).count(), 2, "{}", parts.html.0);
-        assert!(parts.html.0.contains(&second));
+        assert_eq!(html.0.matches(&first).count(), 2, "{}", html.0);
+        assert!(html.0.contains(&second));
         assert!(
-            parts
-                .html
-                .0
+            html.0
                 .contains("href=\"https://news.example/s/preferences/t\"")
         );
-        assert!(parts.html.0.contains("mailto:x@example.org"));
-        assert!(parts.html.0.contains("/c/011/0/") && parts.html.0.contains("display:none"));
-        assert_eq!(
-            parts.text.0,
-            format!("see {second} and https://b.example/more")
-        );
+        assert!(html.0.contains("mailto:x@example.org"));
+        assert!(html.0.contains("/c/011/0/") && html.0.contains("display:none"));
+        assert_eq!(text.0, format!("see {second} and https://b.example/more"));
     }
 }

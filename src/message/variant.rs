@@ -152,8 +152,8 @@ impl<'a> Variants<'a> {
             greeting: Some(GREETING_PLACEHOLDER),
         })?;
         if let Some(counter) = &self.counter {
-            counter.rewrite(&mut plain);
-            counter.rewrite(&mut greeted);
+            counter.rewrite(&mut plain.html, &mut plain.text);
+            counter.rewrite(&mut greeted.html, &mut greeted.text);
         }
         let greets = greeted.text.0.contains(GREETING_PLACEHOLDER)
             || greeted.html.0.contains(GREETING_PLACEHOLDER);
