@@ -88,7 +88,9 @@ pub(crate) fn run(
     let _lock = DispatchLock::acquire(&state, number)?;
     if let Some(counter) = &counter {
         // Before any message leaves, so that `serve` knows where every counted link leads.
-        Store::open(&project.root)?.write(|tx| tx.set_links(number, counter.links()))?;
+        let links = counter.links().iter();
+        let pairs = links.map(|l| (l.target.as_str(), l.label.as_str()));
+        Store::open(&project.root)?.write(|tx| tx.set_links(number, pairs))?;
     }
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
     let mut ledger = Ledger::open(&ledger_path)?;

@@ -23,16 +23,20 @@ pub struct Click {
 }
 
 impl Tx<'_> {
-    /// Records `links` as the counted links of `volume` (link `i` is place `i + 1`),
-    /// replacing what an earlier run recorded.
-    pub fn set_links(&mut self, volume: u32, links: &[crate::clicks::Link]) -> anyhow::Result<()> {
+    /// Records `links`, (target, label) pairs, as the counted links of `volume` (link `i` is
+    /// place `i + 1`), replacing what an earlier run recorded.
+    pub fn set_links<'a>(
+        &mut self,
+        volume: u32,
+        links: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> anyhow::Result<()> {
         self.conn()
             .execute("DELETE FROM click_links WHERE volume = ?1", [volume])?;
         let mut insert = self.conn().prepare_cached(
             "INSERT INTO click_links (volume, link, target, label) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (place, link) in (1_u32..).zip(links) {
-            insert.execute(params![volume, place, link.target, link.label])?;
+        for (place, (target, label)) in (1_u32..).zip(links) {
+            insert.execute(params![volume, place, target, label])?;
         }
         Ok(())
     }
