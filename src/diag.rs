@@ -16,6 +16,33 @@ mod suggest;
 pub use source::{Location, SourceFile, display_path};
 pub use suggest::{closest, unknown_name_notes};
 
+/// What the library refused, with its diagnostics: `shown` (each problem as a compiler
+/// prints it) and the `error: ...` line that says what was not done. The library returns
+/// it; `main` prints it and exits with status 1.
+#[derive(Debug)]
+pub struct Refused {
+    shown: String,
+    last: String,
+}
+
+impl Refused {
+    /// A refusal of what `shown` explains, ending with `last` (without `error: `).
+    pub fn new(shown: impl fmt::Display, last: impl fmt::Display) -> Self {
+        Self {
+            shown: shown.to_string(),
+            last: last.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\nerror: {}", self.shown, self.last)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// How serious a diagnostic is: errors stop a build, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -66,67 +66,12 @@ mod url;
 pub mod verp;
 pub mod volume;
 
-use std::fmt;
-use std::io::Write as _;
-
 use cli::{Cli, Command};
 use clock::Timestamp;
 use project::Project;
 
-/// An error that has already been reported to the user; the process exits with status 1.
-#[derive(Debug)]
-pub struct Reported;
-
-impl fmt::Display for Reported {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("errors were reported")
-    }
-}
-
-impl std::error::Error for Reported {}
-
-/// What the library refused, with its diagnostics: `shown` (each problem as a compiler
-/// prints it) and the `error: ...` line that says what was not done. The library returns
-/// it; `main` prints it and exits with status 1.
-#[derive(Debug)]
-pub struct Refused {
-    shown: String,
-    last: String,
-}
-
-impl Refused {
-    /// A refusal of what `shown` explains, ending with `last` (without `error: `).
-    pub fn new(shown: impl fmt::Display, last: impl fmt::Display) -> Self {
-        Self {
-            shown: shown.to_string(),
-            last: last.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for Refused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}\nerror: {}", self.shown, self.last)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// A dispatch that stopped before its end and can be resumed: the process exits with
-/// [`RESUMABLE_EXIT`].
-#[derive(Debug)]
-pub struct Resumable;
-
-/// The exit status of an interrupted, resumable dispatch (`EX_TEMPFAIL`).
-pub const RESUMABLE_EXIT: u8 = 75;
-
-impl fmt::Display for Resumable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the dispatch stopped and can be resumed")
-    }
-}
-
-impl std::error::Error for Resumable {}
+pub use cmd::{RESUMABLE_EXIT, Reported, Resumable, StdoutClosed};
+pub use diag::Refused;
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -153,44 +98,4 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => cmd::serve::run(&project()?, &args),
         Command::Bounces(args) => cmd::bounces::run(&project()?, &args, Timestamp::now()),
     }
-}
-
-/// Writes a line to standard output.
-pub(crate) fn say(line: fmt::Arguments<'_>) -> std::io::Result<()> {
-    print(format_args!("{line}\n"))
-}
-
-/// Writes text to standard output. A closed output (`broadsheet ... | head`) is a broken
-/// pipe error carrying [`StdoutClosed`], so that it can be told from a server hanging up.
-pub(crate) fn print(text: fmt::Arguments<'_>) -> std::io::Result<()> {
-    write!(std::io::stdout().lock(), "{text}").map_err(|e| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::io::Error::new(e.kind(), StdoutClosed)
-        } else {
-            e
-        }
-    })
-}
-
-/// The reader of standard output went away: the process exits quietly with status 0.
-#[derive(Debug)]
-pub struct StdoutClosed;
-
-impl fmt::Display for StdoutClosed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("standard output was closed")
-    }
-}
-
-impl std::error::Error for StdoutClosed {}
-
-/// Writes text to standard error, ending it with a newline if it has none.
-pub(crate) fn say_err(text: fmt::Arguments<'_>) -> std::io::Result<()> {
-    let text = text.to_string();
-    let mut err = std::io::stderr().lock();
-    err.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        err.write_all(b"\n")?;
-    }
-    Ok(())
 }

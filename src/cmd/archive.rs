@@ -2,11 +2,11 @@
 //! an Atom feed) into `out/archive/`, or writes nothing when any volume has an error. Drafts
 //! are left out and named on one line.
 
+use super::{Reported, say, say_err};
 use crate::archive;
 use crate::cli::ArchiveArgs;
 use crate::diag::display_path;
 use crate::project::Project;
-use crate::{Reported, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &ArchiveArgs) -> anyhow::Result<()> {
     let site = archive::build(project)?;

@@ -5,6 +5,7 @@
 //! large to read (the others are applied all the same), or when the IMAP connection was
 //! lost (what was applied before is printed first).
 
+use super::{Reported, print, say, say_err};
 use crate::bounces::Kind;
 use crate::bounces::effects::Effect;
 use crate::bounces::fetch;
@@ -15,7 +16,6 @@ use crate::clock::Timestamp;
 use crate::project::Project;
 use crate::settings::{FORGEABLE, Sending, VERP_HINT};
 use crate::unsubscribe::Signer;
-use crate::{Reported, print, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyhow::Result<()> {
     let sender = project.settings.sender.as_ref();

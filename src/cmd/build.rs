@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use super::{Reported, say, say_err};
 use crate::cli::BuildArgs;
 use crate::diag::display_path;
 use crate::pipeline::{self, Composition};
 use crate::project::Project;
-use crate::{Reported, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
     let composition =

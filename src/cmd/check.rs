@@ -2,11 +2,11 @@
 //! files the settings name (the SNS certificate); every problem at once. A draft's
 //! placeholders and missing picks are warnings unless `--strict`.
 
+use super::{Reported, say_err};
 use crate::cli::CheckArgs;
 use crate::diag::display_path;
 use crate::pipeline;
 use crate::project::Project;
-use crate::{Reported, say_err};
 
 pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
     let composition = pipeline::compose_with(project, &args.volume, None, args.strict)?;

@@ -11,11 +11,11 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use anyhow::{Context as _, bail};
 
+use super::{Resumable, say, say_err};
 use crate::cli::DispatchArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::{self, Briefing, Due, Ending, Operator, Request, Schedule, Stop};
 use crate::project::Project;
-use crate::{Resumable, say, say_err};
 
 pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> anyhow::Result<()> {
     let zone =

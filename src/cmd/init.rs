@@ -6,10 +6,10 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use super::say;
 use crate::audience::Address;
 use crate::cli::InitArgs;
 use crate::clock::Timestamp;
-use crate::say;
 use crate::scaffold::{self, Design, Newsroom};
 
 pub(crate) fn run(cwd: &Path, args: &InitArgs, now: Timestamp) -> anyhow::Result<()> {

@@ -7,9 +7,9 @@ use std::path::Path;
 use anyhow::Context as _;
 use clap::CommandFactory as _;
 
+use super::say;
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
 use crate::diag::display_path;
-use crate::say;
 
 pub(crate) fn completions(args: &CompletionsArgs) -> anyhow::Result<()> {
     let mut command = Cli::command();

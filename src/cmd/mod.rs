@@ -9,6 +9,7 @@ pub(crate) mod init;
 pub(crate) mod left_out;
 pub(crate) mod manual;
 pub(crate) mod new;
+mod output;
 pub(crate) mod plan;
 pub(crate) mod preview;
 pub(crate) mod proof;
@@ -19,9 +20,11 @@ pub(crate) mod status;
 pub(crate) mod suppress;
 pub(crate) mod unsubscribe_token;
 
+pub use output::{RESUMABLE_EXIT, Reported, Resumable, StdoutClosed};
+pub(crate) use output::{print, say, say_err};
+
 use crate::audience::{Address, Audience};
 use crate::project::Project;
-use crate::say_err;
 
 /// Loads the project's audience and prints the warnings loading found (on stderr, so
 /// that reports on stdout stay clean), among them topics that `[topics]` does not declare.

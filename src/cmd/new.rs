@@ -10,10 +10,10 @@ use anyhow::{Context as _, bail};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use super::say;
 use crate::cli::NewArgs;
 use crate::diag::display_path;
 use crate::project::Project;
-use crate::say;
 use crate::volume::{self, Volume};
 
 pub(crate) fn run(project: &Project, _args: &NewArgs) -> anyhow::Result<()> {

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
+use super::say;
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::Plan;
 use crate::dispatch::prepare::Prepared;
 use crate::project::Project;
-use crate::say;
 
 /// How many excluded addresses the text report lists before summing up the rest.
 const EXCLUDED_SHOWN: usize = 20;

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 
+use super::{say, say_err};
 use crate::audience::{Address, Audience, RECIPIENTS_FILE};
 use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
@@ -20,7 +21,6 @@ use crate::project::Project;
 use crate::settings::Sending;
 use crate::transport::{Configured, Transport as _, Unrecorded};
 use crate::unsubscribe::{self, PROOF_TOKEN};
-use crate::{say, say_err};
 
 /// One test copy to send: to whom, with which content.
 struct Copy {

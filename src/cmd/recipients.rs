@@ -2,11 +2,11 @@
 //! suppression and deduplication, or the story of one address with the source of every
 //! fact (a file and line, or the audience store's history).
 
+use super::say;
 use crate::audience::store::Store;
 use crate::audience::{Address, Audience, Exclusion, Recipient, Selection};
 use crate::cli::RecipientsArgs;
 use crate::project::Project;
-use crate::say;
 
 pub(crate) fn run(project: &Project, args: &RecipientsArgs) -> anyhow::Result<()> {
     let traced = args

@@ -5,12 +5,12 @@
 
 use anyhow::Context as _;
 
+use super::say;
 use super::status::Dispatched;
 use crate::audience::Store;
 use crate::cli::ReportArgs;
 use crate::dispatch::summary::{self, Summary};
 use crate::project::Project;
-use crate::say;
 
 pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
     let Some(dispatched) = Dispatched::load(project, &args.volume)? else {
@@ -81,7 +81,7 @@ fn print(s: &Summary) -> anyhow::Result<()> {
         }
     }
     for warning in &s.warnings {
-        crate::say_err(format_args!("warning: {warning}"))?;
+        super::say_err(format_args!("warning: {warning}"))?;
     }
     Ok(())
 }

@@ -8,10 +8,10 @@ use crate::dispatch::prepare;
 use crate::dispatch::report::{self, Report, Returns};
 use std::path::Path;
 
+use super::{Reported, say};
 use crate::ledger::{Dispatch, Ledger, State};
 use crate::project::Project;
 use crate::volume;
-use crate::{Reported, say};
 
 /// A dispatched volume's number, the ledger and the volume's dispatches, oldest first.
 pub(crate) struct Dispatched {
@@ -65,7 +65,7 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
         let Some(history) = report::history(ledger, number, address)? else {
             let why = super::left_out::reason(project, &dispatched.dispatches, address)
                 .unwrap_or_else(|e| format!("the recipient files cannot tell why: {e:#}"));
-            crate::say_err(format_args!(
+            super::say_err(format_args!(
                 "error: {address} was left out of volume {number}: {why}"
             ))?;
             return Err(Reported.into());
@@ -181,7 +181,7 @@ pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
     }
     print_returns(&report.returns)?;
     for warning in &report.warnings {
-        crate::say_err(format_args!("warning: {warning}"))?;
+        super::say_err(format_args!("warning: {warning}"))?;
     }
     Ok(())
 }

@@ -2,12 +2,12 @@
 //! audience store by hand, for mailto unsubscribes, bounces and complaints that reach
 //! people rather than the tool, and for lists kept elsewhere.
 
+use super::say;
 use crate::audience::store::{Snapshot, Suppressed};
 use crate::audience::{Address, Reason, Source, Store, address_list};
 use crate::cli::{SuppressAction, SuppressArgs};
 use crate::clock::Timestamp;
 use crate::project::Project;
-use crate::say;
 
 pub(crate) fn run(project: &Project, args: &SuppressArgs, now: Timestamp) -> anyhow::Result<()> {
     let root = &project.root;

@@ -1,10 +1,10 @@
 //! `broadsheet unsubscribe-token verify TOKEN`: for whoever runs the https unsubscribe
 //! endpoint, checks a token (or a whole URL) and prints the address and list it names.
 
+use super::say;
 use crate::audience::Audience;
 use crate::cli::{TokenAction, TokenArgs};
 use crate::project::Project;
-use crate::say;
 use crate::settings::Sending;
 use crate::unsubscribe::{self, Signer};
 

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use crate::Refused;
 use crate::audience::Audience;
 use crate::clock::Timestamp;
+use crate::diag::Refused;
 use crate::diag::{Diagnostic, display_path};
 use crate::layout::Layout;
 use crate::ledger::{self, Dispatch, Ledger};
