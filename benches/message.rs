@@ -10,9 +10,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use broadsheet::audience::Address;
+use broadsheet::audience::VariantKey;
 use broadsheet::clock::Timestamp;
 use broadsheet::message::dkim::{Key, Signer as DkimSigner};
-use broadsheet::message::variant::{VariantKey, Variants};
+use broadsheet::message::variant::Variants;
 use broadsheet::message::{self, Common, Personal};
 use broadsheet::pipeline;
 use broadsheet::project::Project;

@@ -14,6 +14,7 @@ mod source;
 pub mod store;
 pub mod suppress;
 pub mod topic;
+mod variant_key;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -24,6 +25,7 @@ pub use select::{Exclusion, SegmentCount, Selection, Shape};
 pub use source::Source;
 pub use store::Store;
 pub use suppress::{Reason, Suppression, Suppressions};
+pub use variant_key::{UnknownVariant, VariantKey};
 
 /// The recipients file, relative to the project root.
 pub const RECIPIENTS_FILE: &str = "recipients.toml";

@@ -1,8 +1,8 @@
 //! Choosing who gets a volume: the segments asked for, less suppressed and unsendable
 //! addresses, and which picks each reader gets (their topics, else their segments').
 
+use super::VariantKey;
 use super::{Audience, Reason, Recipient};
-use crate::message::variant::VariantKey;
 
 /// Why a listed recipient gets nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

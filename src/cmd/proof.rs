@@ -9,13 +9,14 @@ use std::collections::BTreeSet;
 use anyhow::Context as _;
 
 use super::{say, say_err};
+use crate::audience::VariantKey;
 use crate::audience::{Address, Audience, RECIPIENTS_FILE};
 use crate::cli::ProofArgs;
 use crate::clock::Timestamp;
 use crate::dispatch::prepare::Prepared;
 use crate::message::dkim::Signer as DkimSigner;
 use crate::message::outgoing::{Assembly, Outgoing};
-use crate::message::variant::{VariantKey, Variants};
+use crate::message::variant::Variants;
 use crate::message::{self, Personal};
 use crate::project::Project;
 use crate::settings::Sending;

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 
+use crate::audience::VariantKey;
 use crate::ledger::{Entry, Ledger};
 use crate::message::Personal;
 use crate::message::dkim::Signer as Dkim;
 use crate::message::outgoing::{Assembly, ReturnPath};
-use crate::message::variant::{Variant, VariantKey, Variants};
+use crate::message::variant::{Variant, Variants};
 use crate::settings::UnsubscribeLink;
 use crate::transport::Envelope;
 use crate::unsubscribe::{self, Signer};

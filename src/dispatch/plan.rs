@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 
+use crate::audience::VariantKey;
 use crate::audience::{Address, Audience, Recipient, Selection, Shape};
 use crate::ledger::{Dispatch, Entry, Ledger, State};
-use crate::message::variant::{Variant, VariantKey, Variants};
+use crate::message::variant::{Variant, Variants};
 use crate::message::{self, Personal};
 use crate::settings::{Identity, Pace};
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::{Common, MessageTemplate, Rendered};
+use crate::audience::VariantKey;
 use crate::clicks::Counter;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::layout::Layout;
@@ -13,10 +14,6 @@ use crate::render::{self, GREETING_PLACEHOLDER, MjmlOrigin, Reader};
 use crate::settings::Settings;
 use crate::unsubscribe::Signer;
 use crate::volume::Volume;
-
-mod key;
-
-pub use key::{UnknownVariant, VariantKey};
 
 /// One rendered selection of picks.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::audience::SegmentCount;
-use crate::message::variant::VariantKey;
+use crate::audience::VariantKey;
 
 /// One variant in the plan.
 #[derive(Debug, Clone, Serialize)]

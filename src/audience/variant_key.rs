@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::audience::topic;
+use super::topic;
 
 /// Which picks a variant shows: every pick, or those tagged with one of a set of topics
 /// (the expert view stays in both).
