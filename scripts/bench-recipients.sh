@@ -3,7 +3,8 @@
 # import with names, segments and topics, plus recipients.toml) and counting them per
 # segment, timed with peak memory by GNU time. Needs: cargo, awk, /usr/bin/time (apt: time).
 # With --dispatch, it then dispatches the sample volume to all of them through Postfix's
-# smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory".
+# smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory"; and then
+# plans the volume again, looking every recipient up in the ledger: "Plan: a volume sent".
 # Usage: scripts/bench-recipients.sh [ROWS] [--dispatch]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,3 +52,6 @@ export BROADSHEET_UNSUBSCRIBE_SECRET=benchmark-secret-not-for-real-use-012345678
 /usr/bin/time -f "dispatch: elapsed %e s, peak RSS %M KB" "$OLDPWD/target/release/broadsheet" \
     dispatch volumes/011.toml --segment subscribers --yes --expect "$rows" | tail -3
 echo "ledger: $(du -h state/ledger.sqlite | cut -f1)"
+# Everyone has the volume now: the plan looks each of them up in the ledger.
+/usr/bin/time -f "plan after the dispatch: elapsed %e s, peak RSS %M KB" \
+    "$OLDPWD/target/release/broadsheet" plan volumes/011.toml --segment subscribers >/dev/null

@@ -154,6 +154,8 @@ impl Prepared {
         then: impl FnOnce(&Audit<'_>) -> anyhow::Result<R>,
     ) -> anyhow::Result<R> {
         let reader = read_ledger(project)?;
+        // The audit looks each reader up in the ledger: in one read transaction, not one each.
+        let _snapshot = reader.as_ref().map(Ledger::snapshot).transpose()?;
         let inputs = self.inputs(audience, segments, reader.as_ref())?;
         then(&Audit::new(&inputs, variants)?)
     }

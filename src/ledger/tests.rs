@@ -419,3 +419,27 @@ fn a_version_3_ledger_gains_reasons_and_reads_its_old_returns_by_their_words() {
         "a refusal of our sender is no soft bounce of the reader's"
     );
 }
+
+#[test]
+fn lookups_in_a_snapshot_see_the_ledger_as_it_was_when_it_began() {
+    let (_dir, path, mut writer, first) = started(2);
+    let reader = Ledger::open_read_only(&path).unwrap().unwrap();
+    let snapshot = reader.snapshot().unwrap();
+    assert_eq!(
+        reader.holder(11, "reader1@example.org").unwrap(),
+        Some((first, State::Pending))
+    );
+    let (second, _) = writer
+        .start(&dispatch("staff", 2), (2..3).map(entry))
+        .unwrap();
+    assert_eq!(
+        reader.holder(11, "reader2@example.org").unwrap(),
+        None,
+        "a dispatch frozen after the snapshot began"
+    );
+    drop(snapshot);
+    assert_eq!(
+        reader.holder(11, "reader2@example.org").unwrap(),
+        Some((second, State::Pending))
+    );
+}
