@@ -6,18 +6,22 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::Lines;
 use super::engine::Counters;
 
+/// How often the counters are sampled and the bar redrawn.
+const TICK: Duration = Duration::from_millis(200);
+
 /// How often a plain progress line is printed when not on a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
-/// The window the rate is measured over.
+/// The window the rate is measured over: many ticks, so that it always holds samples.
 const RATE_WINDOW: Duration = Duration::from_secs(5);
 
 /// A running progress display; [`Progress::finish`] stops it.
@@ -47,22 +51,23 @@ impl Progress {
         });
         let shown = bar.clone();
         let task = tokio::spawn(async move {
-            let tick = if shown.is_some() {
-                Duration::from_millis(200)
-            } else {
-                PLAIN_EVERY
-            };
             let mut rate = Rate::new(per_second);
+            let mut printed = Instant::now();
             loop {
-                tokio::time::sleep(tick).await;
-                let per_second = rate.sample(Instant::now(), counters.sent.load(Ordering::Relaxed));
-                let line = format!("{}, {per_second} msg/s", summary(&counters));
+                tokio::time::sleep(TICK).await;
+                let now = Instant::now();
+                let per_second = rate.sample(now, counters.sent.load(Ordering::Relaxed));
+                let line = || format!("{}, {per_second} msg/s", summary(&counters));
                 match &shown {
                     Some(bar) => {
                         bar.set_position(settled(&counters));
-                        bar.set_message(line);
+                        bar.set_message(line());
                     }
-                    None => lines(&line),
+                    None if now.duration_since(printed) >= PLAIN_EVERY => {
+                        printed = now;
+                        lines(&line());
+                    }
+                    None => {}
                 }
             }
         });
@@ -156,5 +161,24 @@ mod tests {
             150,
             "a window's edge shows no more than the relay can have received"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn piped_progress_lines_show_the_rate_they_measured() {
+        let counters = Arc::new(Counters::default());
+        let (shown, seen) = std::sync::mpsc::channel();
+        let lines: Lines = Arc::new(move |line: &str| shown.send(line.to_owned()).unwrap());
+        let progress = Progress::start(counters.clone(), 10_000, None, false, lines);
+        // 12 seconds at 100 messages a second, 20 in each fifth of a second.
+        for _ in 0..60 {
+            counters.sent.fetch_add(20, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        progress.finish();
+        let printed: Vec<String> = seen.try_iter().collect();
+        assert_eq!(printed.len(), 2, "a line every 5 seconds: {printed:?}");
+        for line in &printed {
+            assert!(line.ends_with(", 100 msg/s"), "{line}");
+        }
     }
 }
