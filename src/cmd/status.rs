@@ -44,6 +44,9 @@ impl Dispatched {
     /// The report of every dispatch, with the reports tied to no message that came since
     /// the first one, from `store` when there is one.
     pub(crate) fn report(&self, store: Option<&Store>) -> anyhow::Result<Report> {
+        // One state of the ledger for the whole report, and its locks taken once rather than
+        // for each unsubscribe looked up in it.
+        let _snapshot = self.ledger.snapshot()?;
         let mut report = report::report(&self.ledger, self.number, &self.dispatches)?;
         if let (Some(store), Some(first)) = (store, self.dispatches.first()) {
             let since = Timestamp(first.started_at / 1000);
