@@ -1,6 +1,7 @@
 //! MIME content transfer encodings for the email's parts (RFC 2045): quoted-printable for
 //! mostly-ASCII text, base64 when that is shorter (Chinese text, say). The size that Gmail's
-//! clipping limit applies to is the size after this encoding.
+//! clipping limit applies to is the size after this encoding. And lowercase hexadecimal, for
+//! the digests in Message-IDs and fingerprints.
 
 use std::fmt::Write as _;
 
@@ -131,6 +132,17 @@ fn qp_pieces(text: &str, ends: bool, mut emit: impl FnMut(QpPiece)) {
     }
 }
 
+/// `bytes` in lowercase hexadecimal, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
 /// Base64 in lines of 76 characters, each ending in CRLF.
 pub fn base64(bytes: &[u8]) -> String {
     let flat = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -150,6 +162,12 @@ fn base64_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_two_lowercase_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn encoded_len_is_the_length_of_the_encoded_body() {

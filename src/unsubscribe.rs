@@ -19,6 +19,7 @@ use sha2::{Digest as _, Sha256};
 use crate::audience::Address;
 use crate::audience::address::lowercase_key;
 use crate::clock::Timestamp;
+use crate::encoding::hex;
 use crate::settings::{TOKEN_SLOT, UnsubscribeLink};
 
 /// The token that proof copies carry: it names nobody, and the endpoint should ignore it.
@@ -96,7 +97,7 @@ impl Signer {
     /// a dispatch so that a resume under another secret is refused.
     pub fn fingerprint(&self) -> String {
         let mac = self.mac(b"fingerprint", &[]).finalize().into_bytes();
-        mac[..8].iter().map(|b| format!("{b:02x}")).collect()
+        hex(&mac[..8])
     }
 
     /// The keyed MAC over `label` and `parts`, each part after a zero byte, not yet finished.

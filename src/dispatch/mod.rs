@@ -36,6 +36,7 @@ pub(crate) use report::Report;
 pub(crate) use run::run;
 pub(crate) use schedule::{Due, Schedule};
 
+use crate::encoding::hex;
 use crate::ledger::State;
 
 /// The operator's side of a dispatch: what they are shown and asked.
@@ -202,7 +203,7 @@ pub(crate) fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<S
         hash.update((bytes.len() as u64).to_be_bytes());
         hash.update(&bytes);
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hash.finalize()))
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {

@@ -17,6 +17,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::audience::Address;
 use crate::clock::Timestamp;
+use crate::encoding::hex;
 use crate::render::{GREETING_PLACEHOLDER, Html, Text, UNSUBSCRIBE_PLACEHOLDER};
 use crate::settings::Identity;
 use splice::{Slot, SplicedPart};
@@ -190,10 +191,6 @@ fn boundary(rendered: &Rendered) -> String {
     hash.update([0]);
     hash.update(rendered.html.0.as_bytes());
     format!("=_broadsheet_{}", hex(&hash.finalize()[..12]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The Message-ID of volume `number` for `to`: the same every time it is built, on the
