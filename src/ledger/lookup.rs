@@ -7,6 +7,9 @@ use rusqlite::OptionalExtension as _;
 use super::Ledger;
 use crate::audience::Address;
 
+/// The recipient and volume of a Message-ID, found through its index.
+pub(super) const SENT_AS: &str = "SELECT address, volume FROM recipients WHERE message_id = ?1";
+
 impl Ledger {
     /// Every address any dispatch has frozen, once each.
     pub(crate) fn addresses(&self) -> anyhow::Result<Vec<Address>> {
@@ -43,7 +46,7 @@ impl Ledger {
     pub(crate) fn sent_as(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {
         let row: Option<(String, u32)> = self
             .conn
-            .prepare_cached("SELECT address, volume FROM recipients WHERE message_id = ?1")?
+            .prepare_cached(SENT_AS)?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         Ok(row.and_then(|(a, v)| Address::parse(&a).ok().map(|a| (a, v))))

@@ -443,3 +443,30 @@ fn lookups_in_a_snapshot_see_the_ledger_as_it_was_when_it_began() {
         Some((second, State::Pending))
     );
 }
+
+#[test]
+fn a_version_4_ledger_gains_the_index_that_finds_a_message_id() {
+    let (_dir, path, ledger, _id) = started(3);
+    ledger
+        .conn
+        .execute_batch("DROP INDEX recipients_by_message_id; PRAGMA user_version = 4;")
+        .unwrap();
+    drop(ledger);
+    let writer = Ledger::open(&path).unwrap();
+    let plan: String = writer
+        .conn
+        .query_row(
+            &format!("EXPLAIN QUERY PLAN {}", lookup::SENT_AS),
+            ["<1@scout.test>"],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("USING INDEX recipients_by_message_id"),
+        "{plan}"
+    );
+    assert_eq!(
+        writer.sent_as("<1@scout.test>").unwrap(),
+        Some((Address::parse("reader1@example.org").unwrap(), 11))
+    );
+}
