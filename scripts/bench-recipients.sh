@@ -3,8 +3,10 @@
 # import with names, segments and topics, plus recipients.toml) and counting them per
 # segment, timed with peak memory by GNU time. Needs: cargo, awk, /usr/bin/time (apt: time).
 # With --dispatch, it then dispatches the sample volume to all of them through Postfix's
-# smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory"; and then
-# plans the volume again, looking every recipient up in the ledger: "Plan: a volume sent".
+# smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory"; then plans
+# the volume again, looking every recipient up in the ledger ("Plan: a volume sent"), and
+# imports 500 complaints that name their messages by Message-ID ("Bounces: matching by
+# Message-ID").
 # Usage: scripts/bench-recipients.sh [ROWS] [--dispatch]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,3 +57,44 @@ echo "ledger: $(du -h state/ledger.sqlite | cut -f1)"
 # Everyone has the volume now: the plan looks each of them up in the ledger.
 /usr/bin/time -f "plan after the dispatch: elapsed %e s, peak RSS %M KB" \
     "$OLDPWD/target/release/broadsheet" plan volumes/011.toml --segment subscribers >/dev/null
+# Complaints that name their message only by its Message-ID (an ARF report's attached
+# headers, as Yahoo's and Microsoft's feedback loops send them), for 500 of the readers:
+# each is matched through the ledger's index of Message-IDs. "Bounces: matching by
+# Message-ID".
+python3 - state/ledger.sqlite > complaints.mbox <<'PY'
+import random, sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT message_id FROM recipients").fetchall()
+random.seed(7)
+for i, (message_id,) in enumerate(random.sample(rows, min(500, len(rows)))):
+    print(f"""From feedback@fbl.example Mon Dec  7 10:00:00 2026
+From: Feedback Loop <feedback@fbl.example>
+To: bounces@eto.tech
+Subject: Complaint
+Message-ID: <arf-{i}@fbl.example>
+Date: Mon, 07 Dec 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b{i}"
+
+--b{i}
+Content-Type: text/plain
+
+An abuse report.
+
+--b{i}
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: FBL/1.0
+Version: 1
+
+--b{i}
+Content-Type: text/rfc822-headers
+
+From: scout@eto.tech
+Message-ID: {message_id}
+
+--b{i}--
+""")
+PY
+/usr/bin/time -f "500 complaints by Message-ID: elapsed %e s, peak RSS %M KB" \
+    "$OLDPWD/target/release/broadsheet" bounces import complaints.mbox | tail -1
