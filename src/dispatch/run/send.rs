@@ -68,9 +68,19 @@ impl Job<'_> {
                     if seq % CHECKPOINT_EVERY == 0 && beats.checkpoint().await.is_err() {
                         break;
                     }
-                    if beats.heartbeat(number, seq).await.is_err() || marker.beat(seq).is_err() {
+                    if beats.heartbeat(number, seq).await.is_err() {
                         break;
                     }
+                    // The marker is synced to disk off this thread, which drives every
+                    // connection: a sync here would hold them all up once a second.
+                    let beaten = tokio::task::spawn_blocking(move || {
+                        let written = marker.beat(seq);
+                        (marker, written)
+                    });
+                    let Ok((back, Ok(()))) = beaten.await else {
+                        break;
+                    };
+                    marker = back;
                     seq += 1;
                 }
             });
