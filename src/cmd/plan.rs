@@ -102,11 +102,9 @@ fn print_people(plan: &Plan) -> anyhow::Result<()> {
             say(format_args!("  {}  {}  {}", r.address, r.variant, r.source))?;
         }
     }
-    let mut received: BTreeMap<(i64, String), usize> = BTreeMap::new();
+    let mut received: BTreeMap<(i64, &[String]), usize> = BTreeMap::new();
     for r in &plan.already_received {
-        *received
-            .entry((r.dispatch, r.segments.join(" --segment ")))
-            .or_default() += 1;
+        *received.entry((r.dispatch, &r.segments)).or_default() += 1;
     }
     if !received.is_empty() {
         say(format_args!(
@@ -114,6 +112,7 @@ fn print_people(plan: &Plan) -> anyhow::Result<()> {
             plan.already_received.len()
         ))?;
         for ((dispatch, segments), n) in received {
+            let segments = segments.join(" --segment ");
             say(format_args!(
                 "  {n} in dispatch #{dispatch} (--segment {segments}); nobody gets a volume twice"
             ))?;

@@ -3,6 +3,7 @@
 //! prints it; `dispatch` prints it, asks for confirmation, and freezes it in the ledger.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
@@ -150,6 +151,7 @@ impl<'a> Audit<'a> {
         let mut counts = vec![0; self.needed.len()];
         let (mut excluded, mut already_received) = (Vec::new(), Vec::new());
         let mut lines = Vec::new();
+        let held_by = self.held_by();
         for r in selected(inputs) {
             let address = r.email().to_owned();
             match self.classify(r)? {
@@ -169,7 +171,11 @@ impl<'a> Audit<'a> {
                 Err(Exclusion::Held(dispatch, state)) => already_received.push(Received {
                     address,
                     dispatch,
-                    segments: self.segments_of(dispatch),
+                    segments: held_by
+                        .iter()
+                        .find(|(id, _)| *id == dispatch)
+                        .map(|(_, segments)| segments.clone())
+                        .unwrap_or_default(),
                     state: state.as_str(),
                 }),
             }
@@ -207,14 +213,15 @@ impl<'a> Audit<'a> {
         })
     }
 
-    fn segments_of(&self, dispatch: i64) -> Vec<String> {
+    /// The segments of each earlier dispatch of the volume, once each: the lines of the
+    /// readers a dispatch holds share them.
+    fn held_by(&self) -> Vec<(i64, Arc<[String]>)> {
         let dispatches = self.inputs.ledger.as_ref().map(|(_, d)| d.as_slice());
         dispatches
             .unwrap_or_default()
             .iter()
-            .find(|d| d.id == dispatch)
-            .map(|d| d.segments.clone())
-            .unwrap_or_default()
+            .map(|d| (d.id, Arc::from(d.segments.clone())))
+            .collect()
     }
 
     /// How many of a resumed dispatch's recipients are settled, and how many this run

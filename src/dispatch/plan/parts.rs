@@ -3,6 +3,8 @@
 //! `--readers`) the variant of each reader. Every list is in address order, so that the
 //! plan of one audience is the same however its files order it.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::audience::SegmentCount;
@@ -37,8 +39,8 @@ pub(crate) struct Received {
     pub address: String,
     /// The dispatch that holds them.
     pub dispatch: i64,
-    /// That dispatch's segments.
-    pub segments: Vec<String>,
+    /// That dispatch's segments, shared by everyone it holds.
+    pub segments: Arc<[String]>,
     /// Where their message stands there (`sent`, `failed`, ...).
     pub state: &'static str,
 }
