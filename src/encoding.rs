@@ -1,7 +1,7 @@
 //! MIME content transfer encodings for the email's parts (RFC 2045): quoted-printable for
 //! mostly-ASCII text, base64 when that is shorter (Chinese text, say). The size that Gmail's
 //! clipping limit applies to is the size after this encoding. And lowercase hexadecimal, for
-//! the digests in Message-IDs and fingerprints.
+//! digests: in Message-IDs, fingerprints and the ids of reports that have no Message-ID.
 
 use std::fmt::Write as _;
 

@@ -7,6 +7,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
 use sha2::{Digest as _, Sha256};
 
 use super::{Finding, Kind, Report, addresses_in, dsn, legacy};
+use crate::encoding::hex;
 use crate::status::{Reason, Status};
 use crate::verp::{self, Token};
 
@@ -44,7 +45,7 @@ pub(crate) fn classify(raw: &[u8], context: &Context) -> Option<Report> {
     let id = message
         .message_id()
         .map(|m| format!("<{m}>"))
-        .unwrap_or_else(|| format!("sha256:{:x}", Sha256::digest(raw)));
+        .unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))));
     let mut report = Report::new(id, Kind::Unknown, Vec::new());
     report.return_paths = header_addresses(&message, &ENVELOPE_HEADERS);
     returned_original(&message, &mut report);
