@@ -3,6 +3,7 @@
 //! to several audiences with nobody twice, a resume refuses changed settings, a ledger
 //! that lost its writes is refused, and bad settings stop it before `state/` exists.
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -84,6 +85,30 @@ fn retry_failed_skips_addresses_suppressed_since() {
 }
 
 #[test]
+fn json_into_an_output_closed_before_it_is_written_ends_quietly() {
+    let project = crate::recipients::with_recipients();
+    // `plan --json` is written as it is serialized; `| head` closing the pipe is the
+    // reader's choice, not an error.
+    let mut plan = project
+        .command(&[
+            "plan",
+            "volumes/011.toml",
+            "--segment",
+            "subscribers",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start plan");
+    drop(plan.stdout.take());
+    let plan = plan.wait_with_output().expect("run plan");
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert!(plan.status.success(), "{:?}: {stderr}", plan.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
 fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
     let sink = SmtpSink::start();
     let project = project(sink.port, 20, "");
@@ -123,6 +148,13 @@ fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
     );
     let second = confirmed(&project, 17, &["--segment", "subscribers"]);
     assert_eq!(second.status, 0, "{}", second.stderr);
+    // The dispatch's briefing counts them as the plan did, without a line each.
+    assert!(
+        second.stdout.contains("already received (3):")
+            && second.stdout.contains("3 in dispatch #1 (--segment staff)"),
+        "{}",
+        second.stdout
+    );
     std::thread::sleep(Duration::from_millis(300));
     for i in 0..20 {
         assert_eq!(received(&sink, &reader(i)), 1, "{}", reader(i));

@@ -21,7 +21,7 @@ pub(crate) mod suppress;
 pub(crate) mod unsubscribe_token;
 
 pub use output::{RESUMABLE_EXIT, Reported, Resumable, StdoutClosed};
-pub(crate) use output::{print, say, say_err};
+pub(crate) use output::{print, say, say_err, say_json};
 
 use crate::audience::{Address, Audience};
 use crate::project::Project;

@@ -41,13 +41,28 @@ pub(crate) fn say(line: fmt::Arguments<'_>) -> std::io::Result<()> {
 /// Writes text to standard output. A closed output (`broadsheet ... | head`) is a broken
 /// pipe error carrying [`StdoutClosed`], so that it can be told from a server hanging up.
 pub(crate) fn print(text: fmt::Arguments<'_>) -> std::io::Result<()> {
-    write!(std::io::stdout().lock(), "{text}").map_err(|e| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::io::Error::new(e.kind(), StdoutClosed)
-        } else {
-            e
-        }
-    })
+    write!(std::io::stdout().lock(), "{text}").map_err(closed)
+}
+
+/// Writes `value` to standard output as indented JSON and a newline, as it is serialized:
+/// a plan of a million readers lists each of them, and is never held whole as text. A
+/// closed output is [`StdoutClosed`], as in [`print`].
+pub(crate) fn say_json(value: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(closed)
+}
+
+/// Marks a broken pipe on standard output as [`StdoutClosed`].
+fn closed(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::io::Error::new(e.kind(), StdoutClosed)
+    } else {
+        e
+    }
 }
 
 /// The reader of standard output went away: the process exits quietly with status 0.

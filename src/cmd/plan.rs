@@ -2,15 +2,11 @@
 //! in which variant, who would not and why, the message sizes, and the time at the
 //! configured rate; with `--readers`, each reader's variant.
 
-use std::collections::BTreeMap;
-
-use anyhow::Context as _;
-
-use super::say;
+use super::{say, say_json};
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
-use crate::dispatch::Plan;
 use crate::dispatch::prepare::Prepared;
+use crate::dispatch::{Listing, Plan};
 use crate::project::Project;
 
 /// How many excluded addresses the text report lists before summing up the rest.
@@ -22,12 +18,13 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow:
     let subject = prepared.ready.parts().0.subject();
     let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
     let plan = prepared.audit_with(project, &audience, &args.segment, &mut variants, |audit| {
-        audit.plan(args.readers)
+        audit.plan(Listing {
+            readers: args.readers,
+            received: args.json,
+        })
     })?;
     if args.json {
-        let json = serde_json::to_string_pretty(&plan).context("cannot write the plan as JSON")?;
-        say(format_args!("{json}"))?;
-        return Ok(());
+        return say_json(&plan).map_err(Into::into);
     }
     print(&plan)
 }
@@ -102,19 +99,15 @@ fn print_people(plan: &Plan) -> anyhow::Result<()> {
             say(format_args!("  {}  {}  {}", r.address, r.variant, r.source))?;
         }
     }
-    let mut received: BTreeMap<(i64, &[String]), usize> = BTreeMap::new();
-    for r in &plan.already_received {
-        *received.entry((r.dispatch, &r.segments)).or_default() += 1;
-    }
-    if !received.is_empty() {
-        say(format_args!(
-            "already received ({}):",
-            plan.already_received.len()
-        ))?;
-        for ((dispatch, segments), n) in received {
-            let segments = segments.join(" --segment ");
+    if !plan.held.is_empty() {
+        let received: usize = plan.held.iter().map(|h| h.readers).sum();
+        say(format_args!("already received ({received}):"))?;
+        for held in &plan.held {
             say(format_args!(
-                "  {n} in dispatch #{dispatch} (--segment {segments}); nobody gets a volume twice"
+                "  {} in dispatch #{} (--segment {}); nobody gets a volume twice",
+                held.readers,
+                held.dispatch,
+                held.segments.join(" --segment ")
             ))?;
         }
     }

@@ -5,8 +5,8 @@
 
 use anyhow::Context as _;
 
-use super::say;
 use super::status::Dispatched;
+use super::{say, say_json};
 use crate::audience::Store;
 use crate::cli::ReportArgs;
 use crate::dispatch::summary::{self, Summary};
@@ -32,8 +32,7 @@ pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
     if args.json {
-        return say(format_args!("{}", serde_json::to_string_pretty(&summary)?))
-            .map_err(Into::into);
+        return say_json(&summary).map_err(Into::into);
     }
     print(&summary)
 }

@@ -8,7 +8,7 @@ use crate::dispatch::prepare;
 use crate::dispatch::report::{self, Report, Returns};
 use std::path::Path;
 
-use super::{Reported, say};
+use super::{Reported, say, say_json};
 use crate::ledger::{Dispatch, Ledger, State};
 use crate::project::Project;
 use crate::volume;
@@ -74,8 +74,7 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
             return Err(Reported.into());
         };
         if args.json {
-            return say(format_args!("{}", serde_json::to_string_pretty(&history)?))
-                .map_err(Into::into);
+            return say_json(&history).map_err(Into::into);
         }
         let reply = history
             .reply
@@ -116,7 +115,7 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
     }
     let report = dispatched.report(Store::open_read_only(&project.root)?.as_ref())?;
     if args.json {
-        return say(format_args!("{}", serde_json::to_string_pretty(&report)?)).map_err(Into::into);
+        return say_json(&report).map_err(Into::into);
     }
     print_report(&report)
 }

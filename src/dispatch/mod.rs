@@ -31,7 +31,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-pub(crate) use plan::Plan;
+pub(crate) use plan::{Listing, Plan};
 pub(crate) use report::Report;
 pub(crate) use run::run;
 pub(crate) use schedule::{Due, Schedule};

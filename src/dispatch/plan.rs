@@ -16,7 +16,18 @@ use crate::settings::{Identity, Pace};
 
 mod parts;
 
-pub(crate) use parts::{Excluded, Plan, ReaderLine, Received, SegmentRow, VariantLine};
+pub(crate) use parts::{Excluded, Held, Plan, ReaderLine, Received, SegmentRow, VariantLine};
+
+/// Which people a plan lists one line each, besides those who get nothing: the counts are
+/// always there, and a line per reader of a large list is only worth holding when it is
+/// printed (`plan --readers`, `plan --json`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Listing {
+    /// Each reader who gets the volume, with their variant.
+    pub(crate) readers: bool,
+    /// Each reader whom an earlier dispatch of the volume holds.
+    pub(crate) received: bool,
+}
 
 /// What a plan needs to know about the send.
 pub(crate) struct Inputs<'a> {
@@ -145,45 +156,49 @@ impl<'a> Audit<'a> {
         })
     }
 
-    /// Makes the plan; with `readers`, it lists each reader's variant.
-    pub(crate) fn plan(&self, readers: bool) -> anyhow::Result<Plan> {
+    /// Makes the plan, with a line for each of the people that `lines` asks for.
+    pub(crate) fn plan(&self, lines: Listing) -> anyhow::Result<Plan> {
         let inputs = self.inputs;
         let mut counts = vec![0; self.needed.len()];
         let (mut excluded, mut already_received) = (Vec::new(), Vec::new());
-        let mut lines = Vec::new();
-        let held_by = self.held_by();
+        let mut readers = Vec::new();
+        let mut held = self.held();
         for r in selected(inputs) {
-            let address = r.email().to_owned();
             match self.classify(r)? {
                 Ok(i) => {
                     counts[i] += 1;
-                    if readers {
-                        let variant = self.needed[i].key.clone();
-                        let source = inputs.audience.source_of(r);
-                        lines.push(ReaderLine {
-                            address,
-                            variant,
-                            source,
+                    if lines.readers {
+                        readers.push(ReaderLine {
+                            address: r.email().to_owned(),
+                            variant: self.needed[i].key.clone(),
+                            source: inputs.audience.source_of(r),
                         });
                     }
                 }
-                Err(Exclusion::Reason(reason)) => excluded.push(Excluded { address, reason }),
-                Err(Exclusion::Held(dispatch, state)) => already_received.push(Received {
-                    address,
-                    dispatch,
-                    segments: held_by
-                        .iter()
-                        .find(|(id, _)| *id == dispatch)
-                        .map(|(_, segments)| segments.clone())
-                        .unwrap_or_default(),
-                    state: state.as_str(),
+                Err(Exclusion::Reason(reason)) => excluded.push(Excluded {
+                    address: r.email().to_owned(),
+                    reason,
                 }),
+                Err(Exclusion::Held(dispatch, state)) => {
+                    let by = held_by(&mut held, dispatch);
+                    by.readers += 1;
+                    if lines.received {
+                        already_received.push(Received {
+                            address: r.email().to_owned(),
+                            dispatch,
+                            segments: by.segments.clone(),
+                            state: state.as_str(),
+                        });
+                    }
+                }
             }
         }
+        held.retain(|h| h.readers > 0);
+        held.sort_by_key(|h| h.dispatch);
         // Address order, not load order: one audience has one plan.
         excluded.sort_by(|a, b| a.address.cmp(&b.address));
         already_received.sort_by(|a, b| a.address.cmp(&b.address));
-        lines.sort_by(|a, b| a.address.cmp(&b.address));
+        readers.sort_by(|a, b| a.address.cmp(&b.address));
         let recipients: usize = counts.iter().sum();
         let merged = inputs.audience.merged_rows();
         if merged > 0 {
@@ -204,7 +219,8 @@ impl<'a> Audit<'a> {
             variants: self.variant_lines(&counts)?,
             excluded,
             already_received,
-            readers: readers.then_some(lines),
+            held,
+            readers: lines.readers.then_some(readers),
             resumes: inputs.resumes,
             recipients,
             already_sent,
@@ -213,14 +229,18 @@ impl<'a> Audit<'a> {
         })
     }
 
-    /// The segments of each earlier dispatch of the volume, once each: the lines of the
-    /// readers a dispatch holds share them.
-    fn held_by(&self) -> Vec<(i64, Arc<[String]>)> {
+    /// Each earlier dispatch of the volume, with its segments once (the lines of the
+    /// readers it holds share them) and nobody counted yet.
+    fn held(&self) -> Vec<Held> {
         let dispatches = self.inputs.ledger.as_ref().map(|(_, d)| d.as_slice());
         dispatches
             .unwrap_or_default()
             .iter()
-            .map(|d| (d.id, Arc::from(d.segments.clone())))
+            .map(|d| Held {
+                dispatch: d.id,
+                segments: Arc::from(d.segments.clone()),
+                readers: 0,
+            })
             .collect()
     }
 
@@ -257,6 +277,23 @@ impl<'a> Audit<'a> {
 }
 
 /// The selected people, in the audience's order.
+/// The count of the readers `dispatch` holds; a dispatch the ledger did not list (it
+/// always does) is counted too, without segments.
+fn held_by(held: &mut Vec<Held>, dispatch: i64) -> &mut Held {
+    let i = match held.iter().position(|h| h.dispatch == dispatch) {
+        Some(i) => i,
+        None => {
+            held.push(Held {
+                dispatch,
+                segments: Arc::from([]),
+                readers: 0,
+            });
+            held.len() - 1
+        }
+    };
+    &mut held[i]
+}
+
 fn selected<'a>(inputs: &'a Inputs<'a>) -> impl Iterator<Item = &'a Recipient> + 'a {
     inputs
         .audience

@@ -9,7 +9,7 @@ use super::lock::DispatchLock;
 use super::marker::Marker;
 use super::messages::{self, Messages};
 use super::prepare::{self, Prepared};
-use super::{Briefing, Ending, Operator, Outcome, Request, Stop, report};
+use super::{Briefing, Ending, Listing, Operator, Outcome, Request, Stop, report};
 use crate::audience::store::Suppressed;
 use crate::audience::{Address, Reason, Source, Store};
 use crate::clock::Timestamp;
@@ -220,7 +220,7 @@ impl Job<'_> {
         let segments = self.request.segments;
         let prepared = self.prepared;
         prepared.audit(self.project, segments, variants, |audit| {
-            let plan = audit.plan(false)?;
+            let plan = audit.plan(Listing::default())?;
             self.operator.show(&Briefing::New(&plan));
             if plan.recipients == 0 {
                 self.operator.note(&format!(

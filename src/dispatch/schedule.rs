@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp as Instant, ZonedDateTime};
 
 use super::prepare::{self, Prepared};
-use super::{Briefing, Operator, Request};
+use super::{Briefing, Listing, Operator, Request};
 use crate::message::variant::Variants;
 use crate::project::Project;
 
@@ -122,7 +122,7 @@ pub(crate) fn wait(
         operator.late(schedule, minutes)?;
     }
     let plan = prepared.audit(project, request.segments, variants, |audit| {
-        audit.plan(false)
+        audit.plan(Listing::default())
     })?;
     operator.show(&Briefing::New(&plan));
     operator.confirm(&Briefing::New(&plan))?;

@@ -45,6 +45,18 @@ pub(crate) struct Received {
     pub state: &'static str,
 }
 
+/// The readers one earlier dispatch of the volume holds, counted: what the text plan and
+/// a dispatch's briefing say of them, whatever their number.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    /// The dispatch.
+    pub dispatch: i64,
+    /// Its segments.
+    pub segments: Arc<[String]>,
+    /// How many of the selected readers it holds.
+    pub readers: usize,
+}
+
 /// A reader who gets the volume, and in which variant.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ReaderLine {
@@ -70,8 +82,14 @@ pub(crate) struct Plan {
     pub variants: Vec<VariantLine>,
     /// Everyone selected who gets nothing, with the reason.
     pub excluded: Vec<Excluded>,
-    /// Everyone selected who is in another dispatch of the volume (never sent twice).
+    /// Everyone selected who is in another dispatch of the volume (never sent twice), one
+    /// line each when asked for ([`Listing::received`](super::Listing)); [`Plan::held`]
+    /// counts them either way.
     pub already_received: Vec<Received>,
+    /// Each earlier dispatch of the volume that holds some of the selected readers, in
+    /// dispatch order, with how many.
+    #[serde(skip)]
+    pub held: Vec<Held>,
     /// Each reader who gets the volume and their variant, when asked for (`--readers`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readers: Option<Vec<ReaderLine>>,
