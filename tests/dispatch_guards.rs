@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::Project;
 use crate::support::dispatching::{
     SECRET, confirmed, dispatch, dispatch_command, history, interrupted, project, reader, spawn,
     status, wait_for_sends,
 };
 use crate::support::fault_smtp::{Act, FaultServer, Script};
 use crate::support::smtp::SmtpSink;
+use crate::support::{Project, free_port};
 
 fn received(sink: &SmtpSink, address: &str) -> usize {
     sink.captured()
@@ -106,6 +106,42 @@ fn json_into_an_output_closed_before_it_is_written_ends_quietly() {
     let stderr = String::from_utf8_lossy(&plan.stderr);
     assert!(plan.status.success(), "{:?}: {stderr}", plan.status);
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn the_text_plan_lists_the_first_excluded_of_the_json_plan_and_counts_them_all() {
+    let project = project(free_port(), 60, "");
+    let suppressed: String = (0..45).map(|i| format!("{}\n", reader(i))).collect();
+    project.write("suppressed.txt", &suppressed);
+    project.ok(&["suppress", "import", "suppressed.txt"]);
+    let args = ["plan", "volumes/011.toml", "--segment", "subscribers"];
+    let json: Value = serde_json::from_str(&project.ok(&[&args[..], &["--json"]].concat()).stdout)
+        .expect("plan JSON");
+    let excluded: Vec<String> = json["excluded"]
+        .as_array()
+        .expect("excluded")
+        .iter()
+        .map(|e| {
+            format!(
+                "  {}: {}",
+                e["address"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(excluded.len(), 45, "{json}");
+    let text = project.ok(&args).stdout;
+    let listed: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("excluded (45):"))
+        .skip(1)
+        .take_while(|l| l.contains(": suppressed"))
+        .collect();
+    assert_eq!(listed, excluded[..20], "{text}");
+    assert!(
+        text.contains("  ... and 25 more (`--json` lists everyone)"),
+        "{text}"
+    );
 }
 
 #[test]

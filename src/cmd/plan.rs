@@ -5,12 +5,10 @@
 use super::{say, say_json};
 use crate::cli::PlanArgs;
 use crate::clock::Timestamp;
+use crate::dispatch::plan::EXCLUDED_SHOWN;
 use crate::dispatch::prepare::Prepared;
 use crate::dispatch::{Listing, Plan};
 use crate::project::Project;
-
-/// How many excluded addresses the text report lists before summing up the rest.
-const EXCLUDED_SHOWN: usize = 20;
 
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
     let prepared = Prepared::new(project, &args.volume, "nothing planned", false)?;
@@ -20,7 +18,7 @@ pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow:
     let plan = prepared.audit_with(project, &audience, &args.segment, &mut variants, |audit| {
         audit.plan(Listing {
             readers: args.readers,
-            received: args.json,
+            everyone: args.json,
         })
     })?;
     if args.json {
@@ -82,14 +80,14 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
 /// the volume from another dispatch.
 fn print_people(plan: &Plan) -> anyhow::Result<()> {
     if !plan.excluded.is_empty() {
-        say(format_args!("excluded ({}):", plan.excluded.len()))?;
+        say(format_args!("excluded ({}):", plan.excluded_total))?;
         for e in plan.excluded.iter().take(EXCLUDED_SHOWN) {
             say(format_args!("  {}: {}", e.address, e.reason))?;
         }
-        if plan.excluded.len() > EXCLUDED_SHOWN {
+        if plan.excluded_total > EXCLUDED_SHOWN {
             say(format_args!(
                 "  ... and {} more (`--json` lists everyone)",
-                plan.excluded.len() - EXCLUDED_SHOWN
+                plan.excluded_total - EXCLUDED_SHOWN
             ))?;
         }
     }

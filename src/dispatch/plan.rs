@@ -16,17 +16,19 @@ use crate::settings::{Identity, Pace};
 
 mod parts;
 
-pub(crate) use parts::{Excluded, Held, Plan, ReaderLine, Received, SegmentRow, VariantLine};
+pub(crate) use parts::{
+    EXCLUDED_SHOWN, Excluded, Held, Plan, ReaderLine, Received, SegmentRow, VariantLine,
+};
 
-/// Which people a plan lists one line each, besides those who get nothing: the counts are
-/// always there, and a line per reader of a large list is only worth holding when it is
-/// printed (`plan --readers`, `plan --json`).
+/// Which people a plan lists one line each. The counts are always there; a line for each
+/// reader of a large list is only worth holding when it is printed.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Listing {
-    /// Each reader who gets the volume, with their variant.
+    /// Each reader who gets the volume, with their variant (`plan --readers`).
     pub(crate) readers: bool,
-    /// Each reader whom an earlier dispatch of the volume holds.
-    pub(crate) received: bool,
+    /// Everyone who gets nothing and everyone an earlier dispatch of the volume holds
+    /// (`plan --json`); without it, the first [`EXCLUDED_SHOWN`] who get nothing.
+    pub(crate) everyone: bool,
 }
 
 /// What a plan needs to know about the send.
@@ -160,7 +162,8 @@ impl<'a> Audit<'a> {
     pub(crate) fn plan(&self, lines: Listing) -> anyhow::Result<Plan> {
         let inputs = self.inputs;
         let mut counts = vec![0; self.needed.len()];
-        let (mut excluded, mut already_received) = (Vec::new(), Vec::new());
+        let mut excluded = FirstExcluded::new((!lines.everyone).then_some(EXCLUDED_SHOWN));
+        let mut already_received = Vec::new();
         let mut readers = Vec::new();
         let mut held = self.held();
         for r in selected(inputs) {
@@ -182,7 +185,7 @@ impl<'a> Audit<'a> {
                 Err(Exclusion::Held(dispatch, state)) => {
                     let by = held_by(&mut held, dispatch);
                     by.readers += 1;
-                    if lines.received {
+                    if lines.everyone {
                         already_received.push(Received {
                             address: r.email().to_owned(),
                             dispatch,
@@ -196,12 +199,13 @@ impl<'a> Audit<'a> {
         held.retain(|h| h.readers > 0);
         held.sort_by_key(|h| h.dispatch);
         // Address order, not load order: one audience has one plan.
-        excluded.sort_by(|a, b| a.address.cmp(&b.address));
+        let (mut excluded, mut excluded_total) = excluded.finish();
         already_received.sort_by(|a, b| a.address.cmp(&b.address));
         readers.sort_by(|a, b| a.address.cmp(&b.address));
         let recipients: usize = counts.iter().sum();
         let merged = inputs.audience.merged_rows();
         if merged > 0 {
+            excluded_total += 1;
             excluded.push(Excluded {
                 address: format!("{merged} rows"),
                 reason: "duplicate: an address already listed in another file; one copy each"
@@ -218,6 +222,7 @@ impl<'a> Audit<'a> {
             per_segment: rows,
             variants: self.variant_lines(&counts)?,
             excluded,
+            excluded_total,
             already_received,
             held,
             readers: lines.readers.then_some(readers),
@@ -276,7 +281,45 @@ impl<'a> Audit<'a> {
     }
 }
 
-/// The selected people, in the audience's order.
+/// Those who get nothing, in address order: everyone, or only the first `keep` (gathered as
+/// they come, sorted and cut whenever twice as many are held), with how many there are.
+struct FirstExcluded {
+    keep: Option<usize>,
+    lines: Vec<Excluded>,
+    total: usize,
+}
+
+impl FirstExcluded {
+    fn new(keep: Option<usize>) -> Self {
+        Self {
+            keep,
+            lines: Vec::new(),
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, line: Excluded) {
+        self.total += 1;
+        self.lines.push(line);
+        if let Some(keep) = self.keep
+            && self.lines.len() >= 2 * keep.max(1)
+        {
+            self.cut(keep);
+        }
+    }
+
+    fn cut(&mut self, keep: usize) {
+        self.lines.sort_by(|a, b| a.address.cmp(&b.address));
+        self.lines.truncate(keep);
+    }
+
+    /// The lines kept, in address order, and how many there were.
+    fn finish(mut self) -> (Vec<Excluded>, usize) {
+        self.cut(self.keep.unwrap_or(usize::MAX));
+        (self.lines, self.total)
+    }
+}
+
 /// The count of the readers `dispatch` holds; a dispatch the ledger did not list (it
 /// always does) is counted too, without segments.
 fn held_by(held: &mut Vec<Held>, dispatch: i64) -> &mut Held {
@@ -294,6 +337,7 @@ fn held_by(held: &mut Vec<Held>, dispatch: i64) -> &mut Held {
     &mut held[i]
 }
 
+/// The selected people, in the audience's order.
 fn selected<'a>(inputs: &'a Inputs<'a>) -> impl Iterator<Item = &'a Recipient> + 'a {
     inputs
         .audience
@@ -335,5 +379,39 @@ fn duration(pace: &Pace, n: usize) -> Option<u64> {
     match (by_second, by_hour) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(i: usize) -> Excluded {
+        Excluded {
+            address: format!("reader{i:03}@example.org"),
+            reason: "suppressed (unsubscribed)".to_owned(),
+        }
+    }
+
+    fn addresses(lines: &[Excluded]) -> Vec<&str> {
+        lines.iter().map(|l| l.address.as_str()).collect()
+    }
+
+    #[test]
+    fn the_first_excluded_are_the_first_in_address_order_whatever_order_they_came_in() {
+        // 0, 37, 74, ... 999 visits every number below 1000 once, out of order.
+        let order = (0..1000).map(|i| i * 37 % 1000);
+        let mut first = FirstExcluded::new(Some(EXCLUDED_SHOWN));
+        let mut everyone = FirstExcluded::new(None);
+        for i in order {
+            first.push(line(i));
+            everyone.push(line(i));
+        }
+        let (first, first_total) = first.finish();
+        let (everyone, everyone_total) = everyone.finish();
+        assert_eq!((first_total, everyone_total), (1000, 1000));
+        assert_eq!(everyone.len(), 1000);
+        assert!(everyone.is_sorted_by(|a, b| a.address < b.address));
+        assert_eq!(addresses(&first), addresses(&everyone[..EXCLUDED_SHOWN]));
     }
 }

@@ -23,6 +23,10 @@ pub(crate) struct VariantLine {
     pub message_bytes: usize,
 }
 
+/// How many of those who get nothing a plan keeps a line for unless it lists everyone (the
+/// text plan lists them, then counts the rest).
+pub(crate) const EXCLUDED_SHOWN: usize = 20;
+
 /// Why a selected person gets nothing.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Excluded {
@@ -80,10 +84,15 @@ pub(crate) struct Plan {
     pub per_segment: Vec<SegmentRow>,
     /// The variants and their recipients.
     pub variants: Vec<VariantLine>,
-    /// Everyone selected who gets nothing, with the reason.
+    /// Everyone selected who gets nothing, with the reason, in address order; unless the
+    /// plan lists everyone ([`Listing::everyone`](super::Listing)), only the first
+    /// [`EXCLUDED_SHOWN`]. A last line counts the rows listed twice.
     pub excluded: Vec<Excluded>,
+    /// How many lines `excluded` has when it lists everyone.
+    #[serde(skip)]
+    pub excluded_total: usize,
     /// Everyone selected who is in another dispatch of the volume (never sent twice), one
-    /// line each when asked for ([`Listing::received`](super::Listing)); [`Plan::held`]
+    /// line each when asked for ([`Listing::everyone`](super::Listing)); [`Plan::held`]
     /// counts them either way.
     pub already_received: Vec<Received>,
     /// Each earlier dispatch of the volume that holds some of the selected readers, in
