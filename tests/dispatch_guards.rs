@@ -131,6 +131,7 @@ fn the_text_plan_lists_the_first_excluded_of_the_json_plan_and_counts_them_all()
         .collect();
     assert_eq!(excluded.len(), 45, "{json}");
     let text = project.ok(&args).stdout;
+    assert!(text.contains("\nvariants:\n  all "), "{text}");
     let listed: Vec<&str> = text
         .lines()
         .skip_while(|l| !l.starts_with("excluded (45):"))
@@ -181,6 +182,14 @@ fn a_volume_goes_to_staff_then_subscribers_and_nobody_gets_it_twice() {
         text.stdout.contains("3 in dispatch #1 (--segment staff)"),
         "{}",
         text.stdout
+    );
+    let again = project.ok(&["plan", "volumes/011.toml", "--segment", "staff"]);
+    assert!(
+        again
+            .stdout
+            .contains("variants: none, nobody selected gets the volume\n"),
+        "{}",
+        again.stdout
     );
     let second = confirmed(&project, 17, &["--segment", "subscribers"]);
     assert_eq!(second.status, 0, "{}", second.stderr);

@@ -49,7 +49,13 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
             row.listed, row.suppressed, row.unsendable, row.receiving
         ))?;
     }
-    say(format_args!("variants:"))?;
+    if plan.variants.is_empty() {
+        say(format_args!(
+            "variants: none, nobody selected gets the volume"
+        ))?;
+    } else {
+        say(format_args!("variants:"))?;
+    }
     for v in &plan.variants {
         say(format_args!(
             "  {:<24} {:>3} picks  {:>9} recipients  {:.1} KB a message",
