@@ -131,7 +131,13 @@ impl Recipients {
         let mut known: HashMap<Box<str>, Address> =
             sources.known.into_iter().map(|a| (a.key(), a)).collect();
         if let Some(ledger) = &sources.ledger {
-            known.extend(ledger.addresses()?.into_iter().map(|a| (a.key(), a)));
+            // One by one, not `extend`: that reserves room for every ledger address as if
+            // none were known yet, when nearly all of them are the readers' own; at a million
+            // readers the table doubled, next to the old one while it rehashed. As with
+            // `extend`, the ledger's spelling of an address wins.
+            for address in ledger.addresses()? {
+                known.insert(address.key(), address);
+            }
         }
         let rule = match sources.bounce {
             Some(_) => Rule::Evidence,
