@@ -259,7 +259,7 @@ pub(crate) fn report(
             *report.counts.entry(state).or_default() += n;
         }
         for state in [State::Failed, State::Deferred] {
-            for row in ledger.in_state(d.id, state)? {
+            ledger.each_in_state(d.id, state, |row| {
                 let domain = row.entry.address.domain();
                 let reply = row.reply.as_ref();
                 let classified = reply.map(Reply::classified);
@@ -272,7 +272,7 @@ pub(crate) fn report(
                     classified.map_or(Class::Soft, |c| c.class()),
                 );
                 *groups.entry(key).or_default() += 1;
-            }
+            })?;
         }
         report.ambiguous.extend(
             ledger

@@ -93,9 +93,9 @@ pub(crate) fn hourly(
     };
     let mut sent = vec![0; hours.len()];
     for d in dispatches {
-        for row in ledger.in_state(d.id, State::Sent)? {
-            if let Some(i) = slot(row.updated_at.div_euclid(3_600_000)) {
-                sent[i] += 1;
+        for (hour, n) in ledger.sent_per_hour(d.id)? {
+            if let Some(i) = slot(hour) {
+                sent[i] += n;
             }
         }
     }

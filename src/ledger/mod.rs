@@ -322,21 +322,66 @@ impl Ledger {
         after: i64,
         limit: i64,
     ) -> anyhow::Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        self.each_row(dispatch, states, after, limit, |row| rows.push(row))?;
+        Ok(rows)
+    }
+
+    /// Rows in `state` (for reports: the ambiguous list; a run: what to retry).
+    pub(crate) fn in_state(&self, dispatch: i64, state: State) -> anyhow::Result<Vec<Row>> {
+        self.page(dispatch, &[state], 0, i64::MAX)
+    }
+
+    /// Calls `visit` with each row in `state`, in sending order, holding one at a time: a
+    /// report reads every failure of a dispatch however many there are.
+    pub(crate) fn each_in_state(
+        &self,
+        dispatch: i64,
+        state: State,
+        visit: impl FnMut(Row),
+    ) -> anyhow::Result<()> {
+        self.each_row(dispatch, &[state], 0, i64::MAX, visit)
+    }
+
+    fn each_row(
+        &self,
+        dispatch: i64,
+        states: &[State],
+        after: i64,
+        limit: i64,
+        mut visit: impl FnMut(Row),
+    ) -> anyhow::Result<()> {
         let wanted: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
         let mut stmt = self.conn.prepare_cached(&format!(
             "{ROW} WHERE dispatch = ?1 AND id > ?2
              AND state IN (SELECT value FROM json_each(?3)) ORDER BY id LIMIT ?4"
         ))?;
-        stmt.query_and_then(
+        let rows = stmt.query_and_then(
             params![dispatch, after, serde_json::to_string(&wanted)?, limit],
             read_row,
-        )?
-        .collect()
+        )?;
+        for row in rows {
+            visit(row?);
+        }
+        Ok(())
     }
 
-    /// Rows in `state` (for reports: failures, the ambiguous list).
-    pub(crate) fn in_state(&self, dispatch: i64, state: State) -> anyhow::Result<Vec<Row>> {
-        self.page(dispatch, &[state], 0, i64::MAX)
+    /// How many of a dispatch's messages the relay accepted in each hour (unix hours, in
+    /// order), counted by SQLite: a report of a million messages holds none of their rows.
+    pub(crate) fn sent_per_hour(&self, dispatch: i64) -> anyhow::Result<Vec<(i64, u64)>> {
+        // Floor division, as `div_euclid`, whatever the sign of the timestamp.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT (updated_at - ((updated_at % 3600000) + 3600000) % 3600000) / 3600000 AS hour,
+                    count(*)
+             FROM recipients WHERE dispatch = ?1 AND state = 'sent' GROUP BY hour ORDER BY hour",
+        )?;
+        let hours = stmt
+            .query_map([dispatch], |r| {
+                let n: i64 = r.get(1)?;
+                Ok((r.get(0)?, n.unsigned_abs()))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(hours)
     }
 
     /// Counts by state of one dispatch.

@@ -470,3 +470,37 @@ fn a_version_4_ledger_gains_the_index_that_finds_a_message_id() {
         Some((Address::parse("reader1@example.org").unwrap(), 11))
     );
 }
+
+#[test]
+fn sent_messages_are_counted_in_the_hour_their_rows_were_settled() {
+    const HOUR: i64 = 3_600_000;
+    let (_dir, _path, ledger, id) = started(7);
+    let settled = [
+        ("sent", 5 * HOUR),
+        ("sent", 6 * HOUR - 1),
+        ("sent", 6 * HOUR),
+        ("sent", 8 * HOUR + 10),
+        // Before 1970 the hour is still the one the moment falls in, as `div_euclid` says.
+        ("sent", -1),
+        ("failed", 6 * HOUR + 5),
+        ("deferred", 7 * HOUR),
+    ];
+    for (i, (state, at)) in settled.iter().enumerate() {
+        ledger
+            .conn
+            .execute(
+                "UPDATE recipients SET state = ?1, updated_at = ?2 WHERE address = ?3",
+                params![state, at, format!("reader{i}@example.org")],
+            )
+            .unwrap();
+    }
+    let from_rows = {
+        let mut hours = std::collections::BTreeMap::new();
+        for row in ledger.in_state(id, State::Sent).unwrap() {
+            *hours.entry(row.updated_at.div_euclid(HOUR)).or_insert(0u64) += 1;
+        }
+        hours.into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(from_rows, vec![(-1, 1), (5, 2), (6, 1), (8, 1)]);
+    assert_eq!(ledger.sent_per_hour(id).unwrap(), from_rows);
+}
