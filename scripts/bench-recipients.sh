@@ -4,9 +4,9 @@
 # segment, timed with peak memory by GNU time. Needs: cargo, awk, /usr/bin/time (apt: time).
 # With --dispatch, it then dispatches the sample volume to all of them through Postfix's
 # smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory"; then plans
-# the volume again, looking every recipient up in the ledger ("Plan: a volume sent"), and
-# imports 500 complaints that name their messages by Message-ID ("Bounces: matching by
-# Message-ID").
+# the volume again, looking every recipient up in the ledger ("Plan: a volume sent"),
+# reports on it ("Report: a volume sent to everyone"), and imports 500 complaints that name
+# their messages by Message-ID ("Bounces: matching by Message-ID").
 # Usage: scripts/bench-recipients.sh [ROWS] [--dispatch]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +57,8 @@ echo "ledger: $(du -h state/ledger.sqlite | cut -f1)"
 # Everyone has the volume now: the plan looks each of them up in the ledger.
 /usr/bin/time -f "plan after the dispatch: elapsed %e s, peak RSS %M KB" \
     "$OLDPWD/target/release/broadsheet" plan volumes/011.toml --segment subscribers >/dev/null
+/usr/bin/time -f "report after the dispatch: elapsed %e s, peak RSS %M KB" \
+    "$OLDPWD/target/release/broadsheet" report volumes/011.toml >/dev/null
 # Complaints that name their message only by its Message-ID (an ARF report's attached
 # headers, as Yahoo's and Microsoft's feedback loops send them), for 500 of the readers:
 # each is matched through the ledger's index of Message-IDs. "Bounces: matching by
