@@ -20,7 +20,7 @@ use super::{Finding, Kind, Report};
 use crate::audience::Address;
 use crate::ledger::Ledger;
 use crate::settings::UnsubscribeLink;
-use crate::unsubscribe::{self, RecipientKey, Signer};
+use crate::unsubscribe::{self, KeyIndex, Signer};
 use crate::verp::{self, Purpose, TAG_LEN, Token};
 
 /// How a finding was tied to a recipient.
@@ -106,7 +106,7 @@ pub(crate) struct Recipients {
     tags: HashMap<(Purpose, u32), HashMap<[u8; TAG_LEN], Address>>,
     /// The known addresses by the recipient key of their unsubscribe token, made when a
     /// report first carries a link.
-    by_key: Option<HashMap<RecipientKey, Vec<Address>>>,
+    by_key: Option<KeyIndex>,
 }
 
 /// Where a project's reports are checked: its ledger, the unsubscribe secret's signer (VERP,
@@ -287,17 +287,15 @@ impl Recipients {
             }
             let known = &self.known;
             let by_key = self.by_key.get_or_insert_with(|| {
-                let mut by_key: HashMap<RecipientKey, Vec<Address>> = HashMap::new();
+                let mut by_key = KeyIndex::with_capacity(known.len());
                 for address in known.values() {
-                    let key = signer.recipient_key(address);
-                    by_key.entry(key).or_default().push(address.clone());
+                    by_key.insert(signer, address.clone());
                 }
                 by_key
             });
             let candidates = signer
                 .token_key(token)
-                .and_then(|key| by_key.get(&key))
-                .map_or(&[][..], Vec::as_slice);
+                .map_or(&[][..], |key| by_key.get(&key));
             match signer.verify(token, candidates.iter()) {
                 Ok(verified) => evidence.found.push(Mapped {
                     address: verified.address,

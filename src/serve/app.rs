@@ -17,7 +17,7 @@ use crate::message::dkim::Signer as DkimSigner;
 use crate::project::Project;
 use crate::settings::{Identity, Sending, Serve};
 use crate::transport::Configured;
-use crate::unsubscribe::{RecipientKey, Signer};
+use crate::unsubscribe::{KeyIndex, RecipientKey, Signer};
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ fn latest_page(project: &Project) -> Option<String> {
 /// indexed by the recipient key their tokens carry.
 #[derive(Debug)]
 pub(super) struct Candidates {
-    by_key: RwLock<HashMap<RecipientKey, Vec<Address>>>,
+    by_key: RwLock<KeyIndex>,
     /// The topics the recipient files give, by address key, for the preferences page.
     file_topics: RwLock<HashMap<Box<str>, Vec<String>>>,
     /// The files they were loaded from, as they were then.
@@ -171,15 +171,12 @@ impl Candidates {
             })
             .collect();
         *self.file_topics.write().unwrap_or_else(|e| e.into_inner()) = file_topics;
-        let listed: Vec<Address> = audience.recipients().iter().map(|r| r.address()).collect();
-        let suppressed = audience.suppressions().iter().map(|s| &s.address);
-        let mut by_key: HashMap<RecipientKey, Vec<Address>> = HashMap::new();
+        let listed = audience.recipients();
+        let suppressed = audience.suppressions().iter().map(|s| s.address.clone());
+        let mut by_key = KeyIndex::with_capacity(listed.len());
         let mut count = 0;
-        for address in listed.iter().chain(suppressed) {
-            by_key
-                .entry(signer.recipient_key(address))
-                .or_default()
-                .push(address.clone());
+        for address in listed.iter().map(|r| r.address()).chain(suppressed) {
+            by_key.insert(signer, address);
             count += 1;
         }
         *self.by_key.write().unwrap_or_else(|e| e.into_inner()) = by_key;
@@ -189,10 +186,7 @@ impl Candidates {
     /// Adds one address (a reader who just confirmed).
     pub(super) fn add(&self, signer: &Signer, address: &Address) {
         let mut by_key = self.by_key.write().unwrap_or_else(|e| e.into_inner());
-        by_key
-            .entry(signer.recipient_key(address))
-            .or_default()
-            .push(address.clone());
+        by_key.insert(signer, address.clone());
     }
 
     /// The topics `address` has as the audience was last loaded (files and store merged).
@@ -203,7 +197,9 @@ impl Candidates {
 
     fn verify(&self, signer: &Signer, key: RecipientKey, token: &str) -> Option<Address> {
         let by_key = self.by_key.read().unwrap_or_else(|e| e.into_inner());
-        let found = by_key.get(&key)?;
-        signer.verify(token, found.iter()).ok().map(|v| v.address)
+        signer
+            .verify(token, by_key.get(&key).iter())
+            .ok()
+            .map(|v| v.address)
     }
 }
