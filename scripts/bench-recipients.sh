@@ -5,8 +5,9 @@
 # With --dispatch, it then dispatches the sample volume to all of them through Postfix's
 # smtp-sink on loopback (no capture), again under GNU time: "Dispatch: memory"; then plans
 # the volume again, looking every recipient up in the ledger ("Plan: a volume sent"),
-# reports on it ("Report: a volume sent to everyone"), and imports 500 complaints that name
-# their messages by Message-ID ("Bounces: matching by Message-ID").
+# reports on it ("Report: a volume sent to everyone"), starts `serve` and reads its memory
+# once it listens ("Serve: memory"), and imports 500 complaints that name their messages by
+# Message-ID ("Bounces: matching by Message-ID").
 # Usage: scripts/bench-recipients.sh [ROWS] [--dispatch]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,17 @@ echo "ledger: $(du -h state/ledger.sqlite | cut -f1)"
     "$OLDPWD/target/release/broadsheet" plan volumes/011.toml --segment subscribers >/dev/null
 /usr/bin/time -f "report after the dispatch: elapsed %e s, peak RSS %M KB" \
     "$OLDPWD/target/release/broadsheet" report volumes/011.toml >/dev/null
+# serve indexes every reader by the key of their tokens before it listens.
+listen=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+started=$(date +%s.%N)
+"$OLDPWD/target/release/broadsheet" serve --listen "$listen" > serve.log 2>&1 & server=$!
+until grep -q serving serve.log; do
+    kill -0 $server 2>/dev/null || { cat serve.log >&2; exit 1; }
+    sleep 0.1
+done
+echo "serve listening after $(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $started }") s:" \
+    "$(grep -E 'VmHWM|VmRSS' /proc/$server/status | tr -s ' \t' ' ' | tr '\n' ' ')"
+kill -INT $server; wait $server || true
 # Complaints that name their message only by its Message-ID (an ARF report's attached
 # headers, as Yahoo's and Microsoft's feedback loops send them), for 500 of the readers:
 # each is matched through the ledger's index of Message-IDs. "Bounces: matching by
