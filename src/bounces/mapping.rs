@@ -135,9 +135,9 @@ impl Recipients {
             // none were known yet, when nearly all of them are the readers' own; at a million
             // readers the table doubled, next to the old one while it rehashed. As with
             // `extend`, the ledger's spelling of an address wins.
-            for address in ledger.addresses()? {
+            ledger.each_address(|address| {
                 known.insert(address.key(), address);
-            }
+            })?;
         }
         let rule = match sources.bounce {
             Some(_) => Rule::Evidence,

@@ -11,13 +11,13 @@ use crate::audience::Address;
 pub(super) const SENT_AS: &str = "SELECT address, volume FROM recipients WHERE message_id = ?1";
 
 impl Ledger {
-    /// Every address any dispatch has frozen, once each.
-    pub(crate) fn addresses(&self) -> anyhow::Result<Vec<Address>> {
+    /// Calls `visit` with every address any dispatch has frozen, once each, holding one at
+    /// a time (a ledger holds every volume ever sent).
+    pub(crate) fn each_address(&self, mut visit: impl FnMut(Address)) -> anyhow::Result<()> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT DISTINCT address FROM recipients")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        parsed(rows)
+        each_parsed(stmt.query_map([], |r| r.get::<_, String>(0))?, &mut visit)
     }
 
     /// The addresses the dispatches of `volume` froze.
@@ -55,8 +55,19 @@ impl Ledger {
 
 fn parsed(rows: impl Iterator<Item = rusqlite::Result<String>>) -> anyhow::Result<Vec<Address>> {
     let mut addresses = Vec::new();
-    for row in rows {
-        addresses.extend(Address::parse(&row?).ok());
-    }
+    each_parsed(rows, &mut |address| addresses.push(address))?;
     Ok(addresses)
+}
+
+/// Calls `visit` with the address of each row that still parses.
+fn each_parsed(
+    rows: impl Iterator<Item = rusqlite::Result<String>>,
+    visit: &mut impl FnMut(Address),
+) -> anyhow::Result<()> {
+    for row in rows {
+        if let Ok(address) = Address::parse(&row?) {
+            visit(address);
+        }
+    }
+    Ok(())
 }
