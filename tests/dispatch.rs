@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::dispatching::{
-    CONNECTIONS, dispatch, dispatch_command, interrupted, project, reader, spawn, status,
+    CONNECTIONS, dispatch, dispatch_command, excluded, interrupted, project, reader, spawn, status,
     wait_for_sends,
 };
 use crate::support::fault_smtp::{Act, FaultServer, Script};
@@ -283,18 +283,7 @@ fn plan_counts_variants_and_says_why_people_are_excluded() {
         "--json",
     ]);
     let plan: Value = serde_json::from_str(&run.stdout).expect("plan JSON");
-    let reasons: Vec<String> = plan["excluded"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e["address"].as_str().unwrap(),
-                e["reason"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let reasons = excluded(&plan);
     assert!(
         reasons
             .iter()

@@ -93,6 +93,22 @@ pub fn spawn(project: &Project, expect: usize) -> Child {
         .expect("start dispatch")
 }
 
+/// The `excluded` lines of a `plan --json`, each `address: reason` as the text plan writes it.
+pub fn excluded(plan: &Value) -> Vec<String> {
+    plan["excluded"]
+        .as_array()
+        .expect("excluded list")
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["address"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 /// `status volumes/011.toml --json`.
 pub fn status(project: &Project) -> Value {
     let run = project.ok(&["status", "volumes/011.toml", "--json"]);
