@@ -131,10 +131,10 @@ impl Recipients {
         let mut known: HashMap<Box<str>, Address> =
             sources.known.into_iter().map(|a| (a.key(), a)).collect();
         if let Some(ledger) = &sources.ledger {
-            // One by one, not `extend`: that reserves room for every ledger address as if
-            // none were known yet, when nearly all of them are the readers' own; at a million
-            // readers the table doubled, next to the old one while it rehashed. As with
-            // `extend`, the ledger's spelling of an address wins.
+            // One by one as SQLite reads them: no list of them all, and no `extend`, which
+            // reserves room for every one as if none were known yet (nearly all are the
+            // readers' own) and, where that crossed a power of two, doubled the table beside
+            // the old one. As with `extend`, the ledger's spelling of an address wins.
             ledger.each_address(|address| {
                 known.insert(address.key(), address);
             })?;
