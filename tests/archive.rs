@@ -359,6 +359,44 @@ fn a_layout_without_web_templates_is_named_and_build_still_works() {
 }
 
 #[test]
+fn a_mistake_in_a_web_page_partial_is_reported_where_the_pages_are_made() {
+    let project = Project::sample();
+    project.ok(&["build", "volumes/011.toml", "--out", "before"]);
+    let partial = "layouts/scout/partials/page_head.html.hbs";
+    project.edit(partial, "{{/if}}", "{{/iff}}");
+    // The email does not include the web pages' partials: it builds as before.
+    project.ok(&["build", "volumes/011.toml", "--out", "after"]);
+    project.ok(&["check", "volumes/011.toml"]);
+    assert_eq!(
+        files(&project.path("after")),
+        files(&project.path("before"))
+    );
+    // The archive renders them, and names the mistake's place.
+    let run = project.run(&["archive"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("template syntax"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("--> {partial}:4:")),
+        "{}",
+        run.stderr
+    );
+    // A partial the email includes, broken the same way, stops the build.
+    project.edit(
+        "layouts/scout/partials/footer.mjml.hbs",
+        "{{/each}}",
+        "{{/eachh}}",
+    );
+    let run = project.run(&["build", "volumes/011.toml"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--> layouts/scout/partials/footer.mjml.hbs:"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn the_email_links_to_its_web_page() {
     let project = Project::sample();
     project.ok(&["build", "volumes/011.toml"]);

@@ -5,7 +5,7 @@
 //! and so is a template that expands into more than [`MAX_EXPANSION`] partial renderings.
 //! An include names a template by the key its source is kept under ([`source_key`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
@@ -66,7 +66,7 @@ pub(super) fn source_key(name: &str, is_text: bool) -> String {
 
 /// The included templates of `key` that exist, with where each is included.
 fn targets<'s>(sources: &'s HashMap<String, SourceFile>, key: &str) -> Vec<(&'s String, usize)> {
-    let is_text = key.ends_with(".txt") || key.ends_with(".txt.hbs");
+    let is_text = is_text_key(key);
     let Some(source) = sources.get(key) else {
         return Vec::new();
     };
@@ -145,11 +145,57 @@ fn display(key: &str) -> &str {
     key.strip_suffix(".txt").unwrap_or(key)
 }
 
-/// The static partial includes in a template (`{{> name}}`, `{{#> name}}`, with `~`
-/// allowed), each with the byte offset of its name. Dynamic names (`{{> (expr)}}`) are
-/// left out.
+/// The keys of the templates that the templates `from` include, directly or through other
+/// partials, `from` among them; `None` when one of them includes a partial whose name the
+/// scan cannot read (`{{> (expr)}}`, a quoted name), which could be any of them.
+pub(super) fn reachable(
+    sources: &HashMap<String, SourceFile>,
+    from: &[String],
+) -> Option<HashSet<String>> {
+    let mut seen: HashSet<String> = from.iter().cloned().collect();
+    let mut queue: Vec<String> = from.to_vec();
+    while let Some(key) = queue.pop() {
+        let Some(source) = sources.get(&key) else {
+            continue;
+        };
+        let found = scan(&source.text);
+        if found.unnamed {
+            return None;
+        }
+        let is_text = is_text_key(&key);
+        for (name, _) in found.named {
+            let target = source_key(name, is_text);
+            if !seen.contains(&target) {
+                seen.insert(target.clone());
+                queue.push(target);
+            }
+        }
+    }
+    Some(seen)
+}
+
+/// The partial includes of one template.
+struct Found<'t> {
+    /// The includes that name their partial (`{{> name}}`, `{{#> name}}`, with `~`
+    /// allowed), each with the byte offset of its name.
+    named: Vec<(&'t str, usize)>,
+    /// Whether an include names its partial some other way: computed (`{{> (expr)}}`) or
+    /// quoted.
+    unnamed: bool,
+}
+
+/// The static partial includes in a template, each with the byte offset of its name.
 fn includes(text: &str) -> Vec<(&str, usize)> {
-    let mut found = Vec::new();
+    scan(text).named
+}
+
+/// Finds the partial includes of a template. It reads the text, not the template's syntax:
+/// an include in a comment counts too.
+fn scan(text: &str) -> Found<'_> {
+    let mut found = Found {
+        named: Vec::new(),
+        unnamed: false,
+    };
     // memmem finds the same non-overlapping `{{` as `match_indices`, with a vector search.
     for open in memchr::memmem::find_iter(text.as_bytes(), "{{") {
         let rest = &text[open + 2..];
@@ -163,10 +209,20 @@ fn includes(text: &str) -> Vec<(&str, usize)> {
             .find(|c: char| !(c.is_alphanumeric() || "_-./".contains(c)))
             .unwrap_or(rest.len());
         if len > 0 {
-            found.push((&rest[..len], text.len() - rest.len()));
+            found.named.push((&rest[..len], text.len() - rest.len()));
+        } else if !rest.starts_with(PARTIAL_BLOCK) {
+            found.unnamed = true;
         }
     }
     found
+}
+
+/// What a partial called as a block (`{{#> name}}…{{/name}}`) includes to render the block.
+const PARTIAL_BLOCK: &str = "@partial-block";
+
+/// Whether the template kept under `key` is a text template.
+pub(super) fn is_text_key(key: &str) -> bool {
+    key.ends_with(".txt") || key.ends_with(".txt.hbs")
 }
 
 #[cfg(test)]
@@ -228,6 +284,55 @@ mod tests {
             messages,
             ["`l3` expands into more than 10000 partial renderings"]
         );
+    }
+
+    #[test]
+    fn reaches_the_partials_of_each_entry_in_its_own_registry() {
+        let files = sources(&[
+            (
+                "email.mjml.hbs",
+                "{{> picks list=a}} {{#> frame}}x{{/frame}}",
+            ),
+            ("email.txt.hbs", "{{~> picks}}"),
+            ("picks", "{{> item}}"),
+            ("picks.txt", "plain"),
+            ("item", "{{> @partial-block}}"),
+            ("item.txt", "unused"),
+            ("frame", "{{> @partial-block}}"),
+            ("page_head", "{{> item}}"),
+        ]);
+        let entries = ["email.mjml.hbs".to_owned(), "email.txt.hbs".to_owned()];
+        let mut reached: Vec<String> = reachable(&files, &entries)
+            .expect("every include is named")
+            .into_iter()
+            .collect();
+        reached.sort();
+        assert_eq!(
+            reached,
+            [
+                "email.mjml.hbs",
+                "email.txt.hbs",
+                "frame",
+                "item",
+                "picks",
+                "picks.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_computed_or_quoted_partial_name_could_be_any_partial() {
+        for include in ["{{> (lookup . \"name\")}}", "{{#> \"picks\"}}x{{/picks}}"] {
+            let files = sources(&[("email.mjml.hbs", "{{> a}}"), ("a", include), ("b", "")]);
+            assert_eq!(
+                reachable(&files, &["email.mjml.hbs".to_owned()]),
+                None,
+                "{include}"
+            );
+        }
+        // Only what the entries reach counts.
+        let files = sources(&[("email.mjml.hbs", "{{> a}}"), ("a", ""), ("b", "{{> (x)}}")]);
+        assert!(reachable(&files, &["email.mjml.hbs".to_owned()]).is_some());
     }
 
     #[test]

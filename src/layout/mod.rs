@@ -198,6 +198,7 @@ impl Layout {
         for file in extra {
             names.push(layout.add_required(&dir.join(file), &mut diags)?);
         }
+        layout.compile_partials(&names, &mut diags);
         layout.check_includes(&mut diags);
         match data {
             Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),

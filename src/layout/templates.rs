@@ -1,7 +1,10 @@
 //! The layout's templates: every `.hbs` file of a layout folder registered under its
 //! project-relative path (partials under their stem), in the HTML-escaping registry or, for
 //! `.txt.hbs`, the plain one, with strict mode and the helpers; and template errors turned
-//! into diagnostics at the right file and line.
+//! into diagnostics at the right file and line. Every partial is read, but only those the
+//! command's entry templates include are compiled: `build` does not pay for the web
+//! pages' partials, and `archive`, `preview` and `serve`, which render those pages, report
+//! their mistakes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,9 @@ pub(super) struct Templates {
     text: Handlebars<'static>,
     sources: HashMap<String, SourceFile>,
     names: [String; 2],
+    /// The partials read and not compiled yet, in the order they were read, each with the
+    /// key of its source.
+    partials: Vec<(String, String)>,
 }
 
 impl Templates {
@@ -38,10 +44,11 @@ impl Templates {
             text,
             sources: HashMap::new(),
             names: Default::default(),
+            partials: Vec::new(),
         }
     }
 
-    /// Registers the two entry templates and every partial in `dir/partials/`.
+    /// Registers the two entry templates and reads every partial in `dir/partials/`.
     pub(super) fn add_all(&mut self, dir: &Path, diags: &mut Diagnostics) -> anyhow::Result<()> {
         self.names = [
             self.add(&dir.join(MJML_TEMPLATE), Kind::Entry, diags)?,
@@ -90,27 +97,23 @@ impl Templates {
         Ok(String::new())
     }
 
-    /// Registers one template in the registry that its extension selects (`.txt.hbs` for
-    /// text) and returns the name it was registered under.
+    /// Reads one template: an entry is registered at once, in the registry that its
+    /// extension selects (`.txt.hbs` for text), and a partial waits for
+    /// [`Self::compile_partials`]. Returns the name it is registered under.
     fn add(&mut self, path: &Path, kind: Kind, diags: &mut Diagnostics) -> anyhow::Result<String> {
         let source = read(path)?;
         let is_text = path.to_string_lossy().ends_with(".txt.hbs");
-        let registry = if is_text {
-            &mut self.text
-        } else {
-            &mut self.html
-        };
+        let partial = matches!(kind, Kind::Partial(_));
         let (name, registered) = match kind {
             Kind::Entry => {
                 let relative = path.strip_prefix(&self.root).unwrap_or(path);
                 let name = relative.display().to_string();
-                let registered = registry.register_template_string(&name, &source.text);
+                let registered = self
+                    .registry(is_text)
+                    .register_template_string(&name, &source.text);
                 (name, registered)
             }
-            Kind::Partial(name) => {
-                let registered = registry.register_partial(&name, &source.text);
-                (name, registered)
-            }
+            Kind::Partial(name) => (name, Ok(())),
         };
         // A partial's name is shared by its MJML and text versions; keep the sources apart.
         let key = source_key(&name, is_text);
@@ -122,12 +125,46 @@ impl Templates {
                     .note(format!("{} and {}", first.path, source.path))
                     .note("MJML and web partials share one namespace; rename one of them"),
             );
+        } else if partial {
+            self.partials.push((name.clone(), key.clone()));
         }
         self.sources.insert(key.clone(), source);
         if let Err(e) = registered {
             diags.push(template_diagnostic(&self.sources, &key, &e));
         }
         Ok(name)
+    }
+
+    /// Compiles the partials that the two entry templates and the `extra` ones include,
+    /// directly or through other partials (every partial, when one of them computes the
+    /// name of the partial it includes).
+    pub(super) fn compile_partials(&mut self, extra: &[String], diags: &mut Diagnostics) {
+        // An entry's name is its path, which is also the key of its source.
+        let entries: Vec<String> = self.names.iter().chain(extra).cloned().collect();
+        let reachable = includes::reachable(&self.sources, &entries);
+        for (name, key) in std::mem::take(&mut self.partials) {
+            if reachable.as_ref().is_some_and(|keys| !keys.contains(&key)) {
+                continue;
+            }
+            let source = &self.sources[&key];
+            let registry = if includes::is_text_key(&key) {
+                &mut self.text
+            } else {
+                &mut self.html
+            };
+            if let Err(e) = registry.register_partial(&name, &source.text) {
+                diags.push(template_diagnostic(&self.sources, &key, &e));
+            }
+        }
+    }
+
+    /// The registry of text templates, or of HTML and MJML ones.
+    fn registry(&mut self, is_text: bool) -> &mut Handlebars<'static> {
+        if is_text {
+            &mut self.text
+        } else {
+            &mut self.html
+        }
     }
 
     /// Reports partials that include each other, which would render forever, or that
