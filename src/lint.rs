@@ -93,15 +93,18 @@ pub(crate) fn html_rules(
     let mut found: Vec<(String, String)> = Vec::new();
     // Built once: a search per tag would set each one up again for every tag.
     let schemes = SCHEMES.map(|scheme| (scheme, Finder::new(scheme)));
-    for (tag, name) in tags(&html.0) {
-        tag_rules(&tag, &name, volume_text, &schemes, &mut found);
-    }
     let lower = html.0.to_ascii_lowercase();
+    for (tag, name) in tags(&lower) {
+        tag_rules(tag, name, volume_text, &schemes, &mut found);
+    }
     if lower.contains("@import") {
         found.push((
             "an `@import` of a remote stylesheet or web font".to_owned(),
             "@import".to_owned(),
         ));
+    }
+    if found.is_empty() {
+        return;
     }
     let mjml_lower = mjml.0.to_ascii_lowercase();
     for (what, needle) in found {
@@ -169,22 +172,17 @@ fn tag_rules(
     }
 }
 
-/// Every start tag of `html`, lowercased, with its element name.
-fn tags(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (at, _) in html.match_indices('<') {
-        let rest = &html[at + 1..];
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = rest[..end].to_ascii_lowercase();
-        let name: String = tag
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
-        if !name.is_empty() {
-            out.push((tag, name));
-        }
-    }
-    out
+/// Every start tag of `lower` (HTML in lowercase), without `<` and `>`, with its element
+/// name.
+fn tags(lower: &str) -> impl Iterator<Item = (&str, &str)> {
+    lower.match_indices('<').filter_map(|(at, _)| {
+        let rest = &lower[at + 1..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        let name = &tag[..tag
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(tag.len())];
+        (!name.is_empty()).then_some((tag, name))
+    })
 }
 
 /// Finds MJML elements that mrml did not know and copied into the HTML as they were
