@@ -18,6 +18,8 @@ use crate::url::check_url;
 mod grammar_equivalence;
 pub mod helpers;
 mod includes;
+#[cfg(test)]
+mod partial_equivalence;
 mod templates;
 
 use includes::source_key;

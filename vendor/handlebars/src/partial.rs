@@ -8,7 +8,9 @@ use crate::error::RenderError;
 use crate::output::Output;
 use crate::registry::Registry;
 use crate::render::{Decorator, RenderContext, Renderable};
-use crate::template::Template;
+use crate::json::path::PathSeg;
+use crate::json::value::ScopedJson;
+use crate::template::{Parameter, Template, TemplateElement};
 use crate::{Path, RenderErrorReason, StringOutput};
 
 pub(crate) const PARTIAL_BLOCK: &str = "@partial-block";
@@ -76,18 +78,25 @@ pub fn expand_partial<'reg: 'rc, 'rc>(
             return Err(RenderErrorReason::PartialNotFound(tname.to_owned()).into());
         };
 
-        // hash
-        let hash_ctx = d
-            .hash()
-            .iter()
-            .map(|(k, v)| (*k, v.value()))
-            .collect::<HashMap<&str, &Json>>();
+        // The partial's context by its path in the data, where that stands for the copy
+        // below (broadsheet's patch, see PATCHED.md).
+        let by_path = context_path(d, r, ctx, rc, partial)?;
 
         let mut partial_include_block = BlockContext::new();
         // overwrite parent block's params
-        for (name, value) in &hash_ctx {
-            partial_include_block
-                .set_block_param(name, crate::BlockParamHolder::Value((*value).clone()));
+        for (name, value) in d.hash() {
+            // A hash value found in the data is a path relative to the partial's context,
+            // when it lies under it: nothing is copied.
+            let under = by_path.as_ref().and_then(|base| {
+                value
+                    .context_path()
+                    .and_then(|path| path.strip_prefix(base.as_slice()))
+            });
+            let holder = match under {
+                Some(rest) => crate::BlockParamHolder::Path(rest.to_vec()),
+                None => crate::BlockParamHolder::Value(value.value().clone()),
+            };
+            partial_include_block.set_block_param(name, holder);
         }
 
         // inherit local variables (@key/@index/@first/@last) from the
@@ -102,34 +111,45 @@ pub fn expand_partial<'reg: 'rc, 'rc>(
                 .clone_from(parent.local_variables());
         }
 
-        // evaluate context for partial
-        let merged_context = if let Some(p) = d.param(0) {
-            if let Some(relative_path) = p.relative_path() {
-                // path as parameter provided
+        if let Some(path) = by_path {
+            *partial_include_block.base_path_mut() = path;
+        } else {
+            // hash
+            let hash_ctx = d
+                .hash()
+                .iter()
+                .map(|(k, v)| (*k, v.value()))
+                .collect::<HashMap<&str, &Json>>();
+
+            // evaluate context for partial
+            let merged_context = if let Some(p) = d.param(0) {
+                if let Some(relative_path) = p.relative_path() {
+                    // path as parameter provided
+                    if let Some(rc_context) = rc.context() {
+                        merge_json(
+                            rc.evaluate(&rc_context, relative_path)?.as_json(),
+                            &hash_ctx,
+                        )
+                    } else {
+                        merge_json(rc.evaluate(ctx, relative_path)?.as_json(), &hash_ctx)
+                    }
+                } else {
+                    // literal provided
+                    merge_json(p.value(), &hash_ctx)
+                }
+            } else {
+                // use current path
                 if let Some(rc_context) = rc.context() {
                     merge_json(
-                        rc.evaluate(&rc_context, relative_path)?.as_json(),
+                        rc.evaluate2(&rc_context, &Path::current())?.as_json(),
                         &hash_ctx,
                     )
                 } else {
-                    merge_json(rc.evaluate(ctx, relative_path)?.as_json(), &hash_ctx)
+                    merge_json(rc.evaluate2(ctx, &Path::current())?.as_json(), &hash_ctx)
                 }
-            } else {
-                // literal provided
-                merge_json(p.value(), &hash_ctx)
-            }
-        } else {
-            // use current path
-            if let Some(rc_context) = rc.context() {
-                merge_json(
-                    rc.evaluate2(&rc_context, &Path::current())?.as_json(),
-                    &hash_ctx,
-                )
-            } else {
-                merge_json(rc.evaluate2(ctx, &Path::current())?.as_json(), &hash_ctx)
-            }
-        };
-        partial_include_block.set_base_value(merged_context);
+            };
+            partial_include_block.set_base_value(merged_context);
+        }
 
         // Push partial's context block (doesn't clear parent blocks)
         // This allows inline partials from parent blocks to remain accessible
@@ -169,6 +189,86 @@ pub fn expand_partial<'reg: 'rc, 'rc>(
         rc.set_indent_string(indent_before);
 
         result
+    }
+}
+
+/// The path in the data of the context a partial is rendered with, when the partial can
+/// be given that path instead of a copy of the context merged with its hash, and see the
+/// same values: the context is a value of the data (not a literal, nor a value a helper
+/// made), the render context holds no context of its own, lookups do not search the
+/// enclosing objects, and the call is not a partial block. With a hash, the merged object
+/// differs from the context itself in the hash's keys, which the partial reads as block
+/// parameters either way; so it also takes a context that is an object, and a partial
+/// that never reads its context as a whole ([`reads_whole_context`]).
+fn context_path<'rc>(
+    d: &Decorator<'rc>,
+    r: &Registry<'_>,
+    ctx: &'rc Context,
+    rc: &RenderContext<'_, 'rc>,
+    partial: &Template,
+) -> Result<Option<Vec<String>>, RenderError> {
+    if rc.context().is_some() || r.recursive_lookup() || d.template().is_some() {
+        return Ok(None);
+    }
+    let context = match d.param(0) {
+        Some(p) => match p.relative_path() {
+            Some(relative_path) => rc.evaluate(ctx, relative_path)?,
+            None => return Ok(None),
+        },
+        None => rc.evaluate2(ctx, &Path::current())?,
+    };
+    let ScopedJson::Context(value, path) = context else {
+        return Ok(None);
+    };
+    let hashed = !d.hash().is_empty();
+    if hashed && (!value.is_object() || reads_whole_context(partial)) {
+        return Ok(None);
+    }
+    Ok(Some(path))
+}
+
+/// Whether `template` may read its context as a whole rather than by name: a path that
+/// names no key (`this`, `..`, `@root`) anywhere in it, even where it stands for another
+/// context, a partial included without a context of its own or as a block, or a decorator.
+fn reads_whole_context(template: &Template) -> bool {
+    template.elements.iter().any(element_reads_whole_context)
+}
+
+fn element_reads_whole_context(element: &TemplateElement) -> bool {
+    match element {
+        TemplateElement::RawString(_) | TemplateElement::Comment(_) => false,
+        TemplateElement::Expression(h)
+        | TemplateElement::HtmlExpression(h)
+        | TemplateElement::HelperBlock(h) => {
+            std::iter::once(&h.name)
+                .chain(&h.params)
+                .chain(h.hash.values())
+                .any(parameter_reads_whole_context)
+                || [&h.template, &h.inverse]
+                    .into_iter()
+                    .flatten()
+                    .any(reads_whole_context)
+        }
+        TemplateElement::PartialExpression(p) | TemplateElement::PartialBlock(p) => {
+            p.params.is_empty()
+                || p.template.is_some()
+                || std::iter::once(&p.name)
+                    .chain(&p.params)
+                    .chain(p.hash.values())
+                    .any(parameter_reads_whole_context)
+        }
+        TemplateElement::DecoratorExpression(_) | TemplateElement::DecoratorBlock(_) => true,
+    }
+}
+
+fn parameter_reads_whole_context(parameter: &Parameter) -> bool {
+    match parameter {
+        Parameter::Name(name) => name == "this",
+        Parameter::Path(Path::Relative((segs, _))) => {
+            !segs.iter().any(|seg| matches!(seg, PathSeg::Named(_)))
+        }
+        Parameter::Path(Path::Local(_)) | Parameter::Literal(_) => false,
+        Parameter::Subexpression(sub) => element_reads_whole_context(&sub.element),
     }
 }
 
