@@ -67,7 +67,7 @@ pub(crate) fn quoted_printable_run(text: &str, ends: bool) -> String {
     qp_pieces(text, ends, |piece| match piece {
         QpPiece::LineBreak => out.push_str("\r\n"),
         QpPiece::SoftBreak => out.push_str("=\r\n"),
-        QpPiece::Literal(b) => out.push(char::from(b)),
+        QpPiece::Literal(run) => out.push_str(run),
         QpPiece::Escaped(b) => {
             let _ = write!(out, "={b:02X}");
         }
@@ -83,38 +83,61 @@ pub fn encoded_len(text: &str) -> usize {
         qp += match piece {
             QpPiece::LineBreak => 2,
             QpPiece::SoftBreak | QpPiece::Escaped(_) => 3,
-            QpPiece::Literal(_) => 1,
+            QpPiece::Literal(run) => run.len(),
         }
     });
     qp.min(base64_len(text.len()))
 }
 
 /// One piece of quoted-printable output.
-enum QpPiece {
+enum QpPiece<'t> {
     /// A line break of the text, CRLF.
     LineBreak,
     /// `=` CRLF, keeping a line within 76 octets.
     SoftBreak,
-    /// A byte that stands for itself.
-    Literal(u8),
+    /// Bytes that stand for themselves.
+    Literal(&'t str),
     /// A byte written `=XX`.
     Escaped(u8),
 }
 
 /// Walks `text` as quoted-printable (see [`quoted_printable_run`]), handing each piece to `emit`.
-fn qp_pieces(text: &str, ends: bool, mut emit: impl FnMut(QpPiece)) {
+fn qp_pieces<'t>(text: &'t str, ends: bool, mut emit: impl FnMut(QpPiece<'t>)) {
     let lines = text.split('\n').count();
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             emit(QpPiece::LineBreak);
         }
-        let bytes = line.strip_suffix('\r').unwrap_or(line).as_bytes();
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let bytes = line.as_bytes();
         let line_ends = ends || i + 1 < lines;
         let mut column = 0;
-        for (j, &b) in bytes.iter().enumerate() {
+        let mut j = 0;
+        while j < bytes.len() {
+            // A run of bytes that stand for themselves before the line's last byte goes out
+            // in pieces that fill each line up to the room left for a soft break's `=`.
+            let run = bytes[j..bytes.len() - 1]
+                .iter()
+                .position(|&b| !plain(b))
+                .unwrap_or(bytes.len() - 1 - j);
+            if run > 0 {
+                let mut piece = &line[j..j + run];
+                while !piece.is_empty() {
+                    if column >= LINE - 1 {
+                        emit(QpPiece::SoftBreak);
+                        column = 0;
+                    }
+                    let (now, later) = piece.split_at(piece.len().min(LINE - 1 - column));
+                    emit(QpPiece::Literal(now));
+                    column += now.len();
+                    piece = later;
+                }
+                j += run;
+                continue;
+            }
+            let b = bytes[j];
             let is_last = j + 1 == bytes.len();
-            let literal =
-                matches!(b, 33..=60 | 62..=126) || (matches!(b, b' ' | b'\t') && !is_last);
+            let literal = plain(b) && !(is_last && matches!(b, b' ' | b'\t'));
             let width = if literal { 1 } else { 3 };
             // Room for the `=` of a soft line break, unless this ends the line for good.
             let room = if is_last && line_ends { LINE } else { LINE - 1 };
@@ -123,13 +146,20 @@ fn qp_pieces(text: &str, ends: bool, mut emit: impl FnMut(QpPiece)) {
                 column = 0;
             }
             emit(if literal {
-                QpPiece::Literal(b)
+                QpPiece::Literal(&line[j..=j])
             } else {
                 QpPiece::Escaped(b)
             });
             column += width;
+            j += 1;
         }
     }
+}
+
+/// Whether `b` stands for itself in quoted-printable where it does not end a line (a space
+/// or tab that ends one is escaped, or the line's end would drop it).
+fn plain(b: u8) -> bool {
+    matches!(b, 33..=60 | 62..=126 | b' ' | b'\t')
 }
 
 /// `bytes` in lowercase hexadecimal, two digits a byte.
