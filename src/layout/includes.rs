@@ -3,7 +3,9 @@
 //! next ten times would render for minutes. The layout's templates are scanned for static
 //! includes when they are loaded: every cycle is an error at the include that closes it,
 //! and so is a template that expands into more than [`MAX_EXPANSION`] partial renderings.
-//! An include names a template by the key its source is kept under ([`source_key`]).
+//! An include names a template by the key its source is kept under ([`source_key`]). The
+//! same scan tells which partials a command's entry templates reach ([`reachable`]): the
+//! only ones it compiles.
 
 use std::collections::{HashMap, HashSet};
 
