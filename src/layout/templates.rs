@@ -108,8 +108,7 @@ impl Templates {
             Kind::Entry => {
                 let relative = path.strip_prefix(&self.root).unwrap_or(path);
                 let name = relative.display().to_string();
-                let registered = self
-                    .registry(is_text)
+                let registered = registry(&mut self.html, &mut self.text, is_text)
                     .register_template_string(&name, &source.text);
                 (name, registered)
             }
@@ -146,24 +145,10 @@ impl Templates {
             if reachable.as_ref().is_some_and(|keys| !keys.contains(&key)) {
                 continue;
             }
-            let source = &self.sources[&key];
-            let registry = if includes::is_text_key(&key) {
-                &mut self.text
-            } else {
-                &mut self.html
-            };
-            if let Err(e) = registry.register_partial(&name, &source.text) {
+            let registry = registry(&mut self.html, &mut self.text, includes::is_text_key(&key));
+            if let Err(e) = registry.register_partial(&name, &self.sources[&key].text) {
                 diags.push(template_diagnostic(&self.sources, &key, &e));
             }
-        }
-    }
-
-    /// The registry of text templates, or of HTML and MJML ones.
-    fn registry(&mut self, is_text: bool) -> &mut Handlebars<'static> {
-        if is_text {
-            &mut self.text
-        } else {
-            &mut self.html
         }
     }
 
@@ -203,6 +188,15 @@ pub(crate) fn escape_html(raw: &str) -> String {
         }
     }
     out
+}
+
+/// The registry a template goes in: the text one, or the one for HTML and MJML.
+fn registry<'r>(
+    html: &'r mut Handlebars<'static>,
+    text: &'r mut Handlebars<'static>,
+    is_text: bool,
+) -> &'r mut Handlebars<'static> {
+    if is_text { text } else { html }
 }
 
 /// Whether a template file is one of the two entry templates or a partial (named by its stem).
