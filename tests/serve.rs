@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::recipients::with_recipients;
-use crate::support::dispatching::{SECRET, dispatch_command};
+use crate::support::dispatching::{SECRET, dispatch_command, excluded};
 use crate::support::serve::{Serve, path_of, token};
 use crate::support::smtp::SmtpSink;
 use crate::support::{Project, eventually_files};
@@ -60,21 +60,6 @@ fn plan_of(project: &Project, segment: &str) -> Value {
     serde_json::from_str(&run.stdout).expect("plan JSON")
 }
 
-fn excluded(plan: &Value) -> Vec<String> {
-    plan["excluded"]
-        .as_array()
-        .expect("excluded list")
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["address"].as_str().unwrap(),
-                e["reason"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
 /// Each variant of the plan with its number of recipients, e.g. `topics:chips 1`.
 fn variants(plan: &Value) -> Vec<String> {
     plan["variants"]
@@ -126,7 +111,7 @@ fn one_click_with_a_dispatched_token_suppresses_and_plan_excludes_the_reader() {
         .collect();
     assert_eq!(
         suppressed,
-        ["ana.lima@example.org suppressed (unsubscribed)"]
+        ["ana.lima@example.org: suppressed (unsubscribed)"]
     );
     let page = serve.get(&path);
     assert!(page.body.contains("You are unsubscribed") && page.body.contains("Resubscribe"));
@@ -361,7 +346,7 @@ fn preferences_change_the_plan_and_resubscribing_lifts_only_the_readers_own_unsu
     assert_eq!(serve.form(&ana, "action=unsubscribe").status, 303);
     assert!(
         excluded(&plan(&project))
-            .contains(&"ana.lima@example.org suppressed (unsubscribed)".to_owned())
+            .contains(&"ana.lima@example.org: suppressed (unsubscribed)".to_owned())
     );
     assert_eq!(serve.form(&ana, "action=resubscribe").status, 303);
     assert!(
