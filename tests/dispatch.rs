@@ -18,16 +18,15 @@ use crate::support::fault_smtp::{Act, FaultServer, Script};
 use crate::support::smtp::SmtpSink;
 
 fn killed_and_resumed(total: usize, kill: usize) {
-    let sink = SmtpSink::start();
+    let sink = SmtpSink::start_draining();
     let project = interrupted(&sink, total, "", kill);
     let resumed = dispatch(&project, &["--yes", "--expect", &total.to_string()]);
     assert_eq!(resumed.status, 0, "resume failed:\n{}", resumed.stderr);
-    std::thread::sleep(Duration::from_millis(300));
 
     let mut received: HashMap<String, usize> = HashMap::new();
-    for captured in sink.captured() {
-        assert_eq!(captured.rcpt_args.len(), 1);
-        let rcpt = captured.rcpt_args[0].trim_matches(['<', '>']).to_owned();
+    for rcpt_args in sink.recipients() {
+        assert_eq!(rcpt_args.len(), 1);
+        let rcpt = rcpt_args[0].trim_matches(['<', '>']).to_owned();
         *received.entry(rcpt).or_default() += 1;
     }
     let report = status(&project);

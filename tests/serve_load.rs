@@ -62,7 +62,7 @@ fn a_hundred_suppress_processes_and_a_hundred_one_clicks_at_once_lose_nothing() 
 fn every_unsubscribe_answered_200_survives_a_sigkill_mid_burst_beside_a_dispatch() {
     const READERS: usize = 1000;
     const CLIENTS: usize = 50;
-    let sink = crate::support::smtp::SmtpSink::start();
+    let sink = crate::support::smtp::SmtpSink::start_draining();
     let project = crate::support::dispatching::project(sink.port, READERS, "per_second = 300\n");
     let port = crate::support::free_port();
     let serve = Serve::start_on(&project, port);
