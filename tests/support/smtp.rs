@@ -112,11 +112,8 @@ impl SmtpSink {
 
     /// How many transactions smtp-sink has started to dump (drained ones included).
     pub fn count(&self) -> usize {
-        let Some(drain) = &self.drain else {
-            return dump_paths(self.dir.path()).len();
-        };
-        let drained = drain.recipients.lock().expect("lock");
-        drained.len() + dump_paths(self.dir.path()).len()
+        let drained = (self.drain.as_ref()).map(|d| d.recipients.lock().expect("lock"));
+        drained.as_ref().map_or(0, |d| d.len()) + dump_paths(self.dir.path()).len()
     }
 
     /// Every captured transaction so far, in file-name order.
@@ -157,8 +154,7 @@ impl SmtpSink {
 
     /// Waits until `n` transactions are captured (smtp-sink writes after replying).
     pub fn wait_for(&self, n: usize) -> Vec<Captured> {
-        // smtp-sink writes line by line; a message is whole once its closing boundary is in.
-        self.wait_until(n, |c| c.message.trim_ascii_end().ends_with(b"--"))
+        self.wait_until(n, |c| is_whole(&c.message))
     }
 
     /// Waits until `n` transactions are captured and `whole` says each is written out.
@@ -233,13 +229,14 @@ fn dump_paths(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// True when smtp-sink has written a dump to its end: the message's closing MIME delimiter,
-/// then the empty line smtp-sink writes for the terminating dot. smtp-sink deletes the dump
+/// True when smtp-sink has written a dump (or the message part of one) to its end: the
+/// message's closing MIME delimiter, then the empty line smtp-sink writes for the
+/// terminating dot. smtp-sink deletes the dump
 /// of a transaction that is cut off, so only a whole one may be counted and removed. (Its
 /// writes are buffered: a dump read early may end anywhere, but the closing delimiter of
 /// the top-level boundary occurs once, at the end.)
 fn is_whole(dump: &[u8]) -> bool {
-    let Some(at) = find(dump, b"boundary=\"") else {
+    let Some(at) = memchr::memmem::find(dump, b"boundary=\"") else {
         return false;
     };
     let start = at + b"boundary=\"".len();
@@ -249,10 +246,6 @@ fn is_whole(dump: &[u8]) -> bool {
     let boundary = &dump[start..start + length];
     let ending = [b"--", boundary, b"--\n\n"].concat();
     dump.ends_with(&ending)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Splits smtp-sink's dump: its `X-*` lines and `Received:` header, then the message.
