@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::smtp::{is_root, require, wait_for_port};
+use super::is_root;
+use super::smtp::{require, wait_for_port};
 
 /// The test user's password.
 pub const PASSWORD: &str = "a test imap password";

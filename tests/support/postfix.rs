@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::smtp::{is_root, require, wait_for_port};
+use super::is_root;
+use super::smtp::{require, wait_for_port};
 
 /// The services this instance runs, chroot off (the queue holds no chroot files).
 const MASTER_CF: &str = "\

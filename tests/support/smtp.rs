@@ -20,14 +20,6 @@ pub fn require(path: &str, package: &str) {
     );
 }
 
-/// True when this process runs as root.
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
 /// Waits until something accepts connections on 127.0.0.1:`port`.
 pub fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -83,7 +75,7 @@ impl SmtpSink {
         require(SMTP_SINK, "postfix");
         let dir = tempfile::tempdir().expect("temp folder");
         let mut command = Command::new(SMTP_SINK);
-        if is_root() {
+        if super::is_root() {
             // smtp-sink refuses to keep root privileges: it needs a user, who must be able
             // to write the dump folder.
             std::fs::set_permissions(
