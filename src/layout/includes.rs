@@ -167,8 +167,7 @@ pub(super) fn reachable(
         let is_text = is_text_key(&key);
         for (name, _) in found.named {
             let target = source_key(name, is_text);
-            if !seen.contains(&target) {
-                seen.insert(target.clone());
+            if seen.insert(target.clone()) {
                 queue.push(target);
             }
         }
