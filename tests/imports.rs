@@ -408,3 +408,137 @@ fn an_unknown_tool_or_a_status_no_tool_writes_is_an_error() {
         run.stderr
     );
 }
+
+/// An export of a tool broadsheet has no `from` for (EmailOctopus's header and statuses):
+/// one row of each status it writes.
+const OCTOPUS: &str = "Email address,First name,Status,Created at\n\
+    sub@example.org,Sue,SUBSCRIBED,2024-01-08\n\
+    left@example.org,Lee,UNSUBSCRIBED,2024-01-09\n\
+    dead@example.org,,BOUNCED,2024-01-10\n\
+    angry@example.org,,COMPLAINED,2024-01-11\n\
+    maybe@example.org,,PENDING,2024-01-12\n";
+
+#[test]
+fn a_status_column_no_import_reads_stops_the_file_until_status_says_what_it_means() {
+    let project = importing(&[], "");
+    project.write("recipients/octopus.csv", OCTOPUS);
+    let import = "[[imports]]\npath = \"recipients/octopus.csv\"\nsegments = [\"subscribers\"]\n\
+         columns = { email = \"Email address\", greeting = \"First name\" }\n";
+    project.write("recipients.toml", &format!("{SEGMENTS}\n{import}"));
+    // Mapped to its email column only, the file would make everyone a reader.
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("`Status` may say which readers left, and the import does not read it"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("recipients/octopus.csv:1:26"),
+        "at the column: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("status = { column = \"Status\""));
+
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n{import}status = {{ column = \"Status\", subscribed = \"subscribed\", \
+             unsubscribed = \"unsubscribed\", bounced = \"bounced\", complained = \"complained\", \
+             left_out = \"pending\" }}\n"
+        ),
+    );
+    // Listed: everyone but the unconfirmed; suppressed: the three who left; receiving: one.
+    assert_eq!(counts(&project, "subscribers"), [4, 3, 0, 1]);
+    let angry = explain(&project, "angry@example.org");
+    assert!(
+        angry.contains(
+            ": complained (source: import, `status`: complained, recipients/octopus.csv:5)"
+        ),
+        "{angry}"
+    );
+
+    // A value the table does not list is an error on its row, which is not read.
+    project.edit(
+        "recipients/octopus.csv",
+        "SUBSCRIBED,2024-01-08",
+        "BLOCKLISTED,2024-01-08",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("`BLOCKLISTED` in `Status` is not a value that `status` lists"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_tool_export_without_its_status_column_is_refused_unless_status_says_every_row() {
+    let project = importing(&[], "");
+    project.write(
+        "recipients/members.csv",
+        "id,email,name,created_at\n1,ana@example.org,Ana Lima,2024-01-08\n2,quiet@example.org,Q,2024-01-09\n",
+    );
+    let import = "[[imports]]\npath = \"recipients/members.csv\"\nfrom = \"ghost\"\nsegments = [\"subscribers\"]\n";
+    project.write("recipients.toml", &format!("{SEGMENTS}\n{import}"));
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "recipients/members.csv has no status column of a Ghost export (`subscribed_to_emails`): who left cannot be told"
+        ),
+        "{}",
+        run.stderr
+    );
+    project.write(
+        "recipients.toml",
+        &format!("{SEGMENTS}\n{import}status = \"subscribed\"\n"),
+    );
+    assert_eq!(counts(&project, "subscribers"), [2, 0, 0, 2]);
+
+    // Buttondown exports its unsubscribers apart: that file says so by its date column.
+    project.write(
+        "recipients/unsubscribers.csv",
+        "email,unsubscription_date,unsubscription_reason\ngone@example.org,2024-03-02T10:00:00Z,too many emails\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/unsubscribers.csv\"\nfrom = \"buttondown\"\n\
+             segments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(counts(&project, "subscribers"), [1, 1, 0, 0]);
+    let gone = explain(&project, "gone@example.org");
+    assert!(
+        gone.contains("  suppressed since 2024-03-02: unsubscribed (source: import, Buttondown"),
+        "{gone}"
+    );
+}
+
+#[test]
+fn a_header_that_is_not_utf8_stops_the_file_at_line_one() {
+    let project = importing(&[], "");
+    let mut bytes = b"email,Stra\xdfe\n".to_vec();
+    bytes.extend_from_slice(b"bo@example.org,Weg 2\n");
+    std::fs::create_dir_all(project.path("recipients")).expect("create recipients/");
+    std::fs::write(project.path("recipients/latin1.csv"), bytes).expect("write");
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/latin1.csv\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("recipients/latin1.csv:1:1") && run.stderr.contains("not UTF-8"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("bo@example.org"), "{}", run.stderr);
+}

@@ -12,6 +12,7 @@ mod hints;
 mod import;
 mod merge;
 mod row;
+mod status;
 mod stored;
 mod tags;
 mod toml_file;

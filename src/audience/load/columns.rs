@@ -162,19 +162,22 @@ impl Wanted {
 
     /// Finds the wanted columns in `header`; reports unknown and missing ones (a mapped
     /// name at its place in the recipients file) and returns `None` when the rows cannot
-    /// be read.
+    /// be read. `status` is the column the import's `status` reads, known in any header.
     pub(super) fn locate(
         &self,
         source: &SourceFile,
         path: &str,
         header: &Record<'_>,
+        status: Option<&str>,
         diags: &mut Diagnostics,
     ) -> Option<Columns> {
         let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
         let position = |name: &str| found.iter().position(|f| f.eq_ignore_ascii_case(name));
         let before = diags.counts().0;
         if !self.lenient {
-            hints::unknown_columns(path, header, &FIELDS, &found, diags);
+            let lower = status.map(str::to_ascii_lowercase);
+            let known: Vec<&str> = FIELDS.iter().copied().chain(lower.as_deref()).collect();
+            hints::unknown_columns(path, header, &known, &found, diags);
         }
         let mut fields: [Vec<usize>; 6] = Default::default();
         for (i, source_of) in self.fields.iter().enumerate() {

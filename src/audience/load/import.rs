@@ -14,9 +14,11 @@ use toml::Spanned;
 use super::Loader;
 use super::columns::{Columns, Wanted};
 use super::grouped::Grouped;
+use super::hints;
+use super::status::{StatusRule, status_like};
 use super::tags::{TagTable, Unmapped};
 use super::toml_file::ImportDef;
-use super::tools::Tool;
+use super::tools::{Tool, recognise};
 use crate::audience::csv;
 use crate::clock::Timestamp;
 use crate::date::Date;
@@ -35,6 +37,8 @@ pub(super) struct Import<'a> {
     /// Whether the file ends its lines with CR alone, as the header line shows.
     cr_only: bool,
     pub(super) tool: Option<Tool>,
+    /// What the rows' statuses are, where `status` says so.
+    pub(super) status: Option<StatusRule>,
     pub(super) tags: TagTable,
     pub(super) unmapped: Unmapped,
     /// Rows left out (not confirmed, deleted), by the export's word for why.
@@ -86,8 +90,13 @@ impl Loader<'_> {
         self.diags = diags;
         let columns = def.columns.as_ref();
         let wanted = Wanted::new(source, columns, tool.ok().flatten(), &mut self.diags);
-        let (Ok(tool), Some(defaults), Some(paid), Some(tags), Some(wanted)) =
-            (tool, defaults, paid, tags, wanted)
+        let status = def
+            .status
+            .as_ref()
+            .map(|value| StatusRule::new(source, value, &mut self.diags).ok_or(()))
+            .transpose();
+        let (Ok(tool), Some(defaults), Some(paid), Some(tags), Some(wanted), Ok(status)) =
+            (tool, defaults, paid, tags, wanted, status)
         else {
             return None;
         };
@@ -105,6 +114,7 @@ impl Loader<'_> {
             columns: None,
             cr_only: false,
             tool,
+            status,
             tags,
             unmapped: Unmapped::default(),
             skipped: BTreeMap::new(),
@@ -122,18 +132,20 @@ impl Loader<'_> {
             self.diags.push(warning.at(at.clone()));
         }
         let left_out: usize = import.skipped.values().sum();
-        if let (true, Some(tool)) = (left_out > 0, import.tool) {
+        if left_out > 0 {
             let why: Vec<String> = import
                 .skipped
                 .iter()
                 .map(|(w, n)| format!("{w}: {n}"))
                 .collect();
+            let file = import
+                .tool
+                .map_or_else(|| "file".to_owned(), |t| format!("{} export", t.label()));
             self.diags.push(
                 Diagnostic::warning(format!(
-                    "{}: {left_out} row{} of the {} export {} not subscribers and left out ({})",
+                    "{}: {left_out} row{} of the {file} {} not subscribers and left out ({})",
                     import.path,
                     if left_out == 1 { "" } else { "s" },
-                    tool.label(),
                     if left_out == 1 { "is" } else { "are" },
                     why.join(", ")
                 ))
@@ -219,8 +231,15 @@ impl Loader<'_> {
                 line_text: String::from_utf8_lossy(bytes).into_owned(),
                 width: 1,
             };
-            let d = Diagnostic::error("this line is not UTF-8 text").at(at);
-            import.grouped.add(d.note("save the CSV file as UTF-8"), []);
+            let d = Diagnostic::error("this line is not UTF-8 text")
+                .at(at)
+                .note("save the CSV file as UTF-8");
+            // Without a header no row can be read.
+            if import.columns.is_none() {
+                self.diags.push(d);
+                return false;
+            }
+            import.grouped.add(d, []);
             return true;
         };
         let record = match csv::record(path, line, text) {
@@ -242,10 +261,14 @@ impl Loader<'_> {
                 import.columns = Some(columns);
             }
             None => {
-                import.columns =
-                    import
-                        .wanted
-                        .locate(import.source, path, &record, &mut self.diags);
+                let status_column = match &import.status {
+                    Some(StatusRule::Column { column, .. }) => Some(column.as_str()),
+                    _ => None,
+                };
+                import.columns = import
+                    .wanted
+                    .locate(import.source, path, &record, status_column, &mut self.diags)
+                    .filter(|columns| status_readable(import, columns, &record, &mut self.diags));
                 return import.columns.is_some();
             }
         }
@@ -273,6 +296,78 @@ impl Loader<'_> {
         }
         known.then(|| names.iter().map(|n| n.get_ref().clone()).collect())
     }
+}
+
+/// Whether the header lets each row say whether its reader left; reports why not. A
+/// tool's export needs one of its status columns, `status`'s column must be there, and a
+/// file without either must not have a column that might say it unread.
+fn status_readable(
+    import: &Import<'_>,
+    columns: &Columns,
+    header: &csv::Record<'_>,
+    diags: &mut crate::diag::Diagnostics,
+) -> bool {
+    let path = import.path.as_str();
+    let whole = || header.locate(path, 0, header.text.chars().count());
+    let diagnostic = match (&import.status, import.tool) {
+        (Some(StatusRule::Column { column, span, .. }), _) => {
+            if columns.has(column) {
+                return true;
+            }
+            let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
+            hints::missing_mapped(import.source, path, column, span, &found)
+        }
+        (Some(StatusRule::Every(_)), _) => return true,
+        (None, Some(tool)) => {
+            let wanted = tool.status_columns();
+            if wanted.is_empty() || wanted.iter().any(|c| columns.has(c)) {
+                return true;
+            }
+            let names: Vec<String> = wanted.iter().map(|n| format!("`{n}`")).collect();
+            Diagnostic::error(format!(
+                "{path} has no status column of a {} export ({}): who left cannot be told",
+                tool.label(),
+                names.join(" or ")
+            ))
+            .at(whole())
+            .note(
+                "export the file again with its status, or, if every row of it is a subscriber, \
+                 say so: `status = \"subscribed\"` (or `\"unsubscribed\"`, `\"bounced\"`, \
+                 `\"complained\"` for a file of those only)",
+            )
+        }
+        (None, None) => {
+            let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
+            if let Some(tool) = recognise(&found) {
+                Diagnostic::error(format!(
+                    "{path} is a {} export, whose status only `from` reads",
+                    tool.label()
+                ))
+                .at(whole())
+                .note(format!("add `from = \"{}\"` to the import", tool.name()))
+            } else if let Some(name) = status_like(&found) {
+                let at = header
+                    .fields
+                    .iter()
+                    .find(|(_, f)| f.as_ref() == name)
+                    .map_or(0, |(at, _)| *at);
+                Diagnostic::error(format!(
+                    "`{name}` may say which readers left, and the import does not read it"
+                ))
+                .at(header.locate(path, at, name.chars().count()))
+                .note(format!(
+                    "say what its values mean: `status = {{ column = \"{name}\", subscribed = [...], \
+                     unsubscribed = [...], bounced = [...], complained = [...], left_out = [...] }}` \
+                     (`\"*\"` for any other value), or `status = \"subscribed\"` if every row is a \
+                     subscriber"
+                ))
+            } else {
+                return true;
+            }
+        }
+    };
+    diags.push(diagnostic);
+    false
 }
 
 /// The day `file` was last modified (today when the system cannot say): when an export

@@ -6,6 +6,7 @@
 
 use super::columns::{Columns, TAGS};
 use super::import::Import;
+use super::status::StatusRule;
 use super::tags;
 use super::tools::Status;
 use super::{Field, Loader, Place};
@@ -79,8 +80,11 @@ impl Loader<'_> {
                 .and_then(|c| columns.cell(record, c))
                 .and_then(|v| Date::parse_iso(v.get(..10).unwrap_or(v)))
                 .unwrap_or(import.modified);
-            let label = import.tool.map_or("", |t| t.label());
-            let reference = format!("{label} export: {why}, {path}:{}", record.line);
+            let said = import.tool.filter(|_| import.status.is_none()).map_or_else(
+                || "`status`".to_owned(),
+                |t| format!("{} export", t.label()),
+            );
+            let reference = format!("{said}: {why}, {path}:{}", record.line);
             self.suppress(&email, reason, since, reference);
         }
     }
@@ -116,23 +120,35 @@ fn row_status(import: &mut Import<'_>, columns: &Columns, record: &Record<'_>) -
         import.grouped.add(d, cells(record));
         return None;
     }
-    let Some(tool) = import.tool else {
-        return Some(Status::Subscribed { paid: false });
+    let cell = |name: &str| columns.cell(record, name);
+    let status = match (&import.status, import.tool) {
+        (Some(rule), _) => rule.status(cell),
+        (None, Some(tool)) => tool.status(&cell),
+        (None, None) => Status::Subscribed { paid: false },
     };
-    match tool.status(&|name| columns.cell(record, name), &|name| {
-        columns.has(name)
-    }) {
+    match status {
         Status::Skipped(why) => {
             *import.skipped.entry(why).or_default() += 1;
             None
         }
         Status::Unknown(value) => {
-            let d = Diagnostic::error(format!(
-                "`{value}` is not a status a {} export writes",
-                tool.label()
-            ))
-            .at(record.locate(path, 0, record.text.chars().count()))
-            .note("the row is not read: it might be someone who asked for no mail");
+            let value = if value.is_empty() {
+                "an empty status".to_owned()
+            } else {
+                format!("`{value}`")
+            };
+            let message = match (&import.status, import.tool) {
+                (Some(StatusRule::Column { column, .. }), _) => {
+                    format!("{value} in `{column}` is not a value that `status` lists")
+                }
+                (_, Some(tool)) => {
+                    format!("{value} is not a status a {} export writes", tool.label())
+                }
+                _ => format!("{value} is not a status"),
+            };
+            let d = Diagnostic::error(message)
+                .at(record.locate(path, 0, record.text.chars().count()))
+                .note("the row is not read: it might be someone who asked for no mail");
             import.grouped.add(d, cells(record));
             None
         }

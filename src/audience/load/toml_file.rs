@@ -46,6 +46,8 @@ pub(super) struct ImportDef {
     /// The segments that rows the export marks as paying join.
     #[serde(default)]
     pub(super) paid_segments: Vec<Spanned<String>>,
+    /// What the rows' statuses are, where no tool's export says (`status.rs`).
+    pub(super) status: Option<Spanned<toml::Value>>,
 }
 
 impl Loader<'_> {

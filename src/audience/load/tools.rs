@@ -126,41 +126,85 @@ impl Tool {
         !matches!(self, Self::Mailchimp | Self::Convertkit)
     }
 
-    /// What the row whose cells `cell` gives says about its reader; `header` tells which
-    /// columns the file has.
-    pub(super) fn status(self, cell: Cell<'_>, header: &dyn Fn(&str) -> bool) -> Status {
-        let yes = |name: &str| cell(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    /// The columns that say whether a row's reader left, of which the export must have
+    /// one: without them every row would read as a subscriber. Mailchimp has none: it
+    /// exports one file per status, and its unsubscribed and cleaned files say so in their
+    /// own columns. Buttondown exports its unsubscribers apart, dated.
+    pub(super) fn status_columns(self) -> &'static [&'static str] {
         match self {
-            Self::Mailchimp if header("UNSUB_TIME") => {
-                suppressed(Reason::Unsubscribed, "unsubscribed", Some("UNSUB_TIME"))
-            }
-            Self::Mailchimp if header("CLEAN_TIME") => {
+            Self::Mailchimp => &[],
+            Self::Substack => &["email_disabled"],
+            Self::Buttondown => &["subscriber_type", "type", "unsubscription_date"],
+            Self::Ghost => &["subscribed_to_emails"],
+            Self::Beehiiv => &["status"],
+            Self::Convertkit => &["state", "status"],
+        }
+    }
+
+    /// What the row whose cells `cell` gives says about its reader (the header has one of
+    /// the [`status_columns`](Self::status_columns)).
+    pub(super) fn status(self, cell: Cell<'_>) -> Status {
+        let set = |name: &str| cell(name).is_some_and(|v| !v.trim().is_empty());
+        match self {
+            // A cleaning is dated on its row, so a file that merges Mailchimp's files still
+            // tells a cleaned address from an unsubscribed one; a file with `UNSUB_TIME` is
+            // the unsubscribed export, every row of it (a row without its time too).
+            Self::Mailchimp
+                if set("CLEAN_TIME")
+                    || (cell("CLEAN_TIME").is_some() && cell("UNSUB_TIME").is_none()) =>
+            {
                 suppressed(Reason::Bounced, "cleaned", Some("CLEAN_TIME"))
             }
+            Self::Mailchimp if cell("UNSUB_TIME").is_some() => {
+                suppressed(Reason::Unsubscribed, "unsubscribed", Some("UNSUB_TIME"))
+            }
             Self::Mailchimp => Status::Subscribed { paid: false },
-            Self::Substack if yes("email_disabled") => {
-                suppressed(Reason::Unsubscribed, "email disabled", None)
-            }
-            Self::Substack => Status::Subscribed {
-                paid: yes("active_subscription"),
+            Self::Substack => match flag(cell("email_disabled")) {
+                // An empty cell is an address whose email was never disabled.
+                Ok(Some(true)) => suppressed(Reason::Unsubscribed, "email disabled", None),
+                Ok(_) => match flag(cell("active_subscription")) {
+                    Ok(paid) => Status::Subscribed {
+                        paid: paid.unwrap_or(false),
+                    },
+                    Err(value) => Status::Unknown(value),
+                },
+                Err(value) => Status::Unknown(value),
             },
-            Self::Ghost if cell("deleted_at").is_some_and(|v| !v.is_empty()) => {
-                Status::Skipped("deleted")
-            }
-            Self::Ghost
-                if cell("subscribed_to_emails")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("false")) =>
-            {
-                suppressed(Reason::Unsubscribed, "not subscribed to emails", None)
-            }
-            Self::Ghost => Status::Subscribed {
-                paid: yes("complimentary_plan")
-                    || cell("stripe_customer_id").is_some_and(|v| !v.is_empty()),
+            Self::Ghost if set("deleted_at") => Status::Skipped("deleted"),
+            Self::Ghost => match flag(cell("subscribed_to_emails")) {
+                Ok(Some(true)) => Status::Subscribed {
+                    paid: flag(cell("complimentary_plan")) == Ok(Some(true))
+                        || set("stripe_customer_id"),
+                },
+                Ok(Some(false)) => {
+                    suppressed(Reason::Unsubscribed, "not subscribed to emails", None)
+                }
+                Ok(None) => Status::Unknown(String::new()),
+                Err(value) => Status::Unknown(value),
             },
-            Self::Buttondown => buttondown(cell("subscriber_type").or_else(|| cell("type"))),
-            Self::Beehiiv => beehiiv(cell("status"), cell("subscription_tier")),
-            Self::Convertkit => convertkit(cell("state").or_else(|| cell("status"))),
+            Self::Buttondown => match cell("subscriber_type").or_else(|| cell("type")) {
+                Some(kind) => buttondown(kind),
+                None => suppressed(
+                    Reason::Unsubscribed,
+                    "unsubscribed",
+                    Some("unsubscription_date"),
+                ),
+            },
+            Self::Beehiiv => beehiiv(cell("status").unwrap_or(""), cell("subscription_tier")),
+            Self::Convertkit => convertkit(cell("state").or_else(|| cell("status")).unwrap_or("")),
         }
+    }
+}
+
+/// A yes-or-no cell: `Ok(None)` when empty or absent, `Err` with the value when it is
+/// neither.
+fn flag(value: Option<&str>) -> Result<Option<bool>, String> {
+    let value = value.unwrap_or("").trim();
+    match value.to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "yes" | "1" => Ok(Some(true)),
+        "false" | "no" | "0" => Ok(Some(false)),
+        _ => Err(value.to_owned()),
     }
 }
 
@@ -169,10 +213,10 @@ fn suppressed(reason: Reason, why: &'static str, since: Option<&'static str>) ->
 }
 
 /// Buttondown's subscriber types.
-fn buttondown(kind: Option<&str>) -> Status {
-    let kind = kind.unwrap_or("regular").trim().to_ascii_lowercase();
+fn buttondown(kind: &str) -> Status {
+    let kind = kind.trim().to_ascii_lowercase();
     match kind.as_str() {
-        "" | "regular" | "unpaid" => Status::Subscribed { paid: false },
+        "regular" | "unpaid" => Status::Subscribed { paid: false },
         "premium" | "trialed" | "gifted" | "churning" | "paused" | "past_due" => {
             Status::Subscribed { paid: true }
         }
@@ -192,14 +236,14 @@ fn buttondown(kind: Option<&str>) -> Status {
 }
 
 /// beehiiv's subscription statuses and tiers.
-fn beehiiv(status: Option<&str>, tier: Option<&str>) -> Status {
-    let status = status.unwrap_or("active").trim().to_ascii_lowercase();
+fn beehiiv(status: &str, tier: Option<&str>) -> Status {
+    let status = status.trim().to_ascii_lowercase();
     let paid = tier.is_some_and(|t| {
         let t = t.trim();
         !t.is_empty() && !t.eq_ignore_ascii_case("free")
     });
     match status.as_str() {
-        "" | "active" => Status::Subscribed { paid },
+        "active" => Status::Subscribed { paid },
         "inactive" | "unsubscribed" => suppressed(Reason::Unsubscribed, "inactive", None),
         "invalid" => suppressed(Reason::Bounced, "invalid", None),
         "validating" | "pending" | "needs_attention" => Status::Skipped("not yet confirmed"),
@@ -208,10 +252,10 @@ fn beehiiv(status: Option<&str>, tier: Option<&str>) -> Status {
 }
 
 /// Kit's (ConvertKit's) subscriber states.
-fn convertkit(state: Option<&str>) -> Status {
-    let state = state.unwrap_or("active").trim().to_ascii_lowercase();
+fn convertkit(state: &str) -> Status {
+    let state = state.trim().to_ascii_lowercase();
     match state.as_str() {
-        "" | "active" | "cold" => Status::Subscribed { paid: false },
+        "active" | "cold" => Status::Subscribed { paid: false },
         "cancelled" | "unsubscribed" => suppressed(Reason::Unsubscribed, "cancelled", None),
         "bounced" => suppressed(Reason::Bounced, "bounced", None),
         "complained" => suppressed(Reason::Complained, "complained", None),
@@ -248,8 +292,7 @@ mod tests {
                 .find(|(h, _)| h.eq_ignore_ascii_case(name))
                 .map(|(_, v)| *v)
         };
-        let header = |name: &str| row.iter().any(|(h, _)| h.eq_ignore_ascii_case(name));
-        tool.status(&cell, &header)
+        tool.status(&cell)
     }
 
     #[test]
@@ -280,7 +323,13 @@ mod tests {
             }
         ));
         assert_eq!(
-            status_of(Tool::Ghost, &[("stripe_customer_id", "cus_1")]),
+            status_of(
+                Tool::Ghost,
+                &[
+                    ("subscribed_to_emails", "true"),
+                    ("stripe_customer_id", "cus_1")
+                ]
+            ),
             paid
         );
         assert_eq!(
@@ -309,6 +358,78 @@ mod tests {
             status_of(Tool::Convertkit, &[("state", "zombie")]),
             Status::Unknown("zombie".to_owned())
         );
+    }
+
+    #[test]
+    fn a_status_the_export_does_not_clearly_write_is_unknown_never_subscribed() {
+        let unsubscribed = |s: Status| {
+            matches!(
+                s,
+                Status::Suppressed {
+                    reason: Reason::Unsubscribed,
+                    ..
+                }
+            )
+        };
+        assert!(unsubscribed(status_of(
+            Tool::Ghost,
+            &[("subscribed_to_emails", " FALSE ")]
+        )));
+        assert!(unsubscribed(status_of(
+            Tool::Substack,
+            &[("email_disabled", "1")]
+        )));
+        for (tool, column, value) in [
+            (Tool::Ghost, "subscribed_to_emails", ""),
+            (Tool::Ghost, "subscribed_to_emails", "maybe"),
+            (Tool::Substack, "email_disabled", "disabled"),
+            (Tool::Beehiiv, "status", ""),
+            (Tool::Convertkit, "state", " "),
+            (Tool::Buttondown, "subscriber_type", ""),
+        ] {
+            assert!(
+                matches!(status_of(tool, &[(column, value)]), Status::Unknown(_)),
+                "{tool:?} {column}={value:?}"
+            );
+        }
+        // An empty `email_disabled` is an address whose email was never disabled.
+        assert_eq!(
+            status_of(Tool::Substack, &[("email_disabled", "")]),
+            Status::Subscribed { paid: false }
+        );
+    }
+
+    #[test]
+    fn mailchimp_dates_a_cleaning_on_its_row_and_buttondown_its_unsubscribers() {
+        let merged = |unsub: &'static str, clean: &'static str| {
+            status_of(
+                Tool::Mailchimp,
+                &[("UNSUB_TIME", unsub), ("CLEAN_TIME", clean)],
+            )
+        };
+        assert!(matches!(
+            merged("", "2024-01-02 10:00:00"),
+            Status::Suppressed { why: "cleaned", .. }
+        ));
+        assert!(matches!(
+            merged("2024-01-02 10:00:00", ""),
+            Status::Suppressed {
+                why: "unsubscribed",
+                ..
+            }
+        ));
+        assert_eq!(
+            status_of(Tool::Mailchimp, &[("OPTIN_TIME", "")]),
+            Status::Subscribed { paid: false }
+        );
+        assert!(matches!(
+            status_of(Tool::Buttondown, &[("unsubscription_date", "2024-01-02")]),
+            Status::Suppressed {
+                reason: Reason::Unsubscribed,
+                since: Some("unsubscription_date"),
+                ..
+            }
+        ));
     }
 
     #[test]
