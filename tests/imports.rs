@@ -542,3 +542,72 @@ fn a_header_that_is_not_utf8_stops_the_file_at_line_one() {
     );
     assert!(!run.stderr.contains("bo@example.org"), "{}", run.stderr);
 }
+
+#[test]
+fn notes_over_several_lines_semicolons_and_empty_spreadsheet_rows_import_as_they_come() {
+    let project = importing(&[], "");
+    // Ghost's free-text note may hold line breaks inside its quotes.
+    project.write(
+        "recipients/members.csv",
+        "id,email,name,note,subscribed_to_emails\n\
+         1,ana@example.org,Ana Lima,\"Met at the fair.\nCall back in May, \"\"maybe\"\".\",true\n\
+         2,quiet@example.org,Q,,false\n\
+         ,,,,\n\
+         3,bo@example.org,Bo,\"one\r\ntwo\",true\n",
+    );
+    // A European spreadsheet separates its fields with `;`.
+    project.write(
+        "recipients/staff.csv",
+        "email;name;segments\nsam@example.org;\"Sam; Jr\";staff\n;;\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/members.csv\"\nfrom = \"ghost\"\n\
+             segments = [\"subscribers\"]\n\n\
+             [[imports]]\npath = \"recipients/staff.csv\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(counts(&project, "subscribers"), [4, 1, 0, 3]);
+    assert_eq!(counts(&project, "staff"), [1, 0, 0, 1]);
+    let bo = explain(&project, "bo@example.org");
+    assert!(
+        bo.contains("listed at recipients/members.csv:6"),
+        "the record's first line: {bo}"
+    );
+    assert!(explain(&project, "sam@example.org").contains("Sam; Jr"));
+
+    // A quote that never closes into a record that reads stays an error on its own line,
+    // and the lines after it are rows of their own.
+    project.write(
+        "recipients/staff.csv",
+        "email;name;segments\nsam@example.org;\"Sam;staff\nal@example.org;Al;staff\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("recipients/staff.csv:2:17")
+            && run.stderr.contains("this quote is never closed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+}
+
+#[test]
+fn a_known_tools_file_of_leavers_read_through_columns_asks_for_from() {
+    let project = importing(
+        &["mailchimp-unsubscribed.csv"],
+        "[[imports]]\npath = \"recipients/mailchimp-unsubscribed.csv\"\nsegments = [\"subscribers\"]\n\
+         columns = { email = \"Email Address\" }\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "recipients/mailchimp-unsubscribed.csv is a Mailchimp export, whose status only `from` reads"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -247,7 +247,7 @@ fn fifty_faults_are_all_reported_and_nothing_loads() {
         "listed twice in this file",
         "control character '\\r'",
         "unknown field `emial`",
-        "never closed on its line",
+        "this quote is never closed",
         "a quote inside an unquoted field",
         "that is not a valid name",
     ] {

@@ -1,7 +1,10 @@
-//! A strict CSV reader for recipient imports and the suppression list: text in, one record
-//! per line out, each with its line number. A field may be quoted (`"Lima, Ana"`, with `""`
-//! for a quote) but may not span lines, so one bad quote cannot swallow the rest of the file
-//! and every problem has a line and column.
+//! A strict CSV reader for recipient imports and the suppression list: text in, records
+//! out, each with its line number. A field may be quoted (`"Lima, Ana"`, with `""` for a
+//! quote). In the suppression list a field may not span lines; an import joins the lines of
+//! a quoted field (an export's notes), at most [`SPAN`] of them, so that one bad quote
+//! cannot swallow the rest of the file and every problem has a line and column. Fields are
+//! separated by commas, or by the `;` (European spreadsheets) or tab that a header without
+//! a comma uses.
 
 use std::borrow::Cow;
 
@@ -10,26 +13,34 @@ use crate::diag::{Diagnostic, Location};
 /// The fields of a line, unquoted, each with its byte offset in the line.
 type Fields<'a> = Vec<(usize, Cow<'a, str>)>;
 
-/// One non-empty line of a CSV file, split into fields.
+/// The most lines one record may span.
+pub(crate) const SPAN: usize = 50;
+
+/// One non-empty record of a CSV file, split into fields.
 #[derive(Debug)]
 pub(crate) struct Record<'a> {
-    /// 1-based line number.
+    /// 1-based number of its first line.
     pub line: usize,
-    /// The line's text, without its line ending.
+    /// The record's text, without its line ending (its lines joined by `\n`).
     pub text: &'a str,
     /// The fields, unquoted, each with its byte offset in `text`.
     pub fields: Fields<'a>,
 }
 
 impl Record<'_> {
-    /// A diagnostic location at byte `offset` of this line, underlining `width` characters.
+    /// A diagnostic location at byte `offset` of this record, underlining `width`
+    /// characters, on the line of the record where `offset` is.
     pub(crate) fn locate(&self, path: &str, offset: usize, width: usize) -> Location {
-        let column = self.text.get(..offset).map_or(1, |t| t.chars().count() + 1);
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let start = before.rfind('\n').map_or(0, |n| n + 1);
+        let end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |n| start + n);
         Location {
             path: path.to_owned(),
-            line: self.line,
-            column,
-            line_text: self.text.to_owned(),
+            line: self.line + before.matches('\n').count(),
+            column: before[start..].chars().count() + 1,
+            line_text: self.text[start..end].to_owned(),
             width: width.max(1),
         }
     }
@@ -51,18 +62,50 @@ pub(crate) fn records<'a>(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.split('\n')
         .enumerate()
-        .filter_map(move |(i, line)| record(path, i + 1, line))
+        .filter_map(move |(i, line)| record(path, i + 1, line, b','))
 }
 
-/// The record on line `line` (1-based) whose text is `text`, or `None` for a blank line.
-/// A trailing CR is not part of the record.
+/// The separator of a file whose header line is `header`: a comma, else the `;` or tab the
+/// header has.
+pub(crate) fn separator(header: &[u8]) -> u8 {
+    [b',', b';', b'\t']
+        .into_iter()
+        .find(|s| header.contains(s))
+        .unwrap_or(b',')
+}
+
+/// Whether `text` ends inside a quoted field, so that its record goes on on the next line.
+/// A field is quoted when its first byte is a quote, as [`split`] reads it.
+pub(crate) fn open_quote(text: &[u8], separator: u8) -> bool {
+    let (mut quoted, mut field_start) = (false, true);
+    let mut bytes = text.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if quoted {
+            if b == b'"' && bytes.next_if_eq(&b'"').is_none() {
+                quoted = false;
+            }
+            continue;
+        }
+        quoted = b == b'"' && field_start;
+        field_start = b == separator || b == b'\n';
+    }
+    quoted
+}
+
+/// The record starting on line `line` (1-based) whose text is `text`, fields separated by
+/// `separator`, or `None` for a blank line or one of separators only (a spreadsheet's
+/// formatted but empty row). A trailing CR is not part of the record.
 pub(crate) fn record<'a>(
     path: &str,
     line: usize,
     text: &'a str,
+    separator: u8,
 ) -> Option<Result<Record<'a>, Box<Diagnostic>>> {
     let text = text.strip_suffix('\r').unwrap_or(text);
-    if text.trim().is_empty() {
+    if text
+        .bytes()
+        .all(|b| b == separator || b.is_ascii_whitespace())
+    {
         return None;
     }
     let mut record = Record {
@@ -70,7 +113,7 @@ pub(crate) fn record<'a>(
         text,
         fields: Vec::new(),
     };
-    Some(match split(text) {
+    Some(match split(text, char::from(separator)) {
         Ok(fields) => {
             record.fields = fields;
             Ok(record)
@@ -81,8 +124,8 @@ pub(crate) fn record<'a>(
     })
 }
 
-/// Splits one line into fields with their byte offsets, or says where and why it cannot.
-fn split(line: &str) -> Result<Fields<'_>, (usize, String)> {
+/// Splits one record into fields with their byte offsets, or says where and why it cannot.
+fn split(line: &str, separator: char) -> Result<Fields<'_>, (usize, String)> {
     let mut fields = Vec::new();
     let mut at = 0;
     loop {
@@ -91,12 +134,12 @@ fn split(line: &str) -> Result<Fields<'_>, (usize, String)> {
             let (value, len) = quoted_field(quoted).ok_or_else(|| {
                 (
                     at,
-                    "this quote is never closed on its line (a field cannot span lines)".to_owned(),
+                    format!("this quote is never closed (a field may span at most {SPAN} lines)"),
                 )
             })?;
             (value, len + 1)
         } else {
-            let len = rest.find(',').unwrap_or(rest.len());
+            let len = rest.find(separator).unwrap_or(rest.len());
             if let Some(q) = rest[..len].find('"') {
                 let message = "a quote inside an unquoted field: quote the whole field and double the quote (`\"\"`)";
                 return Err((at + q, message.to_owned()));
@@ -107,7 +150,7 @@ fn split(line: &str) -> Result<Fields<'_>, (usize, String)> {
         at += used;
         match line[at..].chars().next() {
             None => return Ok(fields),
-            Some(',') => at += 1,
+            Some(c) if c == separator => at += c.len_utf8(),
             Some(_) if line[at..].trim().is_empty() => return Ok(fields),
             Some(_) => return Err((at, "text after a closing quote; add a comma".to_owned())),
         }
@@ -147,7 +190,7 @@ mod tests {
     use super::*;
 
     fn fields(line: &str) -> Vec<String> {
-        split(line)
+        split(line, ',')
             .unwrap()
             .into_iter()
             .map(|(_, f)| f.into_owned())
@@ -171,9 +214,9 @@ mod tests {
 
     #[test]
     fn reports_bad_quoting_with_its_column() {
-        assert_eq!(split(r#"a,"open"#).unwrap_err().0, 2);
-        assert_eq!(split(r#"a,b"c,d"#).unwrap_err().0, 3);
-        assert_eq!(split(r#""a"b,c"#).unwrap_err().0, 3);
+        assert_eq!(split(r#"a,"open"#, ',').unwrap_err().0, 2);
+        assert_eq!(split(r#"a,b"c,d"#, ',').unwrap_err().0, 3);
+        assert_eq!(split(r#""a"b,c"#, ',').unwrap_err().0, 3);
     }
 
     #[test]
@@ -186,5 +229,46 @@ mod tests {
         assert_eq!(records[0].as_ref().unwrap().line, 1);
         let err = records[1].as_ref().unwrap_err();
         assert_eq!(err.location.as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn a_quote_left_open_carries_the_record_to_the_next_line() {
+        assert!(open_quote(b"a,\"note", b','));
+        assert!(open_quote(b"a,\"say \"\"hi\"\"\nand", b','));
+        assert!(!open_quote(b"a,\"note\nend\",b", b','));
+        assert!(
+            !open_quote(b"a,b\"c", b','),
+            "a quote inside a field opens nothing"
+        );
+        assert!(open_quote(b"a;\"x,y", b';'));
+        assert!(!open_quote(b"a,\"\"", b','));
+    }
+
+    #[test]
+    fn a_record_over_lines_places_its_problems_on_their_own_line() {
+        let text = "ana@example.org,\"first\nsecond\",x\"y";
+        let err = record("f.csv", 7, text, b',').unwrap().unwrap_err();
+        let at = err.location.as_ref().unwrap();
+        assert_eq!((at.line, at.column), (8, 10));
+        assert_eq!(at.line_text, "second\",x\"y");
+        let ok = record("f.csv", 7, "a,\"one\ntwo\"", b',').unwrap().unwrap();
+        assert_eq!(ok.fields[1].1, "one\ntwo");
+    }
+
+    #[test]
+    fn a_header_without_a_comma_names_its_separator_and_empty_rows_are_skipped() {
+        assert_eq!(separator(b"Email;Name"), b';');
+        assert_eq!(separator(b"Email\tName"), b'\t');
+        assert_eq!(separator(b"Email,Name;x"), b',');
+        let fields: Vec<_> = record("f.csv", 1, "a@b.org;\"Lima; Ana\"", b';')
+            .unwrap()
+            .unwrap()
+            .fields
+            .into_iter()
+            .map(|(_, f)| f.into_owned())
+            .collect();
+        assert_eq!(fields, ["a@b.org", "Lima; Ana"]);
+        assert!(record("f.csv", 2, ",,, ,", b',').is_none());
+        assert!(record("f.csv", 2, ";;", b';').is_none());
     }
 }

@@ -4,7 +4,7 @@
 //! each problem at its line and column and repeated problems grouped. Lines end with LF,
 //! CRLF, or (old Mac exports) CR alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -34,8 +34,8 @@ pub(super) struct Import<'a> {
     pub(super) paid: Vec<String>,
     pub(super) wanted: Wanted,
     pub(super) columns: Option<Columns>,
-    /// Whether the file ends its lines with CR alone, as the header line shows.
-    cr_only: bool,
+    /// The byte between fields, as the header line shows.
+    pub(super) separator: u8,
     pub(super) tool: Option<Tool>,
     /// What the rows' statuses are, where `status` says so.
     pub(super) status: Option<StatusRule>,
@@ -112,7 +112,7 @@ impl Loader<'_> {
             paid,
             wanted,
             columns: None,
-            cr_only: false,
+            separator: b',',
             tool,
             status,
             tags,
@@ -185,34 +185,66 @@ impl Loader<'_> {
         Ok(Some(tool))
     }
 
-    /// Reads the file line by line, so that a large list never sits in memory as text.
-    fn rows(&mut self, mut reader: impl BufRead, import: &mut Import<'_>) -> std::io::Result<()> {
-        let mut buffer = Vec::new();
-        let mut line = 0;
-        loop {
-            buffer.clear();
-            if reader.read_until(b'\n', &mut buffer)? == 0 {
-                return Ok(());
+    /// Reads the file line by line, so that a large list never sits in memory as text. A
+    /// quoted field left open joins the next lines to its record (an export's notes) when
+    /// its quote closes within [`csv::SPAN`] lines into a record that reads, with the
+    /// header's number of fields; else the line is a record of its own, whose open quote
+    /// is an error there, and the next line is read as the next record.
+    fn rows(&mut self, reader: impl BufRead, import: &mut Import<'_>) -> std::io::Result<()> {
+        let mut lines = Lines {
+            reader,
+            ahead: VecDeque::new(),
+            read: 0,
+            cr_only: None,
+        };
+        while let Some((first, text)) = lines.next()? {
+            if first == 1 {
+                import.separator = csv::separator(&text);
             }
-            let bytes = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
-            let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            if line == 0 {
-                import.cr_only = bytes.contains(&b'\r');
-            }
-            // A CR-only file arrives as one line; a CR inside a line of any other file is
-            // a character of its field (and an error there).
-            let lines: Vec<&[u8]> = if import.cr_only {
-                bytes.split(|&b| b == b'\r').collect()
+            let text = if csv::open_quote(&text, import.separator) {
+                self.joined(import, first, text, &mut lines)?
             } else {
-                vec![bytes]
+                text
             };
-            for bytes in lines {
-                line += 1;
-                if !self.csv_line(import, line, bytes) {
-                    return Ok(());
-                }
+            if !self.csv_line(import, first, &text) {
+                break;
             }
         }
+        Ok(())
+    }
+
+    /// The record of line `first` whose `text` leaves a quote open, joined with the lines
+    /// that close it when that reads; else `text` alone, the lines looked at put back.
+    fn joined(
+        &self,
+        import: &Import<'_>,
+        first: usize,
+        text: Vec<u8>,
+        lines: &mut Lines<impl BufRead>,
+    ) -> std::io::Result<Vec<u8>> {
+        let mut joined = text.clone();
+        let mut taken = Vec::new();
+        while taken.len() + 1 < csv::SPAN && csv::open_quote(&joined, import.separator) {
+            let Some(line) = lines.next()? else { break };
+            joined.push(b'\n');
+            joined.extend_from_slice(&line.1);
+            taken.push(line);
+        }
+        let width = import.columns.as_ref().map(|c| c.width);
+        let reads = !csv::open_quote(&joined, import.separator)
+            && std::str::from_utf8(&joined).is_ok_and(|t| {
+                matches!(
+                    csv::record(&import.path, first, t, import.separator),
+                    Some(Ok(r)) if width.is_none_or(|w| r.fields.len() == w)
+                )
+            });
+        if reads {
+            return Ok(joined);
+        }
+        for line in taken.into_iter().rev() {
+            lines.ahead.push_front(line);
+        }
+        Ok(text)
     }
 
     /// Reads one line: the header or a row. False when the rest cannot be read.
@@ -242,7 +274,7 @@ impl Loader<'_> {
             import.grouped.add(d, []);
             return true;
         };
-        let record = match csv::record(path, line, text) {
+        let record = match csv::record(path, line, text, import.separator) {
             None => return true,
             Some(Err(d)) => {
                 // Without a header no row can be read.
@@ -298,6 +330,42 @@ impl Loader<'_> {
     }
 }
 
+/// The lines of a file, numbered from 1, without their line endings; lines looked at
+/// ahead can be put back. A file whose first line holds a CR ends its lines with CR alone
+/// (old Mac exports); a CR inside a line of any other file is a character of its field
+/// (and an error there).
+struct Lines<R> {
+    reader: R,
+    ahead: VecDeque<(usize, Vec<u8>)>,
+    read: usize,
+    cr_only: Option<bool>,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn next(&mut self) -> std::io::Result<Option<(usize, Vec<u8>)>> {
+        if let Some(line) = self.ahead.pop_front() {
+            return Ok(Some(line));
+        }
+        let mut buffer = Vec::new();
+        if self.reader.read_until(b'\n', &mut buffer)? == 0 {
+            return Ok(None);
+        }
+        let bytes = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let cr_only = *self.cr_only.get_or_insert_with(|| bytes.contains(&b'\r'));
+        let pieces: Vec<&[u8]> = if cr_only {
+            bytes.split(|&b| b == b'\r').collect()
+        } else {
+            vec![bytes]
+        };
+        for piece in pieces {
+            self.read += 1;
+            self.ahead.push_back((self.read, piece.to_vec()));
+        }
+        Ok(self.ahead.pop_front())
+    }
+}
+
 /// Whether the header lets each row say whether its reader left; reports why not. A
 /// tool's export needs one of its status columns, `status`'s column must be there, and a
 /// file without either must not have a column that might say it unread.
@@ -338,6 +406,9 @@ fn status_readable(
         }
         (None, None) => {
             let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
+            let Some(name) = status_like(&found) else {
+                return true;
+            };
             if let Some(tool) = recognise(&found) {
                 Diagnostic::error(format!(
                     "{path} is a {} export, whose status only `from` reads",
@@ -345,7 +416,7 @@ fn status_readable(
                 ))
                 .at(whole())
                 .note(format!("add `from = \"{}\"` to the import", tool.name()))
-            } else if let Some(name) = status_like(&found) {
+            } else {
                 let at = header
                     .fields
                     .iter()
@@ -361,8 +432,6 @@ fn status_readable(
                      (`\"*\"` for any other value), or `status = \"subscribed\"` if every row is a \
                      subscriber"
                 ))
-            } else {
-                return true;
             }
         }
     };

@@ -116,7 +116,10 @@ fn row_status(import: &mut Import<'_>, columns: &Columns, record: &Record<'_>) -
             columns.width
         ))
         .at(record.locate(path, *at, extra.chars().count()))
-        .note("quote a field that holds a comma: `\"Lima, Ana\"`");
+        .note(format!(
+            "quote a field that holds a `{0}`: `\"Lima{0} Ana\"`",
+            char::from(import.separator)
+        ));
         import.grouped.add(d, cells(record));
         return None;
     }

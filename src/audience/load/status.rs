@@ -164,7 +164,7 @@ pub(super) fn status_like<'h>(header: &[&'h str]) -> Option<&'h str> {
         "suppress",
         "disabled",
         "donot",
-        "cleaned",
+        "clean",
         "consent",
     ];
     const BEING: [&str; 8] = [
@@ -272,6 +272,7 @@ mod tests {
             "Email disabled",
             "Subscribed",
             "Marketing consent",
+            "CLEAN_TIME",
         ] {
             assert_eq!(status_like(&["Email", name]), Some(name), "{name}");
         }
