@@ -2,6 +2,7 @@
 //! for the email and to plain text for its text part. Raw HTML in the source is escaped,
 //! never passed through, and `pick:ID` links resolve to the cited pick's URL.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
@@ -105,6 +106,70 @@ pub(crate) fn plain_text(markdown: &str) -> String {
 /// How many characters of `markdown` readers see (see [`plain_text`]).
 pub(crate) fn visible_len(markdown: &str) -> usize {
     plain_text(markdown).chars().count()
+}
+
+/// `markdown` of a field that is inline Markdown (a summary, an intro) with what would
+/// start a block at the start of a line escaped, so that it reads as the text it is:
+/// `2026. The year…` is a year, not a list numbered from 2026; `# 1` or `> quote` are not a
+/// heading or a quotation; `- item` is a dash. Emphasis and links are untouched.
+pub(crate) fn inline_source(markdown: &str) -> Cow<'_, str> {
+    // A paragraph's lines lose their indent anyway; four spaces would start a code block.
+    let indent = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
+    if !markdown
+        .lines()
+        .any(|line| indent(line) >= 4 || block_marker(line.trim_start()).is_some())
+    {
+        return Cow::Borrowed(markdown);
+    }
+    let mut out = String::with_capacity(markdown.len() + 8);
+    for (i, line) in markdown.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let line = line.trim_start_matches([' ', '\t']);
+        match block_marker(line) {
+            Some(at) => {
+                out.push_str(&line[..at]);
+                out.push('\\');
+                out.push_str(&line[at..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The byte offset in `line` (without its indent) of the character to escape so that the
+/// line starts no block, if it would start one.
+fn block_marker(line: &str) -> Option<usize> {
+    let spaced = |after: &str| after.is_empty() || after.starts_with([' ', '\t']);
+    let first = line.chars().next()?;
+    let marker = match first {
+        // A quotation, a fence, a setext underline.
+        '>' => true,
+        '`' | '~' => line.starts_with("```") || line.starts_with("~~~"),
+        '=' => line.trim_end().chars().all(|c| c == '='),
+        // A heading needs a space (or nothing) after its `#`s: `#hashtag` is text.
+        '#' => spaced(line.trim_start_matches('#')),
+        // A bullet, or a thematic break (`***`, `- - -`, `___`).
+        '-' | '+' | '*' | '_' => {
+            spaced(&line[1..])
+                || (line
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .all(|c| c == first)
+                    && line.chars().filter(|&c| c == first).count() >= 3)
+        }
+        // A numbered item: up to nine digits, then `.` or `)` and a space.
+        '0'..='9' => {
+            let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let after = &line[digits..];
+            return (digits <= 9 && after.starts_with(['.', ')']) && spaced(&after[1..]))
+                .then_some(digits);
+        }
+        _ => false,
+    };
+    marker.then_some(0)
 }
 
 fn resolve<'a>(dest: CowStr<'a>, picks: PickUrls<'_>) -> CowStr<'a> {
@@ -235,6 +300,39 @@ mod tests {
             to_html("A *big* [deal](https://x.test/)", true, &none),
             r#"A <em>big</em> <a href="https://x.test/">deal</a>"#
         );
+    }
+
+    #[test]
+    fn inline_markdown_starts_no_block_and_loses_no_text() {
+        let inline = |md: &str| {
+            let md = inline_source(md);
+            (to_html(&md, true, &none), to_text(&md, &none))
+        };
+        for (md, html) in [
+            ("2026. The year robot dogs", "2026. The year robot dogs"),
+            ("3) Three things", "3) Three things"),
+            ("- a dash, not a list", "- a dash, not a list"),
+            ("# 1 lesson", "# 1 lesson"),
+            ("> not a quote", "&gt; not a quote"),
+            ("    four spaces", "four spaces"),
+            ("***", "***"),
+            ("a\n===", "a\n==="),
+            ("```rust", "```rust"),
+        ] {
+            let (got_html, got_text) = inline(md);
+            assert_eq!(got_html, html, "{md:?}");
+            assert_eq!(
+                got_text,
+                html.replace("&gt;", ">").replace('\n', " "),
+                "{md:?}"
+            );
+        }
+        // Emphasis, hashtags and numbers inside a line stay what they are.
+        assert_eq!(
+            inline("*Nature* says #robots cost 2. more").0,
+            "<em>Nature</em> says #robots cost 2. more"
+        );
+        assert_eq!(inline_source("plain text"), Cow::Borrowed("plain text"));
     }
 
     #[test]

@@ -300,3 +300,33 @@ fn a_period_that_ends_before_it_starts_is_one_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_summary_starting_with_a_year_reads_as_text_and_an_image_in_one_is_named() {
+    let project = Project::sample();
+    project.edit(
+        VOLUME,
+        "summary = \"Shengshu Technology",
+        "summary = \"2026. Shengshu Technology",
+    );
+    project.edit(
+        VOLUME,
+        "summary = \"A preliminary draft",
+        "summary = \"![](https://tracker.example.com/p.gif) A preliminary draft",
+    );
+    let run = project.run(&["check", VOLUME]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: an image in the text: tracker.example.com learns who opens the email, and when\n  --> volumes/011.toml:50:12"
+        ),
+        "{}",
+        run.stderr
+    );
+    project.ok(&["build", VOLUME]);
+    let text = project.read("out/011/email.txt");
+    assert!(text.contains("2026. Shengshu Technology"), "{text}");
+    let html = project.read("out/011/email.html");
+    assert!(html.contains("2026. Shengshu Technology"));
+    assert!(!html.contains("<ol"), "no list numbered from 2026");
+}

@@ -152,7 +152,9 @@ impl<'a, L> TemplateData<'a, L> {
         let pick = |(i, p): (usize, &'a Pick)| PickData {
             number: i + 1,
             summary: prose(p.summary.get_ref(), true, &urls),
-            lead: label::lead(&markdown::plain_text(p.summary.get_ref())),
+            lead: label::lead(&markdown::plain_text(&markdown::inline_source(
+                p.summary.get_ref(),
+            ))),
             source: p.source.get_ref(),
             date: p.date.get_ref().to_string(),
             url: p.url.get_ref(),
@@ -220,6 +222,12 @@ fn pick_ids(volume: &Volume) -> HashMap<&str, &str> {
 }
 
 fn prose(md: &str, inline: bool, urls: PickUrls<'_>) -> Prose {
+    let md = if inline {
+        markdown::inline_source(md)
+    } else {
+        md.into()
+    };
+    let md = md.as_ref();
     Prose {
         html: markdown::to_html(md, inline, urls),
         text: markdown::to_text(md, urls),

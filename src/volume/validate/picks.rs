@@ -72,7 +72,7 @@ impl<'a> Validator<'a> {
         let Some(max) = self.checks.summary_max else {
             return;
         };
-        let length = markdown::visible_len(summary.get_ref());
+        let length = markdown::visible_len(&markdown::inline_source(summary.get_ref()));
         if length > max {
             self.push(
                 Diagnostic::warning(format!(
@@ -159,9 +159,27 @@ impl<'a> Validator<'a> {
                 }
                 if link.is_wordless() {
                     self.wordless_link(&link, span);
+                } else if link.text.is_none() {
+                    self.image_in_text(&link.dest, span);
                 }
             }
         }
+    }
+
+    /// Warns about an image in Markdown: it is fetched from its site each time a reader
+    /// opens the email, so that site learns who opened it and when; readers with images
+    /// off see its alt text, if any.
+    fn image_in_text(&mut self, src: &str, span: Range<usize>) {
+        let site = src.split_once("://").map_or(src, |(_, rest)| {
+            rest.split(['/', '?', '#']).next().unwrap_or(rest)
+        });
+        self.push(
+            Diagnostic::warning(format!(
+                "an image in the text: {site} learns who opens the email, and when"
+            ))
+            .note("link to the picture instead (`[the chart](...)`), or use the volume's `hero` image"),
+            span,
+        );
     }
 
     /// Warns about a link whose text is only a symbol or emoji.
