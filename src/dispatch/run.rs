@@ -46,11 +46,6 @@ pub(crate) fn run(
         frozen.insert("click counts", "on".to_owned());
     }
     let frozen = serde_json::to_string(&frozen)?;
-    let mut variants = prepared.ready.variants(sending, volume.subject(), now);
-    let counter = variants.click_counter(&project.settings, &signer, number)?;
-    if let Some(counter) = &counter {
-        variants.count_clicks(counter.clone());
-    }
     if let Some(url) = project.settings.page_url(number) {
         let page = project
             .archive_dir()
@@ -64,16 +59,14 @@ pub(crate) fn run(
             ));
         }
     }
-    if let Some(schedule) = &request.at {
-        super::schedule::wait(
-            project,
-            request,
-            &prepared,
-            &mut variants,
-            operator,
-            schedule,
-        )?;
-    }
+    let now = match &request.at {
+        Some(schedule) => {
+            let early = (&prepared, &signer, now);
+            at_the_hour(project, request, operator, early, schedule)?
+        }
+        None => now,
+    };
+    let (mut variants, counter) = variants(project, &prepared, &signer, now)?;
     let state = project.root.join("state");
     let _lock = DispatchLock::acquire(&state, number)?;
     if let Some(counter) = &counter {
@@ -138,6 +131,44 @@ pub(crate) fn run(
     let first_beat = job.ledger.heartbeat(number)?.max(marker.last_beat()) + 1;
     let end = job.send(dispatch, &ledger_path, messages, open, (marker, first_beat))?;
     job.settle(dispatch, end, started)
+}
+
+/// A dispatch at a set hour: the plan shown and confirmed at once on `early` (with its
+/// unsubscribe signer and the time it was composed), then the wait. Returns the time at
+/// the hour: the messages are composed then, and dated then (RFC 5322's origination date).
+fn at_the_hour(
+    project: &Project,
+    request: &Request<'_>,
+    operator: &dyn Operator,
+    (early, signer, now): (&Prepared, &Signer, Timestamp),
+    schedule: &super::Schedule,
+) -> anyhow::Result<Timestamp> {
+    let (mut plan_variants, _) = variants(project, early, signer, now)?;
+    super::schedule::wait(
+        project,
+        request,
+        early,
+        &mut plan_variants,
+        operator,
+        schedule,
+    )
+}
+
+/// The variants of `prepared` whose messages are dated `now`, with their links counted
+/// when the project counts clicks (and the counter that does it).
+fn variants<'a>(
+    project: &Project,
+    prepared: &'a Prepared,
+    signer: &Signer,
+    now: Timestamp,
+) -> anyhow::Result<(Variants<'a>, Option<crate::clicks::Counter>)> {
+    let subject = prepared.ready.parts().0.subject();
+    let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
+    let counter = variants.click_counter(&project.settings, signer, prepared.ready.number())?;
+    if let Some(counter) = &counter {
+        variants.count_clicks(counter.clone());
+    }
+    Ok((variants, counter))
 }
 
 /// What one run works with.
