@@ -1,5 +1,5 @@
 //! `dispatch --at`: a send at a set hour checks and shows the plan at once, sends nothing
-//! before the hour and everything after it (dated then),
+//! before the hour and everything after it (dated then, and as the volume is then),
 //! refuses an hour long past, and leaves `state/` untouched when cancelled while waiting.
 
 use std::process::{Child, Stdio};
@@ -200,4 +200,57 @@ fn a_scheduled_message_is_dated_when_it_is_sent_not_when_it_was_scheduled() {
             "Date {date} is before the hour ({scheduled_at} + 5)"
         );
     }
+}
+
+#[test]
+fn an_edit_made_while_waiting_is_what_goes() {
+    let sink = SmtpSink::start();
+    let project = crate::support::dispatching::project(sink.port, 3, "");
+    let child = scheduled_to_sink(&project, 6);
+    // The checks and the plan run at once; the editor fixes the headline while it waits.
+    std::thread::sleep(Duration::from_secs(3));
+    project.edit(
+        "volumes/011.toml",
+        "headline = \"Farming robots",
+        "headline = \"Corrected: farming robots",
+    );
+    let out = child.wait_with_output().expect("wait for dispatch");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("volumes/011.toml or its layout changed while waiting"),
+        "{stdout}"
+    );
+    for (_, subject) in dates_and_subjects(&sink, 3) {
+        assert!(
+            subject.starts_with("Corrected: farming robots"),
+            "{subject}"
+        );
+    }
+}
+
+#[test]
+fn a_volume_broken_while_waiting_sends_nothing() {
+    let sink = SmtpSink::start();
+    let project = crate::support::dispatching::project(sink.port, 3, "");
+    let child = scheduled_to_sink(&project, 6);
+    std::thread::sleep(Duration::from_secs(3));
+    project.edit("volumes/011.toml", "url = \"https://", "url = \"http://");
+    let out = child.wait_with_output().expect("wait for dispatch");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--> volumes/011.toml:")
+            && stderr.contains("nothing sent (the volume is checked again at the hour)"),
+        "{stderr}"
+    );
+    assert_eq!(sink.count(), 0, "nothing sent");
+    assert!(
+        !project.path("state/ledger.sqlite").exists(),
+        "nothing frozen"
+    );
 }
