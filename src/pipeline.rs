@@ -86,6 +86,19 @@ pub fn compose_with(
     out: Option<&Path>,
     strict: bool,
 ) -> anyhow::Result<Composition> {
+    let numbered = volume::numbered(folder(path));
+    compose_among(project, path, out, strict, &numbered)
+}
+
+/// [`compose_with`], given the numbers of the volumes in the volume's folder (the archive
+/// reads them once for all its volumes).
+pub(crate) fn compose_among(
+    project: &Project,
+    path: &Path,
+    out: Option<&Path>,
+    strict: bool,
+    numbered: &[volume::Numbered],
+) -> anyhow::Result<Composition> {
     let mut result = Composition::default();
     let reading = volume::read(volume::read_file(path)?);
     let read_cleanly = !reading.diags.has_errors();
@@ -105,6 +118,7 @@ pub fn compose_with(
                 .as_ref()
                 .map_or(SUMMARY_MAX, |l| l.data.copy.summary_max),
         ),
+        numbered,
     };
     volume.check(&checks, &mut result.diags);
     if let Some(layout) = layout.filter(|_| read_cleanly) {
@@ -158,11 +172,7 @@ fn render_into(
 /// when there is none.
 fn previous_volume(path: &Path, volume: &Volume) -> Option<Volume> {
     let number = *volume.meta.number.get_ref();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let files = volume::files(dir).ok()?;
+    let files = volume::files(folder(path)).ok()?;
     files
         .iter()
         .rev()
@@ -174,6 +184,13 @@ fn previous_volume(path: &Path, volume: &Volume) -> Option<Volume> {
             }
             volume::read(source).volume
         })
+}
+
+/// The folder a volume file is in.
+fn folder(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Moves the diagnostics of a failed stage into `diags`; other errors (I/O) propagate.

@@ -198,3 +198,62 @@ fn snapshot_text() {
     let (_, text) = built(&project);
     insta::assert_snapshot!("email.txt", text);
 }
+
+#[test]
+fn a_failed_build_leaves_the_last_good_outputs_as_they_were() {
+    let project = Project::sample();
+    project.ok(&["build", "volumes/011.toml"]);
+    let good = project.files();
+    project.edit(
+        "layouts/scout/email.mjml.hbs",
+        "</h1></mj-text>",
+        "</h1></mj-text",
+    );
+    let run = project.run(&["build", "volumes/011.toml"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    for (path, contents) in good.iter().filter(|(p, _)| p.starts_with("out/")) {
+        assert_eq!(
+            project.files().get(path),
+            Some(contents),
+            "{path} changed by a failed build"
+        );
+    }
+    let failed = project.read("out/011/email.failed.mjml");
+    assert!(
+        failed.contains("</h1></mj-text\n"),
+        "the broken render, for inspection"
+    );
+    assert!(
+        run.stderr.contains("--> out/011/email.failed.mjml:")
+            && run
+                .stderr
+                .contains("note: the generated MJML is in out/011/email.failed.mjml"),
+        "{}",
+        run.stderr
+    );
+    let out: Vec<String> = project
+        .files()
+        .into_keys()
+        .filter(|p| p.starts_with("out/"))
+        .collect();
+    assert_eq!(
+        out,
+        [
+            "out/011/email.failed.mjml",
+            "out/011/email.html",
+            "out/011/email.mjml",
+            "out/011/email.txt"
+        ],
+        "no temporary file left"
+    );
+    project.edit(
+        "layouts/scout/email.mjml.hbs",
+        "</h1></mj-text",
+        "</h1></mj-text>",
+    );
+    project.ok(&["build", "volumes/011.toml"]);
+    assert!(
+        !project.path("out/011/email.failed.mjml").exists(),
+        "a good build removes the copy of a failed one"
+    );
+}

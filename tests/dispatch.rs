@@ -325,3 +325,64 @@ fn plan_counts_variants_and_says_why_people_are_excluded() {
         text.stdout
     );
 }
+
+#[test]
+fn a_volume_numbered_as_another_is_neither_built_nor_sent() {
+    let sink = SmtpSink::start();
+    let project = project(sink.port, 3, "");
+    // Last week's file copied for next week, its number left as it was.
+    project.write("volumes/012.toml", &project.read("volumes/011.toml"));
+    let at = "--> volumes/012.toml:8:10";
+    for args in [
+        &["check", "volumes/012.toml"][..],
+        &["build", "volumes/012.toml"],
+        &["proof", "volumes/012.toml", "--to", "editors@eto.tech"],
+        &[
+            "dispatch",
+            "volumes/012.toml",
+            "--segment",
+            "subscribers",
+            "--yes",
+            "--expect",
+            "3",
+        ],
+    ] {
+        let mut command = project.command(args);
+        command.env(
+            "BROADSHEET_UNSUBSCRIBE_SECRET",
+            crate::support::dispatching::SECRET,
+        );
+        let run = crate::support::Run::from(command.output().expect("run"));
+        assert_eq!(run.status, 1, "{args:?}: {}", run.stderr);
+        for expected in [
+            "error: volume number 11 does not match the file name (`012`)",
+            "set `number = 12`, or rename the file to `011.toml`",
+            "error: volume 11 is also volumes/011.toml",
+            at,
+        ] {
+            assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        }
+    }
+    assert!(
+        !project.path("out/011/email.html").exists(),
+        "nothing built as volume 11"
+    );
+    assert_eq!(sink.count(), 0, "nothing sent");
+    let real = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(
+        real.status, 1,
+        "the number is ambiguous until one file changes"
+    );
+    assert!(
+        real.stderr
+            .contains("error: volume 11 is also volumes/012.toml"),
+        "{}",
+        real.stderr
+    );
+    project.edit(
+        "volumes/012.toml",
+        "number = 11",
+        "number = 12\ndraft = true",
+    );
+    project.ok(&["check", "volumes/011.toml"]);
+}

@@ -282,3 +282,28 @@ fn assert_clean_draft(stderr: &str) {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_plain_layout_shows_the_year_of_a_pick_from_another_year() {
+    let project = initialized(&[]);
+    let volume = project.read("volumes/001.toml");
+    let first_date = volume
+        .lines()
+        .find(|l| l.starts_with("date = "))
+        .expect("a pick's date");
+    project.edit(
+        "volumes/001.toml",
+        first_date,
+        "date = 2021-03-02\nolder = true",
+    );
+    project.ok(&["build", "volumes/001.toml"]);
+    let text = project.read("out/001/email.txt");
+    let html = project.read("out/001/email.html");
+    for (part, contents) in [("text", &text), ("html", &html)] {
+        assert!(contents.contains("Mar 2, 2021)"), "{part}: {contents}");
+    }
+    assert!(
+        !text.contains("Mar 2)"),
+        "the short form hides the year: {text}"
+    );
+}

@@ -138,10 +138,11 @@ fn index_and_feed(
 }
 
 /// Composes every volume but the drafts as `check` does. Volumes with errors contribute all
-/// their diagnostics; the others, their warning count with their path. Two volumes with one number are an
-/// error.
+/// their diagnostics; the others, their warning count with their path. Two volumes with one
+/// number are an error of both (composing checks the numbers of the whole folder).
 fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Volume>> {
     let mut volumes: Vec<Volume> = Vec::new();
+    let numbered = volume::numbered(&project.volumes_dir());
     for (_, path) in volume::files(&project.volumes_dir())? {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read volume {}", path.display()))?;
@@ -149,7 +150,7 @@ fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Vol
             site.drafts.push(display_path(&path));
             continue;
         }
-        let composition = pipeline::compose(project, &path, None)?;
+        let composition = pipeline::compose_among(project, &path, None, false, &numbered)?;
         if composition.diags.has_errors() {
             site.diags.extend(composition.diags);
             continue;
@@ -161,16 +162,6 @@ fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Vol
         let volume = composition
             .volume
             .expect("a volume without errors was parsed");
-        let number = volume.meta.number.get_ref();
-        if let Some(other) = volumes.iter().find(|v| v.meta.number.get_ref() == number) {
-            site.diags.push(
-                Diagnostic::error(format!(
-                    "volume {number} is also {}: the archive has one page per volume number",
-                    other.source.path
-                ))
-                .at_span(&volume.source, volume.meta.number.span()),
-            );
-        }
         volumes.push(volume);
     }
     Ok(volumes)

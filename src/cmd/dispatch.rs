@@ -148,7 +148,7 @@ impl Operator for Console<'_> {
         })
     }
 
-    fn wait(&self, schedule: &Schedule) -> anyhow::Result<()> {
+    fn wait(&self, schedule: &Schedule) -> anyhow::Result<Timestamp> {
         say_err(format_args!(
             "waiting until {} to send; Ctrl-C cancels, nothing is sent before then",
             schedule.describe()
@@ -161,8 +161,10 @@ impl Operator for Console<'_> {
             let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
             loop {
                 let seconds = match schedule.due(crate::clock::instant()) {
-                    Due::Now => return Ok(()),
-                    Due::Late(minutes) => return self.late(schedule, minutes),
+                    Due::Now => return Ok(Timestamp::now()),
+                    Due::Late(minutes) => {
+                        return self.late(schedule, minutes).map(|()| Timestamp::now());
+                    }
                     // The wall clock is read again every few seconds: a machine that slept
                     // through the hour finds out when it wakes.
                     Due::In(seconds) => seconds.min(5),

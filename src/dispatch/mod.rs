@@ -36,6 +36,7 @@ pub(crate) use report::Report;
 pub(crate) use run::run;
 pub(crate) use schedule::{Due, Schedule};
 
+use crate::clock::Timestamp;
 use crate::encoding::hex;
 use crate::ledger::State;
 
@@ -56,9 +57,10 @@ pub(crate) trait Operator {
     /// the stop being drained, the run's last counts): any thread may write them.
     fn lines(&self) -> Lines;
 
-    /// Returns at the hour of `schedule`, or with an error when the operator cancels (or
-    /// the hour passed by more than the grace while waiting and they do not confirm again).
-    fn wait(&self, schedule: &Schedule) -> anyhow::Result<()>;
+    /// Returns at the hour of `schedule` with the time then (the messages' `Date`), or with
+    /// an error when the operator cancels (or the hour passed by more than the grace while
+    /// waiting and they do not confirm again).
+    fn wait(&self, schedule: &Schedule) -> anyhow::Result<Timestamp>;
 
     /// The scheduled hour passed `minutes` ago: returns only if the operator asks to send
     /// now all the same.

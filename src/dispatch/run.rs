@@ -29,51 +29,29 @@ pub(crate) fn run(
     operator: &dyn Operator,
     now: Timestamp,
 ) -> anyhow::Result<Outcome> {
-    let prepared = Prepared::new(project, request.volume, "nothing sent", false)?;
-    prepared.ready.refuse_draft("nothing sent")?;
+    let prepared = composed(project, request, operator, "nothing sent")?;
     let sending = &prepared.sending;
     // Everything that can be wrong with the settings stops us before `state/` is touched.
     let signer = Signer::from_env(&sending.unsubscribe, &sending.identity.list_id)?;
     let dkim = DkimSigner::from_settings(project.settings.dkim.as_ref(), &project.root)?;
     Configured::new(&project.root, sending)?;
+    let (prepared, now) = match &request.at {
+        Some(schedule) => {
+            let early = (&prepared, &signer, now);
+            at_the_hour(project, request, operator, early, schedule)?
+        }
+        None => (prepared, now),
+    };
+    let sending = &prepared.sending;
     let number = prepared.ready.number();
-    let volume = prepared.ready.parts().0;
-    let layout = crate::pipeline::layout_dir(project, volume);
-    let hash = super::content_hash(request.volume, &layout)?;
+    let hash = content_hash(project, request, &prepared)?;
     let mut frozen = sending.frozen(&signer.fingerprint());
     // Counted links change every message's HTML: a resume keeps what the dispatch began with.
     if project.settings.counts_clicks() {
         frozen.insert("click counts", "on".to_owned());
     }
     let frozen = serde_json::to_string(&frozen)?;
-    let mut variants = prepared.ready.variants(sending, volume.subject(), now);
-    let counter = variants.click_counter(&project.settings, &signer, number)?;
-    if let Some(counter) = &counter {
-        variants.count_clicks(counter.clone());
-    }
-    if let Some(url) = project.settings.page_url(number) {
-        let page = project
-            .archive_dir()
-            .join(crate::settings::page_name(number));
-        if !page.exists() {
-            operator.note(&format!(
-                "warning: every message links \"View in browser\" to {url}, but the last \
-                 `broadsheet archive` did not write {}: run it and publish its output before \
-                 readers open the email (the week's order: check, proof, archive, dispatch)",
-                crate::diag::display_path(&page)
-            ));
-        }
-    }
-    if let Some(schedule) = &request.at {
-        super::schedule::wait(
-            project,
-            request,
-            &prepared,
-            &mut variants,
-            operator,
-            schedule,
-        )?;
-    }
+    let (mut variants, counter) = variants(project, &prepared, &signer, now)?;
     let state = project.root.join("state");
     let _lock = DispatchLock::acquire(&state, number)?;
     if let Some(counter) = &counter {
@@ -138,6 +116,98 @@ pub(crate) fn run(
     let first_beat = job.ledger.heartbeat(number)?.max(marker.last_beat()) + 1;
     let end = job.send(dispatch, &ledger_path, messages, open, (marker, first_beat))?;
     job.settle(dispatch, end, started)
+}
+
+/// The volume at `request.volume` composed without errors, not a draft, with the sending
+/// settings checked; `refusal` ends the error line when it is not. Warns when the page
+/// "View in browser" links to was not archived.
+fn composed(
+    project: &Project,
+    request: &Request<'_>,
+    operator: &dyn Operator,
+    refusal: &str,
+) -> anyhow::Result<Prepared> {
+    let prepared = Prepared::new(project, request.volume, refusal, false)?;
+    prepared.ready.refuse_draft(refusal)?;
+    let number = prepared.ready.number();
+    if let Some(url) = project.settings.page_url(number) {
+        let page = project
+            .archive_dir()
+            .join(crate::settings::page_name(number));
+        if !page.exists() {
+            operator.note(&format!(
+                "warning: every message links \"View in browser\" to {url}, but the last \
+                 `broadsheet archive` did not write {}: run it and publish its output before \
+                 readers open the email (the week's order: check, proof, archive, dispatch)",
+                crate::diag::display_path(&page)
+            ));
+        }
+    }
+    Ok(prepared)
+}
+
+/// A dispatch at a set hour. The checks and the plan run at once on `early` (with its
+/// unsubscribe signer and the time it was composed), so that a mistake shows when the job is scheduled; at the hour,
+/// the volume is read, checked and composed again, and what goes is the file as it is then,
+/// or nothing if it no longer checks. Returns that volume and the time its messages are
+/// composed, their `Date`.
+fn at_the_hour(
+    project: &Project,
+    request: &Request<'_>,
+    operator: &dyn Operator,
+    (early, signer, now): (&Prepared, &Signer, Timestamp),
+    schedule: &super::Schedule,
+) -> anyhow::Result<(Prepared, Timestamp)> {
+    let scheduled = content_hash(project, request, early)?;
+    let (mut plan_variants, _) = variants(project, early, signer, now)?;
+    let now = super::schedule::wait(
+        project,
+        request,
+        early,
+        &mut plan_variants,
+        operator,
+        schedule,
+    )?;
+    let prepared = composed(
+        project,
+        request,
+        operator,
+        "nothing sent (the volume is checked again at the hour)",
+    )?;
+    if content_hash(project, request, &prepared)? != scheduled {
+        operator.note(&format!(
+            "{} or its layout changed while waiting: it goes as it is now",
+            crate::diag::display_path(request.volume)
+        ));
+    }
+    Ok((prepared, now))
+}
+
+/// The hash of the volume file and its layout's files, as a dispatch freezes it.
+fn content_hash(
+    project: &Project,
+    request: &Request<'_>,
+    prepared: &Prepared,
+) -> anyhow::Result<String> {
+    let layout = crate::pipeline::layout_dir(project, prepared.ready.parts().0);
+    super::content_hash(request.volume, &layout)
+}
+
+/// The variants of `prepared` whose messages are dated `now`, with their links counted
+/// when the project counts clicks (and the counter that does it).
+fn variants<'a>(
+    project: &Project,
+    prepared: &'a Prepared,
+    signer: &Signer,
+    now: Timestamp,
+) -> anyhow::Result<(Variants<'a>, Option<crate::clicks::Counter>)> {
+    let subject = prepared.ready.parts().0.subject();
+    let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
+    let counter = variants.click_counter(&project.settings, signer, prepared.ready.number())?;
+    if let Some(counter) = &counter {
+        variants.count_clicks(counter.clone());
+    }
+    Ok((variants, counter))
 }
 
 /// What one run works with.

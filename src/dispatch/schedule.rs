@@ -9,6 +9,7 @@ use jiff::{Timestamp as Instant, ZonedDateTime};
 
 use super::prepare::{self, Prepared};
 use super::{Briefing, Listing, Operator, Request};
+use crate::clock::Timestamp;
 use crate::message::variant::Variants;
 use crate::project::Project;
 
@@ -98,8 +99,8 @@ impl Schedule {
 
 /// Before a scheduled dispatch touches `state/`: refuses a schedule too long past, shows
 /// the plan as it stands now and has the operator confirm it, then has the operator wait
-/// for the hour (the command waits, and may be cancelled). Only a new dispatch can be
-/// scheduled: an unfinished one is resumed by hand.
+/// for the hour (the command waits, and may be cancelled), and returns the time then. Only
+/// a new dispatch can be scheduled: an unfinished one is resumed by hand.
 pub(crate) fn wait(
     project: &Project,
     request: &Request<'_>,
@@ -107,7 +108,7 @@ pub(crate) fn wait(
     variants: &mut Variants<'_>,
     operator: &dyn Operator,
     schedule: &Schedule,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Timestamp> {
     if let Some(ledger) = prepare::read_ledger(project)? {
         let dispatches = ledger.dispatches(prepared.ready.number())?;
         if let Some(d) = prepare::unfinished(&dispatches) {

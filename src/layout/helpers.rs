@@ -1,5 +1,7 @@
 //! Handlebars helpers available to every layout template:
-//! `{{format_date value "%m/%d/%y"}}` formats an ISO date, and
+//! `{{format_date value "%m/%d/%y"}}` formats an ISO date (with
+//! `same_year=other other_year="%b %-d, %Y"`, a date of another year than `other` takes the
+//! second pattern, so that a short date never hides its year), and
 //! `{{#wrap first="  • " indent="    "}}...{{/wrap}}` word-wraps its block for the text part.
 
 use handlebars::{
@@ -38,13 +40,46 @@ fn format_date(
             "expects a format such as \"%m/%d/%y\" as its second parameter",
         )
     })?;
-    let date = Date::parse_iso(value)
-        .ok_or_else(|| invalid("format_date", &format!("`{value}` is not a date")))?;
+    let date = iso_date(value)?;
+    let pattern = match (h.hash_get("same_year"), h.hash_get("other_year")) {
+        (None, None) => pattern,
+        (Some(same), Some(other)) => {
+            let same = same.value().as_str().ok_or_else(|| {
+                invalid(
+                    "format_date",
+                    "expects a date such as `period.to` as `same_year`",
+                )
+            })?;
+            let other = other.value().as_str().ok_or_else(|| {
+                invalid(
+                    "format_date",
+                    "expects a format such as \"%b %-d, %Y\" as `other_year`",
+                )
+            })?;
+            if iso_date(same)?.year() == date.year() {
+                pattern
+            } else {
+                other
+            }
+        }
+        _ => {
+            return Err(invalid(
+                "format_date",
+                "takes `same_year` and `other_year` together: the date, and the format for a \
+                 date of another year",
+            ));
+        }
+    };
     let text = date
         .format(pattern)
         .map_err(|e| invalid("format_date", &e))?;
     out.write(&text)?;
     Ok(())
+}
+
+fn iso_date(value: &str) -> Result<Date, RenderError> {
+    Date::parse_iso(value)
+        .ok_or_else(|| invalid("format_date", &format!("`{value}` is not a date")))
 }
 
 fn wrap<'reg, 'rc>(
@@ -113,6 +148,27 @@ pub fn wrap_text(text: &str, width: usize, first: &str, indent: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render(template: &str) -> Result<String, RenderError> {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        register(&mut registry);
+        let data =
+            serde_json::json!({"old": "2021-03-02", "new": "2026-12-17", "to": "2026-12-20"});
+        registry.render_template(template, &data)
+    }
+
+    #[test]
+    fn a_date_of_another_year_than_the_given_one_shows_its_year() {
+        let short = r#"{{format_date DATE "%b %-d" same_year=to other_year="%b %-d, %Y"}}"#;
+        assert_eq!(render(&short.replace("DATE", "new")).unwrap(), "Dec 17");
+        assert_eq!(
+            render(&short.replace("DATE", "old")).unwrap(),
+            "Mar 2, 2021"
+        );
+        let alone = render(r#"{{format_date old "%b %-d" same_year=to}}"#).unwrap_err();
+        assert!(alone.to_string().contains("together"), "{alone}");
+    }
 
     #[test]
     fn wraps_with_hanging_indent() {

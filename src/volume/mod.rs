@@ -8,7 +8,7 @@ mod folder;
 mod older;
 mod validate;
 
-pub use folder::{files, is_draft_text};
+pub use folder::{Numbered, duplicate_number, files, is_draft_text, numbered};
 pub use older::Older;
 pub use validate::Checks;
 

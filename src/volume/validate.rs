@@ -40,6 +40,9 @@ pub struct Checks<'a> {
     pub previous: Option<&'a Volume>,
     /// The longest summary the layout expects, in characters; `None` checks no length.
     pub summary_max: Option<usize>,
+    /// The other volumes of the folder and their numbers, none of which may be this
+    /// volume's ([`super::numbered`]).
+    pub numbered: &'a [super::Numbered],
 }
 
 /// What kind of text a field holds, which decides the checks it gets.

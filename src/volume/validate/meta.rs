@@ -1,5 +1,6 @@
 //! The checks of a volume's top-level fields and its hero image: the number against the
-//! file name, the period, the preheader's length, the language tag, the hero's alt text.
+//! file name and the folder's other volumes, the period, the preheader's length, the
+//! language tag, the hero's alt text.
 
 use toml::Spanned;
 
@@ -17,17 +18,25 @@ impl Validator<'_> {
             );
             return;
         }
-        let stem = std::path::Path::new(&self.src.path)
+        let path = std::path::Path::new(&self.src.path);
+        let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .and_then(|s| s.parse::<u32>().ok());
         if let Some(stem) = stem.filter(|&s| s != number) {
             self.push(
-                Diagnostic::warning(format!(
+                Diagnostic::error(format!(
                     "volume number {number} does not match the file name (`{stem:03}`)"
+                ))
+                .note(format!(
+                    "`build` would write into out/{number:03}/ and `dispatch` would send it as \
+                     volume {number}: set `number = {stem}`, or rename the file to `{number:03}.toml`"
                 )),
                 volume.meta.number.span(),
             );
+        }
+        if let Some(d) = super::super::duplicate_number(number, path, self.checks.numbered) {
+            self.push(d, volume.meta.number.span());
         }
     }
 
