@@ -86,7 +86,18 @@ pub fn compose_with(
     out: Option<&Path>,
     strict: bool,
 ) -> anyhow::Result<Composition> {
-    let numbered = volume::numbered(folder(path));
+    // A volume named by its number is held to that number, which is enough to keep it
+    // from being built or sent as another; only a file named otherwise is held to the
+    // numbers of the folder's volumes, which takes reading them all.
+    let named_by_number = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| s.parse::<u32>().is_ok());
+    let numbered = if named_by_number {
+        Vec::new()
+    } else {
+        volume::numbered(folder(path))
+    };
     compose_among(project, path, out, strict, &numbered)
 }
 

@@ -2,7 +2,6 @@
 //! all three once everything checked, or none: a failed build leaves the last good one as
 //! it was and writes the MJML it generated to `email.failed.mjml`, where its errors point.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -96,7 +95,8 @@ fn fail(
 
 /// Writes each of `files` (name, contents) into `dir` through a temporary file beside it,
 /// and renames them into place only once all are written: a crash or a full disk never
-/// leaves a half-written output, nor one output newer than the others.
+/// leaves a half-written output, nor one output newer than the others. They are not synced:
+/// they are made again from the volume by the next build.
 fn write(dir: &Path, files: &[(&str, &String)]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -104,12 +104,7 @@ fn write(dir: &Path, files: &[(&str, &String)]) -> anyhow::Result<()> {
         let path = dir.join(name);
         let temp = dir.join(format!(".{name}.tmp"));
         staged.push((temp.clone(), path));
-        std::fs::File::create(&temp)
-            .and_then(|mut file| {
-                file.write_all(contents.as_bytes())?;
-                file.sync_all()
-            })
-            .with_context(|| format!("cannot write {}", temp.display()))
+        std::fs::write(&temp, contents).with_context(|| format!("cannot write {}", temp.display()))
     });
     if let Err(e) = written {
         for (temp, _) in &staged {
