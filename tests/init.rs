@@ -307,3 +307,14 @@ fn the_plain_layout_shows_the_year_of_a_pick_from_another_year() {
         "the short form hides the year: {text}"
     );
 }
+
+#[test]
+fn the_recipients_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let project = initialized(&[]);
+    let mode = std::fs::metadata(project.path("recipients.toml"))
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "it holds personal data");
+}

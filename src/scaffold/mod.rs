@@ -144,12 +144,17 @@ pub(crate) fn folder_name(dir: &Path) -> String {
 /// replaced (another process may have made it since the check).
 fn create(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
     let folder: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_default();
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("cannot create {}", display_path(&folder)))?;
+    // The recipients file holds personal data: readable by its owner only, as the files
+    // under state/ are.
+    let private = path.ends_with(crate::audience::RECIPIENTS_FILE);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(if private { 0o600 } else { 0o666 })
         .open(path)
         .with_context(|| format!("cannot create {}", display_path(path)))?;
     file.write_all(text.as_bytes())
