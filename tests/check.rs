@@ -330,3 +330,22 @@ fn a_summary_starting_with_a_year_reads_as_text_and_an_image_in_one_is_named() {
     assert!(html.contains("2026. Shengshu Technology"));
     assert!(!html.contains("<ol"), "no list numbered from 2026");
 }
+
+#[test]
+fn a_date_written_as_people_write_it_is_named_as_the_toml_date_it_means() {
+    for (written, meant) in [
+        ("04.05.2024", "2024-05-04"),
+        ("\"04.05.2024\"", "2024-05-04"),
+        ("4 May 2024", "2024-05-04"),
+    ] {
+        let project = Project::sample();
+        project.edit(VOLUME, "date = 2024-05-04", &format!("date = {written}"));
+        let stderr = check_fails(&project);
+        assert!(
+            stderr.contains(&format!(
+                "write dates as TOML dates, year first and without quotes: `{meant}`"
+            )),
+            "{written}: {stderr}"
+        );
+    }
+}

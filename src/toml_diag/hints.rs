@@ -24,9 +24,15 @@ pub(super) fn explain(
         .and_then(|s| source.text.get(s.clone()))
         .unwrap_or_default();
     let unquoted = message.starts_with("string values must be quoted");
-    let note = if message.contains("expected a TOML datetime") || unquoted && slashed(raw).is_some()
-    {
+    let value = span
+        .as_ref()
+        .map_or("", |s| value_from(&source.text, s.start));
+    let note = if message.contains("expected a TOML datetime") {
         Some(date_note(raw))
+    } else if let Some(date) = written_date(value) {
+        Some(format!(
+            "write dates as TOML dates, year first and without quotes: `{date}`"
+        ))
     } else if unquoted && raw.starts_with(['“', '”', '„', '‘', '’', '«']) {
         Some(
             "curly quotes do not start a string in TOML: put the text in straight quotes, \
@@ -84,10 +90,89 @@ pub(super) fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
     Some((field, known))
 }
 
+/// The value written on the line of `at`, from `at` to the end of the line or a comment:
+/// a TOML error points at one token of it (`16` of `16.12.2026`, `18` of `18 Dec 2026`).
+fn value_from(text: &str, at: usize) -> &str {
+    let rest = text.get(at..).unwrap_or_default();
+    let line = rest.split('\n').next().unwrap_or_default();
+    line.split(" #").next().unwrap_or(line).trim()
+}
+
+/// The date a value means when it is written as people write dates rather than as TOML:
+/// `05/15/24` (as the email prints it), `16.12.2026`, `18 Dec 2026`, `December 18, 2026`,
+/// quoted or not.
+fn written_date(raw: &str) -> Option<Date> {
+    let raw = raw.trim_matches(['"', '\'']).trim();
+    slashed(raw).or_else(|| dotted(raw)).or_else(|| worded(raw))
+}
+
+/// `DD.MM.YYYY` (or `D.M.YY`), as much of Europe writes dates.
+fn dotted(raw: &str) -> Option<Date> {
+    let parts: Vec<&str> = raw.split('.').collect();
+    let [day, month, year] = parts.as_slice() else {
+        return None;
+    };
+    let number = |p: &str| -> Option<u16> {
+        (!p.is_empty() && p.len() <= 4 && p.chars().all(|c| c.is_ascii_digit()))
+            .then(|| p.parse().ok())?
+    };
+    let (day, month, year) = (number(day)?, number(month)?, number(year)?);
+    let year = if year < 100 { 2000 + year } else { year };
+    Date::new(
+        i32::from(year),
+        u8::try_from(month).ok()?,
+        u8::try_from(day).ok()?,
+    )
+}
+
+/// A day, an English month's name (or its first three letters) and a four-digit year, in
+/// either order: `18 Dec 2026`, `December 18, 2026`.
+fn worded(raw: &str) -> Option<Date> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let (mut day, mut month, mut year) = (None, None, None);
+    for word in raw
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+    {
+        let lower = word.trim_end_matches('.').to_lowercase();
+        if let Some(m) = MONTHS
+            .iter()
+            .position(|m| lower.len() >= 3 && m.starts_with(&lower))
+        {
+            month = Some(u8::try_from(m + 1).ok()?);
+        } else if let Some((digits, n)) =
+            Some(lower.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h']))
+                .and_then(|d| Some((d, d.parse::<u16>().ok()?)))
+        {
+            if digits.len() == 4 {
+                year = Some(i32::from(n));
+            } else {
+                day = Some(u8::try_from(n).ok()?);
+            }
+        } else {
+            return None;
+        }
+    }
+    Date::new(year?, month?, day?)
+}
+
 /// The note for a date written as text: the TOML date it means, when it can be read.
 fn date_note(raw: &str) -> String {
     let iso = Date::parse_iso(raw.trim_matches(['"', '\'']));
-    match iso.or_else(|| slashed(raw)) {
+    match iso.or_else(|| written_date(raw)) {
         Some(date) => format!("write dates as TOML dates, year first and without quotes: `{date}`"),
         None => "write dates as TOML dates, year first and without quotes, as in `2024-05-09`"
             .to_owned(),
@@ -156,6 +241,28 @@ mod tests {
             slashed("\"4/28/2024\"").map(|d| d.to_string()).as_deref(),
             Some("2024-04-28")
         );
+    }
+
+    #[test]
+    fn dates_as_people_write_them_become_toml_dates() {
+        for (value, date) in [
+            ("16.12.2026", "2026-12-16"),
+            ("18 Dec 2026", "2026-12-18"),
+            ("December 18, 2026", "2026-12-18"),
+            ("\"14.12.2026\"", "2026-12-14"),
+            ("2nd March 2025", "2025-03-02"),
+        ] {
+            assert_eq!(
+                written_date(value).map(|d| d.to_string()).as_deref(),
+                Some(date),
+                "{value}"
+            );
+        }
+        for value in ["12.5", "Dec 2026", "May the 4th", "1.2.3.4"] {
+            assert_eq!(written_date(value), None, "{value}");
+        }
+        let text = "date = 16.12.2026 # the day\n";
+        assert_eq!(value_from(text, 7), "16.12.2026");
     }
 
     #[test]
