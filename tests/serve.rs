@@ -118,6 +118,52 @@ fn one_click_with_a_dispatched_token_suppresses_and_plan_excludes_the_reader() {
 }
 
 #[test]
+fn a_reader_no_longer_listed_leaves_with_the_token_of_a_message_they_got() {
+    let project = with_recipients();
+    let messages = dispatched(&project);
+    let (_, url) = messages
+        .iter()
+        .find(|(to, _)| to == "wei.zhang@example.org")
+        .expect("a message to Wei");
+    let path = path_of(url);
+    // The next export of the CRM leaves Wei out, then lists them again.
+    let listed = project.read("recipients.toml");
+    let start = listed
+        .find("[[recipients]]\nemail = \"wei.zhang@example.org\"")
+        .expect("Wei's row");
+    let end = listed[start + 1..]
+        .find("[[recipients]]")
+        .map_or(listed.len(), |i| start + 1 + i);
+    project.write(
+        "recipients.toml",
+        &format!("{}{}", &listed[..start], &listed[end..]),
+    );
+    let serve = Serve::start(&project);
+    let page = serve.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("w…@example.org"), "{}", page.body);
+    let one_click = serve.one_click(&path);
+    assert_eq!(
+        (one_click.status, one_click.body.as_str()),
+        (200, "unsubscribed\n")
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("wei.zhang@example.org  unsubscribed  one-click  "),
+        "{list}"
+    );
+    project.write("recipients.toml", &listed);
+    assert!(
+        excluded(&plan(&project))
+            .contains(&"wei.zhang@example.org: suppressed (unsubscribed)".to_owned()),
+        "listed again, they stay out"
+    );
+    // A token of an address no message went to still names nobody.
+    let stranger = format!("/unsubscribe/{}", token("stranger@example.org"));
+    assert_eq!(serve.one_click(&stranger).status, 400);
+}
+
+#[test]
 fn a_token_from_an_smtp_sink_message_works_too() {
     let sink = SmtpSink::start();
     let project = crate::sending::smtp_project(sink.port);
