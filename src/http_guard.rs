@@ -97,9 +97,13 @@ async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) ->
         },
     };
     let headers = response.headers_mut();
+    // `same-origin`, not `no-referrer`: the tokens in our URLs never reach another site,
+    // and a browser posting one of our forms sends our real Origin rather than `null`,
+    // which is all that proves a form ours where no `Sec-Fetch-Site` comes (Safari before
+    // 16.4, in-app browsers).
     let fixed = [
         (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::CONTENT_SECURITY_POLICY, guard.csp),
     ];

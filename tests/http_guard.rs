@@ -94,7 +94,7 @@ fn serve_refuses_foreign_hosts_targets_methods_origins_and_large_bodies() {
         csp.contains("frame-ancestors 'none'") && !csp.contains("script"),
         "{csp}"
     );
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(!page.body.contains("<script"), "pages need no JavaScript");
     let form = "email=a%40example.org";
@@ -137,6 +137,55 @@ fn serve_refuses_foreign_hosts_targets_methods_origins_and_large_bodies() {
         answer(port, &chunked).status,
         413,
         "a chunked body without a length"
+    );
+}
+
+/// A form POST of `body` to `path` as a browser behind the proxy sends it: `Host` is
+/// public_url's, with `headers`.
+fn posted(port: u16, path: &str, headers: &str, body: &str) -> crate::support::serve::Answer {
+    answer(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: scout.eto.tech\r\n{headers}\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn page_forms_from_browsers_without_fetch_metadata_are_heard() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let token = crate::support::serve::token("ana.lima@example.org");
+    let (unsubscribe, preferences) = (
+        format!("/unsubscribe/{token}"),
+        format!("/preferences/{token}"),
+    );
+    // Safari before 16.4 and in-app browsers send no Sec-Fetch-Site. Our pages' referrer
+    // policy (same-origin) lets them send the page's real Origin with its forms.
+    let ours = "Origin: https://scout.eto.tech\r\n";
+    let saved = posted(serve.port, &preferences, ours, "topics=chips&action=save");
+    assert_eq!(saved.status, 303, "{saved:?}");
+    // The preferences form keeps its protection: an opaque or foreign Origin is refused.
+    for foreign in ["Origin: null\r\n", "Origin: https://evil.example\r\n"] {
+        let refused = posted(serve.port, &preferences, foreign, "action=unsubscribe");
+        assert_eq!(refused.status, 403, "{foreign:?}");
+    }
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
+    // The unsubscribe button can only unsubscribe the token's reader: the token is all it
+    // needs, whatever the browser says of the page it came from.
+    let left = posted(serve.port, &unsubscribe, "Origin: null\r\n", "confirm=yes");
+    assert_eq!(
+        (left.status, left.header("location")),
+        (303, Some(unsubscribe.as_str())),
+        "{left:?}"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  unsubscribed  page  "),
+        "{list}"
     );
 }
 

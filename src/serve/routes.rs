@@ -80,20 +80,19 @@ async fn unsubscribe_page(
     Ok(app.pages.html(StatusCode::OK, Page::Unsubscribe, view))
 }
 
-/// The page's button (`confirm=yes`, Origin checked), or else an RFC 8058 one-click. A
-/// POST to a tokened link is its reader's request whatever else its form says: the token
-/// authorizes it (a scanner never POSTs), so `List-Unsubscribe=One-Click` with a line end,
-/// in lowercase, after an empty field of that name, or no body at all, is heard too.
+/// The page's button (`confirm=yes`), or else an RFC 8058 one-click. A POST to a tokened
+/// link is its reader's request whatever else its form says: the token authorizes it (a
+/// scanner never POSTs), so `List-Unsubscribe=One-Click` with a line end, in lowercase,
+/// after an empty field of that name, or no body at all, is heard too. Neither checks
+/// where the form came from: another site could only unsubscribe the token's own reader,
+/// which the one-click lets anyone holding the token do, and browsers that send no Fetch
+/// Metadata (Safari before 16.4, in-app browsers) must not keep a reader from leaving.
 async fn unsubscribe(
     State(app): State<Arc<App>>,
     reader: Reader,
-    headers: HeaderMap,
     form: Form,
 ) -> Result<Response, Failure> {
     let button = form.get("confirm") == Some("yes");
-    if button && !same_origin(&app, &headers) {
-        return Err(Failure::Forbidden);
-    }
     let source = if button {
         Source::Page
     } else {
