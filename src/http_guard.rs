@@ -28,6 +28,9 @@ use crate::settings::is_loopback_host;
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The port of the scheme public hosts are reached by (https): a Host that names it names
+/// the host without a port (RFC 9110 §4.2.2).
+const DEFAULT_PORT: &str = "443";
 /// How long open connections get to finish when the server stops.
 const DRAIN: Duration = Duration::from_secs(5);
 /// The largest request head hyper buffers (headers included).
@@ -36,7 +39,7 @@ const MAX_HEAD: usize = 16 * 1024;
 /// What a server accepts, and the headers every answer carries.
 #[derive(Debug)]
 pub(crate) struct Guard {
-    /// Host header values accepted besides loopback names (lowercase, port included if any).
+    /// Host header values accepted besides loopback names, as [`normal_host`] gives them.
     pub(crate) hosts: Vec<String>,
     /// The methods the server answers; others get 405.
     pub(crate) methods: &'static [Method],
@@ -60,8 +63,27 @@ impl Guard {
         let Ok(host) = host.to_str() else {
             return false;
         };
-        let lower = host.to_ascii_lowercase();
-        loopback_name(&lower) || self.hosts.contains(&lower)
+        loopback_name(&host.to_ascii_lowercase()) || self.hosts.contains(&normal_host(host))
+    }
+}
+
+/// `host` (a Host header's value) as hosts are compared: in lowercase, without the trailing
+/// dot of a fully qualified name, and without the scheme's default port, which name the
+/// same origin (RFC 9110 §4.2.2, §7.2): `Scout.Eto.Tech.:443` is `scout.eto.tech`. Any
+/// other port is kept.
+pub(crate) fn normal_host(host: &str) -> String {
+    let lower = host.to_ascii_lowercase();
+    let (name, port) = match lower.rsplit_once(':') {
+        // An IPv6 literal without a port has colons of its own.
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (name, port)
+        }
+        _ => (lower.as_str(), ""),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    match port {
+        "" | DEFAULT_PORT => name.to_owned(),
+        port => format!("{name}:{port}"),
     }
 }
 
@@ -212,7 +234,30 @@ pub(crate) async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::loopback_name;
+    use super::{loopback_name, normal_host};
+
+    #[test]
+    fn hosts_compare_without_case_trailing_dot_or_default_port() {
+        for same in [
+            "scout.eto.tech",
+            "Scout.ETO.tech",
+            "scout.eto.tech.",
+            "scout.eto.tech:443",
+            "scout.eto.tech.:443",
+            "scout.eto.tech:",
+        ] {
+            assert_eq!(normal_host(same), "scout.eto.tech", "{same}");
+        }
+        for (other, normal) in [
+            ("scout.eto.tech:8443", "scout.eto.tech:8443"),
+            ("scout.eto.tech..", "scout.eto.tech."),
+            ("scout.eto.tech:443:443", "scout.eto.tech:443"),
+            ("[::1]:443", "[::1]"),
+            ("[::1]", "[::1]"),
+        ] {
+            assert_eq!(normal_host(other), normal, "{other}");
+        }
+    }
 
     #[test]
     fn loopback_names_with_and_without_ports() {

@@ -190,6 +190,53 @@ fn page_forms_from_browsers_without_fetch_metadata_are_heard() {
 }
 
 #[test]
+fn serve_takes_its_host_with_the_default_port_or_a_trailing_dot_and_no_other() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let get = |host: &str| {
+        answer(
+            serve.port,
+            &format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+        .status
+    };
+    // RFC 9110 §4.2.2 and §7.2: the same origin as `scout.eto.tech`.
+    for same in [
+        "scout.eto.tech:443",
+        "scout.eto.tech.",
+        "Scout.Eto.Tech.:443",
+        "scout.eto.tech:",
+    ] {
+        assert_eq!(get(same), 200, "{same}");
+    }
+    for other in [
+        "scout.eto.tech:8443",
+        "scout.eto.tech:80",
+        "scout.eto.tech..",
+        "scout.eto.tech.evil.example",
+        "eto.tech",
+        "scout.eto.tech:443:443",
+    ] {
+        assert_eq!(get(other), 421, "{other}");
+    }
+    let path = crate::support::serve::one_click_path("ana.lima@example.org");
+    let one_click = answer(
+        serve.port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: scout.eto.tech:443\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 26\r\n\
+             Connection: close\r\n\r\nList-Unsubscribe=One-Click"
+        ),
+    );
+    assert_eq!(one_click.status, 200, "{one_click:?}");
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  unsubscribed  one-click"),
+        "{list}"
+    );
+}
+
+#[test]
 fn serve_answers_while_200_clients_idle_or_dribble_and_then_closes_them() {
     let project = with_recipients();
     let serve = Serve::start(&project);
