@@ -314,6 +314,52 @@ fn signup_mails_a_confirmation_whose_get_changes_nothing_and_whose_post_subscrib
     );
 }
 
+/// Signs `address` up through `serve` and returns the path of the link mailed to it.
+fn signed_up(serve: &Serve, project: &Project, address: &str) -> String {
+    let body = format!("email={}&website=", address.replace('@', "%40"));
+    assert_eq!(serve.form("/subscribe", &body).status, 303);
+    let mails = eventually_files(&project.path("outbox"), ".eml", 1);
+    let mail = std::fs::read_to_string(&mails[0]).expect("read the confirmation");
+    assert!(mail.contains(&format!("To: {address}")), "{mail}");
+    let start = mail
+        .find("https://scout.eto.tech/confirm/")
+        .expect("a confirmation link");
+    path_of(mail[start..].split_whitespace().next().unwrap())
+}
+
+#[test]
+fn confirming_a_sign_up_lifts_a_complaint_so_the_next_issue_reaches_them() {
+    let project = with_recipients();
+    project.ok(&[
+        "suppress",
+        "add",
+        "policy@example.org",
+        "--reason",
+        "complained",
+    ]);
+    let serve = Serve::start(&project);
+    let link = signed_up(&serve, &project, "policy@example.org");
+    let complained = "policy@example.org: suppressed (complained)".to_owned();
+    // A form anyone can fill in changes nothing until the owner confirms.
+    assert!(excluded(&plan_of(&project, "chips-watch")).contains(&complained));
+    assert_eq!(plan_of(&project, "chips-watch")["to_send"], 0);
+    let confirmed = serve.form(&link, "");
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    let page = serve.get(confirmed.header("location").expect("the done page"));
+    assert!(page.body.contains("You are subscribed"), "{}", page.body);
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
+    let plan = plan_of(&project, "chips-watch");
+    assert_eq!(plan["to_send"], 1, "{plan}");
+    assert!(!excluded(&plan).contains(&complained), "{plan}");
+    let story = project
+        .ok(&["recipients", "--explain", "policy@example.org"])
+        .stdout;
+    assert!(
+        story.contains(" no longer suppressed (was complained) (confirmation)\n"),
+        "{story}"
+    );
+}
+
 #[test]
 fn a_reader_who_ticks_no_topic_gets_every_pick_whatever_their_segments_filter() {
     let project = with_recipients();

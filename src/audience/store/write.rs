@@ -296,9 +296,11 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// Confirms the sign-up `id`: the reader joins its segment with its topics, and their
-    /// own earlier unsubscribe (never a bounce or complaint) is lifted. `None` when there
-    /// is no such sign-up (already confirmed, or replaced).
+    /// Confirms the sign-up `id`: the reader joins its segment with its topics, and any
+    /// suppression of the address (an unsubscribe, a complaint, a bounce) is lifted, with
+    /// what it was in the history: a confirmed opt-in is the owner's own request, proven
+    /// by the link that reached them at that very address. `None` when there is no such
+    /// sign-up (already confirmed, or replaced).
     pub fn confirm(&mut self, id: &str, now: Timestamp) -> anyhow::Result<Option<Pending>> {
         let Some(pending) = read::signup(&self.tx, id)? else {
             return Ok(None);
@@ -323,12 +325,7 @@ impl<'c> Tx<'c> {
         let change = format!("confirmed, joined {}", pending.segment);
         self.event(address, &change, Source::Confirmation, None, now)?;
         self.set_topics(address, &pending.topics, Source::Confirmation, now)?;
-        self.unsuppress(
-            address,
-            Some(Reason::Unsubscribed),
-            Source::Confirmation,
-            now,
-        )?;
+        self.unsuppress(address, None, Source::Confirmation, now)?;
         Ok(Some(pending))
     }
 }
