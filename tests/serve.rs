@@ -307,10 +307,19 @@ fn signup_mails_a_confirmation_whose_get_changes_nothing_and_whose_post_subscrib
     );
     let plan = plan(&project);
     assert_eq!(plan["to_send"], 3, "{plan}");
+    // Pressed twice (a double click, the back button): the same success page.
+    let again = serve.form(&path, "");
     assert_eq!(
-        serve.form(&path, "").status,
-        400,
-        "a used confirmation is spent"
+        (again.status, again.header("location")),
+        (303, confirmed.header("location")),
+        "{}",
+        again.body
+    );
+    let reopened = serve.get(&path);
+    assert!(
+        reopened.body.contains("You are subscribed"),
+        "{}",
+        reopened.body
     );
 }
 
