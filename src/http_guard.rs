@@ -1,7 +1,8 @@
 //! The hardening that `preview` and `serve` share: requests in, either refused early (wrong
 //! Host, absolute-form target, method, oversized or slow body) or passed on and answered
 //! with the security headers; and the accept loop whose header-read and idle timeouts close
-//! connections that idle or dribble, so that many of them cannot stop a server serving.
+//! connections that idle or dribble, and whose cap on open connections keeps descriptors
+//! for the server's own files, so that many of them cannot stop a server serving.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::settings::is_loopback_host;
@@ -35,6 +37,11 @@ const DEFAULT_PORT: &str = "443";
 const DRAIN: Duration = Duration::from_secs(5);
 /// The largest request head hyper buffers (headers included).
 const MAX_HEAD: usize = 16 * 1024;
+/// The open files kept for everything but connections: the store and the ledger with
+/// their logs, the recipient files a reload reads, the outbox, the relay, the runtime.
+const RESERVED_FILES: u64 = 64;
+/// The fewest connections served at once, however low the limit on open files.
+const MIN_CONNECTIONS: usize = 16;
 
 /// What a server accepts, and the headers every answer carries.
 #[derive(Debug)]
@@ -166,7 +173,10 @@ async fn buffered(request: Request, limit: usize) -> Result<Request, (StatusCode
 
 /// Serves `router` on `listener` until `stop` resolves, then gives open connections a few
 /// seconds to finish. Each connection is HTTP/1.1 with the header-read (and idle) timeout;
-/// handlers see the peer's address as [`ConnectInfo`].
+/// handlers see the peer's address as [`ConnectInfo`]. At most [`connection_cap`]
+/// connections are open at once: beyond them, new ones wait in the kernel's backlog until
+/// one ends, so that clients holding connections never take the descriptors the server
+/// needs for its own files.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
@@ -178,8 +188,13 @@ pub(crate) async fn serve(
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEAD.max(8192));
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(connection_cap()));
     tokio::pin!(stop);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut stop => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -201,15 +216,58 @@ pub(crate) async fn serve(
             },
         ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
     Ok(())
 }
 
-/// Binds `address`; an address in use is an error, never a silent move elsewhere.
+/// How many connections may be open at once: the limit on open files (raised by [`bind`])
+/// less what the server keeps for its own files.
+fn connection_cap() -> usize {
+    let files = usize::try_from(open_files().saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX);
+    files.clamp(MIN_CONNECTIONS, Semaphore::MAX_PERMITS)
+}
+
+/// Raises the process's soft limit on open files to its hard one (a systemd service starts
+/// at 1,024 though it may have far more); an unlimited hard limit, more than the kernel
+/// allows, leaves it as it is.
+#[cfg(unix)]
+fn raise_open_files() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    let _ = setrlimit(Resource::Nofile, raised);
+}
+
+/// The process's soft limit on open files.
+#[cfg(unix)]
+fn open_files() -> u64 {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit.current.unwrap_or(u64::MAX)
+}
+
+/// Elsewhere the limit is not ours to change.
+#[cfg(not(unix))]
+fn raise_open_files() {}
+
+/// Elsewhere the limit is not ours to read: a thousand connections.
+#[cfg(not(unix))]
+fn open_files() -> u64 {
+    1024
+}
+
+/// Binds `address`; an address in use is an error, never a silent move elsewhere. Raises
+/// the limit on open files first: each connection takes one.
 pub(crate) async fn bind(address: SocketAddr, hint: &str) -> anyhow::Result<TcpListener> {
+    raise_open_files();
     TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (in use?); {hint}"))

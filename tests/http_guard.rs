@@ -262,6 +262,43 @@ fn serve_answers_while_200_clients_idle_or_dribble_and_then_closes_them() {
 }
 
 #[test]
+fn serve_raises_its_open_files_limit_and_keeps_descriptors_for_its_own_files() {
+    let project = crate::support::serve::readers(1);
+    // A service manager's limits: a soft 128 of a hard 256.
+    let serve = Serve::start_with_open_files(&project, 128, 256);
+    let proc = format!("/proc/{}", serve.pid());
+    let limits = std::fs::read_to_string(format!("{proc}/limits")).expect("read the limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("the open files line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        words[3..5],
+        ["256", "256"],
+        "raised to the hard limit: {line}"
+    );
+    // 400 clients each hold a connection open: serve takes them up to its cap, which
+    // leaves room under the limit for its own files; the others wait in the backlog.
+    let held = stalled(serve.port, 400, "");
+    let mut most = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        let open = std::fs::read_dir(format!("{proc}/fd")).expect("list the descriptors");
+        most = most.max(open.count());
+    }
+    assert!((150..=256 - 32).contains(&most), "{most} descriptors open");
+    drop(held);
+    let path = crate::support::serve::one_click_path("reader0@example.org");
+    assert_eq!(serve.one_click(&path).status, 200);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("reader0@example.org  unsubscribed"),
+        "{list}"
+    );
+}
+
+#[test]
 fn serve_refuses_an_address_in_use() {
     let project = with_recipients();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
