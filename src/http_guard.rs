@@ -1,7 +1,8 @@
 //! The hardening that `preview` and `serve` share: requests in, either refused early (wrong
 //! Host, absolute-form target, method, oversized or slow body) or passed on and answered
 //! with the security headers; and the accept loop whose header-read and idle timeouts close
-//! connections that idle or dribble, so that many of them cannot stop a server serving.
+//! connections that idle or dribble, and whose cap on open connections keeps descriptors
+//! for the server's own files, so that many of them cannot stop a server serving.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::settings::is_loopback_host;
@@ -28,15 +30,23 @@ use crate::settings::is_loopback_host;
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The port of the scheme public hosts are reached by (https): a Host that names it names
+/// the host without a port (RFC 9110 §4.2.2).
+const DEFAULT_PORT: &str = "443";
 /// How long open connections get to finish when the server stops.
 const DRAIN: Duration = Duration::from_secs(5);
 /// The largest request head hyper buffers (headers included).
 const MAX_HEAD: usize = 16 * 1024;
+/// The open files kept for everything but connections: the store and the ledger with
+/// their logs, the recipient files a reload reads, the outbox, the relay, the runtime.
+const RESERVED_FILES: u64 = 64;
+/// The fewest connections served at once, however low the limit on open files.
+const MIN_CONNECTIONS: usize = 16;
 
 /// What a server accepts, and the headers every answer carries.
 #[derive(Debug)]
 pub(crate) struct Guard {
-    /// Host header values accepted besides loopback names (lowercase, port included if any).
+    /// Host header values accepted besides loopback names, as [`normal_host`] gives them.
     pub(crate) hosts: Vec<String>,
     /// The methods the server answers; others get 405.
     pub(crate) methods: &'static [Method],
@@ -60,8 +70,27 @@ impl Guard {
         let Ok(host) = host.to_str() else {
             return false;
         };
-        let lower = host.to_ascii_lowercase();
-        loopback_name(&lower) || self.hosts.contains(&lower)
+        loopback_name(&host.to_ascii_lowercase()) || self.hosts.contains(&normal_host(host))
+    }
+}
+
+/// `host` (a Host header's value) as hosts are compared: in lowercase, without the trailing
+/// dot of a fully qualified name, and without the scheme's default port, which name the
+/// same origin (RFC 9110 §4.2.2, §7.2): `Scout.Eto.Tech.:443` is `scout.eto.tech`. Any
+/// other port is kept.
+pub(crate) fn normal_host(host: &str) -> String {
+    let lower = host.to_ascii_lowercase();
+    let (name, port) = match lower.rsplit_once(':') {
+        // An IPv6 literal without a port has colons of its own.
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (name, port)
+        }
+        _ => (lower.as_str(), ""),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    match port {
+        "" | DEFAULT_PORT => name.to_owned(),
+        port => format!("{name}:{port}"),
     }
 }
 
@@ -97,9 +126,13 @@ async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) ->
         },
     };
     let headers = response.headers_mut();
+    // `same-origin`, not `no-referrer`: the tokens in our URLs never reach another site,
+    // and a browser posting one of our forms sends our real Origin rather than `null`,
+    // which is all that proves a form ours where no `Sec-Fetch-Site` comes (Safari before
+    // 16.4, in-app browsers).
     let fixed = [
         (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::CONTENT_SECURITY_POLICY, guard.csp),
     ];
@@ -140,7 +173,10 @@ async fn buffered(request: Request, limit: usize) -> Result<Request, (StatusCode
 
 /// Serves `router` on `listener` until `stop` resolves, then gives open connections a few
 /// seconds to finish. Each connection is HTTP/1.1 with the header-read (and idle) timeout;
-/// handlers see the peer's address as [`ConnectInfo`].
+/// handlers see the peer's address as [`ConnectInfo`]. At most [`connection_cap`]
+/// connections are open at once: beyond them, new ones wait in the kernel's backlog until
+/// one ends, so that clients holding connections never take the descriptors the server
+/// needs for its own files.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
@@ -152,8 +188,13 @@ pub(crate) async fn serve(
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEAD.max(8192));
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(connection_cap()));
     tokio::pin!(stop);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut stop => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -175,15 +216,58 @@ pub(crate) async fn serve(
             },
         ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
     Ok(())
 }
 
-/// Binds `address`; an address in use is an error, never a silent move elsewhere.
+/// How many connections may be open at once: the limit on open files (raised by [`bind`])
+/// less what the server keeps for its own files.
+fn connection_cap() -> usize {
+    let files = usize::try_from(open_files().saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX);
+    files.clamp(MIN_CONNECTIONS, Semaphore::MAX_PERMITS)
+}
+
+/// Raises the process's soft limit on open files to its hard one (a systemd service starts
+/// at 1,024 though it may have far more); an unlimited hard limit, more than the kernel
+/// allows, leaves it as it is.
+#[cfg(unix)]
+fn raise_open_files() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    let _ = setrlimit(Resource::Nofile, raised);
+}
+
+/// The process's soft limit on open files.
+#[cfg(unix)]
+fn open_files() -> u64 {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit.current.unwrap_or(u64::MAX)
+}
+
+/// Elsewhere the limit is not ours to change.
+#[cfg(not(unix))]
+fn raise_open_files() {}
+
+/// Elsewhere the limit is not ours to read: a thousand connections.
+#[cfg(not(unix))]
+fn open_files() -> u64 {
+    1024
+}
+
+/// Binds `address`; an address in use is an error, never a silent move elsewhere. Raises
+/// the limit on open files first: each connection takes one.
 pub(crate) async fn bind(address: SocketAddr, hint: &str) -> anyhow::Result<TcpListener> {
+    raise_open_files();
     TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (in use?); {hint}"))
@@ -208,7 +292,30 @@ pub(crate) async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::loopback_name;
+    use super::{loopback_name, normal_host};
+
+    #[test]
+    fn hosts_compare_without_case_trailing_dot_or_default_port() {
+        for same in [
+            "scout.eto.tech",
+            "Scout.ETO.tech",
+            "scout.eto.tech.",
+            "scout.eto.tech:443",
+            "scout.eto.tech.:443",
+            "scout.eto.tech:",
+        ] {
+            assert_eq!(normal_host(same), "scout.eto.tech", "{same}");
+        }
+        for (other, normal) in [
+            ("scout.eto.tech:8443", "scout.eto.tech:8443"),
+            ("scout.eto.tech..", "scout.eto.tech."),
+            ("scout.eto.tech:443:443", "scout.eto.tech:443"),
+            ("[::1]:443", "[::1]"),
+            ("[::1]", "[::1]"),
+        ] {
+            assert_eq!(normal_host(other), normal, "{other}");
+        }
+    }
 
     #[test]
     fn loopback_names_with_and_without_ports() {

@@ -94,7 +94,7 @@ fn serve_refuses_foreign_hosts_targets_methods_origins_and_large_bodies() {
         csp.contains("frame-ancestors 'none'") && !csp.contains("script"),
         "{csp}"
     );
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(!page.body.contains("<script"), "pages need no JavaScript");
     let form = "email=a%40example.org";
@@ -140,6 +140,102 @@ fn serve_refuses_foreign_hosts_targets_methods_origins_and_large_bodies() {
     );
 }
 
+/// A form POST of `body` to `path` as a browser behind the proxy sends it: `Host` is
+/// public_url's, with `headers`.
+fn posted(port: u16, path: &str, headers: &str, body: &str) -> crate::support::serve::Answer {
+    answer(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: scout.eto.tech\r\n{headers}\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn page_forms_from_browsers_without_fetch_metadata_are_heard() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let token = crate::support::serve::token("ana.lima@example.org");
+    let (unsubscribe, preferences) = (
+        format!("/unsubscribe/{token}"),
+        format!("/preferences/{token}"),
+    );
+    // Safari before 16.4 and in-app browsers send no Sec-Fetch-Site. Our pages' referrer
+    // policy (same-origin) lets them send the page's real Origin with its forms.
+    let ours = "Origin: https://scout.eto.tech\r\n";
+    let saved = posted(serve.port, &preferences, ours, "topics=chips&action=save");
+    assert_eq!(saved.status, 303, "{saved:?}");
+    // The preferences form keeps its protection: an opaque or foreign Origin is refused.
+    for foreign in ["Origin: null\r\n", "Origin: https://evil.example\r\n"] {
+        let refused = posted(serve.port, &preferences, foreign, "action=unsubscribe");
+        assert_eq!(refused.status, 403, "{foreign:?}");
+    }
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
+    // The unsubscribe button can only unsubscribe the token's reader: the token is all it
+    // needs, whatever the browser says of the page it came from.
+    let left = posted(serve.port, &unsubscribe, "Origin: null\r\n", "confirm=yes");
+    assert_eq!(
+        (left.status, left.header("location")),
+        (303, Some(unsubscribe.as_str())),
+        "{left:?}"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  unsubscribed  page  "),
+        "{list}"
+    );
+}
+
+#[test]
+fn serve_takes_its_host_with_the_default_port_or_a_trailing_dot_and_no_other() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let get = |host: &str| {
+        answer(
+            serve.port,
+            &format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+        .status
+    };
+    // RFC 9110 §4.2.2 and §7.2: the same origin as `scout.eto.tech`.
+    for same in [
+        "scout.eto.tech:443",
+        "scout.eto.tech.",
+        "Scout.Eto.Tech.:443",
+        "scout.eto.tech:",
+    ] {
+        assert_eq!(get(same), 200, "{same}");
+    }
+    for other in [
+        "scout.eto.tech:8443",
+        "scout.eto.tech:80",
+        "scout.eto.tech..",
+        "scout.eto.tech.evil.example",
+        "eto.tech",
+        "scout.eto.tech:443:443",
+    ] {
+        assert_eq!(get(other), 421, "{other}");
+    }
+    let path = crate::support::serve::one_click_path("ana.lima@example.org");
+    let one_click = answer(
+        serve.port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: scout.eto.tech:443\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 26\r\n\
+             Connection: close\r\n\r\nList-Unsubscribe=One-Click"
+        ),
+    );
+    assert_eq!(one_click.status, 200, "{one_click:?}");
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  unsubscribed  one-click"),
+        "{list}"
+    );
+}
+
 #[test]
 fn serve_answers_while_200_clients_idle_or_dribble_and_then_closes_them() {
     let project = with_recipients();
@@ -163,6 +259,43 @@ fn serve_answers_while_200_clients_idle_or_dribble_and_then_closes_them() {
         "the header-read timeout closes idle and slow clients"
     );
     assert_eq!(serve.get("/healthz").status, 200);
+}
+
+#[test]
+fn serve_raises_its_open_files_limit_and_keeps_descriptors_for_its_own_files() {
+    let project = crate::support::serve::readers(1);
+    // A service manager's limits: a soft 128 of a hard 256.
+    let serve = Serve::start_with_open_files(&project, 128, 256);
+    let proc = format!("/proc/{}", serve.pid());
+    let limits = std::fs::read_to_string(format!("{proc}/limits")).expect("read the limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("the open files line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        words[3..5],
+        ["256", "256"],
+        "raised to the hard limit: {line}"
+    );
+    // 400 clients each hold a connection open: serve takes them up to its cap, which
+    // leaves room under the limit for its own files; the others wait in the backlog.
+    let held = stalled(serve.port, 400, "");
+    let mut most = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        let open = std::fs::read_dir(format!("{proc}/fd")).expect("list the descriptors");
+        most = most.max(open.count());
+    }
+    assert!((150..=256 - 32).contains(&most), "{most} descriptors open");
+    drop(held);
+    let path = crate::support::serve::one_click_path("reader0@example.org");
+    assert_eq!(serve.one_click(&path).status, 200);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("reader0@example.org  unsubscribed"),
+        "{list}"
+    );
 }
 
 #[test]

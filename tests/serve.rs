@@ -118,6 +118,52 @@ fn one_click_with_a_dispatched_token_suppresses_and_plan_excludes_the_reader() {
 }
 
 #[test]
+fn a_reader_no_longer_listed_leaves_with_the_token_of_a_message_they_got() {
+    let project = with_recipients();
+    let messages = dispatched(&project);
+    let (_, url) = messages
+        .iter()
+        .find(|(to, _)| to == "wei.zhang@example.org")
+        .expect("a message to Wei");
+    let path = path_of(url);
+    // The next export of the CRM leaves Wei out, then lists them again.
+    let listed = project.read("recipients.toml");
+    let start = listed
+        .find("[[recipients]]\nemail = \"wei.zhang@example.org\"")
+        .expect("Wei's row");
+    let end = listed[start + 1..]
+        .find("[[recipients]]")
+        .map_or(listed.len(), |i| start + 1 + i);
+    project.write(
+        "recipients.toml",
+        &format!("{}{}", &listed[..start], &listed[end..]),
+    );
+    let serve = Serve::start(&project);
+    let page = serve.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("w…@example.org"), "{}", page.body);
+    let one_click = serve.one_click(&path);
+    assert_eq!(
+        (one_click.status, one_click.body.as_str()),
+        (200, "unsubscribed\n")
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("wei.zhang@example.org  unsubscribed  one-click  "),
+        "{list}"
+    );
+    project.write("recipients.toml", &listed);
+    assert!(
+        excluded(&plan(&project))
+            .contains(&"wei.zhang@example.org: suppressed (unsubscribed)".to_owned()),
+        "listed again, they stay out"
+    );
+    // A token of an address no message went to still names nobody.
+    let stranger = format!("/unsubscribe/{}", token("stranger@example.org"));
+    assert_eq!(serve.one_click(&stranger).status, 400);
+}
+
+#[test]
 fn a_token_from_an_smtp_sink_message_works_too() {
     let sink = SmtpSink::start();
     let project = crate::sending::smtp_project(sink.port);
@@ -261,10 +307,65 @@ fn signup_mails_a_confirmation_whose_get_changes_nothing_and_whose_post_subscrib
     );
     let plan = plan(&project);
     assert_eq!(plan["to_send"], 3, "{plan}");
+    // Pressed twice (a double click, the back button): the same success page.
+    let again = serve.form(&path, "");
     assert_eq!(
-        serve.form(&path, "").status,
-        400,
-        "a used confirmation is spent"
+        (again.status, again.header("location")),
+        (303, confirmed.header("location")),
+        "{}",
+        again.body
+    );
+    let reopened = serve.get(&path);
+    assert!(
+        reopened.body.contains("You are subscribed"),
+        "{}",
+        reopened.body
+    );
+}
+
+/// Signs `address` up through `serve` and returns the path of the link mailed to it.
+fn signed_up(serve: &Serve, project: &Project, address: &str) -> String {
+    let body = format!("email={}&website=", address.replace('@', "%40"));
+    assert_eq!(serve.form("/subscribe", &body).status, 303);
+    let mails = eventually_files(&project.path("outbox"), ".eml", 1);
+    let mail = std::fs::read_to_string(&mails[0]).expect("read the confirmation");
+    assert!(mail.contains(&format!("To: {address}")), "{mail}");
+    let start = mail
+        .find("https://scout.eto.tech/confirm/")
+        .expect("a confirmation link");
+    path_of(mail[start..].split_whitespace().next().unwrap())
+}
+
+#[test]
+fn confirming_a_sign_up_lifts_a_complaint_so_the_next_issue_reaches_them() {
+    let project = with_recipients();
+    project.ok(&[
+        "suppress",
+        "add",
+        "policy@example.org",
+        "--reason",
+        "complained",
+    ]);
+    let serve = Serve::start(&project);
+    let link = signed_up(&serve, &project, "policy@example.org");
+    let complained = "policy@example.org: suppressed (complained)".to_owned();
+    // A form anyone can fill in changes nothing until the owner confirms.
+    assert!(excluded(&plan_of(&project, "chips-watch")).contains(&complained));
+    assert_eq!(plan_of(&project, "chips-watch")["to_send"], 0);
+    let confirmed = serve.form(&link, "");
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    let page = serve.get(confirmed.header("location").expect("the done page"));
+    assert!(page.body.contains("You are subscribed"), "{}", page.body);
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
+    let plan = plan_of(&project, "chips-watch");
+    assert_eq!(plan["to_send"], 1, "{plan}");
+    assert!(!excluded(&plan).contains(&complained), "{plan}");
+    let story = project
+        .ok(&["recipients", "--explain", "policy@example.org"])
+        .stdout;
+    assert!(
+        story.contains(" no longer suppressed (was complained) (confirmation)\n"),
+        "{story}"
     );
 }
 

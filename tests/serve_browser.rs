@@ -1,7 +1,10 @@
 //! The subscriber service's pages in a real headless Chromium, at 600 px and on a 375 px
 //! phone: sign up, confirm from the mailed link, choose topics, unsubscribe, resubscribe,
-//! by clicking the pages' own buttons (no JavaScript in the pages; forms and redirects).
+//! by clicking the pages' own buttons (no JavaScript in the pages; forms and redirects);
+//! and the same buttons in a browser that sends no Fetch Metadata (Safari before 16.4).
 
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
 use serde_json::json;
@@ -98,6 +101,84 @@ fn a_reader_walks_every_page_at_600_px() {
 #[test]
 fn a_reader_walks_every_page_on_a_375_px_phone() {
     walk(375, true, "phone.reader@example.org");
+}
+
+/// A loopback proxy to `port` that drops the `Sec-Fetch-*` request headers, as Safari
+/// before 16.4 and in-app browsers never send them; its port.
+fn without_fetch_metadata(port: u16) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let proxy = listener.local_addr().expect("the proxy's address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || relay(client, port));
+        }
+    });
+    proxy
+}
+
+/// Passes `client`'s requests to `port` without their `Sec-Fetch-*` lines, and the answers
+/// back as they come.
+fn relay(client: TcpStream, port: u16) {
+    let Ok(mut server) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let (Ok(mut answers), Ok(mut back)) = (server.try_clone(), client.try_clone()) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut answers, &mut back);
+        let _ = back.shutdown(Shutdown::Both);
+    });
+    let mut requests = BufReader::new(client);
+    loop {
+        let (mut head, mut length) = (String::new(), 0);
+        loop {
+            let mut line = String::new();
+            if requests.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            if !lower.starts_with("sec-fetch-") {
+                head.push_str(&line);
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        if requests.read_exact(&mut body).is_err()
+            || server.write_all(head.as_bytes()).is_err()
+            || server.write_all(&body).is_err()
+        {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_browser_without_fetch_metadata_saves_and_unsubscribes_from_the_pages() {
+    let project = with_recipients();
+    let serve = Serve::start(&project);
+    let base = format!("http://127.0.0.1:{}", without_fetch_metadata(serve.port));
+    let browser = Browser::start(600, 900, false);
+    let token = token("ana.lima@example.org");
+    browser.goto(&format!("{base}/preferences/{token}"));
+    browser.eval("document.querySelector('#topic-ai').click(); return true;");
+    click_until(&browser, "button[value=save]", "Your choices are saved");
+    let explain = project
+        .ok(&["recipients", "--explain", "ana.lima@example.org"])
+        .stdout;
+    assert!(explain.contains("\n  topics: ai\n"), "{explain}");
+    browser.goto(&format!("{base}/unsubscribe/{token}"));
+    click_until(&browser, "button[type=submit]", "You are unsubscribed");
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.starts_with("ana.lima@example.org  unsubscribed  page  "),
+        "{list}"
+    );
 }
 
 #[test]

@@ -13,10 +13,23 @@ pub(super) const SENT_AS: &str = "SELECT address, volume FROM recipients WHERE m
 impl Ledger {
     /// Calls `visit` with every address any dispatch has frozen, once each, holding one at
     /// a time (a ledger holds every volume ever sent).
-    pub(crate) fn each_address(&self, mut visit: impl FnMut(Address)) -> anyhow::Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT address FROM recipients")?;
+    pub(crate) fn each_address(&self, visit: impl FnMut(Address)) -> anyhow::Result<()> {
+        self.each_distinct("SELECT DISTINCT address FROM recipients", visit)
+    }
+
+    /// Calls `visit` with every address a message of ours may have reached (sent, ambiguous
+    /// or in flight: its unsubscribe token is in their mailbox), once each, holding one at
+    /// a time.
+    pub(crate) fn each_reached(&self, visit: impl FnMut(Address)) -> anyhow::Result<()> {
+        self.each_distinct(
+            "SELECT DISTINCT address FROM recipients
+             WHERE state IN ('sent', 'ambiguous', 'in_flight')",
+            visit,
+        )
+    }
+
+    fn each_distinct(&self, query: &str, mut visit: impl FnMut(Address)) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare_cached(query)?;
         each_parsed(stmt.query_map([], |r| r.get::<_, String>(0))?, &mut visit)
     }
 

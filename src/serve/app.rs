@@ -13,6 +13,7 @@ use super::hooks::{Credentials, Hooks};
 use super::pages::Pages;
 use super::watch::Watched;
 use crate::audience::{Address, Audience, Store};
+use crate::ledger::{LEDGER_FILE, Ledger};
 use crate::message::dkim::Signer as DkimSigner;
 use crate::project::Project;
 use crate::settings::{Identity, Sending, Serve};
@@ -120,8 +121,8 @@ fn latest_page(project: &Project) -> Option<String> {
     project.settings.page_url(newest)
 }
 
-/// Every address a token may name (recipients, signed-up readers, suppressed addresses),
-/// indexed by the recipient key their tokens carry.
+/// Every address a token may name (recipients, signed-up readers, suppressed addresses,
+/// and whoever the ledger says a message went to), indexed by the recipient key their tokens carry.
 #[derive(Debug)]
 pub(super) struct Candidates {
     by_key: RwLock<KeyIndex>,
@@ -178,6 +179,18 @@ impl Candidates {
         for address in listed.iter().map(|r| r.address()).chain(suppressed) {
             by_key.insert(signer, address);
             count += 1;
+        }
+        // A token we sent is genuine though the files no longer list its reader (a CRM
+        // export replaced them): they must still be able to leave. The ledger's addresses
+        // come one at a time, and only those the files do not list are added (nearly all
+        // are listed), so the audience is not copied a second time.
+        if let Some(ledger) = Ledger::open_read_only(&root.join(LEDGER_FILE))? {
+            ledger.each_reached(|address| {
+                if audience.find(&address).is_none() {
+                    by_key.insert(signer, address);
+                    count += 1;
+                }
+            })?;
         }
         *self.by_key.write().unwrap_or_else(|e| e.into_inner()) = by_key;
         Ok(count)

@@ -48,7 +48,7 @@ pub(crate) async fn run(project: &Project, listen: SocketAddr) -> anyhow::Result
     watch::spawn(move || readers.candidates.refresh(&readers.signer));
     mail::spawn_reminders(app.clone());
     let listener = http_guard::bind(listen, "choose another with --listen").await?;
-    let hosts = vec![app.serve.public_host().to_ascii_lowercase()];
+    let hosts = vec![http_guard::normal_host(app.serve.public_host())];
     let pages = Guard {
         hosts: hosts.clone(),
         methods: &[Method::GET, Method::HEAD, Method::POST],

@@ -20,9 +20,10 @@ pub(super) struct TopicView {
 }
 
 /// True when a form POST comes from our own pages: its `Origin` is `public_url`'s origin
-/// (or the loopback host it was sent to). Our pages send no referrer, and browsers then send
-/// `Origin: null` with a form; for those, `Sec-Fetch-Site: same-origin` (which pages cannot
-/// forge) or, lacking that, a `Referer` from our origin will do.
+/// (or the loopback host it was sent to), which browsers send from our pages (their
+/// `Referrer-Policy` is `same-origin`). Where a browser sends `Origin: null` all the same
+/// (a privacy setting), `Sec-Fetch-Site: same-origin` (which pages cannot forge) or,
+/// lacking that, a `Referer` from our origin will do.
 pub(super) fn same_origin(app: &App, headers: &HeaderMap) -> bool {
     let public = format!("https://{}", app.serve.public_host());
     let host = headers

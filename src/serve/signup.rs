@@ -131,7 +131,8 @@ pub(super) async fn confirm_page(
         .verify_confirmation(&token, now)
         .ok_or(Failure::BadLink)?;
     let pending = app.store().signup(&id)?;
-    let done = query.done.is_some();
+    // The mail's link opened again once confirmed shows that it was.
+    let done = query.done.is_some() || (pending.is_none() && app.store().confirmed(&id)?);
     if pending.is_none() && !done {
         return Err(Failure::BadLink);
     }
@@ -156,14 +157,21 @@ pub(super) async fn confirm(
         return Err(Failure::Forbidden);
     }
     let welcome = app.serve.welcome;
-    let change = Change::Confirm { id, welcome };
-    let Done::Confirmed(Some(pending), welcome) = app.committer.apply(change).await? else {
-        return Err(Failure::BadLink);
+    let change = Change::Confirm {
+        id: id.clone(),
+        welcome,
     };
-    app.candidates.add(&app.signer, &pending.address);
-    tracing::info!("sign-up confirmed");
-    if welcome {
-        tokio::spawn(super::mail::welcome(app.clone(), pending));
+    match app.committer.apply(change).await? {
+        Done::Confirmed(Some(pending), welcome) => {
+            app.candidates.add(&app.signer, &pending.address);
+            tracing::info!("sign-up confirmed");
+            if welcome {
+                tokio::spawn(super::mail::welcome(app.clone(), pending));
+            }
+        }
+        // The button pressed again (a double click, the back button): it did what it says.
+        _ if app.store().confirmed(&id)? => tracing::info!("sign-up confirmed before"),
+        _ => return Err(Failure::BadLink),
     }
     let done = format!("{}confirm/{token}?done=1", app.serve.base_path());
     Ok(Redirect::to(&done).into_response())

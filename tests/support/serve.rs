@@ -3,7 +3,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use broadsheet::audience::Address;
@@ -70,8 +70,39 @@ impl Serve {
         Self::spawn(project, super::free_port(), &env, Some(log))
     }
 
+    /// As [`Serve::start`], started with a limit on open files of `soft` out of `hard`.
+    pub fn start_with_open_files(project: &Project, soft: u64, hard: u64) -> Self {
+        let port = super::free_port();
+        let command = serve_command(project, port);
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(format!(
+                "ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" \"$@\""
+            ))
+            .arg(command.get_program())
+            .args(command.get_args())
+            .current_dir(project.root());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => shell.env(key, value),
+                None => shell.env_remove(key),
+            };
+        }
+        Self::launch(shell, port, &[], None)
+    }
+
     fn spawn(
         project: &Project,
+        port: u16,
+        env: &[(&str, &str)],
+        log: Option<tempfile::NamedTempFile>,
+    ) -> Self {
+        Self::launch(serve_command(project, port), port, env, log)
+    }
+
+    fn launch(
+        mut command: Command,
         port: u16,
         env: &[(&str, &str)],
         log: Option<tempfile::NamedTempFile>,
@@ -80,8 +111,7 @@ impl Serve {
             Some(file) => Stdio::from(file.reopen().expect("open the log file")),
             None => Stdio::inherit(),
         };
-        let mut child = project
-            .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        let mut child = command
             .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -95,6 +125,11 @@ impl Serve {
             .expect("read serve's first line");
         assert!(line.contains("serving readers"), "serve said {line:?}");
         Self { child, port, log }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What the server has logged so far (started with [`Serve::start_logging`]).
@@ -190,6 +225,11 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `broadsheet serve` on `port` in `project`, not yet started.
+fn serve_command(project: &Project, port: u16) -> Command {
+    project.command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
 }
 
 /// A client that may find the server gone (killed mid-burst).

@@ -84,6 +84,14 @@ impl Store {
         Ok(signup(&self.conn, id)?)
     }
 
+    /// Whether sign-up `id` was confirmed (its history's event names it).
+    pub fn confirmed(&self, id: &str) -> anyhow::Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE reference = ?1")?;
+        Ok(stmt.exists([confirmation_reference(id)])?)
+    }
+
     /// The topics `address` chose, if they chose any.
     pub fn topic_choice(&self, address: &Address) -> anyhow::Result<Option<TopicChoice>> {
         let mut stmt = self
@@ -199,6 +207,11 @@ pub(super) fn signup_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<P
         segment: r.get(at + 3)?,
         requested_at: Timestamp(r.get(at + 4)?),
     })
+}
+
+/// The reference of the event that confirms sign-up `id`.
+pub(super) fn confirmation_reference(id: &str) -> String {
+    format!("sign-up {id}")
 }
 
 /// The history's words for a choice of topics.

@@ -296,9 +296,11 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// Confirms the sign-up `id`: the reader joins its segment with its topics, and their
-    /// own earlier unsubscribe (never a bounce or complaint) is lifted. `None` when there
-    /// is no such sign-up (already confirmed, or replaced).
+    /// Confirms the sign-up `id`: the reader joins its segment with its topics, and any
+    /// suppression of the address (an unsubscribe, a complaint, a bounce) is lifted, with
+    /// what it was in the history: a confirmed opt-in is the owner's own request, proven
+    /// by the link that reached them at that very address. `None` when there is no such
+    /// sign-up (already confirmed, which [`super::Store::confirmed`] tells, or replaced).
     pub fn confirm(&mut self, id: &str, now: Timestamp) -> anyhow::Result<Option<Pending>> {
         let Some(pending) = read::signup(&self.tx, id)? else {
             return Ok(None);
@@ -321,14 +323,16 @@ impl<'c> Tx<'c> {
             .prepare_cached("DELETE FROM signups WHERE id = ?1")?
             .execute([id])?;
         let change = format!("confirmed, joined {}", pending.segment);
-        self.event(address, &change, Source::Confirmation, None, now)?;
-        self.set_topics(address, &pending.topics, Source::Confirmation, now)?;
-        self.unsuppress(
+        let reference = read::confirmation_reference(id);
+        self.event(
             address,
-            Some(Reason::Unsubscribed),
+            &change,
             Source::Confirmation,
+            Some(&reference),
             now,
         )?;
+        self.set_topics(address, &pending.topics, Source::Confirmation, now)?;
+        self.unsuppress(address, None, Source::Confirmation, now)?;
         Ok(Some(pending))
     }
 }
