@@ -35,7 +35,8 @@ pub(crate) enum Due {
 }
 
 impl Schedule {
-    /// Reads `text` (`2026-12-10 07:00`, seconds optional, `T` or a space between; or a time
+    /// Reads `text` (`2026-12-10 07:00`, seconds optional, `T` or a space between; a
+    /// weekday and a time, `Thursday 07:00`, meaning that weekday's next such hour; a time
     /// alone, `07:00`, meaning its next occurrence; or an RFC 3339 instant with its offset)
     /// in the zone named `zone` (an IANA name such as `Europe/Berlin`; the system's zone when
     /// `None`), as of `now`.
@@ -54,20 +55,36 @@ impl Schedule {
                 at: instant.to_zoned_datetime(tz),
             });
         }
+        let today = now.to_zoned_datetime(tz.clone()).date();
         let civil = match text.parse::<DateTime>() {
             Ok(civil) => civil,
             Err(_) => {
-                let time: Time = text.parse().map_err(|_| {
+                // `Thursday 07:00`: that weekday's next 07:00; `07:00`: the next 07:00.
+                let (weekday, time) = match text.split_once(char::is_whitespace) {
+                    Some((day, time)) if weekday(day).is_some() => (weekday(day), time.trim()),
+                    _ => (None, text),
+                };
+                let time: Time = time.parse().map_err(|_| {
+                    let tomorrow = today.tomorrow().unwrap_or(today);
                     anyhow::anyhow!(
-                        "`{text}` is not an hour to send at: write `2026-12-10 07:00` (or `07:00` for the next one)"
+                        "`{text}` is not an hour to send at: write a date and a 24-hour time                          (`{tomorrow} 07:00`), a weekday and one (`{} 07:00`), or a time alone                          (`07:00`, the next one)",
+                        tomorrow.strftime("%A")
                     )
                 })?;
-                let today = now.to_zoned_datetime(tz.clone()).date().to_datetime(time);
-                if today.to_zoned_datetime(tz.clone())?.timestamp() > now {
-                    today
-                } else {
-                    today.checked_add(jiff::Span::new().days(1))?
-                }
+                let ahead = |day: jiff::civil::Date| -> anyhow::Result<bool> {
+                    Ok(day
+                        .to_datetime(time)
+                        .to_zoned_datetime(tz.clone())?
+                        .timestamp()
+                        > now)
+                };
+                let day = match weekday {
+                    Some(wd) if today.weekday() == wd && ahead(today)? => today,
+                    Some(wd) => today.nth_weekday(1, wd)?,
+                    None if ahead(today)? => today,
+                    None => today.tomorrow()?,
+                };
+                day.to_datetime(time)
             }
         };
         Ok(Self {
@@ -130,6 +147,24 @@ pub(crate) fn wait(
     operator.wait(schedule)
 }
 
+/// The weekday `word` names, in English, in full or by its first three letters.
+fn weekday(word: &str) -> Option<jiff::civil::Weekday> {
+    use jiff::civil::Weekday;
+    const DAYS: [(&str, Weekday); 7] = [
+        ("monday", Weekday::Monday),
+        ("tuesday", Weekday::Tuesday),
+        ("wednesday", Weekday::Wednesday),
+        ("thursday", Weekday::Thursday),
+        ("friday", Weekday::Friday),
+        ("saturday", Weekday::Saturday),
+        ("sunday", Weekday::Sunday),
+    ];
+    let word = word.trim_end_matches([',', '.']).to_lowercase();
+    DAYS.iter()
+        .find(|(name, _)| word.len() >= 3 && name.starts_with(&word))
+        .map(|(_, day)| *day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +197,19 @@ mod tests {
     }
 
     #[test]
+    fn a_weekday_and_a_time_is_that_weekdays_next_such_hour() {
+        // now() is Sunday 2026-12-06 22:00 UTC.
+        let thursday = Schedule::parse("Thursday 07:00", Some("UTC"), now()).unwrap();
+        assert_eq!(thursday.at.timestamp().to_string(), "2026-12-10T07:00:00Z");
+        let tonight = Schedule::parse("sun 23:00", Some("UTC"), now()).unwrap();
+        assert_eq!(tonight.at.timestamp().to_string(), "2026-12-06T23:00:00Z");
+        let next_week = Schedule::parse("Sunday 07:00", Some("UTC"), now()).unwrap();
+        assert_eq!(next_week.at.timestamp().to_string(), "2026-12-13T07:00:00Z");
+        let berlin = Schedule::parse("Thu 07:00", Some("Europe/Berlin"), now()).unwrap();
+        assert_eq!(berlin.at.timestamp().to_string(), "2026-12-10T06:00:00Z");
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let zone = Schedule::parse("07:00", Some("Europe/Berlln"), now()).unwrap_err();
         assert!(
@@ -170,6 +218,12 @@ mod tests {
         );
         let hour = Schedule::parse("Thursday at seven", Some("UTC"), now()).unwrap_err();
         assert!(hour.to_string().contains("is not an hour"), "{hour}");
+        let pm = Schedule::parse("7pm", Some("UTC"), now()).unwrap_err();
+        assert!(
+            pm.to_string()
+                .contains("(`2026-12-07 07:00`), a weekday and one (`Monday 07:00`)"),
+            "the example is the next day: {pm}"
+        );
     }
 
     #[test]
