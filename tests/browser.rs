@@ -177,3 +177,30 @@ fn with_images_off_alt_text_reads_as_text() {
         images[1]
     );
 }
+
+#[test]
+fn a_volume_in_a_language_written_right_to_left_reads_from_the_right() {
+    let project = Project::sample();
+    project.edit("volumes/011.toml", "lang = \"en\"", "lang = \"ar\"");
+    let url = built_url(&project);
+    let browser = Browser::start(600, 1000, false);
+    browser.goto(&url);
+    let read = browser.eval(
+        "const h1 = document.querySelector('h1');
+         const ul = document.querySelector('li').closest('ul');
+         return {
+           dir: document.documentElement.dir,
+           h1: getComputedStyle(h1).direction,
+           align: getComputedStyle(h1.closest('div')).textAlign,
+           bullets: getComputedStyle(ul).paddingRight,
+         };",
+    );
+    assert_eq!(read["dir"], json!("rtl"), "{read}");
+    assert_eq!(read["h1"], json!("rtl"), "{read}");
+    assert_eq!(read["align"], json!("right"), "{read}");
+    assert_eq!(
+        read["bullets"],
+        json!("20px"),
+        "the list's room is on the right: {read}"
+    );
+}

@@ -96,6 +96,16 @@ struct VolumeData<'a> {
     subject: &'a str,
     preheader: Option<&'a str>,
     lang: &'a str,
+    /// `rtl` for a language written right to left, else `auto` (the reader's client
+    /// decides from the text).
+    dir: &'static str,
+    /// Whether the language is written right to left, for a layout's own CSS.
+    rtl: bool,
+    /// The order of a section's columns and the direction of their text: `rtl` or `ltr`
+    /// (MJML's `direction` of `mj-section` and `mj-column`).
+    direction: &'static str,
+    /// The side lines start on: `right` or `left`.
+    start: &'static str,
     period: PeriodData,
     intro: Option<Prose>,
     hero: Option<HeroData<'a>>,
@@ -192,6 +202,7 @@ impl<'a> VolumeData<'a> {
     fn new(volume: &'a Volume, urls: PickUrls<'_>) -> Self {
         let meta = &volume.meta;
         let period = meta.period.get_ref();
+        let rtl = right_to_left(volume.lang());
         Self {
             number: *meta.number.get_ref(),
             title: meta.title.get_ref(),
@@ -199,6 +210,10 @@ impl<'a> VolumeData<'a> {
             subject: volume.subject(),
             preheader: meta.preheader.as_ref().map(|p| p.get_ref().as_str()),
             lang: volume.lang(),
+            dir: if rtl { "rtl" } else { "auto" },
+            rtl,
+            direction: if rtl { "rtl" } else { "ltr" },
+            start: if rtl { "right" } else { "left" },
             period: PeriodData {
                 from: period.from.get_ref().to_string(),
                 to: period.to.get_ref().to_string(),
@@ -209,6 +224,25 @@ impl<'a> VolumeData<'a> {
                 alt: h.alt.as_ref().map_or("", |a| a.get_ref()),
             }),
         }
+    }
+}
+
+/// Whether the language tag `lang` (BCP 47) names a language written right to left: by its
+/// script subtag when it has one (`pa-Arab`, `az-Arab`), else by the language's usual
+/// script (Arabic, Hebrew, Persian, Urdu, Pashto, Sindhi, Uyghur, Sorani, Dhivehi,
+/// Yiddish, Syriac).
+fn right_to_left(lang: &str) -> bool {
+    const SCRIPTS: [&str; 9] = [
+        "arab", "hebr", "thaa", "syrc", "nkoo", "adlm", "rohg", "mand", "samr",
+    ];
+    const LANGUAGES: [&str; 13] = [
+        "ar", "he", "iw", "fa", "ur", "ps", "sd", "ug", "ckb", "dv", "yi", "syr", "arc",
+    ];
+    let mut subtags = lang.split(['-', '_']).map(str::to_ascii_lowercase);
+    let language = subtags.next().unwrap_or_default();
+    match subtags.find(|s| s.len() == 4 && s.chars().all(|c| c.is_ascii_alphabetic())) {
+        Some(script) => SCRIPTS.contains(&script.as_str()),
+        None => LANGUAGES.contains(&language.as_str()),
     }
 }
 
