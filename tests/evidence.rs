@@ -286,3 +286,135 @@ fn without_verp_the_address_rule_stays_and_check_warns_that_reports_can_be_forge
         checked.stderr
     );
 }
+
+/// The Message-ID versions before the keyed ones gave volume 11's message to `address`: a
+/// hash of the List-Id, the volume and the address, which anyone can compute.
+fn public_message_id(address: &str) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    for part in [&b"scout.eto.tech"[..], b"\0", &11u32.to_be_bytes(), b"\0"] {
+        hash.update(part);
+    }
+    hash.update(address.as_bytes());
+    let hex: String = hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("<{hex}@eto.tech>")
+}
+
+/// A DSN about `recipient` that names our message only in its `References`.
+fn referencing(recipient: &str, message_id: &str) -> String {
+    dsn("bounces@eto.tech", recipient).replacen(
+        "MIME-Version: 1.0\r\n",
+        &format!("References: {message_id}\r\nMIME-Version: 1.0\r\n"),
+        1,
+    )
+}
+
+/// Runs `sql` on the project's ledger.
+fn ledger_sql(project: &Project, sql: &str) {
+    rusqlite::Connection::open(project.path("state/ledger.sqlite"))
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+}
+
+#[test]
+fn a_message_id_anyone_can_compute_or_that_never_left_drops_nobody() {
+    let project = dispatched();
+    let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
+    let wei_id = dispatching::history(&project, wei)["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(wei_id, public_message_id(wei), "keyed, not computable");
+    // A dispatch frozen before the keyed Message-IDs: ana's row keeps the computable one.
+    let old = public_message_id(ana);
+    ledger_sql(
+        &project,
+        &format!("UPDATE recipients SET message_id = '{old}' WHERE address = '{ana}'"),
+    );
+    // Wei's message never left: the relay deferred it.
+    ledger_sql(
+        &project,
+        &format!("UPDATE recipients SET state = 'deferred' WHERE address = '{wei}'"),
+    );
+    let records = import_files(
+        &project,
+        &[
+            ("computed.eml", referencing(ana, &old)),
+            ("deferred.eml", referencing(wei, &wei_id)),
+        ],
+    );
+    for name in ["computed.eml", "deferred.eml"] {
+        let r = record(&records, name);
+        assert_eq!(
+            (&r["effect"], &r["unverified"]),
+            (&"unverified".into(), &"no-evidence".into()),
+            "{name}: {r:#}"
+        );
+    }
+    assert_eq!(suppressed(&project), "", "nobody was dropped");
+    // Once wei's message left, its keyed Message-ID is evidence, and without the secret
+    // no Message-ID is.
+    ledger_sql(
+        &project,
+        &format!("UPDATE recipients SET state = 'sent' WHERE address = '{wei}'"),
+    );
+    project.write("later/sent.eml", &referencing(wei, &wei_id));
+    let unkeyed = project.run(&["bounces", "import", "later", "--json"]);
+    let unkeyed: Value = serde_json::from_str(&unkeyed.stdout).unwrap();
+    assert_eq!(unkeyed[0]["unverified"], "no-evidence", "{unkeyed:#}");
+    let (_, records) = import(&project, &["later"]);
+    assert_eq!(
+        (&records[0]["mapped_by"], &records[0]["effect"]),
+        (&"message-id".into(), &"suppressed".into()),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn a_dispatch_frozen_with_the_old_message_ids_resumes_with_them() {
+    let sink = crate::support::smtp::SmtpSink::start();
+    let project = dispatching::interrupted(&sink, 60, "per_second = 20", 10);
+    let old = |address: &str| format!("<old.{}@eto.tech>", address.replace('@', "."));
+    let pending: Vec<String> = {
+        let ledger = rusqlite::Connection::open(project.path("state/ledger.sqlite")).unwrap();
+        let mut rows = ledger
+            .prepare("SELECT address FROM recipients WHERE state = 'pending'")
+            .unwrap();
+        rows.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(!pending.is_empty(), "the dispatch was interrupted");
+    for address in &pending {
+        let id = old(address);
+        ledger_sql(
+            &project,
+            &format!("UPDATE recipients SET message_id = '{id}' WHERE address = '{address}'"),
+        );
+    }
+    let resumed = dispatching::confirmed(&project, 60, &[]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+    let captured = sink.captured();
+    for address in &pending {
+        let id = old(address);
+        let message = captured
+            .iter()
+            .find(|c| {
+                c.rcpt_args
+                    .iter()
+                    .any(|a| a.contains(&format!("<{address}>")))
+            })
+            .map(|c| String::from_utf8_lossy(&c.message).into_owned())
+            .unwrap_or_else(|| panic!("no message to {address}"));
+        let line = format!("Message-ID: {id}");
+        assert!(
+            message.lines().any(|l| l.trim_end() == line),
+            "{address} got the Message-ID the dispatch froze"
+        );
+    }
+}

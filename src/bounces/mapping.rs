@@ -1,7 +1,8 @@
 //! Which of our recipients a finding concerns, and on what evidence. Anyone can mail the
 //! bounce address, so a report counts only when it is tied to a message we sent that reader:
-//! a VERP token of the return path that verifies, one of our Message-IDs (in the ledger, for
-//! that address) in the returned original or the report's `In-Reply-To`/`References`, our
+//! a VERP token of the return path that verifies, one of our Message-IDs (keyed with the
+//! unsubscribe secret, and in the ledger for a message that left to that address) in the
+//! returned original or the report's `In-Reply-To`/`References`, our
 //! unsubscribe token in the returned original's `List-Unsubscribe`, or, for a mail to the
 //! `mailto:` unsubscribe address, the token its link put there. A report tied to nothing is
 //! [`Mapping::Unverified`]: shown, never acted on.
@@ -19,6 +20,7 @@ use serde::Serialize;
 use super::{Finding, Kind, Report};
 use crate::audience::Address;
 use crate::ledger::Ledger;
+use crate::message;
 use crate::settings::UnsubscribeLink;
 use crate::unsubscribe::{self, KeyIndex, Signer};
 use crate::verp::{self, Purpose, TAG_LEN, Token};
@@ -29,7 +31,8 @@ use crate::verp::{self, Purpose, TAG_LEN, Token};
 pub(crate) enum MappedBy {
     /// The signed VERP token of the return path.
     Verp,
-    /// One of our Message-IDs, found in the ledger for that address.
+    /// One of our Message-IDs, keyed with the secret and found in the ledger for a message
+    /// that left to that address.
     MessageId,
     /// The reader's unsubscribe token in the returned original.
     UnsubscribeToken,
@@ -224,9 +227,14 @@ impl Recipients {
         for token in ours {
             self.by_token(Purpose::ReturnPath, token, MappedBy::Verp, &mut evidence)?;
         }
-        if let Some(ledger) = &self.ledger {
+        // A Message-ID proves something only when nobody else could have made it: one keyed
+        // with the secret. Without the secret none can be checked, and one frozen by an
+        // older version (a plain hash) is not ours to trust.
+        if let (Some(ledger), Some(signer)) = (&self.ledger, &self.signer) {
             for id in &report.returned_ids {
-                if let Some((address, volume)) = ledger.sent_as(id)? {
+                if let Some((address, volume)) = ledger.sent_as(id)?
+                    && message::is_message_id(signer, id, volume, &address)
+                {
                     evidence.found.push(Mapped {
                         address,
                         by: MappedBy::MessageId,
