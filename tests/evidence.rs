@@ -418,3 +418,43 @@ fn a_dispatch_frozen_with_the_old_message_ids_resumes_with_them() {
         );
     }
 }
+
+#[test]
+fn an_unsubscribe_mail_is_heard_whatever_automation_headers_its_client_added() {
+    let project = dispatched();
+    let wei = "wei.zhang@example.org";
+    let subject = mailto_subject(&project, wei);
+    let mail = |header: &str| {
+        format!(
+            "From: {wei}\r\nTo: unsubscribe@eto.tech\r\nSubject: {subject}\r\n\
+Message-ID: <{n}@example.org>\r\n{header}\r\n\r\nSent for the user by the provider.\r\n",
+            n = header.len()
+        )
+    };
+    let headers = [
+        "Auto-Submitted: auto-generated",
+        "X-Auto-Response-Suppress: All",
+        "Precedence: auto_reply",
+    ];
+    let files: Vec<(String, String)> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("u{i}.eml"), mail(h)))
+        .collect();
+    let files: Vec<(&str, String)> = files.iter().map(|(n, m)| (n.as_str(), m.clone())).collect();
+    let records = import_files(&project, &files);
+    for (i, header) in headers.iter().enumerate() {
+        let r = record(&records, &format!("u{i}.eml"));
+        assert_eq!(
+            (&r["kind"], &r["address"], &r["mapped_by"]),
+            (&"unsubscribe".into(), &wei.into(), &"mailto".into()),
+            "{header}: {r:#}"
+        );
+    }
+    assert!(
+        suppressed(&project)
+            .lines()
+            .any(|l| l.starts_with(wei) && l.contains("unsubscribed")),
+        "wei was heard"
+    );
+}
