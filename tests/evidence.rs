@@ -458,3 +458,32 @@ Message-ID: <{n}@example.org>\r\n{header}\r\n\r\nSent for the user by the provid
         "wei was heard"
     );
 }
+
+#[test]
+fn an_unsubscribe_mail_is_its_tokens_readers_request_even_from_another_reader() {
+    let project = dispatched();
+    let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
+    // Wei forwarded the issue to ana's other mailbox, or they share a computer: ana's mail
+    // client sends wei's unsubscribe request From ana.
+    let subject = mailto_subject(&project, wei);
+    let records = import_files(
+        &project,
+        &[(
+            "other-from.eml",
+            format!("From: {ana}\r\nTo: unsubscribe@eto.tech\r\nSubject: {subject}\r\n\r\n"),
+        )],
+    );
+    let r = record(&records, "other-from.eml");
+    assert_eq!(
+        (&r["address"], &r["mapped_by"], &r["effect"]),
+        (&wei.into(), &"mailto".into(), &"suppressed".into()),
+        "{r:#}"
+    );
+    let list = suppressed(&project);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(wei) && l.contains("unsubscribed")),
+        "{list}"
+    );
+    assert!(!list.contains(ana), "ana stays: {list}");
+}

@@ -170,10 +170,19 @@ impl Recipients {
             .as_deref()
             .and_then(|a| Address::parse(a).ok());
         // A token or a Message-ID names the one recipient of our message. It settles the
-        // finding that names that same address, or the one finding of a report that names
-        // someone not on our list (where a forward led). A report tied to our message to X
-        // that names another of our readers is a forgery made with X's own token.
+        // finding of a bounce or a complaint that names that same address, or the one
+        // finding of a report that names someone not on our list (where a forward led). A
+        // report tied to our message to X that names another of our readers is a forgery
+        // made with X's own token.
         let evidence = self.evidence(report)?;
+        // A mail to the unsubscribe address is the request of the reader whose token it
+        // carries, whatever its From says: a reader writes from another address of theirs,
+        // or a provider sends it for them.
+        if report.kind == Kind::Unsubscribe
+            && let Some(found) = evidence.found.first()
+        {
+            return Ok(Mapping::Mapped(found.clone()));
+        }
         let known = reported.as_ref().and_then(|a| self.known.get(&a.key()));
         let fits = |address: &Address| match &reported {
             Some(r) if r.key() == address.key() => true,
