@@ -487,3 +487,30 @@ fn an_unsubscribe_mail_is_its_tokens_readers_request_even_from_another_reader() 
     );
     assert!(!list.contains(ana), "ana stays: {list}");
 }
+
+#[test]
+fn a_return_path_token_that_does_not_verify_maps_nobody_whatever_else_the_report_says() {
+    let project = dispatched();
+    let ana = "ana.lima@example.org";
+    let ana_path = return_path(&project, ana);
+    let (local, domain) = ana_path.rsplit_once('@').unwrap();
+    let last = local.chars().last().unwrap();
+    let flipped = if last == 'a' { 'q' } else { 'a' };
+    let bad_token = format!("{}{flipped}@{domain}", &local[..local.len() - 1]);
+    // The returned original's headers are genuine: ana's own Message-ID.
+    let headers = message_to(&project, ana);
+    let headers = headers.split("\r\n\r\n").next().unwrap();
+    let report = dsn(&bad_token, ana).replacen(
+        "--b--",
+        &format!("--b\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}\r\n\r\n--b--"),
+        1,
+    );
+    let records = import_files(&project, &[("bad-token-real-id.eml", report)]);
+    let r = record(&records, "bad-token-real-id.eml");
+    assert_eq!(
+        (&r["effect"], &r["unverified"], &r["mapped_by"]),
+        (&"unverified".into(), &"bad-token".into(), &Value::Null),
+        "{r:#}"
+    );
+    assert_eq!(suppressed(&project), "", "nobody was dropped");
+}

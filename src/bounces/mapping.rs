@@ -183,6 +183,11 @@ impl Recipients {
         {
             return Ok(Mapping::Mapped(found.clone()));
         }
+        // A token of ours that does not verify was forged or mangled: the report maps
+        // nobody, whatever Message-ID or other token it also carries.
+        if evidence.bad_token {
+            return Ok(Mapping::Unverified(Doubt::BadToken));
+        }
         let known = reported.as_ref().and_then(|a| self.known.get(&a.key()));
         let fits = |address: &Address| match &reported {
             Some(r) if r.key() == address.key() => true,
@@ -196,9 +201,6 @@ impl Recipients {
                 Some(_) => Mapping::Unverified(Doubt::OtherReader),
                 None => Mapping::Elsewhere,
             });
-        }
-        if evidence.bad_token {
-            return Ok(Mapping::Unverified(Doubt::BadToken));
         }
         // A mail to the unsubscribe address is heard only through its token: its From is
         // whatever the sender typed.
