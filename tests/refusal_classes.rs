@@ -197,3 +197,57 @@ fn a_report_of_a_refusal_on_our_side_is_kept_and_shown_never_acted_on() {
         text.stderr
     );
 }
+
+#[test]
+fn a_code_about_our_sender_or_policy_wins_over_words_that_would_drop_the_reader() {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let ana = "ana.lima@example.org";
+    let id = history(&project, ana)["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refusals = [
+        (
+            "5.1.8",
+            "550 5.1.8 Die Absenderdomain existiert nicht",
+            "sender-refused",
+        ),
+        (
+            "5.1.8",
+            "553 5.1.8 The domain of your return address eto.tech does not exist",
+            "sender-refused",
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Messaggio rifiutato: mittente inesistente",
+            "policy",
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Requested action not taken: mailbox unavailable",
+            "policy",
+        ),
+    ];
+    for (i, (status, diagnostic, _)) in refusals.iter().enumerate() {
+        let report = dsn(&id, ana, status, diagnostic).replacen("<dsn-", &format!("<dsn-{i}-"), 1);
+        project.write(&format!("inbox/{i}.eml"), &report);
+    }
+    let imported = run(&project, &["bounces", "import", "inbox", "--json"]);
+    assert_eq!(imported.status, 0, "{}", imported.stderr);
+    let records: Vec<Value> = serde_json::from_str(&imported.stdout).unwrap();
+    for (i, (_, diagnostic, reason)) in refusals.iter().enumerate() {
+        let r = records
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(&format!("/{i}.eml")))
+            .unwrap_or_else(|| panic!("{i}: {records:#?}"));
+        assert_eq!(
+            (&r["reason"], &r["class"], &r["effect"]),
+            (&(*reason).into(), &"sender".into(), &"none".into()),
+            "{diagnostic}: {r:#}"
+        );
+    }
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list, "", "nobody was dropped");
+}
