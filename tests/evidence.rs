@@ -514,3 +514,44 @@ fn a_return_path_token_that_does_not_verify_maps_nobody_whatever_else_the_report
     );
     assert_eq!(suppressed(&project), "", "nobody was dropped");
 }
+
+#[test]
+fn an_out_of_office_echoing_a_bouncy_title_is_an_auto_reply_and_a_marked_bounce_a_bounce() {
+    let project = dispatched();
+    let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
+    let ana_id = dispatching::history(&project, ana)["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let away = format!(
+        "From: {ana}\r\nTo: {path}\r\nSubject: Automatic reply: Returned chips and failed export deals\r\n\
+Message-ID: <away-1@example.org>\r\nIn-Reply-To: {ana_id}\r\nReferences: {ana_id}\r\n\
+Auto-Submitted: auto-replied\r\n\r\nAna has left and this address is no longer active.\r\n\
+Please write to:\r\n\r\n  info@example.org\r\n",
+        path = return_path(&project, ana)
+    );
+    let marked = format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: {path}\r\nSubject: failure notice\r\n\
+Message-ID: <prose-2@mx.example.org>\r\nAuto-Submitted: auto-replied\r\n\r\n\
+Hi. This is the qmail-send program at mx.example.org.\r\n\
+I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\
+This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<{wei}>:\r\n\
+550 5.1.1 no mailbox here by that name\r\n",
+        path = return_path(&project, wei)
+    );
+    let records = import_files(&project, &[("away.eml", away), ("marked.eml", marked)]);
+    let away = record(&records, "away.eml");
+    assert_eq!(
+        (&away["kind"], &away["effect"]),
+        (&"auto-reply".into(), &"none".into()),
+        "{away:#}"
+    );
+    let marked = record(&records, "marked.eml");
+    assert_eq!(
+        (&marked["kind"], &marked["address"], &marked["effect"]),
+        (&"bounce".into(), &wei.into(), &"suppressed".into()),
+        "{marked:#}"
+    );
+    let list = suppressed(&project);
+    assert!(!list.contains(ana), "{list}");
+}

@@ -224,7 +224,12 @@ fn older_bounce(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
         .parts
         .iter()
         .any(|p| is_type(p, "message", "delivery-status"));
-    if !reports && !legacy::looks_like_bounce(&from, &subject) {
+    // A reader's automatic answer (RFC 3834) echoes our subject, whose words may be a
+    // daemon's ("Automatic reply: Returned chips and failed deals"): the subject alone
+    // yields to it. A daemon's report is one by its sender or its DSN part, marked
+    // `Auto-Submitted` or not.
+    let by_subject = !auto_replied(message) && legacy::bounce_subject(&subject);
+    if !reports && !legacy::from_daemon(&from) && !by_subject {
         return None;
     }
     let own: Vec<String> = header_addresses(message, &["From", "To", "Reply-To", "Sender"]);
@@ -313,11 +318,7 @@ fn unsubscribe_request(
 /// `X-Auto-Response-Suppress` (MS-OXCMAIL) asks others not to auto-reply to the message
 /// that carries it: neither makes a message an auto-reply.
 fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
-    let auto = header(message, "Auto-Submitted").is_some_and(|v| {
-        v.split(';')
-            .next()
-            .is_some_and(|k| k.trim().eq_ignore_ascii_case("auto-replied"))
-    });
+    let auto = auto_replied(message);
     // Not `bulk` or `junk`: list software and daemons set those on everything.
     let precedence =
         header(message, "Precedence").is_some_and(|v| v.eq_ignore_ascii_case("auto_reply"));
@@ -335,6 +336,15 @@ fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
     .iter()
     .any(|w| subject.contains(w));
     auto || precedence || flagged || words
+}
+
+/// RFC 3834's mark of an automatic answer: `Auto-Submitted: auto-replied`.
+fn auto_replied(message: &Message<'_>) -> bool {
+    header(message, "Auto-Submitted").is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("auto-replied"))
+    })
 }
 
 #[cfg(test)]

@@ -76,8 +76,8 @@ const DELAY_WORDS: [&str; 9] = [
     "warning: message",
 ];
 
-/// Whether a message's sender or subject is that of a mailer daemon's report.
-pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
+/// Whether a message's sender is a mailer daemon.
+pub(super) fn from_daemon(from: &str) -> bool {
     const SENDERS: [&str; 7] = [
         "mailer-daemon",
         "postmaster",
@@ -87,6 +87,11 @@ pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
         "mailer",
         "daemon",
     ];
+    SENDERS.iter().any(|s| from.contains(s))
+}
+
+/// Whether a message's subject is that of a mailer daemon's report.
+pub(super) fn bounce_subject(subject: &str) -> bool {
     const SUBJECTS: [&str; 12] = [
         "undeliver",
         "delivery",
@@ -101,7 +106,7 @@ pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
         "warning",
         "could not",
     ];
-    SENDERS.iter().any(|s| from.contains(s)) || SUBJECTS.iter().any(|s| subject.contains(s))
+    SUBJECTS.iter().any(|s| subject.contains(s))
 }
 
 /// The failed (or delayed) addresses in a bounce's `text`, except those in `own` (the
