@@ -555,3 +555,23 @@ This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<{wei
     let list = suppressed(&project);
     assert!(!list.contains(ana), "{list}");
 }
+
+#[test]
+fn an_unsubscribe_subject_left_percent_encoded_by_the_client_still_carries_its_token() {
+    let project = dispatched();
+    let wei = "wei.zhang@example.org";
+    let subject = mailto_subject(&project, wei).replace(' ', "%20");
+    let records = import_files(
+        &project,
+        &[(
+            "encoded.eml",
+            format!("From: {wei}\r\nTo: unsubscribe@eto.tech\r\nSubject: {subject}\r\n\r\n"),
+        )],
+    );
+    let r = record(&records, "encoded.eml");
+    assert_eq!(
+        (&r["address"], &r["mapped_by"], &r["effect"]),
+        (&wei.into(), &"mailto".into(), &"suppressed".into()),
+        "{subject}: {r:#}"
+    );
+}
