@@ -69,7 +69,7 @@ fn main() {
     let (mut bytes, started) = (0, Instant::now());
     for (i, (to, name)) in people.iter().enumerate() {
         let variant = if i % 4 == 0 { &ai_only } else { &everyone };
-        let id = message::message_id(sender, 11, to);
+        let id = message::message_id(&signer, sender, 11, to);
         let url = unsubscribe::url(unsub, &signer.token(to));
         let personal = Personal {
             to,

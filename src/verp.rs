@@ -88,9 +88,13 @@ pub fn is_ours(address: &str, base: &str) -> bool {
     local.eq_ignore_ascii_case(base_local) && domain.eq_ignore_ascii_case(base_domain)
 }
 
-/// The tokens among the words of `text` (a subject such as `unsubscribe TOKEN`).
+/// The tokens among the words of `text` (a subject such as `unsubscribe TOKEN`), with its
+/// `%XX` escapes decoded first: some mail clients leave the `mailto:` link's subject as the
+/// link wrote it (`unsubscribe%20TOKEN`).
 pub fn tokens_in(text: &str) -> Vec<Token> {
-    text.split(|c: char| !c.is_ascii_alphanumeric())
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .split(|c: char| !c.is_ascii_alphanumeric())
         .filter_map(|word| decode_token(&word.to_ascii_lowercase()))
         .collect()
 }
@@ -199,6 +203,13 @@ mod tests {
         assert_eq!(found[0].volume, 12);
         assert_eq!(found[0].tag, tag(&signer(), Purpose::Mailto, 12, &ana));
         assert!(tokens_in("unsubscribe me please").is_empty());
+        for undecoded in [
+            format!("unsubscribe%20{made}"),
+            format!("Re:%20unsubscribe%20{made}%0D%0A"),
+            format!("unsubscribe%2B{made}"),
+        ] {
+            assert_eq!(tokens_in(&undecoded), found, "{undecoded}");
+        }
         assert!(is_ours("Unsubscribe+x@ETO.tech", "unsubscribe@eto.tech"));
         assert!(is_ours("unsubscribe@eto.tech", "unsubscribe@eto.tech"));
         assert!(!is_ours(

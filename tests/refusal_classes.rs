@@ -197,3 +197,107 @@ fn a_report_of_a_refusal_on_our_side_is_kept_and_shown_never_acted_on() {
         text.stderr
     );
 }
+
+#[test]
+fn a_code_about_our_sender_or_policy_wins_over_words_that_would_drop_the_reader() {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let ana = "ana.lima@example.org";
+    let id = history(&project, ana)["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refusals = [
+        (
+            "5.1.8",
+            "550 5.1.8 Die Absenderdomain existiert nicht",
+            "sender-refused",
+        ),
+        (
+            "5.1.8",
+            "553 5.1.8 The domain of your return address eto.tech does not exist",
+            "sender-refused",
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Messaggio rifiutato: mittente inesistente",
+            "policy",
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Requested action not taken: mailbox unavailable",
+            "policy",
+        ),
+    ];
+    for (i, (status, diagnostic, _)) in refusals.iter().enumerate() {
+        let report = dsn(&id, ana, status, diagnostic).replacen("<dsn-", &format!("<dsn-{i}-"), 1);
+        project.write(&format!("inbox/{i}.eml"), &report);
+    }
+    let imported = run(&project, &["bounces", "import", "inbox", "--json"]);
+    assert_eq!(imported.status, 0, "{}", imported.stderr);
+    let records: Vec<Value> = serde_json::from_str(&imported.stdout).unwrap();
+    for (i, (_, diagnostic, reason)) in refusals.iter().enumerate() {
+        let r = records
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(&format!("/{i}.eml")))
+            .unwrap_or_else(|| panic!("{i}: {records:#?}"));
+        assert_eq!(
+            (&r["reason"], &r["class"], &r["effect"]),
+            (&(*reason).into(), &"sender".into(), &"none".into()),
+            "{diagnostic}: {r:#}"
+        );
+    }
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list, "", "nobody was dropped");
+}
+
+#[test]
+fn the_reason_at_the_end_of_a_long_exim_transcript_is_read() {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let ana = "ana.lima@example.org";
+    let (path, _, _) = crate::bounces::envelopes(&project)
+        .into_iter()
+        .find(|e| e.1 == ana)
+        .expect("a message to ana");
+    // The words that put the fault on our side are on the seventh line of ana's block.
+    project.write(
+        "inbox/exim.eml",
+        &format!(
+            "From: Mail Delivery System <Mailer-Daemon@relay.eto.tech>\r\nTo: {path}\r\n\
+Subject: Mail delivery failed: returning message to sender\r\nMessage-ID: <exim-1@relay.eto.tech>\r\n\r\n\
+This message was created automatically by mail delivery software.\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+  {ana}\r\n    host mx1.example.org [192.0.2.10]\r\n\
+    SMTP error from remote mail server after RCPT TO:<{ana}>:\r\n\
+    550-Mailbox unavailable or access denied\r\n\
+    550-Please see the documentation below for the reason of this rejection:\r\n\
+    550-(1) Your sending IP 203.0.113.5 appears on the\r\n\
+    550-    Spamhaus ZEN list; see https://check.spamhaus.org/\r\n    550 Rejected.\r\n\r\n\
+------ This is a copy of the message, including all the headers. ------\r\n\r\n\
+From: ETO Scout <scout@eto.tech>\r\nTo: {ana}\r\nSubject: Scout\r\n\r\nbody\r\n"
+        ),
+    );
+    let imported = run(&project, &["bounces", "import", "inbox", "--json"]);
+    assert_eq!(imported.status, 0, "{}", imported.stderr);
+    let records: Vec<Value> = serde_json::from_str(&imported.stdout).unwrap();
+    assert_eq!(
+        (
+            &records[0]["address"],
+            &records[0]["reason"],
+            &records[0]["class"],
+            &records[0]["effect"]
+        ),
+        (
+            &ana.into(),
+            &"blocked".into(),
+            &"sender".into(),
+            &"none".into()
+        ),
+        "{records:#?}"
+    );
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, "");
+}

@@ -349,7 +349,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
             let r = audience.find(&Address::parse(address).unwrap()).unwrap();
             let key = everyone.reader_key(r);
             let variant = variants.get(&key).unwrap().unwrap();
-            let id = message::message_id(sender, 11, &r.address());
+            let id = message::message_id(&signer, sender, 11, &r.address());
             let url = unsubscribe::url(unsub, &signer.token(&r.address()));
             let mailto = verp::token(&signer, verp::Purpose::Mailto, 11, &r.address());
             let personal = Personal {

@@ -1,7 +1,7 @@
 //! One message's bytes in, a [`Report`] out: what it is and what it says, read with a real
 //! MIME parser (mail-parser). Reports come first: a DSN or a feedback report is one whatever
 //! else it carries (`Auto-Submitted` included); then the older bounce formats, from a
-//! mailer daemon; then auto-replies, mails to the unsubscribe address, and the rest, unknown.
+//! mailer daemon; then mails to the unsubscribe address, auto-replies, and the rest, unknown.
 
 use mail_parser::{Message, MessageParser, MimeHeaders as _, PartType};
 use sha2::{Digest as _, Sha256};
@@ -224,7 +224,12 @@ fn older_bounce(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
         .parts
         .iter()
         .any(|p| is_type(p, "message", "delivery-status"));
-    if !reports && !legacy::looks_like_bounce(&from, &subject) {
+    // A reader's automatic answer (RFC 3834) echoes our subject, whose words may be a
+    // daemon's ("Automatic reply: Returned chips and failed deals"): the subject alone
+    // yields to it. A daemon's report is one by its sender or its DSN part, marked
+    // `Auto-Submitted` or not.
+    let by_subject = !auto_replied(message) && legacy::bounce_subject(&subject);
+    if !reports && !legacy::from_daemon(&from) && !by_subject {
         return None;
     }
     let own: Vec<String> = header_addresses(message, &["From", "To", "Reply-To", "Sender"]);
@@ -265,24 +270,38 @@ fn strip_tags(html: &str) -> String {
         .replace("&nbsp;", " ")
 }
 
-/// Not a report: an auto-reply, a mail to the unsubscribe address, or unknown. Only a mail
+/// Not a report: a mail to the unsubscribe address, an auto-reply, or unknown. Only a mail
 /// to the `mailto:` address is an unsubscribe request; its tokens (`+TOKEN` on the address,
-/// or in the subject our link set) say whose. An "unsubscribe" sent anywhere else is an
-/// ordinary unknown message: its From can be forged.
+/// or in the subject our link set) say whose. It is recognised before the auto-reply
+/// headers, which mail clients and providers add to requests they send for the reader
+/// (`Auto-Submitted: auto-generated`, `Precedence: auto_reply`): a reader who asks to leave
+/// is always heard. An "unsubscribe" sent anywhere else is an ordinary unknown message: its
+/// From can be forged.
 fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<Token>) {
     let subject = message.subject().unwrap_or_default();
+    if let Some((findings, tokens)) = unsubscribe_request(message, context, subject) {
+        return (Kind::Unsubscribe, findings, tokens);
+    }
     if is_auto_reply(message, &subject.trim().to_ascii_lowercase()) {
         return (Kind::AutoReply, Vec::new(), Vec::new());
     }
-    let Some(mailto) = context.mailto.as_deref() else {
-        return (Kind::Unknown, Vec::new(), Vec::new());
-    };
+    (Kind::Unknown, Vec::new(), Vec::new())
+}
+
+/// The finding and the tokens of a mail to the `mailto:` unsubscribe address; `None` for a
+/// mail sent anywhere else.
+fn unsubscribe_request(
+    message: &Message<'_>,
+    context: &Context,
+    subject: &str,
+) -> Option<(Vec<Finding>, Vec<Token>)> {
+    let mailto = context.mailto.as_deref()?;
     let to: Vec<String> = header_addresses(message, &ENVELOPE_HEADERS)
         .into_iter()
         .filter(|t| verp::is_ours(t, mailto))
         .collect();
     if to.is_empty() {
-        return (Kind::Unknown, Vec::new(), Vec::new());
+        return None;
     }
     let tokens = to
         .iter()
@@ -290,20 +309,20 @@ fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<T
         .chain(verp::tokens_in(subject))
         .collect();
     let from = header_addresses(message, &["From"]).into_iter().next();
-    (
-        Kind::Unsubscribe,
-        vec![Finding::named(from, Reason::Unsubscribe)],
-        tokens,
-    )
+    Some((vec![Finding::named(from, Reason::Unsubscribe)], tokens))
 }
 
-/// RFC 3834's `Auto-Submitted`, the older vacation headers, or an out-of-office subject.
+/// An automatic answer to a message: RFC 3834's `Auto-Submitted: auto-replied`, the older
+/// vacation headers, or an out-of-office subject. `auto-generated` is automated but
+/// answers nothing (a notice, a request a provider sends for its user), and
+/// `X-Auto-Response-Suppress` (MS-OXCMAIL) asks others not to auto-reply to the message
+/// that carries it: neither makes a message an auto-reply.
 fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
-    let auto = header(message, "Auto-Submitted").is_some_and(|v| !v.eq_ignore_ascii_case("no"));
+    let auto = auto_replied(message);
     // Not `bulk` or `junk`: list software and daemons set those on everything.
     let precedence =
         header(message, "Precedence").is_some_and(|v| v.eq_ignore_ascii_case("auto_reply"));
-    let flagged = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"]
+    let flagged = ["X-Autoreply", "X-Autorespond"]
         .iter()
         .any(|h| header(message, h).is_some());
     let words = [
@@ -317,6 +336,15 @@ fn is_auto_reply(message: &Message<'_>, subject: &str) -> bool {
     .iter()
     .any(|w| subject.contains(w));
     auto || precedence || flagged || words
+}
+
+/// RFC 3834's mark of an automatic answer: `Auto-Submitted: auto-replied`.
+fn auto_replied(message: &Message<'_>) -> bool {
+    header(message, "Auto-Submitted").is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("auto-replied"))
+    })
 }
 
 #[cfg(test)]
@@ -337,6 +365,55 @@ Final-Recipient: rfc822; ana@example.org\nAction: failed\nStatus: 5.1.1\n--b--\n
         let report = classify(saved.as_bytes(), &Context::default()).expect("a message");
         assert_eq!(report.kind, Kind::Bounce);
         assert_eq!(report.findings[0].class, Class::Hard);
+    }
+
+    fn mailto() -> Context {
+        Context {
+            mailto: Some("unsubscribe@eto.tech".to_owned()),
+        }
+    }
+
+    #[test]
+    fn an_unsubscribe_mail_is_heard_whatever_automation_headers_it_carries() {
+        let token = "aaaaac3huvn25alyewxcnud35e";
+        for header in [
+            "",
+            "Auto-Submitted: auto-generated\n",
+            "Auto-Submitted: auto-replied\n",
+            "X-Auto-Response-Suppress: All\n",
+            "Precedence: auto_reply\n",
+        ] {
+            let raw = format!(
+                "From: Bo <bo@example.net>\nTo: unsubscribe@eto.tech\n\
+Subject: unsubscribe {token}\n{header}\nPlease take me off.\n"
+            );
+            let report = classify(raw.as_bytes(), &mailto()).expect("a message");
+            assert_eq!(report.kind, Kind::Unsubscribe, "{header}");
+            assert_eq!(report.mailto_tokens, verp::tokens_in(token), "{header}");
+        }
+    }
+
+    #[test]
+    fn only_an_automatic_reply_is_an_auto_reply() {
+        for (header, kind) in [
+            ("Auto-Submitted: auto-replied", Kind::AutoReply),
+            (
+                "Auto-Submitted: Auto-Replied; owner-email=a@b.example",
+                Kind::AutoReply,
+            ),
+            ("X-Autoreply: yes", Kind::AutoReply),
+            ("Precedence: auto_reply", Kind::AutoReply),
+            // A request not to auto-reply, and an automated message that replies to nothing.
+            ("X-Auto-Response-Suppress: All", Kind::Unknown),
+            ("Auto-Submitted: auto-generated", Kind::Unknown),
+            ("Auto-Submitted: no", Kind::Unknown),
+        ] {
+            let raw = format!(
+                "From: ana@example.org\nTo: scout@eto.tech\nSubject: Re: Scout\n{header}\n\nThanks\n"
+            );
+            let report = classify(raw.as_bytes(), &mailto()).expect("a message");
+            assert_eq!(report.kind, kind, "{header}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! to the ledger, by the finding's class: a hard failure, a complaint or an unsubscribe
 //! mail suppresses the address at once; a soft failure is recorded and counted, and
 //! suppresses once it happened in `[bounces] soft_limit` volumes in a row with no delivery
-//! in between; a sender-class refusal (our reputation, our authentication, our message)
+//! in between (a permanent `unknown` refusal whose code does not speak of the recipient is
+//! only reported: see [`crate::status::Reason::counts_toward_soft_limit`]); a sender-class refusal (our reputation, our authentication, our message)
 //! and a delay never touch the reader. Every change carries the report's id, so importing
 //! a report again changes nothing.
 //!
@@ -74,6 +75,9 @@ pub(crate) fn apply(
         (Kind::Bounce, _) if finding.action != Action::Failed => return Ok(Effect::None),
         (Kind::AutoReply | Kind::Unknown, _) => return Ok(Effect::None),
         (_, Class::Sender | Class::AutoReply) => return Ok(Effect::None),
+        // Kept beside the message and shown by `status`, but a refusal that may be our
+        // fault never counts toward dropping the reader.
+        (_, Class::Soft) if !finding.counts_toward_soft_limit() => return Ok(Effect::None),
         (_, Class::Soft) => {
             let run = soft_run(tx, in_ledger.map(|(l, _)| l), report, mapped)?;
             if run.count < soft_limit as usize {
@@ -267,12 +271,11 @@ mod tests {
         assert_eq!(suppression.reason, Reason::Bounced);
     }
 
-    #[test]
-    fn a_delivery_between_soft_bounces_starts_the_count_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(crate::ledger::LEDGER_FILE);
+    /// A ledger in `dir` that sent volumes `volumes` to ana.
+    fn sent_to_ana(dir: &std::path::Path, volumes: std::ops::RangeInclusive<u32>) -> Ledger {
+        let path = dir.join(crate::ledger::LEDGER_FILE);
         let mut ledger = Ledger::open(&path).unwrap();
-        for volume in 11..=14 {
+        for volume in volumes {
             let dispatch = crate::ledger::Dispatch {
                 id: 0,
                 volume,
@@ -295,6 +298,13 @@ mod tests {
             .unwrap()
             .execute("UPDATE recipients SET state = 'sent'", [])
             .unwrap();
+        ledger
+    }
+
+    #[test]
+    fn a_delivery_between_soft_bounces_starts_the_count_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = sent_to_ana(dir.path(), 11..=14);
         let mut store = Store::open(dir.path()).unwrap();
         let mut apply_one =
             |volume: u32| temporary(&mut store, Some(&ledger), &format!("<{volume}@mx>"), volume);
@@ -311,6 +321,48 @@ mod tests {
             "13 failed too, late: four in a row"
         );
         assert_eq!(ledger.returns(13).unwrap().len(), 1, "kept beside the row");
+    }
+
+    #[test]
+    fn an_unexplained_refusal_is_reported_but_never_counts_toward_dropping_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = sent_to_ana(dir.path(), 11..=15);
+        let mut store = Store::open(dir.path()).unwrap();
+        // T-Online refusing our IP in its own words, under a generic code, in three volumes.
+        let blocklisted = |id: &str| {
+            report(
+                id,
+                "5.0.0",
+                "554 IP=203.0.113.5 - A problem occurred. (Ask your postmaster for help or \
+                 to contact tosa@rx.t-online.de to clarify.) (BL)",
+            )
+        };
+        for volume in 11..=13 {
+            let report = blocklisted(&format!("<bl-{volume}@x>"));
+            assert_eq!(report.findings[0].reason, crate::status::Reason::Unknown);
+            let effect = apply_to_ana(&mut store, Some(&ledger), &report, volume);
+            assert_eq!(effect, Effect::None, "volume {volume}");
+            assert_eq!(ledger.returns(volume).unwrap().len(), 1, "reported");
+        }
+        let ana = Address::parse("ana@example.org").unwrap();
+        assert!(store.suppression(&ana).unwrap().is_none(), "ana stays");
+        // The unexplained refusals made no run: a temporary failure after them is the first.
+        assert_eq!(
+            temporary(&mut store, Some(&ledger), "<t-14@x>", 14),
+            Effect::Counted
+        );
+        assert_eq!(ledger.soft_bounce_run(ana.as_str()).unwrap(), Some(1));
+        // An unknown refusal whose code speaks of the reader's address still counts.
+        let addressing = report("<a-15@x>", "5.1.0", "550 5.1.0 Address rejected");
+        assert_eq!(
+            addressing.findings[0].reason,
+            crate::status::Reason::Unknown
+        );
+        assert_eq!(
+            apply_to_ana(&mut store, Some(&ledger), &addressing, 15),
+            Effect::Counted
+        );
+        assert_eq!(ledger.soft_bounce_run(ana.as_str()).unwrap(), Some(2));
     }
 
     #[test]

@@ -274,8 +274,8 @@ fn unread(file: String, error: Option<String>, skipped: Option<Skip>) -> Record 
 }
 
 /// The unsubscribe secret's signer, which every token is made with (VERP, mailto and
-/// unsubscribe links); without the secret tokens cannot be checked (`bounces import` warns),
-/// and a report is mapped by our Message-IDs alone.
+/// unsubscribe links) and our Message-IDs keyed; without the secret neither tokens nor
+/// Message-IDs can be checked (`bounces import` warns), and no report is tied to a message.
 fn signer(project: &Project) -> Option<Signer> {
     Sending::new(&project.settings)
         .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id))

@@ -76,8 +76,8 @@ const DELAY_WORDS: [&str; 9] = [
     "warning: message",
 ];
 
-/// Whether a message's sender or subject is that of a mailer daemon's report.
-pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
+/// Whether a message's sender is a mailer daemon.
+pub(super) fn from_daemon(from: &str) -> bool {
     const SENDERS: [&str; 7] = [
         "mailer-daemon",
         "postmaster",
@@ -87,6 +87,11 @@ pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
         "mailer",
         "daemon",
     ];
+    SENDERS.iter().any(|s| from.contains(s))
+}
+
+/// Whether a message's subject is that of a mailer daemon's report.
+pub(super) fn bounce_subject(subject: &str) -> bool {
     const SUBJECTS: [&str; 12] = [
         "undeliver",
         "delivery",
@@ -101,7 +106,7 @@ pub(super) fn looks_like_bounce(from: &str, subject: &str) -> bool {
         "warning",
         "could not",
     ];
-    SENDERS.iter().any(|s| from.contains(s)) || SUBJECTS.iter().any(|s| subject.contains(s))
+    SUBJECTS.iter().any(|s| subject.contains(s))
 }
 
 /// The failed (or delayed) addresses in a bounce's `text`, except those in `own` (the
@@ -172,10 +177,17 @@ pub(super) fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
     findings
 }
 
-/// The words about `address` (lowercased) in `lines`, which start at its mention: that line
-/// and the next few that are not blank, up to a line led by another address (the next
-/// failed recipient's block). MTAs put the reason a line or several after the address
-/// (qmail, Exchange), or after a transcript of the session (Exim, hMailServer).
+/// The most lines of one address's block that are read: an Exim or Sendmail session
+/// transcript with a long multi-line reply fits well within it.
+const BLOCK_LINES: usize = 40;
+
+/// The words about `address` (lowercased) in `lines`, which start at its mention: its whole
+/// block, that line and the ones after it up to a blank line that ends the paragraph (one
+/// right after the address line is passed over: some MTAs leave it before the reason), up
+/// to a line led by another address (the next failed recipient's block), and at most
+/// [`BLOCK_LINES`]. MTAs put the reason a line or several after the address (qmail,
+/// Exchange), or after a transcript of the session (Exim, hMailServer), where the part that
+/// names our side's fault may come last.
 fn window(lines: &[&str], address: &str) -> String {
     let mut taken: Vec<&str> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
@@ -183,12 +195,15 @@ fn window(lines: &[&str], address: &str) -> String {
             .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
             .to_ascii_lowercase();
         if bare.is_empty() {
+            if taken.len() > 1 {
+                break;
+            }
             continue;
         }
         let another = addresses_in(&bare)
             .first()
             .is_some_and(|a| bare.starts_with(a.as_str()) && a != address);
-        if (i > 0 && another) || taken.len() == 6 {
+        if (i > 0 && another) || taken.len() == BLOCK_LINES {
             break;
         }
         taken.push(line.trim());
@@ -221,8 +236,9 @@ fn finding(address: String, context: &str, delayed: bool) -> Finding {
     } else {
         Action::Failed
     };
+    // The whole block is classified; only what is shown and kept is cut.
+    let classified = dsn::classified(status, Some(context), Reason::Unknown);
     let diagnostic: String = context.trim().chars().take(300).collect();
-    let classified = dsn::classified(status, Some(&diagnostic), Reason::Unknown);
     let status = status.map(|s| s.to_string());
     Finding::failure(Some(address), status, action, classified, Some(diagnostic))
 }

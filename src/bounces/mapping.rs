@@ -1,7 +1,8 @@
 //! Which of our recipients a finding concerns, and on what evidence. Anyone can mail the
 //! bounce address, so a report counts only when it is tied to a message we sent that reader:
-//! a VERP token of the return path that verifies, one of our Message-IDs (in the ledger, for
-//! that address) in the returned original or the report's `In-Reply-To`/`References`, our
+//! a VERP token of the return path that verifies, one of our Message-IDs (keyed with the
+//! unsubscribe secret, and in the ledger for a message that left to that address) in the
+//! returned original or the report's `In-Reply-To`/`References`, our
 //! unsubscribe token in the returned original's `List-Unsubscribe`, or, for a mail to the
 //! `mailto:` unsubscribe address, the token its link put there. A report tied to nothing is
 //! [`Mapping::Unverified`]: shown, never acted on.
@@ -19,6 +20,7 @@ use serde::Serialize;
 use super::{Finding, Kind, Report};
 use crate::audience::Address;
 use crate::ledger::Ledger;
+use crate::message;
 use crate::settings::UnsubscribeLink;
 use crate::unsubscribe::{self, KeyIndex, Signer};
 use crate::verp::{self, Purpose, TAG_LEN, Token};
@@ -29,7 +31,8 @@ use crate::verp::{self, Purpose, TAG_LEN, Token};
 pub(crate) enum MappedBy {
     /// The signed VERP token of the return path.
     Verp,
-    /// One of our Message-IDs, found in the ledger for that address.
+    /// One of our Message-IDs, keyed with the secret and found in the ledger for a message
+    /// that left to that address.
     MessageId,
     /// The reader's unsubscribe token in the returned original.
     UnsubscribeToken,
@@ -167,10 +170,24 @@ impl Recipients {
             .as_deref()
             .and_then(|a| Address::parse(a).ok());
         // A token or a Message-ID names the one recipient of our message. It settles the
-        // finding that names that same address, or the one finding of a report that names
-        // someone not on our list (where a forward led). A report tied to our message to X
-        // that names another of our readers is a forgery made with X's own token.
+        // finding of a bounce or a complaint that names that same address, or the one
+        // finding of a report that names someone not on our list (where a forward led). A
+        // report tied to our message to X that names another of our readers is a forgery
+        // made with X's own token.
         let evidence = self.evidence(report)?;
+        // A mail to the unsubscribe address is the request of the reader whose token it
+        // carries, whatever its From says: a reader writes from another address of theirs,
+        // or a provider sends it for them.
+        if report.kind == Kind::Unsubscribe
+            && let Some(found) = evidence.found.first()
+        {
+            return Ok(Mapping::Mapped(found.clone()));
+        }
+        // A token of ours that does not verify was forged or mangled: the report maps
+        // nobody, whatever Message-ID or other token it also carries.
+        if evidence.bad_token {
+            return Ok(Mapping::Unverified(Doubt::BadToken));
+        }
         let known = reported.as_ref().and_then(|a| self.known.get(&a.key()));
         let fits = |address: &Address| match &reported {
             Some(r) if r.key() == address.key() => true,
@@ -184,9 +201,6 @@ impl Recipients {
                 Some(_) => Mapping::Unverified(Doubt::OtherReader),
                 None => Mapping::Elsewhere,
             });
-        }
-        if evidence.bad_token {
-            return Ok(Mapping::Unverified(Doubt::BadToken));
         }
         // A mail to the unsubscribe address is heard only through its token: its From is
         // whatever the sender typed.
@@ -224,9 +238,14 @@ impl Recipients {
         for token in ours {
             self.by_token(Purpose::ReturnPath, token, MappedBy::Verp, &mut evidence)?;
         }
-        if let Some(ledger) = &self.ledger {
+        // A Message-ID proves something only when nobody else could have made it: one keyed
+        // with the secret. Without the secret none can be checked, and one frozen by an
+        // older version (a plain hash) is not ours to trust.
+        if let (Some(ledger), Some(signer)) = (&self.ledger, &self.signer) {
             for id in &report.returned_ids {
-                if let Some((address, volume)) = ledger.sent_as(id)? {
+                if let Some((address, volume)) = ledger.sent_as(id)?
+                    && message::is_message_id(signer, id, volume, &address)
+                {
                     evidence.found.push(Mapped {
                         address,
                         by: MappedBy::MessageId,

@@ -24,7 +24,7 @@ pub(crate) mod webhooks;
 
 use serde::Serialize;
 
-use crate::status::{Class, Classified, Reason};
+use crate::status::{Class, Classified, Reason, Status};
 use crate::verp;
 
 use status::Action;
@@ -116,6 +116,12 @@ impl Finding {
     /// Whether the address itself is gone for good.
     pub(crate) fn permanent(&self) -> bool {
         self.class == Class::Hard
+    }
+
+    /// Whether this failure, when soft, counts toward `[bounces] soft_limit`.
+    pub(crate) fn counts_toward_soft_limit(&self) -> bool {
+        let status = self.status.as_deref().and_then(Status::parse);
+        self.reason.counts_toward_soft_limit(status)
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) fn run(project: &Project, args: &BouncesArgs, now: Timestamp) -> anyh
         .and_then(|sending| Signer::from_env(&sending.unsubscribe, &sending.identity.list_id));
     if let Err(why) = secret {
         say_err(format_args!(
-            "warning: {why}; the tokens of reports cannot be checked"
+            "warning: {why}; the tokens and Message-IDs of reports cannot be checked"
         ))?;
     }
     let json = match &args.action {

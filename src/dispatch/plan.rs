@@ -13,6 +13,7 @@ use crate::ledger::{Dispatch, Entry, Ledger, State};
 use crate::message::variant::{Variant, Variants};
 use crate::message::{self, Personal};
 use crate::settings::{Identity, Pace};
+use crate::unsubscribe::Signer;
 
 mod parts;
 
@@ -138,9 +139,12 @@ impl<'a> Audit<'a> {
         })
     }
 
-    /// The ledger entries of everyone who gets the volume, streamed; a lookup that fails
-    /// ends the stream with its error.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = anyhow::Result<Entry>> + '_ {
+    /// The ledger entries of everyone who gets the volume, streamed, with the Message-IDs
+    /// `signer` keys; a lookup that fails ends the stream with its error.
+    pub(crate) fn entries<'s>(
+        &'s self,
+        signer: &'s Signer,
+    ) -> impl Iterator<Item = anyhow::Result<Entry>> + 's {
         selected(self.inputs).filter_map(|r| {
             let i = match self.classify(r) {
                 Ok(Ok(i)) => i,
@@ -149,7 +153,12 @@ impl<'a> Audit<'a> {
             };
             let address = r.address();
             Some(Ok(Entry {
-                message_id: message::message_id(self.inputs.identity, self.inputs.volume, &address),
+                message_id: message::message_id(
+                    signer,
+                    self.inputs.identity,
+                    self.inputs.volume,
+                    &address,
+                ),
                 address,
                 name: r.name().map(str::to_owned),
                 greeting: r.greeting().map(str::to_owned),
@@ -351,7 +360,7 @@ fn sample_size(variant: &Variant, to: &Address, inputs: &Inputs<'_>) -> usize {
     let url = inputs
         .unsubscribe_url
         .replace(crate::settings::TOKEN_SLOT, &"x".repeat(38));
-    let id = message::message_id(inputs.identity, inputs.volume, to);
+    let id = message::sample_message_id(inputs.identity);
     let mailto_token = "x".repeat(crate::verp::TOKEN_CHARS);
     let personal = Personal {
         to,

@@ -87,7 +87,7 @@ pub(crate) fn run(
     let resumed = prepare::unfinished(&dispatches).or(latest.filter(|_| again));
     let dispatch = match resumed {
         Some(d) => job.resume(d, &hash, &frozen)?,
-        None => match job.freeze(&mut variants, &mut marker, &hash, &frozen)? {
+        None => match job.freeze(&mut variants, &mut marker, &signer, &hash, &frozen)? {
             Some(id) => id,
             None => return job.outcome(Ending::NothingToSend, 0),
         },
@@ -284,6 +284,7 @@ impl Job<'_> {
         &mut self,
         variants: &mut Variants<'_>,
         marker: &mut Marker,
+        signer: &Signer,
         hash: &str,
         frozen: &str,
     ) -> anyhow::Result<Option<i64>> {
@@ -312,7 +313,7 @@ impl Job<'_> {
             };
             // The audit reads the ledger on a connection of its own, while this one freezes
             // the new dispatch in a transaction.
-            let (id, count) = self.ledger.start(&dispatch, audit.entries())?;
+            let (id, count) = self.ledger.start(&dispatch, audit.entries(signer))?;
             marker.started(id)?;
             self.operator.note(&format!(
                 "froze {count} recipients of volume {} in the ledger (dispatch #{id})",

@@ -7,8 +7,11 @@ use rusqlite::OptionalExtension as _;
 use super::Ledger;
 use crate::audience::Address;
 
-/// The recipient and volume of a Message-ID, found through its index.
-pub(super) const SENT_AS: &str = "SELECT address, volume FROM recipients WHERE message_id = ?1";
+/// The recipient and volume of a Message-ID, found through its index, when its message left
+/// (or may have: ambiguous). A row still pending or deferred, or refused, or suppressed,
+/// sent nothing a report could return.
+pub(super) const SENT_AS: &str = "SELECT address, volume FROM recipients
+     WHERE message_id = ?1 AND state IN ('sent', 'ambiguous')";
 
 impl Ledger {
     /// Calls `visit` with every address any dispatch has frozen, once each, holding one at
@@ -55,7 +58,7 @@ impl Ledger {
     }
 
     /// The recipient and volume of the message whose Message-ID is `id` (with its angle
-    /// brackets), if we sent it.
+    /// brackets), if we sent it (its row is `sent` or `ambiguous`).
     pub(crate) fn sent_as(&self, id: &str) -> anyhow::Result<Option<(Address, u32)>> {
         let row: Option<(String, u32)> = self
             .conn

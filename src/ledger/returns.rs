@@ -164,22 +164,49 @@ impl Ledger {
 
     /// The run of soft bounces with no delivery in between that holds `address`'s latest
     /// one: walking the volumes sent to it (rows `sent`) from the newest, past those with no
-    /// temporary failure reported (yet), how many in a row had one. `None` when no volume
-    /// was sent to it.
+    /// temporary failure reported (yet), how many in a row had one that counts toward the
+    /// soft limit (see [`Reason::counts_toward_soft_limit`]). `None` when no volume was sent
+    /// to it.
     pub(crate) fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM returns t WHERE t.recipient = r.id
-                            AND t.kind = 'bounce' AND t.class = 'soft')
-             FROM recipients r WHERE r.address = ?1 AND r.state = 'sent'
-             ORDER BY r.volume DESC",
+            "SELECT r.id, t.recipient IS NOT NULL, t.reason, t.status
+             FROM recipients r LEFT JOIN returns t
+                 ON t.recipient = r.id AND t.kind = 'bounce' AND t.class = 'soft'
+             WHERE r.address = ?1 AND r.state = 'sent'
+             ORDER BY r.volume DESC, r.id",
         )?;
-        let soft: Vec<bool> = stmt
-            .query_map([address], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        // One entry per row sent, true when a return of it counts (a return kept before
+        // reasons were stored counts, as it did then).
+        let mut soft: Vec<(i64, bool)> = Vec::new();
+        let rows = stmt.query_map([address], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, returned, reason, status) = row?;
+            let status = status.as_deref().and_then(Status::parse);
+            let counts = returned
+                && reason
+                    .as_deref()
+                    .and_then(Reason::parse)
+                    .is_none_or(|r| r.counts_toward_soft_limit(status));
+            match soft.last_mut() {
+                Some((last, any)) if *last == id => *any |= counts,
+                _ => soft.push((id, counts)),
+            }
+        }
         if soft.is_empty() {
             return Ok(None);
         }
-        let run = soft.iter().skip_while(|&&s| !s).take_while(|&&s| s).count();
+        let run = soft
+            .iter()
+            .skip_while(|(_, s)| !s)
+            .take_while(|(_, s)| *s)
+            .count();
         Ok(Some(u32::try_from(run).unwrap_or(u32::MAX)))
     }
 }

@@ -465,10 +465,27 @@ fn a_version_4_ledger_gains_the_index_that_finds_a_message_id() {
         plan.contains("USING INDEX recipients_by_message_id"),
         "{plan}"
     );
-    assert_eq!(
-        writer.sent_as("<1@scout.test>").unwrap(),
-        Some((Address::parse("reader1@example.org").unwrap(), 11))
-    );
+    let set = |state: &str| {
+        writer
+            .conn
+            .execute(
+                "UPDATE recipients SET state = ?1 WHERE message_id = '<1@scout.test>'",
+                [state],
+            )
+            .unwrap();
+        writer.sent_as("<1@scout.test>").unwrap()
+    };
+    let reader1 = Some((Address::parse("reader1@example.org").unwrap(), 11));
+    for (state, found) in [
+        ("pending", None),
+        ("deferred", None),
+        ("failed", None),
+        ("suppressed", None),
+        ("sent", reader1.clone()),
+        ("ambiguous", reader1),
+    ] {
+        assert_eq!(set(state), found, "a {state} row");
+    }
 }
 
 #[test]

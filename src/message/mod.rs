@@ -20,6 +20,7 @@ use crate::clock::Timestamp;
 use crate::encoding::hex;
 use crate::render::{GREETING_PLACEHOLDER, Html, Text, UNSUBSCRIBE_PLACEHOLDER};
 use crate::settings::Identity;
+use crate::unsubscribe::Signer;
 use splice::{Slot, SplicedPart};
 
 /// The value of `List-Unsubscribe-Post` (RFC 8058).
@@ -194,9 +195,34 @@ fn boundary(rendered: &Rendered) -> String {
 }
 
 /// The Message-ID of volume `number` for `to`: the same every time it is built, on the
-/// sender's domain, revealing nothing readable about the address.
-pub fn message_id(sender: &Identity, number: u32, to: &Address) -> String {
-    id_for(sender, &[&number.to_be_bytes(), to.key().as_bytes()])
+/// sender's domain, revealing nothing readable about the address. Its unique part is a MAC
+/// under the unsubscribe secret (as the VERP and unsubscribe tokens are), so that nobody
+/// else can compute a reader's Message-ID and a report that carries it is tied to our
+/// message (`bounces import` checks it so).
+pub fn message_id(signer: &Signer, sender: &Identity, number: u32, to: &Address) -> String {
+    format!("<{}@{}>", keyed_part(signer, number, to), sender.domain)
+}
+
+/// Whether `id` (with its angle brackets) is the Message-ID [`message_id`] makes for volume
+/// `number` to `to`. A Message-ID frozen by a version before the MAC (a plain hash of the
+/// list, the volume and the address, which anyone could compute) is not.
+pub(crate) fn is_message_id(signer: &Signer, id: &str, number: u32, to: &Address) -> bool {
+    id.strip_prefix('<')
+        .and_then(|id| id.split_once('@'))
+        .is_some_and(|(local, _)| local == keyed_part(signer, number, to))
+}
+
+/// A Message-ID as long as [`message_id`]'s, for sizing messages without the secret.
+pub(crate) fn sample_message_id(sender: &Identity) -> String {
+    format!("<{}@{}>", "0".repeat(2 * ID_BYTES), sender.domain)
+}
+
+/// The bytes of a Message-ID's unique part, written in hex.
+const ID_BYTES: usize = 16;
+
+fn keyed_part(signer: &Signer, number: u32, to: &Address) -> String {
+    let digest = signer.digest(b"message-id", &[&number.to_be_bytes(), to.key().as_bytes()]);
+    hex(&digest[..ID_BYTES])
 }
 
 /// A fresh Message-ID for a proof copy: proofs must never share the Message-ID of the real
@@ -231,7 +257,7 @@ fn id_for(sender: &Identity, parts: &[&[u8]]) -> String {
         hash.update([0]);
         hash.update(part);
     }
-    format!("<{}@{}>", hex(&hash.finalize()[..16]), sender.domain)
+    format!("<{}@{}>", hex(&hash.finalize()[..ID_BYTES]), sender.domain)
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ fn spliced_messages_equal_full_builds() {
         let template = MessageTemplate::new(&common, &rendered);
         for (i, (address, name, greeting)) in people().iter().enumerate() {
             let to = Address::parse(address).unwrap();
-            let id = message_id(sender, 11, &to);
+            let id = message_id(&signer(), sender, 11, &to);
             let url = format!("https://scout.eto.tech/u/{}&n={i}", "T".repeat(36 + i));
             let mailto_token = "m".repeat(verp::TOKEN_CHARS);
             let personal = Personal {
@@ -214,18 +214,29 @@ fn check_parsed(raw: &[u8], subject: &str, p: &Personal<'_>, chinese: bool) {
     );
 }
 
+fn signer() -> Signer {
+    Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap()
+}
+
 #[test]
 fn message_ids_are_stable_per_volume_and_recipient() {
     let sending = sending();
     let sender = &sending.identity;
+    let signer = signer();
     let ana = Address::parse("Ana@Example.org").unwrap();
-    let id = message_id(sender, 11, &ana);
+    let id = message_id(&signer, sender, 11, &ana);
     assert_eq!(
         id,
-        message_id(sender, 11, &Address::parse("ana@example.org").unwrap())
+        message_id(
+            &signer,
+            sender,
+            11,
+            &Address::parse("ana@example.org").unwrap()
+        )
     );
-    assert_ne!(id, message_id(sender, 12, &ana));
+    assert_ne!(id, message_id(&signer, sender, 12, &ana));
     assert!(id.starts_with('<') && id.ends_with("@eto.tech>") && !id.contains("ana"));
+    assert_eq!(id.len(), sample_message_id(sender).len(), "sized right");
     let proof = proof_message_id(sender, 11, &ana).unwrap();
     assert_ne!(proof, id);
     assert!(proof.ends_with("@eto.tech>") && !proof.contains("ana"));
@@ -234,4 +245,43 @@ fn message_ids_are_stable_per_volume_and_recipient() {
         proof_message_id(sender, 11, &ana).unwrap(),
         "never two alike, even in the same second"
     );
+}
+
+#[test]
+fn message_ids_are_keyed_so_nobody_without_the_secret_can_compute_one() {
+    let sending = sending();
+    let sender = &sending.identity;
+    let ana = Address::parse("ana@example.org").unwrap();
+    let id = message_id(&signer(), sender, 11, &ana);
+    assert!(is_message_id(&signer(), &id, 11, &ana));
+    assert!(
+        !is_message_id(&signer(), &id, 12, &ana),
+        "bound to the volume"
+    );
+    let bo = Address::parse("bo@example.org").unwrap();
+    assert!(
+        !is_message_id(&signer(), &id, 11, &bo),
+        "bound to the reader"
+    );
+    let other = Signer::new(b"another secret, long enough", "scout.eto.tech").unwrap();
+    assert_ne!(
+        id,
+        message_id(&other, sender, 11, &ana),
+        "bound to the secret"
+    );
+    // The Message-ID of versions before the MAC: a hash of public data, which anyone can
+    // compute, is not ours to trust.
+    let mut public = Sha256::new();
+    for part in [
+        &b"scout.eto.tech"[..],
+        b"\0",
+        &11u32.to_be_bytes(),
+        b"\0",
+        b"ana@example.org",
+    ] {
+        public.update(part);
+    }
+    let unkeyed = format!("<{}@eto.tech>", hex(&public.finalize()[..16]));
+    assert_ne!(unkeyed, id);
+    assert!(!is_message_id(&signer(), &unkeyed, 11, &ana));
 }

@@ -31,7 +31,10 @@ impl Classified {
 /// Clear words win over codes, because servers put generic codes on specific refusals
 /// (5.0.0 "user unknown", 5.7.1 "relay access denied") and specific codes on refusals of
 /// another kind (5.1.1 "sender address rejected"); among words, those that put the fault on
-/// our side come first. A precise code then wins over vague words ("timed out", "policy"),
+/// our side come first. Only a code about our sender's address or about policy (X.1.7,
+/// X.1.8, X.7.x) wins over words that would make the refusal the reader's hard fault: a
+/// fault that may be ours never drops a reader. A precise code then wins over vague words
+/// ("timed out", "policy"),
 /// which win over a code that names only a family (5.0.0, 5.7.1, a bare 550).
 pub(crate) fn classify(
     reply_code: Option<u16>,
@@ -50,6 +53,16 @@ pub(crate) fn classify(
         .or_else(|| reply_code.and_then(codes::basic));
     let folded = words::fold(text);
     let reason = match (words::strong(&folded), from_code) {
+        // Words of the reader's side under a code about our sender's address or about
+        // security and policy ("does not exist" of our domain, RFC 5321's "mailbox
+        // unavailable" on a policy refusal) never make it the reader's hard fault: the code
+        // says what the refusal is about.
+        (Some(reason), Some(code))
+            if enhanced.is_some_and(about_sender_or_policy)
+                && reason.class(permanent) == Class::Hard =>
+        {
+            code.reason
+        }
         (Some(reason), _) => reason,
         (None, Some(code)) if code.specific => code.reason,
         (None, code) => words::weak(&folded)
@@ -57,6 +70,12 @@ pub(crate) fn classify(
             .unwrap_or(Reason::Unknown),
     };
     Classified { reason, permanent }
+}
+
+/// Whether `status` speaks of the sender's address (X.1.7, X.1.8) or of security and policy
+/// (X.7.x), as RFC 3463 defines them, rather than of the recipient.
+fn about_sender_or_policy(status: Status) -> bool {
+    matches!((status.subject, status.detail), (1, 7 | 8) | (7, _))
 }
 
 /// The first basic reply code (`550`, `421`) in `text` that stands as a word of its own or

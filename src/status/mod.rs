@@ -65,6 +65,12 @@ impl Status {
         self.class == 5
     }
 
+    /// True when the code speaks of the recipient's address or mailbox (RFC 3463: X.1.x but
+    /// X.1.7 and X.1.8, which are the sender's address; X.2.x).
+    pub fn about_recipient(self) -> bool {
+        matches!((self.subject, self.detail), (1, d) if d != 7 && d != 8) || self.subject == 2
+    }
+
     /// True when the code says nothing beyond its class (`5.0.0`, `4.0.0`).
     pub fn is_generic(self) -> bool {
         self.subject == 0 && self.detail == 0

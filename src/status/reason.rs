@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::Status;
+
 /// Why a message was refused or reported: one word, read from the codes and the words of
 /// the server that refused it (see [`super::classify`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -134,6 +136,15 @@ impl Reason {
     /// The reason stored as `text`, if it is one.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether a soft failure of this reason with the enhanced code `status` counts toward
+    /// `[bounces] soft_limit`. An `unknown` failure that is not temporary (4.x.x) counts only
+    /// when its code speaks of the recipient's address or mailbox: a permanent refusal that
+    /// nothing explains may be our fault (a blocklisted IP worded the server's own way), and
+    /// a reader is never dropped for a fault that may be ours. It is still reported.
+    pub fn counts_toward_soft_limit(self, status: Option<Status>) -> bool {
+        self != Self::Unknown || status.is_some_and(|s| !s.is_permanent() || s.about_recipient())
     }
 
     /// What this reason means for the reader when the failure is `permanent` (a 5xx, a
