@@ -61,7 +61,8 @@ preheader = "What to expect every week, and three picks to start with."  # the i
 period = { from = {from}, to = {to} }          # the week it covers, both days included
 # subject = "..."                              # the email's subject; defaults to the headline
 # lang = "en"                                  # the language, a BCP 47 tag such as `fr` or `zh-Hans`
-intro = "Every week we pick a few stories worth your time and say in a sentence or two why. This first volume shows the format: *make it your own*."
+# The intro stays from week to week (`broadsheet new` keeps it): say what the newsletter is.
+intro = "Every week we pick a few stories worth your time and say in a sentence or two why."
 
 # An image under the masthead (optional; an https URL and a description for readers who
 # cannot see it):
