@@ -104,6 +104,30 @@ fn template_syntax_error() {
 }
 
 #[test]
+fn a_block_never_closed_is_named_at_its_opening_tag() {
+    let project = Project::sample();
+    let text = project.read("layouts/scout/partials/picks.mjml.hbs");
+    let at = text
+        .rfind("{{/each}}")
+        .expect("the picks partial closes its each");
+    project.write(
+        "layouts/scout/partials/picks.mjml.hbs",
+        &format!("{}{}", &text[..at], &text[at + "{{/each}}".len()..]),
+    );
+    let stderr = check_fails(&project);
+    assert!(
+        stderr.starts_with(
+            "error: `{{#each}}` is never closed\n --> layouts/scout/partials/picks.mjml.hbs:"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("end the block with `{{/each}}`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let project = Project::sample();
     project.edit(VOLUME, "summary = \"Shengshu", "sumary = \"Shengshu");

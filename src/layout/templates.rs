@@ -205,11 +205,90 @@ enum Kind {
     Partial(String),
 }
 
+/// A template that does not compile, at the place Handlebars names; a block left open at
+/// the end of the template is named at its opening tag, where the parser can only say what
+/// it expected at the end of the file.
 fn template_diagnostic(
     sources: &HashMap<String, SourceFile>,
     key: &str,
     error: &TemplateError,
 ) -> Diagnostic {
+    if let Some(source) = sources.get(key)
+        && let Some((name, at)) = unclosed_block(&source.text)
+        && error
+            .pos()
+            .is_some_and(|(line, _)| line >= source.text.trim_end().lines().count())
+    {
+        return Diagnostic::error(format!("`{{{{#{name}}}}}` is never closed"))
+            .at_span(source, at..at + name.len() + 3)
+            .note(format!("end the block with `{{{{/{name}}}}}`"));
+    }
     let diagnostic = Diagnostic::error(format!("template syntax: {}", error.reason()));
     locate(sources, diagnostic, Some(key), error.pos())
+}
+
+/// The helper (or partial) a block tag names, after its `#` or `/`: `each` of
+/// `{{#each picks}}`, `layout` of `{{#> layout}}`.
+fn block_name(tag: &str) -> &str {
+    let tag = tag.trim_start_matches(['>', '*']).trim_start();
+    tag.split(|c: char| c.is_whitespace() || c == '~' || c == '}')
+        .next()
+        .unwrap_or(tag)
+}
+
+/// The innermost block of `text` still open at its end (`{{#each picks}}` without its
+/// `{{/each}}`, or closed only by the end of a block around it): its helper's name and the
+/// byte offset of its `{{`. Comments are skipped; `None` when every block closes, or when
+/// a closing tag closes no open block (another error).
+fn unclosed_block(text: &str) -> Option<(&str, usize)> {
+    let mut open: Vec<(&str, usize)> = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = text[rest..].find("{{") {
+        let at = rest + found;
+        let tag = &text[at + 2..];
+        if let Some(comment) = tag.strip_prefix("!--") {
+            rest = at + 5 + comment.find("--}}")? + 4;
+            continue;
+        }
+        let close = tag.find("}}")?;
+        let inner = tag[..close].trim_start_matches('~').trim_start();
+        if let Some(block) = inner.strip_prefix('#') {
+            open.push((block_name(block), at));
+        } else if let Some(end) = inner.strip_prefix('/') {
+            let end = block_name(end);
+            match open.iter().rposition(|(opened, _)| *opened == end) {
+                // `{{/if}}` with an `{{#each}}` inside still open: that one is unclosed.
+                Some(i) if i + 1 < open.len() => return open.pop(),
+                Some(_) => {
+                    open.pop();
+                }
+                None => return None,
+            }
+        }
+        rest = at + 2 + close + 2;
+    }
+    open.pop()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unclosed_block;
+
+    #[test]
+    fn the_block_left_open_is_named_at_its_opening_tag() {
+        let text = "{{#if list}}<ul>{{#each list}}<li>{{x}}</li></ul>{{/if}}";
+        assert_eq!(unclosed_block(text), Some(("each", 16)));
+        assert_eq!(unclosed_block("a {{~#with x~}} b"), Some(("with", 2)));
+        assert_eq!(
+            unclosed_block("{{#> layout}}{{!-- {{#if}} --}}"),
+            Some(("layout", 0))
+        );
+        for closed in [
+            "{{#each l}}{{#if a}}x{{else}}y{{/if}}{{/each}}",
+            "{{{html}}} {{! {{#if}} }}",
+            "{{/if}} a stray end is another error",
+        ] {
+            assert_eq!(unclosed_block(closed), None, "{closed}");
+        }
+    }
 }
