@@ -60,14 +60,19 @@ impl Schedule {
             Ok(civil) => civil,
             Err(_) => {
                 // `Thursday 07:00`: that weekday's next 07:00; `07:00`: the next 07:00.
-                let (weekday, time) = match text.split_once(char::is_whitespace) {
-                    Some((day, time)) if weekday(day).is_some() => (weekday(day), time.trim()),
-                    _ => (None, text),
+                let day_and_time = text
+                    .split_once(char::is_whitespace)
+                    .and_then(|(day, time)| Some((weekday(day)?, time.trim())));
+                let (weekday, time) = match day_and_time {
+                    Some((day, time)) => (Some(day), time),
+                    None => (None, text),
                 };
                 let time: Time = time.parse().map_err(|_| {
                     let tomorrow = today.tomorrow().unwrap_or(today);
                     anyhow::anyhow!(
-                        "`{text}` is not an hour to send at: write a date and a 24-hour time                          (`{tomorrow} 07:00`), a weekday and one (`{} 07:00`), or a time alone                          (`07:00`, the next one)",
+                        "`{text}` is not an hour to send at: write a date and a 24-hour time \
+                         (`{tomorrow} 07:00`), a weekday and one (`{} 07:00`), or a time alone \
+                         (`07:00`, the next one)",
                         tomorrow.strftime("%A")
                     )
                 })?;
@@ -219,10 +224,12 @@ mod tests {
         let hour = Schedule::parse("Thursday at seven", Some("UTC"), now()).unwrap_err();
         assert!(hour.to_string().contains("is not an hour"), "{hour}");
         let pm = Schedule::parse("7pm", Some("UTC"), now()).unwrap_err();
-        assert!(
-            pm.to_string()
-                .contains("(`2026-12-07 07:00`), a weekday and one (`Monday 07:00`)"),
-            "the example is the next day: {pm}"
+        assert_eq!(
+            pm.to_string(),
+            "`7pm` is not an hour to send at: write a date and a 24-hour time \
+             (`2026-12-07 07:00`), a weekday and one (`Monday 07:00`), or a time alone \
+             (`07:00`, the next one)",
+            "the examples are the next day"
         );
     }
 
