@@ -293,10 +293,7 @@ impl Loader<'_> {
                 import.columns = Some(columns);
             }
             None => {
-                let status_column = match &import.status {
-                    Some(StatusRule::Column { column, .. }) => Some(column.as_str()),
-                    _ => None,
-                };
+                let status_column = import.status.as_ref().and_then(StatusRule::column);
                 import.columns = import
                     .wanted
                     .locate(import.source, path, &record, status_column, &mut self.diags)
@@ -377,12 +374,12 @@ fn status_readable(
 ) -> bool {
     let path = import.path.as_str();
     let whole = || header.locate(path, 0, header.text.chars().count());
+    let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
     let diagnostic = match (&import.status, import.tool) {
         (Some(StatusRule::Column { column, span, .. }), _) => {
             if columns.has(column) {
                 return true;
             }
-            let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
             hints::missing_mapped(import.source, path, column, span, &found)
         }
         (Some(StatusRule::Every(_)), _) => return true,
@@ -405,7 +402,6 @@ fn status_readable(
             )
         }
         (None, None) => {
-            let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
             let Some(name) = status_like(&found) else {
                 return true;
             };

@@ -140,8 +140,11 @@ fn row_status(import: &mut Import<'_>, columns: &Columns, record: &Record<'_>) -
             } else {
                 format!("`{value}`")
             };
-            let message = match (&import.status, import.tool) {
-                (Some(StatusRule::Column { column, .. }), _) => {
+            let message = match (
+                import.status.as_ref().and_then(StatusRule::column),
+                import.tool,
+            ) {
+                (Some(column), _) => {
                     format!("{value} in `{column}` is not a value that `status` lists")
                 }
                 (_, Some(tool)) => {

@@ -74,15 +74,25 @@ impl StatusRule {
         rule.map_err(|d| diags.push(d)).ok()
     }
 
+    /// The column whose values say the rows' statuses, if the rule reads one.
+    pub(super) fn column(&self) -> Option<&str> {
+        match self {
+            Self::Column { column, .. } => Some(column),
+            Self::Every(_) => None,
+        }
+    }
+
     /// The status of the row whose cells `cell` gives (the header has the column).
     pub(super) fn status<'a>(&self, cell: impl Fn(&str) -> Option<&'a str>) -> Status {
         match self {
             Self::Every(status) => status.clone(),
             Self::Column { column, values, .. } => {
                 let value = cell(column).unwrap_or("").trim();
+                // The listed values are lowercased as they were read.
+                let lower = value.to_lowercase();
                 let found = values
                     .iter()
-                    .find(|(v, _)| v.eq_ignore_ascii_case(value))
+                    .find(|(v, _)| *v == lower)
                     .or_else(|| values.iter().find(|(v, _)| v == ANY));
                 found.map_or_else(|| Status::Unknown(value.to_owned()), |(_, s)| s.clone())
             }
@@ -220,6 +230,18 @@ mod tests {
         ));
         assert_eq!(of("PENDING"), Status::Skipped("left out"));
         assert_eq!(of("BOUNCED"), Status::Unknown("BOUNCED".to_owned()));
+    }
+
+    #[test]
+    fn case_is_folded_beyond_ascii_too() {
+        let german = rule(
+            r#"status = { column = "Status", subscribed = "Äktiv", unsubscribed = "Abgemeldet" }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            german.status(|_| Some("ÄKTIV")),
+            Status::Subscribed { paid: false }
+        );
     }
 
     #[test]
