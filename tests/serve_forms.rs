@@ -1,7 +1,8 @@
 //! The forms `broadsheet serve` reads, through the real binary: an RFC 8058 one-click POST
 //! in each encoding mail clients send (`multipart/form-data` as §3.1 asks, urlencoded,
-//! `text/plain`) suppresses its reader; a malformed multipart body is refused with 400 and
-//! changes nothing; the pages' own forms are read the same way whatever their encoding.
+//! `text/plain`) suppresses its reader, and so does one whose body is malformed; another
+//! form with a malformed body is refused with 400 and changes nothing; the pages' own forms
+//! are read the same way whatever their encoding.
 
 use crate::support::Project;
 use crate::support::serve::{FORM, ONE_CLICK, Serve, one_click_path, readers, token};
@@ -120,13 +121,10 @@ fn a_post_to_a_tokened_link_is_heard_whatever_its_form_says() {
 }
 
 #[test]
-fn a_malformed_multipart_one_click_is_refused_with_400_and_changes_nothing() {
-    let project = readers(1);
-    let serve = Serve::start(&project);
-    let path = one_click_path("reader0@example.org");
+fn a_one_click_with_a_malformed_body_is_heard_where_another_form_is_refused() {
     let one_click = part("List-Unsubscribe", "One-Click");
     let typed = "multipart/form-data; boundary=b";
-    let refused = [
+    let malformed = [
         ("multipart/form-data", format!("{one_click}--b--")),
         ("multipart/form-data; boundary=\"b", format!("{one_click}--b--")),
         (typed, one_click.clone()),
@@ -143,24 +141,51 @@ fn a_malformed_multipart_one_click_is_refused_with_400_and_changes_nothing() {
             "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\nOne-Click\r\n--b--"
                 .to_owned(),
         ),
+        ("text/plain", "\u{ff}List-Unsubscribe".to_owned()),
+        ("application/json", r#"{"List-Unsubscribe":"One-Click"}"#.to_owned()),
     ];
-    for (content_type, body) in &refused {
-        let answer = serve.post(&path, content_type, &[], body);
-        assert_eq!(answer.status, 400, "{content_type} {body:?}");
+    let project = readers(malformed.len() + 1);
+    let serve = Serve::start(&project);
+    // A mail client's one-click with a broken body is still its reader's request: the
+    // token authorizes it, and a reader who asks to leave is heard.
+    for (i, (content_type, body)) in malformed.iter().enumerate() {
+        let reader = format!("reader{i}@example.org");
+        let answer = serve.post(&one_click_path(&reader), content_type, &[], body);
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (200, "unsubscribed\n"),
+            "{content_type} {body:?}"
+        );
+        let list = suppressions(&project);
+        assert!(
+            list.iter()
+                .any(|l| l.starts_with(&format!("{reader}  unsubscribed  one-click  "))),
+            "{content_type} {body:?}: {list:?}"
+        );
+    }
+    // Every other form is refused, unchanged: the preferences of the last reader.
+    let last = malformed.len();
+    let reader = format!("reader{last}@example.org");
+    let preferences = format!("/preferences/{}", token(&reader));
+    let origin = serve.url();
+    let from_page = [("Origin", origin.as_str())];
+    for (content_type, body) in &malformed {
+        let answer = serve.post(&preferences, content_type, &from_page, body);
+        let expected = if content_type.starts_with("application/json") {
+            415
+        } else {
+            400
+        };
+        assert_eq!(answer.status, expected, "{content_type} {body:?}");
         assert!(
             answer.body.contains("This form could not be read"),
             "{}",
             answer.body
         );
     }
-    let json = r#"{"List-Unsubscribe":"One-Click"}"#;
-    let other = serve.post(&path, "application/json", &[], json);
-    assert_eq!(other.status, 415, "not a form encoding");
-    assert_eq!(suppressions(&project), Vec::<String>::new());
-    // The very same request, well formed, works: the refusals were about the bodies.
-    let whole = serve.post(&path, typed, &[], &format!("{one_click}--b--"));
-    assert_eq!(whole.status, 200, "{}", whole.body);
-    assert_eq!(suppressions(&project).len(), 1);
+    assert_eq!(suppressions(&project).len(), malformed.len());
+    let explain = project.ok(&["recipients", "--explain", &reader]).stdout;
+    assert!(!explain.contains("suppressed"), "{explain}");
 }
 
 #[test]

@@ -83,16 +83,28 @@ async fn unsubscribe_page(
 /// The page's button (`confirm=yes`), or else an RFC 8058 one-click. A POST to a tokened
 /// link is its reader's request whatever else its form says: the token authorizes it (a
 /// scanner never POSTs), so `List-Unsubscribe=One-Click` with a line end, in lowercase,
-/// after an empty field of that name, or no body at all, is heard too. Neither checks
+/// after an empty field of that name, no body at all, or a body that cannot be read as a
+/// form (a client's broken multipart, another content type) is heard too. Neither checks
 /// where the form came from: another site could only unsubscribe the token's own reader,
 /// which the one-click lets anyone holding the token do, and browsers that send no Fetch
 /// Metadata (Safari before 16.4, in-app browsers) must not keep a reader from leaving.
 async fn unsubscribe(
     State(app): State<Arc<App>>,
     reader: Reader,
-    form: Form,
+    form: Result<Form, Failure>,
 ) -> Result<Response, Failure> {
-    let button = form.get("confirm") == Some("yes");
+    let button = match form {
+        Ok(form) => form.get("confirm") == Some("yes"),
+        Err(why) => {
+            let how = match why {
+                Failure::Garbled(how) => how,
+                Failure::NotAForm => "not a form encoding",
+                _ => "its body could not be read",
+            };
+            tracing::info!("an unsubscribe POST's form is unreadable ({how}): a one-click");
+            false
+        }
+    };
     let source = if button {
         Source::Page
     } else {
