@@ -128,6 +128,29 @@ fn a_block_never_closed_is_named_at_its_opening_tag() {
 }
 
 #[test]
+fn a_mistyped_partial_is_named_with_the_one_meant() {
+    let project = Project::sample();
+    project.edit("layouts/scout/email.txt.hbs", "{{> picks", "{{> pick");
+    let stderr = check_fails(&project);
+    assert!(
+        stderr.starts_with(
+            "error: template error: the template includes the partial `pick`, which the layout \
+             does not have\n  --> layouts/scout/email.txt.hbs:"
+        ),
+        "{stderr}"
+    );
+    // The text registry's partials are offered, not the MJML ones of the same names.
+    assert!(
+        stderr.contains("= note: did you mean `picks`?\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("= note: known here: `expert_view`, `picks`\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let project = Project::sample();
     project.edit(VOLUME, "summary = \"Shengshu", "sumary = \"Shengshu");

@@ -10,7 +10,7 @@ use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile};
+use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, unknown_name_notes};
 use crate::toml_diag::Document;
 use crate::url::check_url;
 
@@ -214,13 +214,27 @@ impl Layout {
         error: &handlebars::RenderError,
         is_text: bool,
     ) -> Diagnostic {
+        let mut notes = Vec::new();
         let reason = match error.reason() {
             handlebars::RenderErrorReason::MissingVariable(Some(path)) => {
                 format!("the template uses `{path}`, which the volume does not provide")
             }
+            handlebars::RenderErrorReason::PartialNotFound(name) => {
+                notes = unknown_name_notes(name, &self.partial_names(is_text));
+                notes.push(
+                    "a partial is a file in the layout's `partials/` folder, named without its extensions"
+                        .to_owned(),
+                );
+                format!(
+                    "the template includes the partial `{name}`, which the layout does not have"
+                )
+            }
             other => other.to_string(),
         };
-        let diagnostic = Diagnostic::error(format!("template error: {reason}"));
+        let diagnostic = notes.into_iter().fold(
+            Diagnostic::error(format!("template error: {reason}")),
+            Diagnostic::note,
+        );
         let key = error
             .template_name
             .as_deref()
@@ -235,6 +249,19 @@ impl Layout {
 }
 
 impl Layout {
+    /// The names of the partials a template of the text registry (`is_text`) or of the HTML
+    /// one can include, sorted.
+    fn partial_names(&self, is_text: bool) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .templates
+            .keys()
+            .filter(|key| !key.ends_with(".hbs") && includes::is_text_key(key) == is_text)
+            .map(|key| key.strip_suffix(".txt").unwrap_or(key))
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Places `diagnostic` at the start of the template registered as `name`: for problems
     /// of the template as a whole.
     pub(crate) fn at_template(
