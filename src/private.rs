@@ -52,6 +52,9 @@ pub(crate) fn open_sqlite_read_only(path: &Path, what: &str) -> anyhow::Result<O
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         Ok::<_, rusqlite::Error>(conn)
     };
+    let _alone = SQLITE_FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let conn = open(format!("file:{}", path.display()))
         .or_else(|_| open(format!("file:{}?immutable=1", path.display())))
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
@@ -69,8 +72,13 @@ pub(crate) fn open_sqlite(path: &Path, busy: Duration) -> anyhow::Result<Connect
     if let Some(dir) = path.parent() {
         create_dir(dir)?;
     }
-    touch(path)?;
-    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let conn = {
+        let _alone = SQLITE_FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        create_new_sqlite(path)?;
+        Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?
+    };
     conn.busy_timeout(busy)?;
     let until = Instant::now() + busy;
     loop {
@@ -98,9 +106,39 @@ pub(crate) fn open_sqlite(path: &Path, busy: Duration) -> anyhow::Result<Connect
     Ok(conn)
 }
 
-/// Creates `path` 0600 if it does not exist, leaving an existing file as it is.
-pub(crate) fn touch(path: &Path) -> anyhow::Result<()> {
-    open_write(path, false).map(drop)
+/// Held while this process creates an SQLite file or opens a connection to one, so that
+/// no connection of its own can be on a file while [`create_new_sqlite`] closes its handle.
+static SQLITE_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Creates the SQLite file at `path` 0600 if there is none (SQLite then gives its `-wal` and
+/// `-shm` files the same mode). An existing file is not opened at all: closing any handle
+/// on a file drops every POSIX lock this process holds on it, among them the shared lock
+/// by which each of its connections tells other processes that the database is in use.
+/// Without it, another process that closes its own connection (`sqlite3`, a backup, a
+/// second `broadsheet`) believes it was the last, checkpoints and deletes the write-ahead
+/// log, and this process goes on committing into a deleted file: every change it answers
+/// for after that is lost.
+fn create_new_sqlite(path: &Path) -> anyhow::Result<()> {
+    let exists = path
+        .try_exists()
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if exists {
+        return Ok(());
+    }
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(file) => {
+            drop(file);
+            Ok(())
+        }
+        // Another process made it between the look and the creation.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
 }
 
 /// Writes `contents` to `path` (mode 0600) through a temporary file and a rename.
@@ -136,8 +174,13 @@ mod tests {
         assert_eq!(mode(&dir.path().join("state")), 0o700);
         assert_eq!(std::fs::read(&path).unwrap(), b"x");
         let ledger = dir.path().join("state/ledger.sqlite");
-        super::touch(&ledger).unwrap();
-        assert_eq!(mode(&ledger), 0o600);
+        let conn = super::open_sqlite(&ledger, super::Duration::from_secs(1)).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for file in ["", "-wal", "-shm"] {
+            let path = format!("{}{file}", ledger.display());
+            assert_eq!(mode(std::path::Path::new(&path)), 0o600, "{path}");
+        }
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! `broadsheet serve` through the real binary: one-click unsubscribes with tokens from
 //! dispatched messages, then `plan` and `suppress list`; pages whose GET changes nothing;
 //! one 400 for every bad token; sign-up, confirmation mail and confirmation; preferences
-//! that change what `plan` gives a reader.
+//! that change what `plan` gives a reader; unsubscribes kept while other processes read the
+//! store.
 
 use serde_json::Value;
 
 use crate::recipients::with_recipients;
 use crate::support::dispatching::{SECRET, dispatch_command, excluded};
-use crate::support::serve::{Serve, path_of, token};
+use crate::support::serve::{Serve, one_click_path, path_of, readers, token};
 use crate::support::smtp::SmtpSink;
 use crate::support::{Project, eventually_files};
 
@@ -480,4 +481,36 @@ fn preferences_change_the_plan_and_resubscribing_lifts_only_the_readers_own_unsu
             .status,
         403
     );
+}
+
+/// Another process reading the store while `serve` runs (`sqlite3`, a backup, a script)
+/// must not make later unsubscribes vanish: `serve` keeps the lock that tells it the
+/// database is in use, so its write-ahead log is never deleted under it.
+#[test]
+fn an_unsubscribe_after_another_process_read_the_store_is_kept() {
+    let project = readers(2);
+    let serve = Serve::start(&project);
+    let first = serve.one_click(&one_click_path("reader0@example.org"));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let store = project.path("state/audience.sqlite");
+    let reader = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             print(c.execute('SELECT count(*) FROM sqlite_master').fetchone()[0])\n\
+             c.close()",
+        ])
+        .arg(&store)
+        .output()
+        .expect("python3 reads the store (Debian's python3)");
+    assert!(reader.status.success(), "{reader:?}");
+    let wal = project.path("state/audience.sqlite-wal");
+    assert!(wal.exists(), "the write-ahead log was deleted under serve");
+    let second = serve.one_click(&one_click_path("reader1@example.org"));
+    assert_eq!(second.status, 200, "{}", second.body);
+    let suppressed = || project.ok(&["suppress", "list"]).stdout.lines().count();
+    assert_eq!(suppressed(), 2);
+    drop(serve);
+    assert_eq!(suppressed(), 2, "after serve stopped");
 }
