@@ -370,3 +370,69 @@ fn with_text_on_the_text_parts_links_are_counted_too() {
         "the reader's own link stays: {text}"
     );
 }
+
+/// The (link, target, clicks) of every counted link in `report --json`.
+fn per_link(project: &Project) -> Vec<(u64, String, u64)> {
+    let shown = report(project);
+    let links = shown["clicks"].as_array().expect("clicks").iter();
+    links
+        .map(|c| {
+            let target = c["target"].as_str().expect("a target").to_owned();
+            (
+                c["link"].as_u64().unwrap(),
+                target,
+                c["clicks"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_later_dispatch_of_an_edited_volume_keeps_every_recorded_link_in_its_place() {
+    let project = dispatched();
+    let before = per_link(&project);
+    let sent = counted(&hrefs(&project, "ana.lima@example.org"));
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let third = format!("/{}", broadsheet::clicks::path(&signer, 11, 3));
+    assert!(sent.contains(&third), "{sent:?}");
+    let serve = Serve::start(&project);
+    let answer = follow(&serve, "GET", &third, "198.51.100.20", BROWSER);
+    assert_eq!(answer.header("location"), Some(before[2].1.as_str()));
+    serve.kill();
+    // A pick put first: a target new to the volume, ahead of every recorded one.
+    let urgent = "https://urgent.example.com/story";
+    project.edit(
+        "volumes/011.toml",
+        "\n[[picks]]\n",
+        &format!(
+            "\n[[picks]]\nsummary = \"Urgent.\"\nsource = \"Wire\"\ndate = 2024-05-08\nurl = \"{urgent}\"\n\n[[picks]]\n"
+        ),
+    );
+    let late = dispatch(&project, &["--segment", "staff", "--yes", "--expect", "1"]);
+    assert_eq!(late.status, 0, "{}", late.stderr);
+    let after = per_link(&project);
+    assert_eq!(
+        after[..before.len()],
+        before
+            .iter()
+            .map(|(link, target, clicks)| (*link, target.clone(), *clicks + u64::from(*link == 3)))
+            .collect::<Vec<_>>()[..],
+        "every recorded link keeps its place, its target and its clicks"
+    );
+    let added: Vec<(u64, &str)> = after[before.len()..]
+        .iter()
+        .map(|(link, target, _)| (*link, target.as_str()))
+        .collect();
+    assert_eq!(added, [(before.len() as u64 + 1, urgent)]);
+    let serve = Serve::start(&project);
+    for (link, target, _) in &after {
+        let path = format!("/{}", broadsheet::clicks::path(&signer, 11, *link as u32));
+        let answer = follow(&serve, "GET", &path, "198.51.100.21", BROWSER);
+        assert_eq!(answer.header("location"), Some(target.as_str()), "{path}");
+    }
+    let editor = counted(&hrefs(&project, "editor@example.org"));
+    assert!(
+        editor.contains(&third),
+        "the later message links a recorded target at its place: {editor:?}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Finding a message's outgoing links and pointing them at `serve`: the targets are the
-//! distinct `http(s)` hrefs of the full volume's HTML part in order, so that a link's place
-//! is the same in every topic variant and every resumed run.
+//! distinct `http(s)` hrefs of the full volume's HTML part in order, each with the place
+//! [`super::places`] gives it, so that a link's place is the same in every topic variant,
+//! every resumed run and every later dispatch.
 
 use crate::render::{Html, Text};
 use crate::unsubscribe::Signer;
@@ -12,8 +13,8 @@ use super::CANARY;
 pub struct Counter {
     /// `[serve] public_url`, ending with `/`.
     public_url: String,
-    /// The volume's links; link `i` is place `i + 1`.
-    links: Vec<Link>,
+    /// The volume's links with their places.
+    links: Vec<(u32, Link)>,
     /// Whether the text part's links are counted too (`[clicks] text = true`).
     text: bool,
     /// Each target's counted URL, and the canary's.
@@ -22,16 +23,17 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// The counter of `volume` whose `links` are those [`targets`] found.
+    /// The counter of `volume` whose `links` are those [`targets`] found, placed by
+    /// [`super::places`].
     pub fn new(
         signer: &Signer,
         public_url: &str,
         volume: u32,
-        links: Vec<Link>,
+        links: Vec<(u32, Link)>,
         text: bool,
     ) -> Self {
         let url = |place: u32| format!("{public_url}{}", super::path(signer, volume, place));
-        let urls = (1..).zip(&links).map(|(place, _)| url(place)).collect();
+        let urls = links.iter().map(|(place, _)| url(*place)).collect();
         Self {
             public_url: public_url.to_owned(),
             links,
@@ -41,8 +43,8 @@ impl Counter {
         }
     }
 
-    /// The links, in order.
-    pub fn links(&self) -> &[Link] {
+    /// The links with their places, in the volume's order.
+    pub fn links(&self) -> &[(u32, Link)] {
         &self.links
     }
 
@@ -51,8 +53,8 @@ impl Counter {
     pub fn rewrite(&self, html: &mut Html, text: &mut Text) {
         let html = &mut html.0;
         *html = map_hrefs(html, &self.public_url, |target, _| {
-            let place = self.links.iter().position(|l| l.target == target)?;
-            Some(self.urls[place].clone())
+            let at = self.links.iter().position(|(_, l)| l.target == target)?;
+            Some(self.urls[at].clone())
         });
         // Hidden from people and screen readers; scanners that follow every href find it.
         let canary = format!(
@@ -67,9 +69,9 @@ impl Counter {
             let text = &mut text.0;
             // The longest first, so that a target that begins another is not cut out of it.
             let mut order: Vec<usize> = (0..self.links.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].target.len()));
+            order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].1.target.len()));
             for i in order {
-                *text = replace_urls(text, &self.links[i].target, &self.urls[i]);
+                *text = replace_urls(text, &self.links[i].1.target, &self.urls[i]);
             }
         }
     }
@@ -226,7 +228,8 @@ mod tests {
             ]
         );
         let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
-        let counter = Counter::new(&signer, "https://news.example/s/", 11, found, true);
+        let placed = super::super::places(&[], found);
+        let counter = Counter::new(&signer, "https://news.example/s/", 11, placed, true);
         let mut html = Html(html.to_owned());
         let mut text = Text("see https://b.example/ and https://b.example/more".to_owned());
         counter.rewrite(&mut html, &mut text);
