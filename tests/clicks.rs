@@ -436,3 +436,65 @@ fn a_later_dispatch_of_an_edited_volume_keeps_every_recorded_link_in_its_place()
         "the later message links a recorded target at its place: {editor:?}"
     );
 }
+
+#[test]
+fn a_gateway_that_walks_every_link_is_one_scanner_whatever_its_order() {
+    let project = dispatched();
+    let walk: Vec<String> = hrefs(&project, "ana.lima@example.org")
+        .iter()
+        .filter_map(|h| h.strip_prefix(PUBLIC))
+        .filter(|p| p.starts_with("c/"))
+        .map(|p| format!("/{p}"))
+        .collect();
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let canary = format!("/{}", broadsheet::clicks::path(&signer, 11, 0));
+    assert_eq!(
+        walk.first(),
+        Some(&canary),
+        "the canary comes first: {walk:?}"
+    );
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    // Safe Links' user agent is a browser's: only the canary gives it away.
+    let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+    let serve = Serve::start(&project);
+    let in_order = walk.iter().chain(&walk[1..]);
+    let backwards = walk.iter().rev();
+    for (gateway, paths) in [
+        ("203.0.113.1", in_order.collect::<Vec<_>>()),
+        ("203.0.113.2", backwards.collect()),
+    ] {
+        for path in paths {
+            let answer = follow(&serve, "GET", path, gateway, edge);
+            assert!(
+                matches!(answer.status, 200 | 302),
+                "{path}: {}",
+                answer.status
+            );
+        }
+    }
+    // A gateway that checks with HEAD, then fetches; and a reader.
+    for (method, client) in [
+        ("HEAD", "203.0.113.3"),
+        ("GET", "203.0.113.3"),
+        ("GET", "198.51.100.30"),
+    ] {
+        assert_eq!(follow(&serve, method, &first, client, edge).status, 302);
+    }
+    serve.kill();
+    let shown = report(&project);
+    let links = shown["clicks"].as_array().expect("clicks");
+    let distinct: BTreeSet<&String> = walk.iter().collect();
+    assert_eq!(links.len() + 1, distinct.len());
+    for link in links {
+        let expected = match link["link"].as_u64() {
+            Some(1) => json!([1, 3]),
+            _ => json!([0, 2]),
+        };
+        assert_eq!(
+            json!([link["clicks"], link["scanner"]]),
+            expected,
+            "one reader's click, and each gateway once as a scanner: {link}"
+        );
+    }
+}

@@ -56,15 +56,15 @@ impl Counter {
             let at = self.links.iter().position(|(_, l)| l.target == target)?;
             Some(self.urls[at].clone())
         });
-        // Hidden from people and screen readers; scanners that follow every href find it.
+        // Empty and hidden from people (`mso-hide` for Outlook's Word engine, which ignores
+        // `display:none`), screen readers and the tab order; first in the body, so that a
+        // scanner that follows the hrefs in document order reaches it before any pick.
         let canary = format!(
-            "<a href=\"{}\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>",
+            "<a href=\"{}\" style=\"display:none;max-height:0;max-width:0;overflow:hidden;mso-hide:all;\" \
+             aria-hidden=\"true\" tabindex=\"-1\"></a>",
             self.canary
         );
-        match html.rfind("</body>") {
-            Some(end) => html.insert_str(end, &canary),
-            None => html.push_str(&canary),
-        }
+        html.insert_str(body_start(html), &canary);
         if self.text {
             let text = &mut text.0;
             // The longest first, so that a target that begins another is not cut out of it.
@@ -75,6 +75,20 @@ impl Counter {
             }
         }
     }
+}
+
+/// Where the content of `html`'s body begins: after its `<body ...>` tag, or at the start
+/// of a fragment without one.
+fn body_start(html: &str) -> usize {
+    let lower = html.to_ascii_lowercase();
+    let tag = lower.match_indices("<body").map(|(at, _)| at).find(|&at| {
+        matches!(
+            lower.as_bytes().get(at + 5),
+            Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')
+        )
+    });
+    tag.and_then(|at| html[at..].find('>').map(|end| at + end + 1))
+        .unwrap_or(0)
 }
 
 /// The distinct outgoing targets of `html`, in order: `http(s)` hrefs that do not lead to
@@ -207,6 +221,31 @@ fn replace_urls(text: &str, url: &str, with: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canary_is_the_first_link_of_the_body() {
+        let html = "<html><head><link href=\"https://fonts.example/\"></head>\
+            <BODY style=\"margin:0\"><a href=\"https://a.example/\">A</a></BODY></html>";
+        let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
+        let found = targets(html, "https://news.example/s/");
+        let placed = super::super::places(&[], found);
+        let counter = Counter::new(&signer, "https://news.example/s/", 11, placed, false);
+        let mut html = Html(html.to_owned());
+        counter.rewrite(&mut html, &mut Text(String::new()));
+        let body = html
+            .0
+            .split_once("<BODY style=\"margin:0\">")
+            .expect("the body")
+            .1;
+        let canary = format!(
+            "<a href=\"https://news.example/s/{}\"",
+            super::super::path(&signer, 11, CANARY)
+        );
+        assert!(body.starts_with(&canary), "{}", html.0);
+        assert!(body.contains("aria-hidden=\"true\" tabindex=\"-1\"></a>"));
+        assert_eq!(body_start("<p>a fragment</p>"), 0);
+        assert_eq!(body_start("<bodyguard><body>"), "<bodyguard><body>".len());
+    }
 
     #[test]
     fn outgoing_links_are_counted_in_order_and_the_readers_own_are_not() {

@@ -2,8 +2,9 @@
 //! target the dispatch recorded for them, answer 302 to that target once the request is
 //! counted durably (through the committer, per volume, link and hour); anything else gets
 //! the one bad-link page and counts nothing. HEAD and prefetch requests, link scanners'
-//! user agents and clients that followed the volume's hidden canary count as `scanner`.
-//! A client counts once per link per hour: it is known by a hash of its address whose key
+//! user agents and clients that followed the volume's hidden canary (that day, or later in
+//! the same hour) count as `scanner`. A client counts once per link per hour, as a scanner
+//! when any of its requests is a machine's: it is known by a hash of its address whose key
 //! lives in memory only and changes every day, and nothing about it is stored or logged.
 
 use std::net::SocketAddr;
@@ -85,12 +86,12 @@ pub(super) async fn follow(
     let client = super::client::address(peer.ip(), &headers, &app.serve.trusted_proxies);
     let hour = Timestamp::now().0.div_euclid(3600);
     let scanner = machine(&method, &headers);
-    if let Some(scanner) = app.seen.judge(client, volume, link, hour, scanner) {
+    let judged = app.seen.judge(client, volume, link, hour, scanner);
+    if !judged.is_empty() {
         let change = Change::Click {
             volume,
-            link,
             hour,
-            scanner,
+            judged,
         };
         app.committer.apply(change).await?;
     }

@@ -60,6 +60,18 @@ impl Tx<'_> {
             .execute(params![volume, link, hour, clicks, scans])?;
         Ok(())
     }
+
+    /// Moves one click on link `link` of `volume` in `hour` to the scanners: its client
+    /// turned out to be a machine.
+    pub fn count_as_scanner(&mut self, volume: u32, link: u32, hour: i64) -> anyhow::Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE clicks SET clicks = clicks - 1, scanner = scanner + 1
+                 WHERE volume = ?1 AND link = ?2 AND hour = ?3 AND clicks > 0",
+            )?
+            .execute(params![volume, link, hour])?;
+        Ok(())
+    }
 }
 
 impl Store {
