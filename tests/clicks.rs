@@ -498,3 +498,31 @@ fn a_gateway_that_walks_every_link_is_one_scanner_whatever_its_order() {
         );
     }
 }
+
+#[test]
+fn http_libraries_previewers_and_office_probes_count_as_scanners() {
+    let project = dispatched();
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    let machines = [
+        "Java/1.8.0_281",
+        "okhttp/4.9.3",
+        "axios/1.6.2",
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        "WhatsApp/2.23.20.0 A",
+        "Microsoft Office Existence Discovery",
+        "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+    ];
+    let serve = Serve::start(&project);
+    for (i, agent) in machines.iter().chain([&BROWSER]).enumerate() {
+        let address = format!("198.51.100.{}", 40 + i);
+        assert_eq!(follow(&serve, "GET", &first, &address, agent).status, 302);
+    }
+    serve.kill();
+    let link = &report(&project)["clicks"][0];
+    assert_eq!(
+        json!([link["clicks"], link["scanner"]]),
+        json!([1, machines.len()]),
+        "only the browser is a reader: {link}"
+    );
+}
