@@ -173,7 +173,10 @@ fn counted_links_redirect_to_their_target_and_count_no_one() {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     let other = first.replace("/c/011/", "/c/012/");
     let unknown = format!("/{}", broadsheet::clicks::path(&signer, 11, 999));
-    let bad: Vec<Answer> = [&tampered, &other, &unknown]
+    // Percent escapes that are no UTF-8, in the MAC and in the volume.
+    let garbled = format!("{}%ff", &first[..first.len() - 1]);
+    let garbled_volume = first.replace("/c/011/", "/c/%ff/");
+    let bad: Vec<Answer> = [&tampered, &other, &unknown, &garbled, &garbled_volume]
         .iter()
         .map(|p| follow(&serve, "GET", p, "198.51.100.12", BROWSER))
         .collect();

@@ -11,13 +11,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::app::App;
 use super::commit::Change;
-use super::respond::Failure;
+use super::respond::{Failure, LinkPath};
 use crate::clicks::CANARY;
 use crate::clock::Timestamp;
 
@@ -84,7 +84,7 @@ fn machine(method: &Method, headers: &HeaderMap) -> bool {
 pub(super) async fn follow(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((volume, place, mac)): Path<(String, String, String)>,
+    LinkPath((volume, place, mac)): LinkPath<(String, String, String)>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
