@@ -529,3 +529,56 @@ fn http_libraries_previewers_and_office_probes_count_as_scanners() {
         "only the browser is a reader: {link}"
     );
 }
+
+#[test]
+fn the_report_page_shows_large_counts_whole_and_the_hourly_figures_as_text() {
+    let project = dispatched();
+    let hour = broadsheet::clock::Timestamp::now().0 / 3600;
+    let store = rusqlite::Connection::open(project.path("state/audience.sqlite")).expect("store");
+    store
+        .execute(
+            "INSERT INTO clicks (volume, link, hour, clicks, scanner) VALUES (11, 4, ?1, 123456, 654321)",
+            [hour],
+        )
+        .expect("counts");
+    drop(store);
+    let file = project.path("report-large.html");
+    let path = file.to_str().unwrap();
+    project.ok(&["report", "volumes/011.toml", "--html", path]);
+    let browser = Browser::start(1000, 900, false);
+    browser.goto(&format!("file://{}", file.display()));
+    let shown = browser.eval(
+        "const svg = document.querySelector('#clicks-per-link');
+         const wide = svg.viewBox.baseVal.width;
+         const cut = [...svg.querySelectorAll('text')]
+           .map(t => t.getBBox()).filter(b => b.x + b.width > wide).length;
+         const labels = [...svg.querySelectorAll('text')].map(t => t.textContent);
+         const rows = [...document.querySelectorAll('table tbody tr')]
+           .map(r => [...r.cells].map(c => c.textContent));
+         const hourly = [...document.querySelectorAll('#sent-per-hour, #clicks-per-hour')]
+           .map(s => s.getAttribute('aria-label'));
+         return { cut, big: labels.includes('123456'), rows, hourly,
+                  caption: document.querySelector('table caption')?.textContent };",
+    );
+    assert_eq!(shown["cut"], 0, "a label runs past the chart: {shown}");
+    assert_eq!(shown["big"], true, "{shown}");
+    let rows = shown["rows"].as_array().expect("the table's rows");
+    assert_eq!(rows.len(), 72, "{shown}");
+    let column = |i: usize| -> u64 {
+        rows.iter()
+            .map(|r| r[i].as_str().unwrap().parse::<u64>().expect("a figure"))
+            .sum()
+    };
+    assert_eq!((column(1), column(2)), (2, 123456), "{shown}");
+    assert!(
+        shown["caption"]
+            .as_str()
+            .is_some_and(|c| c.contains("72 hours"))
+    );
+    for label in shown["hourly"].as_array().expect("two hourly charts") {
+        assert!(
+            label.as_str().unwrap().contains("at most"),
+            "the chart says its scale: {label}"
+        );
+    }
+}
