@@ -173,7 +173,10 @@ fn counted_links_redirect_to_their_target_and_count_no_one() {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     let other = first.replace("/c/011/", "/c/012/");
     let unknown = format!("/{}", broadsheet::clicks::path(&signer, 11, 999));
-    let bad: Vec<Answer> = [&tampered, &other, &unknown]
+    // Percent escapes that are no UTF-8, in the MAC and in the volume.
+    let garbled = format!("{}%ff", &first[..first.len() - 1]);
+    let garbled_volume = first.replace("/c/011/", "/c/%ff/");
+    let bad: Vec<Answer> = [&tampered, &other, &unknown, &garbled, &garbled_volume]
         .iter()
         .map(|p| follow(&serve, "GET", p, "198.51.100.12", BROWSER))
         .collect();
@@ -369,4 +372,213 @@ fn with_text_on_the_text_parts_links_are_counted_too() {
         text.contains("https://scout.eto.tech/unsubscribe/"),
         "the reader's own link stays: {text}"
     );
+}
+
+/// The (link, target, clicks) of every counted link in `report --json`.
+fn per_link(project: &Project) -> Vec<(u64, String, u64)> {
+    let shown = report(project);
+    let links = shown["clicks"].as_array().expect("clicks").iter();
+    links
+        .map(|c| {
+            let target = c["target"].as_str().expect("a target").to_owned();
+            (
+                c["link"].as_u64().unwrap(),
+                target,
+                c["clicks"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_later_dispatch_of_an_edited_volume_keeps_every_recorded_link_in_its_place() {
+    let project = dispatched();
+    let before = per_link(&project);
+    let sent = counted(&hrefs(&project, "ana.lima@example.org"));
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let third = format!("/{}", broadsheet::clicks::path(&signer, 11, 3));
+    assert!(sent.contains(&third), "{sent:?}");
+    let serve = Serve::start(&project);
+    let answer = follow(&serve, "GET", &third, "198.51.100.20", BROWSER);
+    assert_eq!(answer.header("location"), Some(before[2].1.as_str()));
+    serve.kill();
+    // A pick put first: a target new to the volume, ahead of every recorded one.
+    let urgent = "https://urgent.example.com/story";
+    project.edit(
+        "volumes/011.toml",
+        "\n[[picks]]\n",
+        &format!(
+            "\n[[picks]]\nsummary = \"Urgent.\"\nsource = \"Wire\"\ndate = 2024-05-08\nurl = \"{urgent}\"\n\n[[picks]]\n"
+        ),
+    );
+    let late = dispatch(&project, &["--segment", "staff", "--yes", "--expect", "1"]);
+    assert_eq!(late.status, 0, "{}", late.stderr);
+    let after = per_link(&project);
+    assert_eq!(
+        after[..before.len()],
+        before
+            .iter()
+            .map(|(link, target, clicks)| (*link, target.clone(), *clicks + u64::from(*link == 3)))
+            .collect::<Vec<_>>()[..],
+        "every recorded link keeps its place, its target and its clicks"
+    );
+    let added: Vec<(u64, &str)> = after[before.len()..]
+        .iter()
+        .map(|(link, target, _)| (*link, target.as_str()))
+        .collect();
+    assert_eq!(added, [(before.len() as u64 + 1, urgent)]);
+    let serve = Serve::start(&project);
+    for (link, target, _) in &after {
+        let path = format!("/{}", broadsheet::clicks::path(&signer, 11, *link as u32));
+        let answer = follow(&serve, "GET", &path, "198.51.100.21", BROWSER);
+        assert_eq!(answer.header("location"), Some(target.as_str()), "{path}");
+    }
+    let editor = counted(&hrefs(&project, "editor@example.org"));
+    assert!(
+        editor.contains(&third),
+        "the later message links a recorded target at its place: {editor:?}"
+    );
+}
+
+#[test]
+fn a_gateway_that_walks_every_link_is_one_scanner_whatever_its_order() {
+    let project = dispatched();
+    let walk: Vec<String> = hrefs(&project, "ana.lima@example.org")
+        .iter()
+        .filter_map(|h| h.strip_prefix(PUBLIC))
+        .filter(|p| p.starts_with("c/"))
+        .map(|p| format!("/{p}"))
+        .collect();
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let canary = format!("/{}", broadsheet::clicks::path(&signer, 11, 0));
+    assert_eq!(
+        walk.first(),
+        Some(&canary),
+        "the canary comes first: {walk:?}"
+    );
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    // Safe Links' user agent is a browser's: only the canary gives it away.
+    let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+    let serve = Serve::start(&project);
+    let in_order = walk.iter().chain(&walk[1..]);
+    let backwards = walk.iter().rev();
+    for (gateway, paths) in [
+        ("203.0.113.1", in_order.collect::<Vec<_>>()),
+        ("203.0.113.2", backwards.collect()),
+    ] {
+        for path in paths {
+            let answer = follow(&serve, "GET", path, gateway, edge);
+            assert!(
+                matches!(answer.status, 200 | 302),
+                "{path}: {}",
+                answer.status
+            );
+        }
+    }
+    // A gateway that checks with HEAD, then fetches; and a reader.
+    for (method, client) in [
+        ("HEAD", "203.0.113.3"),
+        ("GET", "203.0.113.3"),
+        ("GET", "198.51.100.30"),
+    ] {
+        assert_eq!(follow(&serve, method, &first, client, edge).status, 302);
+    }
+    serve.kill();
+    let shown = report(&project);
+    let links = shown["clicks"].as_array().expect("clicks");
+    let distinct: BTreeSet<&String> = walk.iter().collect();
+    assert_eq!(links.len() + 1, distinct.len());
+    for link in links {
+        let expected = match link["link"].as_u64() {
+            Some(1) => json!([1, 3]),
+            _ => json!([0, 2]),
+        };
+        assert_eq!(
+            json!([link["clicks"], link["scanner"]]),
+            expected,
+            "one reader's click, and each gateway once as a scanner: {link}"
+        );
+    }
+}
+
+#[test]
+fn http_libraries_previewers_and_office_probes_count_as_scanners() {
+    let project = dispatched();
+    let signer = Signer::new(SECRET.as_bytes(), "scout.eto.tech").unwrap();
+    let first = format!("/{}", broadsheet::clicks::path(&signer, 11, 1));
+    let machines = [
+        "Java/1.8.0_281",
+        "okhttp/4.9.3",
+        "axios/1.6.2",
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        "WhatsApp/2.23.20.0 A",
+        "Microsoft Office Existence Discovery",
+        "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+    ];
+    let serve = Serve::start(&project);
+    for (i, agent) in machines.iter().chain([&BROWSER]).enumerate() {
+        let address = format!("198.51.100.{}", 40 + i);
+        assert_eq!(follow(&serve, "GET", &first, &address, agent).status, 302);
+    }
+    serve.kill();
+    let link = &report(&project)["clicks"][0];
+    assert_eq!(
+        json!([link["clicks"], link["scanner"]]),
+        json!([1, machines.len()]),
+        "only the browser is a reader: {link}"
+    );
+}
+
+#[test]
+fn the_report_page_shows_large_counts_whole_and_the_hourly_figures_as_text() {
+    let project = dispatched();
+    let hour = broadsheet::clock::Timestamp::now().0 / 3600;
+    let store = rusqlite::Connection::open(project.path("state/audience.sqlite")).expect("store");
+    store
+        .execute(
+            "INSERT INTO clicks (volume, link, hour, clicks, scanner) VALUES (11, 4, ?1, 123456, 654321)",
+            [hour],
+        )
+        .expect("counts");
+    drop(store);
+    let file = project.path("report-large.html");
+    let path = file.to_str().unwrap();
+    project.ok(&["report", "volumes/011.toml", "--html", path]);
+    let browser = Browser::start(1000, 900, false);
+    browser.goto(&format!("file://{}", file.display()));
+    let shown = browser.eval(
+        "const svg = document.querySelector('#clicks-per-link');
+         const wide = svg.viewBox.baseVal.width;
+         const cut = [...svg.querySelectorAll('text')]
+           .map(t => t.getBBox()).filter(b => b.x + b.width > wide).length;
+         const labels = [...svg.querySelectorAll('text')].map(t => t.textContent);
+         const rows = [...document.querySelectorAll('table tbody tr')]
+           .map(r => [...r.cells].map(c => c.textContent));
+         const hourly = [...document.querySelectorAll('#sent-per-hour, #clicks-per-hour')]
+           .map(s => s.getAttribute('aria-label'));
+         return { cut, big: labels.includes('123456'), rows, hourly,
+                  caption: document.querySelector('table caption')?.textContent };",
+    );
+    assert_eq!(shown["cut"], 0, "a label runs past the chart: {shown}");
+    assert_eq!(shown["big"], true, "{shown}");
+    let rows = shown["rows"].as_array().expect("the table's rows");
+    assert_eq!(rows.len(), 72, "{shown}");
+    let column = |i: usize| -> u64 {
+        rows.iter()
+            .map(|r| r[i].as_str().unwrap().parse::<u64>().expect("a figure"))
+            .sum()
+    };
+    assert_eq!((column(1), column(2)), (2, 123456), "{shown}");
+    assert!(
+        shown["caption"]
+            .as_str()
+            .is_some_and(|c| c.contains("72 hours"))
+    );
+    for label in shown["hourly"].as_array().expect("two hourly charts") {
+        assert!(
+            label.as_str().unwrap().contains("at most"),
+            "the chart says its scale: {label}"
+        );
+    }
 }

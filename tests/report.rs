@@ -237,3 +237,58 @@ fn status_says_why_an_address_was_left_out() {
         "{suppressed}"
     );
 }
+
+#[test]
+fn a_volume_never_dispatched_reports_zeros_a_script_can_read() {
+    let project = Project::sample();
+    let json = project.ok(&["report", "volumes/011.toml", "--json"]);
+    let summary: Value = serde_json::from_str(&json.stdout).expect("JSON on stdout");
+    assert_eq!(
+        json!([
+            summary["volume"],
+            summary["sent"],
+            summary["delivered"],
+            summary["clicks"]
+        ]),
+        json!([11, 0, 0, []]),
+        "{summary:#}"
+    );
+    assert_eq!(summary["unsubscribed"]["one-click"], 0, "{summary:#}");
+    let hours = summary["hours"].as_array().expect("hours");
+    assert_eq!(hours.len(), 72);
+    assert!(hours.iter().all(|h| h["sent"] == 0 && h["clicks"] == 0));
+    assert_eq!(json.stderr, "volume 11 has not been dispatched\n");
+    let status = project.ok(&["status", "volumes/011.toml", "--json"]);
+    let report: Value = serde_json::from_str(&status.stdout).expect("JSON on stdout");
+    assert_eq!(
+        json!([report["volume"], report["dispatches"]]),
+        json!([11, []])
+    );
+    assert_eq!(status.stderr, "volume 11 has not been dispatched\n");
+    let page = project.path("report.html");
+    let html = project.ok(&[
+        "report",
+        "volumes/011.toml",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert!(
+        html.stdout.contains("has not been dispatched"),
+        "{}",
+        html.stdout
+    );
+    let page = std::fs::read_to_string(&page).expect("the page is written");
+    assert!(page.contains("<svg") && page.contains("</html>"), "{page}");
+    let one = project.run(&[
+        "status",
+        "volumes/011.toml",
+        "--recipient",
+        "ana.lima@example.org",
+    ]);
+    assert_eq!(one.status, 1);
+    assert!(
+        one.stderr.contains("has not been dispatched"),
+        "{}",
+        one.stderr
+    );
+}

@@ -205,12 +205,17 @@ fn bad_tokens_all_get_the_same_400_and_gets_change_nothing() {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     let proof = "/unsubscribe/proof".to_owned();
     let short = format!("{}x", &path[..path.len() - 5]);
-    let answers: Vec<_> = [&tampered, &proof, &short]
+    // A percent escape that is no UTF-8 is a bad token like any other.
+    let garbled = "/unsubscribe/%ff".to_owned();
+    let answers: Vec<_> = [&tampered, &proof, &short, &garbled]
         .iter()
         .flat_map(|p| [serve.get(p), serve.one_click(p)])
         .chain([
             serve.get("/confirm/AAAA"),
             serve.get(&path.replace("unsubscribe", "confirm")),
+            serve.get("/confirm/%ff"),
+            serve.get("/preferences/%ff"),
+            serve.get("/preferences/A%C3%28"),
         ])
         .collect();
     for answer in &answers {

@@ -1,7 +1,8 @@
 //! Click counts that track no one (`[clicks]`, off by default). When on, every link of a
 //! dispatched message's HTML part that leads away from `serve` points at
-//! `{public_url}c/VOLUME/PLACE/MAC` instead: the volume, the link's place in the email (1
-//! is its first distinct target, in the full volume's order) and a MAC over both with the
+//! `{public_url}c/VOLUME/PLACE/MAC` instead: the volume, the link's place (1 is the first
+//! distinct target of the full volume's first dispatch; a target a later dispatch adds takes
+//! the next free place, and a recorded place never changes) and a MAC over both with the
 //! unsubscribe secret. Nothing in it names the reader, so every reader gets the same link.
 //! `serve` redirects to the target the dispatch recorded from the composed volume (never to
 //! anything the request says) and counts per volume, link and hour (see `serve::clicks`).
@@ -21,6 +22,31 @@ pub const CANARY: u32 = 0;
 
 /// The bytes of a link's MAC kept in its URL.
 const MAC_LEN: usize = 9;
+
+/// The places of a volume's `links` given the places earlier dispatches `recorded`, (place,
+/// target) pairs: a target keeps the place it was recorded with, because messages already sent
+/// carry it, and a target new to the volume takes the next place after every recorded one.
+pub fn places(recorded: &[(u32, String)], links: Vec<Link>) -> Vec<(u32, Link)> {
+    let mut next = recorded
+        .iter()
+        .map(|(place, _)| place + 1)
+        .max()
+        .unwrap_or(1);
+    links
+        .into_iter()
+        .map(|link| {
+            let known = recorded.iter().find(|(_, target)| *target == link.target);
+            let place = known.map_or_else(
+                || {
+                    next += 1;
+                    next - 1
+                },
+                |(place, _)| *place,
+            );
+            (place, link)
+        })
+        .collect()
+}
 
 /// The MAC of link `place` of `volume`, base64url.
 pub fn mac(signer: &Signer, volume: u32, place: u32) -> String {
@@ -68,5 +94,24 @@ mod tests {
         let last = tampered.pop().unwrap();
         tampered.push(if last == 'A' { 'B' } else { 'A' });
         assert_eq!(verify(&signer, "011", "3", &tampered), None);
+    }
+
+    #[test]
+    fn recorded_targets_keep_their_places_and_new_ones_come_after() {
+        let link = |target: &str| Link {
+            target: target.to_owned(),
+            label: String::new(),
+        };
+        let first = places(&[], vec![link("https://a/"), link("https://b/")]);
+        let numbered: Vec<(u32, &str)> = first.iter().map(|(p, l)| (*p, &*l.target)).collect();
+        assert_eq!(numbered, [(1, "https://a/"), (2, "https://b/")]);
+        let recorded = [(1, "https://a/".to_owned()), (2, "https://b/".to_owned())];
+        let edited = vec![link("https://new/"), link("https://b/"), link("https://c/")];
+        let again = places(&recorded, edited);
+        let numbered: Vec<(u32, &str)> = again.iter().map(|(p, l)| (*p, &*l.target)).collect();
+        assert_eq!(
+            numbered,
+            [(3, "https://new/"), (2, "https://b/"), (4, "https://c/")]
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Finding a message's outgoing links and pointing them at `serve`: the targets are the
-//! distinct `http(s)` hrefs of the full volume's HTML part in order, so that a link's place
-//! is the same in every topic variant and every resumed run.
+//! distinct `http(s)` hrefs of the full volume's HTML part in order, each with the place
+//! [`super::places`] gives it, so that a link's place is the same in every topic variant,
+//! every resumed run and every later dispatch.
 
 use crate::render::{Html, Text};
 use crate::unsubscribe::Signer;
@@ -12,8 +13,8 @@ use super::CANARY;
 pub struct Counter {
     /// `[serve] public_url`, ending with `/`.
     public_url: String,
-    /// The volume's links; link `i` is place `i + 1`.
-    links: Vec<Link>,
+    /// The volume's links with their places.
+    links: Vec<(u32, Link)>,
     /// Whether the text part's links are counted too (`[clicks] text = true`).
     text: bool,
     /// Each target's counted URL, and the canary's.
@@ -22,16 +23,17 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// The counter of `volume` whose `links` are those [`targets`] found.
+    /// The counter of `volume` whose `links` are those [`targets`] found, placed by
+    /// [`super::places`].
     pub fn new(
         signer: &Signer,
         public_url: &str,
         volume: u32,
-        links: Vec<Link>,
+        links: Vec<(u32, Link)>,
         text: bool,
     ) -> Self {
         let url = |place: u32| format!("{public_url}{}", super::path(signer, volume, place));
-        let urls = (1..).zip(&links).map(|(place, _)| url(place)).collect();
+        let urls = links.iter().map(|(place, _)| url(*place)).collect();
         Self {
             public_url: public_url.to_owned(),
             links,
@@ -41,8 +43,8 @@ impl Counter {
         }
     }
 
-    /// The links, in order.
-    pub fn links(&self) -> &[Link] {
+    /// The links with their places, in the volume's order.
+    pub fn links(&self) -> &[(u32, Link)] {
         &self.links
     }
 
@@ -51,28 +53,42 @@ impl Counter {
     pub fn rewrite(&self, html: &mut Html, text: &mut Text) {
         let html = &mut html.0;
         *html = map_hrefs(html, &self.public_url, |target, _| {
-            let place = self.links.iter().position(|l| l.target == target)?;
-            Some(self.urls[place].clone())
+            let at = self.links.iter().position(|(_, l)| l.target == target)?;
+            Some(self.urls[at].clone())
         });
-        // Hidden from people and screen readers; scanners that follow every href find it.
+        // Empty and hidden from people (`mso-hide` for Outlook's Word engine, which ignores
+        // `display:none`), screen readers and the tab order; first in the body, so that a
+        // scanner that follows the hrefs in document order reaches it before any pick.
         let canary = format!(
-            "<a href=\"{}\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>",
+            "<a href=\"{}\" style=\"display:none;max-height:0;max-width:0;overflow:hidden;mso-hide:all;\" \
+             aria-hidden=\"true\" tabindex=\"-1\"></a>",
             self.canary
         );
-        match html.rfind("</body>") {
-            Some(end) => html.insert_str(end, &canary),
-            None => html.push_str(&canary),
-        }
+        html.insert_str(body_start(html), &canary);
         if self.text {
             let text = &mut text.0;
             // The longest first, so that a target that begins another is not cut out of it.
             let mut order: Vec<usize> = (0..self.links.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].target.len()));
+            order.sort_by_key(|&i| std::cmp::Reverse(self.links[i].1.target.len()));
             for i in order {
-                *text = replace_urls(text, &self.links[i].target, &self.urls[i]);
+                *text = replace_urls(text, &self.links[i].1.target, &self.urls[i]);
             }
         }
     }
+}
+
+/// Where the content of `html`'s body begins: after its `<body ...>` tag, or at the start
+/// of a fragment without one.
+fn body_start(html: &str) -> usize {
+    let lower = html.to_ascii_lowercase();
+    let tag = lower.match_indices("<body").map(|(at, _)| at).find(|&at| {
+        matches!(
+            lower.as_bytes().get(at + 5),
+            Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')
+        )
+    });
+    tag.and_then(|at| html[at..].find('>').map(|end| at + end + 1))
+        .unwrap_or(0)
 }
 
 /// The distinct outgoing targets of `html`, in order: `http(s)` hrefs that do not lead to
@@ -207,6 +223,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_canary_is_the_first_link_of_the_body() {
+        let html = "<html><head><link href=\"https://fonts.example/\"></head>\
+            <BODY style=\"margin:0\"><a href=\"https://a.example/\">A</a></BODY></html>";
+        let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
+        let found = targets(html, "https://news.example/s/");
+        let placed = super::super::places(&[], found);
+        let counter = Counter::new(&signer, "https://news.example/s/", 11, placed, false);
+        let mut html = Html(html.to_owned());
+        counter.rewrite(&mut html, &mut Text(String::new()));
+        let body = html
+            .0
+            .split_once("<BODY style=\"margin:0\">")
+            .expect("the body")
+            .1;
+        let canary = format!(
+            "<a href=\"https://news.example/s/{}\"",
+            super::super::path(&signer, 11, CANARY)
+        );
+        assert!(body.starts_with(&canary), "{}", html.0);
+        assert!(body.contains("aria-hidden=\"true\" tabindex=\"-1\"></a>"));
+        assert_eq!(body_start("<p>a fragment</p>"), 0);
+        assert_eq!(body_start("<bodyguard><body>"), "<bodyguard><body>".len());
+    }
+
+    #[test]
     fn outgoing_links_are_counted_in_order_and_the_readers_own_are_not() {
         let html = "<a href=\"https://a.example/x?p=1&amp;q=2\">A</a>\
             <a href=\"https://news.example/s/preferences/t\">P</a>\
@@ -226,7 +267,8 @@ mod tests {
             ]
         );
         let signer = Signer::new(b"0123456789abcdef0123", "scout.eto.tech").unwrap();
-        let counter = Counter::new(&signer, "https://news.example/s/", 11, found, true);
+        let placed = super::super::places(&[], found);
+        let counter = Counter::new(&signer, "https://news.example/s/", 11, placed, true);
         let mut html = Html(html.to_owned());
         let mut text = Text("see https://b.example/ and https://b.example/more".to_owned());
         counter.rewrite(&mut html, &mut text);

@@ -13,9 +13,30 @@ use crate::dispatch::summary::{self, Summary};
 use crate::project::Project;
 
 pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
-    let Some(dispatched) = Dispatched::load(project, &args.volume)? else {
-        return Ok(());
+    let (number, dispatched) = Dispatched::load(project, &args.volume)?;
+    let summary = match &dispatched {
+        Some(dispatched) => summarise(project, dispatched)?,
+        None => {
+            super::status::not_dispatched(number, args.json)?;
+            Summary::empty(number)
+        }
     };
+    if let Some(file) = &args.html {
+        std::fs::write(file, crate::dispatch::page::render(&summary))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    if args.json {
+        return say_json(&summary).map_err(Into::into);
+    }
+    match dispatched {
+        Some(_) => print(&summary),
+        // Said so already: a table of zeros would say nothing more.
+        None => Ok(()),
+    }
+}
+
+/// The summary of what `dispatched` did, from the ledger and the audience store.
+fn summarise(project: &Project, dispatched: &Dispatched) -> anyhow::Result<Summary> {
     let store = Store::open_read_only(&project.root)?;
     let report = dispatched.report(store.as_ref())?;
     let (clicks, by_hour) = match &store {
@@ -26,15 +47,7 @@ pub(crate) fn run(project: &Project, args: &ReportArgs) -> anyhow::Result<()> {
         None => Default::default(),
     };
     let hours = summary::hourly(&dispatched.ledger, &dispatched.dispatches, &by_hour)?;
-    let summary = Summary::new(report, clicks, hours);
-    if let Some(file) = &args.html {
-        std::fs::write(file, crate::dispatch::page::render(&summary))
-            .with_context(|| format!("cannot write {}", file.display()))?;
-    }
-    if args.json {
-        return say_json(&summary).map_err(Into::into);
-    }
-    print(&summary)
+    Ok(Summary::new(report, clicks, hours))
 }
 
 /// The summary as an editor reads it.

@@ -21,8 +21,8 @@ pub(crate) struct Dispatched {
 }
 
 impl Dispatched {
-    /// The dispatches of the volume in `path`; `None` (once said so) when it has none.
-    pub(crate) fn load(project: &Project, path: &Path) -> anyhow::Result<Option<Self>> {
+    /// The number of the volume in `path`, and its dispatches; `None` when it has none.
+    pub(crate) fn load(project: &Project, path: &Path) -> anyhow::Result<(u32, Option<Self>)> {
         let volume = volume::load(path)?;
         let number = *volume.meta.number.get_ref();
         let ledger = prepare::read_ledger(project)?;
@@ -30,15 +30,14 @@ impl Dispatched {
             Some(l) => l.dispatches(number)?,
             None => Vec::new(),
         };
-        let Some(ledger) = ledger.filter(|_| !dispatches.is_empty()) else {
-            say(format_args!("volume {number} has not been dispatched"))?;
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            number,
-            ledger,
-            dispatches,
-        }))
+        let dispatched = ledger
+            .filter(|_| !dispatches.is_empty())
+            .map(|ledger| Self {
+                number,
+                ledger,
+                dispatches,
+            });
+        Ok((number, dispatched))
     }
 
     /// The report of every dispatch, with the reports tied to no message that came since
@@ -59,8 +58,30 @@ impl Dispatched {
     }
 }
 
+/// Says that volume `number` has not been dispatched: on stderr with `json`, where stdout
+/// keeps what a script reads (a report with every figure zero).
+pub(crate) fn not_dispatched(number: u32, json: bool) -> anyhow::Result<()> {
+    let words = format_args!("volume {number} has not been dispatched");
+    match json {
+        true => super::say_err(words)?,
+        false => say(words)?,
+    }
+    Ok(())
+}
+
 pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
-    let Some(dispatched) = Dispatched::load(project, &args.volume)? else {
+    let (number, dispatched) = Dispatched::load(project, &args.volume)?;
+    let Some(dispatched) = dispatched else {
+        if let Some(address) = &args.recipient {
+            super::say_err(format_args!(
+                "error: {address} was left out of volume {number}: it has not been dispatched"
+            ))?;
+            return Err(Reported.into());
+        }
+        not_dispatched(number, args.json)?;
+        if args.json {
+            say_json(&Report::empty(number))?;
+        }
         return Ok(());
     };
     let (number, ledger) = (dispatched.number, &dispatched.ledger);

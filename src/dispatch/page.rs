@@ -1,7 +1,9 @@
 //! `report --html FILE`: the volume's report as one self-contained page, no script and no
 //! remote asset (styles inline, the chart an inline SVG drawn from the data), readable on a
-//! phone: the figures, the unsubscribes by channel, the warnings, and clicks per link as a
-//! bar chart. The only URLs in it are the links' targets, shown as text and linked.
+//! phone: the figures, the unsubscribes by channel, the warnings, clicks per link as a bar
+//! chart, and hourly charts whose figures are also a table, for screen readers and for
+//! anyone who wants a number. The only URLs in it are the links' targets, shown as text and
+//! linked.
 
 use std::fmt::Write as _;
 
@@ -15,7 +17,15 @@ dl{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.75
 dl div{border:1px solid #ccc;border-radius:.4rem;padding:.5rem .75rem}dt{font-size:.85rem;color:#444}\
 dd{margin:0;font-size:1.4rem;font-weight:600}.warn{background:#fff4d6;border-left:4px solid #b07d00;\
 padding:.5rem .75rem}svg{width:100%;height:auto;display:block}ol{padding-left:1.5rem}\
-li{overflow-wrap:anywhere}a{color:#0b57d0}";
+li{overflow-wrap:anywhere}a{color:#0b57d0}table{border-collapse:collapse}\
+th,td{padding:0 .75rem;text-align:right}";
+
+/// The width of the clicks chart's view box.
+const CHART_WIDTH: u64 = 360;
+
+/// The width a digit of the charts' 12-unit labels takes, at most (system fonts draw a digit
+/// about 0.6 em wide).
+const DIGIT_WIDTH: u64 = 8;
 
 /// The page of `summary`.
 pub(crate) fn render(summary: &Summary) -> String {
@@ -67,15 +77,16 @@ pub(crate) fn render(summary: &Summary) -> String {
         "sent-per-hour",
         &first(|h| h.sent),
     );
-    if !summary.clicks.is_empty() {
-        let clicks: Vec<u64> = first(|h| h.clicks);
+    let counted = !summary.clicks.is_empty();
+    if counted {
         hour_bars(
             &mut page,
             "Clicks per hour, first 72 hours",
             "clicks-per-hour",
-            &clicks,
+            &first(|h| h.clicks),
         );
     }
+    hour_table(&mut page, summary, counted);
     page.push_str("</body></html>\n");
     page
 }
@@ -102,12 +113,15 @@ fn clicks(page: &mut String, summary: &Summary) {
         .max()
         .unwrap_or(0)
         .max(1);
-    let (row, width) = (28_u64, 300_u64);
+    // The bars leave room for the longest count after them, so that no label is cut.
+    let digits = summary.clicks.iter().map(|c| c.clicks.to_string().len());
+    let label = digits.max().unwrap_or(1) as u64 * DIGIT_WIDTH;
+    let (row, width) = (28_u64, CHART_WIDTH - 28 - label);
     let height = row * summary.clicks.len() as u64;
     let _ = write!(
         page,
-        "<h2>Clicks per link</h2><svg id=\"clicks-per-link\" viewBox=\"0 0 360 {height}\" role=\"img\" \
-aria-label=\"Clicks per link, scanners apart\">"
+        "<h2>Clicks per link</h2><svg id=\"clicks-per-link\" viewBox=\"0 0 {CHART_WIDTH} {height}\" \
+role=\"img\" aria-label=\"Clicks per link, scanners apart; the figures are in the list below\">"
     );
     for (i, c) in (0_u64..).zip(&summary.clicks) {
         let y = i * row;
@@ -147,17 +161,50 @@ aria-label=\"Clicks per link, scanners apart\">"
     page.push_str("</ol>");
 }
 
-/// A chart of `values`, one bar an hour, under `title`.
+/// The hourly figures as a table: the charts' text alternative (WCAG 1.1.1), folded away
+/// under a summary that names it.
+fn hour_table(page: &mut String, summary: &Summary, counted: bool) {
+    let clicks = if counted {
+        "<th scope=\"col\">clicks</th>"
+    } else {
+        ""
+    };
+    let _ = write!(
+        page,
+        "<details><summary>The hourly figures as a table</summary><table>\
+<caption>Messages sent and clicks made in each of the first 72 hours</caption><thead><tr>\
+<th scope=\"col\">hour</th><th scope=\"col\">sent</th>{clicks}</tr></thead><tbody>"
+    );
+    for h in &summary.hours {
+        let _ = write!(
+            page,
+            "<tr><th scope=\"row\">{}</th><td>{}</td>",
+            h.hour, h.sent
+        );
+        if counted {
+            let _ = write!(page, "<td>{}</td>", h.clicks);
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</tbody></table></details>");
+}
+
+/// A chart of `values`, one bar an hour, under `title`, with its scale.
 fn hour_bars(page: &mut String, title: &str, id: &str, values: &[u64]) {
     let most = values.iter().copied().max().unwrap_or(0).max(1);
-    let (width, height) = (5_u64, 80_u64);
-    let total = width * values.len() as u64;
+    // The scale's words above the bars, the hour marks below.
+    let (width, height, top) = (5_u64, 80_u64, 12_u64);
+    let (total, base) = (width * values.len() as u64, top + height);
     let _ = write!(
         page,
         "<h2>{title}</h2><svg id=\"{id}\" viewBox=\"0 0 {total} {}\" role=\"img\" \
-aria-label=\"{title}\"><line x1=\"0\" y1=\"{height}\" x2=\"{total}\" y2=\"{height}\" \
-stroke=\"#888\" stroke-width=\"0.5\"/>",
-        height + 12
+aria-label=\"{title}, at most {most} in an hour; the figures are in the table below\">\
+<text x=\"0\" y=\"{}\" font-size=\"8\">at most {most} in an hour</text>\
+<line x1=\"0\" y1=\"{top}\" x2=\"{total}\" y2=\"{top}\" stroke=\"#888\" stroke-width=\"0.5\" \
+stroke-dasharray=\"2 2\"/>\
+<line x1=\"0\" y1=\"{base}\" x2=\"{total}\" y2=\"{base}\" stroke=\"#888\" stroke-width=\"0.5\"/>",
+        base + 12,
+        top - 3
     );
     for (x, value) in (0_u64..).zip(values) {
         let bar = value * height / most;
@@ -165,7 +212,7 @@ stroke=\"#888\" stroke-width=\"0.5\"/>",
             page,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{bar}\" fill=\"#0b57d0\"/>",
             x * width,
-            height - bar,
+            base - bar,
             width - 1
         );
     }
@@ -174,7 +221,7 @@ stroke=\"#888\" stroke-width=\"0.5\"/>",
             page,
             "<text x=\"{}\" y=\"{}\" font-size=\"8\">{mark}h</text>",
             mark * width,
-            height + 10
+            base + 10
         );
     }
     page.push_str("</svg>");

@@ -35,6 +35,21 @@ pub(crate) struct Report {
     pub warnings: Vec<String>,
 }
 
+impl Report {
+    /// The report of volume `number` before any dispatch: every figure zero.
+    pub(crate) fn empty(number: u32) -> Self {
+        Self {
+            volume: number,
+            counts: BTreeMap::new(),
+            failures: Vec::new(),
+            ambiguous: Vec::new(),
+            dispatches: Vec::new(),
+            returns: Returns::default(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// The complaint rate past which `status` warns: Gmail and Yahoo ask bulk senders to stay
 /// below 0.1% and act at 0.3%.
 pub(crate) const COMPLAINT_LINE: f64 = 0.001;
@@ -239,15 +254,7 @@ pub(crate) fn report(
     number: u32,
     dispatches: &[Dispatch],
 ) -> anyhow::Result<Report> {
-    let mut report = Report {
-        volume: number,
-        counts: BTreeMap::new(),
-        failures: Vec::new(),
-        ambiguous: Vec::new(),
-        dispatches: Vec::new(),
-        returns: Returns::default(),
-        warnings: Vec::new(),
-    };
+    let mut report = Report::empty(number);
     let mut groups: BTreeMap<GroupKey, usize> = BTreeMap::new();
     for d in dispatches {
         let counts: BTreeMap<&'static str, u64> = ledger

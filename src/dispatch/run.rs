@@ -51,14 +51,15 @@ pub(crate) fn run(
         frozen.insert("click counts", "on".to_owned());
     }
     let frozen = serde_json::to_string(&frozen)?;
-    let (mut variants, counter) = variants(project, &prepared, &signer, now)?;
     let state = project.root.join("state");
+    // Before the links are placed, so that no other dispatch records places meanwhile.
     let _lock = DispatchLock::acquire(&state, number)?;
+    let (mut variants, counter) = variants(project, &prepared, &signer, now)?;
     if let Some(counter) = &counter {
         // Before any message leaves, so that `serve` knows where every counted link leads.
         let links = counter.links().iter();
-        let pairs = links.map(|l| (l.target.as_str(), l.label.as_str()));
-        Store::open(&project.root)?.write(|tx| tx.set_links(number, pairs))?;
+        let links = links.map(|(place, l)| (*place, l.target.as_str(), l.label.as_str()));
+        Store::open(&project.root)?.write(|tx| tx.add_links(number, links))?;
     }
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
     let mut ledger = Ledger::open(&ledger_path)?;
@@ -194,7 +195,8 @@ fn content_hash(
 }
 
 /// The variants of `prepared` whose messages are dated `now`, with their links counted
-/// when the project counts clicks (and the counter that does it).
+/// when the project counts clicks (and the counter that does it), each link at the place
+/// an earlier dispatch of the volume recorded for its target.
 fn variants<'a>(
     project: &Project,
     prepared: &'a Prepared,
@@ -203,7 +205,15 @@ fn variants<'a>(
 ) -> anyhow::Result<(Variants<'a>, Option<crate::clicks::Counter>)> {
     let subject = prepared.ready.parts().0.subject();
     let mut variants = prepared.ready.variants(&prepared.sending, subject, now);
-    let counter = variants.click_counter(&project.settings, signer, prepared.ready.number())?;
+    let number = prepared.ready.number();
+    let recorded = match project.settings.counts_clicks() {
+        true => (Store::open_read_only(&project.root)?)
+            .map(|store| store.recorded_links(number))
+            .transpose()?
+            .unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let counter = variants.click_counter(&project.settings, signer, (number, &recorded))?;
     if let Some(counter) = &counter {
         variants.count_clicks(counter.clone());
     }

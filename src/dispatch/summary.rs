@@ -76,12 +76,7 @@ pub(crate) fn hourly(
     dispatches: &[crate::ledger::Dispatch],
     clicks_by_hour: &[(i64, u64)],
 ) -> anyhow::Result<Vec<Hourly>> {
-    let mut hours: Vec<Hourly> = (0..HOURS)
-        .map(|hour| Hourly {
-            hour,
-            ..Hourly::default()
-        })
-        .collect();
+    let mut hours = quiet_hours();
     let Some(first) = dispatches.first() else {
         return Ok(hours);
     };
@@ -111,7 +106,23 @@ pub(crate) fn hourly(
     Ok(hours)
 }
 
+/// [`HOURS`] hours with nothing sent and nothing clicked.
+fn quiet_hours() -> Vec<Hourly> {
+    (0..HOURS)
+        .map(|hour| Hourly {
+            hour,
+            ..Hourly::default()
+        })
+        .collect()
+}
+
 impl Summary {
+    /// The summary of volume `number` before any dispatch: every figure zero, and
+    /// [`HOURS`] quiet hours.
+    pub(crate) fn empty(number: u32) -> Self {
+        Self::new(Report::empty(number), Vec::new(), quiet_hours())
+    }
+
     /// The summary of `report` (from [`super::report::report`], with the store's
     /// unsubscribes) and the volume's `clicks`.
     pub(crate) fn new(report: Report, clicks: Vec<Click>, hours: Vec<Hourly>) -> Self {

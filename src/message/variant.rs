@@ -86,12 +86,13 @@ impl<'a> Variants<'a> {
     }
 
     /// The counter of volume `volume`'s links when `settings` count clicks: its targets are
-    /// the outgoing links of the full volume.
+    /// the outgoing links of the full volume, each at the place earlier dispatches
+    /// `recorded` for it, (place, target) pairs, or at a new one.
     pub fn click_counter(
         &self,
         settings: &Settings,
         signer: &Signer,
-        volume: u32,
+        (volume, recorded): (u32, &[(u32, String)]),
     ) -> anyhow::Result<Option<Counter>> {
         let (Some(clicks), Some(serve)) = (&settings.clicks, &settings.serve) else {
             return Ok(None);
@@ -103,11 +104,12 @@ impl<'a> Variants<'a> {
         let targets = self
             .link_targets(public_url)
             .map_err(|d| anyhow::anyhow!("the volume could not be rendered:\n{d}"))?;
+        let placed = crate::clicks::places(recorded, targets);
         Ok(Some(Counter::new(
             signer,
             public_url,
             volume,
-            targets,
+            placed,
             clicks.text,
         )))
     }

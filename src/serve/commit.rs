@@ -44,9 +44,8 @@ pub(super) enum Change {
     /// A request for a counted link (see `serve::clicks`).
     Click {
         volume: u32,
-        link: u32,
         hour: i64,
-        scanner: bool,
+        judged: super::seen::Judged,
     },
 }
 
@@ -210,11 +209,15 @@ fn apply(
         Change::Claim(address, kind) => Done::Claimed(tx.claim_mail(address, kind, now)?),
         Change::Click {
             volume,
-            link,
             hour,
-            scanner,
+            judged,
         } => {
-            tx.count_click(*volume, *link, *hour, *scanner)?;
+            if let Some((link, scanner)) = judged.counted {
+                tx.count_click(*volume, link, *hour, scanner)?;
+            }
+            for link in &judged.moved {
+                tx.count_as_scanner(*volume, *link, *hour)?;
+            }
             Done::Saved
         }
         Change::Report(report, label) => {

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::app::App;
-use super::respond::Failure;
+use super::respond::{Failure, LinkPath};
 use crate::audience::Address;
 use crate::unsubscribe::VOLUME_PARAM;
 
@@ -54,9 +54,7 @@ impl FromRequestParts<Arc<App>> for Reader {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Failure> {
-        let Path(token) = Path::<String>::from_request_parts(parts, app)
-            .await
-            .map_err(Failure::rejected)?;
+        let LinkPath(token) = LinkPath::<String>::from_request_parts(parts, app).await?;
         let volume = volume_in(parts.uri.query());
         let address = app.verify(&token).ok_or(Failure::BadLink)?;
         Ok(Self {

@@ -1,10 +1,12 @@
 //! What every route answers the same way: the check that a form came from our own pages,
-//! a topic as the pages show it, and [`Failure`], every answer other than the one asked
-//! for (a refusal, a bad link, a store that cannot record), which handlers return with `?`.
+//! a topic as the pages show it, a link's path read as [`LinkPath`], and [`Failure`], every
+//! answer other than the one asked for (a refusal, a bad link, a store that cannot record),
+//! which handlers return with `?`.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
@@ -78,12 +80,32 @@ pub(super) enum Failure {
     Refused(&'static str, StatusCode, String),
     /// A webhook request without valid credentials: the Basic challenge.
     Unauthorized,
-    /// What axum itself answers to a path or body it cannot extract.
+    /// What axum itself answers to a body it cannot extract.
     Rejected(Box<Response>),
 }
 
+/// The parts of a link's path (a token, a click's volume, place and MAC). A path axum cannot
+/// read, such as a percent escape that is not UTF-8, is [`Failure::BadLink`] like any other
+/// bad link, never axum's own plain-text answer.
+pub(super) struct LinkPath<T>(pub(super) T);
+
+impl<T, S> FromRequestParts<S> for LinkPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Failure> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(parts)) => Ok(Self(parts)),
+            Err(_) => Err(Failure::BadLink),
+        }
+    }
+}
+
 impl Failure {
-    /// What axum answers to `rejection`, a path or body it could not extract.
+    /// What axum answers to `rejection`, a body it could not extract.
     pub(super) fn rejected(rejection: impl IntoResponse) -> Self {
         Self::Rejected(Box::new(rejection.into_response()))
     }

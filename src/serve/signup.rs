@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use super::app::App;
 use super::commit::{Change, Done};
 use super::form::Form;
 use super::pages::Page;
-use super::respond::{Failure, TopicView, same_origin};
+use super::respond::{Failure, LinkPath, TopicView, same_origin};
 use crate::audience::Address;
 use crate::audience::store::Pending;
 use crate::clock::Timestamp;
@@ -122,7 +122,7 @@ pub(super) struct Confirmed {
 
 pub(super) async fn confirm_page(
     State(app): State<Arc<App>>,
-    Path(token): Path<String>,
+    LinkPath(token): LinkPath<String>,
     Query(query): Query<Confirmed>,
 ) -> Result<Response, Failure> {
     let now = Timestamp::now();
@@ -145,7 +145,7 @@ pub(super) async fn confirm_page(
 
 pub(super) async fn confirm(
     State(app): State<Arc<App>>,
-    Path(token): Path<String>,
+    LinkPath(token): LinkPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
     let now = Timestamp::now();

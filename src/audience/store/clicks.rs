@@ -23,19 +23,19 @@ pub struct Click {
 }
 
 impl Tx<'_> {
-    /// Records `links`, (target, label) pairs, as the counted links of `volume` (link `i` is
-    /// place `i + 1`), replacing what an earlier run recorded.
-    pub fn set_links<'a>(
+    /// Records `links`, (place, target, label), as counted links of `volume`. A place
+    /// already recorded keeps its target and label: messages already sent carry it (see
+    /// [`crate::clicks::places`]).
+    pub fn add_links<'a>(
         &mut self,
         volume: u32,
-        links: impl IntoIterator<Item = (&'a str, &'a str)>,
+        links: impl IntoIterator<Item = (u32, &'a str, &'a str)>,
     ) -> anyhow::Result<()> {
-        self.conn()
-            .execute("DELETE FROM click_links WHERE volume = ?1", [volume])?;
         let mut insert = self.conn().prepare_cached(
-            "INSERT INTO click_links (volume, link, target, label) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO click_links (volume, link, target, label) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (volume, link) DO NOTHING",
         )?;
-        for (place, (target, label)) in (1_u32..).zip(links) {
+        for (place, target, label) in links {
             insert.execute(params![volume, place, target, label])?;
         }
         Ok(())
@@ -60,6 +60,18 @@ impl Tx<'_> {
             .execute(params![volume, link, hour, clicks, scans])?;
         Ok(())
     }
+
+    /// Moves one click on link `link` of `volume` in `hour` to the scanners: its client
+    /// turned out to be a machine.
+    pub fn count_as_scanner(&mut self, volume: u32, link: u32, hour: i64) -> anyhow::Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE clicks SET clicks = clicks - 1, scanner = scanner + 1
+                 WHERE volume = ?1 AND link = ?2 AND hour = ?3 AND clicks > 0",
+            )?
+            .execute(params![volume, link, hour])?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -70,6 +82,18 @@ impl Store {
             .prepare_cached("SELECT target FROM click_links WHERE volume = ?1 AND link = ?2")?
             .query_row(params![volume, link], |r| r.get(0))
             .optional()?)
+    }
+
+    /// The (place, target) of every counted link of `volume` that a dispatch recorded.
+    pub fn recorded_links(&self, volume: u32) -> anyhow::Result<Vec<(u32, String)>> {
+        if !super::volumes::has_table(&self.conn, "click_links")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT link, target FROM click_links WHERE volume = ?1 ORDER BY link")?;
+        let rows = stmt.query_map([volume], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Every counted link of `volume` with its clicks and scanner hits, in the email's
