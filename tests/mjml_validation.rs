@@ -184,3 +184,29 @@ fn a_layout_with_every_kind_of_element_gets_no_warning() {
     assert!(complaints.is_empty());
     assert!(!stderr.contains("warning"), "{stderr}");
 }
+
+#[test]
+fn a_mistake_repeated_in_more_than_fifty_places_is_shown_fifty_times_and_counted() {
+    let project = with_mjml(
+        "</mj-body>",
+        &"<mj-section><mj-text>loose</mj-text></mj-section>\n".repeat(60),
+    );
+    // Sixty sections make the HTML part too large for Gmail too: an error of its own.
+    let check = project.run(&["check", VOLUME]);
+    assert_eq!(
+        check
+            .stderr
+            .matches("warning: MJML: `<mj-text>` cannot be used")
+            .count(),
+        50,
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check
+            .stderr
+            .contains("warning: MJML: 10 more places that mjml's validator rejects, not shown\n"),
+        "{}",
+        check.stderr
+    );
+}

@@ -417,7 +417,8 @@ pub fn html(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) -> Option
                 .note(note.clone()),
         );
     }
-    for finding in findings {
+    let more = findings.len().saturating_sub(validate::SHOWN);
+    for finding in findings.into_iter().take(validate::SHOWN) {
         let mut d = Diagnostic::warning(format!("MJML: {}", finding.message)).at(at(
             mrml::prelude::parser::Span {
                 start: finding.span.start,
@@ -428,6 +429,14 @@ pub fn html(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) -> Option
             d = d.note(hint);
         }
         diags.push(d.note(validate::source_note()).note(note.clone()));
+    }
+    if more > 0 {
+        diags.push(
+            Diagnostic::warning(format!(
+                "MJML: {more} more places that mjml's validator rejects, not shown"
+            ))
+            .note(note.clone()),
+        );
     }
     let options = mrml::prelude::render::RenderOptions {
         disable_comments: true,

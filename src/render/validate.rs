@@ -45,8 +45,12 @@ const EVERYWHERE: [&str; 2] = ["mj-class", "css-class"];
 /// (mjml-validator's `componentLessTags`).
 const COMPONENTLESS: [&str; 4] = ["mj-all", "mj-class", "mj-selector", "mj-html-attribute"];
 
+/// How many findings a build shows: a mistake in a partial that every pick renders is
+/// found once for each, and placing each is a walk through the generated MJML.
+pub(crate) const SHOWN: usize = 50;
+
 /// One thing mjml's validator rejects: where, what, and what would help.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Finding {
     /// The byte span in the MJML.
     pub span: Range<usize>,
