@@ -3,6 +3,8 @@
 //! (alt text on images; no scripts, event handlers, forms, embedded objects, refreshes or
 //! remote fonts).
 
+use std::ops::Range;
+
 use memchr::memmem::Finder;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
@@ -34,39 +36,95 @@ pub(crate) fn html_size(sent: usize, diags: &mut Diagnostics) {
     }
 }
 
-/// Checks the generated MJML for images without an `alt` attribute (mrml would emit none).
-pub(crate) fn mjml_images(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
-    let text = &mjml.0;
-    // Defaults in <mj-attributes> look like images but are not.
-    let defaults = text.find("<mj-attributes").map_or(0..0, |start| {
-        start
-            ..text[start..]
-                .find("</mj-attributes>")
-                .map_or(text.len(), |e| start + e)
-    });
-    for tag in ["<mj-image", "<img"] {
-        for (start, _) in text
-            .match_indices(tag)
-            .filter(|(i, _)| !defaults.contains(i))
-        {
-            let end = text[start..].find('>').map_or(text.len(), |e| start + e);
-            let element = &text[start..end];
-            if !element.contains(" alt=") && !element.contains("\nalt=") {
-                diags.push(
-                    Diagnostic::error("image without an `alt` attribute")
-                        .at(Location::from_span(
-                            &origin.path,
-                            text,
-                            start..start + tag.len(),
-                        ))
-                        .note(format!(
-                            "add `alt=\"...\"` in {} (alt=\"\" for a decorative image)",
-                            origin.template
-                        )),
-                );
-            }
+/// Checks every `<img>` of the HTML for an `alt` attribute: mrml writes none when the MJML
+/// gives none (an `mj-image`, an `mj-social-element`'s icon, an `mj-carousel-image`), and
+/// raw HTML in `mj-text` or `mj-raw` is copied as it is. Each is placed at the element of the
+/// generated MJML that produced it, found by the image's `src` (or, for a social network's
+/// own icon, by the network's name). An `alt` given in `<mj-attributes>` counts.
+pub(crate) fn images(html: &Html, mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+    let lower = html.0.to_ascii_lowercase();
+    for (at, _) in lower.match_indices("<img") {
+        let rest = &lower[at + 1..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        let named_img =
+            tag[3..].is_empty() || tag[3..].starts_with(|c: char| c.is_whitespace() || c == '/');
+        if !named_img || attribute(tag, "alt").is_some() {
+            continue;
+        }
+        let src = attribute(&html.0[at + 1..at + 1 + tag.len()], "src");
+        let mut d = Diagnostic::error("image without an `alt` attribute").note(format!(
+            "add `alt=\"...\"` in {} (alt=\"\" for a decorative image)",
+            origin.template
+        ));
+        if let Some(span) = src.and_then(|src| image_element(&mjml.0, src)) {
+            d = d.at(Location::from_span(&origin.path, &mjml.0, span));
+        }
+        if !diags.iter().any(|seen| *seen == d) {
+            diags.push(d);
         }
     }
+}
+
+/// The value of attribute `name` in `tag` (a start tag without `<` and `>`), when it has
+/// one; empty when it stands alone.
+fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    let mut rest = tag;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + name.len()..];
+        rest = after;
+        if !before.is_some_and(char::is_whitespace) {
+            continue;
+        }
+        let after = after.trim_start();
+        let Some(value) = after.strip_prefix('=') else {
+            if after.is_empty() || after.starts_with(|c: char| c.is_whitespace() || c == '/') {
+                return Some("");
+            }
+            continue;
+        };
+        let value = value.trim_start();
+        return Some(match value.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let value = &value[1..];
+                &value[..value.find(quote).unwrap_or(value.len())]
+            }
+            _ => &value[..value.find(char::is_whitespace).unwrap_or(value.len())],
+        });
+    }
+    None
+}
+
+/// The name of the MJML element (`<mj-image`, `<img`, `<mj-social-element`) that wrote an
+/// image with `src` and no alt: the first tag carrying that `src` without an `alt`, else the
+/// social element of the network whose icon it is (`.../ico-social/github.png`).
+fn image_element(mjml: &str, src: &str) -> Option<Range<usize>> {
+    // The tag around `at`, unless `at` is in text between tags.
+    let element = |at: usize| {
+        let start = mjml[..at].rfind('<')?;
+        let end = mjml[start..].find('>').map_or(mjml.len(), |e| start + e);
+        if end < at {
+            return None;
+        }
+        let tag = &mjml[start + 1..end];
+        let name_len = tag.find(char::is_whitespace).unwrap_or(tag.len());
+        attribute(tag, "alt")
+            .is_none()
+            .then_some((start..start + 1 + name_len, tag))
+    };
+    if !src.is_empty()
+        && let Some((span, _)) = mjml.match_indices(src).find_map(|(at, _)| element(at))
+    {
+        return Some(span);
+    }
+    let network = src.rsplit('/').next()?.strip_suffix(".png")?;
+    mjml.match_indices("<mj-social-element")
+        .filter_map(|(at, _)| element(at + 1))
+        .find(|(_, tag)| {
+            attribute(tag, "name")
+                .is_some_and(|name| name.strip_suffix("-noshare").unwrap_or(name) == network)
+        })
+        .map(|(span, _)| span)
 }
 
 /// Elements that email must never carry, with why.
@@ -217,5 +275,19 @@ pub(crate) fn unknown_elements(
         }
         diags.push(diagnostic);
         seen.push(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attribute;
+
+    #[test]
+    fn attributes_are_read_by_name_not_by_text() {
+        assert_eq!(attribute(r#"img src="a.png" alt="A""#, "alt"), Some("A"));
+        assert_eq!(attribute("img src='a.png' alt", "alt"), Some(""));
+        assert_eq!(attribute("img alt=x width=2", "alt"), Some("x"));
+        assert_eq!(attribute(r#"img data-alt="x" title="alt""#, "alt"), None);
+        assert_eq!(attribute(r#"img src="a.png" alt = "" /"#, "alt"), Some(""));
     }
 }

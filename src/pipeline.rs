@@ -165,9 +165,9 @@ fn render_into(
     let (mjml, text) = render::templates(volume, layout, web_url.as_deref());
     result.text = text.map_err(|d| result.diags.push(d)).ok();
     if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
-        lint::mjml_images(&mjml, origin, &mut result.diags);
         if let Some(html) = render::html(&mjml, origin, &mut result.diags) {
             let volume_text = volume.source.text.to_ascii_lowercase();
+            lint::images(&html, &mjml, origin, &mut result.diags);
             lint::html_rules(&html, &mjml, origin, &volume_text, &mut result.diags);
             lint::unknown_elements(&mjml, &html, origin, &mut result.diags);
             result.html_sent_size = lint::html_sent_size(&html);

@@ -257,3 +257,77 @@ fn a_failed_build_leaves_the_last_good_outputs_as_they_were() {
         "a good build removes the copy of a failed one"
     );
 }
+
+/// The places `build` gives for `error: image without an `alt` attribute`, as the text of
+/// the generated MJML (`out/011/email.failed.mjml`) from each place on.
+fn images_without_alt(project: &Project) -> Vec<String> {
+    let run = project.run(&["build", "volumes/011.toml"]);
+    let failed = project.read("out/011/email.failed.mjml");
+    let lines: Vec<&str> = failed.lines().collect();
+    let mut places = Vec::new();
+    let said = run
+        .stderr
+        .split("error: image without an `alt` attribute\n")
+        .skip(1);
+    for next in said {
+        let place = next
+            .trim_start()
+            .strip_prefix("--> out/011/email.failed.mjml:")
+            .unwrap_or_else(|| panic!("a place in the generated MJML:\n{}", run.stderr));
+        let mut numbers = place.split([':', '\n']).map(|n| n.parse::<usize>().ok());
+        let (Some(Some(line)), Some(Some(column))) = (numbers.next(), numbers.next()) else {
+            panic!("line and column:\n{}", run.stderr);
+        };
+        places.push(lines[line - 1].chars().skip(column - 1).collect());
+    }
+    places
+}
+
+#[test]
+fn every_image_without_alt_is_an_error_at_the_mjml_that_wrote_it() {
+    let project = Project::sample();
+    project.edit(
+        "layouts/scout/email.mjml.hbs",
+        "</mj-body>",
+        r#"<mj-section><mj-column>
+<mj-social mode="horizontal"><mj-social-element name="github" href="https://github.com/">GitHub</mj-social-element><mj-social-element name="x-noshare" href="https://x.com/" alt="X">X</mj-social-element></mj-social>
+<mj-text>See <img src="https://example.org/a.png?x=1&amp;y=2" width="10"> here</mj-text>
+<mj-raw><img src="https://example.org/raw.png"></mj-raw>
+<mj-image src="https://example.org/image.png" /><mj-image src="https://example.org/given.png" alt="" />
+</mj-column></mj-section></mj-body>"#,
+    );
+    let places = images_without_alt(&project);
+    let starts: Vec<&str> = places
+        .iter()
+        .map(|p| &p[..p.find(' ').unwrap_or(p.len())])
+        .collect();
+    assert_eq!(
+        starts,
+        ["<mj-social-element", "<img", "<img", "<mj-image"],
+        "{places:#?}"
+    );
+    assert!(places[0].starts_with(r#"<mj-social-element name="github""#));
+    assert!(places[3].starts_with(r#"<mj-image src="https://example.org/image.png""#));
+}
+
+#[test]
+fn an_alt_given_to_every_image_in_mj_attributes_counts() {
+    let project = Project::sample();
+    project.edit(
+        "layouts/scout/email.mjml.hbs",
+        "</mj-attributes>",
+        r#"<mj-social-element alt="" /></mj-attributes>"#,
+    );
+    project.edit(
+        "layouts/scout/email.mjml.hbs",
+        "</mj-body>",
+        r#"<mj-section><mj-column><mj-social><mj-social-element name="github" href="https://github.com/">GitHub</mj-social-element></mj-social></mj-column></mj-section></mj-body>"#,
+    );
+    let (html, _) = built(&project);
+    let icon = html
+        .split("<img")
+        .find(|tag| tag.contains("ico-social/github.png"))
+        .and_then(|tag| tag.split('>').next())
+        .expect("the GitHub icon");
+    assert!(icon.contains(r#" alt="""#), "{icon}");
+}

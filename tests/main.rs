@@ -25,6 +25,7 @@ mod inbox;
 mod init;
 mod loader_fuzz;
 mod manual;
+mod mjml_validation;
 mod new;
 mod preview;
 mod recipients;

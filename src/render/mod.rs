@@ -4,6 +4,7 @@
 
 mod bounds;
 mod label;
+mod validate;
 pub(crate) mod web;
 
 use std::collections::{BTreeSet, HashMap};
@@ -403,11 +404,38 @@ pub fn html(mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) -> Option
             return None;
         }
     };
+    // What mjml's validator rejects, where mrml accepts it: an attribute mrml also warns
+    // about is said once, in mjml's terms.
+    let findings = validate::validate(&mjml.0);
     for warning in &parsed.warnings {
+        if findings.iter().any(|f| f.span.start == warning.span.start) {
+            continue;
+        }
         diags.push(
             Diagnostic::warning(format!("MJML: {}", warning.kind))
                 .at(at(warning.span))
                 .note(note.clone()),
+        );
+    }
+    let more = findings.len().saturating_sub(validate::SHOWN);
+    for finding in findings.into_iter().take(validate::SHOWN) {
+        let mut d = Diagnostic::warning(format!("MJML: {}", finding.message)).at(at(
+            mrml::prelude::parser::Span {
+                start: finding.span.start,
+                end: finding.span.end,
+            },
+        ));
+        if let Some(hint) = finding.hint {
+            d = d.note(hint);
+        }
+        diags.push(d.note(validate::source_note()).note(note.clone()));
+    }
+    if more > 0 {
+        diags.push(
+            Diagnostic::warning(format!(
+                "MJML: {more} more places that mjml's validator rejects, not shown"
+            ))
+            .note(note.clone()),
         );
     }
     let options = mrml::prelude::render::RenderOptions {
