@@ -592,3 +592,94 @@ fn a_feedback_id_goes_in_every_message_the_same_and_is_checked() {
         checked.stderr
     );
 }
+
+/// Every address of `[sender]` and `[unsubscribe]` with an international domain leaves as
+/// its punycode A-label: in From, Reply-To and List-Unsubscribe, and in MAIL FROM (VERP
+/// included), which a relay without SMTPUTF8 (Postfix) would otherwise refuse.
+#[test]
+fn sender_addresses_with_international_domains_go_out_in_punycode() {
+    let sink = SmtpSink::start();
+    let project = crate::support::dispatching::project(sink.port, 2, "");
+    let settings = project
+        .read("broadsheet.toml")
+        .replace("from = \"scout@eto.tech\"", "from = \"scout@例子.测试\"")
+        .replace(
+            "reply_to = \"scout@eto.tech\"",
+            "reply_to = \"editors@Bücher.example\"\nbounce = \"bounces@例子.测试\"",
+        )
+        .replace(
+            "mailto = \"unsubscribe@eto.tech\"",
+            "mailto = \"unsub@bücher.example\"",
+        );
+    project.write("broadsheet.toml", &settings);
+    project.ok(&["check", "volumes/011.toml"]);
+    let sent = crate::support::dispatching::confirmed(&project, 2, &[]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project.ok(&["proof", "volumes/011.toml", "--to", "editor@example.org"]);
+    let captured = sink.wait_for(3);
+    let mut envelopes: Vec<&str> = captured.iter().map(|c| c.mail_args.as_str()).collect();
+    envelopes.sort_unstable();
+    let verp = |e: &&str| e.starts_with("<bounces+") && e.ends_with("@xn--fsqu00a.xn--0zwm56d>");
+    assert!(envelopes[..2].iter().all(verp), "{envelopes:?}");
+    assert_eq!(
+        envelopes[2], "<scout@xn--fsqu00a.xn--0zwm56d>",
+        "a proof's return path is From"
+    );
+    for c in &captured {
+        let head = c
+            .message
+            .split(|&b| b == b'\n')
+            .take_while(|l| !l.is_empty());
+        for line in head {
+            assert!(line.is_ascii(), "{}", String::from_utf8_lossy(line));
+        }
+        let message = MessageParser::default()
+            .parse(c.message.as_slice())
+            .expect("a MIME parser reads it");
+        let address = |h: Option<&mail_parser::Address>| {
+            h.and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            address(message.from()).as_deref(),
+            Some("scout@xn--fsqu00a.xn--0zwm56d")
+        );
+        assert_eq!(
+            address(message.reply_to()).as_deref(),
+            Some("editors@xn--bcher-kva.example")
+        );
+        let list = message
+            .header_raw("List-Unsubscribe")
+            .expect("List-Unsubscribe");
+        assert!(
+            list.contains("<mailto:unsub@xn--bcher-kva.example?subject=unsubscribe"),
+            "{list}"
+        );
+    }
+}
+
+/// A non-ASCII local part in `[sender]` cannot be converted: it stays an error at its line.
+#[test]
+fn a_sender_address_with_a_non_ascii_local_part_is_refused_at_its_line() {
+    let project = Project::sample();
+    project.edit(
+        "broadsheet.toml",
+        "from = \"scout@eto.tech\"",
+        "from = \"josé@例子.测试\"",
+    );
+    let line = project
+        .read("broadsheet.toml")
+        .lines()
+        .position(|l| l.starts_with("from = "))
+        .expect("the from line")
+        + 1;
+    let run = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("needs SMTPUTF8; use an ASCII address")
+            && run.stderr.contains(&format!("broadsheet.toml:{line}:8")),
+        "{}",
+        run.stderr
+    );
+}

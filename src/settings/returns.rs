@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Security, Settings, is_loopback_host};
+use crate::audience::Address;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
 /// One value or a list of them, as `algorithm = "rsa-sha256"` or `algorithm = ["a", "b"]`.
@@ -212,16 +213,20 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
         }
     }
     let Some(bounce) = &sender.bounce else { return };
-    let domain_of = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
-    let (local, domain) = match bounce.get_ref().rsplit_once('@') {
-        Some((local, domain)) if !local.is_empty() && !local.contains('+') => (local, domain),
-        _ => {
-            let message = "`bounce` must be an address without `+`, like `bounces@eto.tech`: \
-                           `+TOKEN` is added for each recipient";
-            diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
-            return;
-        }
+    // An address that does not parse is reported with the other addresses (check.rs).
+    let Ok(address) = Address::parse(bounce.get_ref()) else {
+        return;
     };
+    let local = address
+        .as_str()
+        .rsplit_once('@')
+        .map_or("", |(local, _)| local);
+    if local.contains('+') {
+        let message = "`bounce` must be an address without `+`, like `bounces@eto.tech`: \
+                       `+TOKEN` is added for each recipient";
+        diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
+        return;
+    }
     if local.len() > MAX_BOUNCE_LOCAL {
         let message = format!(
             "`bounce`'s local part is longer than {} characters: with the token it would pass SMTP's 64",
@@ -229,8 +234,12 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
         );
         diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
     }
-    if Some(domain.to_ascii_lowercase()) != domain_of(sender.from.get_ref()) {
-        let message = format!("`bounce` is on `{domain}`, not on the From address's domain");
+    let from = Address::parse(sender.from.get_ref());
+    if from.is_ok_and(|from| from.domain() != address.domain()) {
+        let message = format!(
+            "`bounce` is on `{}`, not on the From address's domain",
+            address.domain()
+        );
         diags.push(
             Diagnostic::warning(message)
                 .at_span(source, bounce.span())
@@ -329,6 +338,14 @@ mod tests {
         );
         let found = problems("bounce = \"bounces+x@eto.tech\"\n");
         assert!(found[0].contains("without `+`"), "{found:?}");
+    }
+
+    #[test]
+    fn a_return_path_aligns_with_from_by_their_normalised_domains() {
+        let sender = "[sender]\nfrom = \"scout@例子.测试\"\nlist_id = \"l.eto.tech\"\n\
+                      domain = \"eto.tech\"\nbounce = \"bounces@XN--FSQU00A.xn--0zwm56d\"\n";
+        let found = super::super::tests::located_problems(sender);
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
