@@ -104,7 +104,8 @@ fn bad_keys_are_refused_without_showing_them() {
         ),
         (
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----",
-            "not an unencrypted",
+            "is encrypted (`ENCRYPTED PRIVATE KEY`) and broadsheet signs unattended; write it \
+             out decrypted with `openssl pkey -in KEY -out KEY.pem`",
         ),
     ] {
         let error = Key::parse_all(pem).unwrap_err().to_string();
