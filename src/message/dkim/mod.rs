@@ -72,6 +72,31 @@ fn fold_names(names: &[String]) -> String {
     folded
 }
 
+/// The leading tags of a signature, joined by `; ` and folded before a tag that would take
+/// the line past 78 octets (RFC 6376 §3.2 allows folding whitespace between tags; relaxed
+/// canonicalization removes it).
+fn fold_tags(tags: &[&str]) -> String {
+    let mut folded = String::new();
+    let mut line = "DKIM-Signature: ".len();
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            folded.push(';');
+            line += 1;
+            // The tag, then the `;` that ends it.
+            if line + 1 + tag.len() + 1 > 78 {
+                folded.push_str("\r\n\t");
+                line = 1;
+            } else {
+                folded.push(' ');
+                line += 1;
+            }
+        }
+        folded.push_str(tag);
+        line += tag.len();
+    }
+    folded
+}
+
 /// Signs messages for one domain with one or more keys.
 #[derive(Debug)]
 pub struct Signer {
@@ -160,12 +185,14 @@ impl Signer {
         }
         let mut out = String::with_capacity(1024);
         for (selector, key) in &self.keys {
-            let unsigned = format!(
-                "v=1; a={}; c=relaxed/relaxed; d={}; s={selector};\r\n\th={};\r\n\tbh={body_hash};\r\n\tb=",
-                key.algorithm(),
-                self.domain,
-                names,
-            );
+            let tags = fold_tags(&[
+                "v=1",
+                &format!("a={}", key.algorithm()),
+                "c=relaxed/relaxed",
+                &format!("d={}", self.domain),
+                &format!("s={selector}"),
+            ]);
+            let unsigned = format!("{tags};\r\n\th={names};\r\n\tbh={body_hash};\r\n\tb=");
             let mut data = headers.clone();
             let field = canon::Field {
                 name: "DKIM-Signature",
