@@ -401,7 +401,13 @@ fn signed_headers_fold_at_78_and_verify() {
     );
     let records: Vec<String> = records
         .iter()
-        .map(|r| r.replacen("._domainkey.eto.tech=", &format!("._domainkey.{domain}="), 1))
+        .map(|r| {
+            r.replacen(
+                "._domainkey.eto.tech=",
+                &format!("._domainkey.{domain}="),
+                1,
+            )
+        })
         .collect();
     let sent = run_signed(&project, &pem, &DISPATCH);
     assert_eq!(sent.status, 0, "{}", sent.stderr);
@@ -415,7 +421,11 @@ fn signed_headers_fold_at_78_and_verify() {
             // whitespace to fold at.
             let token = line.split_once(": ").map_or(line, |(_, value)| value);
             let unfoldable = !token.trim().contains([' ', '\t']);
-            assert!(line.len() <= 78 || unfoldable, "{} octets: {line}", line.len());
+            assert!(
+                line.len() <= 78 || unfoldable,
+                "{} octets: {line}",
+                line.len()
+            );
         }
         assert!(head.contains(&format!("d={domain};")), "{head}");
     }
