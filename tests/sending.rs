@@ -683,3 +683,43 @@ fn a_sender_address_with_a_non_ascii_local_part_is_refused_at_its_line() {
         run.stderr
     );
 }
+
+/// `build` reports the HTML part's size as sent in kB (1000 bytes) for the largest copy a
+/// reader can get: no dispatched copy's HTML part, a reader's unsubscribe link and the
+/// longest greeting (256 emoji, 12 octets each in quoted-printable) spliced in, is larger.
+#[test]
+fn no_readers_html_part_is_larger_than_build_reports() {
+    let project = with_recipients();
+    let longest = "😀".repeat(256);
+    project.edit(
+        "recipients.toml",
+        "greeting = \"Ana\"",
+        &format!("greeting = \"{longest}\""),
+    );
+    let built = project.ok(&["build", "volumes/011.toml"]);
+    let reported = built
+        .stdout
+        .split("(at most ")
+        .nth(1)
+        .and_then(|rest| rest.split(" kB as sent)").next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no size as sent in kB: {}", built.stdout));
+    let sent = crate::support::dispatching::confirmed(&project, 2, &[]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let messages = crate::support::email::outbox(&project);
+    assert_eq!(messages.len(), 2);
+    for (to, raw) in &messages {
+        let text = String::from_utf8_lossy(raw);
+        let (_, html) = text
+            .split_once("Content-Type: text/html; charset=utf-8\r\n")
+            .expect("an HTML part");
+        let body = html.split_once("\r\n\r\n").expect("its body").1;
+        let encoded = body.split("\r\n--=_broadsheet_").next().unwrap().len();
+        assert!(
+            encoded as f64 <= reported * 1000.0 + 50.0,
+            "{to}'s HTML part is {encoded} bytes, build said {reported} kB"
+        );
+    }
+    let ana = String::from_utf8_lossy(&messages["ana.lima@example.org"]).into_owned();
+    assert!(ana.contains("=F0=9F=98=80"), "Ana is greeted at length");
+}

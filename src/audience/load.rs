@@ -51,9 +51,9 @@ enum Field {
 
 type Problem = (Field, String);
 
-/// The longest name a recipient may have, in characters: names reach the To header, and
-/// no real name comes near it.
-const MAX_NAME_CHARS: usize = 256;
+/// The longest name (or greeting) a recipient may have, in characters: names reach the To
+/// header, and no real name comes near it.
+pub(crate) const MAX_NAME_CHARS: usize = 256;
 
 pub(super) struct Loader<'a> {
     segments: Vec<Segment>,

@@ -10,6 +10,7 @@ pub mod dkim;
 pub(crate) mod header;
 pub mod notice;
 pub mod outgoing;
+pub mod size;
 mod splice;
 pub mod variant;
 
