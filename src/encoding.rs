@@ -78,6 +78,11 @@ pub(crate) fn quoted_printable_run(text: &str, ends: bool) -> String {
 /// The length of [`encode`]'s body, without writing it: what `check` and `build` weigh
 /// against Gmail's clipping limit.
 pub fn encoded_len(text: &str) -> usize {
+    quoted_printable_len(text).min(base64_len(text.len()))
+}
+
+/// The length of `text` as quoted-printable, without writing it.
+pub(crate) fn quoted_printable_len(text: &str) -> usize {
     let mut qp = 0;
     qp_pieces(text, true, |piece| {
         qp += match piece {
@@ -86,7 +91,7 @@ pub fn encoded_len(text: &str) -> usize {
             QpPiece::Literal(run) => run.len(),
         }
     });
-    qp.min(base64_len(text.len()))
+    qp
 }
 
 /// One piece of quoted-printable output.
@@ -189,7 +194,8 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn base64_len(n: usize) -> usize {
+/// The length of `n` bytes as base64 in lines of 76.
+pub(crate) fn base64_len(n: usize) -> usize {
     let chars = n.div_ceil(3) * 4;
     chars + chars.div_ceil(LINE) * 2
 }

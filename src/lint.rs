@@ -8,25 +8,20 @@ use std::ops::Range;
 use memchr::memmem::Finder;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
-use crate::encoding;
+use crate::message::size::kilobytes;
 use crate::render::{Html, Mjml, MjmlOrigin};
 
-/// Gmail clips HTML parts larger than about 102 KB as sent; warn well before.
-pub(crate) const HTML_WARN_BYTES: usize = 90 * 1024;
-/// Refuse to build HTML parts this large as sent.
-pub(crate) const HTML_MAX_BYTES: usize = 100 * 1024;
+/// Gmail clips HTML parts larger than about 102 kB as sent; warn well before (90 kB).
+pub(crate) const HTML_WARN_BYTES: usize = 90_000;
+/// Refuse to build HTML parts this large as sent (100 kB).
+pub(crate) const HTML_MAX_BYTES: usize = 100_000;
 
-/// Size of the HTML part as it would be sent (transfer-encoded).
-pub(crate) fn html_sent_size(html: &Html) -> usize {
-    encoding::encoded_len(&html.0)
-}
-
-/// Checks the size of the HTML part as sent.
+/// Checks the size of the HTML part as sent (to the reader whose copy is largest).
 pub(crate) fn html_size(sent: usize, diags: &mut Diagnostics) {
-    let kb = |n: usize| format!("{:.1} KB", n as f64 / 1024.0);
     let message = format!(
-        "the HTML part is {} as sent; Gmail clips messages over about 102 KB",
-        kb(sent)
+        "the HTML part is {} as sent (the largest copy: a reader's unsubscribe link and, where \
+         the layout greets, the longest greeting); Gmail clips messages over about 102 kB",
+        kilobytes(sent)
     );
     let note = "shorten the summaries or split the volume; the layout's markup counts too";
     if sent >= HTML_MAX_BYTES {

@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Diagnostics, display_path};
 use crate::layout::{Layout, MJML_TEMPLATE, SUMMARY_MAX};
 use crate::lint;
+use crate::message::size;
 use crate::project::Project;
-use crate::render::{self, Html, Mjml, MjmlOrigin, Text};
+use crate::render::{
+    self, GREETING_PLACEHOLDER, Html, Mjml, MjmlOrigin, Reader, Text, UNSUBSCRIBE_PLACEHOLDER,
+};
+use crate::unsubscribe;
 use crate::volume::{self, Checks, Volume};
 
 /// What composing a volume produced. Stages that could not run are `None`; `diags` says why.
@@ -23,7 +27,8 @@ pub struct Composition {
     pub mjml: Option<Mjml>,
     /// The HTML part.
     pub html: Option<Html>,
-    /// The HTML part's size as sent.
+    /// The HTML part's size as sent to the reader whose copy is largest (see
+    /// [`size::largest_html_part`]).
     pub html_sent_size: usize,
     /// The text part.
     pub text: Option<Text>,
@@ -170,12 +175,46 @@ fn render_into(
             lint::images(&html, &mjml, origin, &mut result.diags);
             lint::html_rules(&html, &mjml, origin, &volume_text, &mut result.diags);
             lint::unknown_elements(&mjml, &html, origin, &mut result.diags);
-            result.html_sent_size = lint::html_sent_size(&html);
+            let greeted = greeted_html(volume, layout, origin, web_url.as_deref());
+            let link = largest_link(project, volume);
+            result.html_sent_size = size::largest_html_part(&html, greeted.as_ref(), &link);
             lint::html_size(result.html_sent_size, &mut result.diags);
             result.html = Some(html);
         }
         result.mjml = Some(mjml);
     }
+}
+
+/// The HTML part for readers with a greeting, when the layout greets them (it shows the
+/// greeting's placeholder); `None` when it does not, or cannot be rendered (the part for
+/// everyone already reports why).
+fn greeted_html(
+    volume: &Volume,
+    layout: &Layout,
+    origin: &MjmlOrigin,
+    web_url: Option<&str>,
+) -> Option<Html> {
+    let reader = Reader {
+        greeting: Some(GREETING_PLACEHOLDER),
+        ..Reader::default()
+    };
+    let mjml = render::templates_for(volume, layout, &reader, web_url)
+        .0
+        .ok()?;
+    let html = render::html(&mjml, origin, &mut Diagnostics::default())?;
+    html.0.contains(GREETING_PLACEHOLDER).then_some(html)
+}
+
+/// The unsubscribe link a reader's copy of `volume` carries (all are the same length); the
+/// placeholder when the project has no `[unsubscribe]` and sends nothing.
+fn largest_link(project: &Project, volume: &Volume) -> String {
+    project.settings.unsubscribe.as_ref().map_or_else(
+        || UNSUBSCRIBE_PLACEHOLDER.to_owned(),
+        |u| {
+            let token = unsubscribe::stand_in_token();
+            unsubscribe::volume_url_of(u.url.get_ref(), &token, *volume.meta.number.get_ref())
+        },
+    )
 }
 
 /// The volume sent before `volume`: the highest-numbered volume below it in the same folder

@@ -286,6 +286,12 @@ impl Signer {
     }
 }
 
+/// A token as long as every real one (they all are), for weighing a message before any
+/// reader's token is made.
+pub(crate) fn stand_in_token() -> String {
+    URL_SAFE_NO_PAD.encode([0; TOKEN_LEN])
+}
+
 /// The unsubscribe URL for `token`.
 pub fn url(settings: &UnsubscribeLink, token: &str) -> String {
     settings.url.replacen(TOKEN_SLOT, token, 1)
@@ -296,7 +302,12 @@ pub fn url(settings: &UnsubscribeLink, token: &str) -> String {
 /// `#fragment`), so that whatever the link does is tied to the issue that carried it. The
 /// RFC 8058 POST goes to this very URL, so one-clicks carry it too.
 pub fn volume_url(settings: &UnsubscribeLink, token: &str, volume: u32) -> String {
-    let url = url(settings, token);
+    volume_url_of(&settings.url, token, volume)
+}
+
+/// [`volume_url`] of the URL template `template` (`[unsubscribe] url`).
+pub(crate) fn volume_url_of(template: &str, token: &str, volume: u32) -> String {
+    let url = template.replacen(TOKEN_SLOT, token, 1);
     if url.contains(VOLUME_SLOT) {
         return url.replacen(VOLUME_SLOT, &volume.to_string(), 1);
     }

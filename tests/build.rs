@@ -108,6 +108,48 @@ fn text_part_carries_every_link_and_short_lines() {
     }
 }
 
+/// A pick in Chinese (no spaces) and one in Japanese are wrapped like English ones: lines
+/// of at most 76 columns, an ideograph taking two, never starting with closing
+/// punctuation nor ending with an opening bracket, and the text reads as written.
+#[test]
+fn text_part_wraps_chinese_and_japanese_in_display_columns() {
+    let project = Project::sample();
+    let chinese = "新华社报道人工智能芯片出口管制新规对行业的影响，专家认为冲击有限。".repeat(12);
+    let japanese = "東京都は「デジタル・トランスフォーメーション」推進計画を発表した。".repeat(8);
+    project.edit(
+        "volumes/011.toml",
+        "summary = \"A state media report explains that China's agricultural machinery industry lags behind the global cutting edge, but aims to catch up.\"",
+        &format!("summary = \"{chinese}\""),
+    );
+    project.edit(
+        "volumes/011.toml",
+        "summary = \"Shengshu Technology and Tsinghua University's new Vidu model generates high-resolution video reportedly on par with OpenAI Sora.\"",
+        &format!("summary = \"{japanese}\""),
+    );
+    let (_, text) = built(&project);
+    let columns = |line: &str| -> usize {
+        line.chars()
+            .map(|c| if c >= '\u{2E80}' { 2 } else { 1 })
+            .sum()
+    };
+    for line in text.lines() {
+        assert!(columns(line) <= 76, "{} columns: {line:?}", columns(line));
+        let body = line.trim_start_matches(|c: char| !c.is_alphanumeric() && c < '\u{2E80}');
+        assert!(
+            !body.starts_with(['，', '。', '」', '・', 'ー']),
+            "{line:?}"
+        );
+        assert!(!line.ends_with('「'), "{line:?}");
+    }
+    let joined: String = text.lines().map(str::trim_start).collect();
+    for summary in [&chinese, &japanese] {
+        assert!(
+            joined.contains(summary.as_str()),
+            "{summary} is cut or changed"
+        );
+    }
+}
+
 #[test]
 fn html_follows_the_rendering_rules() {
     let project = Project::sample();

@@ -286,3 +286,154 @@ fn an_ed25519_only_dispatch_verifies() {
         "{report}"
     );
 }
+
+/// `check` reads the `[dkim]` key as a send would and reports a key it cannot use at the
+/// `key_file` line, saying what the key is and how to make or convert one; an unset
+/// `key_env` and a signing domain off From's are warnings.
+#[test]
+fn check_reports_an_unusable_dkim_key_at_its_setting() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let project = with_recipients();
+    let text = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!(
+            "{text}\n[dkim]\ndomain = \"eto.tech\"\nselector = \"s1\"\n\
+             algorithm = \"rsa-sha256\"\nkey_file = \"dkim.pem\"\n"
+        ),
+    );
+    let line = text.lines().count() + 6;
+    let dir = |name: &str| keys_dir.path().join(name).to_str().unwrap().to_owned();
+    let ed = dir("ed.pem");
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", &ed]);
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ],
+            "the key's algorithm is elliptic-curve (ECDSA): DKIM signs with RSA",
+        ),
+        (
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:1024",
+            ],
+            "an RSA key of 1024 bits: use one of 2048 bits at least",
+        ),
+        (
+            &["genpkey", "-algorithm", "ed448"],
+            "the key's algorithm is Ed448",
+        ),
+        (
+            &["pkey", "-in", &ed, "-outform", "DER"],
+            "is binary DER, not PEM text; convert it with `openssl pkey -inform DER",
+        ),
+        (
+            &["pkcs8", "-topk8", "-in", &ed, "-passout", "pass:secret"],
+            "is encrypted (`ENCRYPTED PRIVATE KEY`) and broadsheet signs unattended; write it \
+             out decrypted with `openssl pkey -in KEY -out KEY.pem`",
+        ),
+    ];
+    use std::os::unix::fs::PermissionsExt as _;
+    let key = project.path("dkim.pem");
+    for (args, expected) in cases {
+        std::fs::write(&key, openssl(args)).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let run = project.run(&["check", "volumes/011.toml"]);
+        assert_eq!(run.status, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected)
+                && run
+                    .stderr
+                    .contains(&format!("--> broadsheet.toml:{line}:12")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    std::fs::write(&key, keys(keys_dir.path()).0).unwrap();
+    project.edit(
+        "broadsheet.toml",
+        "selector = \"s1\"\nalgorithm = \"rsa-sha256\"",
+        "selector = [\"r1\", \"e1\"]\nalgorithm = [\"rsa-sha256\", \"ed25519-sha256\"]",
+    );
+    let run = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    project.edit(
+        "broadsheet.toml",
+        "domain = \"eto.tech\"\nselector",
+        "domain = \"other.example.net\"\nselector",
+    );
+    project.edit(
+        "broadsheet.toml",
+        "key_file = \"dkim.pem\"",
+        "key_env = \"UNSET_KEY\"",
+    );
+    let run = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    for warning in [
+        "warning: the DKIM key is not checked: the environment variable UNSET_KEY is not set here",
+        "warning: the DKIM `domain` `other.example.net` is neither the From address's domain `eto.tech`",
+    ] {
+        assert!(run.stderr.contains(warning), "{}", run.stderr);
+    }
+}
+
+/// Every header line of a signed message that can be folded stays within RFC 5322's 78
+/// octets (Content-Type after its `;`, DKIM-Signature between tags, here with a signing
+/// domain long enough to need it), and both signatures still verify.
+#[test]
+fn signed_headers_fold_at_78_and_verify() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (project, pem, records) = signing_project(keys_dir.path());
+    let domain = "newsletter.eto.tech";
+    project.edit(
+        "broadsheet.toml",
+        "[dkim]\ndomain = \"eto.tech\"",
+        &format!("[dkim]\ndomain = \"{domain}\""),
+    );
+    let records: Vec<String> = records
+        .iter()
+        .map(|r| {
+            r.replacen(
+                "._domainkey.eto.tech=",
+                &format!("._domainkey.{domain}="),
+                1,
+            )
+        })
+        .collect();
+    let sent = run_signed(&project, &pem, &DISPATCH);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let files = eml_files(&project.path("outbox"));
+    assert_eq!(files.len(), 2);
+    for file in &files {
+        let raw = std::fs::read_to_string(file).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            // Only a single token (a long URL in its brackets) may pass 78: it has no
+            // whitespace to fold at.
+            let token = line.split_once(": ").map_or(line, |(_, value)| value);
+            let unfoldable = !token.trim().contains([' ', '\t']);
+            assert!(
+                line.len() <= 78 || unfoldable,
+                "{} octets: {line}",
+                line.len()
+            );
+        }
+        assert!(head.contains(&format!("d={domain};")), "{head}");
+    }
+    let (ok, report) = verify(&records, &files);
+    assert!(ok, "{report}");
+    assert_eq!(
+        report.matches(" ok rsa-sha256 ed25519-sha256\n").count(),
+        2,
+        "{report}"
+    );
+}

@@ -278,6 +278,43 @@ fn a_greeting_with_a_control_character_is_an_error_at_its_place() {
     );
 }
 
+/// A right-to-left override (U+202E) or an isolate left open in a name or a greeting would
+/// reverse the rest of the To line or of "Hi NAME," in the reader's copy: refused like a
+/// control character, at its place, in recipients.toml and in an import.
+#[test]
+fn a_bidi_control_in_a_name_or_greeting_is_an_error_at_its_place() {
+    let project = with_recipients();
+    project.edit(
+        "recipients.toml",
+        "greeting = \"Ana\"",
+        "greeting = \"Ana\\u202Eevil\"",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "error: the greeting contains the bidirectional control character U+202E: left \
+             open, it reverses the rest of the line"
+        ) && run.stderr.contains("--> recipients.toml:33:12"),
+        "{}",
+        run.stderr
+    );
+    import_of(
+        &project,
+        "",
+        "email,name\nana@example.org,Ana Lima\nwei@example.org,\u{2067}evil Wei\n",
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("contains the bidirectional control character U+2067")
+            && run.stderr.contains("--> list.csv:3:"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// recipients.toml with one `subscribers` segment and an import of `list.csv` with these
 /// extra lines in its `[[imports]]` table.
 fn import_of(project: &Project, extra: &str, csv: &str) {

@@ -592,3 +592,134 @@ fn a_feedback_id_goes_in_every_message_the_same_and_is_checked() {
         checked.stderr
     );
 }
+
+/// Every address of `[sender]` and `[unsubscribe]` with an international domain leaves as
+/// its punycode A-label: in From, Reply-To and List-Unsubscribe, and in MAIL FROM (VERP
+/// included), which a relay without SMTPUTF8 (Postfix) would otherwise refuse.
+#[test]
+fn sender_addresses_with_international_domains_go_out_in_punycode() {
+    let sink = SmtpSink::start();
+    let project = crate::support::dispatching::project(sink.port, 2, "");
+    let settings = project
+        .read("broadsheet.toml")
+        .replace("from = \"scout@eto.tech\"", "from = \"scout@例子.测试\"")
+        .replace(
+            "reply_to = \"scout@eto.tech\"",
+            "reply_to = \"editors@Bücher.example\"\nbounce = \"bounces@例子.测试\"",
+        )
+        .replace(
+            "mailto = \"unsubscribe@eto.tech\"",
+            "mailto = \"unsub@bücher.example\"",
+        );
+    project.write("broadsheet.toml", &settings);
+    project.ok(&["check", "volumes/011.toml"]);
+    let sent = crate::support::dispatching::confirmed(&project, 2, &[]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project.ok(&["proof", "volumes/011.toml", "--to", "editor@example.org"]);
+    let captured = sink.wait_for(3);
+    let mut envelopes: Vec<&str> = captured.iter().map(|c| c.mail_args.as_str()).collect();
+    envelopes.sort_unstable();
+    let verp = |e: &&str| e.starts_with("<bounces+") && e.ends_with("@xn--fsqu00a.xn--0zwm56d>");
+    assert!(envelopes[..2].iter().all(verp), "{envelopes:?}");
+    assert_eq!(
+        envelopes[2], "<scout@xn--fsqu00a.xn--0zwm56d>",
+        "a proof's return path is From"
+    );
+    for c in &captured {
+        let head = c
+            .message
+            .split(|&b| b == b'\n')
+            .take_while(|l| !l.is_empty());
+        for line in head {
+            assert!(line.is_ascii(), "{}", String::from_utf8_lossy(line));
+        }
+        let message = MessageParser::default()
+            .parse(c.message.as_slice())
+            .expect("a MIME parser reads it");
+        let address = |h: Option<&mail_parser::Address>| {
+            h.and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            address(message.from()).as_deref(),
+            Some("scout@xn--fsqu00a.xn--0zwm56d")
+        );
+        assert_eq!(
+            address(message.reply_to()).as_deref(),
+            Some("editors@xn--bcher-kva.example")
+        );
+        let list = message
+            .header_raw("List-Unsubscribe")
+            .expect("List-Unsubscribe");
+        assert!(
+            list.contains("<mailto:unsub@xn--bcher-kva.example?subject=unsubscribe"),
+            "{list}"
+        );
+    }
+}
+
+/// A non-ASCII local part in `[sender]` cannot be converted: it stays an error at its line.
+#[test]
+fn a_sender_address_with_a_non_ascii_local_part_is_refused_at_its_line() {
+    let project = Project::sample();
+    project.edit(
+        "broadsheet.toml",
+        "from = \"scout@eto.tech\"",
+        "from = \"josé@例子.测试\"",
+    );
+    let line = project
+        .read("broadsheet.toml")
+        .lines()
+        .position(|l| l.starts_with("from = "))
+        .expect("the from line")
+        + 1;
+    let run = project.run(&["check", "volumes/011.toml"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("needs SMTPUTF8; use an ASCII address")
+            && run.stderr.contains(&format!("broadsheet.toml:{line}:8")),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `build` reports the HTML part's size as sent in kB (1000 bytes) for the largest copy a
+/// reader can get: no dispatched copy's HTML part, a reader's unsubscribe link and the
+/// longest greeting (256 emoji, 12 octets each in quoted-printable) spliced in, is larger.
+#[test]
+fn no_readers_html_part_is_larger_than_build_reports() {
+    let project = with_recipients();
+    let longest = "😀".repeat(256);
+    project.edit(
+        "recipients.toml",
+        "greeting = \"Ana\"",
+        &format!("greeting = \"{longest}\""),
+    );
+    let built = project.ok(&["build", "volumes/011.toml"]);
+    let reported = built
+        .stdout
+        .split("(at most ")
+        .nth(1)
+        .and_then(|rest| rest.split(" kB as sent)").next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no size as sent in kB: {}", built.stdout));
+    let sent = crate::support::dispatching::confirmed(&project, 2, &[]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    let messages = crate::support::email::outbox(&project);
+    assert_eq!(messages.len(), 2);
+    for (to, raw) in &messages {
+        let text = String::from_utf8_lossy(raw);
+        let (_, html) = text
+            .split_once("Content-Type: text/html; charset=utf-8\r\n")
+            .expect("an HTML part");
+        let body = html.split_once("\r\n\r\n").expect("its body").1;
+        let encoded = body.split("\r\n--=_broadsheet_").next().unwrap().len();
+        assert!(
+            encoded as f64 <= reported * 1000.0 + 50.0,
+            "{to}'s HTML part is {encoded} bytes, build said {reported} kB"
+        );
+    }
+    let ana = String::from_utf8_lossy(&messages["ana.lima@example.org"]).into_owned();
+    assert!(ana.contains("=F0=9F=98=80"), "Ana is greeted at length");
+}

@@ -51,9 +51,9 @@ enum Field {
 
 type Problem = (Field, String);
 
-/// The longest name a recipient may have, in characters: names reach the To header, and
-/// no real name comes near it.
-const MAX_NAME_CHARS: usize = 256;
+/// The longest name (or greeting) a recipient may have, in characters: names reach the To
+/// header, and no real name comes near it.
+pub(crate) const MAX_NAME_CHARS: usize = 256;
 
 pub(super) struct Loader<'a> {
     segments: Vec<Segment>,
@@ -205,6 +205,17 @@ impl<'a> Loader<'a> {
                     format!("the {what} contains the control character {c:?}"),
                 ));
             }
+            if let Some(c) = value.and_then(|v| v.chars().find(|&c| is_bidi_control(c))) {
+                problems.push((
+                    field,
+                    format!(
+                        "the {what} contains the bidirectional control character U+{:04X}: \
+                         left open, it reverses the rest of the line it is shown on (the To \
+                         header, the greeting)",
+                        u32::from(c)
+                    ),
+                ));
+            }
             value.map(Box::from)
         };
         let name = text(Field::Name, name, "name (it reaches the To header)");
@@ -238,6 +249,13 @@ impl<'a> Loader<'a> {
         let notes = crate::diag::unknown_name_notes(name, &known);
         format!("unknown segment `{name}` ({})", notes.join(" "))
     }
+}
+
+/// Whether `c` is one of the bidirectional embeddings, overrides and isolates (U+202A to
+/// U+202E, U+2066 to U+2069): refused like control characters, since one that is not
+/// closed reverses the text after it (the explicit formatting characters of UAX #9 §2).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The store's suppressions with those of the files added: a file's suppression replaces

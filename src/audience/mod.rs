@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub use address::Address;
+pub(crate) use load::MAX_NAME_CHARS;
 pub use recipient::Recipient;
 pub use select::{Exclusion, SegmentCount, Selection, Shape};
 pub use source::Source;

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use super::{Reported, say, say_err};
 use crate::cli::BuildArgs;
 use crate::diag::display_path;
+use crate::message::size::kilobytes;
 use crate::pipeline::{self, Composition};
 use crate::project::Project;
 
@@ -42,12 +43,12 @@ pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
         ),
     };
     say(format_args!(
-        "built volume {} into {}: email.html {} ({} as sent), email.txt {}, email.mjml{warned}",
+        "built volume {} into {}: email.html {} (at most {} as sent), email.txt {}, email.mjml{warned}",
         volume.meta.number.get_ref(),
         display_path(&dir),
-        kb(html.0.len()),
-        kb(composition.html_sent_size),
-        kb(text.0.len()),
+        kilobytes(html.0.len()),
+        kilobytes(composition.html_sent_size),
+        kilobytes(text.0.len()),
     ))?;
     Ok(())
 }
@@ -117,8 +118,4 @@ fn write(dir: &Path, files: &[(&str, &String)]) -> anyhow::Result<()> {
             .with_context(|| format!("cannot replace {}", path.display()))?;
     }
     Ok(())
-}
-
-fn kb(bytes: usize) -> String {
-    format!("{:.1} KB", bytes as f64 / 1024.0)
 }

@@ -1,5 +1,5 @@
 //! `broadsheet check VOLUME [--strict]`: everything `build` does, without writing, and the
-//! files the settings name (the SNS certificate); every problem at once. A draft's
+//! files the settings name (the SNS certificate, the DKIM keys); every problem at once. A draft's
 //! placeholders and missing picks are warnings unless `--strict`.
 
 use super::{Reported, say_err};
@@ -15,6 +15,7 @@ pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
     if let Err(problems) = crate::bounces::webhooks::ses_verifier(project) {
         diags.extend(problems);
     }
+    diags.extend(crate::message::dkim::check_keys(project));
     if diags.iter().next().is_some() {
         say_err(format_args!("{diags}"))?;
     }

@@ -8,6 +8,7 @@ use crate::clock::Timestamp;
 use crate::dispatch::plan::EXCLUDED_SHOWN;
 use crate::dispatch::prepare::Prepared;
 use crate::dispatch::{Listing, Plan};
+use crate::message::size::kilobytes;
 use crate::project::Project;
 
 pub(crate) fn run(project: &Project, args: &PlanArgs, now: Timestamp) -> anyhow::Result<()> {
@@ -58,11 +59,11 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
     }
     for v in &plan.variants {
         say(format_args!(
-            "  {:<24} {:>3} picks  {:>9} recipients  {:.1} KB a message",
+            "  {:<24} {:>3} picks  {:>9} recipients  {} a message",
             v.variant,
             v.picks,
             v.recipients,
-            v.message_bytes as f64 / 1024.0
+            kilobytes(v.message_bytes)
         ))?;
     }
     print_people(plan)?;

@@ -16,6 +16,7 @@ use crate::clock::Timestamp;
 use crate::dispatch::prepare::Prepared;
 use crate::message::dkim::Signer as DkimSigner;
 use crate::message::outgoing::{Assembly, Outgoing};
+use crate::message::size::kilobytes;
 use crate::message::variant::Variants;
 use crate::message::{self, Personal};
 use crate::project::Project;
@@ -242,8 +243,8 @@ fn send(
             // Proofs keep no ledger: nothing to wait for before the body.
             match transport.send(envelope, message, Unrecorded).await {
                 Ok(delivery) => say(format_args!(
-                    "sent proof (variant {key}, {picks} picks, {:.1} KB) to {} via {}: {}",
-                    message.len() as f64 / 1024.0,
+                    "sent proof (variant {key}, {picks} picks, {}) to {} via {}: {}",
+                    kilobytes(message.len()),
                     envelope.to,
                     transport.describe(),
                     delivery.reply

@@ -2,18 +2,16 @@
 //! `{{format_date value "%m/%d/%y"}}` formats an ISO date (with
 //! `same_year=other other_year="%b %-d, %Y"`, a date of another year than `other` takes the
 //! second pattern, so that a short date never hides its year), and
-//! `{{#wrap first="  • " indent="    "}}...{{/wrap}}` word-wraps its block for the text part.
+//! `{{#wrap first="  • " indent="    "}}...{{/wrap}}` wraps its block for the text part
+//! (see [`super::wrap`]).
 
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
     RenderErrorReason, Renderable, StringOutput,
 };
 
+use super::wrap::{TEXT_WIDTH, wrap_text};
 use crate::date::Date;
-
-/// Lines of the text part are wrapped at this width where words allow: 76, the longest
-/// line quoted-printable carries without a soft line break.
-pub const TEXT_WIDTH: usize = 76;
 
 /// Registers the helpers on `registry`.
 pub(crate) fn register(registry: &mut Handlebars<'static>) {
@@ -112,39 +110,6 @@ fn invalid(helper: &'static str, message: &str) -> RenderError {
     RenderErrorReason::Other(format!("helper `{helper}` {message}")).into()
 }
 
-/// Greedy word wrap: `first` prefixes the first line, `indent` the others; paragraphs
-/// (separated by blank lines) are kept, other whitespace collapses. A word longer than the
-/// width (a URL) gets a line of its own and is never broken.
-pub fn wrap_text(text: &str, width: usize, first: &str, indent: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut prefix = first;
-    for (i, paragraph) in text.trim().split("\n\n").enumerate() {
-        if i > 0 {
-            out.push_str("\n\n");
-            prefix = indent;
-        }
-        let mut line_len = 0;
-        for word in paragraph.split_whitespace() {
-            let word_len = word.chars().count();
-            if line_len == 0 {
-                out.push_str(prefix);
-                line_len = prefix.chars().count();
-            } else if line_len + 1 + word_len > width {
-                out.push('\n');
-                out.push_str(indent);
-                line_len = indent.chars().count();
-            } else {
-                out.push(' ');
-                line_len += 1;
-            }
-            out.push_str(word);
-            line_len += word_len;
-            prefix = indent;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,33 +133,5 @@ mod tests {
         );
         let alone = render(r#"{{format_date old "%b %-d" same_year=to}}"#).unwrap_err();
         assert!(alone.to_string().contains("together"), "{alone}");
-    }
-
-    #[test]
-    fn wraps_with_hanging_indent() {
-        let text = "A state media report explains that China's agricultural machinery industry lags behind the global cutting edge, but aims to catch up. (S&T Daily, 05/04/24)";
-        let wrapped = wrap_text(text, 40, "  • ", "    ");
-        for line in wrapped.lines() {
-            assert!(line.chars().count() <= 40, "{line:?}");
-        }
-        assert!(wrapped.starts_with("  • A state media"));
-        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    ")));
-        let words: Vec<&str> = wrapped.split_whitespace().filter(|w| *w != "•").collect();
-        assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn long_words_are_not_broken() {
-        let url = format!("https://x.test/{}", "a".repeat(90));
-        let wrapped = wrap_text(&format!("see {url} now"), 78, "", "");
-        assert_eq!(wrapped, format!("see\n{url}\nnow"));
-    }
-
-    #[test]
-    fn keeps_paragraphs() {
-        assert_eq!(
-            wrap_text("one\ntwo\n\nthree", 78, "> ", "> "),
-            "> one two\n\n> three"
-        );
     }
 }

@@ -21,6 +21,7 @@ mod includes;
 #[cfg(test)]
 mod partial_equivalence;
 mod templates;
+pub mod wrap;
 
 use includes::source_key;
 use templates::Templates;

@@ -10,6 +10,7 @@ pub mod dkim;
 pub(crate) mod header;
 pub mod notice;
 pub mod outgoing;
+pub mod size;
 mod splice;
 pub mod variant;
 
@@ -121,8 +122,9 @@ impl MessageTemplate {
         head.push_str(&format!(
             "List-Unsubscribe-Post: {ONE_CLICK}\r\nMIME-Version: 1.0\r\n"
         ));
+        // Folded after the `;`: on one line the field takes 85 octets, past RFC 5322's 78.
         head.push_str(&format!(
-            "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n"
+            "Content-Type: multipart/alternative;\r\n\tboundary=\"{boundary}\"\r\n"
         ));
         let text = SplicedPart::new(&rendered.text.0, &PLACEHOLDERS);
         let html = SplicedPart::new(&rendered.html.0, &PLACEHOLDERS);

@@ -62,7 +62,7 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Str
     list_id.push("<scout.eto.tech>".to_owned());
     out += &header::fold_list("List-Id", &list_id, "");
     out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\n";
-    out += &format!("Content-Type: multipart/alternative; boundary=\"{b}\"\r\n");
+    out += &format!("Content-Type: multipart/alternative;\r\n\tboundary=\"{b}\"\r\n");
     out += &header::mailbox("To", p.name, p.to.as_str());
     out += &format!("Message-ID: {}\r\n", p.message_id);
     let url = format!("<{}>", p.unsubscribe_url);

@@ -175,6 +175,9 @@ impl Checker<'_> {
         if let Some(reply_to) = &sender.reply_to {
             self.address(reply_to, "`reply_to`");
         }
+        if let Some(bounce) = &sender.bounce {
+            self.address(bounce, "`bounce`");
+        }
         self.domain(&sender.list_id, "list_id");
         self.domain(&sender.domain, "domain");
     }
@@ -330,6 +333,28 @@ impl Checker<'_> {
                 t.timeout_secs.span(),
                 None,
             );
+        }
+    }
+}
+
+/// Writes every address of checked `settings` as the recipients' are normalised (the
+/// domain in lowercase, an international one as its punycode A-label), so that the
+/// headers and the envelope they reach are ASCII: `from = "news@例子.测试"` goes out as
+/// `news@xn--fsqu00a.xn--0zwm56d`. Runs once the addresses passed [`run`].
+pub(super) fn normalise_addresses(settings: &mut Settings) {
+    let sender = settings.sender.as_mut().into_iter().flat_map(|s| {
+        std::iter::once(&mut s.from)
+            .chain(s.reply_to.as_mut())
+            .chain(s.bounce.as_mut())
+    });
+    let mailto = settings
+        .unsubscribe
+        .as_mut()
+        .and_then(|u| u.mailto.as_mut());
+    let proof = settings.proof.addresses.iter_mut();
+    for field in sender.chain(mailto).chain(proof) {
+        if let Ok(address) = Address::parse(field.get_ref()) {
+            *field.get_mut() = address.as_str().to_owned();
         }
     }
 }

@@ -357,6 +357,7 @@ pub fn parse(source: &SourceFile) -> Result<Settings, Diagnostics> {
         diags.sort_by_location();
         return Err(diags);
     }
+    check::normalise_addresses(&mut settings);
     settings.warnings = diags;
     Ok(settings)
 }

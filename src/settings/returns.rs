@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Security, Settings, is_loopback_host};
+use crate::audience::Address;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 
 /// One value or a list of them, as `algorithm = "rsa-sha256"` or `algorithm = ["a", "b"]`.
@@ -176,6 +177,10 @@ pub const VERP_HINT: &str = "set `bounce = \"bounces@your.domain\"` in `[sender]
 pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagnostics) {
     if let Some(dkim) = &settings.dkim {
         check_dkim(source, dkim, diags);
+        let from = settings.sender.as_ref().map(|s| s.from.get_ref());
+        if let Some(from) = from.and_then(|from| Address::parse(from).ok()) {
+            check_alignment(source, &dkim.domain, from.domain(), diags);
+        }
     }
     let soft_limit = &settings.bounces.soft_limit;
     if !(1..=100).contains(soft_limit.get_ref()) {
@@ -212,16 +217,20 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
         }
     }
     let Some(bounce) = &sender.bounce else { return };
-    let domain_of = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
-    let (local, domain) = match bounce.get_ref().rsplit_once('@') {
-        Some((local, domain)) if !local.is_empty() && !local.contains('+') => (local, domain),
-        _ => {
-            let message = "`bounce` must be an address without `+`, like `bounces@eto.tech`: \
-                           `+TOKEN` is added for each recipient";
-            diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
-            return;
-        }
+    // An address that does not parse is reported with the other addresses (check.rs).
+    let Ok(address) = Address::parse(bounce.get_ref()) else {
+        return;
     };
+    let local = address
+        .as_str()
+        .rsplit_once('@')
+        .map_or("", |(local, _)| local);
+    if local.contains('+') {
+        let message = "`bounce` must be an address without `+`, like `bounces@eto.tech`: \
+                       `+TOKEN` is added for each recipient";
+        diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
+        return;
+    }
     if local.len() > MAX_BOUNCE_LOCAL {
         let message = format!(
             "`bounce`'s local part is longer than {} characters: with the token it would pass SMTP's 64",
@@ -229,8 +238,12 @@ pub(super) fn check(source: &SourceFile, settings: &Settings, diags: &mut Diagno
         );
         diags.push(Diagnostic::error(message).at_span(source, bounce.span()));
     }
-    if Some(domain.to_ascii_lowercase()) != domain_of(sender.from.get_ref()) {
-        let message = format!("`bounce` is on `{domain}`, not on the From address's domain");
+    let from = Address::parse(sender.from.get_ref());
+    if from.is_ok_and(|from| from.domain() != address.domain()) {
+        let message = format!(
+            "`bounce` is on `{}`, not on the From address's domain",
+            address.domain()
+        );
         diags.push(
             Diagnostic::warning(message)
                 .at_span(source, bounce.span())
@@ -282,6 +295,41 @@ fn check_dkim(source: &SourceFile, dkim: &Dkim, diags: &mut Diagnostics) {
     }
 }
 
+/// Warns when the signing domain is neither From's domain nor a parent or a subdomain of
+/// it. DMARC's relaxed alignment asks only for a shared organizational domain, but finding
+/// that one needs the public suffix list, which broadsheet does not carry: two names on
+/// one branch share it for certain; siblings (`mail.eto.tech` for `news.eto.tech`) may
+/// or may not, so they are warned about too, and the note says so.
+fn check_alignment(
+    source: &SourceFile,
+    domain: &Spanned<String>,
+    from: &str,
+    diags: &mut Diagnostics,
+) {
+    let signing = domain.get_ref().to_ascii_lowercase();
+    let under = |child: &str, parent: &str| {
+        child
+            .strip_suffix(parent)
+            .is_some_and(|rest| rest.ends_with('.'))
+    };
+    if signing == from || under(from, &signing) && signing.contains('.') || under(&signing, from) {
+        return;
+    }
+    let message = format!(
+        "the DKIM `domain` `{signing}` is neither the From address's domain `{from}` nor a \
+         parent or subdomain of it: DMARC passes on DKIM only when the two share an \
+         organizational domain"
+    );
+    let note = "broadsheet compares the names without the public suffix list: if both are \
+                under one registered domain (as mail.eto.tech and news.eto.tech are under \
+                eto.tech), they align and this warning can be ignored";
+    diags.push(
+        Diagnostic::warning(message)
+            .at_span(source, domain.span())
+            .note(note),
+    );
+}
+
 /// DKIM's signing algorithms (the `a=` tag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -329,6 +377,14 @@ mod tests {
         );
         let found = problems("bounce = \"bounces+x@eto.tech\"\n");
         assert!(found[0].contains("without `+`"), "{found:?}");
+    }
+
+    #[test]
+    fn a_return_path_aligns_with_from_by_their_normalised_domains() {
+        let sender = "[sender]\nfrom = \"scout@例子.测试\"\nlist_id = \"l.eto.tech\"\n\
+                      domain = \"eto.tech\"\nbounce = \"bounces@XN--FSQU00A.xn--0zwm56d\"\n";
+        let found = super::super::tests::located_problems(sender);
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
@@ -403,6 +459,26 @@ mod tests {
             let found = dkim(rest);
             assert_eq!(found.len(), 1, "{rest}: {found:?}");
             assert!(found[0].contains(expected), "{rest}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_signing_domain_off_the_from_domain_is_a_warning() {
+        let dkim = |domain: &str| {
+            problems(&format!(
+                "[dkim]\ndomain = \"{domain}\"\nselector = \"s\"\nalgorithm = \"rsa-sha256\"\nkey_env = \"K\"\n"
+            ))
+        };
+        for aligned in ["eto.tech", "ETO.tech", "mail.eto.tech"] {
+            assert!(dkim(aligned).is_empty(), "{aligned}: {:?}", dkim(aligned));
+        }
+        for off in ["other.example.net", "xeto.tech", "tech"] {
+            let found = dkim(off);
+            assert_eq!(found.len(), 1, "{off}: {found:?}");
+            assert!(
+                found[0].starts_with("6:10: ") && found[0].contains("neither the From"),
+                "{off}: {found:?}"
+            );
         }
     }
 }

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 
+use super::key_info;
 use crate::settings::{Algorithm, Dkim};
 
 /// The PEM text `[dkim]` points at: the environment variable, or the file, which must be
@@ -39,8 +40,47 @@ pub(super) fn read_pem(dkim: &Dkim, root: &Path) -> anyhow::Result<String> {
         path.display(),
         mode & 0o777
     );
-    std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the DKIM key {}", path.display()))
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("cannot read the DKIM key {}", path.display()))?;
+    match String::from_utf8(bytes) {
+        Ok(pem) => Ok(pem),
+        Err(e) if e.as_bytes().first() == Some(&0x30) => anyhow::bail!(
+            "the DKIM key {} is binary DER, not PEM text; convert it with \
+             `openssl pkey -inform DER -in {0} -out {0}.pem` and name the .pem file",
+            path.display()
+        ),
+        Err(_) => anyhow::bail!("the DKIM key {} is not PEM text", path.display()),
+    }
+}
+
+/// Where `[dkim]`'s key comes from, for an error about it.
+pub(super) fn origin(dkim: &Dkim, root: &Path) -> String {
+    match (&dkim.key_env, &dkim.key_file) {
+        (Some(name), _) => format!(
+            "the DKIM key in the environment variable {}",
+            name.get_ref()
+        ),
+        (None, Some(file)) => format!("the DKIM key {}", root.join(file.get_ref()).display()),
+        (None, None) => "the DKIM key".to_owned(),
+    }
+}
+
+/// Why a key of the algorithm `name` cannot sign here.
+fn wrong_algorithm(name: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the key's algorithm is {name}: DKIM signs with RSA (`rsa-sha256`) or Ed25519 \
+         (`ed25519-sha256`); make one with `openssl genpkey -algorithm ed25519` or \
+         `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`"
+    )
+}
+
+/// Why an RSA key of `bits` is refused: RFC 8301 §3.2 allows 1024 bits but advises 2048,
+/// and the signer (aws-lc) takes 2048 bits at least.
+fn too_small(bits: usize) -> anyhow::Error {
+    anyhow::anyhow!(
+        "an RSA key of {bits} bits: use one of 2048 bits at least, as RFC 8301 advises \
+         (`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`)"
+    )
 }
 
 /// A private key for one algorithm.
@@ -90,18 +130,31 @@ impl Key {
     fn from_der(label: &str, der: &[u8]) -> anyhow::Result<Self> {
         let rsa = match label {
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(der),
-            "PRIVATE KEY" => match Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
-                Ok(key) => return Ok(Self::Ed25519(key)),
-                Err(_) => RsaKeyPair::from_pkcs8(der),
+            "PRIVATE KEY" => match key_info::pkcs8_algorithm(der) {
+                Some("Ed25519") | None => match Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+                    Ok(key) => return Ok(Self::Ed25519(key)),
+                    Err(_) => RsaKeyPair::from_pkcs8(der),
+                },
+                Some("RSA") => RsaKeyPair::from_pkcs8(der),
+                Some(other) => return Err(wrong_algorithm(other)),
             },
+            "EC PRIVATE KEY" => return Err(wrong_algorithm("elliptic-curve (ECDSA)")),
+            "DSA PRIVATE KEY" => return Err(wrong_algorithm("DSA")),
+            "ENCRYPTED PRIVATE KEY" => anyhow::bail!(
+                "the key is encrypted (`ENCRYPTED PRIVATE KEY`) and broadsheet signs unattended; \
+                 write it out decrypted with `openssl pkey -in KEY -out KEY.pem` (it asks for \
+                 the passphrase) and keep that file readable by its owner only"
+            ),
             other => anyhow::bail!("a `{other}` block is not an unencrypted private key"),
         };
-        let key = rsa.map_err(|why| {
-            anyhow::anyhow!("not an RSA or Ed25519 private key that can sign ({why})")
+        let bits = key_info::rsa_bits(der).filter(|&bits| bits < 2048);
+        let key = rsa.map_err(|why| match bits {
+            Some(bits) => too_small(bits),
+            None => anyhow::anyhow!("not an RSA or Ed25519 private key that can sign ({why})"),
         })?;
         anyhow::ensure!(
             key.public_modulus_len() >= 256,
-            "the RSA key is shorter than 2048 bits, which receivers treat as unsigned"
+            too_small(key.public_modulus_len() * 8)
         );
         Ok(Self::Rsa(key))
     }

@@ -9,6 +9,7 @@
 
 mod canon;
 mod key;
+mod key_info;
 
 use std::path::Path;
 
@@ -20,6 +21,8 @@ use sha2::{Digest as _, Sha256};
 pub use crate::settings::Algorithm;
 pub use key::Key;
 
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::project::Project;
 use crate::settings::Dkim;
 
 /// The fields signed when present, in this order.
@@ -69,6 +72,31 @@ fn fold_names(names: &[String]) -> String {
     folded
 }
 
+/// The leading tags of a signature, joined by `; ` and folded before a tag that would take
+/// the line past 78 octets (RFC 6376 §3.2 allows folding whitespace between tags; relaxed
+/// canonicalization removes it).
+fn fold_tags(tags: &[&str]) -> String {
+    let mut folded = String::new();
+    let mut line = "DKIM-Signature: ".len();
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            folded.push(';');
+            line += 1;
+            // The tag, then the `;` that ends it.
+            if line + 1 + tag.len() + 1 > 78 {
+                folded.push_str("\r\n\t");
+                line = 1;
+            } else {
+                folded.push(' ');
+                line += 1;
+            }
+        }
+        folded.push_str(tag);
+        line += tag.len();
+    }
+    folded
+}
+
 /// Signs messages for one domain with one or more keys.
 #[derive(Debug)]
 pub struct Signer {
@@ -82,7 +110,8 @@ impl Signer {
     pub fn from_settings(dkim: Option<&Dkim>, root: &Path) -> anyhow::Result<Option<Self>> {
         let Some(dkim) = dkim else { return Ok(None) };
         let pem = key::read_pem(dkim, root)?;
-        let mut keys: Vec<Option<Key>> = Key::parse_all(&pem)?.into_iter().map(Some).collect();
+        let parsed = Key::parse_all(&pem).with_context(|| key::origin(dkim, root))?;
+        let mut keys: Vec<Option<Key>> = parsed.into_iter().map(Some).collect();
         let mut chosen = Vec::new();
         for (algorithm, selector) in dkim.signatures() {
             let key = keys
@@ -156,12 +185,14 @@ impl Signer {
         }
         let mut out = String::with_capacity(1024);
         for (selector, key) in &self.keys {
-            let unsigned = format!(
-                "v=1; a={}; c=relaxed/relaxed; d={}; s={selector};\r\n\th={};\r\n\tbh={body_hash};\r\n\tb=",
-                key.algorithm(),
-                self.domain,
-                names,
-            );
+            let tags = fold_tags(&[
+                "v=1",
+                &format!("a={}", key.algorithm()),
+                "c=relaxed/relaxed",
+                &format!("d={}", self.domain),
+                &format!("s={selector}"),
+            ]);
+            let unsigned = format!("{tags};\r\n\th={names};\r\n\tbh={body_hash};\r\n\tb=");
             let mut data = headers.clone();
             let field = canon::Field {
                 name: "DKIM-Signature",
@@ -176,6 +207,35 @@ impl Signer {
         message.insert_str(0, &out);
         message
     }
+}
+
+/// `[dkim]`'s keys read as a send would read them, for `check`: a key that cannot be read
+/// or used, or that does not match `algorithm`, is an error at the `key_file` or `key_env`
+/// line; a `key_env` not set where `check` runs is a warning (the key may live only where
+/// messages are sent).
+pub(crate) fn check_keys(project: &Project) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let Some(dkim) = &project.settings.dkim else {
+        return diags;
+    };
+    let Some(setting) = dkim.key_file.as_ref().or(dkim.key_env.as_ref()) else {
+        return diags;
+    };
+    let at = |d: Diagnostic| d.at_span(&project.source, setting.span());
+    if let Some(name) = &dkim.key_env
+        && std::env::var_os(name.get_ref()).is_none()
+    {
+        let message = format!(
+            "the DKIM key is not checked: the environment variable {} is not set here",
+            name.get_ref()
+        );
+        diags.push(at(Diagnostic::warning(message)));
+        return diags;
+    }
+    if let Err(e) = Signer::from_settings(Some(dkim), &project.root) {
+        diags.push(at(Diagnostic::error(format!("{e:#}"))));
+    }
+    diags
 }
 
 /// Appends `value` in chunks of 72 characters, each continuation indented, then CRLF, so

@@ -52,6 +52,21 @@ fn signatures_cover_the_one_click_headers_and_come_first() {
 }
 
 #[test]
+fn a_long_signing_domain_folds_between_tags() {
+    let (key, _) = ed25519();
+    let signer = Signer::new("wire.example.org", vec![("ed1".into(), key)]);
+    let signed = signer.sign(MESSAGE.to_owned());
+    let head = &signed[..signed.len() - MESSAGE.len()];
+    assert!(
+        head.starts_with(
+            "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=wire.example.org;\r\n\ts=ed1;\r\n"
+        ),
+        "{head}"
+    );
+    assert!(head.lines().all(|l| l.len() <= 78), "{head}");
+}
+
+#[test]
 fn an_ed25519_signature_verifies_over_the_canonical_headers() {
     let (key, public) = ed25519();
     let signer = Signer::new("eto.tech", vec![("a".into(), key)]);
@@ -104,7 +119,8 @@ fn bad_keys_are_refused_without_showing_them() {
         ),
         (
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----",
-            "not an unencrypted",
+            "is encrypted (`ENCRYPTED PRIVATE KEY`) and broadsheet signs unattended; write it \
+             out decrypted with `openssl pkey -in KEY -out KEY.pem`",
         ),
     ] {
         let error = Key::parse_all(pem).unwrap_err().to_string();
