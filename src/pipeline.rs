@@ -14,6 +14,17 @@ use crate::render::{
 use crate::unsubscribe;
 use crate::volume::{self, Checks, Volume};
 
+/// Which copy of the HTML part a composition weighs against the clipping bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weighing {
+    /// The part as it is shown and written (`build`, `preview`, `archive`): a reader's
+    /// unsubscribe link spliced in, no greeting. One rendering.
+    Shown,
+    /// The largest copy any reader can get (`check`, and `plan`, `proof` and `dispatch`):
+    /// the longest greeting too, in a second rendering where the layout greets.
+    Largest,
+}
+
 /// What composing a volume produced. Stages that could not run are `None`; `diags` says why.
 #[derive(Debug, Default)]
 pub struct Composition {
@@ -27,7 +38,7 @@ pub struct Composition {
     pub mjml: Option<Mjml>,
     /// The HTML part.
     pub html: Option<Html>,
-    /// The HTML part's size as sent to the reader whose copy is largest (see
+    /// The HTML part's size as sent: the copy [`Weighing`] names (see
     /// [`size::largest_html_part`]).
     pub html_sent_size: usize,
     /// The text part.
@@ -77,10 +88,11 @@ pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
 /// user's files are diagnostics. A draft's placeholders and missing picks are warnings, and
 /// it renders with stand-ins for them (see [`compose_with`]).
 pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
-    compose_with(project, path, out, false)
+    compose_with(project, path, out, false, Weighing::Shown)
 }
 
-/// [`compose`], with a draft's placeholders and missing picks as errors when `strict`.
+/// [`compose`], with a draft's placeholders and missing picks as errors when `strict`, the
+/// HTML part weighed as `weighing` says.
 ///
 /// Every check runs on what could be read, even when the file has syntax or type errors,
 /// so that one run reports every mistake; the email is rendered only from a volume read
@@ -90,6 +102,7 @@ pub fn compose_with(
     path: &Path,
     out: Option<&Path>,
     strict: bool,
+    weighing: Weighing,
 ) -> anyhow::Result<Composition> {
     // A volume named by its number is held to that number, which is enough to keep it
     // from being built or sent as another; only a file named otherwise is held to the
@@ -103,7 +116,7 @@ pub fn compose_with(
     } else {
         volume::numbered(folder(path))
     };
-    compose_among(project, path, out, strict, &numbered)
+    compose_among(project, path, out, strict, weighing, &numbered)
 }
 
 /// [`compose_with`], given the numbers of the volumes in the volume's folder (the archive
@@ -113,6 +126,7 @@ pub(crate) fn compose_among(
     path: &Path,
     out: Option<&Path>,
     strict: bool,
+    weighing: Weighing,
     numbered: &[volume::Numbered],
 ) -> anyhow::Result<Composition> {
     let mut result = Composition::default();
@@ -147,6 +161,7 @@ pub(crate) fn compose_among(
             &volume.with_stand_ins(),
             &layout,
             &origin,
+            weighing,
             &mut result,
         );
         result.layout = Some(layout);
@@ -164,6 +179,7 @@ fn render_into(
     volume: &Volume,
     layout: &Layout,
     origin: &MjmlOrigin,
+    weighing: Weighing,
     result: &mut Composition,
 ) {
     let web_url = project.settings.page_url(*volume.meta.number.get_ref());
@@ -175,7 +191,9 @@ fn render_into(
             lint::images(&html, &mjml, origin, &mut result.diags);
             lint::html_rules(&html, &mjml, origin, &volume_text, &mut result.diags);
             lint::unknown_elements(&mjml, &html, origin, &mut result.diags);
-            let greeted = greeted_html(volume, layout, origin, web_url.as_deref());
+            let greeted = (weighing == Weighing::Largest)
+                .then(|| greeted_html(volume, layout, origin, web_url.as_deref()))
+                .flatten();
             let link = largest_link(project, volume);
             result.html_sent_size = size::largest_html_part(&html, greeted.as_ref(), &link);
             lint::html_size(result.html_sent_size, &mut result.diags);

@@ -14,8 +14,13 @@ use crate::pipeline::{self, Composition};
 use crate::project::Project;
 
 pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
-    let composition =
-        pipeline::compose_with(project, &args.volume, args.out.as_deref(), args.strict)?;
+    let composition = pipeline::compose_with(
+        project,
+        &args.volume,
+        args.out.as_deref(),
+        args.strict,
+        pipeline::Weighing::Shown,
+    )?;
     let volume_path = display_path(&args.volume);
     let Some((volume, mjml, html, text)) = composition.parts() else {
         return fail(project, args, composition, &volume_path);
@@ -43,7 +48,7 @@ pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
         ),
     };
     say(format_args!(
-        "built volume {} into {}: email.html {} (at most {} as sent), email.txt {}, email.mjml{warned}",
+        "built volume {} into {}: email.html {} ({} as sent), email.txt {}, email.mjml{warned}",
         volume.meta.number.get_ref(),
         display_path(&dir),
         kilobytes(html.0.len()),

@@ -9,7 +9,13 @@ use crate::pipeline;
 use crate::project::Project;
 
 pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
-    let composition = pipeline::compose_with(project, &args.volume, None, args.strict)?;
+    let composition = pipeline::compose_with(
+        project,
+        &args.volume,
+        None,
+        args.strict,
+        pipeline::Weighing::Largest,
+    )?;
     let mut diags = project.settings.warnings.clone();
     diags.extend(composition.diags.iter().cloned());
     if let Err(problems) = crate::bounces::webhooks::ses_verifier(project) {

@@ -66,6 +66,12 @@ pub(crate) fn print(plan: &Plan) -> anyhow::Result<()> {
             kilobytes(v.message_bytes)
         ))?;
     }
+    if !plan.variants.is_empty() {
+        say(format_args!(
+            "  the HTML part: at most {} as a reader gets it (Gmail clips at about 102 kB)",
+            kilobytes(plan.html_part_bytes)
+        ))?;
+    }
     print_people(plan)?;
     if let Some(dispatch) = plan.resumes {
         say(format_args!(

@@ -46,6 +46,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) identity: &'a Identity,
     /// The unsubscribe URL template, for message sizes.
     pub(crate) unsubscribe_url: &'a str,
+    /// The HTML part's size as sent in the largest copy a reader can get.
+    pub(crate) html_part_bytes: usize,
     /// `[limits]`.
     pub(crate) pace: &'a Pace,
     /// The ledger, when the volume was dispatched before, with its dispatches.
@@ -230,6 +232,7 @@ impl<'a> Audit<'a> {
             segments: inputs.segments.to_vec(),
             per_segment: rows,
             variants: self.variant_lines(&counts)?,
+            html_part_bytes: inputs.html_part_bytes,
             excluded,
             excluded_total,
             already_received,

@@ -12,7 +12,7 @@ use crate::layout::Layout;
 use crate::ledger::{self, Dispatch, Ledger};
 use crate::message::Common;
 use crate::message::variant::Variants;
-use crate::pipeline::{self, Composition};
+use crate::pipeline::{self, Composition, Weighing};
 use crate::project::Project;
 use crate::render::MjmlOrigin;
 use crate::settings::Sending;
@@ -36,7 +36,7 @@ impl Ready {
         refusal: &str,
         strict: bool,
     ) -> anyhow::Result<Self> {
-        let composition = pipeline::compose_with(project, path, None, strict)?;
+        let composition = pipeline::compose_with(project, path, None, strict, Weighing::Largest)?;
         let ready = composition.parts().is_some()
             && composition.layout.is_some()
             && composition.origin.is_some();
@@ -188,6 +188,7 @@ impl Prepared {
             volume,
             identity: &self.sending.identity,
             unsubscribe_url: &self.sending.unsubscribe.url,
+            html_part_bytes: self.ready.composition.html_sent_size,
             pace: &self.sending.pace,
             ledger,
             resumes,

@@ -84,6 +84,9 @@ pub(crate) struct Plan {
     pub per_segment: Vec<SegmentRow>,
     /// The variants and their recipients.
     pub variants: Vec<VariantLine>,
+    /// The HTML part's size as sent (bytes) in the largest copy a reader can get: the
+    /// longest greeting and a real unsubscribe link spliced in.
+    pub html_part_bytes: usize,
     /// Everyone selected who gets nothing, with the reason, in address order; unless the
     /// plan lists everyone ([`Listing::everyone`](super::Listing)), only the first
     /// [`EXCLUDED_SHOWN`]. A last line counts the rows listed twice.
