@@ -132,6 +132,9 @@ pub(crate) fn compose_among(
         numbered,
     };
     volume.check(&checks, &mut result.diags);
+    if let Some(layout) = &layout {
+        layout.check_address(volume.is_draft(), &mut result.diags);
+    }
     if let Some(layout) = layout.filter(|_| read_cleanly) {
         let origin = MjmlOrigin {
             path: display_path(&out_dir(project, &volume, out).join("email.mjml")),

@@ -60,6 +60,8 @@ pub fn is_name(name: &str) -> bool {
 pub struct Layout {
     /// The data in `layout.toml`, passed to templates as `layout`.
     pub data: LayoutData,
+    /// `layout.toml` as read, to point diagnostics about the data at their line.
+    data_source: SourceFile,
     /// Registry for the MJML and web page templates, with HTML escaping.
     pub(crate) html: Handlebars<'static>,
     /// Registry for the text templates, without escaping.
@@ -203,7 +205,7 @@ impl Layout {
         layout.compile_partials(&names, &mut diags);
         layout.check_includes(&mut diags);
         match data {
-            Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),
+            Some(data) if !diags.has_errors() => Ok((layout.finish(data, data_source), names)),
             _ => Err(diags.into()),
         }
     }
@@ -249,6 +251,28 @@ impl Layout {
 }
 
 impl Layout {
+    /// Reports the footer's postal address when it is still empty (as `broadsheet init`
+    /// leaves it without `--address`): anti-spam laws require it in every newsletter. A
+    /// warning for a `draft` (which a proof may send to the staff), an error for a volume
+    /// about to go out.
+    pub fn check_address(&self, draft: bool, diags: &mut Diagnostics) {
+        let address = &self.data.footer.address;
+        if !address.get_ref().trim().is_empty() {
+            return;
+        }
+        let message = "the layout's postal address (`address` under `[footer]`) is empty";
+        let diagnostic = if draft {
+            Diagnostic::warning(message)
+        } else {
+            Diagnostic::error(message)
+        };
+        diags.push(
+            diagnostic
+                .note("anti-spam laws (CAN-SPAM, CASL) require the sender's postal address in every newsletter; the footer shows it")
+                .at_span(&self.data_source, address.span()),
+        );
+    }
+
     /// The names of the partials a template of the text registry (`is_text`) or of the HTML
     /// one can include, sorted.
     fn partial_names(&self, is_text: bool) -> Vec<&str> {

@@ -158,10 +158,11 @@ impl Templates {
         includes::check(&self.sources, diags);
     }
 
-    pub(super) fn finish(self, data: LayoutData) -> Layout {
+    pub(super) fn finish(self, data: LayoutData, data_source: SourceFile) -> Layout {
         let [mjml_name, text_name] = self.names;
         Layout {
             data,
+            data_source,
             html: self.html,
             text: self.text,
             templates: self.sources,

@@ -19,7 +19,7 @@ mod topics;
 
 use super::Volume;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::url::check_url;
+use crate::url::{check_url, example_host};
 
 /// Words that mark unfinished copy.
 const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
@@ -72,6 +72,7 @@ impl Volume {
             pick_ids: HashMap::new(),
             checks: *checks,
             lenient: self.is_draft() && !checks.strict,
+            draft: self.is_draft(),
         }
         .run(self);
     }
@@ -84,6 +85,9 @@ struct Validator<'a> {
     checks: Checks<'a>,
     /// A draft checked without `strict`: unfinished copy is a warning.
     lenient: bool,
+    /// A draft, even checked with `strict` (as proofs are): what a fresh project still
+    /// holds from its sample is a warning, so that it proofs as it is.
+    draft: bool,
 }
 
 impl<'a> Validator<'a> {
@@ -185,13 +189,23 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Checks a URL field: https only, once it is no longer a placeholder.
+    /// Checks a URL field: https only, once it is no longer a placeholder, and not a
+    /// sample's link to a domain reserved for examples.
     fn url(&mut self, url: &Spanned<String>, what: &str) {
         if self.report_placeholder(url, what) {
             return;
         }
         if let Err(problem) = check_url(url.get_ref(), false) {
             self.bad_link(format!("`{what}` {problem}"), url.get_ref(), url.span());
+        } else if let Some(host) = example_host(url.get_ref()) {
+            let message = format!("`{what}` links to {host}, a name reserved for examples");
+            let d = if self.draft {
+                Diagnostic::warning(message)
+            } else {
+                Diagnostic::error(message)
+            };
+            let d = d.note("a sample's link is still here: link the real story or image");
+            self.push(d, url.span());
         }
     }
 
