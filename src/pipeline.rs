@@ -71,8 +71,8 @@ pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
 /// Reads, validates, renders and lints a volume. I/O failures are errors; problems in the
 /// user's files are diagnostics. A draft's placeholders and missing picks are warnings, and
 /// it renders with stand-ins for them (see [`compose_with`]).
-pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
-    compose_with(project, path, out, false)
+pub fn compose(project: &Project, path: &Path) -> anyhow::Result<Composition> {
+    compose_with(project, path, false)
 }
 
 /// [`compose`], with a draft's placeholders and missing picks as errors when `strict`.
@@ -80,12 +80,7 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
 /// Every check runs on what could be read, even when the file has syntax or type errors,
 /// so that one run reports every mistake; the email is rendered only from a volume read
 /// without them.
-pub fn compose_with(
-    project: &Project,
-    path: &Path,
-    out: Option<&Path>,
-    strict: bool,
-) -> anyhow::Result<Composition> {
+pub fn compose_with(project: &Project, path: &Path, strict: bool) -> anyhow::Result<Composition> {
     // A volume named by its number is held to that number, which is enough to keep it
     // from being built or sent as another; only a file named otherwise is held to the
     // numbers of the folder's volumes, which takes reading them all.
@@ -98,7 +93,7 @@ pub fn compose_with(
     } else {
         volume::numbered(folder(path))
     };
-    compose_among(project, path, out, strict, &numbered)
+    compose_among(project, path, strict, &numbered)
 }
 
 /// [`compose_with`], given the numbers of the volumes in the volume's folder (the archive
@@ -106,7 +101,6 @@ pub fn compose_with(
 pub(crate) fn compose_among(
     project: &Project,
     path: &Path,
-    out: Option<&Path>,
     strict: bool,
     numbered: &[volume::Numbered],
 ) -> anyhow::Result<Composition> {
@@ -137,7 +131,7 @@ pub(crate) fn compose_among(
     }
     if let Some(layout) = layout.filter(|_| read_cleanly) {
         let origin = MjmlOrigin {
-            path: display_path(&out_dir(project, &volume, out).join("email.mjml")),
+            path: GENERATED_MJML.to_owned(),
             template: display_path(&layout_dir.join(MJML_TEMPLATE)),
         };
         render_into(
@@ -147,6 +141,7 @@ pub(crate) fn compose_among(
             &origin,
             &mut result,
         );
+        name_templates(&layout, &origin, &mut result.diags);
         result.layout = Some(layout);
         result.origin = Some(origin);
     }
@@ -178,6 +173,37 @@ fn render_into(
             result.html = Some(html);
         }
         result.mjml = Some(mjml);
+    }
+}
+
+/// How diagnostics name the MJML the templates generated, which no command but a failed
+/// `build` writes (it puts it in `email.failed.mjml` and points them there): the line is
+/// shown with them.
+pub const GENERATED_MJML: &str = "<generated MJML>";
+
+/// Names, in the notes of each diagnostic placed in the generated MJML, the template line
+/// that wrote that place (a partial, often), where they named the entry template.
+fn name_templates(layout: &Layout, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+    for diagnostic in diags.iter_mut() {
+        let Some(at) = diagnostic
+            .location
+            .as_ref()
+            .filter(|l| l.path == origin.path)
+        else {
+            continue;
+        };
+        let flagged: String = at
+            .line_text
+            .chars()
+            .skip(at.column - 1)
+            .take(at.width)
+            .collect();
+        let Some(source) = layout.mjml_source_of(&at.line_text, &flagged) else {
+            continue;
+        };
+        for note in &mut diagnostic.notes {
+            *note = note.replace(&origin.template, &source);
+        }
     }
 }
 

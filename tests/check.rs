@@ -91,7 +91,7 @@ fn unknown_mjml_element_is_an_error() {
     );
     let stderr = check_fails(&project);
     assert!(
-        stderr.contains("error: MJML: unknown element `<mj-txt>`\n  --> out/011/email.mjml:"),
+        stderr.contains("error: MJML: unknown element `<mj-txt>`\n  --> <generated MJML>:"),
         "{stderr}"
     );
 }
@@ -395,4 +395,41 @@ fn a_date_written_as_people_write_it_is_named_as_the_toml_date_it_means() {
             "{written}: {stderr}"
         );
     }
+}
+
+#[test]
+fn an_mjml_error_in_a_partial_names_the_partials_line_and_no_file_check_never_wrote() {
+    let project = Project::sample();
+    let footer = "layouts/scout/partials/footer.mjml.hbs";
+    project.edit(
+        footer,
+        "<mj-divider border-color",
+        "<mj-dividr border-color",
+    );
+    project.edit(
+        footer,
+        "<mj-image src=\"{{layout.logo.src}}\" alt=\"{{layout.logo.alt}}\"",
+        "<mj-image src=\"{{layout.logo.src}}\"",
+    );
+    let stderr = check_fails(&project);
+    assert!(
+        stderr
+            .contains("error: MJML: unknown element `<mj-dividr>`\n   --> <generated MJML>:119:13")
+            && stderr.contains(&format!(
+                "= note: mrml copied it into the HTML as it is; check {footer}:3:9\n"
+            )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "= note: add `alt=\"...\"` in {footer}:6:9 (alt=\"\" for a decorative image)\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: <generated MJML> is the MJML the layout's templates wrote"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("out/011"), "{stderr}");
+    assert!(!project.path("out").exists(), "check writes nothing");
 }

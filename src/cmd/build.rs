@@ -13,8 +13,7 @@ use crate::pipeline::{self, Composition};
 use crate::project::Project;
 
 pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
-    let composition =
-        pipeline::compose_with(project, &args.volume, args.out.as_deref(), args.strict)?;
+    let composition = pipeline::compose_with(project, &args.volume, args.strict)?;
     let volume_path = display_path(&args.volume);
     let Some((volume, mjml, html, text)) = composition.parts() else {
         return fail(project, args, composition, &volume_path);

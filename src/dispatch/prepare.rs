@@ -36,7 +36,7 @@ impl Ready {
         refusal: &str,
         strict: bool,
     ) -> anyhow::Result<Self> {
-        let composition = pipeline::compose_with(project, path, None, strict)?;
+        let composition = pipeline::compose_with(project, path, strict)?;
         let ready = composition.parts().is_some()
             && composition.layout.is_some()
             && composition.origin.is_some();

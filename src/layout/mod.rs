@@ -14,6 +14,7 @@ use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, unknown_name_no
 use crate::toml_diag::Document;
 use crate::url::check_url;
 
+mod blame;
 #[cfg(test)]
 mod grammar_equivalence;
 pub mod helpers;
