@@ -125,11 +125,12 @@ pub(crate) fn compose_among(
         ),
         numbered,
     };
-    volume.check(&checks, &mut result.diags);
+    let renderable = volume.check(&checks, &mut result.diags);
     if let Some(layout) = &layout {
         layout.check_address(volume.is_draft(), &mut result.diags);
     }
-    if let Some(layout) = layout.filter(|_| read_cleanly) {
+    // A character the email cannot carry is the volume's error: the MJML would not parse.
+    if let Some(layout) = layout.filter(|_| read_cleanly && renderable) {
         let origin = MjmlOrigin {
             path: GENERATED_MJML.to_owned(),
             template: display_path(&layout_dir.join(MJML_TEMPLATE)),

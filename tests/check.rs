@@ -433,3 +433,37 @@ fn an_mjml_error_in_a_partial_names_the_partials_line_and_no_file_check_never_wr
     assert!(!stderr.contains("out/011"), "{stderr}");
     assert!(!project.path("out").exists(), "check writes nothing");
 }
+
+#[test]
+fn a_character_the_email_cannot_carry_is_one_error_at_the_volumes_field() {
+    for (escape, message) in [
+        (
+            "\\uFFFF",
+            "error: `summary` contains U+FFFF, a noncharacter, which the email cannot carry",
+        ),
+        (
+            "\\uFDD0",
+            "error: `summary` contains U+FDD0, a noncharacter, which the email cannot carry",
+        ),
+        (
+            "\\u0001",
+            "error: `summary` contains the control character '\\u{1}'",
+        ),
+    ] {
+        let project = Project::sample();
+        project.edit(
+            VOLUME,
+            "summary = \"A state media report",
+            &format!("summary = \"{escape} A state media report"),
+        );
+        let stderr = check_fails(&project);
+        assert!(
+            stderr.contains(&format!("{message}\n  --> volumes/011.toml:36:11\n")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.ends_with("error: volumes/011.toml: 1 error\n"),
+            "one mistake, one diagnostic: {stderr}"
+        );
+    }
+}
