@@ -467,3 +467,43 @@ fn a_character_the_email_cannot_carry_is_one_error_at_the_volumes_field() {
         );
     }
 }
+
+#[test]
+fn template_mistakes_are_told_in_plain_words_at_their_place() {
+    let template = "layouts/scout/email.mjml.hbs";
+    for (written, message, note) in [
+        (
+            "{{volume.headline</h1>",
+            "error: `{{` is never closed\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: end the expression with `}}`",
+        ),
+        (
+            "{{lookup picks_before 99}}</h1>",
+            "error: template error: the template looks up a value the data does not have\n   \
+             --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: in strict mode a `lookup` must find its key or index",
+        ),
+        (
+            "{{#each}}x{{/each}}</h1>",
+            "error: template error: `each` needs a value to work on (its parameter 1), and none \
+             is given\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: the values a helper works on follow its name inside the braces",
+        ),
+    ] {
+        let project = Project::sample();
+        project.edit(template, "{{volume.headline}}</h1>", written);
+        let stderr = check_fails(&project);
+        assert!(
+            stderr.contains(message) && stderr.contains(note),
+            "{written}: {stderr}"
+        );
+        for jargon in [
+            "trailing_tilde",
+            "strict mode None",
+            "param at index",
+            "Helper/Decorator",
+        ] {
+            assert!(!stderr.contains(jargon), "{written}: {stderr}");
+        }
+    }
+}

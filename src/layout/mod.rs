@@ -222,6 +222,28 @@ impl Layout {
             handlebars::RenderErrorReason::MissingVariable(Some(path)) => {
                 format!("the template uses `{path}`, which the volume does not provide")
             }
+            // Strict mode with no path: a `lookup` (or a helper's value) that found nothing.
+            handlebars::RenderErrorReason::MissingVariable(None) => {
+                notes.push(
+                    "in strict mode a `lookup` must find its key or index: check it against the data"
+                        .to_owned(),
+                );
+                "the template looks up a value the data does not have".to_owned()
+            }
+            handlebars::RenderErrorReason::ParamNotFoundForIndex(helper, index) => {
+                notes.push(
+                    "the values a helper works on follow its name inside the braces \
+                     (`{{#each picks_before}}`, `{{lookup picks 0}}`)"
+                        .to_owned(),
+                );
+                format!(
+                    "`{helper}` needs a value to work on (its parameter {}), and none is given",
+                    index + 1
+                )
+            }
+            handlebars::RenderErrorReason::ParamNotFoundForName(helper, name) => {
+                format!("`{helper}` needs its parameter `{name}`, and none is given")
+            }
             handlebars::RenderErrorReason::PartialNotFound(name) => {
                 notes = unknown_name_notes(name, &self.partial_names(is_text));
                 notes.push(
