@@ -115,6 +115,31 @@ fn the_flags_fill_the_settings_the_layout_and_the_recipients() {
 }
 
 #[test]
+fn an_international_domain_is_written_in_punycode_and_an_accented_title_keeps_its_letters() {
+    let project = initialized(&[
+        "--title",
+        "L'Écho — Édition",
+        "--from",
+        "redaction@BÜcher.example",
+    ]);
+    let settings = project.read("broadsheet.toml");
+    for line in [
+        "from = \"redaction@xn--bcher-kva.example\"",
+        "domain = \"xn--bcher-kva.example\"",
+        "list_id = \"l-echo-edition.xn--bcher-kva.example\"",
+    ] {
+        assert!(settings.contains(line), "{line} in:\n{settings}");
+    }
+    assert!(
+        project
+            .read("recipients.toml")
+            .contains("email = \"redaction@xn--bcher-kva.example\"")
+    );
+    project.ok(&["check", "volumes/001.toml"]);
+    project.ok(&["proof", "volumes/001.toml"]);
+}
+
+#[test]
 fn a_folder_with_a_project_is_refused_and_left_as_it_was() {
     let project = Project::sample();
     let before = project.files();
