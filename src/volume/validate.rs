@@ -64,9 +64,9 @@ impl Volume {
     }
 
     /// Checks everything about the volume that parsing could not, against `checks`, adding
-    /// to `diags`. Returns false when some text holds a character the email cannot carry
-    /// (see [`unsendable`]): the generated MJML would not parse, and that error is this
-    /// one, so the volume is not to be rendered.
+    /// to `diags`. Returns false when some text holds a character that XML, and so the
+    /// generated MJML, cannot carry (a control character, U+FFFE, U+FFFF): that MJML would
+    /// not parse, and that error is this one, so the volume is not to be rendered.
     pub fn check(&self, checks: &Checks<'_>, diags: &mut Diagnostics) -> bool {
         let mut validator = Validator {
             src: &self.source,
