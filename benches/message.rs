@@ -25,8 +25,7 @@ const RECIPIENTS: usize = 100_000;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let project = Project::open(root).expect("open the sample project");
-    let composition =
-        pipeline::compose(&project, &root.join("volumes/011.toml"), None).expect("compose");
+    let composition = pipeline::compose(&project, &root.join("volumes/011.toml")).expect("compose");
     let (volume, layout, origin) = (
         composition
             .volume

@@ -54,6 +54,28 @@ impl Date {
         from_days(to_days(self) + n)
     }
 
+    /// The first day of the month `n` months after this date's (before it, for negative `n`);
+    /// the year stops at the ends of its range.
+    pub fn month_start(self, n: i64) -> Self {
+        let months = (i64::from(self.year) * 12 + i64::from(self.month) - 1).saturating_add(n);
+        let years = months.div_euclid(12);
+        let year = i32::try_from(years).unwrap_or(if years < 0 { i32::MIN } else { i32::MAX });
+        let month = u8::try_from(months.rem_euclid(12) + 1).expect("a month from 1 to 12");
+        Self {
+            year,
+            month,
+            day: 1,
+        }
+    }
+
+    /// The last day of this date's month.
+    pub fn month_end(self) -> Self {
+        Self {
+            day: days_in_month(self.year, self.month),
+            ..self
+        }
+    }
+
     /// Days from `self` to `later` (negative when `later` is earlier).
     pub fn days_until(self, later: Self) -> i64 {
         to_days(later) - to_days(self)
@@ -208,6 +230,15 @@ mod tests {
             "Thursday 9 May 2024"
         );
         assert!(d("2024-05-09").format("%Q").is_err());
+    }
+
+    #[test]
+    fn months_start_and_end_across_years_and_leap_days() {
+        assert_eq!(d("2027-01-31").month_start(1), d("2027-02-01"));
+        assert_eq!(d("2027-12-15").month_start(1), d("2028-01-01"));
+        assert_eq!(d("2027-01-15").month_start(-1), d("2026-12-01"));
+        assert_eq!(d("2027-02-01").month_end(), d("2027-02-28"));
+        assert_eq!(d("2028-02-01").month_end(), d("2028-02-29"));
     }
 
     #[test]

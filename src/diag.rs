@@ -235,6 +235,11 @@ impl Diagnostics {
         self.0.iter()
     }
 
+    /// The diagnostics, to say more about them once more is known.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Diagnostic> {
+        self.0.iter_mut()
+    }
+
     /// A summary line such as `2 errors, 1 warning`.
     pub fn summary(&self) -> String {
         let (errors, warnings) = self.counts();

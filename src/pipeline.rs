@@ -87,8 +87,8 @@ pub fn layout_dir(project: &Project, volume: &Volume) -> PathBuf {
 /// Reads, validates, renders and lints a volume. I/O failures are errors; problems in the
 /// user's files are diagnostics. A draft's placeholders and missing picks are warnings, and
 /// it renders with stand-ins for them (see [`compose_with`]).
-pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Result<Composition> {
-    compose_with(project, path, out, false, Weighing::Shown)
+pub fn compose(project: &Project, path: &Path) -> anyhow::Result<Composition> {
+    compose_with(project, path, false, Weighing::Shown)
 }
 
 /// [`compose`], with a draft's placeholders and missing picks as errors when `strict`, the
@@ -100,7 +100,6 @@ pub fn compose(project: &Project, path: &Path, out: Option<&Path>) -> anyhow::Re
 pub fn compose_with(
     project: &Project,
     path: &Path,
-    out: Option<&Path>,
     strict: bool,
     weighing: Weighing,
 ) -> anyhow::Result<Composition> {
@@ -116,7 +115,7 @@ pub fn compose_with(
     } else {
         volume::numbered(folder(path))
     };
-    compose_among(project, path, out, strict, weighing, &numbered)
+    compose_among(project, path, strict, weighing, &numbered)
 }
 
 /// [`compose_with`], given the numbers of the volumes in the volume's folder (the archive
@@ -124,7 +123,6 @@ pub fn compose_with(
 pub(crate) fn compose_among(
     project: &Project,
     path: &Path,
-    out: Option<&Path>,
     strict: bool,
     weighing: Weighing,
     numbered: &[volume::Numbered],
@@ -150,10 +148,14 @@ pub(crate) fn compose_among(
         ),
         numbered,
     };
-    volume.check(&checks, &mut result.diags);
-    if let Some(layout) = layout.filter(|_| read_cleanly) {
+    let renderable = volume.check(&checks, &mut result.diags);
+    if let Some(layout) = &layout {
+        layout.check_address(volume.is_draft(), &mut result.diags);
+    }
+    // A character the email cannot carry is the volume's error: the MJML would not parse.
+    if let Some(layout) = layout.filter(|_| read_cleanly && renderable) {
         let origin = MjmlOrigin {
-            path: display_path(&out_dir(project, &volume, out).join("email.mjml")),
+            path: GENERATED_MJML.to_owned(),
             template: display_path(&layout_dir.join(MJML_TEMPLATE)),
         };
         render_into(
@@ -164,6 +166,7 @@ pub(crate) fn compose_among(
             weighing,
             &mut result,
         );
+        name_templates(&layout, &origin, &mut result.diags);
         result.layout = Some(layout);
         result.origin = Some(origin);
     }
@@ -233,6 +236,37 @@ fn largest_link(project: &Project, volume: &Volume) -> String {
             unsubscribe::volume_url_of(u.url.get_ref(), &token, *volume.meta.number.get_ref())
         },
     )
+}
+
+/// How diagnostics name the MJML the templates generated, which no command but a failed
+/// `build` writes (it puts it in `email.failed.mjml` and points them there): the line is
+/// shown with them.
+pub const GENERATED_MJML: &str = "<generated MJML>";
+
+/// Names, in the notes of each diagnostic placed in the generated MJML, the template line
+/// that wrote that place (a partial, often), where they named the entry template.
+fn name_templates(layout: &Layout, origin: &MjmlOrigin, diags: &mut Diagnostics) {
+    for diagnostic in diags.iter_mut() {
+        let Some(at) = diagnostic
+            .location
+            .as_ref()
+            .filter(|l| l.path == origin.path)
+        else {
+            continue;
+        };
+        let flagged: String = at
+            .line_text
+            .chars()
+            .skip(at.column - 1)
+            .take(at.width)
+            .collect();
+        let Some(source) = layout.mjml_source_of(&at.line_text, &flagged) else {
+            continue;
+        };
+        for note in &mut diagnostic.notes {
+            *note = note.replace(&origin.template, &source);
+        }
+    }
 }
 
 /// The volume sent before `volume`: the highest-numbered volume below it in the same folder

@@ -18,6 +18,30 @@ pub(crate) fn check_url(url: &str, mailto: bool) -> Result<(), String> {
     }
 }
 
+/// The names RFC 2606 reserves for examples (with every name under them): they lead
+/// nowhere real.
+const EXAMPLE_DOMAINS: [&str; 4] = ["example.com", "example.net", "example.org", "example"];
+
+/// The host of `url` (an https URL) when it is a name reserved for examples:
+/// `example.com`, `example.net`, `example.org`, the `.example` top-level domain, or a name
+/// under one of them (RFC 2606). A link there was left from a sample.
+pub(crate) fn example_host(url: &str) -> Option<String> {
+    let lower = url.trim().to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.split(':').next().unwrap_or_default();
+    let host = host.strip_suffix('.').unwrap_or(host);
+    EXAMPLE_DOMAINS
+        .iter()
+        .any(|domain| {
+            host == *domain
+                || host
+                    .strip_suffix(domain)
+                    .is_some_and(|sub| sub.ends_with('.'))
+        })
+        .then(|| host.to_owned())
+}
+
 /// A hint for a rejected link, when there is an obvious fix: `http://` becomes `https://`.
 pub(crate) fn hint(url: &str) -> Option<String> {
     let rest = url.trim().strip_prefix("http://")?;
@@ -79,6 +103,22 @@ fn https(rest: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_reserved_for_examples_are_known_with_their_subdomains() {
+        for (url, host) in [
+            ("https://example.org/first-story", Some("example.org")),
+            ("https://Wire.Example.COM:443/x?y", Some("wire.example.com")),
+            ("https://example.net./", Some("example.net")),
+            ("https://news.example#top", Some("news.example")),
+            ("https://myexample.org/", None),
+            ("https://example.org.uk/", None),
+            ("https://example.info/", None),
+            ("mailto:a@example.org", None),
+        ] {
+            assert_eq!(example_host(url).as_deref(), host, "{url}");
+        }
+    }
 
     #[test]
     fn urls_must_be_https() {

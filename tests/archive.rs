@@ -341,6 +341,17 @@ fn a_folder_holding_other_files_is_never_replaced() {
         files_and_folders(&project.path("volumes")),
         ["011.toml", "012.toml", "013.toml"]
     );
+
+    // The project's own folder is named, not left blank.
+    let before = project.files();
+    let run = project.run(&["archive", "--out", "."]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: the folder . holds "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.files(), before, "nothing written");
 }
 
 #[test]

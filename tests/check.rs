@@ -91,7 +91,7 @@ fn unknown_mjml_element_is_an_error() {
     );
     let stderr = check_fails(&project);
     assert!(
-        stderr.contains("error: MJML: unknown element `<mj-txt>`\n  --> out/011/email.mjml:"),
+        stderr.contains("error: MJML: unknown element `<mj-txt>`\n  --> <generated MJML>:"),
         "{stderr}"
     );
 }
@@ -394,5 +394,116 @@ fn a_date_written_as_people_write_it_is_named_as_the_toml_date_it_means() {
             )),
             "{written}: {stderr}"
         );
+    }
+}
+
+#[test]
+fn an_mjml_error_in_a_partial_names_the_partials_line_and_no_file_check_never_wrote() {
+    let project = Project::sample();
+    let footer = "layouts/scout/partials/footer.mjml.hbs";
+    project.edit(
+        footer,
+        "<mj-divider border-color",
+        "<mj-dividr border-color",
+    );
+    project.edit(
+        footer,
+        "<mj-image src=\"{{layout.logo.src}}\" alt=\"{{layout.logo.alt}}\"",
+        "<mj-image src=\"{{layout.logo.src}}\"",
+    );
+    let stderr = check_fails(&project);
+    assert!(
+        stderr
+            .contains("error: MJML: unknown element `<mj-dividr>`\n   --> <generated MJML>:119:13")
+            && stderr.contains(&format!(
+                "= note: mrml copied it into the HTML as it is; check {footer}:3:9\n"
+            )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "= note: add `alt=\"...\"` in {footer}:6:9 (alt=\"\" for a decorative image)\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: <generated MJML> is the MJML the layout's templates wrote"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("out/011"), "{stderr}");
+    assert!(!project.path("out").exists(), "check writes nothing");
+}
+
+#[test]
+fn a_character_the_email_cannot_carry_is_one_error_at_the_volumes_field() {
+    for (escape, message) in [
+        (
+            "\\uFFFF",
+            "error: `summary` contains U+FFFF, a noncharacter, which the email cannot carry",
+        ),
+        (
+            "\\uFDD0",
+            "error: `summary` contains U+FDD0, a noncharacter, which the email cannot carry",
+        ),
+        (
+            "\\u0001",
+            "error: `summary` contains the control character '\\u{1}'",
+        ),
+    ] {
+        let project = Project::sample();
+        project.edit(
+            VOLUME,
+            "summary = \"A state media report",
+            &format!("summary = \"{escape} A state media report"),
+        );
+        let stderr = check_fails(&project);
+        assert!(
+            stderr.contains(&format!("{message}\n  --> volumes/011.toml:36:11\n")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.ends_with("error: volumes/011.toml: 1 error\n"),
+            "one mistake, one diagnostic: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn template_mistakes_are_told_in_plain_words_at_their_place() {
+    let template = "layouts/scout/email.mjml.hbs";
+    for (written, message, note) in [
+        (
+            "{{volume.headline</h1>",
+            "error: `{{` is never closed\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: end the expression with `}}`",
+        ),
+        (
+            "{{lookup picks_before 99}}</h1>",
+            "error: template error: the template looks up a value the data does not have\n   \
+             --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: in strict mode a `lookup` must find its key or index",
+        ),
+        (
+            "{{#each}}x{{/each}}</h1>",
+            "error: template error: `each` needs a value to work on (its parameter 1), and none \
+             is given\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: the values a helper works on follow its name inside the braces",
+        ),
+    ] {
+        let project = Project::sample();
+        project.edit(template, "{{volume.headline}}</h1>", written);
+        let stderr = check_fails(&project);
+        assert!(
+            stderr.contains(message) && stderr.contains(note),
+            "{written}: {stderr}"
+        );
+        for jargon in [
+            "trailing_tilde",
+            "strict mode None",
+            "param at index",
+            "Helper/Decorator",
+        ] {
+            assert!(!stderr.contains(jargon), "{written}: {stderr}");
+        }
     }
 }

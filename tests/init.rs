@@ -42,11 +42,11 @@ fn a_new_project_checks_builds_previews_and_proofs_with_no_edit() {
         assert!(project.path(file).is_file(), "{file} is missing");
     }
     let check = project.ok(&["check", "volumes/001.toml"]);
-    assert_clean_draft(&check.stderr);
+    assert_draft_to_finish(&check.stderr, false);
     let build = project.ok(&["build", "volumes/001.toml"]);
     assert!(
         build.stdout.starts_with("built volume 1 into out/001: ")
-            && !build.stdout.contains("warning"),
+            && build.stdout.contains("; 4 warnings"),
         "{}",
         build.stdout
     );
@@ -112,6 +112,31 @@ fn the_flags_fill_the_settings_the_layout_and_the_recipients() {
     let text = project.read("out/001/email.txt");
     assert!(text.starts_with("The Weekly Wire\nVolume 1 · "), "{text}");
     assert!(text.contains("1 Press Row, Springfield"), "{text}");
+}
+
+#[test]
+fn an_international_domain_is_written_in_punycode_and_an_accented_title_keeps_its_letters() {
+    let project = initialized(&[
+        "--title",
+        "L'Écho — Édition",
+        "--from",
+        "redaction@BÜcher.example",
+    ]);
+    let settings = project.read("broadsheet.toml");
+    for line in [
+        "from = \"redaction@xn--bcher-kva.example\"",
+        "domain = \"xn--bcher-kva.example\"",
+        "list_id = \"l-echo-edition.xn--bcher-kva.example\"",
+    ] {
+        assert!(settings.contains(line), "{line} in:\n{settings}");
+    }
+    assert!(
+        project
+            .read("recipients.toml")
+            .contains("email = \"redaction@xn--bcher-kva.example\"")
+    );
+    project.ok(&["check", "volumes/001.toml"]);
+    project.ok(&["proof", "volumes/001.toml"]);
 }
 
 #[test]
@@ -186,7 +211,7 @@ fn on_a_terminal_init_asks_and_asks_again_after_a_bad_answer() {
 fn the_scout_design_builds_for_a_newsroom_without_a_logo() {
     let project = initialized(&["--layout", "scout", "--title", "The Scout Copy"]);
     let check = project.ok(&["check", "volumes/001.toml"]);
-    assert_clean_draft(&check.stderr);
+    assert_draft_to_finish(&check.stderr, false);
     project.ok(&["build", "volumes/001.toml"]);
     let html = project.read("out/001/email.html");
     assert!(
@@ -246,6 +271,12 @@ fn the_plain_layouts_preheader_is_padded_and_dark_mode_declared() {
 fn spamassassin_finds_nothing_in_a_message_the_plain_layout_dispatched() {
     let project = initialized(&["--title", "The Weekly Wire", "--address", "1 Press Row"]);
     project.edit("volumes/001.toml", "draft = true\n", "");
+    // The picks link real stories by then, not the sample's example.org.
+    let volume = project.read("volumes/001.toml");
+    project.write(
+        "volumes/001.toml",
+        &volume.replace("https://example.org/", "https://weekly-wire.news/"),
+    );
     let recipients = project.read("recipients.toml");
     project.write(
         "recipients.toml",
@@ -269,17 +300,76 @@ fn spamassassin_finds_nothing_in_a_message_the_plain_layout_dispatched() {
     email::assert_no_spam_rules(&project, &messages);
 }
 
-/// `check`'s output on the draft init writes: the note that it is a draft, and no problem.
-fn assert_clean_draft(stderr: &str) {
-    let lines: Vec<&str> = stderr.trim().lines().collect();
+/// `check`'s output on the draft init writes: no error, and a warning for each thing left to
+/// fill in: the three sample links and, unless `--address` gave it, the postal address.
+fn assert_draft_to_finish(stderr: &str, address_given: bool) {
+    let headings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:") || l.starts_with("error:"))
+        .collect();
+    let link = "warning: `url` links to example.org, a name reserved for examples";
+    let mut expected = vec![link; 3];
+    if !address_given {
+        expected.insert(
+            0,
+            "warning: the layout's postal address (`address` under `[footer]`) is empty",
+        );
+    }
+    assert_eq!(headings, expected, "{stderr}");
+    let last = stderr.trim().lines().last().unwrap_or_default();
     assert_eq!(
-        lines,
-        [
-            "note: volumes/001.toml is a draft: its placeholders and missing picks are warnings \
-             until `draft = true` is removed (`--strict` makes them errors now)",
-            "volumes/001.toml: no problems"
-        ],
+        last,
+        format!("volumes/001.toml: {} warnings", expected.len()),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "note: volumes/001.toml is a draft: its placeholders and missing picks are warnings \
+             until `draft = true` is removed (`--strict` makes them errors now)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_empty_postal_address_and_the_sample_links_are_errors_once_the_draft_is_done() {
+    let project = initialized(&["--address", "1 Press Row"]);
+    let check = project.ok(&["check", "volumes/001.toml"]);
+    assert_draft_to_finish(&check.stderr, true);
+
+    project.edit("layouts/plain/layout.toml", "\"1 Press Row\"", "\"\"");
+    project.edit("volumes/001.toml", "draft = true\n", "");
+    let check = project.run(&["check", "volumes/001.toml"]);
+    assert_eq!(check.status, 1, "{}", check.stderr);
+    let line = project
+        .read("layouts/plain/layout.toml")
+        .lines()
+        .position(|l| l == "address = \"\"")
+        .expect("the address line")
+        + 1;
+    assert!(
+        check.stderr.contains(&format!(
+            "error: the layout's postal address (`address` under `[footer]`) is empty\n  \
+             --> layouts/plain/layout.toml:{line}:11"
+        )),
+        "{}",
+        check.stderr
+    );
+    let link = "error: `url` links to example.org, a name reserved for examples";
+    assert_eq!(check.stderr.matches(link).count(), 3, "{}", check.stderr);
+    assert!(
+        check.stderr.contains(
+            "  --> volumes/001.toml:28:7\n   |\n28 | url = \"https://example.org/first-story\""
+        ),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check
+            .stderr
+            .ends_with("error: volumes/001.toml: 4 errors\n"),
+        "{}",
+        check.stderr
     );
 }
 

@@ -122,3 +122,45 @@ fn refuses_when_no_volume_exists() {
     assert_eq!(run.status, 1);
     assert!(run.stderr.contains("no volume files"), "{}", run.stderr);
 }
+
+/// The period of `broadsheet new`'s two next volumes after volume 11 whose period is
+/// `from`..`to`.
+fn next_two_periods(from: &str, to: &str) -> [String; 2] {
+    let project = Project::sample();
+    project.edit(
+        "volumes/011.toml",
+        "period = { from = 2024-04-12, to = 2024-05-09 }",
+        &format!("period = {{ from = {from}, to = {to} }}"),
+    );
+    project.ok(&["new"]);
+    project.ok(&["new"]);
+    ["volumes/012.toml", "volumes/013.toml"].map(|file| {
+        let text = project.read(file);
+        let line = text.lines().find(|l| l.starts_with("period = "));
+        line.unwrap_or_else(|| panic!("no period in {text}"))
+            .to_owned()
+    })
+}
+
+#[test]
+fn a_monthly_volumes_next_periods_are_the_next_calendar_months() {
+    assert_eq!(
+        next_two_periods("2027-01-01", "2027-01-31"),
+        [
+            "period = { from = 2027-02-01, to = 2027-02-28 }",
+            "period = { from = 2027-03-01, to = 2027-03-31 }"
+        ]
+    );
+}
+
+#[test]
+fn a_working_weeks_next_periods_are_the_next_working_weeks() {
+    // Monday to Friday, then the next two Mondays to Fridays.
+    assert_eq!(
+        next_two_periods("2027-01-04", "2027-01-08"),
+        [
+            "period = { from = 2027-01-11, to = 2027-01-15 }",
+            "period = { from = 2027-01-18, to = 2027-01-22 }"
+        ]
+    );
+}

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::Project;
 use crate::support::preview::{Preview, eventually};
 use crate::support::webdriver::Browser;
+use crate::support::{Project, copy_tree};
 
 #[test]
 fn listens_on_loopback_only() {
@@ -220,5 +220,38 @@ fn live_reload_in_a_real_browser() {
         fixed["marker"],
         json!(true),
         "the page was never reloaded by hand or by script"
+    );
+}
+
+#[test]
+fn keeps_rebuilding_after_the_volumes_folder_is_replaced() {
+    let project = Project::sample();
+    let preview = Preview::start(&project, "volumes/011.toml");
+    let mut events = preview.events();
+    let limit = Duration::from_secs(10);
+
+    // What a sync tool, `rm -rf volumes && git checkout volumes` or a restored backup does.
+    let away = project.path("volumes.away");
+    std::fs::rename(project.path("volumes"), &away).expect("move volumes away");
+    copy_tree(&away, &project.path("volumes"));
+    assert!(
+        events.rebuilt(limit),
+        "no rebuild after the folder came back"
+    );
+
+    project.edit(
+        "volumes/011.toml",
+        "A state media report explains",
+        "A report saved in the new folder explains",
+    );
+    assert!(
+        events.rebuilt(limit),
+        "no rebuild after a save in the new folder"
+    );
+    let (status, email) = preview.get("/email.html");
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&email).contains("A report saved in the new folder explains"),
+        "the page still shows the old folder's volume"
     );
 }

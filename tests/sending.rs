@@ -317,8 +317,7 @@ fn send_real(project: &Project, addresses: &[&str]) -> usize {
     use broadsheet::verp;
 
     let p = broadsheet::project::Project::open(project.root()).unwrap();
-    let composition =
-        broadsheet::pipeline::compose(&p, &project.path("volumes/011.toml"), None).unwrap();
+    let composition = broadsheet::pipeline::compose(&p, &project.path("volumes/011.toml")).unwrap();
     let volume = composition.volume.as_ref().unwrap();
     let sending = broadsheet::settings::Sending::new(&p.settings).unwrap();
     let (sender, unsub) = (&sending.identity, &sending.unsubscribe);

@@ -150,14 +150,8 @@ fn checked_volumes(project: &Project, site: &mut Site) -> anyhow::Result<Vec<Vol
             site.drafts.push(display_path(&path));
             continue;
         }
-        let composition = pipeline::compose_among(
-            project,
-            &path,
-            None,
-            false,
-            pipeline::Weighing::Shown,
-            &numbered,
-        )?;
+        let composition =
+            pipeline::compose_among(project, &path, false, pipeline::Weighing::Shown, &numbered)?;
         if composition.diags.has_errors() {
             site.diags.extend(composition.diags);
             continue;

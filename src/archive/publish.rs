@@ -57,8 +57,8 @@ fn check_replaceable(dest: &Path) -> anyhow::Result<()> {
     foreign.sort();
     if let Some(first) = foreign.first() {
         bail!(
-            "{} holds {first}, which `broadsheet archive` did not write; the archive replaces \
-             its folder whole, so write it elsewhere (--out) or empty the folder",
+            "the folder {} holds {first}, which `broadsheet archive` did not write; the archive \
+             replaces its folder whole, so write it elsewhere (--out) or empty the folder",
             display_path(dest),
         );
     }

@@ -95,7 +95,7 @@ fn check_local(local: &str) -> Result<(), String> {
 }
 
 /// The domain in lowercase ASCII: international names become punycode (`xn--`).
-fn ascii_domain(domain: &str) -> Result<Cow<'_, str>, String> {
+pub(crate) fn ascii_domain(domain: &str) -> Result<Cow<'_, str>, String> {
     if domain.is_empty() {
         return Err("has no domain after the `@`".to_owned());
     }

@@ -17,7 +17,6 @@ pub(crate) fn run(project: &Project, args: &BuildArgs) -> anyhow::Result<()> {
     let composition = pipeline::compose_with(
         project,
         &args.volume,
-        args.out.as_deref(),
         args.strict,
         pipeline::Weighing::Shown,
     )?;

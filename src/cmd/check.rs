@@ -5,14 +5,13 @@
 use super::{Reported, say_err};
 use crate::cli::CheckArgs;
 use crate::diag::display_path;
-use crate::pipeline;
+use crate::pipeline::{self, GENERATED_MJML};
 use crate::project::Project;
 
 pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
     let composition = pipeline::compose_with(
         project,
         &args.volume,
-        None,
         args.strict,
         pipeline::Weighing::Largest,
     )?;
@@ -26,6 +25,17 @@ pub(crate) fn run(project: &Project, args: &CheckArgs) -> anyhow::Result<()> {
         say_err(format_args!("{diags}"))?;
     }
     let path = display_path(&args.volume);
+    if diags.iter().any(|d| {
+        d.location
+            .as_ref()
+            .is_some_and(|l| l.path == GENERATED_MJML)
+    }) {
+        say_err(format_args!(
+            "note: {GENERATED_MJML} is the MJML the layout's templates wrote, which check keeps \
+             in memory (the lines above are from it); `broadsheet build {path}` writes it, to \
+             `email.failed.mjml` when the build fails"
+        ))?;
+    }
     let draft = composition.volume.as_ref().is_some_and(|v| v.is_draft());
     if draft && !args.strict {
         say_err(format_args!(

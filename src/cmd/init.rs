@@ -44,7 +44,8 @@ fn answers(
         "The address it comes from",
         args.from.as_deref(),
         &from_default,
-        |a| Address::parse(a).map(|_| a.to_owned()),
+        // Written as the settings will read it: the domain in lowercase ASCII (punycode).
+        |a| Address::parse(a).map(|address| address.as_str().to_owned()),
     )?;
     let domain_default = from.rsplit_once('@').map_or("example.org", |(_, d)| d);
     let domain = asker.ask(
@@ -116,11 +117,12 @@ fn check_title(title: &str) -> Result<String, String> {
     Ok(title.to_owned())
 }
 
+/// The domain in lowercase ASCII, an international name in punycode (`bücher.example`
+/// becomes `xn--bcher-kva.example`).
 fn check_domain(domain: &str) -> Result<String, String> {
-    let domain = domain.trim().to_ascii_lowercase();
-    crate::audience::address::check_domain(&domain)
-        .map_err(|_| "is not a domain name such as `example.org`".to_owned())?;
-    Ok(domain)
+    crate::audience::address::ascii_domain(domain.trim())
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| "is not a domain name such as `example.org`".to_owned())
 }
 
 /// Asks questions on a terminal, or answers them with their defaults.

@@ -12,6 +12,7 @@ use std::io::Write as _;
 
 use super::say;
 use crate::cli::NewArgs;
+use crate::date::Date;
 use crate::diag::display_path;
 use crate::project::Project;
 use crate::volume::{self, Volume};
@@ -101,15 +102,31 @@ fn quoted(value: &str) -> String {
     toml::Value::String(value.to_owned()).to_string()
 }
 
+/// The period `steps` periods after `start..=end`, in the cadence the period shows: whole
+/// calendar months move by as many months (January gives February, a quarter the next
+/// quarter); a period shorter than a week keeps its weekdays (Monday to Friday gives the
+/// next Monday to Friday); any other moves on by its own length (a week, four weeks).
+fn next_period(start: Date, end: Date, steps: i64) -> (Date, Date) {
+    if start <= end && start.day() == 1 && end == end.month_end() {
+        let months = (i64::from(end.year()) - i64::from(start.year())) * 12
+            + i64::from(end.month())
+            - i64::from(start.month())
+            + 1;
+        let next = start.month_start(steps.saturating_mul(months));
+        return (next, next.month_start(months - 1).month_end());
+    }
+    let length = start.days_until(end);
+    let next_start = start.add_days(steps.saturating_mul((length + 1).max(7)));
+    (next_start, next_start.add_days(length))
+}
+
 fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     let meta = &previous.meta;
     let period = meta.period.get_ref();
     let (start, end) = (*period.from.get_ref(), *period.to.get_ref());
     // Numbers skipped (drafts between) move the period on once each.
     let steps = i64::from(number.saturating_sub(*meta.number.get_ref()).max(1));
-    let length = start.days_until(end);
-    let next_start = end.add_days(1 + (steps - 1) * (length + 1));
-    let next_end = next_start.add_days(length);
+    let (next_start, next_end) = next_period(start, end, steps);
     let mut out = String::new();
     let mut line = |text: String| {
         out.push_str(&text);
@@ -154,4 +171,78 @@ fn scaffold(previous: &Volume, number: u32, from: &str) -> String {
     );
     line(example);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_period;
+    use crate::date::Date;
+
+    fn period(from: &str, to: &str, steps: i64) -> String {
+        let day = |text| Date::parse_iso(text).expect("a date");
+        let (start, end) = next_period(day(from), day(to), steps);
+        format!("{start}..{end}")
+    }
+
+    #[test]
+    fn whole_months_move_by_calendar_months() {
+        assert_eq!(
+            period("2027-01-01", "2027-01-31", 1),
+            "2027-02-01..2027-02-28"
+        );
+        assert_eq!(
+            period("2027-01-01", "2027-01-31", 2),
+            "2027-03-01..2027-03-31"
+        );
+        assert_eq!(
+            period("2027-12-01", "2027-12-31", 1),
+            "2028-01-01..2028-01-31"
+        );
+        assert_eq!(
+            period("2027-01-01", "2027-03-31", 1),
+            "2027-04-01..2027-06-30"
+        );
+        assert_eq!(
+            period("2027-11-01", "2028-02-29", 1),
+            "2028-03-01..2028-06-30"
+        );
+    }
+
+    #[test]
+    fn a_period_shorter_than_a_week_keeps_its_weekdays() {
+        // Monday to Friday.
+        assert_eq!(
+            period("2027-01-04", "2027-01-08", 1),
+            "2027-01-11..2027-01-15"
+        );
+        assert_eq!(
+            period("2027-01-04", "2027-01-08", 2),
+            "2027-01-18..2027-01-22"
+        );
+        assert_eq!(
+            period("2027-01-06", "2027-01-06", 1),
+            "2027-01-13..2027-01-13"
+        );
+    }
+
+    #[test]
+    fn weeks_and_other_lengths_move_by_their_length() {
+        assert_eq!(
+            period("2026-12-28", "2027-01-03", 1),
+            "2027-01-04..2027-01-10"
+        );
+        assert_eq!(
+            period("2024-04-12", "2024-05-09", 1),
+            "2024-05-10..2024-06-06"
+        );
+        assert_eq!(
+            period("2024-04-12", "2024-05-09", 2),
+            "2024-06-07..2024-07-04"
+        );
+        // Not a whole month: from the 2nd.
+        assert_eq!(
+            period("2027-01-02", "2027-01-31", 1),
+            "2027-02-01..2027-03-02"
+        );
+    }
 }

@@ -88,10 +88,14 @@ pub fn display_path(path: &Path) -> String {
     let relative = std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
+    match relative {
+        // The current folder itself.
+        Some(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
+        relative => relative
+            .unwrap_or_else(|| path.to_path_buf())
+            .display()
+            .to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ impl Ready {
         refusal: &str,
         strict: bool,
     ) -> anyhow::Result<Self> {
-        let composition = pipeline::compose_with(project, path, None, strict, Weighing::Largest)?;
+        let composition = pipeline::compose_with(project, path, strict, Weighing::Largest)?;
         let ready = composition.parts().is_some()
             && composition.layout.is_some()
             && composition.origin.is_some();

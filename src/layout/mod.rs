@@ -14,6 +14,7 @@ use crate::diag::{Diagnostic, Diagnostics, Location, SourceFile, unknown_name_no
 use crate::toml_diag::Document;
 use crate::url::check_url;
 
+mod blame;
 #[cfg(test)]
 mod grammar_equivalence;
 pub mod helpers;
@@ -61,6 +62,8 @@ pub fn is_name(name: &str) -> bool {
 pub struct Layout {
     /// The data in `layout.toml`, passed to templates as `layout`.
     pub data: LayoutData,
+    /// `layout.toml` as read, to point diagnostics about the data at their line.
+    data_source: SourceFile,
     /// Registry for the MJML and web page templates, with HTML escaping.
     pub(crate) html: Handlebars<'static>,
     /// Registry for the text templates, without escaping.
@@ -204,7 +207,7 @@ impl Layout {
         layout.compile_partials(&names, &mut diags);
         layout.check_includes(&mut diags);
         match data {
-            Some(data) if !diags.has_errors() => Ok((layout.finish(data), names)),
+            Some(data) if !diags.has_errors() => Ok((layout.finish(data, data_source), names)),
             _ => Err(diags.into()),
         }
     }
@@ -219,6 +222,28 @@ impl Layout {
         let reason = match error.reason() {
             handlebars::RenderErrorReason::MissingVariable(Some(path)) => {
                 format!("the template uses `{path}`, which the volume does not provide")
+            }
+            // Strict mode with no path: a `lookup` (or a helper's value) that found nothing.
+            handlebars::RenderErrorReason::MissingVariable(None) => {
+                notes.push(
+                    "in strict mode a `lookup` must find its key or index: check it against the data"
+                        .to_owned(),
+                );
+                "the template looks up a value the data does not have".to_owned()
+            }
+            handlebars::RenderErrorReason::ParamNotFoundForIndex(helper, index) => {
+                notes.push(
+                    "the values a helper works on follow its name inside the braces \
+                     (`{{#each picks_before}}`, `{{lookup picks 0}}`)"
+                        .to_owned(),
+                );
+                format!(
+                    "`{helper}` needs a value to work on (its parameter {}), and none is given",
+                    index + 1
+                )
+            }
+            handlebars::RenderErrorReason::ParamNotFoundForName(helper, name) => {
+                format!("`{helper}` needs its parameter `{name}`, and none is given")
             }
             handlebars::RenderErrorReason::PartialNotFound(name) => {
                 notes = unknown_name_notes(name, &self.partial_names(is_text));
@@ -250,6 +275,28 @@ impl Layout {
 }
 
 impl Layout {
+    /// Reports the footer's postal address when it is still empty (as `broadsheet init`
+    /// leaves it without `--address`): anti-spam laws require it in every newsletter. A
+    /// warning for a `draft` (which a proof may send to the staff), an error for a volume
+    /// about to go out.
+    pub fn check_address(&self, draft: bool, diags: &mut Diagnostics) {
+        let address = &self.data.footer.address;
+        if !address.get_ref().trim().is_empty() {
+            return;
+        }
+        let message = "the layout's postal address (`address` under `[footer]`) is empty";
+        let diagnostic = if draft {
+            Diagnostic::warning(message)
+        } else {
+            Diagnostic::error(message)
+        };
+        diags.push(
+            diagnostic
+                .note("anti-spam laws (CAN-SPAM, CASL) require the sender's postal address in every newsletter; the footer shows it")
+                .at_span(&self.data_source, address.span()),
+        );
+    }
+
     /// The names of the partials a template of the text registry (`is_text`) or of the HTML
     /// one can include, sorted.
     fn partial_names(&self, is_text: bool) -> Vec<&str> {

@@ -158,10 +158,11 @@ impl Templates {
         includes::check(&self.sources, diags);
     }
 
-    pub(super) fn finish(self, data: LayoutData) -> Layout {
+    pub(super) fn finish(self, data: LayoutData, data_source: SourceFile) -> Layout {
         let [mjml_name, text_name] = self.names;
         Layout {
             data,
+            data_source,
             html: self.html,
             text: self.text,
             templates: self.sources,
@@ -223,8 +224,47 @@ fn template_diagnostic(
             .at_span(source, at..at + name.len() + 3)
             .note(format!("end the block with `{{{{/{name}}}}}`"));
     }
-    let diagnostic = Diagnostic::error(format!("template syntax: {}", error.reason()));
+    if let handlebars::TemplateErrorReason::InvalidSyntax(_) = error.reason()
+        && let Some(source) = sources.get(key)
+        && let Some(at) = error
+            .pos()
+            .and_then(|(line, column)| unclosed_expression(&source.text, line, column))
+    {
+        return Diagnostic::error("`{{` is never closed")
+            .at_span(source, at..at + 2)
+            .note("end the expression with `}}`");
+    }
+    let diagnostic = match error.reason() {
+        // The parser's own words name its grammar's rules (`trailing_tilde_to_omit_whitespace`).
+        handlebars::TemplateErrorReason::InvalidSyntax(_) => {
+            Diagnostic::error("template syntax: this is not valid Handlebars").note(
+                "every `{{` needs its `}}`, every `{{#name ...}}` its `{{/name}}`, and an \
+                 expression is a name, a path such as `volume.title`, or a helper and its values",
+            )
+        }
+        other => Diagnostic::error(format!("template syntax: {other}")),
+    };
     locate(sources, diagnostic, Some(key), error.pos())
+}
+
+/// The byte offset of the `{{` before 1-based `line`:`column` of `text` that no `}}` closes
+/// before that place, if there is one: where the parser ran into the end of the file or
+/// the next tag looking for it.
+fn unclosed_expression(text: &str, line: usize, column: usize) -> Option<usize> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = text.get(line_start..)?;
+    let offset = line_start
+        + rest
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i);
+    let before = text.get(..offset)?;
+    let open = before.rfind("{{")?;
+    (!before[open..].contains("}}")).then_some(open)
 }
 
 /// The helper (or partial) a block tag names, after its `#` or `/`: `each` of

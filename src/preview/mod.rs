@@ -60,7 +60,7 @@ pub(crate) async fn serve(
         settings: root.join(SETTINGS_FILE),
         layouts: root.join("layouts"),
     };
-    let _watcher = watch::start(&root, watched, app.clone())?;
+    watch::start(&root, watched, app.clone())?;
 
     println!("previewing {shown} at {url} (Ctrl-C to stop)");
     if open {

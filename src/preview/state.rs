@@ -139,8 +139,7 @@ pub(crate) struct Outcome {
 pub(crate) fn rebuild(root: &Path, volume: &Path) -> Outcome {
     let started = Instant::now();
     let mut diagnostics = Diagnostics::default();
-    let composed =
-        Project::open(root).and_then(|p| pipeline::compose(&p, volume, None).map(|c| (p, c)));
+    let composed = Project::open(root).and_then(|p| pipeline::compose(&p, volume).map(|c| (p, c)));
     let parts = match composed {
         Ok((project, composition)) => {
             diagnostics = composition.diags.clone();

@@ -366,7 +366,7 @@ fn tidy_text(text: &str) -> String {
 /// template that produced it.
 #[derive(Debug, Clone)]
 pub struct MjmlOrigin {
-    /// Display path of the generated `email.mjml`.
+    /// How diagnostics name the generated MJML ([`crate::pipeline::GENERATED_MJML`]).
     pub path: String,
     /// Display path of the template that wrote it.
     pub template: String,

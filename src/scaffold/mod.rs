@@ -37,12 +37,22 @@ pub(crate) struct Newsroom {
 
 impl Newsroom {
     /// A name made of lowercase ASCII letters, digits and `-` from the title, for the
-    /// List-Id (`weekly-wire.example.org`); `newsletter` when the title has none.
+    /// List-Id (`weekly-wire.example.org`); `newsletter` when the title has none. Latin
+    /// letters keep their base letter (`L'Écho` gives `l-echo`): the title is decomposed
+    /// (Unicode NFKD) and its accents dropped, and the letters that do not decompose are
+    /// spelt out (`ß` as `ss`, `Æ` as `ae`).
     pub(crate) fn slug(&self) -> String {
         let mut slug = String::new();
-        for c in self.title.chars() {
+        let decomposed = icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd()
+            .normalize(&self.title)
+            .to_lowercase();
+        for c in decomposed.chars() {
             if c.is_ascii_alphanumeric() {
-                slug.push(c.to_ascii_lowercase());
+                slug.push(c);
+            } else if let Some(spelt) = spelt_out(c) {
+                slug.push_str(spelt);
+            } else if is_combining_mark(c) {
+                // An accent of the letter before it.
             } else if !slug.is_empty() && !slug.ends_with('-') {
                 slug.push('-');
             }
@@ -54,6 +64,28 @@ impl Newsroom {
             slug.to_owned()
         }
     }
+}
+
+/// Latin letters that no decomposition reduces to ASCII, spelt as their languages
+/// transliterate them.
+fn spelt_out(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        'ø' => "o",
+        'ł' => "l",
+        'đ' | 'ð' => "d",
+        'þ' => "th",
+        'ı' => "i",
+        _ => return None,
+    })
+}
+
+/// Whether `c` is one of the combining diacritical marks that decomposition splits off
+/// Latin, Greek and Cyrillic letters (U+0300 to U+036F).
+fn is_combining_mark(c: char) -> bool {
+    ('\u{300}'..='\u{36F}').contains(&c)
 }
 
 /// One file of the new project: its path relative to the project and its text.
@@ -179,7 +211,10 @@ mod tests {
     #[test]
     fn slugs_are_list_id_safe() {
         assert_eq!(newsroom("The Weekly Wire!").slug(), "the-weekly-wire");
-        assert_eq!(newsroom("  Ça va  ").slug(), "a-va");
+        assert_eq!(newsroom("  Ça va  ").slug(), "ca-va");
+        assert_eq!(newsroom("L'Écho — Édition").slug(), "l-echo-edition");
+        assert_eq!(newsroom("Die Straße, Ærø").slug(), "die-strasse-aero");
+        assert_eq!(newsroom("Ｗｉｒｅ ﬁles").slug(), "wire-files");
         assert_eq!(newsroom("周报").slug(), "newsletter");
     }
 

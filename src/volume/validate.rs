@@ -19,7 +19,7 @@ mod topics;
 
 use super::Volume;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::url::check_url;
+use crate::url::{check_url, example_host};
 
 /// Words that mark unfinished copy.
 const PLACEHOLDERS: [&str; 5] = ["TK", "TODO", "FIXME", "XXX", "TBD"];
@@ -64,16 +64,21 @@ impl Volume {
     }
 
     /// Checks everything about the volume that parsing could not, against `checks`, adding
-    /// to `diags`.
-    pub fn check(&self, checks: &Checks<'_>, diags: &mut Diagnostics) {
-        Validator {
+    /// to `diags`. Returns false when some text holds a character that XML, and so the
+    /// generated MJML, cannot carry (a control character, U+FFFE, U+FFFF): that MJML would
+    /// not parse, and that error is this one, so the volume is not to be rendered.
+    pub fn check(&self, checks: &Checks<'_>, diags: &mut Diagnostics) -> bool {
+        let mut validator = Validator {
             src: &self.source,
             diags,
             pick_ids: HashMap::new(),
             checks: *checks,
             lenient: self.is_draft() && !checks.strict,
-        }
-        .run(self);
+            draft: self.is_draft(),
+            renderable: true,
+        };
+        validator.run(self);
+        validator.renderable
     }
 }
 
@@ -84,10 +89,15 @@ struct Validator<'a> {
     checks: Checks<'a>,
     /// A draft checked without `strict`: unfinished copy is a warning.
     lenient: bool,
+    /// A draft, even checked with `strict` (as proofs are): what a fresh project still
+    /// holds from its sample is a warning, so that it proofs as it is.
+    draft: bool,
+    /// No text holds a character the email cannot carry.
+    renderable: bool,
 }
 
 impl<'a> Validator<'a> {
-    fn run(mut self, volume: &'a Volume) {
+    fn run(&mut self, volume: &'a Volume) {
         let meta = &volume.meta;
         self.check_number(volume);
         let dates_judged = self.check_period(meta);
@@ -185,13 +195,23 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Checks a URL field: https only, once it is no longer a placeholder.
+    /// Checks a URL field: https only, once it is no longer a placeholder, and not a
+    /// sample's link to a domain reserved for examples.
     fn url(&mut self, url: &Spanned<String>, what: &str) {
-        if self.report_placeholder(url, what) {
+        if self.report_placeholder(url, what) || self.report_unsendable(url, Field::Line, what) {
             return;
         }
         if let Err(problem) = check_url(url.get_ref(), false) {
             self.bad_link(format!("`{what}` {problem}"), url.get_ref(), url.span());
+        } else if let Some(host) = example_host(url.get_ref()) {
+            let message = format!("`{what}` links to {host}, a name reserved for examples");
+            let d = if self.draft {
+                Diagnostic::warning(message)
+            } else {
+                Diagnostic::error(message)
+            };
+            let d = d.note("a sample's link is still here: link the real story or image");
+            self.push(d, url.span());
         }
     }
 
@@ -211,22 +231,50 @@ impl<'a> Validator<'a> {
             self.error(format!("`{name}` is empty"), field.span());
             return;
         }
-        let bad = value.chars().find(|&c| {
-            c.is_control() && (kind != Field::Markdown || !matches!(c, '\n' | '\t' | '\r'))
-        });
-        if let Some(c) = bad {
+        self.report_unsendable(field, kind, name);
+        self.report_placeholder(field, name);
+    }
+
+    /// Reports the first character of a field that the email cannot carry (see
+    /// [`unsendable`]), if there is one; true when there was.
+    fn report_unsendable(&mut self, field: &Spanned<String>, kind: Field, name: &str) -> bool {
+        let Some(c) = field.get_ref().chars().find(|&c| unsendable(c, kind)) else {
+            return false;
+        };
+        // XML 1.0's `Char` production: the generated MJML would not parse.
+        let xml_char = matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}';
+        self.renderable &= xml_char;
+        let d = if c.is_control() {
             let why = if kind == Field::Header {
                 "; it would reach a mail header"
             } else {
                 ""
             };
-            self.error(
-                format!("`{name}` contains the control character {c:?}{why}"),
-                field.span(),
-            );
-        }
-        self.report_placeholder(field, name);
+            Diagnostic::error(format!(
+                "`{name}` contains the control character {c:?}{why}"
+            ))
+        } else {
+            Diagnostic::error(format!(
+                "`{name}` contains U+{:04X}, a noncharacter, which the email cannot carry",
+                u32::from(c)
+            ))
+            .note("noncharacters are not for interchange (XML forbids U+FFFE and U+FFFF): delete it, or write the character meant")
+        };
+        self.push(d, field.span());
+        true
     }
+}
+
+/// Whether the email cannot carry `c` in a field of `kind`: a control character (but the
+/// line breaks and tabs of Markdown), or a Unicode noncharacter (U+FDD0 to U+FDEF, and the
+/// last two code points of every plane). XML 1.0's `Char` production excludes most controls
+/// and U+FFFE and U+FFFF; it discourages the other noncharacters, which are not for
+/// interchange.
+fn unsendable(c: char, kind: Field) -> bool {
+    let code = u32::from(c);
+    let noncharacter = (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE;
+    noncharacter || c.is_control() && (kind != Field::Markdown || !matches!(c, '\n' | '\t' | '\r'))
 }
 
 /// The first placeholder word in `text`, if any.
@@ -259,6 +307,33 @@ fn sub_span(src: &SourceFile, field: &Spanned<String>, needle: &str) -> Range<us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn noncharacters_and_controls_are_unsendable_but_markdowns_line_breaks() {
+        for c in [
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{FDD0}',
+            '\u{FDEF}',
+            '\u{1FFFE}',
+            '\u{10FFFF}',
+            '\u{1}',
+        ] {
+            assert!(unsendable(c, Field::Markdown), "{c:?}");
+        }
+        for c in [
+            '\u{FFFD}',
+            '\u{FDCF}',
+            '\u{FDF0}',
+            '\u{1FFFD}',
+            'é',
+            '\n',
+            '\t',
+        ] {
+            assert!(!unsendable(c, Field::Markdown), "{c:?}");
+        }
+        assert!(unsendable('\n', Field::Header));
+    }
 
     #[test]
     fn placeholders_are_whole_words() {

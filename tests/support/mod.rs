@@ -151,7 +151,8 @@ impl From<Output> for Run {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copies the folder `from` and everything in it to `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create folder");
     for entry in std::fs::read_dir(from).expect("list folder") {
         let entry = entry.expect("folder entry");

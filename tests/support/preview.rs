@@ -65,6 +65,25 @@ impl Preview {
         ))
     }
 
+    /// Opens `/events` and reads its first event, which carries the current version.
+    pub fn events(&self) -> Events {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            stream,
+            "GET /events HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            self.port
+        )
+        .expect("send request");
+        let mut events = Events {
+            lines: BufReader::new(stream),
+            version: 0,
+        };
+        events.version = events
+            .next_version(Duration::from_secs(10))
+            .expect("the first event, which every subscriber gets");
+        events
+    }
+
     /// Interrupts the server as Ctrl-C would and returns its exit code.
     pub fn interrupt(mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
@@ -88,6 +107,53 @@ impl Drop for Preview {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The server-sent events of a preview's `/events`, one `rebuilt` event per rebuild.
+pub struct Events {
+    lines: BufReader<TcpStream>,
+    /// The version of the last event read.
+    pub version: u64,
+}
+
+impl Events {
+    /// Waits up to `limit` for a rebuild after the last one seen; true when one came.
+    pub fn rebuilt(&mut self, limit: Duration) -> bool {
+        match self.next_version(limit) {
+            Some(version) => {
+                assert!(version > self.version, "versions only grow");
+                self.version = version;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The data of the next `rebuilt` event, or None when none comes within `limit`.
+    fn next_version(&mut self, limit: Duration) -> Option<u64> {
+        let deadline = Instant::now() + limit;
+        let mut in_rebuilt = false;
+        let mut line = String::new();
+        loop {
+            // Keep-alive comments arrive too: the limit is for the whole wait.
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.lines
+                .get_ref()
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .expect("timeout");
+            line.clear();
+            match self.lines.read_line(&mut line) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            let line = line.trim_end();
+            if line == "event: rebuilt" {
+                in_rebuilt = true;
+            } else if let Some(data) = line.strip_prefix("data: ").filter(|_| in_rebuilt) {
+                return Some(data.parse().expect("a numeric version"));
+            }
+        }
     }
 }
 
