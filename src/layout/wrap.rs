@@ -49,12 +49,16 @@ pub fn wrap_text(text: &str, width: usize, first: &str, indent: &str) -> String 
 /// The columns `text` takes: two for each East Asian wide or fullwidth character, one for
 /// any other.
 pub fn columns(text: &str) -> usize {
+    if text.is_ascii() {
+        return text.len();
+    }
     text.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
 }
 
-/// `word` cut at its break points; a URL is never cut.
+/// `word` cut at its break points; a URL is never cut, nor a word of ASCII, which has no
+/// wide character to break next to.
 fn pieces(word: &str) -> Vec<&str> {
-    if word.contains("://") {
+    if word.is_ascii() || word.contains("://") {
         return vec![word];
     }
     let mut pieces = Vec::new();

@@ -28,8 +28,12 @@ pub fn largest_html_part(anonymous: &Html, greeted: Option<&Html>, unsubscribe: 
         let greetings = spliced.matches(GREETING_PLACEHOLDER).count();
         let base64_bytes = spliced.len() + greetings * (GREETING_CHARS * 6)
             - greetings * GREETING_PLACEHOLDER.len();
-        let widest = "\u{1F600}".repeat(GREETING_CHARS);
-        let quoted = quoted_printable_len(&spliced.replace(GREETING_PLACEHOLDER, &widest));
+        let quoted = if greetings == 0 {
+            quoted_printable_len(&spliced)
+        } else {
+            let widest = "\u{1F600}".repeat(GREETING_CHARS);
+            quoted_printable_len(&spliced.replace(GREETING_PLACEHOLDER, &widest))
+        };
         quoted.min(base64_len(base64_bytes))
     };
     let plain = weigh(anonymous);
