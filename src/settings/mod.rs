@@ -86,8 +86,8 @@ pub struct Limits {
     pub retry_after_secs: Spanned<u64>,
     /// Transient failures in a row that stop the run (resumable).
     pub breaker: Spanned<u32>,
-    /// Permanent refusals in a row with the same reply code and enhanced code, from two
-    /// domains or more, that show the relay (not the recipients) refusing: the run stops,
+    /// Permanent refusals in a row with the same reply code and enhanced code, at any
+    /// number of domains, that show the relay (not the recipients) refusing: the run stops,
     /// resumable, and nobody is suppressed.
     pub relay_same_reply: Spanned<u32>,
     /// Permanent 5.7.x (policy) refusals in a row that stop the run the same way.

@@ -73,7 +73,7 @@ pub struct Pace {
 /// The signs of a relay that refuses everyone (see `[limits]` in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelayLimits {
-    /// Identical permanent refusals in a row, from two domains or more, that stop a run.
+    /// Identical permanent refusals in a row, at any number of domains, that stop a run.
     pub same_reply: u32,
     /// Permanent 5.7.x (policy) refusals in a row that stop a run.
     pub policy_refusals: u32,
