@@ -299,6 +299,50 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
 }
 
 #[test]
+fn status_names_a_ledger_or_wal_that_is_missing_and_never_says_not_dispatched() {
+    let sink = SmtpSink::start();
+    let project = interrupted(&sink, 300, "per_second = 40", 10);
+    // A copy of the ledger file alone: its write-ahead log, which held the run, is gone.
+    std::fs::remove_file(project.path("state/ledger.sqlite-wal")).unwrap();
+    let _ = std::fs::remove_file(project.path("state/ledger.sqlite-shm"));
+    for run in [
+        project.run(&["status", "volumes/011.toml"]),
+        confirmed(&project, 300, &[]),
+    ] {
+        assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("state/ledger.sqlite-wal is missing or empty")
+                && run.stderr.contains("Restore the whole state/ folder"),
+            "{}",
+            run.stderr
+        );
+    }
+    // The ledger deleted, its marker kept.
+    for file in [
+        "state/ledger.sqlite",
+        "state/ledger.sqlite-wal",
+        "state/ledger.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(project.path(file));
+    }
+    let run = project.run(&["status", "volumes/011.toml"]);
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains("has not been dispatched"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("volume 11 was dispatched before (dispatch #1)")
+            && run.stderr.contains("state/ledger.sqlite is missing"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn bad_settings_stop_the_dispatch_before_state_is_touched() {
     let project = project(2525, 3, "");
     project.edit("broadsheet.toml", "port = 2525", "port = 0");

@@ -25,7 +25,7 @@ impl Dispatched {
     pub(crate) fn load(project: &Project, path: &Path) -> anyhow::Result<Option<Self>> {
         let volume = volume::load(path)?;
         let number = *volume.meta.number.get_ref();
-        let ledger = prepare::read_ledger(project)?;
+        let ledger = prepare::read_ledger_of(project, number)?;
         let dispatches = match &ledger {
             Some(l) => l.dispatches(number)?,
             None => Vec::new(),

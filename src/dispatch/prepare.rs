@@ -204,3 +204,11 @@ pub(crate) fn unfinished(dispatches: &[Dispatch]) -> Option<&Dispatch> {
 pub(crate) fn read_ledger(project: &Project) -> anyhow::Result<Option<Ledger>> {
     Ledger::open_read_only(&project.root.join(ledger::LEDGER_FILE))
 }
+
+/// The ledger for reading, as [`read_ledger`], checked against volume `number`'s marker:
+/// one deleted, restored without its write-ahead log or replaced since the volume's
+/// dispatches is an error saying what is missing.
+pub(crate) fn read_ledger_of(project: &Project, number: u32) -> anyhow::Result<Option<Ledger>> {
+    let marker = super::marker::Marker::load(&project.root.join("state"), number)?;
+    marker.check_read(read_ledger(project))
+}

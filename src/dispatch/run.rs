@@ -61,8 +61,9 @@ pub(crate) fn run(
         Store::open(&project.root)?.write(|tx| tx.set_links(number, pairs))?;
     }
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
-    let mut ledger = Ledger::open(&ledger_path)?;
+    // Before the ledger is opened, which creates a missing one.
     let mut marker = Marker::load(&state, number)?;
+    let mut ledger = Ledger::open(&ledger_path)?;
     if request.ledger_lost {
         marker.reset(&ledger)?;
     } else {
