@@ -343,6 +343,81 @@ fn status_names_a_ledger_or_wal_that_is_missing_and_never_says_not_dispatched() 
 }
 
 #[test]
+fn status_after_a_killed_run_says_none_is_alive_and_prints_working_commands() {
+    /// Accepts three messages, then holds every reply to the final dot until `healed`.
+    #[derive(Default)]
+    struct Holding {
+        healed: std::sync::atomic::AtomicBool,
+    }
+    impl Script for Holding {
+        fn after_dot(&self, n: usize, _rcpt: &str) -> Act {
+            if n > 3 && !self.healed.load(std::sync::atomic::Ordering::SeqCst) {
+                Act::Stall
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let script = std::sync::Arc::new(Holding::default());
+    let server = FaultServer::start(script.clone());
+    let project = project(server.port, 20, "");
+    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 120");
+    let mut child = spawn(&project, 20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // Until the dispatch has frozen its audience, status has nothing to say in JSON.
+    let in_flight_now = || {
+        let run = project.run(&["status", "volumes/011.toml", "--json"]);
+        serde_json::from_str::<Value>(&run.stdout)
+            .map_or(0, |v| v["counts"]["in_flight"].as_u64().unwrap_or(0))
+    };
+    while in_flight_now() == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing in flight");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let running = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        running.stdout.contains("dispatch #1 is running"),
+        "{}",
+        running.stdout
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let in_flight = status(&project)["counts"]["in_flight"].as_u64().unwrap();
+    let killed = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        killed.stdout.contains(&format!(
+            "no run of dispatch #1 is alive; the {in_flight} message(s) in flight when it \
+             stopped will count as ambiguous"
+        )) && killed
+            .stdout
+            .contains("resume with: broadsheet dispatch volumes/011.toml --segment subscribers"),
+        "{}",
+        killed.stdout
+    );
+    script
+        .healed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let resumed = confirmed(&project, 20, &[]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+    let shown = project.ok(&["status", "volumes/011.toml"]);
+    let hint = shown
+        .stdout
+        .split('`')
+        .find(|part| part.ends_with("--resend-ambiguous"))
+        .unwrap_or_else(|| panic!("{}", shown.stdout));
+    assert_eq!(
+        hint,
+        "broadsheet dispatch volumes/011.toml --segment subscribers --resend-ambiguous"
+    );
+    // `broadsheet dispatch volumes/011.toml` and the secret come from the helper.
+    let mut args: Vec<&str> = hint.split(' ').skip(3).collect();
+    let expect = in_flight.to_string();
+    args.extend(["--yes", "--expect", &expect]);
+    let resent = dispatch(&project, &args);
+    assert_eq!(resent.status, 0, "the hint works: {}", resent.stderr);
+}
+
+#[test]
 fn bad_settings_stop_the_dispatch_before_state_is_touched() {
     let project = project(2525, 3, "");
     project.edit("broadsheet.toml", "port = 2525", "port = 0");

@@ -48,7 +48,7 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
         ))?;
     }
     if outcome.ending != Ending::NothingToSend {
-        super::status::print_report(&outcome.report)?;
+        super::status::print_report(&outcome.report, &args.volume)?;
     }
     let why = match &outcome.ending {
         Ending::Finished | Ending::NothingToSend => return Ok(()),

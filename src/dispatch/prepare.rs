@@ -212,3 +212,8 @@ pub(crate) fn read_ledger_of(project: &Project, number: u32) -> anyhow::Result<O
     let marker = super::marker::Marker::load(&project.root.join("state"), number)?;
     marker.check_read(read_ledger(project))
 }
+
+/// Whether a run of volume `number`'s dispatch is alive now: it holds the volume's lock.
+pub(crate) fn running(project: &Project, number: u32) -> anyhow::Result<bool> {
+    super::lock::DispatchLock::held(&project.root.join("state"), number)
+}
