@@ -249,6 +249,42 @@ fn a_resume_refuses_changed_settings_and_names_them() {
 }
 
 #[test]
+fn a_resume_refuses_changed_files_and_names_them() {
+    let sink = SmtpSink::start();
+    let project = interrupted(&sink, 200, "per_second = 50", 5);
+    let volume = project.read("volumes/011.toml");
+    project.write("volumes/011.toml", &format!("{volume}# a comment\n"));
+    let run = confirmed(&project, 200, &[]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: volumes/011.toml changed since this dispatch started"),
+        "{}",
+        run.stderr
+    );
+    project.write("volumes/011.toml", &volume);
+    let layout = project.read("layouts/scout/layout.toml");
+    project.write(
+        "layouts/scout/layout.toml",
+        &format!("{layout}# a comment\n"),
+    );
+    project.write("layouts/scout/partials/new.hbs", "new");
+    let run = confirmed(&project, 200, &[]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "error: layouts/scout/layout.toml, layouts/scout/partials/new.hbs changed since"
+        ),
+        "{}",
+        run.stderr
+    );
+    project.write("layouts/scout/layout.toml", &layout);
+    std::fs::remove_file(project.path("layouts/scout/partials/new.hbs")).unwrap();
+    let resumed = confirmed(&project, 200, &[]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+}
+
+#[test]
 fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
     let sink = SmtpSink::start();
     let project = project(sink.port, 300, "per_second = 100");
