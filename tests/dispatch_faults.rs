@@ -25,10 +25,15 @@ impl Seen {
     }
 }
 
-/// The fixture project sending `n` messages to `server` with 2-second timeouts.
+/// The fixture project sending `n` messages to `server` with 2-second timeouts (the reply
+/// to the final dot's too).
 fn faulty(server: &FaultServer, n: usize, limits: &str) -> Project {
     let project = project(server.port, n, limits);
-    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 2");
+    project.edit(
+        "broadsheet.toml",
+        "timeout_secs = 5",
+        "timeout_secs = 2\nfinal_reply_timeout_secs = 2",
+    );
     project
 }
 
@@ -203,6 +208,28 @@ fn a_connection_dropped_after_the_final_dot_is_ambiguous_and_never_resent() {
         "{report}"
     );
     assert_eq!(history(&project, &reader(4))["attempts"].as_u64(), Some(1));
+}
+
+#[test]
+fn a_relay_that_scans_a_message_longer_than_a_step_takes_is_waited_for() {
+    /// Answers the final dot after longer than `timeout_secs`, as a content scanner may.
+    struct Scanning;
+    impl Script for Scanning {
+        fn after_dot(&self, _n: usize, _rcpt: &str) -> Act {
+            std::thread::sleep(Duration::from_millis(2500));
+            Act::Normal
+        }
+    }
+    let server = FaultServer::start(Scanning);
+    let project = project(server.port, 1, "");
+    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 1");
+    let run = confirmed(&project, 1, &[]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        history(&project, &reader(0))["state"].as_str(),
+        Some("sent"),
+        "the default wait for the final reply is RFC 5321's 10 minutes, not a step's"
+    );
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub struct Smtp {
     security: Security,
     credentials: Option<Credentials>,
     timeout: Duration,
+    /// How long the reply to the final dot may take (the relay may scan the message).
+    final_reply_timeout: Duration,
     hello: ClientId,
     connection: Option<Connection>,
 }
@@ -79,6 +81,7 @@ impl Smtp {
             security: route.security,
             credentials,
             timeout: route.timeout,
+            final_reply_timeout: route.final_reply_timeout,
             hello: ClientId::Domain(hello.to_owned()),
             connection: None,
         })
