@@ -233,6 +233,42 @@ fn a_relay_that_scans_a_message_longer_than_a_step_takes_is_waited_for() {
 }
 
 #[test]
+fn replies_about_the_session_are_warned_of_once_naming_the_relay() {
+    /// Says "too many recipients" to the first six readers, at three domains.
+    struct TooMany;
+    impl Script for TooMany {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            if (0..6).any(|i| reader(i) == rcpt) {
+                Act::Reply("452 4.5.3 Error: too many recipients".to_owned())
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(TooMany);
+    let project = faulty(&server, 12, "max_attempts = 1\n");
+    let run = confirmed(&project, 12, &[]);
+    assert_eq!(run.status, 75, "six deferred: {}", run.stderr);
+    let shown = project.ok(&["status", "volumes/011.toml"]);
+    let warnings: Vec<&str> = shown
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: the relay 127.0.0.1:{} refused 6 message(s) for reasons on our side \
+             (rate-limited 6): a sender problem, not the readers' bounces; send more slowly \
+             (`[limits] per_second`, `per_hour`, `connections`)",
+            server.port
+        )],
+        "{}",
+        shown.stderr
+    );
+}
+
+#[test]
 fn a_stall_mid_data_times_out_as_ambiguous() {
     struct StallBody;
     impl Script for StallBody {

@@ -458,7 +458,7 @@ impl Job<'_> {
 }
 
 /// The frozen setting that names the relay (see [`crate::settings::Sending::frozen`]).
-const RELAY: &str = "relay";
+pub(super) const RELAY: &str = "relay";
 
 /// The frozen record of the volume's and layout's files, one by one (see
 /// [`super::Content::files`]): what changed in them is named from it, never compared as a
