@@ -269,6 +269,35 @@ fn replies_about_the_session_are_warned_of_once_naming_the_relay() {
 }
 
 #[test]
+fn tls_to_a_plain_text_port_stops_at_once_saying_what_to_change() {
+    struct Clean;
+    impl Script for Clean {}
+    let server = FaultServer::start(Clean);
+    let project = faulty(&server, 5, "");
+    project.edit(
+        "broadsheet.toml",
+        "security = \"none\"",
+        "security = \"tls\"",
+    );
+    let run = confirmed(&project, 5, &[]);
+    assert_eq!(run.status, 75, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "this port does not speak TLS (the relay answered in plain text): `security = \"tls\"` \
+             is for port 465; on 587 or 25 use `security = \"starttls\"`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("transient failures"), "{}", run.stderr);
+    let connections = server.log.lock().unwrap().connections;
+    assert!(
+        connections <= 4,
+        "each of the 4 workers tried once at most: {connections}"
+    );
+}
+
+#[test]
 fn a_stall_mid_data_times_out_as_ambiguous() {
     struct StallBody;
     impl Script for StallBody {
@@ -658,7 +687,13 @@ fn a_certificate_that_does_not_verify_stops_the_run_at_once() {
     let started = Instant::now();
     let stopped = confirmed(&project, 20, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
-    assert!(stopped.stderr.contains("certificate"), "{}", stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .contains("the relay's certificate does not verify (self-signed, expired"),
+        "what to do about it: {}",
+        stopped.stderr
+    );
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
