@@ -98,18 +98,20 @@ impl Marker {
 
     /// The ledger `opened` for reading (see [`Ledger::open_read_only`]), checked as
     /// [`Marker::check`] does: when the marker lists dispatches, a ledger that is missing or
-    /// cannot be read is an error saying what is missing, never a volume not dispatched.
+    /// empty is an error saying what is missing, never a volume not dispatched.
     pub(crate) fn check_read(
         &self,
         opened: anyhow::Result<Option<Ledger>>,
     ) -> anyhow::Result<Option<Ledger>> {
-        match opened {
-            Ok(Some(ledger)) => {
+        match opened? {
+            Some(ledger) => {
                 self.check(&ledger)?;
                 Ok(Some(ledger))
             }
-            _ if !self.contents.dispatches.is_empty() => Err(self.lost(&self.contents.dispatches)),
-            other => other,
+            None if !self.contents.dispatches.is_empty() => {
+                Err(self.lost(&self.contents.dispatches))
+            }
+            None => Ok(None),
         }
     }
 
