@@ -146,13 +146,14 @@ impl Marker {
     /// The refusal of a ledger without the dispatches `lost`.
     fn lost<T: std::fmt::Display>(&self, lost: impl IntoIterator<Item = T>) -> anyhow::Error {
         let ids: Vec<String> = lost.into_iter().map(|id| format!("#{id}")).collect();
-        let missing = self
-            .found
-            .missing()
-            .unwrap_or_else(|| "the ledger was deleted or replaced".to_owned());
+        let why = match self.found.missing() {
+            Some(missing) if !self.found.ledger => missing,
+            Some(missing) => format!("{LEDGER_FILE} does not have it: {missing}"),
+            None => format!("{LEDGER_FILE} does not have it: the ledger was deleted or replaced"),
+        };
         anyhow::anyhow!(
-            "volume {} was dispatched before (dispatch {}), but {LEDGER_FILE} does not have it: \
-             {missing}. {RESTORE} (readers who got the volume may get it twice)",
+            "volume {} was dispatched before (dispatch {}), but {why}. {RESTORE} (readers who \
+             got the volume may get it twice)",
             self.volume,
             ids.join(", ")
         )
