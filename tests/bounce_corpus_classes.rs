@@ -166,10 +166,13 @@ fn two_more_corpora_are_recognised_and_classified_as_their_tests_expect() {
             f.misattributed
         );
         assert!(f.non_bounces_acted_on.is_empty(), "{corpus}: {f:?}");
-        // Floors at today's figures: a change that loses one fails here.
+        // Floors at today's figures: a change that loses one fails here. Two of baunsu's
+        // "hard" (bounce_hotmail.txt, bounce_cox.txt) carry only RFC 5321's generic 550
+        // words, "mailbox unavailable", which servers also send for policy refusals: they
+        // read soft on purpose (they count toward `soft_limit`, and drop nobody at once).
         let (exact, agrees) = match corpus {
             "bounced" => (22, 5),
-            _ => (12, 10),
+            _ => (12, 8),
         };
         assert!(f.exact >= exact, "{corpus}: recognised exactly {f:?}");
         assert!(f.class_agrees >= agrees, "{corpus}: class agreement {f:?}");

@@ -25,10 +25,15 @@ impl Seen {
     }
 }
 
-/// The fixture project sending `n` messages to `server` with 2-second timeouts.
+/// The fixture project sending `n` messages to `server` with 2-second timeouts (the reply
+/// to the final dot's too).
 fn faulty(server: &FaultServer, n: usize, limits: &str) -> Project {
     let project = project(server.port, n, limits);
-    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 2");
+    project.edit(
+        "broadsheet.toml",
+        "timeout_secs = 5",
+        "timeout_secs = 2\nfinal_reply_timeout_secs = 2",
+    );
     project
 }
 
@@ -203,6 +208,93 @@ fn a_connection_dropped_after_the_final_dot_is_ambiguous_and_never_resent() {
         "{report}"
     );
     assert_eq!(history(&project, &reader(4))["attempts"].as_u64(), Some(1));
+}
+
+#[test]
+fn a_relay_that_scans_a_message_longer_than_a_step_takes_is_waited_for() {
+    /// Answers the final dot after longer than `timeout_secs`, as a content scanner may.
+    struct Scanning;
+    impl Script for Scanning {
+        fn after_dot(&self, _n: usize, _rcpt: &str) -> Act {
+            std::thread::sleep(Duration::from_millis(2500));
+            Act::Normal
+        }
+    }
+    let server = FaultServer::start(Scanning);
+    let project = project(server.port, 1, "");
+    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 1");
+    let run = confirmed(&project, 1, &[]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        history(&project, &reader(0))["state"].as_str(),
+        Some("sent"),
+        "the default wait for the final reply is RFC 5321's 10 minutes, not a step's"
+    );
+}
+
+#[test]
+fn replies_about_the_session_are_warned_of_once_naming_the_relay() {
+    /// Says "too many recipients" to the first six readers, at three domains.
+    struct TooMany;
+    impl Script for TooMany {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            if (0..6).any(|i| reader(i) == rcpt) {
+                Act::Reply("452 4.5.3 Error: too many recipients".to_owned())
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(TooMany);
+    let project = faulty(&server, 12, "max_attempts = 1\n");
+    let run = confirmed(&project, 12, &[]);
+    assert_eq!(run.status, 75, "six deferred: {}", run.stderr);
+    let shown = project.ok(&["status", "volumes/011.toml"]);
+    let warnings: Vec<&str> = shown
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: the relay 127.0.0.1:{} refused 6 message(s) for reasons on our side \
+             (rate-limited 6): a sender problem, not the readers' bounces; send more slowly \
+             (`[limits] per_second`, `per_hour`, `connections`)",
+            server.port
+        )],
+        "{}",
+        shown.stderr
+    );
+}
+
+#[test]
+fn tls_to_a_plain_text_port_stops_at_once_saying_what_to_change() {
+    struct Clean;
+    impl Script for Clean {}
+    let server = FaultServer::start(Clean);
+    let project = faulty(&server, 5, "");
+    project.edit(
+        "broadsheet.toml",
+        "security = \"none\"",
+        "security = \"tls\"",
+    );
+    let run = confirmed(&project, 5, &[]);
+    assert_eq!(run.status, 75, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "this port does not speak TLS (the relay answered in plain text): `security = \"tls\"` \
+             is for port 465; on 587 or 25 use `security = \"starttls\"`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("transient failures"), "{}", run.stderr);
+    let connections = server.log.lock().unwrap().connections;
+    assert!(
+        connections <= 4,
+        "each of the 4 workers tried once at most: {connections}"
+    );
 }
 
 #[test]
@@ -595,7 +687,13 @@ fn a_certificate_that_does_not_verify_stops_the_run_at_once() {
     let started = Instant::now();
     let stopped = confirmed(&project, 20, &[]);
     assert_eq!(stopped.status, 75, "{}", stopped.stderr);
-    assert!(stopped.stderr.contains("certificate"), "{}", stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .contains("the relay's certificate does not verify (self-signed, expired"),
+        "what to do about it: {}",
+        stopped.stderr
+    );
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",

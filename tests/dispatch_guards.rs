@@ -249,6 +249,42 @@ fn a_resume_refuses_changed_settings_and_names_them() {
 }
 
 #[test]
+fn a_resume_refuses_changed_files_and_names_them() {
+    let sink = SmtpSink::start();
+    let project = interrupted(&sink, 200, "per_second = 50", 5);
+    let volume = project.read("volumes/011.toml");
+    project.write("volumes/011.toml", &format!("{volume}# a comment\n"));
+    let run = confirmed(&project, 200, &[]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: volumes/011.toml changed since this dispatch started"),
+        "{}",
+        run.stderr
+    );
+    project.write("volumes/011.toml", &volume);
+    let layout = project.read("layouts/scout/layout.toml");
+    project.write(
+        "layouts/scout/layout.toml",
+        &format!("{layout}# a comment\n"),
+    );
+    project.write("layouts/scout/partials/new.hbs", "new");
+    let run = confirmed(&project, 200, &[]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "error: layouts/scout/layout.toml, layouts/scout/partials/new.hbs changed since"
+        ),
+        "{}",
+        run.stderr
+    );
+    project.write("layouts/scout/layout.toml", &layout);
+    std::fs::remove_file(project.path("layouts/scout/partials/new.hbs")).unwrap();
+    let resumed = confirmed(&project, 200, &[]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+}
+
+#[test]
 fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
     let sink = SmtpSink::start();
     let project = project(sink.port, 300, "per_second = 100");
@@ -296,6 +332,125 @@ fn a_ledger_restored_without_its_wal_or_deleted_is_refused() {
         "the operator's call: {}",
         accepted.stderr
     );
+}
+
+#[test]
+fn status_names_a_ledger_or_wal_that_is_missing_and_never_says_not_dispatched() {
+    let sink = SmtpSink::start();
+    let project = interrupted(&sink, 300, "per_second = 40", 10);
+    // A copy of the ledger file alone: its write-ahead log, which held the run, is gone.
+    std::fs::remove_file(project.path("state/ledger.sqlite-wal")).unwrap();
+    let _ = std::fs::remove_file(project.path("state/ledger.sqlite-shm"));
+    for run in [
+        project.run(&["status", "volumes/011.toml"]),
+        confirmed(&project, 300, &[]),
+    ] {
+        assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("state/ledger.sqlite-wal is missing or empty")
+                && run.stderr.contains("Restore the whole state/ folder"),
+            "{}",
+            run.stderr
+        );
+    }
+    // The ledger deleted, its marker kept.
+    for file in [
+        "state/ledger.sqlite",
+        "state/ledger.sqlite-wal",
+        "state/ledger.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(project.path(file));
+    }
+    let run = project.run(&["status", "volumes/011.toml"]);
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains("has not been dispatched"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("volume 11 was dispatched before (dispatch #1)")
+            && run.stderr.contains("state/ledger.sqlite is missing"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn status_after_a_killed_run_says_none_is_alive_and_prints_working_commands() {
+    /// Accepts three messages, then holds every reply to the final dot until `healed`.
+    #[derive(Default)]
+    struct Holding {
+        healed: std::sync::atomic::AtomicBool,
+    }
+    impl Script for Holding {
+        fn after_dot(&self, n: usize, _rcpt: &str) -> Act {
+            if n > 3 && !self.healed.load(std::sync::atomic::Ordering::SeqCst) {
+                Act::Stall
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let script = std::sync::Arc::new(Holding::default());
+    let server = FaultServer::start(script.clone());
+    let project = project(server.port, 20, "");
+    project.edit("broadsheet.toml", "timeout_secs = 5", "timeout_secs = 120");
+    let mut child = spawn(&project, 20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // Until the dispatch has frozen its audience, status has nothing to say in JSON.
+    let in_flight_now = || {
+        let run = project.run(&["status", "volumes/011.toml", "--json"]);
+        serde_json::from_str::<Value>(&run.stdout)
+            .map_or(0, |v| v["counts"]["in_flight"].as_u64().unwrap_or(0))
+    };
+    while in_flight_now() == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing in flight");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let running = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        running.stdout.contains("dispatch #1 is running"),
+        "{}",
+        running.stdout
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let in_flight = status(&project)["counts"]["in_flight"].as_u64().unwrap();
+    let killed = project.ok(&["status", "volumes/011.toml"]);
+    assert!(
+        killed.stdout.contains(&format!(
+            "no run of dispatch #1 is alive; the {in_flight} message(s) in flight when it \
+             stopped will count as ambiguous"
+        )) && killed
+            .stdout
+            .contains("resume with: broadsheet dispatch volumes/011.toml --segment subscribers"),
+        "{}",
+        killed.stdout
+    );
+    script
+        .healed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let resumed = confirmed(&project, 20, &[]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stderr);
+    let shown = project.ok(&["status", "volumes/011.toml"]);
+    let hint = shown
+        .stdout
+        .split('`')
+        .find(|part| part.ends_with("--resend-ambiguous"))
+        .unwrap_or_else(|| panic!("{}", shown.stdout));
+    assert_eq!(
+        hint,
+        "broadsheet dispatch volumes/011.toml --segment subscribers --resend-ambiguous"
+    );
+    // `broadsheet dispatch volumes/011.toml` and the secret come from the helper.
+    let mut args: Vec<&str> = hint.split(' ').skip(3).collect();
+    let expect = in_flight.to_string();
+    args.extend(["--yes", "--expect", &expect]);
+    let resent = dispatch(&project, &args);
+    assert_eq!(resent.status, 0, "the hint works: {}", resent.stderr);
 }
 
 #[test]

@@ -30,6 +30,7 @@ mod new;
 mod preview;
 mod recipients;
 mod refusal_classes;
+mod relay_resume;
 mod report;
 mod rules;
 mod sample;

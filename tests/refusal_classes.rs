@@ -93,6 +93,36 @@ fn a_refusal_on_our_side_during_a_dispatch_never_suppresses_the_reader() {
     );
 }
 
+#[test]
+fn rfc_5321s_generic_mailbox_unavailable_drops_nobody_at_once() {
+    /// Refuses one reader with RFC 5321's generic words alone, another with specific ones.
+    struct Generic;
+    impl Script for Generic {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            if rcpt == reader(2) {
+                Act::Reply("550 Requested action not taken: mailbox unavailable".into())
+            } else if rcpt == reader(5) {
+                Act::Reply("550 Mailbox not found".into())
+            } else {
+                Act::Normal
+            }
+        }
+    }
+    let server = FaultServer::start(Generic);
+    let project = project(server.port, 8, "");
+    let run = dispatch(&project, &["--yes", "--expect", "8"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(!list.contains(&reader(2)), "the generic words: {list}");
+    assert!(list.contains(&reader(5)), "the specific words: {list}");
+    let h = history(&project, &reader(2));
+    assert_eq!(
+        (h["state"].as_str(), h["reason"].as_str()),
+        (Some("failed"), Some("user-unknown")),
+        "{h}"
+    );
+}
+
 /// A DSN for `recipient`'s message `message_id`, whose remote server said `diagnostic`.
 fn dsn(message_id: &str, recipient: &str, status: &str, diagnostic: &str) -> String {
     format!(

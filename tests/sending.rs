@@ -435,6 +435,7 @@ fn a_message_whose_mark_fails_is_never_delivered_by_a_real_postfix() {
         username: None,
         password_env: None,
         timeout: std::time::Duration::from_secs(20),
+        final_reply_timeout: std::time::Duration::from_secs(20),
         ehlo: "client.test".into(),
     };
     let envelope = Envelope {

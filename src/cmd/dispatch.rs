@@ -48,7 +48,7 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
         ))?;
     }
     if outcome.ending != Ending::NothingToSend {
-        super::status::print_report(&outcome.report)?;
+        super::status::print_report(&outcome.report, &args.volume)?;
     }
     let why = match &outcome.ending {
         Ending::Finished | Ending::NothingToSend => return Ok(()),
@@ -69,7 +69,10 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
             "{why}.\nThis looks like the relay refusing us, not the recipients: check that the \
              relay accepts mail from this sender ([sender] from, [transport]) and its logs. \
              Nobody was added to the suppression list; the {requeued} refused recipients are \
-             pending again and will be sent to when you resume"
+             pending again and will be sent to when you resume, after the others (once the \
+             relay accepts those, a refusal that repeats is the recipient's own). If the relay \
+             does accept other mail and these refusals are the recipients' own, raise that \
+             [limits] key in broadsheet.toml and resume"
         ),
     };
     say_err(format_args!(

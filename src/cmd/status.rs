@@ -25,7 +25,7 @@ impl Dispatched {
     pub(crate) fn load(project: &Project, path: &Path) -> anyhow::Result<(u32, Option<Self>)> {
         let volume = volume::load(path)?;
         let number = *volume.meta.number.get_ref();
-        let ledger = prepare::read_ledger(project)?;
+        let ledger = prepare::read_ledger_of(project, number)?;
         let dispatches = match &ledger {
             Some(l) => l.dispatches(number)?,
             None => Vec::new(),
@@ -138,7 +138,35 @@ pub(crate) fn run(project: &Project, args: &StatusArgs) -> anyhow::Result<()> {
     if args.json {
         return say_json(&report).map_err(Into::into);
     }
-    print_report(&report)
+    print_report(&report, &args.volume)?;
+    print_unfinished(project, &report, &args.volume)
+}
+
+/// For the unfinished dispatch, if any: whether a run of it is alive (it holds the volume's
+/// lock), and when none is, what the messages it left in flight become and the command
+/// that resumes it.
+fn print_unfinished(project: &Project, report: &Report, volume: &Path) -> anyhow::Result<()> {
+    let Some(d) = report.dispatches.iter().find(|d| d.finished_at.is_none()) else {
+        return Ok(());
+    };
+    if prepare::running(project, report.volume)? {
+        return say(format_args!("dispatch #{} is running", d.id)).map_err(Into::into);
+    }
+    let in_flight = d.counts.get(State::InFlight.as_str()).copied().unwrap_or(0);
+    let left = if in_flight > 0 {
+        format!(
+            "; the {in_flight} message(s) in flight when it stopped will count as ambiguous \
+             (the relay may have them)"
+        )
+    } else {
+        String::new()
+    };
+    say(format_args!(
+        "no run of dispatch #{} is alive{left}\nresume with: {}",
+        d.id,
+        crate::dispatch::resume_command(volume, &d.segments)
+    ))
+    .map_err(Into::into)
 }
 
 /// `12 pending, 0 in_flight, 3 sent, ...` for every state.
@@ -156,8 +184,8 @@ fn counts_line(counts: &std::collections::BTreeMap<&'static str, u64>) -> String
         .join(", ")
 }
 
-/// The report as a person reads it.
-pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
+/// The report as a person reads it; commands it suggests name `volume`.
+pub(crate) fn print_report(report: &Report, volume: &Path) -> anyhow::Result<()> {
     for d in &report.dispatches {
         let finished = d
             .finished_at
@@ -190,8 +218,22 @@ pub(crate) fn print_report(report: &Report) -> anyhow::Result<()> {
         }
     }
     if !report.ambiguous.is_empty() {
+        let resend: Vec<String> = report
+            .dispatches
+            .iter()
+            .filter(|d| {
+                d.counts
+                    .get(State::Ambiguous.as_str())
+                    .is_some_and(|&n| n > 0)
+            })
+            .map(|d| {
+                let resume = crate::dispatch::resume_command(volume, &d.segments);
+                format!("`{resume} --resend-ambiguous`")
+            })
+            .collect();
         say(format_args!(
-            "ambiguous (the relay may have them; resend with `broadsheet dispatch VOLUME --resend-ambiguous`):"
+            "ambiguous (the relay may have them; resend with {}):",
+            resend.join(" and ")
         ))?;
         for a in &report.ambiguous {
             let reply = a

@@ -1,5 +1,7 @@
 //! What keeps a dispatch polite and safe: a rate limit shared by every connection (per
-//! second and per hour, sliding windows), slowing down when the relay says so (421, 4.7.x),
+//! second and per hour, sliding windows; within a second, sends are spread evenly, so that
+//! network jitter never puts more than `per_second` in one of the relay's sliding seconds,
+//! as a burst at each second's start would), slowing down when the relay says so (421, 4.7.x),
 //! retry delays with exponential backoff and jitter, and a circuit breaker that stops the
 //! run, resumable, when the relay keeps failing.
 
@@ -98,14 +100,21 @@ impl Window {
         {
             self.recent.pop_front();
         }
-        if let Some(limit) = self.effective_per_second(now)
-            && self.recent.len() >= limit as usize
-        {
-            let oldest = *self
-                .recent
-                .front()
-                .expect("a full window has an oldest send");
-            return Some(SECOND - now.duration_since(oldest));
+        if let Some(limit) = self.effective_per_second(now) {
+            if self.recent.len() >= limit as usize {
+                let oldest = *self
+                    .recent
+                    .front()
+                    .expect("a full window has an oldest send");
+                return Some(SECOND - now.duration_since(oldest));
+            }
+            // One send per 1/limit of a second at most.
+            let spacing = SECOND / limit.max(1);
+            if let Some(&last) = self.recent.back()
+                && now.duration_since(last) < spacing
+            {
+                return Some(spacing - now.duration_since(last));
+            }
         }
         let second = self.advance_hour(now);
         if let Some(limit) = self.per_hour
@@ -223,11 +232,28 @@ mod tests {
         for _ in 0..35 {
             limiter.acquire().await;
         }
+        // 34 gaps of a tenth of a second.
         let elapsed = start.elapsed();
         assert!(
-            elapsed >= Duration::from_secs(3) && elapsed < Duration::from_millis(3100),
+            elapsed >= Duration::from_millis(3400) && elapsed < Duration::from_millis(3500),
             "{elapsed:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_are_spread_evenly_within_each_second() {
+        let limiter = RateLimiter::new(Some(20), None);
+        let mut times = Vec::new();
+        for _ in 0..100 {
+            limiter.acquire().await;
+            times.push(Instant::now());
+        }
+        // No burst: a relay whose clock sees them a few milliseconds apart from ours still
+        // counts no more than 20 in any second.
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= Duration::from_millis(50), "{gap:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -255,9 +281,10 @@ mod tests {
             limiter.acquire().await;
         }
         let elapsed = start.elapsed();
-        // Paused 5 s, then 5 per second: the 10th send is 1 s after the first.
+        // Paused 5 s, then 5 per second: the 10th send is 9 fifths of a second after the
+        // first.
         assert!(
-            elapsed >= Duration::from_secs(6) && elapsed < Duration::from_millis(6100),
+            elapsed >= Duration::from_millis(6800) && elapsed < Duration::from_millis(6900),
             "{elapsed:?}"
         );
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::Ledger;
+use crate::ledger::{LEDGER_FILE, Ledger};
 
 /// What the marker remembers.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,12 +32,56 @@ pub(crate) struct Marker {
     volume: u32,
     path: PathBuf,
     contents: Contents,
+    /// What `state/` held of the ledger when the marker was read, before anything opened
+    /// (and so created) the ledger: the file, and its write-ahead log.
+    found: Found,
 }
 
+/// The ledger's files found in `state/`.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    /// The ledger file.
+    ledger: bool,
+    /// Its write-ahead log, with writes in it.
+    wal: bool,
+}
+
+impl Found {
+    /// What is missing, for a ledger that is not the one the marker knows.
+    fn missing(self) -> Option<String> {
+        if !self.ledger {
+            Some(format!("{LEDGER_FILE} is missing"))
+        } else if !self.wal {
+            Some(format!(
+                "{LEDGER_FILE}-wal is missing or empty: the ledger's latest writes were in it \
+                 (a copy of {LEDGER_FILE} alone, or an older copy)"
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// What the refusals of a ledger that is not the one the marker knows end with.
+const RESTORE: &str = "Restore the whole state/ folder from a backup, or, if it is lost for good, \
+     run `broadsheet dispatch` again with --ledger-lost";
+
 impl Marker {
-    /// Reads the marker of `volume` in `state_dir` (none yet: empty).
+    /// Reads the marker of `volume` in `state_dir` (none yet: empty), and notes which of
+    /// the ledger's files are there: call it before opening the ledger.
     pub(crate) fn load(state_dir: &Path, volume: u32) -> anyhow::Result<Self> {
         let path = state_dir.join(format!("dispatch-{volume:03}.marker"));
+        let file = Path::new(LEDGER_FILE)
+            .file_name()
+            .expect("the ledger's path names a file");
+        let ledger = state_dir.join(file);
+        let mut wal = ledger.clone().into_os_string();
+        wal.push("-wal");
+        let found = Found {
+            ledger: ledger.exists(),
+            // A reader of a ledger without its log leaves an empty one behind.
+            wal: std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0),
+        };
         let contents = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text)
                 .with_context(|| format!("cannot read {}", path.display()))?,
@@ -48,7 +92,27 @@ impl Marker {
             volume,
             path,
             contents,
+            found,
         })
+    }
+
+    /// The ledger `opened` for reading (see [`Ledger::open_read_only`]), checked as
+    /// [`Marker::check`] does: when the marker lists dispatches, a ledger that is missing or
+    /// empty is an error saying what is missing, never a volume not dispatched.
+    pub(crate) fn check_read(
+        &self,
+        opened: anyhow::Result<Option<Ledger>>,
+    ) -> anyhow::Result<Option<Ledger>> {
+        match opened? {
+            Some(ledger) => {
+                self.check(&ledger)?;
+                Ok(Some(ledger))
+            }
+            None if !self.contents.dispatches.is_empty() => {
+                Err(self.lost(&self.contents.dispatches))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Refuses a ledger that is older than the marker, or lacks a dispatch the marker
@@ -56,31 +120,43 @@ impl Marker {
     pub(crate) fn check(&self, ledger: &Ledger) -> anyhow::Result<()> {
         let volume = self.volume;
         let known: BTreeSet<i64> = ledger.dispatches(volume)?.iter().map(|d| d.id).collect();
-        let lost: Vec<String> = self
+        let lost: Vec<i64> = self
             .contents
             .dispatches
             .iter()
             .filter(|id| !known.contains(id))
-            .map(|id| format!("#{id}"))
+            .copied()
             .collect();
-        anyhow::ensure!(
-            lost.is_empty(),
-            "volume {volume} was dispatched before (dispatch {}), but state/ledger.sqlite does not \
-             have it: the ledger was deleted or replaced. Restore the whole state/ folder from a \
-             backup, or, if it is lost for good, run again with --ledger-lost (readers who got \
-             the volume may get it twice)",
-            lost.join(", ")
-        );
+        if !lost.is_empty() {
+            return Err(self.lost(&lost));
+        }
         let beat = ledger.heartbeat(volume)?;
+        let missing = self.found.missing().unwrap_or_else(|| {
+            format!("it is missing its latest writes, as when the file is restored without {LEDGER_FILE}-wal")
+        });
         anyhow::ensure!(
             beat >= self.contents.heartbeat,
-            "state/ledger.sqlite is older than its last run (heartbeat {beat} < {}): it is missing \
-             its latest writes, as when the file is restored without state/ledger.sqlite-wal. \
-             Restore the whole state/ folder from the same backup, or, if it is lost for good, \
-             run again with --ledger-lost (readers sent to since may get the volume twice)",
+            "{LEDGER_FILE} is older than its last run (heartbeat {beat} < {}): {missing}. \
+             {RESTORE} (readers sent to since may get the volume twice)",
             self.contents.heartbeat
         );
         Ok(())
+    }
+
+    /// The refusal of a ledger without the dispatches `lost`.
+    fn lost<T: std::fmt::Display>(&self, lost: impl IntoIterator<Item = T>) -> anyhow::Error {
+        let ids: Vec<String> = lost.into_iter().map(|id| format!("#{id}")).collect();
+        let why = match self.found.missing() {
+            Some(missing) if !self.found.ledger => missing,
+            Some(missing) => format!("{LEDGER_FILE} does not have it: {missing}"),
+            None => format!("{LEDGER_FILE} does not have it: the ledger was deleted or replaced"),
+        };
+        anyhow::anyhow!(
+            "volume {} was dispatched before (dispatch {}), but {why}. {RESTORE} (readers who \
+             got the volume may get it twice)",
+            self.volume,
+            ids.join(", ")
+        )
     }
 
     /// Forgets what the marker knew: the operator accepted a lost ledger.

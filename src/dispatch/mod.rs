@@ -26,7 +26,8 @@ mod sender;
 pub(crate) mod summary;
 mod verdict;
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
@@ -183,13 +184,47 @@ pub(crate) fn resume_command(volume: &Path, segments: &[String]) -> String {
     )
 }
 
-/// The hash of what a dispatch sends: the volume file and every file of its layout. A
-/// dispatch records it when it starts, and a resumed one refuses to go on if it changed.
-pub(crate) fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<String> {
+/// What a dispatch sends, as files: their hash together, which a dispatch records when it
+/// starts (a resumed one refuses to go on if it changed), and each file's own, which it
+/// records to name the files that changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Content {
+    /// The hash of every file, names included.
+    pub(crate) hash: String,
+    /// One `NAME HASH` line per file: the volume's name is empty, a layout file's is its
+    /// path in the layout, so that the record does not depend on where broadsheet runs.
+    pub(crate) files: String,
+    volume: PathBuf,
+    layout_dir: PathBuf,
+}
+
+impl Content {
+    /// The files, as the operator names them, that differ from those `then` recorded (as
+    /// [`Content::files`] lists them), or are in only one of them.
+    pub(crate) fn changed(&self, then: &str) -> Vec<String> {
+        let lines = |text: &str| -> BTreeSet<String> { text.lines().map(str::to_owned).collect() };
+        let (then, now) = (lines(then), lines(&self.files));
+        let names: BTreeSet<&str> = then
+            .symmetric_difference(&now)
+            .filter_map(|line| line.rsplit_once(' ').map(|(name, _)| name))
+            .collect();
+        names
+            .into_iter()
+            .map(|name| match name {
+                "" => crate::diag::display_path(&self.volume),
+                _ => crate::diag::display_path(&self.layout_dir.join(name)),
+            })
+            .collect()
+    }
+}
+
+/// The content of the volume file and every file of its layout (see [`Content`]).
+pub(crate) fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<Content> {
     let mut files = vec![volume.to_path_buf()];
     collect_files(layout_dir, &mut files)?;
     files[1..].sort();
     let mut hash = Sha256::new();
+    let mut each = String::new();
     for (i, file) in files.iter().enumerate() {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -204,8 +239,14 @@ pub(crate) fn content_hash(volume: &Path, layout_dir: &Path) -> anyhow::Result<S
         hash.update([0]);
         hash.update((bytes.len() as u64).to_be_bytes());
         hash.update(&bytes);
+        each.push_str(&format!("{name} {}\n", hex(&Sha256::digest(&bytes))));
     }
-    Ok(hex(&hash.finalize()))
+    Ok(Content {
+        hash: hex(&hash.finalize()),
+        files: each,
+        volume: volume.to_path_buf(),
+        layout_dir: layout_dir.to_path_buf(),
+    })
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {

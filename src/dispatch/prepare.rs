@@ -205,3 +205,22 @@ pub(crate) fn unfinished(dispatches: &[Dispatch]) -> Option<&Dispatch> {
 pub(crate) fn read_ledger(project: &Project) -> anyhow::Result<Option<Ledger>> {
     Ledger::open_read_only(&project.root.join(ledger::LEDGER_FILE))
 }
+
+/// The ledger for reading, as [`read_ledger`], checked against volume `number`'s marker:
+/// one deleted, restored without its write-ahead log or replaced since the volume's
+/// dispatches is an error saying what is missing.
+pub(crate) fn read_ledger_of(project: &Project, number: u32) -> anyhow::Result<Option<Ledger>> {
+    // A read-only open creates no ledger; the marker is read before the ledger's heartbeat
+    // is, so that a running dispatch cannot have moved it on in between.
+    let opened = read_ledger(project);
+    match super::marker::Marker::load(&project.root.join("state"), number) {
+        Ok(marker) => marker.check_read(opened),
+        // A ledger that cannot be read is the error to name first.
+        Err(e) => opened.and(Err(e)),
+    }
+}
+
+/// Whether a run of volume `number`'s dispatch is alive now: it holds the volume's lock.
+pub(crate) fn running(project: &Project, number: u32) -> anyhow::Result<bool> {
+    super::lock::DispatchLock::held(&project.root.join("state"), number)
+}

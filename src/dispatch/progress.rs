@@ -127,10 +127,12 @@ fn settled(c: &Counters) -> u64 {
         + c.suppressed.load(Ordering::Relaxed)
 }
 
-/// `sent 10, failed 0, deferred 1, ambiguous 0, suppressed 0`.
+/// `this run's attempts: sent 10, failed 0, deferred 1, ...`: what each transaction of
+/// the run ended with, a message deferred and retried counting each time (the dispatch's
+/// messages by state follow it, from the ledger).
 pub(crate) fn summary(c: &Counters) -> String {
     format!(
-        "sent {}, failed {}, deferred {}, ambiguous {}, suppressed {}",
+        "this run's attempts: sent {}, failed {}, deferred {}, ambiguous {}, suppressed {}",
         c.sent.load(Ordering::Relaxed),
         c.failed.load(Ordering::Relaxed),
         c.deferred.load(Ordering::Relaxed),
@@ -160,6 +162,18 @@ mod tests {
             limited.sample(at(200), 40),
             150,
             "a window's edge shows no more than the relay can have received"
+        );
+    }
+
+    #[test]
+    fn the_summary_says_it_counts_attempts() {
+        // One message deferred twice, then sent.
+        let counters = Counters::default();
+        counters.deferred.fetch_add(2, Ordering::Relaxed);
+        counters.sent.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(
+            summary(&counters),
+            "this run's attempts: sent 1, failed 0, deferred 2, ambiguous 0, suppressed 0"
         );
     }
 

@@ -319,13 +319,10 @@ pub(crate) fn report(
     let came = ledger.returns(number)?;
     report.returns = returns(&came, count(State::Sent), count(State::Failed), ours);
     report.warnings = warnings(&report.returns);
-    let refusals = report
-        .failures
-        .iter()
-        .map(|g| (g.domain.as_str(), g.reason, g.class, g.count));
+    let relays = relays(dispatches);
     report
         .warnings
-        .extend(super::sender::warnings(refusals, &came));
+        .extend(super::sender::warnings(&report.failures, &relays, &came));
     Ok(report)
 }
 
@@ -421,6 +418,19 @@ fn warnings(returns: &Returns) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// The relays `dispatches` started on, as they froze them (`host:port`), each once.
+fn relays(dispatches: &[Dispatch]) -> Vec<String> {
+    let relays: std::collections::BTreeSet<String> = dispatches
+        .iter()
+        .filter_map(|d| {
+            let settings: BTreeMap<String, String> = serde_json::from_str(&d.settings).ok()?;
+            settings.get(super::run::RELAY).cloned()
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    relays.into_iter().collect()
 }
 
 fn listed(row: Row) -> Listed {

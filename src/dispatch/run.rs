@@ -44,8 +44,9 @@ pub(crate) fn run(
     };
     let sending = &prepared.sending;
     let number = prepared.ready.number();
-    let hash = content_hash(project, request, &prepared)?;
+    let content = content_hash(project, request, &prepared)?;
     let mut frozen = sending.frozen(&signer.fingerprint());
+    frozen.insert(FILES, content.files.clone());
     // Counted links change every message's HTML: a resume keeps what the dispatch began with.
     if project.settings.counts_clicks() {
         frozen.insert("click counts", "on".to_owned());
@@ -62,8 +63,9 @@ pub(crate) fn run(
         Store::open(&project.root)?.write(|tx| tx.add_links(number, links))?;
     }
     let ledger_path = project.root.join(ledger::LEDGER_FILE);
-    let mut ledger = Ledger::open(&ledger_path)?;
+    // Before the ledger is opened, which creates a missing one.
     let mut marker = Marker::load(&state, number)?;
+    let mut ledger = Ledger::open(&ledger_path)?;
     if request.ledger_lost {
         marker.reset(&ledger)?;
     } else {
@@ -87,8 +89,8 @@ pub(crate) fn run(
         .find(|d| d.segments == request.segments);
     let resumed = prepare::unfinished(&dispatches).or(latest.filter(|_| again));
     let dispatch = match resumed {
-        Some(d) => job.resume(d, &hash, &frozen)?,
-        None => match job.freeze(&mut variants, &mut marker, &signer, &hash, &frozen)? {
+        Some(d) => job.resume(d, &content, &frozen)?,
+        None => match job.freeze(&mut variants, &mut marker, &signer, &content.hash, &frozen)? {
             Some(id) => id,
             None => return job.outcome(Ending::NothingToSend, 0),
         },
@@ -184,12 +186,12 @@ fn at_the_hour(
     Ok((prepared, now))
 }
 
-/// The hash of the volume file and its layout's files, as a dispatch freezes it.
+/// The volume file and its layout's files, as a dispatch freezes them.
 fn content_hash(
     project: &Project,
     request: &Request<'_>,
     prepared: &Prepared,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<super::Content> {
     let layout = crate::pipeline::layout_dir(project, prepared.ready.parts().0);
     super::content_hash(request.volume, &layout)
 }
@@ -232,7 +234,12 @@ struct Job<'a> {
 
 impl Job<'_> {
     /// An unfinished dispatch: the same segments, content and settings, or a refusal.
-    fn resume(&mut self, d: &Dispatch, hash: &str, frozen: &str) -> anyhow::Result<i64> {
+    fn resume(
+        &mut self,
+        d: &Dispatch,
+        content: &super::Content,
+        frozen: &str,
+    ) -> anyhow::Result<i64> {
         if d.segments != self.request.segments {
             bail!(
                 "dispatch #{} of volume {} (--segment {}) is not finished; finish it first: {}",
@@ -242,14 +249,19 @@ impl Job<'_> {
                 super::resume_command(self.request.volume, &d.segments)
             );
         }
-        if d.content_hash != hash {
+        let changes = changes(&d.settings, frozen)?;
+        if d.content_hash != content.hash {
+            // A dispatch started by an earlier version recorded no file by file.
+            let what = match changes.files.as_deref().map(|then| content.changed(then)) {
+                Some(files) if !files.is_empty() => files.join(", "),
+                _ => "the volume or its layout".to_owned(),
+            };
             bail!(
-                "the volume or its layout changed since this dispatch started; a resumed dispatch \
-                 sends exactly what it started with. Put the files back as they were (git), or \
-                 send the changes as a new volume"
+                "{what} changed since this dispatch started; a resumed dispatch sends exactly \
+                 what it started with. Put the files back as they were (git), or send the \
+                 changes as a new volume"
             );
         }
-        let changes = changes(&d.settings, frozen)?;
         let changed = changes.shaping;
         if !changed.is_empty() {
             bail!(
@@ -456,7 +468,12 @@ impl Job<'_> {
 }
 
 /// The frozen setting that names the relay (see [`crate::settings::Sending::frozen`]).
-const RELAY: &str = "relay";
+pub(super) const RELAY: &str = "relay";
+
+/// The frozen record of the volume's and layout's files, one by one (see
+/// [`super::Content::files`]): what changed in them is named from it, never compared as a
+/// setting.
+const FILES: &str = "content files";
 
 /// How a dispatch's frozen settings (`then`) and this run's (`now`), JSON objects, differ.
 struct Changes {
@@ -465,6 +482,8 @@ struct Changes {
     /// The relay the dispatch started on and this run's, when they differ. The relay shapes
     /// no message, so a resume may change it: the fix a relay that refuses everyone asks for.
     relay: Option<(String, String)>,
+    /// The files the dispatch started with, one by one, when it recorded them.
+    files: Option<String>,
 }
 
 fn changes(then: &str, now: &str) -> anyhow::Result<Changes> {
@@ -476,11 +495,13 @@ fn changes(then: &str, now: &str) -> anyhow::Result<Changes> {
         |map: &BTreeMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
     let relay = (then.contains_key(RELAY) && value(&then, RELAY) != value(&now, RELAY))
         .then(|| (value(&then, RELAY), value(&now, RELAY)));
+    let files = then.get(FILES).cloned();
     // A dispatch frozen before settings were recorded (`{}`) is not compared.
     if then.is_empty() {
         return Ok(Changes {
             shaping: Vec::new(),
             relay,
+            files,
         });
     }
     let mut keys: Vec<&String> = then.keys().chain(now.keys()).collect();
@@ -488,8 +509,12 @@ fn changes(then: &str, now: &str) -> anyhow::Result<Changes> {
     keys.dedup();
     let shaping = keys
         .into_iter()
-        .filter(|k| k.as_str() != RELAY && value(&then, k) != value(&now, k))
+        .filter(|k| ![RELAY, FILES].contains(&k.as_str()) && value(&then, k) != value(&now, k))
         .cloned()
         .collect();
-    Ok(Changes { shaping, relay })
+    Ok(Changes {
+        shaping,
+        relay,
+        files,
+    })
 }

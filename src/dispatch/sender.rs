@@ -2,29 +2,42 @@
 //! class `sender` during the SMTP transaction, and the bounces of that class reported
 //! afterwards, in; one warning per recipient domain out, with what to check. They never
 //! count as the readers' bounces, but a newsroom must hear of them: a blocklisted IP or a
-//! broken DMARC record stops every volume at that domain.
+//! broken DMARC record stops every volume at that domain. A reply about the session rather
+//! than the recipient (421, the relay closing the channel, RFC 5321 §3.8; X.5.3, too many
+//! recipients) is the relay's own: it is one warning naming the relay, not one per domain.
 
 use std::collections::BTreeMap;
 
+use super::report::FailureGroup;
 use crate::audience::Address;
 use crate::ledger::{Return, Returned};
-use crate::status::{Class, Reason};
+use crate::status::{Class, Reason, Status};
 
-/// The warnings for the refusals during the transaction (domain, reason, class and count,
-/// as the report groups them) and the volume's `returns`.
-pub(super) fn warnings<'a>(
-    refusals: impl IntoIterator<Item = (&'a str, Reason, Class, usize)>,
+/// The warnings for the refusals during the transaction (as the report groups them),
+/// through `relays` (those the dispatches went through, `host:port`), and the volume's
+/// `returns`.
+pub(super) fn warnings(
+    refusals: &[FailureGroup],
+    relays: &[String],
     returns: &[(Address, Return)],
 ) -> Vec<String> {
+    let relay = match relays {
+        [] => "the relay".to_owned(),
+        _ => format!("the relay {}", relays.join(", ")),
+    };
     let mut by_domain: BTreeMap<&str, BTreeMap<Reason, usize>> = BTreeMap::new();
-    for (domain, reason, class, count) in refusals {
-        if class == Class::Sender {
-            *by_domain
-                .entry(domain)
-                .or_default()
-                .entry(reason)
-                .or_default() += count;
-        }
+    for g in refusals.iter().filter(|g| g.class == Class::Sender) {
+        let status = g.status.as_deref().and_then(Status::parse);
+        let who = if about_the_session(g.code, status) {
+            relay.as_str()
+        } else {
+            g.domain.as_str()
+        };
+        *by_domain
+            .entry(who)
+            .or_default()
+            .entry(g.reason)
+            .or_default() += g.count;
     }
     let reported = returns
         .iter()
@@ -40,6 +53,12 @@ pub(super) fn warnings<'a>(
         .into_iter()
         .map(|(domain, reasons)| warning(domain, &reasons))
         .collect()
+}
+
+/// Whether a reply speaks of the SMTP session rather than its recipient: 421, the server
+/// closing the channel (RFC 5321 §3.8), or X.5.3, too many recipients (RFC 3463).
+fn about_the_session(code: Option<u16>, status: Option<Status>) -> bool {
+    code == Some(421) || status.is_some_and(|s| s.subject == 5 && s.detail == 3)
 }
 
 fn warning(domain: &str, reasons: &BTreeMap<Reason, usize>) -> String {
@@ -79,12 +98,39 @@ fn hint(reason: Reason) -> &'static str {
 mod tests {
     use super::*;
 
+    fn group(domain: &str, code: u16, status: &str, reason: Reason, class: Class) -> FailureGroup {
+        FailureGroup {
+            state: "failed",
+            domain: domain.to_owned(),
+            code: Some(code),
+            status: Some(status.to_owned()),
+            reason,
+            class,
+            count: 0,
+        }
+    }
+
     #[test]
     fn sender_refusals_are_one_warning_per_domain_with_their_reasons() {
         let failures = [
-            ("gmail.com", Reason::Blocked, Class::Sender, 10),
-            ("gmail.com", Reason::UserUnknown, Class::Hard, 3),
-            ("yahoo.com", Reason::Authentication, Class::Sender, 2),
+            FailureGroup {
+                count: 10,
+                ..group("gmail.com", 554, "5.7.1", Reason::Blocked, Class::Sender)
+            },
+            FailureGroup {
+                count: 3,
+                ..group("gmail.com", 550, "5.1.1", Reason::UserUnknown, Class::Hard)
+            },
+            FailureGroup {
+                count: 2,
+                ..group(
+                    "yahoo.com",
+                    550,
+                    "5.7.26",
+                    Reason::Authentication,
+                    Class::Sender,
+                )
+            },
         ];
         let reported = Return {
             kind: Returned::Bounce,
@@ -97,7 +143,7 @@ mod tests {
             class: Class::Sender,
         };
         let returns = [(Address::parse("ana@gmail.com").unwrap(), reported)];
-        let found = warnings(failures, &returns);
+        let found = warnings(&failures, &[], &returns);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
             found[0].starts_with(
@@ -109,8 +155,38 @@ mod tests {
         assert!(found[0].ends_with("reputation and blocklist entries"));
         assert!(found[1].contains("SPF, DKIM and DMARC"));
         assert!(
-            warnings(failures[1..2].iter().copied(), &[]).is_empty(),
+            warnings(&failures[1..2], &[], &[]).is_empty(),
             "a hard bounce is the reader's"
+        );
+    }
+
+    #[test]
+    fn replies_about_the_session_are_one_warning_naming_the_relay() {
+        let relay = ["smtp.example.net:587".to_owned()];
+        let failures: Vec<FailureGroup> = ["a.example", "b.example", "c.example"]
+            .into_iter()
+            .flat_map(|domain| {
+                [
+                    FailureGroup {
+                        count: 2,
+                        ..group(domain, 421, "4.7.28", Reason::Blocked, Class::Sender)
+                    },
+                    FailureGroup {
+                        count: 1,
+                        ..group(domain, 452, "4.5.3", Reason::RateLimited, Class::Sender)
+                    },
+                ]
+            })
+            .collect();
+        let found = warnings(&failures, &relay, &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "the relay smtp.example.net:587 refused 9 message(s) for reasons on our side \
+                 (blocked 6, rate-limited 3)"
+            ),
+            "{}",
+            found[0]
         );
     }
 }

@@ -185,13 +185,18 @@ impl Ledger {
         })
     }
 
-    /// Opens the ledger at `path` for reading only, if it exists: works on a read-only
-    /// `state/` and never changes the file.
+    /// Opens the ledger at `path` for reading only, if it exists and holds anything (a
+    /// file without a table, as one whose write-ahead log is lost may be, holds nothing):
+    /// works on a read-only `state/` and never changes the file.
     pub(crate) fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
         let Some(conn) = crate::private::open_sqlite_read_only(path, "the ledger")? else {
             return Ok(None);
         };
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if version == 0 && tables == 0 {
+            return Ok(None);
+        }
         anyhow::ensure!(
             version <= schema::VERSION,
             "the ledger {} was written by a newer broadsheet (schema {version}); upgrade broadsheet",

@@ -334,6 +334,13 @@ impl Checker<'_> {
                 None,
             );
         }
+        if !(1..=3600).contains(t.final_reply_timeout_secs.get_ref()) {
+            self.error(
+                "`final_reply_timeout_secs` must be between 1 and 3600".to_owned(),
+                t.final_reply_timeout_secs.span(),
+                None,
+            );
+        }
     }
 }
 

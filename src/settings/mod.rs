@@ -86,8 +86,8 @@ pub struct Limits {
     pub retry_after_secs: Spanned<u64>,
     /// Transient failures in a row that stop the run (resumable).
     pub breaker: Spanned<u32>,
-    /// Permanent refusals in a row with the same reply code and enhanced code, from two
-    /// domains or more, that show the relay (not the recipients) refusing: the run stops,
+    /// Permanent refusals in a row with the same reply code and enhanced code, at any
+    /// number of domains, that show the relay (not the recipients) refusing: the run stops,
     /// resumable, and nobody is suppressed.
     pub relay_same_reply: Spanned<u32>,
     /// Permanent 5.7.x (policy) refusals in a row that stop the run the same way.
@@ -190,6 +190,11 @@ pub struct Transport {
     /// Seconds to wait for each step of an SMTP exchange.
     #[serde(default = "default_timeout")]
     pub timeout_secs: Spanned<u64>,
+    /// Seconds to wait for the reply to the final dot of a message's data: the relay may
+    /// scan it first, and a message without that reply is ambiguous (RFC 5321 §4.5.3.2.6
+    /// recommends 10 minutes).
+    #[serde(default = "default_final_reply_timeout")]
+    pub final_reply_timeout_secs: Spanned<u64>,
     /// The name this machine gives in `EHLO` (the relay may check it against its address);
     /// by default the host's own name when it is a full domain name, else `[sender] domain`.
     pub ehlo: Option<Spanned<String>>,
@@ -255,6 +260,7 @@ impl Default for Transport {
             username: None,
             password_env: None,
             timeout_secs: Spanned::new(0..0, default_timeout_secs()),
+            final_reply_timeout_secs: default_final_reply_timeout(),
             ehlo: None,
         }
     }
@@ -283,6 +289,10 @@ fn default_timeout_secs() -> u64 {
 
 fn default_timeout() -> Spanned<u64> {
     Spanned::new(0..0, default_timeout_secs())
+}
+
+fn default_final_reply_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 600)
 }
 
 fn default_proof_max() -> Spanned<usize> {

@@ -73,7 +73,7 @@ pub struct Pace {
 /// The signs of a relay that refuses everyone (see `[limits]` in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelayLimits {
-    /// Identical permanent refusals in a row, from two domains or more, that stop a run.
+    /// Identical permanent refusals in a row, at any number of domains, that stop a run.
     pub same_reply: u32,
     /// Permanent 5.7.x (policy) refusals in a row that stop a run.
     pub policy_refusals: u32,
@@ -105,6 +105,8 @@ pub struct SmtpRoute {
     pub password_env: Option<String>,
     /// How long each step may take.
     pub timeout: Duration,
+    /// How long the reply to the final dot may take.
+    pub final_reply_timeout: Duration,
     /// The name given in `EHLO`, once per connection.
     pub ehlo: String,
 }
@@ -229,6 +231,7 @@ fn route(settings: &Settings) -> anyhow::Result<Route> {
                 username: t.username.as_ref().map(|u| u.get_ref().clone()),
                 password_env: t.password_env.as_ref().map(|p| p.get_ref().clone()),
                 timeout: Duration::from_secs(*t.timeout_secs.get_ref()),
+                final_reply_timeout: Duration::from_secs(*t.final_reply_timeout_secs.get_ref()),
                 ehlo: t
                     .ehlo
                     .as_ref()

@@ -15,12 +15,20 @@ pub struct Classified {
     /// that names no code); false for a temporary one. Callers that know better (a DSN's
     /// `Action: delayed`, an SES `Transient` bounce) set it.
     pub permanent: bool,
+    /// True when the reason rests only on RFC 5321's generic words for any 550 ("mailbox
+    /// unavailable"), which servers also send for policy refusals: such a failure is never
+    /// hard, so it drops nobody at once but counts toward `[bounces] soft_limit`.
+    #[serde(skip)]
+    pub generic: bool,
 }
 
 impl Classified {
     /// What the failure means for the reader.
     pub fn class(self) -> Class {
-        self.reason.class(self.permanent)
+        match self.reason.class(self.permanent) {
+            Class::Hard if self.generic => Class::Soft,
+            class => class,
+        }
     }
 }
 
@@ -35,7 +43,8 @@ impl Classified {
 /// X.1.8, X.7.x) wins over words that would make the refusal the reader's hard fault: a
 /// fault that may be ours never drops a reader. A precise code then wins over vague words
 /// ("timed out", "policy"),
-/// which win over a code that names only a family (5.0.0, 5.7.1, a bare 550).
+/// which win over a code that names only a family (5.0.0, 5.7.1, a bare 550). RFC 5321's
+/// generic "mailbox unavailable" alone reads as `user-unknown`, but never hard.
 pub(crate) fn classify(
     reply_code: Option<u16>,
     enhanced: Option<Status>,
@@ -52,6 +61,7 @@ pub(crate) fn classify(
         .and_then(codes::enhanced)
         .or_else(|| reply_code.and_then(codes::basic));
     let folded = words::fold(text);
+    let mut generic = false;
     let reason = match (words::strong(&folded), from_code) {
         // Words of the reader's side under a code about our sender's address or about
         // security and policy ("does not exist" of our domain, RFC 5321's "mailbox
@@ -65,11 +75,20 @@ pub(crate) fn classify(
         }
         (Some(reason), _) => reason,
         (None, Some(code)) if code.specific => code.reason,
+        // RFC 5321's words for any 550, under no code about our side or about policy.
+        (None, _) if words::generic(&folded) && !enhanced.is_some_and(about_sender_or_policy) => {
+            generic = true;
+            Reason::UserUnknown
+        }
         (None, code) => words::weak(&folded)
             .or(code.map(|c| c.reason))
             .unwrap_or(Reason::Unknown),
     };
-    Classified { reason, permanent }
+    Classified {
+        reason,
+        permanent,
+        generic,
+    }
 }
 
 /// Whether `status` speaks of the sender's address (X.1.7, X.1.8) or of security and policy

@@ -132,7 +132,6 @@ pub(super) const THEIRS: [(Reason, &[&str]); 6] = [
             "no mail box",
             "no account",
             "mailbox not found",
-            "mailbox unavailable",
             "mailbox not present",
             "mailbox does not exist",
             "invalid recipient",
@@ -200,6 +199,12 @@ pub(super) const THEIRS: [(Reason, &[&str]); 6] = [
         ],
     ),
 ];
+
+/// RFC 5321's own words for every 550 (section 4.2.3: "mailbox unavailable (e.g., mailbox
+/// not found, no access, or command rejected for policy reasons)"), which servers send
+/// verbatim for a mailbox that does not exist and for a policy or blocklist refusal alike:
+/// they suggest the reader's address is gone, but never say so for sure.
+pub(super) const GENERIC: [&str; 1] = ["mailbox unavailable"];
 
 /// Vague phrases: they speak only when no code says anything precise.
 pub(super) const WEAK: [(Reason, &[&str]); 3] = [

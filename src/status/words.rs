@@ -10,7 +10,7 @@
 
 use super::Reason;
 use super::ours::OURS;
-use super::theirs::{THEIRS, WEAK};
+use super::theirs::{GENERIC, THEIRS, WEAK};
 
 /// The text as phrases are matched against: lowercase, one space between words, without
 /// the reply codes multi-line replies repeat (`550-5.1.1`, `550`, `#5.1.1`).
@@ -58,4 +58,10 @@ pub(super) fn strong(folded: &str) -> Option<Reason> {
 /// The reason a vague phrase in `folded` names, if any.
 pub(super) fn weak(folded: &str) -> Option<Reason> {
     first(&WEAK, folded)
+}
+
+/// Whether `folded` holds RFC 5321's generic words for a refused mailbox (see
+/// [`GENERIC`]).
+pub(super) fn generic(folded: &str) -> bool {
+    GENERIC.iter().any(|p| has_word(folded, p))
 }

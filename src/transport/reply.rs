@@ -84,10 +84,15 @@ impl Reply {
         classify(self.code, self.enhanced, &self.text)
     }
 
+    /// Whether the relay refused for good (a 5xx reply).
+    pub fn is_permanent(&self) -> bool {
+        self.code.is_some_and(|c| c / 100 == 5)
+    }
+
     /// Whether the relay said, for good, that the reader's mailbox or domain is gone
     /// (class `Class::Hard`): the one reply that puts an address on the suppression list.
     pub fn is_hard_bounce(&self) -> bool {
-        self.code.is_some_and(|c| c / 100 == 5) && self.classified().class() == Class::Hard
+        self.is_permanent() && self.classified().class() == Class::Hard
     }
 
     /// Whether the relay refuses on grounds of security or policy (`x.7.x`).

@@ -37,6 +37,8 @@ pub struct Smtp {
     security: Security,
     credentials: Option<Credentials>,
     timeout: Duration,
+    /// How long the reply to the final dot may take (the relay may scan the message).
+    final_reply_timeout: Duration,
     hello: ClientId,
     connection: Option<Connection>,
 }
@@ -79,6 +81,7 @@ impl Smtp {
             security: route.security,
             credentials,
             timeout: route.timeout,
+            final_reply_timeout: route.final_reply_timeout,
             hello: ClientId::Domain(hello.to_owned()),
             connection: None,
         })
@@ -111,7 +114,7 @@ impl Smtp {
             Ok(Err(e)) => {
                 let resettable = e.status().is_some();
                 let reply = Reply::from_error(&e);
-                let error = if e.is_permanent() || certificate_refused(&e) {
+                let error = if e.is_permanent() || tls_refused(&e).is_some() {
                     SendError::Permanent { stage, reply }
                 } else {
                     SendError::Transient { stage, reply }
@@ -134,17 +137,13 @@ impl Smtp {
     ) -> Result<T, SendError> {
         match tokio::time::timeout(self.timeout, step).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                let reply = Reply::none(format!("{what}: {e}"));
-                Err(if certificate_refused(&e) {
-                    SendError::Permanent {
-                        stage: Stage::Connect,
-                        reply,
-                    }
-                } else {
-                    transient(Stage::Connect, reply)
-                })
-            }
+            Ok(Err(e)) => Err(match tls_refused(&e) {
+                Some(why) => SendError::Permanent {
+                    stage: Stage::Connect,
+                    reply: Reply::none(format!("{what}: {e}: {why}")),
+                },
+                None => transient(Stage::Connect, Reply::none(format!("{what}: {e}"))),
+            }),
             Err(_) => Err(transient(Stage::Connect, self.no_answer().context(what))),
         }
     }
@@ -289,28 +288,39 @@ fn transient(stage: Stage, reply: Reply) -> SendError {
     SendError::Transient { stage, reply }
 }
 
-/// Whether an error comes from a certificate that does not verify (unknown issuer, wrong
-/// name, expired): lettre and tokio-rustls both wrap rustls' error in an I/O error.
-fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+/// What is wrong, in words a user can act on, when an error is a TLS failure that no retry
+/// mends: a certificate that does not verify (unknown issuer, wrong name, expired), or a
+/// relay that does not speak TLS at all on this port (its plain-text greeting reads as a
+/// corrupt TLS record). lettre and tokio-rustls both wrap rustls' error in an I/O error.
+fn tls_refused(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use tokio_rustls::rustls::Error as Rustls;
     let mut next = Some(error);
     while let Some(e) = next {
-        let rustls = e.downcast_ref::<tokio_rustls::rustls::Error>().or_else(|| {
+        let rustls = e.downcast_ref::<Rustls>().or_else(|| {
             e.downcast_ref::<std::io::Error>()
                 .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+                .and_then(|inner| inner.downcast_ref::<Rustls>())
         });
-        if matches!(
-            rustls,
-            Some(
-                tokio_rustls::rustls::Error::InvalidCertificate(_)
-                    | tokio_rustls::rustls::Error::NoCertificatesPresented
-            )
-        ) {
-            return true;
+        match rustls {
+            Some(Rustls::InvalidCertificate(_) | Rustls::NoCertificatesPresented) => {
+                return Some(
+                    "the relay's certificate does not verify (self-signed, expired, or issued \
+                     for another name): set `host` to the name on its certificate, or use a \
+                     relay whose certificate a public authority issued",
+                );
+            }
+            Some(Rustls::InvalidMessage(_)) => {
+                return Some(
+                    "this port does not speak TLS (the relay answered in plain text): \
+                     `security = \"tls\"` is for port 465; on 587 or 25 use \
+                     `security = \"starttls\"`",
+                );
+            }
+            _ => {}
         }
         next = e.source();
     }
-    false
+    None
 }
 
 /// Insists on the reply class a step needs: lettre accepts any positive reply.

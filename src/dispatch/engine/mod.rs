@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::gate::Gate;
-use super::guard::RelayGuard;
+use super::guard::{Earlier, RelayGuard};
 use super::limits::{Breaker, RateLimiter, retry_delay};
 use super::verdict::{Verdict, judge};
 use crate::ledger::{Ledger, Marked, Outcome, Row, State, WriterHandle};
@@ -200,25 +200,39 @@ impl<T: Transport> Shared<T> {
     }
 }
 
-/// Feeds pending rows in order, then deferred rows as their backoff ends.
+/// Feeds pending rows in order, those the relay refused before last (so that whether the
+/// relay accepts others is known by their turn: see `guard`), then deferred rows as their
+/// backoff ends.
 async fn feed<T: Transport + Send + 'static>(
     shared: &Shared<T>,
     jobs: &mpsc::Sender<Row>,
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;
     let ledger = Ledger::open(&engine.ledger)?;
-    let mut after = 0;
-    loop {
-        let rows = ledger.page(engine.dispatch, &[State::Pending], after, PAGE)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        for row in rows {
-            if !hand_over(shared, jobs, row).await {
-                return Ok(());
+    for earlier in [Earlier::Fresh, Earlier::Refused] {
+        let mut after = 0;
+        loop {
+            let rows = ledger.page(engine.dispatch, &[State::Pending], after, PAGE)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in rows.into_iter().filter(|r| refused_before(r) == earlier) {
+                if !hand_over(shared, jobs, row).await {
+                    return Ok(());
+                }
             }
         }
     }
     retry_deferred(shared, ledger, jobs).await
+}
+
+/// Whether the relay refused `row`'s message for good in an earlier run (a pending row
+/// keeps its last reply when a stopped run or `--retry-failed` puts it back).
+fn refused_before(row: &Row) -> Earlier {
+    if row.reply.as_ref().is_some_and(Reply::is_permanent) {
+        Earlier::Refused
+    } else {
+        Earlier::Fresh
+    }
 }
 
 /// Hands a row to the workers; false when the run is stopping.
@@ -355,7 +369,7 @@ async fn deliver<T: Transport>(
         // The body did not leave: the row is still pending in the ledger.
         return Err(error.context("cannot mark a message in flight"));
     }
-    settle(shared, row, address.domain(), &judge(result))
+    settle(shared, row, &judge(result))
 }
 
 /// A row's in-flight mark, asked of the ledger's writer when the transport starts the
@@ -393,12 +407,7 @@ impl Mark for InFlight<'_> {
 }
 
 /// Records an outcome and feeds it to the breaker, the guard, the limiter and the counters.
-fn settle<T: Transport>(
-    shared: &Shared<T>,
-    row: &Row,
-    domain: &str,
-    verdict: &Verdict,
-) -> anyhow::Result<()> {
+fn settle<T: Transport>(shared: &Shared<T>, row: &Row, verdict: &Verdict) -> anyhow::Result<()> {
     let engine = &shared.engine;
     let attempts = row.attempts + 1;
     let counters = &engine.counters;
@@ -430,7 +439,7 @@ fn settle<T: Transport>(
         }
         Verdict::Failed(reply) => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
-            if let Some(why) = engine.guard.refusal(reply, domain) {
+            if let Some(why) = engine.guard.refusal(reply, refused_before(row)) {
                 tracing::warn!("{why}");
                 shared.halt_with(End::RelayRefusing(why));
             }

@@ -131,11 +131,14 @@ async fn run(
         },
         limiter: Arc::new(RateLimiter::new(None, None)),
         breaker: Arc::new(Breaker::new(5)),
-        guard: Arc::new(RelayGuard::new(RelayLimits {
-            same_reply: 10,
-            policy_refusals: 3,
-            failure_percent: 50,
-        })),
+        guard: Arc::new(RelayGuard::new(
+            RelayLimits {
+                same_reply: 10,
+                policy_refusals: 3,
+                failure_percent: 50,
+            },
+            false,
+        )),
         stop,
         counters: Arc::new(Counters::default()),
         writer: handle,

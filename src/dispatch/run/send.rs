@@ -49,6 +49,7 @@ impl Job<'_> {
         let project_root = self.project.root.clone();
         let number = self.number;
         let terminal = self.request.terminal;
+        let retry_failed = self.request.retry_failed;
         let lines = self.operator.lines();
         let transports_sending = sending.clone();
         runtime.block_on(async move {
@@ -99,7 +100,7 @@ impl Job<'_> {
                 },
                 limiter: Arc::new(RateLimiter::new(pace.per_second, pace.per_hour)),
                 breaker: Arc::new(Breaker::new(pace.breaker)),
-                guard: Arc::new(RelayGuard::new(pace.relay)),
+                guard: Arc::new(RelayGuard::new(pace.relay, retry_failed)),
                 stop,
                 counters: counters.clone(),
                 writer: handle,

@@ -22,7 +22,8 @@ impl Smtp {
         // lettre's own `message` dot-stuffs a copy a byte at a time. The data is stuffed
         // here, once, and `command` copies a `&str` into one allocation of its size.
         let data = stuffed(message);
-        let result = tokio::time::timeout(self.timeout, connection.command(data.as_str())).await;
+        let wait = self.final_reply_timeout;
+        let result = tokio::time::timeout(wait, connection.command(data.as_str())).await;
         match result {
             Ok(Ok(reply)) => {
                 expect(Stage::FinalReply, &reply, Severity::PositiveCompletion)?;
@@ -49,7 +50,7 @@ impl Smtp {
             )),
             Err(_) => Err((
                 SendError::Ambiguous {
-                    reply: Reply::none(format!("no reply within {} s", self.timeout.as_secs())),
+                    reply: Reply::none(format!("no reply within {} s", wait.as_secs())),
                 },
                 false,
             )),
@@ -201,6 +202,7 @@ mod tests {
             username: None,
             password_env: None,
             timeout: Duration::from_secs(10),
+            final_reply_timeout: Duration::from_secs(10),
             ehlo: "client.test".into(),
         };
         let mut smtp = Smtp::new(&route, "client.test").unwrap();
