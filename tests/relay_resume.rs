@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::support::Project;
-use crate::support::dispatching::{confirmed, project, reader, status};
+use crate::support::dispatching::{CONNECTIONS, confirmed, project, reader, status};
 use crate::support::fault_smtp::{Act, FaultServer, Script};
 
 fn count(report: &Value, state: &str) -> u64 {
@@ -17,10 +17,17 @@ fn suppressed(project: &Project) -> String {
     project.ok(&["suppress", "list"]).stdout
 }
 
-/// The fixture project sending `n` readers to `server`, plus three readers in a segment
-/// `late` of their own, to be dispatched once the first dispatch is done.
+/// The fixture project sending `n` readers to `server` on one connection, so that
+/// refusals in a row in the ledger's order are in a row at the relay too (on several, others'
+/// deliveries would come between them), plus three readers in a segment `late` of their own,
+/// to be dispatched once the first dispatch is done.
 fn with_late_segment(server: &FaultServer, n: usize) -> Project {
     let project = project(server.port, n, "");
+    project.edit(
+        "broadsheet.toml",
+        &format!("connections = {CONNECTIONS}\n"),
+        "connections = 1\n",
+    );
     let mut csv = project.read("recipients/subscribers.csv");
     for i in 0..3 {
         csv.push_str(&format!("late{i}@example.net,Late {i},late,\n"));
