@@ -16,11 +16,13 @@
 //! caller puts the run's failures back to pending and suppresses nobody, and the next run
 //! sends to them after the others.
 //!
-//! A recipient refused before (put back by such a stop, or retried by `--retry-failed`) is
-//! no evidence once the relay has accepted a message in this run: the relay works, so its
-//! refusal is the recipient's own and settles the row. Neither is one retried by
-//! `--retry-failed`, whose refusal repeats one that already settled it. Without that, a
-//! resume would judge the same recipients as the relay's first outcomes for ever.
+//! A recipient refused before (put back by such a stop, or retried by `--retry-failed`) and
+//! refused again with the same reply is no evidence once the relay has accepted a message
+//! in this run: the relay works, so its refusal is the recipient's own and settles the row.
+//! Neither is one retried by `--retry-failed`, whose refusal repeats the one that already
+//! settled it. Without that, a resume would judge the same recipients as the relay's first
+//! outcomes for ever. A refusal unlike the one before is evidence like any other: a relay
+//! that answers a retry of policy refusals with `5.1.1` for everyone is itself refusing.
 
 use std::sync::Mutex;
 
@@ -83,13 +85,14 @@ impl RelayGuard {
     }
 
     /// The relay refused a message for good; returns why the run must stop when this
-    /// refusal shows that the relay, not the recipients, is refusing. A recipient refused
-    /// `earlier` is no evidence once the relay accepted a message in this run, nor in a run
-    /// that retries failed recipients.
-    pub(crate) fn refusal(&self, reply: &Reply, earlier: Earlier) -> Option<String> {
+    /// refusal shows that the relay, not the recipients, is refusing. A refusal that repeats
+    /// the one the recipient got `before` (in an earlier run) is no evidence once the relay
+    /// accepted a message in this run, nor in a run that retries failed recipients.
+    pub(crate) fn refusal(&self, reply: &Reply, before: Option<&Reply>) -> Option<String> {
         let limits = self.limits;
         let mut w = self.lock();
-        if earlier == Earlier::Refused && (w.accepted || self.retrying_failed) {
+        let repeated = before.is_some_and(|b| b.same_kind(reply));
+        if repeated && (w.accepted || self.retrying_failed) {
             return None;
         }
         w.outcomes += 1;
@@ -165,11 +168,13 @@ mod tests {
     };
 
     fn refuse(guard: &RelayGuard, code: u16, text: &str) -> Option<String> {
-        guard.refusal(&Reply::with_code(code, text), Earlier::Fresh)
+        guard.refusal(&Reply::with_code(code, text), None)
     }
 
+    /// A refusal that repeats the recipient's refusal of an earlier run.
     fn refuse_again(guard: &RelayGuard, code: u16, text: &str) -> Option<String> {
-        guard.refusal(&Reply::with_code(code, text), Earlier::Refused)
+        let reply = Reply::with_code(code, text);
+        guard.refusal(&reply, Some(&reply))
     }
 
     #[test]
@@ -272,5 +277,14 @@ mod tests {
             assert_eq!(refuse(&guard, 554, "5.7.1 no"), None);
         }
         assert!(refuse(&guard, 554, "5.7.1 no").is_some());
+        // And so does a refusal unlike the one a retried recipient got before: a relay
+        // that answers a retry of policy refusals with 5.1.1 for all is refusing itself.
+        let broken = RelayGuard::new(LIMITS, true);
+        let policy = Reply::with_code(554, "5.7.9 policy");
+        let unknown = |i: u32| Reply::with_code(550, &format!("5.1.1 <u{i}@x> unknown"));
+        for i in 0..4 {
+            assert_eq!(broken.refusal(&unknown(i), Some(&policy)), None, "{i}");
+        }
+        assert!(broken.refusal(&unknown(9), Some(&policy)).is_some());
     }
 }

@@ -439,7 +439,8 @@ fn settle<T: Transport>(shared: &Shared<T>, row: &Row, verdict: &Verdict) -> any
         }
         Verdict::Failed(reply) => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
-            if let Some(why) = engine.guard.refusal(reply, refused_before(row)) {
+            let before = row.reply.as_ref().filter(|r| r.is_permanent());
+            if let Some(why) = engine.guard.refusal(reply, before) {
                 tracing::warn!("{why}");
                 shared.halt_with(End::RelayRefusing(why));
             }
