@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::sender::Refusals;
 use crate::audience::Address;
 use crate::clock::utc;
 use crate::ledger::{Dispatch, Ledger, Return, Returned, Row, State};
@@ -320,9 +321,11 @@ pub(crate) fn report(
     report.returns = returns(&came, count(State::Sent), count(State::Failed), ours);
     report.warnings = warnings(&report.returns);
     let relays = relays(dispatches);
-    report
-        .warnings
-        .extend(super::sender::warnings(&report.failures, &relays, &came));
+    report.warnings.extend(super::sender::warnings(
+        refusals(&report.failures),
+        &relays,
+        &came,
+    ));
     Ok(report)
 }
 
@@ -420,13 +423,25 @@ fn warnings(returns: &Returns) -> Vec<String> {
     warnings
 }
 
+/// The report's failure groups as the warnings about our side read them.
+fn refusals(groups: &[FailureGroup]) -> impl Iterator<Item = Refusals<'_>> {
+    groups.iter().map(|g| Refusals {
+        domain: &g.domain,
+        code: g.code,
+        status: g.status.as_deref(),
+        reason: g.reason,
+        class: g.class,
+        count: g.count,
+    })
+}
+
 /// The relays `dispatches` started on, as they froze them (`host:port`), each once.
 fn relays(dispatches: &[Dispatch]) -> Vec<String> {
     let relays: std::collections::BTreeSet<String> = dispatches
         .iter()
         .filter_map(|d| {
             let settings: BTreeMap<String, String> = serde_json::from_str(&d.settings).ok()?;
-            settings.get(super::run::RELAY).cloned()
+            settings.get(crate::settings::FROZEN_RELAY).cloned()
         })
         .filter(|r| !r.is_empty())
         .collect();

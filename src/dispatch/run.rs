@@ -17,6 +17,7 @@ use crate::ledger::{self, Dispatch, Ledger, State};
 use crate::message::dkim::Signer as DkimSigner;
 use crate::message::variant::Variants;
 use crate::project::Project;
+use crate::settings::FROZEN_RELAY;
 use crate::transport::Configured;
 use crate::unsubscribe::Signer;
 
@@ -467,9 +468,6 @@ impl Job<'_> {
     }
 }
 
-/// The frozen setting that names the relay (see [`crate::settings::Sending::frozen`]).
-pub(super) const RELAY: &str = "relay";
-
 /// The frozen record of the volume's and layout's files, one by one (see
 /// [`super::Content::files`]): what changed in them is named from it, never compared as a
 /// setting.
@@ -493,8 +491,9 @@ fn changes(then: &str, now: &str) -> anyhow::Result<Changes> {
     // empty there.
     let value =
         |map: &BTreeMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
-    let relay = (then.contains_key(RELAY) && value(&then, RELAY) != value(&now, RELAY))
-        .then(|| (value(&then, RELAY), value(&now, RELAY)));
+    let relay = (then.contains_key(FROZEN_RELAY)
+        && value(&then, FROZEN_RELAY) != value(&now, FROZEN_RELAY))
+    .then(|| (value(&then, FROZEN_RELAY), value(&now, FROZEN_RELAY)));
     let files = then.get(FILES).cloned();
     // A dispatch frozen before settings were recorded (`{}`) is not compared.
     if then.is_empty() {
@@ -509,7 +508,9 @@ fn changes(then: &str, now: &str) -> anyhow::Result<Changes> {
     keys.dedup();
     let shaping = keys
         .into_iter()
-        .filter(|k| ![RELAY, FILES].contains(&k.as_str()) && value(&then, k) != value(&now, k))
+        .filter(|k| {
+            ![FROZEN_RELAY, FILES].contains(&k.as_str()) && value(&then, k) != value(&now, k)
+        })
         .cloned()
         .collect();
     Ok(Changes {

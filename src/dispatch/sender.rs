@@ -8,16 +8,32 @@
 
 use std::collections::BTreeMap;
 
-use super::report::FailureGroup;
 use crate::audience::Address;
 use crate::ledger::{Return, Returned};
 use crate::status::{Class, Reason, Status};
 
-/// The warnings for the refusals during the transaction (as the report groups them),
-/// through `relays` (those the dispatches went through, `host:port`), and the volume's
-/// `returns`.
-pub(super) fn warnings(
-    refusals: &[FailureGroup],
+/// Refusals during the transaction with one reply code, enhanced code, reason and class,
+/// at one domain, as the report groups them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Refusals<'a> {
+    /// The recipients' domain.
+    pub domain: &'a str,
+    /// The reply code, when a reply came.
+    pub code: Option<u16>,
+    /// The enhanced status code, when the reply had one.
+    pub status: Option<&'a str>,
+    /// Why, by the classifier.
+    pub reason: Reason,
+    /// What it means for the readers.
+    pub class: Class,
+    /// How many.
+    pub count: usize,
+}
+
+/// The warnings for the `refusals` during the transaction, through `relays` (those the
+/// dispatches went through, `host:port`), and the volume's `returns`.
+pub(super) fn warnings<'a>(
+    refusals: impl IntoIterator<Item = Refusals<'a>>,
     relays: &[String],
     returns: &[(Address, Return)],
 ) -> Vec<String> {
@@ -26,12 +42,12 @@ pub(super) fn warnings(
         _ => format!("the relay {}", relays.join(", ")),
     };
     let mut by_domain: BTreeMap<&str, BTreeMap<Reason, usize>> = BTreeMap::new();
-    for g in refusals.iter().filter(|g| g.class == Class::Sender) {
-        let status = g.status.as_deref().and_then(Status::parse);
+    for g in refusals.into_iter().filter(|g| g.class == Class::Sender) {
+        let status = g.status.and_then(Status::parse);
         let who = if about_the_session(g.code, status) {
             relay.as_str()
         } else {
-            g.domain.as_str()
+            g.domain
         };
         *by_domain
             .entry(who)
@@ -98,12 +114,17 @@ fn hint(reason: Reason) -> &'static str {
 mod tests {
     use super::*;
 
-    fn group(domain: &str, code: u16, status: &str, reason: Reason, class: Class) -> FailureGroup {
-        FailureGroup {
-            state: "failed",
-            domain: domain.to_owned(),
+    fn group<'a>(
+        domain: &'a str,
+        code: u16,
+        status: &'a str,
+        reason: Reason,
+        class: Class,
+    ) -> Refusals<'a> {
+        Refusals {
+            domain,
             code: Some(code),
-            status: Some(status.to_owned()),
+            status: Some(status),
             reason,
             class,
             count: 0,
@@ -113,15 +134,15 @@ mod tests {
     #[test]
     fn sender_refusals_are_one_warning_per_domain_with_their_reasons() {
         let failures = [
-            FailureGroup {
+            Refusals {
                 count: 10,
                 ..group("gmail.com", 554, "5.7.1", Reason::Blocked, Class::Sender)
             },
-            FailureGroup {
+            Refusals {
                 count: 3,
                 ..group("gmail.com", 550, "5.1.1", Reason::UserUnknown, Class::Hard)
             },
-            FailureGroup {
+            Refusals {
                 count: 2,
                 ..group(
                     "yahoo.com",
@@ -143,7 +164,7 @@ mod tests {
             class: Class::Sender,
         };
         let returns = [(Address::parse("ana@gmail.com").unwrap(), reported)];
-        let found = warnings(&failures, &[], &returns);
+        let found = warnings(failures, &[], &returns);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
             found[0].starts_with(
@@ -155,7 +176,7 @@ mod tests {
         assert!(found[0].ends_with("reputation and blocklist entries"));
         assert!(found[1].contains("SPF, DKIM and DMARC"));
         assert!(
-            warnings(&failures[1..2], &[], &[]).is_empty(),
+            warnings(failures[1..2].iter().copied(), &[], &[]).is_empty(),
             "a hard bounce is the reader's"
         );
     }
@@ -163,22 +184,22 @@ mod tests {
     #[test]
     fn replies_about_the_session_are_one_warning_naming_the_relay() {
         let relay = ["smtp.example.net:587".to_owned()];
-        let failures: Vec<FailureGroup> = ["a.example", "b.example", "c.example"]
+        let failures: Vec<Refusals<'_>> = ["a.example", "b.example", "c.example"]
             .into_iter()
             .flat_map(|domain| {
                 [
-                    FailureGroup {
+                    Refusals {
                         count: 2,
                         ..group(domain, 421, "4.7.28", Reason::Blocked, Class::Sender)
                     },
-                    FailureGroup {
+                    Refusals {
                         count: 1,
                         ..group(domain, 452, "4.5.3", Reason::RateLimited, Class::Sender)
                     },
                 ]
             })
             .collect();
-        let found = warnings(&failures, &relay, &[]);
+        let found = warnings(failures, &relay, &[]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].starts_with(

@@ -17,7 +17,9 @@ mod serve;
 mod webhooks;
 
 pub use returns::{Algorithm, Bounces, Dkim, FORGEABLE, MAX_BOUNCE_LOCAL, OneOrMany, VERP_HINT};
-pub use sending::{Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink};
+pub use sending::{
+    FROZEN_RELAY, Identity, Pace, RelayLimits, Route, Sending, SmtpRoute, UnsubscribeLink,
+};
 pub use serve::{Clicks, Serve};
 pub use webhooks::{PostmarkWebhook, SesWebhook, Webhooks};
 

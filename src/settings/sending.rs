@@ -175,10 +175,13 @@ impl Sending {
             ("unsubscribe url", self.unsubscribe.url.clone()),
             ("unsubscribe mailto", optional(&self.unsubscribe.mailto)),
             ("unsubscribe secret", secret.to_owned()),
-            ("relay", self.route.describe()),
+            (FROZEN_RELAY, self.route.describe()),
         ])
     }
 }
+
+/// The frozen setting (see [`Sending::frozen`]) that names the relay a dispatch went to.
+pub const FROZEN_RELAY: &str = "relay";
 
 impl Route {
     /// Where messages go, for people: `host:port` or the outbox folder.
