@@ -403,7 +403,7 @@ fn a_later_dispatch_of_an_edited_volume_keeps_every_recorded_link_in_its_place()
     assert_eq!(answer.header("location"), Some(before[2].1.as_str()));
     serve.kill();
     // A pick put first: a target new to the volume, ahead of every recorded one.
-    let urgent = "https://urgent.example.com/story";
+    let urgent = "https://www.caixinglobal.com/urgent-story/";
     project.edit(
         "volumes/011.toml",
         "\n[[picks]]\n",
