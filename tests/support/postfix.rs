@@ -48,8 +48,8 @@ impl Postfix {
         Self::start_with("")
     }
 
-    /// Like [`Postfix::start`], with `extra` lines appended to `main.cf` (a later setting
-    /// overrides an earlier one).
+    /// Like [`Postfix::start`], with the settings of `extra` in `main.cf` in place of the
+    /// base's settings of the same names.
     pub fn start_with(extra: &str) -> Self {
         require("/usr/sbin/postfix", "postfix");
         assert!(
@@ -66,7 +66,8 @@ impl Postfix {
         chown("postfix", &root.join("data"));
         chown("nobody:nogroup", &root.join("mail"));
         let port = super::free_port();
-        std::fs::write(root.join("etc/main.cf"), main_cf(root) + extra).expect("write main.cf");
+        std::fs::write(root.join("etc/main.cf"), merged(&main_cf(root), extra))
+            .expect("write main.cf");
         std::fs::write(
             root.join("etc/master.cf"),
             format!("127.0.0.1:{port} inet n - n - - smtpd\n{MASTER_CF}"),
@@ -127,13 +128,60 @@ impl Postfix {
 }
 
 impl Drop for Postfix {
+    /// Stops the instance with `postfix stop`, and if that has not ended within 10 s (a
+    /// daemon stuck on its log), kills the master and its daemons, so that a failing test
+    /// never hangs the suite.
     fn drop(&mut self) {
-        let _ = Command::new("/usr/sbin/postfix")
+        let stop = Command::new("/usr/sbin/postfix")
             .arg("-c")
             .arg(self.etc())
             .arg("stop")
-            .output();
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut stop) = stop else { return };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = stop.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = stop.kill();
+        let _ = stop.wait();
+        let pid_file = self.dir.path().join("queue/pid/master.pid");
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+        {
+            // The daemons are the master's children: `pkill -P` finds them.
+            let _ = Command::new("pkill")
+                .args(["-KILL", "-P", &pid.to_string()])
+                .status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
     }
+}
+
+/// `base` (a `main.cf`) with the settings of `extra`: a setting `extra` names replaces the
+/// base's line of that name, where it was. Postfix would take the later one too, but it
+/// warns of the override from every daemon at start, and those warnings can fill the
+/// logging socket's queue (ten datagrams on Debian's default) before `postlogd` reads it,
+/// which then blocks on its own warning: the instance hangs.
+fn merged(base: &str, extra: &str) -> String {
+    let name = |line: &str| line.split_once('=').map(|(n, _)| n.trim().to_owned());
+    let mut settings: Vec<(Option<String>, String)> =
+        base.lines().map(|l| (name(l), l.to_owned())).collect();
+    for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+        let key = name(line);
+        match settings.iter_mut().find(|(n, _)| n.is_some() && *n == key) {
+            Some(setting) => setting.1 = line.to_owned(),
+            None => settings.push((key, line.to_owned())),
+        }
+    }
+    settings.into_iter().map(|(_, l)| l + "\n").collect()
 }
 
 fn main_cf(root: &Path) -> String {
