@@ -17,7 +17,7 @@ use crate::render::{self, web::PageLinks};
 use crate::volume::Volume;
 
 /// Gmail clips messages whose HTML part is larger than this as sent.
-pub(crate) const GMAIL_CLIP_BYTES: usize = 102 * 1024;
+pub(crate) const GMAIL_CLIP_BYTES: usize = 102_000;
 
 /// The parts of a successful render, exactly as `build` writes them.
 #[derive(Debug)]

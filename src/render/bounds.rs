@@ -10,7 +10,7 @@ use handlebars::{Context, Handlebars, RenderError};
 use crate::diag::{Diagnostic, Location};
 
 /// The most the MJML and web page templates may write. The HTML part must stay under
-/// 100 KB as sent, so a generous multiple of that is plainly a runaway template.
+/// 100 kB as sent, so a generous multiple of that is plainly a runaway template.
 pub(super) const MAX_MARKUP_BYTES: usize = 2 * 1024 * 1024;
 
 /// The most the text template may write.
@@ -73,7 +73,7 @@ impl Write for Capped {
 /// The diagnostic for a template that wrote more than `limit` bytes.
 pub(crate) fn too_long(template: &str, limit: usize) -> Diagnostic {
     Diagnostic::error(format!(
-        "{template} writes more than {} KB; it was stopped there",
+        "{template} writes more than {} KiB; it was stopped there",
         limit / 1024
     ))
     .note("a loop or a partial is probably repeated far more often than meant")
