@@ -43,15 +43,6 @@ pub(crate) struct RelayGuard {
     state: Mutex<Watch>,
 }
 
-/// Whether a refused recipient was refused for good before this run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Earlier {
-    /// Never refused before.
-    Fresh,
-    /// Refused for good in an earlier run.
-    Refused,
-}
-
 #[derive(Debug, Default)]
 struct Watch {
     /// The reply of the current run of identical refusals, and its length.

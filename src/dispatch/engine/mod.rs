@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::gate::Gate;
-use super::guard::{Earlier, RelayGuard};
+use super::guard::RelayGuard;
 use super::limits::{Breaker, RateLimiter, retry_delay};
 use super::verdict::{Verdict, judge};
 use crate::ledger::{Ledger, Marked, Outcome, Row, State, WriterHandle};
@@ -209,13 +209,16 @@ async fn feed<T: Transport + Send + 'static>(
 ) -> anyhow::Result<()> {
     let engine = &shared.engine;
     let ledger = Ledger::open(&engine.ledger)?;
-    for earlier in [Earlier::Fresh, Earlier::Refused] {
+    for refused in [false, true] {
         let mut after = 0;
         loop {
             let rows = ledger.page(engine.dispatch, &[State::Pending], after, PAGE)?;
             let Some(last) = rows.last() else { break };
             after = last.id;
-            for row in rows.into_iter().filter(|r| refused_before(r) == earlier) {
+            for row in rows
+                .into_iter()
+                .filter(|r| refused_before(r).is_some() == refused)
+            {
                 if !hand_over(shared, jobs, row).await {
                     return Ok(());
                 }
@@ -225,14 +228,10 @@ async fn feed<T: Transport + Send + 'static>(
     retry_deferred(shared, ledger, jobs).await
 }
 
-/// Whether the relay refused `row`'s message for good in an earlier run (a pending row
-/// keeps its last reply when a stopped run or `--retry-failed` puts it back).
-fn refused_before(row: &Row) -> Earlier {
-    if row.reply.as_ref().is_some_and(Reply::is_permanent) {
-        Earlier::Refused
-    } else {
-        Earlier::Fresh
-    }
+/// The relay's refusal for good of `row`'s message in an earlier run, if it refused it (a
+/// pending row keeps its last reply when a stopped run or `--retry-failed` puts it back).
+fn refused_before(row: &Row) -> Option<&Reply> {
+    row.reply.as_ref().filter(|r| r.is_permanent())
 }
 
 /// Hands a row to the workers; false when the run is stopping.
@@ -439,8 +438,7 @@ fn settle<T: Transport>(shared: &Shared<T>, row: &Row, verdict: &Verdict) -> any
         }
         Verdict::Failed(reply) => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
-            let before = row.reply.as_ref().filter(|r| r.is_permanent());
-            if let Some(why) = engine.guard.refusal(reply, before) {
+            if let Some(why) = engine.guard.refusal(reply, refused_before(row)) {
                 tracing::warn!("{why}");
                 shared.halt_with(End::RelayRefusing(why));
             }
