@@ -38,11 +38,13 @@ pub(crate) fn html_size(sent: usize, diags: &mut Diagnostics) {
 /// own icon, by the network's name). An `alt` given in `<mj-attributes>` counts.
 pub(crate) fn images(html: &Html, mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
     let lower = html.0.to_ascii_lowercase();
-    for (at, _) in lower.match_indices("<img") {
-        let rest = &lower[at + 1..];
-        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-        let named_img =
-            tag[3..].is_empty() || tag[3..].starts_with(|c: char| c.is_whitespace() || c == '/');
+    for (at, tag, name) in tags(&lower) {
+        // An element is named up to a space, `/` or `>` (`<img"x` is no image).
+        let named_img = name == "img"
+            && tag[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || c == '/');
         if !named_img || attribute(tag, "alt").is_some() {
             continue;
         }
@@ -147,7 +149,7 @@ pub(crate) fn html_rules(
     // Built once: a search per tag would set each one up again for every tag.
     let schemes = SCHEMES.map(|scheme| (scheme, Finder::new(scheme)));
     let lower = html.0.to_ascii_lowercase();
-    for (tag, name) in tags(&lower) {
+    for (_, tag, name) in tags(&lower) {
         tag_rules(tag, name, volume_text, &schemes, &mut found);
     }
     if lower.contains("@import") {
@@ -225,16 +227,16 @@ fn tag_rules(
     }
 }
 
-/// Every start tag of `lower` (HTML in lowercase), without `<` and `>`, with its element
-/// name.
-fn tags(lower: &str) -> impl Iterator<Item = (&str, &str)> {
+/// Every start tag of `lower` (HTML in lowercase): where its `<` is, the tag without `<`
+/// and `>`, and its element name.
+fn tags(lower: &str) -> impl Iterator<Item = (usize, &str, &str)> {
     lower.match_indices('<').filter_map(|(at, _)| {
         let rest = &lower[at + 1..];
         let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
         let name = &tag[..tag
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
             .unwrap_or(tag.len())];
-        (!name.is_empty()).then_some((tag, name))
+        (!name.is_empty()).then_some((at, tag, name))
     })
 }
 
