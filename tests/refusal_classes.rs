@@ -3,10 +3,16 @@
 //! failure) never suppresses the reader, even under a 5.1.1; `status`, `status --recipient`
 //! and `suppress list` show the reason, and `status` warns of our side's problem per domain.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::Value;
 
 use crate::bounces::{run, verp_project};
-use crate::support::dispatching::{dispatch, history, project, reader, status};
+use crate::support::Run;
+use crate::support::dispatching::{
+    dispatch, history, project, reader, status, volume_dispatch_command,
+};
 use crate::support::fault_smtp::{Act, FaultServer, Script};
 
 /// A relay that refuses three readers: one for our IP, one for our sender address (under a
@@ -120,6 +126,95 @@ fn rfc_5321s_generic_mailbox_unavailable_drops_nobody_at_once() {
         (h["state"].as_str(), h["reason"].as_str()),
         (Some("failed"), Some("user-unknown")),
         "{h}"
+    );
+}
+
+#[test]
+fn a_mailbox_refused_in_soft_limit_volumes_in_a_row_is_suppressed_and_ours_never() {
+    /// Refuses reader 2 with RFC 5321's generic words (Outlook.com's for a dead address)
+    /// every time, reader 1 for our IP every time, and reader 4 as over quota except while
+    /// `full` is off.
+    struct Weekly {
+        full: AtomicBool,
+    }
+    impl Script for Weekly {
+        fn rcpt(&self, _n: usize, rcpt: &str) -> Act {
+            let reply = if rcpt == reader(2) {
+                "550 Requested action not taken: mailbox unavailable"
+            } else if rcpt == reader(1) {
+                "550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
+            } else if rcpt == reader(4) && self.full.load(Ordering::SeqCst) {
+                "552 5.2.2 <reader4@example1.org>: Mailbox full"
+            } else {
+                return Act::Normal;
+            };
+            Act::Reply(reply.into())
+        }
+    }
+    let script = Arc::new(Weekly {
+        full: AtomicBool::new(true),
+    });
+    let server = FaultServer::start(Arc::clone(&script));
+    let project = project(server.port, 8, "");
+    let volume = project.read("volumes/011.toml");
+    for number in [12, 13] {
+        // A later week: its own number, hero and links (a link sent before is refused).
+        let next = volume
+            .replace("number = 11", &format!("number = {number}"))
+            .replace("volume-11-hero", &format!("volume-{number}-hero"))
+            .replace("?pick=", &format!("?v{number}-pick="));
+        project.write(&format!("volumes/0{number}.toml"), &next);
+    }
+    let send = |number: u32| {
+        let path = format!("volumes/0{number}.toml");
+        let run = Run::from(
+            volume_dispatch_command(&project, &path, &["--yes", "--expect", "8"])
+                .output()
+                .expect("run dispatch"),
+        );
+        assert_eq!(run.status, 0, "volume {number}: {}", run.stderr);
+        run
+    };
+    let suppressed = || project.ok(&["suppress", "list"]).stdout;
+    for number in [11, 12] {
+        let run = send(number);
+        assert!(
+            !run.stdout.contains("added to the suppression list"),
+            "{}",
+            run.stdout
+        );
+        script.full.store(false, Ordering::SeqCst);
+    }
+    assert_eq!(suppressed(), "", "two volumes of three");
+    let shown = project.ok(&["recipients", "--explain", &reader(2)]).stdout;
+    for number in [11, 12] {
+        assert!(
+            shown.contains(&format!(
+                "temporary failure in volume {number} (user-unknown, no status)"
+            )),
+            "{shown}"
+        );
+    }
+    script.full.store(true, Ordering::SeqCst);
+    let third = send(13);
+    assert!(
+        third.stdout.contains(
+            "1 addresses added to the suppression list: refused for their mailbox in 3 volumes \
+             in a row ([bounces] soft_limit)"
+        ),
+        "{}",
+        third.stdout
+    );
+    let list = suppressed();
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.starts_with(&format!("{}  bounced (user-unknown)  bounce", reader(2))),
+        "{list}"
+    );
+    let shown = project.ok(&["recipients", "--explain", &reader(4)]).stdout;
+    assert!(
+        shown.contains("temporary failure in volume 13 (mailbox-full, 5.2.2)"),
+        "reader 4's mailbox took volume 12 between its two refusals: {shown}"
     );
 }
 

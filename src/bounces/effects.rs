@@ -23,9 +23,6 @@ use crate::clock::Timestamp;
 use crate::ledger::{Ledger, Return, Returned};
 use crate::status::Class;
 
-/// The words that start a temporary failure's event, followed by its volume.
-const TEMPORARY: &str = "temporary failure";
-
 /// What applying a finding did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -82,9 +79,15 @@ pub(crate) fn apply(
             let run = soft_run(tx, in_ledger.map(|(l, _)| l), report, mapped)?;
             if run.count < soft_limit as usize {
                 let status = finding.status.as_deref().unwrap_or("no status");
-                let (volume, why) = (run.volume, finding.reason);
-                let change = format!("{TEMPORARY} in {volume} ({why}, {status})");
-                tx.note(address, &change, Source::Bounce, &report.id, now)?;
+                let detail = format!("{}, {status}", finding.reason);
+                tx.note_temporary(
+                    address,
+                    &run.volume,
+                    &detail,
+                    Source::Bounce,
+                    &report.id,
+                    now,
+                )?;
                 return Ok(Effect::Counted);
             }
             (Reason::Bounced, Source::Bounce)
@@ -185,16 +188,8 @@ fn soft_run(
 /// Without the ledger's rows (a report mapped by address alone), the distinct volumes (or
 /// reports) with a temporary failure the store has noted for `address`, `volume` included.
 fn earlier_volumes(tx: &Tx<'_>, address: &Address, volume: &str) -> anyhow::Result<usize> {
-    let earlier = tx.changes(address, TEMPORARY)?;
-    let mut volumes: Vec<&str> = earlier
-        .iter()
-        .filter_map(|c| {
-            c.strip_prefix(TEMPORARY)?
-                .strip_prefix(" in ")?
-                .rsplit_once(" (")
-                .map(|(v, _)| v)
-        })
-        .collect();
+    let earlier = tx.temporary_occasions(address)?;
+    let mut volumes: Vec<&str> = earlier.iter().map(String::as_str).collect();
     volumes.push(volume);
     volumes.sort_unstable();
     volumes.dedup();

@@ -41,10 +41,19 @@ pub(crate) fn run(project: &Project, args: &DispatchArgs, now: Timestamp) -> any
         scheduled: Cell::new(None),
     };
     let outcome = dispatch::run(project, &request, &console, now)?;
-    if outcome.suppressed > 0 {
+    let dropped = outcome.suppressed;
+    if dropped.hard > 0 {
         say(format_args!(
             "{} hard-bounced addresses added to the suppression list",
-            outcome.suppressed
+            dropped.hard
+        ))?;
+    }
+    if dropped.soft > 0 {
+        say(format_args!(
+            "{} addresses added to the suppression list: refused for their mailbox in {} \
+             volumes in a row ([bounces] soft_limit)",
+            dropped.soft,
+            project.settings.bounces.soft_limit.get_ref()
         ))?;
     }
     if outcome.ending != Ending::NothingToSend {

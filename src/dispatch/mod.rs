@@ -134,8 +134,17 @@ pub(crate) struct Outcome {
     pub ending: Ending,
     /// Where the volume's dispatches stand now.
     pub report: Report,
-    /// Addresses that hard-bounced in this run, now on the suppression list.
-    pub suppressed: usize,
+    /// The addresses this run's refusals put on the suppression list.
+    pub suppressed: Dropped,
+}
+
+/// How many addresses a run's refusals put on the suppression list, by why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Dropped {
+    /// Refused as gone for good (a hard bounce).
+    pub hard: usize,
+    /// Refused with a soft failure that ended a run of `[bounces] soft_limit` volumes.
+    pub soft: usize,
 }
 
 /// How a dispatch run ended.

@@ -9,9 +9,9 @@ use super::lock::DispatchLock;
 use super::marker::Marker;
 use super::messages::{self, Messages};
 use super::prepare::{self, Prepared};
-use super::{Briefing, Ending, Listing, Operator, Outcome, Request, Stop, report};
+use super::{Briefing, Dropped, Ending, Listing, Operator, Outcome, Request, Stop, report};
 use crate::audience::store::Suppressed;
-use crate::audience::{Address, Reason, Source, Store};
+use crate::audience::{Reason, Source, Store};
 use crate::clock::Timestamp;
 use crate::ledger::{self, Dispatch, Ledger, State};
 use crate::message::dkim::Signer as DkimSigner;
@@ -93,7 +93,7 @@ pub(crate) fn run(
         Some(d) => job.resume(d, &content, &frozen)?,
         None => match job.freeze(&mut variants, &mut marker, &signer, &content.hash, &frozen)? {
             Some(id) => id,
-            None => return job.outcome(Ending::NothingToSend, 0),
+            None => return job.outcome(Ending::NothingToSend, Dropped::default()),
         },
     };
     job.reopen(dispatch)?;
@@ -373,11 +373,12 @@ impl Job<'_> {
         Ok(())
     }
 
-    /// After a run: the relay's refusals go back to pending, or this run's hard bounces
-    /// join the suppression list; a dispatch with nothing open is marked finished.
+    /// After a run: the relay's refusals go back to pending, or this run's refusals are
+    /// acted on (see [`Job::act_on_refusals`]); a dispatch with nothing open is marked
+    /// finished.
     fn settle(&mut self, dispatch: i64, end: End, started: i64) -> anyhow::Result<Outcome> {
         let now = now_ms();
-        let mut suppressed = 0;
+        let mut suppressed = Dropped::default();
         let stop = match end {
             End::Finished => None,
             End::Interrupted => Some(Stop::Interrupted),
@@ -391,7 +392,7 @@ impl Job<'_> {
             }
         };
         if !matches!(stop, Some(Stop::RelayRefusing { .. } | Stop::Ledger(_))) {
-            suppressed = self.suppress_hard_bounces(dispatch, started)?;
+            suppressed = self.act_on_refusals(dispatch, started)?;
         }
         let open = self.ledger.count(dispatch, &State::OPEN)?;
         if open == 0 {
@@ -415,7 +416,7 @@ impl Job<'_> {
         self.outcome(ending, suppressed)
     }
 
-    fn outcome(&self, ending: Ending, suppressed: usize) -> anyhow::Result<Outcome> {
+    fn outcome(&self, ending: Ending, suppressed: Dropped) -> anyhow::Result<Outcome> {
         let dispatches = self.ledger.dispatches(self.number)?;
         Ok(Outcome {
             ending,
@@ -430,42 +431,80 @@ impl Job<'_> {
         Ok(deferred.iter().filter_map(|r| r.next_attempt_at).min())
     }
 
-    /// Adds the addresses whose messages were refused in this run with a reply of class
-    /// hard (the mailbox or domain is gone, by the classifier that also reads bounce
-    /// reports) to the suppression list in the audience store, so that no later volume
-    /// goes to them; returns how many. Each carries its message's Message-ID as the
-    /// reference, so a second run adds none, and the reply's reason.
-    fn suppress_hard_bounces(&self, dispatch: i64, since: i64) -> anyhow::Result<usize> {
-        let bounced: Vec<(Address, String, crate::status::Reason)> = self
-            .ledger
-            .in_state(dispatch, State::Failed)?
-            .into_iter()
-            .filter(|r| r.updated_at >= since)
-            .filter_map(|r| {
-                let reply = r.reply.as_ref().filter(|reply| reply.is_hard_bounce())?;
-                Some((
-                    r.entry.address,
-                    r.entry.message_id,
-                    reply.classified().reason,
-                ))
-            })
-            .collect();
-        if bounced.is_empty() {
-            return Ok(0);
+    /// Acts on this run's refusals the way bounce reports are acted on, by the one
+    /// classifier: an address refused with a reply of class hard (the mailbox or domain is
+    /// gone) joins the suppression list in the audience store at once; one refused for good
+    /// with a soft reply about its mailbox (see [`Reply::counts_toward_soft_limit`]: RFC
+    /// 5321's bare "mailbox unavailable", a full mailbox) is noted in its history, and joins
+    /// the list once the ledger counts `[bounces] soft_limit` volumes in a row failed so,
+    /// bounce reports included. Each carries its message's Message-ID as the reference, so
+    /// a second run adds none, and the reply's reason.
+    ///
+    /// [`Reply::counts_toward_soft_limit`]: crate::transport::Reply::counts_toward_soft_limit
+    fn act_on_refusals(&self, dispatch: i64, since: i64) -> anyhow::Result<Dropped> {
+        let soft_limit = *self.project.settings.bounces.soft_limit.get_ref();
+        let mut refused = Vec::new();
+        for row in self.ledger.in_state(dispatch, State::Failed)? {
+            let Some(reply) = row.reply.as_ref().filter(|_| row.updated_at >= since) else {
+                continue;
+            };
+            let act = if reply.is_hard_bounce() {
+                Act::Hard
+            } else if !reply.counts_toward_soft_limit() {
+                continue;
+            } else if self
+                .ledger
+                .soft_bounce_run(row.entry.address.as_str())?
+                .is_some_and(|run| run >= soft_limit)
+            {
+                Act::SoftLimit
+            } else {
+                Act::Count
+            };
+            refused.push((row.entry, reply.clone(), act));
+        }
+        if refused.is_empty() {
+            return Ok(Dropped::default());
         }
         let now = Timestamp::now();
+        let occasion = format!("volume {}", self.number);
         Store::open(&self.project.root)?.write(|tx| {
-            let mut added = 0;
-            for (address, message_id, why) in &bounced {
-                let reference = Some(message_id.as_str());
-                let (bounced, detail) = (Reason::Bounced, Some(*why));
+            let mut dropped = Dropped::default();
+            for (entry, reply, act) in &refused {
+                let (address, reference) = (&entry.address, entry.message_id.as_str());
+                let why = reply.classified().reason;
+                let count = match act {
+                    Act::Hard => &mut dropped.hard,
+                    Act::SoftLimit => &mut dropped.soft,
+                    Act::Count if tx.has_reference(address, reference)? => continue,
+                    Act::Count => {
+                        let status = reply
+                            .enhanced
+                            .map_or_else(|| "no status".to_owned(), |s| s.to_string());
+                        let detail = format!("{why}, {status}");
+                        let source = Source::Bounce;
+                        tx.note_temporary(address, &occasion, &detail, source, reference, now)?;
+                        continue;
+                    }
+                };
+                let (bounced, source) = (Reason::Bounced, Source::Bounce);
                 let done =
-                    tx.suppress_for(address, bounced, detail, Source::Bounce, reference, now)?;
-                added += usize::from(done == Suppressed::Added);
+                    tx.suppress_for(address, bounced, Some(why), source, Some(reference), now)?;
+                *count += usize::from(done == Suppressed::Added);
             }
-            Ok(added)
+            Ok(dropped)
         })
     }
+}
+
+/// What a refusal during the send does to its reader.
+enum Act {
+    /// Gone for good: the address joins the suppression list.
+    Hard,
+    /// A soft failure that ends a run of `[bounces] soft_limit` volumes: it joins too.
+    SoftLimit,
+    /// A soft failure short of the limit: noted in the reader's history and counted.
+    Count,
 }
 
 /// The frozen record of the volume's and layout's files, one by one (see

@@ -10,6 +10,15 @@ use super::Ledger;
 use crate::audience::Address;
 use crate::status::{Class, Reason, Status, classify};
 
+/// An address's rows sent or refused, newest volume first, each with its refusal and any
+/// soft bounce reported of it.
+pub(super) const SOFT_RUN: &str = "SELECT r.id, r.state = 'failed', r.reply_code,
+        r.reply_status, r.reply_text, t.recipient IS NOT NULL, t.reason, t.status
+    FROM recipients r LEFT JOIN returns t
+        ON t.recipient = r.id AND t.kind = 'bounce' AND t.class = 'soft'
+    WHERE r.address = ?1 AND r.state IN ('sent', 'failed')
+    ORDER BY r.volume DESC, r.id";
+
 /// What a report said of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -162,35 +171,35 @@ impl Ledger {
         .collect()
     }
 
-    /// The run of soft bounces with no delivery in between that holds `address`'s latest
-    /// one: walking the volumes sent to it (rows `sent`) from the newest, past those with no
-    /// temporary failure reported (yet), how many in a row had one that counts toward the
-    /// soft limit (see [`Reason::counts_toward_soft_limit`]). `None` when no volume was sent
-    /// to it.
+    /// The run of soft failures with no delivery in between that holds `address`'s latest
+    /// one: walking the volumes sent to it from the newest, past those with no temporary
+    /// failure reported (yet), how many in a row failed in a way that counts toward the soft
+    /// limit: a row `sent` with a soft bounce reported of it (see
+    /// [`Reason::counts_toward_soft_limit`]), or a row `failed` whose refusal during the
+    /// send counts (see [`Reply::counts_toward_soft_limit`]). A row refused for another
+    /// reason (ours, or the relay's) neither counts nor breaks the run: it says nothing of
+    /// the reader's mailbox. `None` when no volume was sent to it.
+    ///
+    /// [`Reply::counts_toward_soft_limit`]: crate::transport::Reply::counts_toward_soft_limit
     pub(crate) fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.id, t.recipient IS NOT NULL, t.reason, t.status
-             FROM recipients r LEFT JOIN returns t
-                 ON t.recipient = r.id AND t.kind = 'bounce' AND t.class = 'soft'
-             WHERE r.address = ?1 AND r.state = 'sent'
-             ORDER BY r.volume DESC, r.id",
-        )?;
-        // One entry per row sent, true when a return of it counts (a return kept before
-        // reasons were stored counts, as it did then).
+        let mut stmt = self.conn.prepare_cached(SOFT_RUN)?;
+        // One entry per row, true when it counts (a return kept before reasons were
+        // stored counts, as it did then).
         let mut soft: Vec<(i64, bool)> = Vec::new();
-        let rows = stmt.query_map([address], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, returned, reason, status) = row?;
+        let mut rows = stmt.query([address])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if r.get::<_, bool>(1)? {
+                let refusal = super::schema::reply(r.get(2)?, r.get(3)?, r.get(4)?);
+                if refusal.is_some_and(|reply| reply.counts_toward_soft_limit()) {
+                    soft.push((id, true));
+                }
+                continue;
+            }
+            let status = r.get::<_, Option<String>>(7)?;
             let status = status.as_deref().and_then(Status::parse);
-            let counts = returned
-                && reason
+            let counts = r.get::<_, bool>(5)?
+                && r.get::<_, Option<String>>(6)?
                     .as_deref()
                     .and_then(Reason::parse)
                     .is_none_or(|r| r.counts_toward_soft_limit(status));

@@ -445,6 +445,83 @@ fn lookups_in_a_snapshot_see_the_ledger_as_it_was_when_it_began() {
 }
 
 #[test]
+fn a_soft_refusal_during_a_send_counts_in_the_run_and_one_of_ours_is_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
+    for volume in 11..=15 {
+        let d = Dispatch {
+            volume,
+            ..dispatch("subscribers", i64::from(volume))
+        };
+        ledger.start(&d, [entry(1)]).unwrap();
+    }
+    let settle = |volume: u32, state: &str, reply: Option<Reply>| {
+        let (code, status, text) = schema::columns(reply.as_ref());
+        ledger
+            .conn
+            .execute(
+                "UPDATE recipients SET state = ?1, reply_code = ?2, reply_status = ?3,
+                 reply_text = ?4 WHERE volume = ?5",
+                rusqlite::params![state, code, status, text, volume],
+            )
+            .unwrap();
+    };
+    let ana = "reader1@example.org";
+    let unavailable = || {
+        Some(reply(
+            550,
+            "Requested action not taken: mailbox unavailable",
+        ))
+    };
+    settle(11, "failed", unavailable());
+    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(1));
+    settle(
+        12,
+        "failed",
+        Some(reply(554, "5.7.1 blocked using zen.spamhaus.org")),
+    );
+    assert_eq!(
+        ledger.soft_bounce_run(ana).unwrap(),
+        Some(1),
+        "our IP's refusal says nothing of the reader: neither counted nor a delivery"
+    );
+    settle(13, "failed", Some(reply(552, "5.2.2 Mailbox full")));
+    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(2), "13 and 11");
+    settle(14, "sent", None);
+    assert_eq!(
+        ledger.soft_bounce_run(ana).unwrap(),
+        Some(2),
+        "14 was accepted and nothing came back yet: it may still bounce"
+    );
+    settle(15, "failed", unavailable());
+    assert_eq!(
+        ledger.soft_bounce_run(ana).unwrap(),
+        Some(1),
+        "14 was delivered between 13 and 15"
+    );
+}
+
+#[test]
+fn a_version_5_ledger_gains_the_index_of_each_address() {
+    let (_dir, path, ledger, _id) = started(3);
+    ledger
+        .conn
+        .execute_batch("DROP INDEX recipients_by_address; PRAGMA user_version = 5;")
+        .unwrap();
+    drop(ledger);
+    let writer = Ledger::open(&path).unwrap();
+    let plan: String = writer
+        .conn
+        .query_row(
+            &format!("EXPLAIN QUERY PLAN {}", returns::SOFT_RUN),
+            ["reader1@example.org"],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("USING INDEX recipients_by_address"), "{plan}");
+}
+
+#[test]
 fn a_version_4_ledger_gains_the_index_that_finds_a_message_id() {
     let (_dir, path, ledger, _id) = started(3);
     ledger

@@ -9,7 +9,7 @@ use lettre::transport::smtp::response::Response;
 use serde::Serialize;
 
 pub use crate::status::Status;
-use crate::status::{Class, Classified, classify};
+use crate::status::{Class, Classified, Reason, classify};
 
 /// A reply from the relay, or what happened instead of one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,6 +93,27 @@ impl Reply {
     /// (class `Class::Hard`): the one reply that puts an address on the suppression list.
     pub fn is_hard_bounce(&self) -> bool {
         self.is_permanent() && self.classified().class() == Class::Hard
+    }
+
+    /// Whether this refusal for good, seen during a send, counts toward `[bounces]
+    /// soft_limit` the way a soft bounce report does: a soft refusal that speaks of the
+    /// reader's mailbox or address (RFC 5321's bare "mailbox unavailable", a full or
+    /// disabled mailbox, an unexplained refusal under an X.1.x or X.2.x code). A network or
+    /// system error is left out: during a send the server that answers is our relay, and
+    /// trouble on its way is ours, never the reader's.
+    pub fn counts_toward_soft_limit(&self) -> bool {
+        let found = self.classified();
+        self.is_permanent()
+            && found.class() == Class::Soft
+            && matches!(
+                found.reason,
+                Reason::UserUnknown
+                    | Reason::HostUnknown
+                    | Reason::MailboxDisabled
+                    | Reason::MailboxFull
+                    | Reason::Unknown
+            )
+            && found.reason.counts_toward_soft_limit(self.enhanced)
     }
 
     /// Whether the relay refuses on grounds of security or policy (`x.7.x`).
@@ -191,6 +212,30 @@ mod tests {
         let sender = Reply::with_code(550, "5.1.1 <news@example.org>: Sender address rejected");
         assert!(!sender.is_hard_bounce(), "a 5.1.1 about our sender");
         assert!(Reply::with_code(550, "5.0.0 User unknown").is_hard_bounce());
+    }
+
+    #[test]
+    fn a_soft_refusal_of_the_readers_mailbox_counts_toward_the_soft_limit() {
+        let counts = |code, text| Reply::with_code(code, text).counts_toward_soft_limit();
+        // Outlook.com's words for an address that no longer exists, and full mailboxes.
+        assert!(counts(
+            550,
+            "Requested action not taken: mailbox unavailable"
+        ));
+        assert!(counts(552, "5.2.2 <ana@example.org>: Mailbox full"));
+        assert!(counts(550, "5.1.0 Address rejected"));
+        // Hard ones suppress at once instead; 4xx ones are deferred, not refused.
+        assert!(!counts(550, "5.1.1 User unknown"));
+        assert!(!counts(452, "4.2.2 Mailbox full"));
+        // Our side, our relay's trouble, and a refusal nothing explains never count.
+        assert!(!counts(
+            554,
+            "5.7.1 Client host blocked using zen.spamhaus.org"
+        ));
+        assert!(!counts(554, "5.4.6 Too many hops"));
+        assert!(!counts(554, "5.3.0 Local configuration error"));
+        assert!(!counts(550, "5.0.0 Rejected"));
+        assert!(!Reply::none("connection reset").counts_toward_soft_limit());
     }
 
     #[test]

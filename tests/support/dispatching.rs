@@ -57,7 +57,13 @@ pub fn project(port: u16, n: usize, limits: &str) -> Project {
 
 /// `broadsheet dispatch volumes/011.toml --segment subscribers EXTRA...`, not yet started.
 pub fn dispatch_command(project: &Project, extra: &[&str]) -> Command {
-    let mut args = vec!["dispatch", "volumes/011.toml"];
+    volume_dispatch_command(project, "volumes/011.toml", extra)
+}
+
+/// `broadsheet dispatch VOLUME --segment subscribers` with `extra` arguments, in `project`
+/// with the unsubscribe secret set.
+pub fn volume_dispatch_command(project: &Project, volume: &str, extra: &[&str]) -> Command {
+    let mut args = vec!["dispatch", volume];
     if !extra.contains(&"--segment") {
         args.extend(["--segment", "subscribers"]);
     }

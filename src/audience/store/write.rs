@@ -35,6 +35,9 @@ pub struct Requested {
     pub mail: bool,
 }
 
+/// The words that start a temporary failure's event in a reader's history.
+const TEMPORARY: &str = "temporary failure";
+
 /// One confirmation message an hour per address, so the form cannot flood a mailbox.
 const MAIL_INTERVAL_SECS: i64 = 3600;
 
@@ -155,28 +158,40 @@ impl<'c> Tx<'c> {
         Ok(seen.is_some())
     }
 
-    /// Records `change` about `address` in the history without changing any state (a
-    /// temporary bounce, counted toward a limit).
-    pub fn note(
+    /// Records in `address`'s history, changing no state, a temporary failure counted
+    /// toward `[bounces] soft_limit`: `occasion` is the message's volume (`volume 12`) or,
+    /// for a report tied to none, the report (`report <id>`); `detail` is the reason and
+    /// status (`mailbox-full, 4.2.2`).
+    pub fn note_temporary(
         &mut self,
         address: &Address,
-        change: &str,
+        occasion: &str,
+        detail: &str,
         source: Source,
         reference: &str,
         now: Timestamp,
     ) -> anyhow::Result<()> {
-        self.event(address, change, source, Some(reference), now)
+        let change = format!("{TEMPORARY} in {occasion} ({detail})");
+        self.event(address, &change, source, Some(reference), now)
     }
 
-    /// The changes recorded about `address` that start with `prefix`, oldest first.
-    pub fn changes(&self, address: &Address, prefix: &str) -> anyhow::Result<Vec<String>> {
+    /// The occasions of the temporary failures noted for `address` (see
+    /// [`Tx::note_temporary`]), oldest first.
+    pub fn temporary_occasions(&self, address: &Address) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT change FROM events WHERE key = ?1 AND substr(change, 1, length(?2)) = ?2 ORDER BY id",
         )?;
-        let changes = stmt
+        let prefix = format!("{TEMPORARY} in ");
+        let changes: Vec<String> = stmt
             .query_map(params![&*address.key(), prefix], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        Ok(changes)
+        Ok(changes
+            .iter()
+            .filter_map(|c| {
+                let (occasion, _) = c.strip_prefix(&prefix)?.rsplit_once(" (")?;
+                Some(occasion.to_owned())
+            })
+            .collect())
     }
 
     /// Lifts the suppression of `address`, if it has one whose reason is `only` (any reason
