@@ -271,6 +271,46 @@ fn a_kit_export_comes_over_with_first_names_states_and_tags() {
 }
 
 #[test]
+fn mailchimps_non_subscribed_contacts_are_never_brought_over_as_readers() {
+    // The file as Mailchimp's zip names it, and as an unzip tool renames it: the same
+    // columns as the subscribed file, so only the name tells its contacts never opted in.
+    let file = "nonsubscribed_email_audience_export_5e8c1d2a7b.csv";
+    for name in [file, "Nonsubscribed Email Audience Export 5e8c1d2a7b.csv"] {
+        let project = importing(
+            &["mailchimp-subscribed.csv", file],
+            &format!(
+                "[[imports]]\npath = \"recipients/mailchimp-subscribed.csv\"\nfrom = \"mailchimp\"\n\
+                 segments = [\"subscribers\"]\ntags = {{ \"Old list\" = [], \"AI readers\" = \"ai\", \"Chips\" = \"chips\", \"Staff\" = {{ segment = \"staff\" }} }}\n\n\
+                 [[imports]]\npath = \"recipients/{name}\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n\
+                 tags = {{ \"Chips\" = \"chips\" }}\n"
+            ),
+        );
+        if name != file {
+            std::fs::rename(
+                project.path(&format!("recipients/{file}")),
+                project.path(&format!("recipients/{name}")),
+            )
+            .unwrap();
+        }
+        assert_eq!(counts(&project, "subscribers"), [4, 0, 0, 4], "{name}");
+        for address in ["buyer.one@example.org", "buyer.two@example.org"] {
+            assert!(
+                explain(&project, address).contains("not listed"),
+                "{name}: {address}"
+            );
+        }
+        let warnings = project.ok(&["recipients"]).stderr;
+        assert!(
+            warnings.contains(&format!(
+                "warning: recipients/{name}: 2 rows of the Mailchimp export are not subscribers \
+                 and left out (non-subscribed contacts, who never opted in: 2)"
+            )),
+            "{warnings}"
+        );
+    }
+}
+
+#[test]
 fn a_column_problem_on_a_thousand_rows_is_one_diagnostic_with_the_count() {
     let mut csv = String::from("Email Address,First Name,Last Name,TAGS\n");
     for i in 0..1000 {

@@ -18,7 +18,7 @@ use super::hints;
 use super::status::{StatusRule, status_like};
 use super::tags::{TagTable, Unmapped};
 use super::toml_file::ImportDef;
-use super::tools::{Tool, recognise};
+use super::tools::{Status, Tool, recognise};
 use crate::audience::csv;
 use crate::clock::Timestamp;
 use crate::date::Date;
@@ -37,6 +37,9 @@ pub(super) struct Import<'a> {
     /// The byte between fields, as the header line shows.
     pub(super) separator: u8,
     pub(super) tool: Option<Tool>,
+    /// What every row is, where the tool's name for the file says it (see
+    /// [`Tool::file_status`]).
+    pub(super) file_status: Option<Status>,
     /// What the rows' statuses are, where `status` says so.
     pub(super) status: Option<StatusRule>,
     pub(super) tags: TagTable,
@@ -114,6 +117,10 @@ impl Loader<'_> {
             columns: None,
             separator: b',',
             tool,
+            file_status: tool.and_then(|t| {
+                let name = Path::new(def.path.get_ref()).file_name()?;
+                t.file_status(&name.to_string_lossy())
+            }),
             status,
             tags,
             unmapped: Unmapped::default(),

@@ -126,7 +126,10 @@ fn row_status(import: &mut Import<'_>, columns: &Columns, record: &Record<'_>) -
     let cell = |name: &str| columns.cell(record, name);
     let status = match (&import.status, import.tool) {
         (Some(rule), _) => rule.status(cell),
-        (None, Some(tool)) => tool.status(&cell),
+        (None, Some(tool)) => match &import.file_status {
+            Some(status) => status.clone(),
+            None => tool.status(&cell),
+        },
         (None, None) => Status::Subscribed { paid: false },
     };
     match status {
