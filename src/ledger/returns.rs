@@ -11,12 +11,14 @@ use crate::audience::Address;
 use crate::status::{Class, Reason, Status, classify};
 
 /// An address's rows sent or refused, newest volume first, each with its refusal and any
-/// soft bounce reported of it.
+/// soft bounce reported of it. The rows are found volume by volume through the index of
+/// `(volume, address)`: a search per volume sent, never a scan of every row.
 pub(super) const SOFT_RUN: &str = "SELECT r.id, r.state = 'failed', r.reply_code,
         r.reply_status, r.reply_text, t.recipient IS NOT NULL, t.reason, t.status
     FROM recipients r LEFT JOIN returns t
         ON t.recipient = r.id AND t.kind = 'bounce' AND t.class = 'soft'
-    WHERE r.address = ?1 AND r.state IN ('sent', 'failed')
+    WHERE r.volume IN (SELECT DISTINCT volume FROM dispatches) AND r.address = ?1
+        AND r.state IN ('sent', 'failed')
     ORDER BY r.volume DESC, r.id";
 
 /// What a report said of a message.

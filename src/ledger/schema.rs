@@ -4,9 +4,7 @@
 //! after accepting a message), created empty on a version-2 ledger; version 4 added each
 //! return's `reason` and `class`, left empty on the rows a version-3 ledger already held
 //! (they are read from the row's status and words then); version 5 added the index that
-//! finds the message a report names by its Message-ID, which was a scan of every row;
-//! version 6 the index of each address's rows, read by the soft-failure count of every
-//! report and every soft refusal, which was a scan of every row too.
+//! finds the message a report names by its Message-ID, which was a scan of every row.
 
 use anyhow::Context as _;
 use rusqlite::{Connection, Transaction, params};
@@ -14,7 +12,7 @@ use rusqlite::{Connection, Transaction, params};
 use crate::transport::Reply;
 
 /// The schema version this code writes.
-pub(super) const VERSION: i64 = 6;
+pub(super) const VERSION: i64 = 5;
 
 /// The oldest version a read-only open can read: version 2 lacks only `returns`.
 pub(super) const READABLE: i64 = 2;
@@ -56,7 +54,6 @@ CREATE TABLE IF NOT EXISTS recipients (
 );
 CREATE INDEX IF NOT EXISTS recipients_by_state ON recipients (dispatch, state, id);
 CREATE INDEX IF NOT EXISTS recipients_by_message_id ON recipients (message_id);
-CREATE INDEX IF NOT EXISTS recipients_by_address ON recipients (address, volume);
 CREATE TABLE IF NOT EXISTS attempts (
     recipient INTEGER NOT NULL REFERENCES recipients(id),
     at INTEGER NOT NULL,
