@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::is_root;
 use super::smtp::{require, wait_for_port};
+use super::{is_root, stop_daemon};
 
 /// The test user's password.
 pub const PASSWORD: &str = "a test imap password";
@@ -73,15 +73,13 @@ impl Dovecot {
 }
 
 impl Drop for Dovecot {
+    /// Stops the instance with `dovecot stop`, bounded (see [`stop_daemon`]).
     fn drop(&mut self) {
-        // No assertion here: a panic while a failed test unwinds would abort the run.
-        let _ = Command::new("/usr/sbin/dovecot")
-            .arg("-c")
+        let mut stop = Command::new("/usr/sbin/dovecot");
+        stop.arg("-c")
             .arg(self.dir.path().join("dovecot.conf"))
-            .arg("stop")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+            .arg("stop");
+        stop_daemon(stop, &self.dir.path().join("run/master.pid"));
     }
 }
 

@@ -16,6 +16,7 @@ pub mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// A copy of the test fixture project (`tests/fixtures/project`: settings and volumes) with
 /// the repository's layouts, in a temp folder. The repository's own `broadsheet.toml` and
@@ -327,6 +328,41 @@ impl Drop for ReadOnly {
         let _ = Command::new("chmod")
             .args(["-R", "u+w"])
             .arg(&self.dir)
+            .status();
+    }
+}
+
+/// Runs `stop`, a daemon's own stop command, and waits for it at most 10 s; if it has not
+/// ended by then (a daemon stuck, say on its log), kills it, the master whose pid
+/// `pid_file` holds, and the master's children, so that a failing test never hangs the
+/// suite. Nothing is asserted: this runs in `Drop`, perhaps while a failed test unwinds.
+pub fn stop_daemon(mut stop: Command, pid_file: &Path) {
+    let Ok(mut stop) = stop
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = stop.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = stop.kill();
+    let _ = stop.wait();
+    if let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+    {
+        // The daemons are the master's children: `pkill -P` finds them.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &pid.to_string()])
+            .status();
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
             .status();
     }
 }

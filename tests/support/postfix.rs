@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::is_root;
 use super::smtp::{require, wait_for_port};
+use super::{is_root, stop_daemon};
 
 /// The services this instance runs, chroot off (the queue holds no chroot files).
 const MASTER_CF: &str = "\
@@ -128,40 +128,12 @@ impl Postfix {
 }
 
 impl Drop for Postfix {
-    /// Stops the instance with `postfix stop`, and if that has not ended within 10 s (a
-    /// daemon stuck on its log), kills the master and its daemons, so that a failing test
-    /// never hangs the suite.
+    /// Stops the instance with `postfix stop`, bounded (see [`stop_daemon`]): a daemon
+    /// stuck on its log must not hang the suite.
     fn drop(&mut self) {
-        let stop = Command::new("/usr/sbin/postfix")
-            .arg("-c")
-            .arg(self.etc())
-            .arg("stop")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        let Ok(mut stop) = stop else { return };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = stop.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = stop.kill();
-        let _ = stop.wait();
-        let pid_file = self.dir.path().join("queue/pid/master.pid");
-        if let Some(pid) = std::fs::read_to_string(pid_file)
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok())
-        {
-            // The daemons are the master's children: `pkill -P` finds them.
-            let _ = Command::new("pkill")
-                .args(["-KILL", "-P", &pid.to_string()])
-                .status();
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
+        let mut stop = Command::new("/usr/sbin/postfix");
+        stop.arg("-c").arg(self.etc()).arg("stop");
+        stop_daemon(stop, &self.dir.path().join("queue/pid/master.pid"));
     }
 }
 
