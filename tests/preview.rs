@@ -224,6 +224,50 @@ fn live_reload_in_a_real_browser() {
 }
 
 #[test]
+fn a_folder_gone_for_a_while_is_said_once_and_watched_again_when_back() {
+    let project = Project::sample();
+    let preview = Preview::start(&project, "volumes/011.toml");
+    let mut events = preview.events();
+    let limit = Duration::from_secs(10);
+    let away = project.path("volumes.away");
+    std::fs::rename(project.path("volumes"), &away).expect("move volumes away");
+    assert!(events.rebuilt(limit), "no rebuild after the folder went");
+    // The layout replaced twice while the volumes are away: each re-arms every watch.
+    for _ in 0..2 {
+        std::fs::rename(project.path("layouts"), project.path("layouts.x")).unwrap();
+        std::fs::rename(project.path("layouts.x"), project.path("layouts")).unwrap();
+        assert!(
+            events.rebuilt(limit),
+            "no rebuild after the layout came back"
+        );
+    }
+    let said = |stderr: &str| stderr.matches("cannot watch volumes").count();
+    assert_eq!(said(&preview.stderr()), 1, "{}", preview.stderr());
+    std::fs::rename(&away, project.path("volumes")).expect("bring volumes back");
+    assert!(
+        events.rebuilt(limit),
+        "no rebuild after the folder came back"
+    );
+    project.edit(
+        "volumes/011.toml",
+        "A state media report explains",
+        "A report saved after the folder came back explains",
+    );
+    assert!(events.rebuilt(limit), "no rebuild after a save in it");
+    std::fs::rename(project.path("volumes"), &away).expect("move volumes away again");
+    assert!(
+        events.rebuilt(limit),
+        "no rebuild after the folder went again"
+    );
+    assert_eq!(
+        said(&preview.stderr()),
+        2,
+        "gone a second time: {}",
+        preview.stderr()
+    );
+}
+
+#[test]
 fn keeps_rebuilding_after_the_volumes_folder_is_replaced() {
     let project = Project::sample();
     let preview = Preview::start(&project, "volumes/011.toml");

@@ -51,7 +51,12 @@ pub(crate) fn start(root: &Path, watched: Watched, state: Arc<AppState>) -> anyh
             .watch(path, *mode)
             .with_context(|| format!("cannot watch {}", path.display()))?;
     }
-    let watching = Watching { watcher, folders };
+    let missing = vec![false; folders.len()];
+    let watching = Watching {
+        watcher,
+        folders,
+        missing,
+    };
     tokio::spawn(rebuild_loop(
         receiver,
         watching,
@@ -74,21 +79,28 @@ enum Seen {
 struct Watching {
     watcher: notify::RecommendedWatcher,
     folders: Vec<(PathBuf, RecursiveMode)>,
+    /// Beside each folder: whether it could not be watched at the last re-arm.
+    missing: Vec<bool>,
 }
 
 impl Watching {
     /// Watches every folder afresh: the one now at each path, not the one that was there.
-    /// A folder that is missing for now is said once; the project root's watch sees it come
-    /// back, which re-arms again.
+    /// A folder that is missing for now is said once, until it is back; the project root's
+    /// watch sees it come back, which re-arms again.
     fn rearm(&mut self) {
-        for (path, mode) in &self.folders {
+        for ((path, mode), missing) in self.folders.iter().zip(&mut self.missing) {
             // The old watch is gone already when notify saw the folder go.
             let _ = self.watcher.unwatch(path);
-            if let Err(e) = self.watcher.watch(path, *mode) {
-                eprintln!(
-                    "cannot watch {} ({e}); changes are seen again once it is back",
-                    display_path(path)
-                );
+            match self.watcher.watch(path, *mode) {
+                Ok(()) => *missing = false,
+                Err(_) if *missing => {}
+                Err(e) => {
+                    *missing = true;
+                    eprintln!(
+                        "cannot watch {} ({e}); changes are seen again once it is back",
+                        display_path(path)
+                    );
+                }
             }
         }
     }

@@ -12,16 +12,19 @@ pub struct Preview {
     child: Child,
     pub port: u16,
     pub url: String,
+    /// Where its standard error goes.
+    stderr: tempfile::NamedTempFile,
 }
 
 impl Preview {
     /// Starts `broadsheet preview VOLUME --port P` in `project` and waits for its URL line.
     pub fn start(project: &Project, volume: &str) -> Self {
         let port = super::free_port();
+        let stderr = tempfile::NamedTempFile::new().expect("a file for stderr");
         let mut child = project
             .command(&["preview", volume, "--port", &port.to_string()])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr.reopen().expect("open the stderr file"))
             .spawn()
             .expect("start broadsheet preview");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -34,7 +37,17 @@ impl Preview {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_owned();
-        Self { child, port, url }
+        Self {
+            child,
+            port,
+            url,
+            stderr,
+        }
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).expect("read the preview's stderr")
     }
 
     /// Sends one raw HTTP/1.1 request and returns the status code and body.
