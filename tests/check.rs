@@ -489,6 +489,33 @@ fn template_mistakes_are_told_in_plain_words_at_their_place() {
              is given\n   --> layouts/scout/email.mjml.hbs:102:22\n",
             "= note: the values a helper works on follow its name inside the braces",
         ),
+        // Closed tags that do not parse are named whole, never as an unclosed `{{`.
+        (
+            "{{> }}</h1>",
+            "error: `{{> }}` is not valid Handlebars\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: a partial is included by its name: `{{> picks}}`",
+        ),
+        (
+            "{{else}}</h1>",
+            "error: `{{else}}` is not valid Handlebars\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: `{{else}}` goes inside a block",
+        ),
+        (
+            "{{volume..headline}}</h1>",
+            "error: `{{volume..headline}}` is not valid Handlebars\n   --> \
+             layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: a path joins names with single dots",
+        ),
+        (
+            "{{volume.headline}}{{/if}}</h1>",
+            "error: `{{/if}}` is not valid Handlebars\n   --> layouts/scout/email.mjml.hbs:102:41\n",
+            "= note: this closes a block that is not open here",
+        ),
+        (
+            "{{{volume.headline}}</h1>",
+            "error: `{{{` is never closed\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: end the expression with `}}}`",
+        ),
     ] {
         let project = Project::sample();
         project.edit(template, "{{volume.headline}}</h1>", written);

@@ -226,13 +226,26 @@ fn template_diagnostic(
     }
     if let handlebars::TemplateErrorReason::InvalidSyntax(_) = error.reason()
         && let Some(source) = sources.get(key)
-        && let Some(at) = error
+        && let Some(tag) = error
             .pos()
-            .and_then(|(line, column)| unclosed_expression(&source.text, line, column))
+            .and_then(|(line, column)| tag_at(&source.text, line, column))
     {
-        return Diagnostic::error("`{{` is never closed")
-            .at_span(source, at..at + 2)
-            .note("end the expression with `}}`");
+        return match tag {
+            Tag::Unclosed(at) if source.text[at..].starts_with("{{{") => {
+                Diagnostic::error("`{{{` is never closed")
+                    .at_span(source, at..at + 3)
+                    .note("end the expression with `}}}`")
+            }
+            Tag::Unclosed(at) => Diagnostic::error("`{{` is never closed")
+                .at_span(source, at..at + 2)
+                .note("end the expression with `}}`"),
+            Tag::Closed(span) => {
+                let written = &source.text[span.clone()];
+                Diagnostic::error(format!("`{written}` is not valid Handlebars"))
+                    .at_span(source, span)
+                    .note(tag_hint(written))
+            }
+        };
     }
     let diagnostic = match error.reason() {
         // The parser's own words name its grammar's rules (`trailing_tilde_to_omit_whitespace`).
@@ -247,10 +260,17 @@ fn template_diagnostic(
     locate(sources, diagnostic, Some(key), error.pos())
 }
 
-/// The byte offset of the `{{` before 1-based `line`:`column` of `text` that no `}}` closes
-/// before that place, if there is one: where the parser ran into the end of the file or
-/// the next tag looking for it.
-fn unclosed_expression(text: &str, line: usize, column: usize) -> Option<usize> {
+/// The tag of `text` that the parser stopped in, at 1-based `line`:`column`.
+enum Tag {
+    /// A `{{` (at this byte offset) that no `}}` closes before the next `{{` or the end:
+    /// where the parser ran into the end of the file or the next tag looking for it.
+    Unclosed(usize),
+    /// A whole tag, `{{` to `}}` (three braces for a triple-stash), that does not parse.
+    Closed(std::ops::Range<usize>),
+}
+
+/// The tag around 1-based `line`:`column` of `text`, if the place is inside one.
+fn tag_at(text: &str, line: usize, column: usize) -> Option<Tag> {
     let line_start: usize = text
         .split_inclusive('\n')
         .take(line.saturating_sub(1))
@@ -264,7 +284,57 @@ fn unclosed_expression(text: &str, line: usize, column: usize) -> Option<usize> 
             .map_or(rest.len(), |(i, _)| i);
     let before = text.get(..offset)?;
     let open = before.rfind("{{")?;
-    (!before[open..].contains("}}")).then_some(open)
+    if before[open..].contains("}}") {
+        return None;
+    }
+    // `{{{`: the last two braces are the ones found; the tag starts at the first.
+    let open = if text[..open].ends_with('{') {
+        open - 1
+    } else {
+        open
+    };
+    let after = &text[offset..];
+    let next_open = after.find("{{").unwrap_or(after.len());
+    match after[..next_open].find("}}") {
+        None => Some(Tag::Unclosed(open)),
+        Some(close) => {
+            let mut end = offset + close + 2;
+            if text[open..].starts_with("{{{") && text[end..].starts_with('}') {
+                end += 1;
+            }
+            Some(Tag::Closed(open..end))
+        }
+    }
+}
+
+/// What to say of a tag that is closed but does not parse, by what it looks like.
+fn tag_hint(tag: &str) -> &'static str {
+    let inner = tag
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim_matches('~')
+        .trim();
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    if inner.starts_with('>') && inner[1..].trim().is_empty() {
+        "a partial is included by its name: `{{> picks}}`"
+    } else if inner.starts_with('#') && inner[1..].trim().is_empty() {
+        "a block opens with its helper's name and values: `{{#each picks_before}}`"
+    } else if inner.starts_with('/') {
+        "this closes a block that is not open here: open it before (`{{#if ...}}`), or remove it"
+    } else if words.first() == Some(&"else") {
+        "`{{else}}` goes inside a block, between `{{#if ...}}` and `{{/if}}` (or `{{#each}}`'s)"
+    } else if inner.matches('"').count() % 2 == 1 || inner.matches('\'').count() % 2 == 1 {
+        "a text value ends with the quote it starts with: `\"words\"`"
+    } else if words.iter().any(|w| w.ends_with('=')) || inner.contains("= ") {
+        "each `name=` of a helper takes a value: `{{> picks list=picks_before}}`"
+    } else if words
+        .iter()
+        .any(|w| w.contains("..") && !w.starts_with("../") || w.ends_with('.'))
+    {
+        "a path joins names with single dots: `volume.title`, `pick.source`"
+    } else {
+        "an expression is a name, a path such as `volume.title`, or a helper and its values"
+    }
 }
 
 /// The helper (or partial) a block tag names, after its `#` or `/`: `each` of
