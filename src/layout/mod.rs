@@ -21,6 +21,7 @@ pub mod helpers;
 mod includes;
 #[cfg(test)]
 mod partial_equivalence;
+mod syntax;
 mod templates;
 pub mod wrap;
 
