@@ -512,6 +512,12 @@ fn template_mistakes_are_told_in_plain_words_at_their_place() {
             "= note: this closes a block that is not open here",
         ),
         (
+            "{{! the headline: {{volume.headline}}</h1>",
+            "error: this comment runs on into the tag on line 102: a `{{! ...}}` comment ends at \
+             the first `}}`\n   --> layouts/scout/email.mjml.hbs:102:22\n",
+            "= note: end it with `}}` where it should end, or write a comment that holds tags",
+        ),
+        (
             "{{{volume.headline}}</h1>",
             "error: `{{{` is never closed\n   --> layouts/scout/email.mjml.hbs:102:22\n",
             "= note: end the expression with `}}}`",

@@ -140,6 +140,43 @@ fn tag_hint(tag: &str) -> &'static str {
     }
 }
 
+/// A `{{! ...}}` comment that runs on into a later tag, reported at its `{{`: Handlebars
+/// ends such a comment at the first `}}`, so `{{! show {{title}} here }}` ends after
+/// `title` and prints ` here }}`, and a comment left open swallows the template up to the
+/// next tag's end. Only `{{!-- ... --}}` may hold tags.
+pub(super) fn runaway_comment(source: &SourceFile) -> Option<Diagnostic> {
+    let text = source.text.as_str();
+    let mut rest = 0;
+    while let Some(found) = text[rest..].find("{{") {
+        let at = rest + found;
+        let tag = text[at + 2..].trim_start_matches('~');
+        let opened = text.len() - tag.len();
+        let Some(body) = tag.strip_prefix('!') else {
+            rest = at + 2;
+            continue;
+        };
+        if let Some(long) = body.strip_prefix("--") {
+            rest = opened + 3 + long.find("--}}")? + 4;
+            continue;
+        }
+        let close = body.find("}}")?;
+        if let Some(inner) = body[..close].find("{{") {
+            let line = text[..opened + 1 + inner].matches('\n').count() + 1;
+            let span = at..opened + 1;
+            return Some(
+                Diagnostic::error(format!(
+                    "this comment runs on into the tag on line {line}: a `{{{{! ...}}}}` \
+                     comment ends at the first `}}}}`"
+                ))
+                .at_span(source, span)
+                .note("end it with `}}` where it should end, or write a comment that holds tags as `{{!-- ... --}}`"),
+            );
+        }
+        rest = opened + 1 + close + 2;
+    }
+    None
+}
+
 /// The helper (or partial) a block tag names, after its `#` or `/`: `each` of
 /// `{{#each picks}}`, `layout` of `{{#> layout}}`.
 fn block_name(tag: &str) -> &str {
@@ -185,7 +222,35 @@ fn unclosed_block(text: &str) -> Option<(&str, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::unclosed_block;
+    use super::{runaway_comment, unclosed_block};
+    use crate::diag::SourceFile;
+
+    #[test]
+    fn a_short_comment_that_takes_in_a_tag_is_reported_at_its_start() {
+        let check = |text: &str| {
+            let source = SourceFile::new(std::path::Path::new("t.hbs"), text.to_owned());
+            runaway_comment(&source).map(|d| d.to_string())
+        };
+        for fine in [
+            "{{! a note }} {{title}}",
+            "{{!-- {{title}} is shown below --}} {{title}}",
+            "{{~! trimmed ~}}{{title}}",
+            "no comment {{title}}",
+        ] {
+            assert_eq!(check(fine), None, "{fine}");
+        }
+        for (runaway, line) in [
+            ("{{! show {{title}} here }}", 1),
+            ("<p>\n{{! left open\n<h1>{{title}}</h1>", 3),
+            ("{{~! {{title}} }}", 1),
+        ] {
+            let said = check(runaway).unwrap_or_else(|| panic!("{runaway}"));
+            assert!(
+                said.contains(&format!("into the tag on line {line}")),
+                "{said}"
+            );
+        }
+    }
 
     #[test]
     fn the_block_left_open_is_named_at_its_opening_tag() {

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use handlebars::Handlebars;
 
 use super::includes::{self, source_key};
-use super::syntax::template_diagnostic;
+use super::syntax::{self, template_diagnostic};
 use super::{Layout, LayoutData, MJML_TEMPLATE, TEXT_TEMPLATE, helpers, read};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
 
@@ -127,6 +127,9 @@ impl Templates {
             );
         } else if partial {
             self.partials.push((name.clone(), key.clone()));
+        }
+        if let Some(comment) = syntax::runaway_comment(&source) {
+            diags.push(comment);
         }
         self.sources.insert(key.clone(), source);
         if let Err(e) = registered {
