@@ -5,6 +5,7 @@ mod support;
 mod archive;
 mod bounce_corpus;
 mod bounce_corpus_classes;
+mod bounce_corpus_sisimai;
 mod bounces;
 mod bounces_bounded;
 mod browser;

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{Finding, Kind, Report, addresses_in, dsn, legacy};
 use crate::encoding::hex;
-use crate::status::{Reason, Status};
+use crate::status::{Class, Reason, Status};
 use crate::verp::{self, Token};
 
 /// What classification needs to know of the project.
@@ -172,13 +172,17 @@ fn standard(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
 }
 
 /// `finding` of a DSN, classified again by the words its readable part has about the
-/// address when its `Diagnostic-Code` says nothing ("Reason: recipient reached disk
-/// quota", "Domain does not exist").
+/// address: when its `Diagnostic-Code` says nothing ("Reason: recipient reached disk
+/// quota", "Domain does not exist"), and when it reads hard, since the readable part may
+/// say what the fields leave out: the command the server refused (Postfix's "(in reply to
+/// end of DATA command)", a Sendmail transcript), the remote server's own code. A doubt
+/// found there wins: a reader is never dropped on words the report itself contradicts.
 fn with_readable_words(readable: &str, finding: Finding) -> Finding {
+    let unknown = finding.reason == Reason::Unknown;
     let Some(address) = finding
         .address
         .as_deref()
-        .filter(|_| finding.reason == Reason::Unknown)
+        .filter(|_| unknown || finding.permanent())
     else {
         return finding;
     };
@@ -186,8 +190,21 @@ fn with_readable_words(readable: &str, finding: Finding) -> Finding {
         return finding;
     };
     let status = finding.status.as_deref().and_then(Status::parse);
-    let found = dsn::classified(status, Some(&words), Reason::Unknown);
-    if found.reason == Reason::Unknown {
+    let found = if unknown {
+        dsn::classified(status, Some(&words), Reason::Unknown)
+    } else {
+        let both = format!(
+            "{} {words}",
+            finding.diagnostic.as_deref().unwrap_or_default()
+        );
+        dsn::classified(status, Some(&both), Reason::Unknown)
+    };
+    let replaces = if unknown {
+        found.reason != Reason::Unknown
+    } else {
+        found.class() != Class::Hard
+    };
+    if !replaces {
         return finding;
     }
     let Finding {
@@ -237,10 +254,14 @@ fn older_bounce(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
     (!findings.is_empty()).then_some((Kind::Bounce, findings))
 }
 
-/// The text a person would read: every text part outside attached messages.
+/// The text a person would read: every text part outside attached messages, and not the
+/// returned original's headers (`text/rfc822-headers`).
 fn body_text(message: &Message<'_>) -> String {
     let mut text = String::new();
     for part in &message.parts {
+        if is_type(part, "text", "rfc822-headers") {
+            continue;
+        }
         match &part.body {
             PartType::Text(t) => text.push_str(t),
             PartType::Html(h) => text.push_str(&strip_tags(h)),
@@ -350,7 +371,6 @@ fn auto_replied(message: &Message<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Class;
 
     const DSN: &str = "From: MAILER-DAEMON@mx.example\nTo: news@example.org\n\
 Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n\

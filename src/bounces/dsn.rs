@@ -7,7 +7,9 @@ use super::status::Action;
 use super::{Finding, address_in};
 use crate::status::{Reason, Status, classify, reply_code_in};
 
-/// The field groups of a report body, each as (lowercased name, unfolded value) pairs.
+/// The field groups of a report body, each as (lowercased name, unfolded value) pairs. A
+/// field that its group already has starts the next group: no field repeats within one
+/// (RFC 3464 section 2.1), and AOL writes its recipients' groups without the blank line.
 pub(super) fn groups(body: &str) -> Vec<Vec<(String, String)>> {
     let mut groups = Vec::new();
     let mut current: Vec<(String, String)> = Vec::new();
@@ -22,7 +24,11 @@ pub(super) fn groups(body: &str) -> Vec<Vec<(String, String)>> {
                 value.push_str(line.trim());
             }
         } else if let Some((name, value)) = line.split_once(':') {
-            current.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            let name = name.trim().to_ascii_lowercase();
+            if current.iter().any(|(n, _)| *n == name) {
+                groups.push(std::mem::take(&mut current));
+            }
+            current.push((name, value.trim().to_owned()));
         }
     }
     if !current.is_empty() {
@@ -153,6 +159,28 @@ Diagnostic-Code: smtp; 550 5.1.1 <news@x.example>: Sender address rejected\n";
         let found = delivery_status(sender);
         assert_eq!(found[0].reason, Reason::SenderRefused);
         assert!(!found[0].permanent(), "our sender, not the reader");
+    }
+
+    #[test]
+    fn recipients_without_a_blank_line_between_them_are_apart() {
+        // AOL's omr-m09.mx.aol.com, as sisimai's set-of-emails rhost-aol-03 holds it.
+        let body = "Reporting-MTA: dns; omr-m09.mx.aol.com\nArrival-Date: Fri, 21 Nov 2014\n\
+Final-Recipient: rfc822; sabineko@example.jp\nAction: failed\nStatus: 5.2.2\n\
+Diagnostic-Code: smtp; 550 5.2.2 <sabineko@example.jp>... Mailbox Full\n\
+Final-Recipient: rfc822; mikeneko@example.jp\nOriginal-Recipient: rfc822;mikeneko@example.jp\n\
+Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <mikeneko@example.jp>... User Unknown\n";
+        let found = delivery_status(body);
+        let read: Vec<(Option<&str>, Reason)> = found
+            .iter()
+            .map(|f| (f.address.as_deref(), f.reason))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                (Some("sabineko@example.jp"), Reason::MailboxFull),
+                (Some("mikeneko@example.jp"), Reason::UserUnknown)
+            ]
+        );
     }
 
     #[test]

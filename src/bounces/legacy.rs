@@ -9,7 +9,7 @@ use super::{Finding, addresses_in, dsn};
 use crate::status::{Reason, Status};
 
 /// Where the returned original (or its header block) starts, in a bounce's text.
-const ORIGINAL_MARKERS: [&str; 13] = [
+const ORIGINAL_MARKERS: [&str; 14] = [
     "copy of the message",
     "original message follows",
     "original message ---",
@@ -23,7 +23,19 @@ const ORIGINAL_MARKERS: [&str; 13] = [
     "text of the original",
     "old message:",
     "message headers follow",
+    // Microsoft 365 and Exchange, "Original message headers:".
+    "original message headers",
 ];
+
+/// Whether the (lowercased) `line` opens the returned original. Words that point at the
+/// original as an attachment are not where it starts: Postfix's notice asks to "delete
+/// your own text from the attached returned message" above the failures it lists.
+fn opens_original(line: &str) -> bool {
+    ORIGINAL_MARKERS.iter().any(|m| {
+        line.match_indices(m)
+            .any(|(at, _)| !line[..at].trim_end().ends_with("attached"))
+    })
+}
 
 /// Words that start the part of a bounce that names its failures.
 const FAILURE_WORDS: [&str; 34] = [
@@ -118,7 +130,7 @@ pub(super) fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
     let lower: Vec<String> = lines.iter().map(|l| l.to_ascii_lowercase()).collect();
     let end = lower
         .iter()
-        .position(|l| ORIGINAL_MARKERS.iter().any(|m| l.contains(m)))
+        .position(|l| opens_original(l))
         .unwrap_or(lines.len());
     // qmail's `<user@host>:` line is a failure by itself, in whatever language follows.
     let qmail = |l: &str| {
@@ -145,6 +157,8 @@ pub(super) fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
             continue;
         }
         let introduced = speaks(previous) || previous.trim_end().ends_with(':');
+        // Exim's "A message sent by\n\n  <sender>\n\ncould not be delivered": the sender.
+        let sender_line = previous.trim_end().ends_with("sent by");
         previous = line;
         if is_quoted_header(line) {
             continue;
@@ -155,7 +169,10 @@ pub(super) fn scan(text: &str, subject: &str, own: &[String]) -> Vec<Finding> {
                 .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
                 .starts_with(&key);
             let before = line.split(&key).next().unwrap_or_default().trim_end();
-            let from_sender = before.ends_with("mail from") || before.ends_with("from:");
+            let from_sender = sender_line
+                || ["mail from", "from:", "sent by"]
+                    .iter()
+                    .any(|w| before.ends_with(w));
             let known = findings.iter().any(|f| {
                 f.address
                     .as_deref()
@@ -200,9 +217,7 @@ fn window(lines: &[&str], address: &str) -> String {
             }
             continue;
         }
-        let another = addresses_in(&bare)
-            .first()
-            .is_some_and(|a| bare.starts_with(a.as_str()) && a != address);
+        let another = line_subject(&bare).is_some_and(|who| who != address);
         if (i > 0 && another) || taken.len() == BLOCK_LINES {
             break;
         }
@@ -211,16 +226,39 @@ fn window(lines: &[&str], address: &str) -> String {
     taken.join(" ")
 }
 
+/// Whom a (lowercased, trimmed) line of a bounce is about, when it leads with it: an
+/// address (`user@host: reason`, qmail's `<user@host>:`), or Sendmail's `WHO... reason`
+/// after a failure's reply code (`554 <user@host>... Remote protocol error`, `550 example.org
+/// (smtp)... Host unknown`), WHO being an address or a host.
+fn line_subject(bare: &str) -> Option<String> {
+    let rest = match bare.split_once(' ') {
+        Some((code, rest))
+            if code.len() == 3
+                && code.starts_with(['4', '5'])
+                && code.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => bare,
+    };
+    let rest = rest.trim_start_matches('<');
+    if let Some(first) = addresses_in(rest).into_iter().next()
+        && rest.starts_with(&first)
+    {
+        return Some(first);
+    }
+    let (who, _) = rest.split_once("...")?;
+    let who = who.trim_end_matches(" (smtp)").trim_end_matches('>');
+    (!who.is_empty() && !who.contains(' ') && rest.len() < bare.len()).then(|| who.to_owned())
+}
+
 /// The words about `address` in a report's readable `text`, before the returned original:
 /// for a standard report whose machine-readable part says nothing of the reason.
 pub(super) fn words_about(text: &str, address: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     let end = lines
         .iter()
-        .position(|l| {
-            let l = l.to_ascii_lowercase();
-            ORIGINAL_MARKERS.iter().any(|m| l.contains(m))
-        })
+        .position(|l| opens_original(&l.to_ascii_lowercase()))
         .unwrap_or(lines.len());
     let key = address.to_ascii_lowercase();
     let at = lines[..end]

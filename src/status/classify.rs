@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::stage::{Stage, stage_in};
 use super::{Class, Reason, Status, codes, words};
 
 /// Why a message failed, and whether the failure is final.
@@ -15,18 +16,19 @@ pub struct Classified {
     /// that names no code); false for a temporary one. Callers that know better (a DSN's
     /// `Action: delayed`, an SES `Transient` bounce) set it.
     pub permanent: bool,
-    /// True when the reason rests only on RFC 5321's generic words for any 550 ("mailbox
-    /// unavailable"), which servers also send for policy refusals: such a failure is never
-    /// hard, so it drops nobody at once but counts toward `[bounces] soft_limit`.
+    /// True when the words of a gone mailbox are not proof of it: RFC 5321's generic words
+    /// for any 550 ("mailbox unavailable"), which servers also send for policy refusals, or
+    /// words that ask to try again. Such a failure is never hard, so it drops nobody at once
+    /// but counts toward `[bounces] soft_limit`.
     #[serde(skip)]
-    pub generic: bool,
+    pub doubtful: bool,
 }
 
 impl Classified {
     /// What the failure means for the reader.
     pub fn class(self) -> Class {
         match self.reason.class(self.permanent) {
-            Class::Hard if self.generic => Class::Soft,
+            Class::Hard if self.doubtful => Class::Soft,
             class => class,
         }
     }
@@ -60,41 +62,60 @@ pub(crate) fn classify(
     let from_code = enhanced
         .and_then(codes::enhanced)
         .or_else(|| reply_code.and_then(codes::basic));
+    // A code about our sender or about policy anywhere in the words: a relay quoting the
+    // remote server's own reply after its summary (SES, "5.1.0 - Unknown address error
+    // 550-'5.7.1 … Access denied'") gives it second.
+    let ours = enhanced
+        .into_iter()
+        .chain(Status::all_in(text))
+        .find(|s| about_sender_or_policy(*s));
     let folded = words::fold(text);
-    let mut generic = false;
-    let reason = match (words::strong(&folded), from_code) {
+    let mut doubtful = false;
+    let mut reason = match (words::strong(&folded), from_code) {
         // Words of the reader's side under a code about our sender's address or about
         // security and policy ("does not exist" of our domain, RFC 5321's "mailbox
         // unavailable" on a policy refusal) never make it the reader's hard fault: the code
         // says what the refusal is about.
-        (Some(reason), Some(code))
-            if enhanced.is_some_and(about_sender_or_policy)
-                && reason.class(permanent) == Class::Hard =>
-        {
-            code.reason
+        (Some(reason), _) if reason.class(permanent) == Class::Hard && ours.is_some() => {
+            ours.and_then(codes::enhanced).map_or(reason, |c| c.reason)
         }
         (Some(reason), _) => reason,
         (None, Some(code)) if code.specific => code.reason,
         // RFC 5321's words for any 550, under no code about our side or about policy.
-        (None, _) if words::generic(&folded) && !enhanced.is_some_and(about_sender_or_policy) => {
-            generic = true;
+        (None, _) if words::generic(&folded) && ours.is_none() => {
+            doubtful = true;
             Reason::UserUnknown
         }
         (None, code) => words::weak(&folded)
             .or(code.map(|c| c.reason))
             .unwrap_or(Reason::Unknown),
     };
+    match stage_in(&folded) {
+        // Refused before the server was told the recipient: our client or our sender.
+        Some(Stage::Session) if reason.class(permanent) != Class::Sender => {
+            reason = Reason::Policy;
+        }
+        Some(Stage::Sender) if reason.class(permanent) != Class::Sender => {
+            reason = Reason::SenderRefused;
+        }
+        _ => {}
+    }
+    // "Try again" (Postfix's "Host not found, try again", a mailbox "temporarily locked")
+    // says the state will pass, whatever the code.
+    doubtful |= words::temporary(&folded);
     Classified {
         reason,
         permanent,
-        generic,
+        doubtful,
     }
 }
 
 /// Whether `status` speaks of the sender's address (X.1.7, X.1.8) or of security and policy
-/// (X.7.x), as RFC 3463 defines them, rather than of the recipient.
+/// (X.7.x), as RFC 3463 defines them, rather than of the recipient. X.7.17 and X.7.18
+/// (RFC 7293: the mailbox or domain changed owner) speak of the recipient.
 fn about_sender_or_policy(status: Status) -> bool {
-    matches!((status.subject, status.detail), (1, 7 | 8) | (7, _))
+    matches!((status.subject, status.detail), (1, 7 | 8))
+        || (status.subject == 7 && !matches!(status.detail, 17 | 18))
 }
 
 /// The first basic reply code (`550`, `421`) in `text` that stands as a word of its own or

@@ -45,8 +45,10 @@ pub(super) fn enhanced(status: Status) -> Option<FromCode> {
         (2, 2) => specific(Reason::MailboxFull),
         (2, 3) | (3, 4) => specific(Reason::MessageTooLarge),
         (3, _) | (2, 4) => family(Reason::System),
-        // 5.4.4: no route to the domain at all (Postfix: "Host or domain name not found").
-        (4, 4) if permanent => specific(Reason::HostUnknown),
+        // 5.4.4: no route to the domain (Postfix: "Host or domain name not found"), but
+        // also a DNS lookup that failed otherwise ("Malformed or unexpected name server
+        // reply"): the words say which.
+        (4, 4) if permanent => family(Reason::HostUnknown),
         (4, 6) => specific(Reason::Network),
         (4, 7) => specific(Reason::Expired),
         (4, 5) => family(Reason::System),

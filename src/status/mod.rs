@@ -11,6 +11,7 @@ mod classify;
 mod codes;
 mod ours;
 mod reason;
+mod stage;
 mod theirs;
 mod words;
 
@@ -49,14 +50,30 @@ impl Status {
     /// The first enhanced status code in `text` that stands as a word of its own
     /// (`550 5.1.1 <a@b>`, `#5.2.2`), if any; version numbers and IP addresses are not codes.
     pub fn find_in(text: &str) -> Option<Self> {
+        Self::all_in(text).next()
+    }
+
+    /// Every enhanced status code in `text` that stands as a word of its own, in order.
+    pub fn all_in(text: &str) -> impl Iterator<Item = Self> + '_ {
         let bytes = text.as_bytes();
-        (0..bytes.len()).find_map(|at| {
-            let starts_word =
-                at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'.');
-            if !(starts_word && matches!(bytes[at], b'2' | b'4' | b'5')) {
-                return None;
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while at < bytes.len() {
+                let start = at;
+                at += 1;
+                let starts_word = start == 0
+                    || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'.');
+                if !(starts_word && matches!(bytes[start], b'2' | b'4' | b'5')) {
+                    continue;
+                }
+                let found = code_len(&bytes[start..])
+                    .and_then(|len| Some((len, Self::parse(&text[start..start + len])?)));
+                if let Some((len, status)) = found {
+                    at = start + len;
+                    return Some(status);
+                }
             }
-            code_len(&bytes[at..]).and_then(|len| Self::parse(&text[at..at + len]))
+            None
         })
     }
 

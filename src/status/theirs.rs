@@ -102,7 +102,6 @@ pub(super) const THEIRS: [(Reason, &[&str]); 6] = [
             "domain doesn't exist",
             "domain is not reachable",
             "does not accept mail",
-            "name service error",
             "nxdomain",
             "null mx",
             "no mx",
@@ -206,6 +205,17 @@ pub(super) const THEIRS: [(Reason, &[&str]); 6] = [
 /// they suggest the reader's address is gone, but never say so for sure.
 pub(super) const GENERIC: [&str; 1] = ["mailbox unavailable"];
 
+/// Words that say the state a refusal reports will pass: Postfix's "Host not found, try
+/// again" (a DNS lookup that failed for now, as its `dns_lookup` writes it), a mailbox
+/// "temporarily locked. Please try again later". Not a bare "try again": Gmail and Outlook
+/// ask to "check for typos … and try again" of an address that does not exist.
+pub(super) const TEMPORARY: [&str; 4] = [
+    "try again later",
+    "host not found, try again",
+    "temporarily",
+    "temporary",
+];
+
 /// Vague phrases: they speak only when no code says anything precise.
 pub(super) const WEAK: [(Reason, &[&str]); 3] = [
     (
@@ -232,6 +242,10 @@ pub(super) const WEAK: [(Reason, &[&str]); 3] = [
             "too many hops",
             "hop count",
             "lookup failure",
+            // Postfix's words for any DNS failure, "Name service error for name=… type=MX:"
+            // then what failed: "Host not found" (the domain is gone, said apart),
+            // "Malformed or unexpected name server reply", "Host not found, try again".
+            "name service error",
             "dns",
             "tls",
             "certificate",

@@ -10,7 +10,7 @@
 
 use super::Reason;
 use super::ours::OURS;
-use super::theirs::{GENERIC, THEIRS, WEAK};
+use super::theirs::{GENERIC, TEMPORARY, THEIRS, WEAK};
 
 /// The text as phrases are matched against: lowercase, one space between words, without
 /// the reply codes multi-line replies repeat (`550-5.1.1`, `550`, `#5.1.1`).
@@ -64,4 +64,9 @@ pub(super) fn weak(folded: &str) -> Option<Reason> {
 /// [`GENERIC`]).
 pub(super) fn generic(folded: &str) -> bool {
     GENERIC.iter().any(|p| has_word(folded, p))
+}
+
+/// Whether `folded` says the state it reports will pass (see [`TEMPORARY`]).
+pub(super) fn temporary(folded: &str) -> bool {
+    TEMPORARY.iter().any(|p| has_word(folded, p))
 }
