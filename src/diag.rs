@@ -225,6 +225,53 @@ impl Diagnostics {
         });
     }
 
+    /// Folds the diagnostics placed in `path` that say what an earlier one there says (the
+    /// same severity, message and notes: one template line written many times, such as a
+    /// partial rendered for every pick) into that first one, as a note naming the other
+    /// lines.
+    pub fn merge_repeats(&mut self, path: &str) {
+        const NAMED: usize = 5;
+        let mut kept: Vec<Diagnostic> = Vec::with_capacity(self.0.len());
+        let mut repeats: Vec<(usize, Vec<usize>)> = Vec::new();
+        for d in std::mem::take(&mut self.0) {
+            let place = d
+                .location
+                .as_ref()
+                .filter(|l| l.path == path)
+                .map(|l| l.line);
+            let first = place.and_then(|_| {
+                kept.iter().position(|k| {
+                    k.location.as_ref().is_some_and(|l| l.path == path)
+                        && (k.severity, &k.message, &k.notes) == (d.severity, &d.message, &d.notes)
+                })
+            });
+            match (first, place) {
+                (Some(i), Some(line)) => match repeats.iter_mut().find(|(k, _)| *k == i) {
+                    Some((_, lines)) => lines.push(line),
+                    None => repeats.push((i, vec![line])),
+                },
+                _ => kept.push(d),
+            }
+        }
+        for (i, lines) in repeats {
+            let shown: Vec<String> = lines.iter().take(NAMED).map(ToString::to_string).collect();
+            let more = lines.len().saturating_sub(NAMED);
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            kept[i].notes.push(format!(
+                "the same at {} more place{} of {path}: line{} {}{tail}",
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" },
+                if lines.len() == 1 { "" } else { "s" },
+                shown.join(", ")
+            ));
+        }
+        self.0 = kept;
+    }
+
     /// The locations of the diagnostics, for hiding what must not be shown.
     pub fn locations_mut(&mut self) -> impl Iterator<Item = &mut Location> {
         self.0.iter_mut().filter_map(|d| d.location.as_mut())

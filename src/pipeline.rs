@@ -167,6 +167,7 @@ pub(crate) fn compose_among(
             &mut result,
         );
         name_templates(&layout, &origin, &mut result.diags);
+        result.diags.merge_repeats(&origin.path);
         result.layout = Some(layout);
         result.origin = Some(origin);
     }
