@@ -158,7 +158,17 @@ fn a_buttondown_export_comes_over_with_its_types_and_tags() {
          segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
          tags = { ai = \"ai\", chips = \"chips\" }\n",
     );
-    assert_eq!(counts(&project, "subscribers"), [4, 2, 0, 2]);
+    // Buttondown's types as its API documents them: a reader whose paid subscription
+    // ended (`churned`), has yet to start (`upcoming`) or is on hold (`paused`) still
+    // gets the newsletter, without the paying readers' segments.
+    assert_eq!(counts(&project, "subscribers"), [7, 2, 0, 5]);
+    assert_eq!(counts(&project, "members"), [1, 0, 0, 1]);
+    for address in ["former.patron", "future.patron", "resting.patron"] {
+        assert_lines(
+            &explain(&project, &format!("{address}@example.org")),
+            &["  segments: subscribers"],
+        );
+    }
     assert_lines(
         &explain(&project, "ana.lima@example.org"),
         &["  topics: ai, chips", "  segments: subscribers"],

@@ -229,12 +229,17 @@ fn suppressed(reason: Reason, why: &'static str, since: Option<&'static str>) ->
     Status::Suppressed { reason, why, since }
 }
 
-/// Buttondown's subscriber types.
+/// Buttondown's subscriber types, as its API documents them (`SubscriberType`). A reader
+/// whose paid subscription ended (`churned`), is on hold (`paused`) or has yet to start
+/// (`upcoming`) still gets the newsletter, but not as a paying reader; `spammy` is the
+/// older name of `blocked`.
 fn buttondown(kind: &str) -> Status {
     let kind = kind.trim().to_ascii_lowercase();
     match kind.as_str() {
-        "regular" | "unpaid" => Status::Subscribed { paid: false },
-        "premium" | "trialed" | "gifted" | "churning" | "paused" | "past_due" => {
+        "regular" | "unpaid" | "churned" | "paused" | "upcoming" => {
+            Status::Subscribed { paid: false }
+        }
+        "premium" | "trialed" | "gifted" | "churning" | "past_due" => {
             Status::Subscribed { paid: true }
         }
         "unsubscribed" => suppressed(
@@ -242,7 +247,11 @@ fn buttondown(kind: &str) -> Status {
             "unsubscribed",
             Some("unsubscription_date"),
         ),
-        "undeliverable" => suppressed(Reason::Bounced, "undeliverable", None),
+        "undeliverable" => suppressed(
+            Reason::Bounced,
+            "undeliverable",
+            Some("undeliverability_date"),
+        ),
         "complained" => suppressed(Reason::Complained, "complained", None),
         "unactivated" => Status::Skipped("unactivated"),
         "blocked" => Status::Skipped("blocked"),
