@@ -661,3 +661,39 @@ fn a_known_tools_file_of_leavers_read_through_columns_asks_for_from() {
         run.stderr
     );
 }
+
+#[test]
+fn header_names_are_read_without_their_padding_or_case() {
+    // A merge field's label as an editor typed it, with a space at its end, comes out of
+    // Mailchimp quoted with the space; a hand-saved copy may change its case.
+    let project = importing(
+        &["mailchimp-subscribed.csv"],
+        "[[imports]]\npath = \"recipients/mailchimp-subscribed.csv\"\nfrom = \"mailchimp\"\n\
+         segments = [\"subscribers\"]\ntags = { \"AI readers\" = \"ai\", \"Chips\" = \"chips\", \
+         \"Staff\" = [], \"Old list\" = [] }\n",
+    );
+    project.edit(
+        "recipients/mailchimp-subscribed.csv",
+        "Email Address,First Name,Last Name,",
+        "\"Email Address \",\" first name\",\"Last Name  \",",
+    );
+    assert_eq!(counts(&project, "subscribers"), [4, 0, 0, 4]);
+    assert_lines(
+        &explain(&project, "ana.lima@example.org"),
+        &["  name: Ana Lima", "  greeting: Ana", "  topics: ai, chips"],
+    );
+
+    // Without `from`, a padded header name is the field it names.
+    project.write(
+        "recipients/plain.csv",
+        "\"email \",\" Name\"\nbo@example.org,Bo Lima\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/plain.csv\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(counts(&project, "subscribers"), [1, 0, 0, 1]);
+    assert_lines(&explain(&project, "bo@example.org"), &["  name: Bo Lima"]);
+}

@@ -45,6 +45,18 @@ impl Record<'_> {
         }
     }
 
+    /// The record as a header: each name without the spaces around it, which a quoted
+    /// field keeps (`"Email Address "` is the column `Email Address`).
+    pub(crate) fn into_header(mut self) -> Self {
+        for (_, name) in &mut self.fields {
+            *name = match std::mem::take(name) {
+                Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+                Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+            };
+        }
+        self
+    }
+
     /// The field at `index`, or "" when the line has fewer fields.
     pub(crate) fn field(&self, index: usize) -> (usize, &str) {
         self.fields

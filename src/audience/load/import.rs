@@ -300,11 +300,12 @@ impl Loader<'_> {
                 import.columns = Some(columns);
             }
             None => {
+                let header = record.into_header();
                 let status_column = import.status.as_ref().and_then(StatusRule::column);
                 import.columns = import
                     .wanted
-                    .locate(import.source, path, &record, status_column, &mut self.diags)
-                    .filter(|columns| status_readable(import, columns, &record, &mut self.diags));
+                    .locate(import.source, path, &header, status_column, &mut self.diags)
+                    .filter(|columns| status_readable(import, columns, &header, &mut self.diags));
                 return import.columns.is_some();
             }
         }
