@@ -697,3 +697,74 @@ fn header_names_are_read_without_their_padding_or_case() {
     assert_eq!(counts(&project, "subscribers"), [1, 0, 0, 1]);
     assert_lines(&explain(&project, "bo@example.org"), &["  name: Bo Lima"]);
 }
+
+/// `text` as Excel's "Unicode text" saves it: UTF-16, little-endian unless `big`, after
+/// its byte-order mark.
+fn utf16(text: &str, big: bool) -> Vec<u8> {
+    let mut bytes = if big {
+        vec![0xFE, 0xFF]
+    } else {
+        vec![0xFF, 0xFE]
+    };
+    for unit in text.encode_utf16() {
+        let pair = if big {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
+        bytes.extend_from_slice(&pair);
+    }
+    bytes
+}
+
+#[test]
+fn a_list_saved_as_excels_unicode_text_imports_as_it_comes() {
+    let project = importing(&[], "");
+    // Tab-separated, CRLF, names beyond ASCII and beyond the Basic Multilingual Plane.
+    let sheet = "Email Address\tFirst Name\tLast Name\tStatus\r\n\
+                 wei.zhang@example.org\t伟\t张\tsubscribed\r\n\
+                 ana.lima@example.org\tAna 𝒜\tLima\tunsubscribed\r\n";
+    std::fs::create_dir_all(project.path("recipients")).expect("create recipients/");
+    for (file, big) in [("sheet.txt", false), ("sheet-be.txt", true)] {
+        std::fs::write(
+            project.path(&format!("recipients/{file}")),
+            utf16(sheet, big),
+        )
+        .expect("write");
+    }
+    let import = |file: &str| {
+        format!(
+            "[[imports]]\npath = \"recipients/{file}\"\nsegments = [\"subscribers\"]\n\
+             columns = {{ email = \"Email Address\", name = [\"First Name\", \"Last Name\"], greeting = \"First Name\" }}\n\
+             status = {{ column = \"Status\", subscribed = \"subscribed\", unsubscribed = \"unsubscribed\" }}\n"
+        )
+    };
+    for file in ["sheet.txt", "sheet-be.txt"] {
+        project.write("recipients.toml", &format!("{SEGMENTS}\n{}", import(file)));
+        assert_eq!(counts(&project, "subscribers"), [2, 1, 0, 1], "{file}");
+        assert_lines(
+            &explain(&project, "wei.zhang@example.org"),
+            &["  name: 伟 张", "  greeting: 伟"],
+        );
+        let ana = explain(&project, "ana.lima@example.org");
+        assert!(ana.contains("  name: Ana 𝒜 Lima"), "{ana}");
+        assert!(ana.contains(": unsubscribed (source: import"), "{ana}");
+    }
+
+    // `suppress import` reads such a file too.
+    std::fs::write(
+        project.path("recipients/left.txt"),
+        utf16(
+            "Email Address\tReason\r\nbo@example.org\tbounced\r\n",
+            false,
+        ),
+    )
+    .expect("write");
+    project.ok(&["suppress", "import", "recipients/left.txt"]);
+    assert!(
+        project
+            .ok(&["suppress", "list"])
+            .stdout
+            .contains("bo@example.org  bounced  import"),
+    );
+}

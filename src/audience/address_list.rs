@@ -3,11 +3,13 @@
 //! and optionally a `reason` column, as `suppress export` writes. Every bad line is
 //! reported with its line and column; nothing is returned unless all are good.
 
+use std::io::Read as _;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::csv::{self, Record};
+use super::encoding;
 use super::{Address, Reason};
 use crate::diag::{Diagnostic, Diagnostics, display_path};
 
@@ -19,8 +21,11 @@ pub(crate) type Listed = (Address, Option<Reason>);
 
 /// Reads the list at `path`.
 pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<Listed>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(encoding::utf8_reader)
+        .and_then(|mut reader| reader.read_to_string(&mut text))
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let shown = display_path(path);
     let mut records = csv::records(&shown, &text).peekable();
     let header = match records.peek() {

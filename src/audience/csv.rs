@@ -65,16 +65,19 @@ impl Record<'_> {
     }
 }
 
-/// Splits `text` into records, skipping blank lines and a leading byte-order mark. A line
-/// that cannot be split becomes an error diagnostic and is skipped.
+/// Splits `text` into records, skipping blank lines and a leading byte-order mark, its
+/// fields separated as its first line shows (see [`separator`]). A line that cannot be
+/// split becomes an error diagnostic and is skipped.
 pub(crate) fn records<'a>(
     path: &'a str,
     text: &'a str,
 ) -> impl Iterator<Item = Result<Record<'a>, Box<Diagnostic>>> + 'a {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.split('\n').next().unwrap_or_default();
+    let separator = separator(first.as_bytes());
     text.split('\n')
         .enumerate()
-        .filter_map(move |(i, line)| record(path, i + 1, line, b','))
+        .filter_map(move |(i, line)| record(path, i + 1, line, separator))
 }
 
 /// The separator of a file whose header line is `header`: a comma, else the `;` or tab the

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
 
 use toml::Spanned;
@@ -19,7 +19,7 @@ use super::status::{StatusRule, status_like};
 use super::tags::{TagTable, Unmapped};
 use super::toml_file::ImportDef;
 use super::tools::{Status, Tool, recognise};
-use crate::audience::csv;
+use crate::audience::{csv, encoding};
 use crate::clock::Timestamp;
 use crate::date::Date;
 use crate::diag::{Diagnostic, Location, SourceFile, display_path};
@@ -66,7 +66,8 @@ impl Loader<'_> {
         else {
             return;
         };
-        if let Err(e) = self.rows(BufReader::new(file), &mut import) {
+        let read = encoding::utf8_reader(file).and_then(|text| self.rows(text, &mut import));
+        if let Err(e) = read {
             let d = Diagnostic::error(format!("cannot read {}: {e}", import.path));
             self.diags.push(d.at_span(source, def.path.span()));
         }
