@@ -72,7 +72,7 @@ fn a_mailchimp_export_comes_over_with_its_tags_unsubscribes_and_cleaned_addresse
          tags = { \"AI readers\" = \"ai\" }\n\n\
          [[imports]]\npath = \"recipients/mailchimp-cleaned.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n",
     );
-    assert_eq!(counts(&project, "subscribers"), [6, 2, 0, 4]);
+    assert_eq!(counts(&project, "subscribers"), [7, 3, 0, 4]);
     assert_eq!(counts(&project, "staff"), [1, 0, 0, 1]);
     let ana = explain(&project, "ana.lima@example.org");
     assert_lines(
@@ -767,4 +767,24 @@ fn a_list_saved_as_excels_unicode_text_imports_as_it_comes() {
             .stdout
             .contains("bo@example.org  bounced  import"),
     );
+}
+
+#[test]
+fn suppress_import_keeps_mailchimps_leavers_as_exported() {
+    let project = importing(&["mailchimp-unsubscribed.csv", "mailchimp-cleaned.csv"], "");
+    // The unsubscribed export holds a reader's own words, over two lines.
+    project.ok(&[
+        "suppress",
+        "import",
+        "recipients/mailchimp-unsubscribed.csv",
+    ]);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    for (address, reason) in [("gone", "unsubscribed"), ("left.too", "unsubscribed")] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(&format!("{address}@example.org  {reason}  import"))),
+            "{address}: {list}"
+        );
+    }
+    assert_eq!(list.lines().count(), 2, "{list}");
 }
