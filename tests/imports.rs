@@ -778,13 +778,46 @@ fn suppress_import_keeps_mailchimps_leavers_as_exported() {
         "import",
         "recipients/mailchimp-unsubscribed.csv",
     ]);
+    // The cleaned export is addresses that bounced, as `from = "mailchimp"` reads it.
+    project.ok(&["suppress", "import", "recipients/mailchimp-cleaned.csv"]);
     let list = project.ok(&["suppress", "list"]).stdout;
-    for (address, reason) in [("gone", "unsubscribed"), ("left.too", "unsubscribed")] {
+    for (address, reason) in [
+        ("gone", "unsubscribed"),
+        ("left.too", "unsubscribed"),
+        ("bounced", "bounced"),
+    ] {
         assert!(
             list.lines()
                 .any(|l| l.starts_with(&format!("{address}@example.org  {reason}  import"))),
             "{address}: {list}"
         );
     }
-    assert_eq!(list.lines().count(), 2, "{list}");
+    assert_eq!(list.lines().count(), 3, "{list}");
+
+    // An export of readers who stayed, given by mistake, suppresses nobody.
+    for (file, message) in [
+        (
+            "mailchimp-subscribed.csv",
+            "4 rows of the Mailchimp export are not readers who left (the first on line 2)",
+        ),
+        (
+            "substack.csv",
+            "2 rows of the Substack export are not readers who left (the first on line 2)",
+        ),
+    ] {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/imports/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("read a sample export");
+        project.write(&format!("recipients/{file}"), &text);
+        let run = project.run(&["suppress", "import", &format!("recipients/{file}")]);
+        assert_eq!(run.status, 1, "{file}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(message) && run.stderr.contains("from = \""),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, list);
 }

@@ -8,7 +8,7 @@ use crate::audience::Reason;
 
 /// A tool whose subscriber export an import reads as it comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tool {
+pub(in crate::audience) enum Tool {
     Mailchimp,
     Substack,
     Buttondown,
@@ -19,7 +19,7 @@ pub(super) enum Tool {
 
 /// What a row of an export says about its reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Status {
+pub(in crate::audience) enum Status {
     /// A reader to send to; `paid` when the export marks a paying (or comp, gift) reader.
     Subscribed { paid: bool },
     /// Never to be sent to again: an unsubscribe, a bounce, a complaint; `why` is the
@@ -38,7 +38,7 @@ pub(super) enum Status {
 
 /// The cells of one row, by header name (case-insensitive): `None` for a column the file
 /// does not have.
-pub(super) type Cell<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
+pub(in crate::audience) type Cell<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
 
 impl Tool {
     /// Every tool, for messages.
@@ -57,7 +57,7 @@ impl Tool {
     }
 
     /// The name `from` uses.
-    pub(super) fn name(self) -> &'static str {
+    pub(in crate::audience) fn name(self) -> &'static str {
         match self {
             Self::Mailchimp => "mailchimp",
             Self::Substack => "substack",
@@ -69,7 +69,7 @@ impl Tool {
     }
 
     /// The tool's name for people.
-    pub(super) fn label(self) -> &'static str {
+    pub(in crate::audience) fn label(self) -> &'static str {
         match self {
             Self::Mailchimp => "Mailchimp",
             Self::Substack => "Substack",
@@ -81,7 +81,7 @@ impl Tool {
     }
 
     /// The header names of the email column, in order of preference.
-    pub(super) fn email(self) -> &'static [&'static str] {
+    pub(in crate::audience) fn email(self) -> &'static [&'static str] {
         match self {
             Self::Mailchimp => &["Email Address"],
             Self::Substack | Self::Ghost | Self::Beehiiv => &["email"],
@@ -130,7 +130,7 @@ impl Tool {
     /// one: without them every row would read as a subscriber. Mailchimp has none: it
     /// exports one file per status, and its unsubscribed and cleaned files say so in their
     /// own columns. Buttondown exports its unsubscribers apart, dated.
-    pub(super) fn status_columns(self) -> &'static [&'static str] {
+    pub(in crate::audience) fn status_columns(self) -> &'static [&'static str] {
         match self {
             Self::Mailchimp => &[],
             Self::Substack => &["email_disabled"],
@@ -147,7 +147,7 @@ impl Tool {
     /// added by a purchase or a form who never agreed to email marketing. The name is read
     /// as it comes out of the zip and as tools rename it (`Nonsubscribed Email Audience
     /// Export`, `non-subscribed`).
-    pub(super) fn file_status(self, file_name: &str) -> Option<Status> {
+    pub(in crate::audience) fn file_status(self, file_name: &str) -> Option<Status> {
         let letters: String = file_name
             .chars()
             .filter(char::is_ascii_alphanumeric)
@@ -160,7 +160,7 @@ impl Tool {
 
     /// What the row whose cells `cell` gives says about its reader (the header has one of
     /// the [`status_columns`](Self::status_columns)).
-    pub(super) fn status(self, cell: Cell<'_>) -> Status {
+    pub(in crate::audience) fn status(self, cell: Cell<'_>) -> Status {
         let set = |name: &str| cell(name).is_some_and(|v| !v.trim().is_empty());
         match self {
             // A cleaning is dated on its row, so a file that merges Mailchimp's files still
@@ -292,7 +292,7 @@ fn convertkit(state: &str) -> Status {
 
 /// The tool whose export has `header`, judged by the columns only its export has, for the
 /// hint on a file read without `from`.
-pub(super) fn recognise(header: &[&str]) -> Option<Tool> {
+pub(in crate::audience) fn recognise(header: &[&str]) -> Option<Tool> {
     let has = |name: &str| header.iter().any(|h| h.eq_ignore_ascii_case(name));
     let signatures: [(Tool, &[&str]); 6] = [
         (Tool::Mailchimp, &["Email Address", "MEMBER_RATING"]),
