@@ -206,7 +206,17 @@ fn a_ghost_export_comes_over_with_names_labels_and_comped_members() {
          segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
          tags = { ai = \"ai\", VIP = { segment = \"staff\" } }\n",
     );
-    assert_eq!(counts(&project, "members"), [2, 0, 0, 2]);
+    // Paying: a tier (paid or comped) or a gift; a Stripe customer whose subscription
+    // ended has no tier left and reads free.
+    assert_eq!(counts(&project, "members"), [3, 0, 0, 3]);
+    assert!(
+        explain(&project, "gifted@example.org")
+            .contains("(Ghost export, paid) in: subscribers, members")
+    );
+    assert_lines(
+        &explain(&project, "former.patron@example.org"),
+        &["  segments: subscribers"],
+    );
     let ana = explain(&project, "ana.lima@example.org");
     assert_lines(
         &ana,

@@ -190,8 +190,7 @@ impl Tool {
             Self::Ghost if set("deleted_at") => Status::Skipped("deleted"),
             Self::Ghost => match flag(cell("subscribed_to_emails")) {
                 Ok(Some(true)) => Status::Subscribed {
-                    paid: flag(cell("complimentary_plan")) == Ok(Some(true))
-                        || set("stripe_customer_id"),
+                    paid: ghost_paid(cell),
                 },
                 Ok(Some(false)) => {
                     suppressed(Reason::Unsubscribed, "not subscribed to emails", None)
@@ -223,6 +222,19 @@ fn flag(value: Option<&str>) -> Result<Option<bool>, String> {
         "false" | "no" | "0" => Ok(Some(false)),
         _ => Err(value.to_owned()),
     }
+}
+
+/// Whether a Ghost member pays, or reads as if paying: a comp, a gift, or a tier (Ghost
+/// lists a member's paid and comped tiers, `products` before 5.0). A Stripe customer id
+/// stays after a paid subscription ends, so it counts only in an export too old to list
+/// tiers.
+fn ghost_paid(cell: Cell<'_>) -> bool {
+    let set = |name: &str| cell(name).is_some_and(|v| !v.trim().is_empty());
+    let tiers = ["tiers", "products"];
+    flag(cell("complimentary_plan")) == Ok(Some(true))
+        || set("gift_id")
+        || tiers.iter().any(|c| set(c))
+        || (tiers.iter().all(|c| cell(c).is_none()) && set("stripe_customer_id"))
 }
 
 fn suppressed(reason: Reason, why: &'static str, since: Option<&'static str>) -> Status {
