@@ -831,3 +831,22 @@ fn suppress_import_keeps_mailchimps_leavers_as_exported() {
     }
     assert_eq!(project.ok(&["suppress", "list"]).stdout, list);
 }
+
+#[test]
+fn suppress_import_reads_a_list_whose_lines_end_with_cr_alone() {
+    // Excel's "CSV (Macintosh)" ends lines with CR alone: read as one line, the header
+    // took every address into its own fields and nobody was suppressed, without a word.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/left.csv",
+        "Email Address,First Name\rgone@example.org,Gil\rleft.too@example.org,Lee\r",
+    );
+    let run = project.ok(&["suppress", "import", "recipients/left.csv"]);
+    assert!(
+        run.stdout.contains("2 addresses suppressed"),
+        "{}",
+        run.stdout
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list.lines().count(), 2, "{list}");
+}

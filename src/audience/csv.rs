@@ -66,19 +66,26 @@ impl Record<'_> {
 }
 
 /// Splits `text` into records, skipping blank lines and a leading byte-order mark, its
-/// fields separated as its first line shows (see [`separator`]). A quoted field may span
-/// lines (an export's notes) when its quote closes within [`SPAN`] lines into a record
-/// that reads; else the line is a record of its own. A line that cannot be split becomes
-/// an error diagnostic and is skipped.
+/// lines ending with LF, CRLF or CR, fields separated as its first line shows (see
+/// [`separator`]). A quoted field may span lines (an export's notes) when its quote
+/// closes within [`SPAN`] lines into a record that reads; else the line is a record of
+/// its own. A line that cannot be split becomes an error diagnostic and is skipped.
 pub(crate) fn records<'a>(
     path: &'a str,
     text: &'a str,
 ) -> impl Iterator<Item = Result<Record<'a>, Box<Diagnostic>>> + 'a {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.split('\n').next().unwrap_or_default();
-    let separator = separator(first.as_bytes());
+    // A file whose first line holds a CR ends its lines with CR alone (old Mac exports),
+    // as an import reads it.
+    let end = if first.trim_end_matches('\r').contains('\r') {
+        '\r'
+    } else {
+        '\n'
+    };
+    let separator = separator(text.split(end).next().unwrap_or_default().as_bytes());
     let mut starts = vec![0];
-    starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
+    starts.extend(text.match_indices(end).map(|(at, _)| at + 1));
     let mut next = 0;
     std::iter::from_fn(move || {
         // Lines `from..=to` of the text, without the last one's line ending.
@@ -311,6 +318,10 @@ mod tests {
             "the quote left open is an error on its line"
         );
         assert_eq!(records[3].as_ref().unwrap().fields[0].1, "c@example.org");
+        let old_mac: Vec<_> = super::records("f.csv", "email\ra@example.org\rb@example.org\r")
+            .map(|r| r.unwrap().fields[0].1.clone())
+            .collect();
+        assert_eq!(old_mac, ["email", "a@example.org", "b@example.org"]);
     }
 
     #[test]
