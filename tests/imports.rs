@@ -850,3 +850,37 @@ fn suppress_import_reads_a_list_whose_lines_end_with_cr_alone() {
     let list = project.ok(&["suppress", "list"]).stdout;
     assert_eq!(list.lines().count(), 2, "{list}");
 }
+
+#[test]
+fn a_list_without_a_header_is_told_to_get_one_never_to_map_its_first_address() {
+    // Mailman 2's `list_members` and many a hand-kept list: one address a line. Mapping
+    // `email` to the first address, as the hint said, would read that reader as the
+    // header and leave them out.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/members.txt",
+        "ana.lima@gmail.example.org\nbo@example.org\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/members.txt\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the first line of recipients/members.txt is an address, not a header naming the columns"
+        ) && run.stderr.contains("add a first line `email`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("email = \"ana.lima"), "{}", run.stderr);
+    project.write(
+        "recipients/members.txt",
+        "email\nana.lima@gmail.example.org\nbo@example.org\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [2, 0, 0, 2]);
+}

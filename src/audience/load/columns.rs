@@ -173,6 +173,10 @@ impl Wanted {
         status: Option<&str>,
         diags: &mut Diagnostics,
     ) -> Option<Columns> {
+        if let Some(d) = hints::address_as_header(path, header) {
+            diags.push(d);
+            return None;
+        }
         let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
         // Header names are read trimmed, and so are the names recipients.toml gives.
         let position = |name: &str| {
