@@ -292,10 +292,16 @@ fn a_kit_export_comes_over_with_first_names_states_and_tags() {
 
 #[test]
 fn mailchimps_non_subscribed_contacts_are_never_brought_over_as_readers() {
-    // The file as Mailchimp's zip names it, and as an unzip tool renames it: the same
-    // columns as the subscribed file, so only the name tells its contacts never opted in.
+    // The file as Mailchimp's zip names it, as an unzip tool renames it, and as a
+    // newsroom names its files by tool: the same columns as the subscribed file, so only
+    // the name tells its contacts never opted in.
     let file = "nonsubscribed_email_audience_export_5e8c1d2a7b.csv";
-    for name in [file, "Nonsubscribed Email Audience Export 5e8c1d2a7b.csv"] {
+    for name in [
+        file,
+        "Nonsubscribed Email Audience Export 5e8c1d2a7b.csv",
+        "mailchimp-nonsubscribed.csv",
+        "Mailchimp non-subscribed 2024.csv",
+    ] {
         let project = importing(
             &["mailchimp-subscribed.csv", file],
             &format!(

@@ -145,17 +145,18 @@ impl Tool {
     /// the file says it: Mailchimp's audience export holds a file per status, and its
     /// `nonsubscribed_…` file, with the same columns as the subscribed one, lists contacts
     /// added by a purchase or a form who never agreed to email marketing. The name is read
-    /// as it comes out of the zip and as tools rename it (`Nonsubscribed Email Audience
-    /// Export`, `non-subscribed`).
+    /// as it comes out of the zip, as tools rename it (`Nonsubscribed Email Audience
+    /// Export`) and as a newsroom names it (`mailchimp-nonsubscribed.csv`, `Mailchimp
+    /// non-subscribers`): wherever the word is in it.
     pub(in crate::audience) fn file_status(self, file_name: &str) -> Option<Status> {
         let letters: String = file_name
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        (self == Self::Mailchimp && letters.starts_with("nonsubscribed")).then_some(
-            Status::Skipped("non-subscribed contacts, who never opted in"),
-        )
+        (self == Self::Mailchimp && letters.contains("nonsubscri")).then_some(Status::Skipped(
+            "non-subscribed contacts, who never opted in",
+        ))
     }
 
     /// What the row whose cells `cell` gives says about its reader (the header has one of
