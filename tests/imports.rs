@@ -890,3 +890,30 @@ fn a_list_without_a_header_is_told_to_get_one_never_to_map_its_first_address() {
     );
     assert_eq!(counts(&project, "subscribers"), [2, 0, 0, 2]);
 }
+
+#[test]
+fn empty_fields_past_the_header_are_nothing_to_read_and_a_value_there_is_an_error() {
+    // Spreadsheets and some exporters end each row with separators the header lacks.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/list.csv",
+        "email,name\r\nana@example.org,Ana Lima,,\r\nbo@example.org,Bo,\r\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/list.csv\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(counts(&project, "subscribers"), [2, 0, 0, 2]);
+    project.edit("recipients/list.csv", "Ana Lima,,", "Lima, Ana,");
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("this row has 4 fields but the header has 2")
+            && run.stderr.contains("recipients/list.csv:2:22"),
+        "{}",
+        run.stderr
+    );
+}
