@@ -917,3 +917,52 @@ fn empty_fields_past_the_header_are_nothing_to_read_and_a_value_there_is_an_erro
         run.stderr
     );
 }
+
+#[test]
+fn an_export_read_with_another_tools_from_is_told_its_tool_never_to_call_every_row_subscribed() {
+    // `status = "subscribed"` on Substack's list would import its disabled emails as
+    // readers: the fix for a wrong `from` is the right one.
+    let project = importing(&["substack.csv", "beehiiv.csv"], "");
+    for (file, from, tool) in [
+        ("substack.csv", "ghost", "from = \"substack\""),
+        ("beehiiv.csv", "buttondown", "from = \"beehiiv\""),
+    ] {
+        project.write(
+            "recipients.toml",
+            &format!(
+                "{SEGMENTS}\n[[imports]]\npath = \"recipients/{file}\"\nfrom = \"{from}\"\nsegments = [\"subscribers\"]\n"
+            ),
+        );
+        let run = project.run(&["recipients"]);
+        assert_eq!(run.status, 1, "{file}");
+        assert!(
+            run.stderr.contains("it looks like a") && run.stderr.contains(tool),
+            "{file}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("status = \"subscribed\""),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // A file no tool wrote, with a column that may say who left: read that column.
+    project.write(
+        "recipients/members.csv",
+        "id,email,name,Status\n1,ana@example.org,Ana,active\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/members.csv\"\nfrom = \"ghost\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("status = { column = \"Status\""),
+        "{}",
+        run.stderr
+    );
+}

@@ -398,17 +398,30 @@ fn status_readable(
                 return true;
             }
             let names: Vec<String> = wanted.iter().map(|n| format!("`{n}`")).collect();
-            Diagnostic::error(format!(
+            let d = Diagnostic::error(format!(
                 "{path} has no status column of a {} export ({}): who left cannot be told",
                 tool.label(),
                 names.join(" or ")
             ))
-            .at(whole())
-            .note(
-                "export the file again with its status, or, if every row of it is a subscriber, \
-                 say so: `status = \"subscribed\"` (or `\"unsubscribed\"`, `\"bounced\"`, \
-                 `\"complained\"` for a file of those only)",
-            )
+            .at(whole());
+            // Another tool's export, or a column that may say who left, is read as such:
+            // saying every row is a subscriber would import those who left.
+            match (
+                recognise(&found).filter(|t| *t != tool),
+                status_like(&found),
+            ) {
+                (Some(other), _) => d.note(format!(
+                    "it looks like a {} export: `from = \"{}\"`",
+                    other.label(),
+                    other.name()
+                )),
+                (None, Some(name)) => d.note(read_column(name)),
+                (None, None) => d.note(
+                    "export the file again with its status, or, if every row of it is a \
+                     subscriber, say so: `status = \"subscribed\"` (or `\"unsubscribed\"`, \
+                     `\"bounced\"`, `\"complained\"` for a file of those only)",
+                ),
+            }
         }
         (None, None) => {
             let Some(name) = status_like(&found) else {
@@ -431,17 +444,22 @@ fn status_readable(
                     "`{name}` may say which readers left, and the import does not read it"
                 ))
                 .at(header.locate(path, at, name.chars().count()))
-                .note(format!(
-                    "say what its values mean: `status = {{ column = \"{name}\", subscribed = [...], \
-                     unsubscribed = [...], bounced = [...], complained = [...], left_out = [...] }}` \
-                     (`\"*\"` for any other value), or `status = \"subscribed\"` if every row is a \
-                     subscriber"
-                ))
+                .note(read_column(name))
             }
         }
     };
     diags.push(diagnostic);
     false
+}
+
+/// How to read the column `name`, which may say who left.
+fn read_column(name: &str) -> String {
+    format!(
+        "say what its values mean: `status = {{ column = \"{name}\", subscribed = [...], \
+         unsubscribed = [...], bounced = [...], complained = [...], left_out = [...] }}` \
+         (`\"*\"` for any other value), or `status = \"subscribed\"` if every row is a \
+         subscriber"
+    )
 }
 
 /// The day `file` was last modified (today when the system cannot say): when an export
