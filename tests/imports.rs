@@ -966,3 +966,38 @@ fn an_export_read_with_another_tools_from_is_told_its_tool_never_to_call_every_r
         run.stderr
     );
 }
+
+#[test]
+fn a_mailchimp_audience_with_one_name_field_or_a_first_name_only_keeps_its_names() {
+    // An audience whose merge fields are `Name` alone, or `First Name` without
+    // `Last Name`, exports those labels.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/named.csv",
+        "\"Email Address\",Name,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LEID,EUID,NOTES,TAGS\n\
+         ana@example.org,\"Ana Lima\",2,,,\"2024-01-08 09:13:02\",,101,a1b2c3,,\n",
+    );
+    project.write(
+        "recipients/first.csv",
+        "\"Email Address\",\"First Name\",MEMBER_RATING,LEID,EUID,NOTES,TAGS\n\
+         bo@example.org,Bo,2,102,d4e5f6,,\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/named.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n\n\
+             [[imports]]\npath = \"recipients/first.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_lines(
+        &explain(&project, "ana@example.org"),
+        &[
+            "  name: Ana Lima",
+            "  greeting: none (the email greets nobody)",
+        ],
+    );
+    assert_lines(
+        &explain(&project, "bo@example.org"),
+        &["  name: Bo", "  greeting: Bo"],
+    );
+}

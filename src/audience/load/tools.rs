@@ -90,10 +90,12 @@ impl Tool {
         }
     }
 
-    /// The columns the display name is joined from (first name, last name) or read from.
+    /// The columns the display name is joined from (first name, last name) or read from,
+    /// in order of preference: the first whose columns the header all has. Mailchimp's are
+    /// its merge fields' labels, `Name` alone in an audience that keeps one.
     pub(super) fn name_columns(self) -> &'static [&'static [&'static str]] {
         match self {
-            Self::Mailchimp => &[&["First Name", "Last Name"]],
+            Self::Mailchimp => &[&["First Name", "Last Name"], &["First Name"], &["Name"]],
             Self::Ghost => &[&["name"]],
             Self::Beehiiv => &[&["first_name", "last_name"]],
             Self::Convertkit => &[&["first_name", "last_name"], &["first_name"]],
