@@ -835,6 +835,20 @@ fn suppress_import_keeps_mailchimps_leavers_as_exported() {
             run.stderr
         );
     }
+    // An audience whose email field is labelled `Email` is still Mailchimp's export.
+    project.edit(
+        "recipients/mailchimp-subscribed.csv",
+        "Email Address,",
+        "Email,",
+    );
+    let run = project.run(&["suppress", "import", "recipients/mailchimp-subscribed.csv"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("4 rows of the Mailchimp export are not readers who left"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(project.ok(&["suppress", "list"]).stdout, list);
 }
 

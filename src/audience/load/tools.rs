@@ -306,11 +306,13 @@ fn convertkit(state: &str) -> Status {
 }
 
 /// The tool whose export has `header`, judged by the columns only its export has, for the
-/// hint on a file read without `from`.
+/// hint on a file read without `from` and for `suppress import`. Mailchimp's are its own
+/// (`MEMBER_RATING`, `LEID`), since the email column is named by the audience's label for
+/// it (`Email`, `E-Mail-Adresse`).
 pub(in crate::audience) fn recognise(header: &[&str]) -> Option<Tool> {
     let has = |name: &str| header.iter().any(|h| h.eq_ignore_ascii_case(name));
     let signatures: [(Tool, &[&str]); 6] = [
-        (Tool::Mailchimp, &["Email Address", "MEMBER_RATING"]),
+        (Tool::Mailchimp, &["MEMBER_RATING", "LEID"]),
         (Tool::Substack, &["email", "email_disabled"]),
         (Tool::Buttondown, &["subscriber_type"]),
         (Tool::Ghost, &["subscribed_to_emails"]),
@@ -486,7 +488,7 @@ mod tests {
         ];
         assert_eq!(recognise(&substack), Some(Tool::Substack));
         assert_eq!(
-            recognise(&["Email Address", "First Name", "MEMBER_RATING"]),
+            recognise(&["E-Mail-Adresse", "Vorname", "MEMBER_RATING", "LEID", "EUID"]),
             Some(Tool::Mailchimp)
         );
         assert_eq!(recognise(&["email", "name"]), None);
