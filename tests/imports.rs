@@ -72,7 +72,7 @@ fn a_mailchimp_export_comes_over_with_its_tags_unsubscribes_and_cleaned_addresse
          tags = { \"AI readers\" = \"ai\" }\n\n\
          [[imports]]\npath = \"recipients/mailchimp-cleaned.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n",
     );
-    assert_eq!(counts(&project, "subscribers"), [6, 2, 0, 4]);
+    assert_eq!(counts(&project, "subscribers"), [7, 3, 0, 4]);
     assert_eq!(counts(&project, "staff"), [1, 0, 0, 1]);
     let ana = explain(&project, "ana.lima@example.org");
     assert_lines(
@@ -158,7 +158,17 @@ fn a_buttondown_export_comes_over_with_its_types_and_tags() {
          segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
          tags = { ai = \"ai\", chips = \"chips\" }\n",
     );
-    assert_eq!(counts(&project, "subscribers"), [4, 2, 0, 2]);
+    // Buttondown's types as its API documents them: a reader whose paid subscription
+    // ended (`churned`), has yet to start (`upcoming`) or is on hold (`paused`) still
+    // gets the newsletter, without the paying readers' segments.
+    assert_eq!(counts(&project, "subscribers"), [7, 2, 0, 5]);
+    assert_eq!(counts(&project, "members"), [1, 0, 0, 1]);
+    for address in ["former.patron", "future.patron", "resting.patron"] {
+        assert_lines(
+            &explain(&project, &format!("{address}@example.org")),
+            &["  segments: subscribers"],
+        );
+    }
     assert_lines(
         &explain(&project, "ana.lima@example.org"),
         &["  topics: ai, chips", "  segments: subscribers"],
@@ -196,7 +206,17 @@ fn a_ghost_export_comes_over_with_names_labels_and_comped_members() {
          segments = [\"subscribers\"]\npaid_segments = [\"members\"]\n\
          tags = { ai = \"ai\", VIP = { segment = \"staff\" } }\n",
     );
-    assert_eq!(counts(&project, "members"), [2, 0, 0, 2]);
+    // Paying: a tier (paid or comped) or a gift; a Stripe customer whose subscription
+    // ended has no tier left and reads free.
+    assert_eq!(counts(&project, "members"), [3, 0, 0, 3]);
+    assert!(
+        explain(&project, "gifted@example.org")
+            .contains("(Ghost export, paid) in: subscribers, members")
+    );
+    assert_lines(
+        &explain(&project, "former.patron@example.org"),
+        &["  segments: subscribers"],
+    );
     let ana = explain(&project, "ana.lima@example.org");
     assert_lines(
         &ana,
@@ -272,10 +292,16 @@ fn a_kit_export_comes_over_with_first_names_states_and_tags() {
 
 #[test]
 fn mailchimps_non_subscribed_contacts_are_never_brought_over_as_readers() {
-    // The file as Mailchimp's zip names it, and as an unzip tool renames it: the same
-    // columns as the subscribed file, so only the name tells its contacts never opted in.
+    // The file as Mailchimp's zip names it, as an unzip tool renames it, and as a
+    // newsroom names its files by tool: the same columns as the subscribed file, so only
+    // the name tells its contacts never opted in.
     let file = "nonsubscribed_email_audience_export_5e8c1d2a7b.csv";
-    for name in [file, "Nonsubscribed Email Audience Export 5e8c1d2a7b.csv"] {
+    for name in [
+        file,
+        "Nonsubscribed Email Audience Export 5e8c1d2a7b.csv",
+        "mailchimp-nonsubscribed.csv",
+        "Mailchimp non-subscribed 2024.csv",
+    ] {
         let project = importing(
             &["mailchimp-subscribed.csv", file],
             &format!(
@@ -649,5 +675,343 @@ fn a_known_tools_file_of_leavers_read_through_columns_asks_for_from() {
         ),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn header_names_are_read_without_their_padding_or_case() {
+    // A merge field's label as an editor typed it, with a space at its end, comes out of
+    // Mailchimp quoted with the space; a hand-saved copy may change its case.
+    let project = importing(
+        &["mailchimp-subscribed.csv"],
+        "[[imports]]\npath = \"recipients/mailchimp-subscribed.csv\"\nfrom = \"mailchimp\"\n\
+         segments = [\"subscribers\"]\ntags = { \"AI readers\" = \"ai\", \"Chips\" = \"chips\", \
+         \"Staff\" = [], \"Old list\" = [] }\n",
+    );
+    project.edit(
+        "recipients/mailchimp-subscribed.csv",
+        "Email Address,First Name,Last Name,",
+        "\"Email Address \",\" first name\",\"Last Name  \",",
+    );
+    assert_eq!(counts(&project, "subscribers"), [4, 0, 0, 4]);
+    assert_lines(
+        &explain(&project, "ana.lima@example.org"),
+        &["  name: Ana Lima", "  greeting: Ana", "  topics: ai, chips"],
+    );
+
+    // Without `from`, a padded header name is the field it names.
+    project.write(
+        "recipients/plain.csv",
+        "\"email \",\" Name\"\nbo@example.org,Bo Lima\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/plain.csv\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(counts(&project, "subscribers"), [1, 0, 0, 1]);
+    assert_lines(&explain(&project, "bo@example.org"), &["  name: Bo Lima"]);
+}
+
+/// `text` as Excel's "Unicode text" saves it: UTF-16, little-endian unless `big`, after
+/// its byte-order mark.
+fn utf16(text: &str, big: bool) -> Vec<u8> {
+    let mut bytes = if big {
+        vec![0xFE, 0xFF]
+    } else {
+        vec![0xFF, 0xFE]
+    };
+    for unit in text.encode_utf16() {
+        let pair = if big {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
+        bytes.extend_from_slice(&pair);
+    }
+    bytes
+}
+
+#[test]
+fn a_list_saved_as_excels_unicode_text_imports_as_it_comes() {
+    let project = importing(&[], "");
+    // Tab-separated, CRLF, names beyond ASCII and beyond the Basic Multilingual Plane.
+    let sheet = "Email Address\tFirst Name\tLast Name\tStatus\r\n\
+                 wei.zhang@example.org\t伟\t张\tsubscribed\r\n\
+                 ana.lima@example.org\tAna 𝒜\tLima\tunsubscribed\r\n";
+    std::fs::create_dir_all(project.path("recipients")).expect("create recipients/");
+    for (file, big) in [("sheet.txt", false), ("sheet-be.txt", true)] {
+        std::fs::write(
+            project.path(&format!("recipients/{file}")),
+            utf16(sheet, big),
+        )
+        .expect("write");
+    }
+    let import = |file: &str| {
+        format!(
+            "[[imports]]\npath = \"recipients/{file}\"\nsegments = [\"subscribers\"]\n\
+             columns = {{ email = \"Email Address\", name = [\"First Name\", \"Last Name\"], greeting = \"First Name\" }}\n\
+             status = {{ column = \"Status\", subscribed = \"subscribed\", unsubscribed = \"unsubscribed\" }}\n"
+        )
+    };
+    for file in ["sheet.txt", "sheet-be.txt"] {
+        project.write("recipients.toml", &format!("{SEGMENTS}\n{}", import(file)));
+        assert_eq!(counts(&project, "subscribers"), [2, 1, 0, 1], "{file}");
+        assert_lines(
+            &explain(&project, "wei.zhang@example.org"),
+            &["  name: 伟 张", "  greeting: 伟"],
+        );
+        let ana = explain(&project, "ana.lima@example.org");
+        assert!(ana.contains("  name: Ana 𝒜 Lima"), "{ana}");
+        assert!(ana.contains(": unsubscribed (source: import"), "{ana}");
+    }
+
+    // `suppress import` reads such a file too.
+    std::fs::write(
+        project.path("recipients/left.txt"),
+        utf16(
+            "Email Address\tReason\r\nbo@example.org\tbounced\r\n",
+            false,
+        ),
+    )
+    .expect("write");
+    project.ok(&["suppress", "import", "recipients/left.txt"]);
+    assert!(
+        project
+            .ok(&["suppress", "list"])
+            .stdout
+            .contains("bo@example.org  bounced  import"),
+    );
+}
+
+#[test]
+fn suppress_import_keeps_mailchimps_leavers_as_exported() {
+    let project = importing(&["mailchimp-unsubscribed.csv", "mailchimp-cleaned.csv"], "");
+    // The unsubscribed export holds a reader's own words, over two lines.
+    project.ok(&[
+        "suppress",
+        "import",
+        "recipients/mailchimp-unsubscribed.csv",
+    ]);
+    // The cleaned export is addresses that bounced, as `from = "mailchimp"` reads it.
+    project.ok(&["suppress", "import", "recipients/mailchimp-cleaned.csv"]);
+    let list = project.ok(&["suppress", "list"]).stdout;
+    for (address, reason) in [
+        ("gone", "unsubscribed"),
+        ("left.too", "unsubscribed"),
+        ("bounced", "bounced"),
+    ] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(&format!("{address}@example.org  {reason}  import"))),
+            "{address}: {list}"
+        );
+    }
+    assert_eq!(list.lines().count(), 3, "{list}");
+
+    // An export of readers who stayed, given by mistake, suppresses nobody.
+    for (file, message) in [
+        (
+            "mailchimp-subscribed.csv",
+            "4 rows of the Mailchimp export are not readers who left (the first on line 2)",
+        ),
+        (
+            "substack.csv",
+            "2 rows of the Substack export are not readers who left (the first on line 2)",
+        ),
+    ] {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/imports/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("read a sample export");
+        project.write(&format!("recipients/{file}"), &text);
+        let run = project.run(&["suppress", "import", &format!("recipients/{file}")]);
+        assert_eq!(run.status, 1, "{file}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(message) && run.stderr.contains("from = \""),
+            "{}",
+            run.stderr
+        );
+    }
+    // An audience whose email field is labelled `Email` is still Mailchimp's export.
+    project.edit(
+        "recipients/mailchimp-subscribed.csv",
+        "Email Address,",
+        "Email,",
+    );
+    let run = project.run(&["suppress", "import", "recipients/mailchimp-subscribed.csv"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("4 rows of the Mailchimp export are not readers who left"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.ok(&["suppress", "list"]).stdout, list);
+}
+
+#[test]
+fn suppress_import_reads_a_list_whose_lines_end_with_cr_alone() {
+    // Excel's "CSV (Macintosh)" ends lines with CR alone: read as one line, the header
+    // took every address into its own fields and nobody was suppressed, without a word.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/left.csv",
+        "Email Address,First Name\rgone@example.org,Gil\rleft.too@example.org,Lee\r",
+    );
+    let run = project.ok(&["suppress", "import", "recipients/left.csv"]);
+    assert!(
+        run.stdout.contains("2 addresses suppressed"),
+        "{}",
+        run.stdout
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert_eq!(list.lines().count(), 2, "{list}");
+}
+
+#[test]
+fn a_list_without_a_header_is_told_to_get_one_never_to_map_its_first_address() {
+    // Mailman 2's `list_members` and many a hand-kept list: one address a line. Mapping
+    // `email` to the first address, as the hint said, would read that reader as the
+    // header and leave them out.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/members.txt",
+        "ana.lima@gmail.example.org\nbo@example.org\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/members.txt\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.matches("error:").count(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the first line of recipients/members.txt is an address, not a header naming the columns"
+        ) && run.stderr.contains("add a first line `email`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("email = \"ana.lima"), "{}", run.stderr);
+    project.write(
+        "recipients/members.txt",
+        "email\nana.lima@gmail.example.org\nbo@example.org\n",
+    );
+    assert_eq!(counts(&project, "subscribers"), [2, 0, 0, 2]);
+}
+
+#[test]
+fn empty_fields_past_the_header_are_nothing_to_read_and_a_value_there_is_an_error() {
+    // Spreadsheets and some exporters end each row with separators the header lacks.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/list.csv",
+        "email,name\r\nana@example.org,Ana Lima,,\r\nbo@example.org,Bo,\r\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/list.csv\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_eq!(counts(&project, "subscribers"), [2, 0, 0, 2]);
+    project.edit("recipients/list.csv", "Ana Lima,,", "Lima, Ana,");
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("this row has 4 fields but the header has 2")
+            && run.stderr.contains("recipients/list.csv:2:22"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_export_read_with_another_tools_from_is_told_its_tool_never_to_call_every_row_subscribed() {
+    // `status = "subscribed"` on Substack's list would import its disabled emails as
+    // readers: the fix for a wrong `from` is the right one.
+    let project = importing(&["substack.csv", "beehiiv.csv"], "");
+    for (file, from, tool) in [
+        ("substack.csv", "ghost", "from = \"substack\""),
+        ("beehiiv.csv", "buttondown", "from = \"beehiiv\""),
+    ] {
+        project.write(
+            "recipients.toml",
+            &format!(
+                "{SEGMENTS}\n[[imports]]\npath = \"recipients/{file}\"\nfrom = \"{from}\"\nsegments = [\"subscribers\"]\n"
+            ),
+        );
+        let run = project.run(&["recipients"]);
+        assert_eq!(run.status, 1, "{file}");
+        assert!(
+            run.stderr.contains("it looks like a") && run.stderr.contains(tool),
+            "{file}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("status = \"subscribed\""),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // A file no tool wrote, with a column that may say who left: read that column.
+    project.write(
+        "recipients/members.csv",
+        "id,email,name,Status\n1,ana@example.org,Ana,active\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/members.csv\"\nfrom = \"ghost\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    let run = project.run(&["recipients"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("status = { column = \"Status\""),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_mailchimp_audience_with_one_name_field_or_a_first_name_only_keeps_its_names() {
+    // An audience whose merge fields are `Name` alone, or `First Name` without
+    // `Last Name`, exports those labels.
+    let project = importing(&[], "");
+    project.write(
+        "recipients/named.csv",
+        "\"Email Address\",Name,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LEID,EUID,NOTES,TAGS\n\
+         ana@example.org,\"Ana Lima\",2,,,\"2024-01-08 09:13:02\",,101,a1b2c3,,\n",
+    );
+    project.write(
+        "recipients/first.csv",
+        "\"Email Address\",\"First Name\",MEMBER_RATING,LEID,EUID,NOTES,TAGS\n\
+         bo@example.org,Bo,2,102,d4e5f6,,\n",
+    );
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{SEGMENTS}\n[[imports]]\npath = \"recipients/named.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n\n\
+             [[imports]]\npath = \"recipients/first.csv\"\nfrom = \"mailchimp\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    assert_lines(
+        &explain(&project, "ana@example.org"),
+        &[
+            "  name: Ana Lima",
+            "  greeting: none (the email greets nobody)",
+        ],
+    );
+    assert_lines(
+        &explain(&project, "bo@example.org"),
+        &["  name: Bo", "  greeting: Bo"],
     );
 }

@@ -1,7 +1,7 @@
 //! A strict CSV reader for recipient imports and the suppression list: text in, records
 //! out, each with its line number. A field may be quoted (`"Lima, Ana"`, with `""` for a
-//! quote). In the suppression list a field may not span lines; an import joins the lines of
-//! a quoted field (an export's notes), at most [`SPAN`] of them, so that one bad quote
+//! quote). A quoted field may span lines (an export's notes, a reader's reason for leaving):
+//! an import and a list of addresses join its lines, at most [`SPAN`] of them, so that one bad quote
 //! cannot swallow the rest of the file and every problem has a line and column. Fields are
 //! separated by commas, or by the `;` (European spreadsheets) or tab that a header without
 //! a comma uses.
@@ -45,6 +45,18 @@ impl Record<'_> {
         }
     }
 
+    /// The record as a header: each name without the spaces around it, which a quoted
+    /// field keeps (`"Email Address "` is the column `Email Address`).
+    pub(crate) fn into_header(mut self) -> Self {
+        for (_, name) in &mut self.fields {
+            *name = match std::mem::take(name) {
+                Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+                Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+            };
+        }
+        self
+    }
+
     /// The field at `index`, or "" when the line has fewer fields.
     pub(crate) fn field(&self, index: usize) -> (usize, &str) {
         self.fields
@@ -53,16 +65,59 @@ impl Record<'_> {
     }
 }
 
-/// Splits `text` into records, skipping blank lines and a leading byte-order mark. A line
-/// that cannot be split becomes an error diagnostic and is skipped.
+/// Splits `text` into records, skipping blank lines and a leading byte-order mark, its
+/// lines ending with LF, CRLF or CR, fields separated as its first line shows (see
+/// [`separator`]). A quoted field may span lines (an export's notes) when its quote
+/// closes within [`SPAN`] lines into a record that reads; else the line is a record of
+/// its own. A line that cannot be split becomes an error diagnostic and is skipped.
 pub(crate) fn records<'a>(
     path: &'a str,
     text: &'a str,
 ) -> impl Iterator<Item = Result<Record<'a>, Box<Diagnostic>>> + 'a {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    text.split('\n')
-        .enumerate()
-        .filter_map(move |(i, line)| record(path, i + 1, line, b','))
+    let first = text.split('\n').next().unwrap_or_default();
+    // A file whose first line holds a CR ends its lines with CR alone (old Mac exports),
+    // as an import reads it.
+    let end = if first.trim_end_matches('\r').contains('\r') {
+        '\r'
+    } else {
+        '\n'
+    };
+    let separator = separator(text.split(end).next().unwrap_or_default().as_bytes());
+    let mut starts = vec![0];
+    starts.extend(text.match_indices(end).map(|(at, _)| at + 1));
+    let mut next = 0;
+    std::iter::from_fn(move || {
+        // Lines `from..=to` of the text, without the last one's line ending.
+        let lines = |from: usize, to: usize| {
+            let end = starts.get(to + 1).map_or(text.len(), |s| s - 1);
+            &text[starts[from]..end]
+        };
+        while next < starts.len() {
+            let (first, mut last) = (next, next);
+            while last + 1 < starts.len()
+                && last - first + 1 < SPAN
+                && open_quote(lines(first, last).as_bytes(), separator)
+            {
+                last += 1;
+            }
+            let joined = (last > first)
+                .then(|| record(path, first + 1, lines(first, last), separator))
+                .flatten()
+                .filter(|r| r.is_ok());
+            next = if joined.is_some() {
+                last + 1
+            } else {
+                first + 1
+            };
+            if let Some(record) =
+                joined.or_else(|| record(path, first + 1, lines(first, first), separator))
+            {
+                return Some(record);
+            }
+        }
+        None
+    })
 }
 
 /// The separator of a file whose header line is `header`: a comma, else the `;` or tab the
@@ -242,6 +297,31 @@ mod tests {
         );
         assert!(open_quote(b"a;\"x,y", b';'));
         assert!(!open_quote(b"a,\"\"", b','));
+    }
+
+    #[test]
+    fn records_join_the_lines_of_a_quoted_field_that_closes() {
+        let text =
+            "email,note\r\na@example.org,\"one\r\ntwo\"\r\nb@example.org,\"open\nc@example.org,x\n";
+        let records: Vec<_> = records("f.csv", text).collect();
+        let lines: Vec<usize> = records
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map_or_else(|d| d.location.as_ref().unwrap().line, |r| r.line)
+            })
+            .collect();
+        assert_eq!(lines, [1, 2, 4, 5]);
+        assert_eq!(records[1].as_ref().unwrap().fields[1].1, "one\r\ntwo");
+        assert!(
+            records[2].is_err(),
+            "the quote left open is an error on its line"
+        );
+        assert_eq!(records[3].as_ref().unwrap().fields[0].1, "c@example.org");
+        let old_mac: Vec<_> = super::records("f.csv", "email\ra@example.org\rb@example.org\r")
+            .map(|r| r.unwrap().fields[0].1.clone())
+            .collect();
+        assert_eq!(old_mac, ["email", "a@example.org", "b@example.org"]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod status;
 mod stored;
 mod tags;
 mod toml_file;
-mod tools;
+pub(super) mod tools;
 mod topics;
 
 use super::RECIPIENTS_FILE;

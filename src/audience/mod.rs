@@ -6,6 +6,7 @@
 pub mod address;
 pub(crate) mod address_list;
 pub(crate) mod csv;
+mod encoding;
 mod index;
 mod load;
 mod recipient;

@@ -102,13 +102,15 @@ impl Columns {
         let i = self
             .names
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(name))?;
+            .position(|n| n.eq_ignore_ascii_case(name.trim()))?;
         Some(record.field(i).1)
     }
 
     /// Whether the header has a column called `name`.
     pub(super) fn has(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        self.names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -171,8 +173,17 @@ impl Wanted {
         status: Option<&str>,
         diags: &mut Diagnostics,
     ) -> Option<Columns> {
+        if let Some(d) = hints::address_as_header(path, header) {
+            diags.push(d);
+            return None;
+        }
         let found: Vec<&str> = header.fields.iter().map(|(_, f)| f.as_ref()).collect();
-        let position = |name: &str| found.iter().position(|f| f.eq_ignore_ascii_case(name));
+        // Header names are read trimmed, and so are the names recipients.toml gives.
+        let position = |name: &str| {
+            found
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case(name.trim()))
+        };
         let before = diags.counts().0;
         if !self.lenient {
             let lower = status.map(str::to_ascii_lowercase);

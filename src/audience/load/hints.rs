@@ -1,7 +1,8 @@
 //! Help for a CSV header an import cannot read: columns broadsheet does not know (one
 //! error naming the tool when the header is a known tool's export), a mapped column the
-//! header lacks (with the header name that contains it: `Email` → `Email Address`), and a
-//! missing email column, each with the fix that would read this very file.
+//! header lacks (with the header name that contains it: `Email` → `Email Address`), a
+//! missing email column, and a file without a header, each with the fix that would read
+//! this very file.
 
 use std::ops::Range;
 
@@ -110,6 +111,23 @@ fn column_notes(name: &str, found: &[&str]) -> Vec<String> {
         }
     }
     notes
+}
+
+/// A first line that holds an address is a list without a header (one address a line, as
+/// Mailman's `list_members` prints it): the fix is a header line, never a mapping of the
+/// address, which would read that reader as the header and leave them out.
+pub(super) fn address_as_header(path: &str, header: &Record<'_>) -> Option<Diagnostic> {
+    let (at, address) = header.fields.iter().find(|(_, f)| f.contains('@'))?;
+    Some(
+        Diagnostic::error(format!(
+            "the first line of {path} is an address, not a header naming the columns"
+        ))
+        .at(header.locate(path, *at, address.chars().count()))
+        .note(
+            "add a first line `email` above the addresses (`email,name` when each line also \
+             has a name after a comma)",
+        ),
+    )
 }
 
 /// No email column: say which tool's columns were looked for, or how to name the column.

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
 
 use toml::Spanned;
@@ -19,7 +19,7 @@ use super::status::{StatusRule, status_like};
 use super::tags::{TagTable, Unmapped};
 use super::toml_file::ImportDef;
 use super::tools::{Status, Tool, recognise};
-use crate::audience::csv;
+use crate::audience::{csv, encoding};
 use crate::clock::Timestamp;
 use crate::date::Date;
 use crate::diag::{Diagnostic, Location, SourceFile, display_path};
@@ -66,7 +66,8 @@ impl Loader<'_> {
         else {
             return;
         };
-        if let Err(e) = self.rows(BufReader::new(file), &mut import) {
+        let read = encoding::utf8_reader(file).and_then(|text| self.rows(text, &mut import));
+        if let Err(e) = read {
             let d = Diagnostic::error(format!("cannot read {}: {e}", import.path));
             self.diags.push(d.at_span(source, def.path.span()));
         }
@@ -300,11 +301,12 @@ impl Loader<'_> {
                 import.columns = Some(columns);
             }
             None => {
+                let header = record.into_header();
                 let status_column = import.status.as_ref().and_then(StatusRule::column);
                 import.columns = import
                     .wanted
-                    .locate(import.source, path, &record, status_column, &mut self.diags)
-                    .filter(|columns| status_readable(import, columns, &record, &mut self.diags));
+                    .locate(import.source, path, &header, status_column, &mut self.diags)
+                    .filter(|columns| status_readable(import, columns, &header, &mut self.diags));
                 return import.columns.is_some();
             }
         }
@@ -396,17 +398,30 @@ fn status_readable(
                 return true;
             }
             let names: Vec<String> = wanted.iter().map(|n| format!("`{n}`")).collect();
-            Diagnostic::error(format!(
+            let d = Diagnostic::error(format!(
                 "{path} has no status column of a {} export ({}): who left cannot be told",
                 tool.label(),
                 names.join(" or ")
             ))
-            .at(whole())
-            .note(
-                "export the file again with its status, or, if every row of it is a subscriber, \
-                 say so: `status = \"subscribed\"` (or `\"unsubscribed\"`, `\"bounced\"`, \
-                 `\"complained\"` for a file of those only)",
-            )
+            .at(whole());
+            // Another tool's export, or a column that may say who left, is read as such:
+            // saying every row is a subscriber would import those who left.
+            match (
+                recognise(&found).filter(|t| *t != tool),
+                status_like(&found),
+            ) {
+                (Some(other), _) => d.note(format!(
+                    "it looks like a {} export: `from = \"{}\"`",
+                    other.label(),
+                    other.name()
+                )),
+                (None, Some(name)) => d.note(read_column(name)),
+                (None, None) => d.note(
+                    "export the file again with its status, or, if every row of it is a \
+                     subscriber, say so: `status = \"subscribed\"` (or `\"unsubscribed\"`, \
+                     `\"bounced\"`, `\"complained\"` for a file of those only)",
+                ),
+            }
         }
         (None, None) => {
             let Some(name) = status_like(&found) else {
@@ -429,17 +444,22 @@ fn status_readable(
                     "`{name}` may say which readers left, and the import does not read it"
                 ))
                 .at(header.locate(path, at, name.chars().count()))
-                .note(format!(
-                    "say what its values mean: `status = {{ column = \"{name}\", subscribed = [...], \
-                     unsubscribed = [...], bounced = [...], complained = [...], left_out = [...] }}` \
-                     (`\"*\"` for any other value), or `status = \"subscribed\"` if every row is a \
-                     subscriber"
-                ))
+                .note(read_column(name))
             }
         }
     };
     diags.push(diagnostic);
     false
+}
+
+/// How to read the column `name`, which may say who left.
+fn read_column(name: &str) -> String {
+    format!(
+        "say what its values mean: `status = {{ column = \"{name}\", subscribed = [...], \
+         unsubscribed = [...], bounced = [...], complained = [...], left_out = [...] }}` \
+         (`\"*\"` for any other value), or `status = \"subscribed\"` if every row is a \
+         subscriber"
+    )
 }
 
 /// The day `file` was last modified (today when the system cannot say): when an export

@@ -104,12 +104,14 @@ impl Loader<'_> {
     }
 }
 
-/// What the row says of its reader, or `None` for a row not to read: one with more fields
-/// than the header, one the export leaves out (counted), one whose status is unknown (an
+/// What the row says of its reader, or `None` for a row not to read: one with a value past
+/// the header's fields, one the export leaves out (counted), one whose status is unknown (an
 /// error: it might be someone who asked for no mail).
 fn row_status(import: &mut Import<'_>, columns: &Columns, record: &Record<'_>) -> Option<Status> {
     let path = import.path.as_str();
-    if let Some((at, extra)) = record.fields.get(columns.width) {
+    // Empty fields past the header's (a spreadsheet's trailing separators) hold nothing.
+    let extra = record.fields.get(columns.width..).unwrap_or_default();
+    if let Some((at, extra)) = extra.iter().find(|(_, f)| !f.is_empty()) {
         let d = Diagnostic::error(format!(
             "this row has {} fields but the header has {}",
             record.fields.len(),

@@ -8,7 +8,7 @@ use crate::audience::Reason;
 
 /// A tool whose subscriber export an import reads as it comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tool {
+pub(in crate::audience) enum Tool {
     Mailchimp,
     Substack,
     Buttondown,
@@ -19,7 +19,7 @@ pub(super) enum Tool {
 
 /// What a row of an export says about its reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Status {
+pub(in crate::audience) enum Status {
     /// A reader to send to; `paid` when the export marks a paying (or comp, gift) reader.
     Subscribed { paid: bool },
     /// Never to be sent to again: an unsubscribe, a bounce, a complaint; `why` is the
@@ -38,7 +38,7 @@ pub(super) enum Status {
 
 /// The cells of one row, by header name (case-insensitive): `None` for a column the file
 /// does not have.
-pub(super) type Cell<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
+pub(in crate::audience) type Cell<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
 
 impl Tool {
     /// Every tool, for messages.
@@ -57,7 +57,7 @@ impl Tool {
     }
 
     /// The name `from` uses.
-    pub(super) fn name(self) -> &'static str {
+    pub(in crate::audience) fn name(self) -> &'static str {
         match self {
             Self::Mailchimp => "mailchimp",
             Self::Substack => "substack",
@@ -69,7 +69,7 @@ impl Tool {
     }
 
     /// The tool's name for people.
-    pub(super) fn label(self) -> &'static str {
+    pub(in crate::audience) fn label(self) -> &'static str {
         match self {
             Self::Mailchimp => "Mailchimp",
             Self::Substack => "Substack",
@@ -81,7 +81,7 @@ impl Tool {
     }
 
     /// The header names of the email column, in order of preference.
-    pub(super) fn email(self) -> &'static [&'static str] {
+    pub(in crate::audience) fn email(self) -> &'static [&'static str] {
         match self {
             Self::Mailchimp => &["Email Address"],
             Self::Substack | Self::Ghost | Self::Beehiiv => &["email"],
@@ -90,10 +90,12 @@ impl Tool {
         }
     }
 
-    /// The columns the display name is joined from (first name, last name) or read from.
+    /// The columns the display name is joined from (first name, last name) or read from,
+    /// in order of preference: the first whose columns the header all has. Mailchimp's are
+    /// its merge fields' labels, `Name` alone in an audience that keeps one.
     pub(super) fn name_columns(self) -> &'static [&'static [&'static str]] {
         match self {
-            Self::Mailchimp => &[&["First Name", "Last Name"]],
+            Self::Mailchimp => &[&["First Name", "Last Name"], &["First Name"], &["Name"]],
             Self::Ghost => &[&["name"]],
             Self::Beehiiv => &[&["first_name", "last_name"]],
             Self::Convertkit => &[&["first_name", "last_name"], &["first_name"]],
@@ -130,7 +132,7 @@ impl Tool {
     /// one: without them every row would read as a subscriber. Mailchimp has none: it
     /// exports one file per status, and its unsubscribed and cleaned files say so in their
     /// own columns. Buttondown exports its unsubscribers apart, dated.
-    pub(super) fn status_columns(self) -> &'static [&'static str] {
+    pub(in crate::audience) fn status_columns(self) -> &'static [&'static str] {
         match self {
             Self::Mailchimp => &[],
             Self::Substack => &["email_disabled"],
@@ -145,22 +147,23 @@ impl Tool {
     /// the file says it: Mailchimp's audience export holds a file per status, and its
     /// `nonsubscribed_…` file, with the same columns as the subscribed one, lists contacts
     /// added by a purchase or a form who never agreed to email marketing. The name is read
-    /// as it comes out of the zip and as tools rename it (`Nonsubscribed Email Audience
-    /// Export`, `non-subscribed`).
-    pub(super) fn file_status(self, file_name: &str) -> Option<Status> {
+    /// as it comes out of the zip, as tools rename it (`Nonsubscribed Email Audience
+    /// Export`) and as a newsroom names it (`mailchimp-nonsubscribed.csv`, `Mailchimp
+    /// non-subscribers`): wherever the word is in it.
+    pub(in crate::audience) fn file_status(self, file_name: &str) -> Option<Status> {
         let letters: String = file_name
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        (self == Self::Mailchimp && letters.starts_with("nonsubscribed")).then_some(
-            Status::Skipped("non-subscribed contacts, who never opted in"),
-        )
+        (self == Self::Mailchimp && letters.contains("nonsubscri")).then_some(Status::Skipped(
+            "non-subscribed contacts, who never opted in",
+        ))
     }
 
     /// What the row whose cells `cell` gives says about its reader (the header has one of
     /// the [`status_columns`](Self::status_columns)).
-    pub(super) fn status(self, cell: Cell<'_>) -> Status {
+    pub(in crate::audience) fn status(self, cell: Cell<'_>) -> Status {
         let set = |name: &str| cell(name).is_some_and(|v| !v.trim().is_empty());
         match self {
             // A cleaning is dated on its row, so a file that merges Mailchimp's files still
@@ -190,8 +193,7 @@ impl Tool {
             Self::Ghost if set("deleted_at") => Status::Skipped("deleted"),
             Self::Ghost => match flag(cell("subscribed_to_emails")) {
                 Ok(Some(true)) => Status::Subscribed {
-                    paid: flag(cell("complimentary_plan")) == Ok(Some(true))
-                        || set("stripe_customer_id"),
+                    paid: ghost_paid(cell),
                 },
                 Ok(Some(false)) => {
                     suppressed(Reason::Unsubscribed, "not subscribed to emails", None)
@@ -225,16 +227,34 @@ fn flag(value: Option<&str>) -> Result<Option<bool>, String> {
     }
 }
 
+/// Whether a Ghost member pays, or reads as if paying: a comp, a gift, or a tier (Ghost
+/// lists a member's paid and comped tiers, `products` before 5.0). A Stripe customer id
+/// stays after a paid subscription ends, so it counts only in an export too old to list
+/// tiers.
+fn ghost_paid(cell: Cell<'_>) -> bool {
+    let set = |name: &str| cell(name).is_some_and(|v| !v.trim().is_empty());
+    let tiers = ["tiers", "products"];
+    flag(cell("complimentary_plan")) == Ok(Some(true))
+        || set("gift_id")
+        || tiers.iter().any(|c| set(c))
+        || (tiers.iter().all(|c| cell(c).is_none()) && set("stripe_customer_id"))
+}
+
 fn suppressed(reason: Reason, why: &'static str, since: Option<&'static str>) -> Status {
     Status::Suppressed { reason, why, since }
 }
 
-/// Buttondown's subscriber types.
+/// Buttondown's subscriber types, as its API documents them (`SubscriberType`). A reader
+/// whose paid subscription ended (`churned`), is on hold (`paused`) or has yet to start
+/// (`upcoming`) still gets the newsletter, but not as a paying reader; `spammy` is the
+/// older name of `blocked`.
 fn buttondown(kind: &str) -> Status {
     let kind = kind.trim().to_ascii_lowercase();
     match kind.as_str() {
-        "regular" | "unpaid" => Status::Subscribed { paid: false },
-        "premium" | "trialed" | "gifted" | "churning" | "paused" | "past_due" => {
+        "regular" | "unpaid" | "churned" | "paused" | "upcoming" => {
+            Status::Subscribed { paid: false }
+        }
+        "premium" | "trialed" | "gifted" | "churning" | "past_due" => {
             Status::Subscribed { paid: true }
         }
         "unsubscribed" => suppressed(
@@ -242,7 +262,11 @@ fn buttondown(kind: &str) -> Status {
             "unsubscribed",
             Some("unsubscription_date"),
         ),
-        "undeliverable" => suppressed(Reason::Bounced, "undeliverable", None),
+        "undeliverable" => suppressed(
+            Reason::Bounced,
+            "undeliverable",
+            Some("undeliverability_date"),
+        ),
         "complained" => suppressed(Reason::Complained, "complained", None),
         "unactivated" => Status::Skipped("unactivated"),
         "blocked" => Status::Skipped("blocked"),
@@ -282,11 +306,13 @@ fn convertkit(state: &str) -> Status {
 }
 
 /// The tool whose export has `header`, judged by the columns only its export has, for the
-/// hint on a file read without `from`.
-pub(super) fn recognise(header: &[&str]) -> Option<Tool> {
+/// hint on a file read without `from` and for `suppress import`. Mailchimp's are its own
+/// (`MEMBER_RATING`, `LEID`), since the email column is named by the audience's label for
+/// it (`Email`, `E-Mail-Adresse`).
+pub(in crate::audience) fn recognise(header: &[&str]) -> Option<Tool> {
     let has = |name: &str| header.iter().any(|h| h.eq_ignore_ascii_case(name));
     let signatures: [(Tool, &[&str]); 6] = [
-        (Tool::Mailchimp, &["Email Address", "MEMBER_RATING"]),
+        (Tool::Mailchimp, &["MEMBER_RATING", "LEID"]),
         (Tool::Substack, &["email", "email_disabled"]),
         (Tool::Buttondown, &["subscriber_type"]),
         (Tool::Ghost, &["subscribed_to_emails"]),
@@ -462,7 +488,7 @@ mod tests {
         ];
         assert_eq!(recognise(&substack), Some(Tool::Substack));
         assert_eq!(
-            recognise(&["Email Address", "First Name", "MEMBER_RATING"]),
+            recognise(&["E-Mail-Adresse", "Vorname", "MEMBER_RATING", "LEID", "EUID"]),
             Some(Tool::Mailchimp)
         );
         assert_eq!(recognise(&["email", "name"]), None);
