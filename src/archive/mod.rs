@@ -1,6 +1,6 @@
 //! The web archive: every volume in `volumes/` as a web page, an index and an Atom feed,
 //! rendered in memory (each volume checked by the same [`pipeline`] as `check`) and then
-//! written all at once ([`publish`]), or not at all when any volume has an error. Drafts
+//! written all at once ([`publish()`]), or not at all when any volume has an error. Drafts
 //! (`draft = true`) are left out before they are checked, so a half-written volume never
 //! holds back the pages of those already sent.
 

@@ -46,7 +46,7 @@ pub(crate) fn print(text: fmt::Arguments<'_>) -> std::io::Result<()> {
 
 /// Writes `value` to standard output as indented JSON and a newline, as it is serialized:
 /// a plan of a million readers lists each of them, and is never held whole as text. A
-/// closed output is [`StdoutClosed`], as in [`print`].
+/// closed output is [`StdoutClosed`], as in [`print()`].
 pub(crate) fn say_json(value: &impl serde::Serialize) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)

@@ -1,6 +1,6 @@
 //! Dispatch: sending a volume to its audience, politely and without losing anyone.
 //!
-//! [`run`] does the whole job that `broadsheet dispatch` asks for: it composes the volume,
+//! [`run()`] does the whole job that `broadsheet dispatch` asks for: it composes the volume,
 //! checks the settings before `state/` is touched, takes the volume's lock, checks that the
 //! ledger is the one earlier runs wrote, then resumes the volume's unfinished dispatch or
 //! plans and freezes a new one (leaving out everyone an earlier dispatch has), asks the

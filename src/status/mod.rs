@@ -1,7 +1,7 @@
 //! Mail system status codes and what they mean for a reader: the one place where a refusal
 //! during a send and a report afterwards are read. A reply code, an enhanced status code
 //! (RFC 3463, with the IANA registry of RFC 5248) and the remote server's words in; a
-//! [`Reason`] and its [`Class`] out, through one [`classify`].
+//! [`Reason`] and its [`Class`] out, through one [`classify()`].
 //!
 //! A leaf: it imports nothing from the rest of the crate, and both `transport` (replies
 //! during a dispatch) and `bounces` (reports afterwards) import it, so the two can never

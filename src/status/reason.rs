@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Status;
 
 /// Why a message was refused or reported: one word, read from the codes and the words of
-/// the server that refused it (see [`super::classify`]).
+/// the server that refused it (see [`super::classify()`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
