@@ -3,7 +3,8 @@
 //! greeting) encoded and put between them.
 //!
 //! The spliced bytes equal `encode_segments` (the tests' reference) of the same segments,
-//! which encodes everything from scratch; the segmentation is the definition of the encoding, so splicing is exact:
+//! which encodes everything from scratch; the segmentation is the definition of the
+//! encoding, so splicing is exact:
 //! - quoted-printable: each segment is encoded from column 0, and every segment but the last
 //!   that does not end a line ends with a soft line break (`=` CRLF), so no line depends on
 //!   what is spliced next to it and none exceeds 76 octets;
