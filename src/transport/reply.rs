@@ -99,8 +99,9 @@ impl Reply {
     /// soft_limit` the way a soft bounce report does: a soft refusal that speaks of the
     /// reader's mailbox or address (RFC 5321's bare "mailbox unavailable", a full or
     /// disabled mailbox, an unexplained refusal under an X.1.x or X.2.x code). A network or
-    /// system error is left out: during a send the server that answers is our relay, and
-    /// trouble on its way is ours, never the reader's.
+    /// system error is left out, and so is a domain that reads soft (its lookup failed for
+    /// now): during a send the server that answers is our relay, and trouble on its way is
+    /// ours, never the reader's.
     pub fn counts_toward_soft_limit(&self) -> bool {
         let found = self.classified();
         self.is_permanent()
@@ -108,7 +109,6 @@ impl Reply {
             && matches!(
                 found.reason,
                 Reason::UserUnknown
-                    | Reason::HostUnknown
                     | Reason::MailboxDisabled
                     | Reason::MailboxFull
                     | Reason::Unknown
@@ -234,6 +234,7 @@ mod tests {
         ));
         assert!(!counts(554, "5.4.6 Too many hops"));
         assert!(!counts(554, "5.3.0 Local configuration error"));
+        assert!(!counts(550, "5.4.4 Host not found, try again"));
         assert!(!counts(550, "5.0.0 Rejected"));
         assert!(!Reply::none("connection reset").counts_toward_soft_limit());
     }
