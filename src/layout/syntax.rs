@@ -146,20 +146,22 @@ fn tag_hint(tag: &str) -> &'static str {
 /// next tag's end. Only `{{!-- ... --}}` may hold tags.
 pub(super) fn runaway_comment(source: &SourceFile) -> Option<Diagnostic> {
     let text = source.text.as_str();
-    let mut rest = 0;
-    while let Some(found) = text[rest..].find("{{") {
-        let at = rest + found;
+    // Tags inside a comment already read are not tags.
+    let mut read_to = 0;
+    for at in memchr::memmem::find_iter(text.as_bytes(), "{{") {
+        if at < read_to {
+            continue;
+        }
         let tag = text[at + 2..].trim_start_matches('~');
         let opened = text.len() - tag.len();
         let Some(body) = tag.strip_prefix('!') else {
-            rest = at + 2;
             continue;
         };
         if let Some(long) = body.strip_prefix("--") {
-            rest = opened + 3 + long.find("--}}")? + 4;
+            read_to = opened + 3 + memchr::memmem::find(long.as_bytes(), b"--}}")? + 4;
             continue;
         }
-        let close = body.find("}}")?;
+        let close = memchr::memmem::find(body.as_bytes(), b"}}")?;
         if let Some(inner) = body[..close].find("{{") {
             let line = text[..opened + 1 + inner].matches('\n').count() + 1;
             let span = at..opened + 1;
@@ -172,7 +174,7 @@ pub(super) fn runaway_comment(source: &SourceFile) -> Option<Diagnostic> {
                 .note("end it with `}}` where it should end, or write a comment that holds tags as `{{!-- ... --}}`"),
             );
         }
-        rest = opened + 1 + close + 2;
+        read_to = opened + 1 + close + 2;
     }
     None
 }
