@@ -190,7 +190,14 @@ impl<'a> Loader<'a> {
             .ok();
         let mut text = |field, value: Option<&'_ str>, what: &str| {
             let value = value.map(str::trim).filter(|v| !v.is_empty());
-            let length = value.map_or(0, |v| v.chars().count());
+            // One walk over the value: its length and its first character refused.
+            let (mut length, mut refused) = (0, None);
+            for c in value.unwrap_or_default().chars() {
+                length += 1;
+                if refused.is_none() && (c.is_control() || is_bidi_control(c)) {
+                    refused = Some(c);
+                }
+            }
             if length > MAX_NAME_CHARS {
                 problems.push((
                     field,
@@ -199,14 +206,12 @@ impl<'a> Loader<'a> {
                     ),
                 ));
             }
-            if let Some(c) = value.and_then(|v| v.chars().find(|c| c.is_control())) {
-                problems.push((
+            match refused {
+                Some(c) if c.is_control() => problems.push((
                     field,
                     format!("the {what} contains the control character {c:?}"),
-                ));
-            }
-            if let Some(c) = value.and_then(|v| v.chars().find(|&c| is_bidi_control(c))) {
-                problems.push((
+                )),
+                Some(c) => problems.push((
                     field,
                     format!(
                         "the {what} contains the bidirectional control character U+{:04X}: \
@@ -214,7 +219,8 @@ impl<'a> Loader<'a> {
                          header, the greeting)",
                         u32::from(c)
                     ),
-                ));
+                )),
+                None => {}
             }
             value.map(Box::from)
         };
