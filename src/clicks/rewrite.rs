@@ -80,12 +80,12 @@ impl Counter {
 /// Where the content of `html`'s body begins: after its `<body ...>` tag, or at the start
 /// of a fragment without one.
 fn body_start(html: &str) -> usize {
-    let lower = html.to_ascii_lowercase();
-    let tag = lower.match_indices("<body").map(|(at, _)| at).find(|&at| {
-        matches!(
-            lower.as_bytes().get(at + 5),
-            Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')
-        )
+    let bytes = html.as_bytes();
+    let tag = memchr::memchr_iter(b'<', bytes).find(|&at| {
+        bytes
+            .get(at..at + 5)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"<body"))
+            && matches!(bytes.get(at + 5), Some(b'>' | b' ' | b'\t' | b'\n' | b'\r'))
     });
     tag.and_then(|at| html[at..].find('>').map(|end| at + end + 1))
         .unwrap_or(0)
