@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::mapping::{Doubt, Mapped};
 use super::status::Action;
 use super::{Finding, Kind, Report};
-use crate::audience::store::{Source, Suppressed, Tx, Unverified};
+use crate::audience::store::{Source, Suppressed, Temporary, Tx, Unverified};
 use crate::audience::{Address, Reason};
 use crate::clock::Timestamp;
 use crate::ledger::{Ledger, Return, Returned};
@@ -78,16 +78,12 @@ pub(crate) fn apply(
         (_, Class::Soft) => {
             let run = soft_run(tx, in_ledger.map(|(l, _)| l), report, mapped)?;
             if run.count < soft_limit as usize {
-                let status = finding.status.as_deref().unwrap_or("no status");
-                let detail = format!("{}, {status}", finding.reason);
-                tx.note_temporary(
-                    address,
-                    &run.volume,
-                    &detail,
-                    Source::Bounce,
-                    &report.id,
-                    now,
-                )?;
+                let failure = Temporary {
+                    occasion: &run.volume,
+                    reason: finding.reason,
+                    status: finding.status.as_deref(),
+                };
+                tx.note_temporary(address, &failure, Source::Bounce, &report.id, now)?;
                 return Ok(Effect::Counted);
             }
             (Reason::Bounced, Source::Bounce)

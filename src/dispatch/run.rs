@@ -10,7 +10,7 @@ use super::marker::Marker;
 use super::messages::{self, Messages};
 use super::prepare::{self, Prepared};
 use super::{Briefing, Dropped, Ending, Listing, Operator, Outcome, Request, Stop, report};
-use crate::audience::store::Suppressed;
+use crate::audience::store::{Suppressed, Temporary};
 use crate::audience::{Reason, Source, Store};
 use crate::clock::Timestamp;
 use crate::ledger::{self, Dispatch, Ledger, State};
@@ -478,12 +478,13 @@ impl Job<'_> {
                     Act::SoftLimit => &mut dropped.soft,
                     Act::Count if tx.has_reference(address, reference)? => continue,
                     Act::Count => {
-                        let status = reply
-                            .enhanced
-                            .map_or_else(|| "no status".to_owned(), |s| s.to_string());
-                        let detail = format!("{why}, {status}");
-                        let source = Source::Bounce;
-                        tx.note_temporary(address, &occasion, &detail, source, reference, now)?;
+                        let status = reply.enhanced.map(|s| s.to_string());
+                        let failure = Temporary {
+                            occasion: &occasion,
+                            reason: why,
+                            status: status.as_deref(),
+                        };
+                        tx.note_temporary(address, &failure, Source::Bounce, reference, now)?;
                         continue;
                     }
                 };

@@ -27,7 +27,7 @@ pub use clicks::Click;
 pub use read::{Event, Reader, Snapshot, TopicChoice};
 pub use unverified::Unverified;
 pub use volumes::Unsubscribes;
-pub use write::{Requested, SIGNUP_HOURS, Suppressed, Tx};
+pub use write::{Requested, SIGNUP_HOURS, Suppressed, Temporary, Tx};
 
 /// A sign-up waiting for its confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]

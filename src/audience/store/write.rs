@@ -35,6 +35,18 @@ pub struct Requested {
     pub mail: bool,
 }
 
+/// A temporary failure counted toward `[bounces] soft_limit`, as a reader's history says
+/// it: `temporary failure in volume 12 (mailbox-full, 4.2.2)`.
+pub struct Temporary<'a> {
+    /// The message's volume (`volume 12`) or, for a report tied to none, the report
+    /// (`report <id>`).
+    pub occasion: &'a str,
+    /// Why it failed.
+    pub reason: crate::status::Reason,
+    /// The enhanced status code, when the failure gave one.
+    pub status: Option<&'a str>,
+}
+
 /// The words that start a temporary failure's event in a reader's history.
 const TEMPORARY: &str = "temporary failure";
 
@@ -159,19 +171,18 @@ impl<'c> Tx<'c> {
     }
 
     /// Records in `address`'s history, changing no state, a temporary failure counted
-    /// toward `[bounces] soft_limit`: `occasion` is the message's volume (`volume 12`) or,
-    /// for a report tied to none, the report (`report <id>`); `detail` is the reason and
-    /// status (`mailbox-full, 4.2.2`).
+    /// toward `[bounces] soft_limit`.
     pub fn note_temporary(
         &mut self,
         address: &Address,
-        occasion: &str,
-        detail: &str,
+        failure: &Temporary<'_>,
         source: Source,
         reference: &str,
         now: Timestamp,
     ) -> anyhow::Result<()> {
-        let change = format!("{TEMPORARY} in {occasion} ({detail})");
+        let status = failure.status.unwrap_or("no status");
+        let (occasion, reason) = (failure.occasion, failure.reason);
+        let change = format!("{TEMPORARY} in {occasion} ({reason}, {status})");
         self.event(address, &change, source, Some(reference), now)
     }
 
