@@ -157,7 +157,7 @@ fn a_mailbox_refused_in_soft_limit_volumes_in_a_row_is_suppressed_and_ours_never
     let server = FaultServer::start(Arc::clone(&script));
     let project = project(server.port, 8, "");
     let volume = project.read("volumes/011.toml");
-    for number in [12, 13] {
+    for number in [12, 13, 14] {
         // A later week: its own number, hero and links (a link sent before is refused).
         let next = volume
             .replace("number = 11", &format!("number = {number}"))
@@ -215,6 +215,20 @@ fn a_mailbox_refused_in_soft_limit_volumes_in_a_row_is_suppressed_and_ours_never
     assert!(
         shown.contains("temporary failure in volume 13 (mailbox-full, 5.2.2)"),
         "reader 4's mailbox took volume 12 between its two refusals: {shown}"
+    );
+    // Reader 2 comes back; the next refusal counts from there, not from volume 11.
+    project.ok(&["suppress", "remove", &reader(2)]);
+    let fourth = send(14);
+    assert!(
+        !fourth.stdout.contains("added to the suppression list"),
+        "{}",
+        fourth.stdout
+    );
+    assert_eq!(suppressed(), "", "one refusal since the reader came back");
+    let shown = project.ok(&["recipients", "--explain", &reader(2)]).stdout;
+    assert!(
+        shown.contains("temporary failure in volume 14 (user-unknown, no status)"),
+        "{shown}"
     );
 }
 

@@ -171,7 +171,10 @@ fn soft_run(
         |v| format!("volume {v}"),
     );
     let ledger_run = match ledger {
-        Some(ledger) => ledger.soft_bounce_run(mapped.address.as_str())?,
+        Some(ledger) => {
+            let came_back = tx.lifted_at(&mapped.address)?;
+            ledger.soft_bounce_run(mapped.address.as_str(), came_back)?
+        }
         None => None,
     };
     let count = match ledger_run {
@@ -260,6 +263,34 @@ mod tests {
         assert_eq!(apply_one("<4@x>", 13), Effect::Suppressed, "a third volume");
         let suppression = store.suppression(&ana).unwrap().expect("suppressed");
         assert_eq!(suppression.reason, Reason::Bounced);
+        // The reader comes back, a second later: the count starts again from there.
+        store
+            .write(|tx| tx.unsuppress(&ana, None, Source::Confirmation, Timestamp(2)))
+            .unwrap();
+        let report = report("<5@x>", "4.2.2", "mailbox full");
+        let mapped = Mapped {
+            address: ana.clone(),
+            by: MappedBy::Verp,
+            volume: Some(14),
+        };
+        let effect = store
+            .write(|tx| {
+                let mut targets = Targets { tx, ledger: None };
+                apply(
+                    &mut targets,
+                    &report,
+                    &report.findings[0],
+                    &mapped,
+                    3,
+                    Timestamp(3),
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            effect,
+            Effect::Counted,
+            "one failure since the reader came back"
+        );
     }
 
     /// A ledger in `dir` that sent volumes `volumes` to ana.
@@ -342,7 +373,7 @@ mod tests {
             temporary(&mut store, Some(&ledger), "<t-14@x>", 14),
             Effect::Counted
         );
-        assert_eq!(ledger.soft_bounce_run(ana.as_str()).unwrap(), Some(1));
+        assert_eq!(ledger.soft_bounce_run(ana.as_str(), None).unwrap(), Some(1));
         // An unknown refusal whose code speaks of the reader's address still counts.
         let addressing = report("<a-15@x>", "5.1.0", "550 5.1.0 Address rejected");
         assert_eq!(
@@ -353,7 +384,7 @@ mod tests {
             apply_to_ana(&mut store, Some(&ledger), &addressing, 15),
             Effect::Counted
         );
-        assert_eq!(ledger.soft_bounce_run(ana.as_str()).unwrap(), Some(2));
+        assert_eq!(ledger.soft_bounce_run(ana.as_str(), None).unwrap(), Some(2));
     }
 
     #[test]

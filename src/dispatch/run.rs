@@ -437,32 +437,24 @@ impl Job<'_> {
     /// with a soft reply about its mailbox (see [`Reply::counts_toward_soft_limit`]: RFC
     /// 5321's bare "mailbox unavailable", a full mailbox) is noted in its history, and joins
     /// the list once the ledger counts `[bounces] soft_limit` volumes in a row failed so,
-    /// bounce reports included. Each carries its message's Message-ID as the reference, so
+    /// bounce reports included, since the reader last came back from the list (signed up
+    /// again, `suppress remove`). Each carries its message's Message-ID as the reference, so
     /// a second run adds none, and the reply's reason.
     ///
     /// [`Reply::counts_toward_soft_limit`]: crate::transport::Reply::counts_toward_soft_limit
     fn act_on_refusals(&self, dispatch: i64, since: i64) -> anyhow::Result<Dropped> {
         let soft_limit = *self.project.settings.bounces.soft_limit.get_ref();
-        let mut refused = Vec::new();
-        for row in self.ledger.in_state(dispatch, State::Failed)? {
-            let Some(reply) = row.reply.as_ref().filter(|_| row.updated_at >= since) else {
-                continue;
-            };
-            let act = if reply.is_hard_bounce() {
-                Act::Hard
-            } else if !reply.counts_toward_soft_limit() {
-                continue;
-            } else if self
-                .ledger
-                .soft_bounce_run(row.entry.address.as_str())?
-                .is_some_and(|run| run >= soft_limit)
-            {
-                Act::SoftLimit
-            } else {
-                Act::Count
-            };
-            refused.push((row.entry, reply.clone(), act));
-        }
+        let refused: Vec<_> = self
+            .ledger
+            .in_state(dispatch, State::Failed)?
+            .into_iter()
+            .filter(|row| row.updated_at >= since)
+            .filter_map(|row| {
+                let reply = row.reply?;
+                let hard = reply.is_hard_bounce();
+                (hard || reply.counts_toward_soft_limit()).then_some((row.entry, reply, hard))
+            })
+            .collect();
         if refused.is_empty() {
             return Ok(Dropped::default());
         }
@@ -470,21 +462,27 @@ impl Job<'_> {
         let occasion = format!("volume {}", self.number);
         Store::open(&self.project.root)?.write(|tx| {
             let mut dropped = Dropped::default();
-            for (entry, reply, act) in &refused {
+            for (entry, reply, hard) in &refused {
                 let (address, reference) = (&entry.address, entry.message_id.as_str());
                 let why = reply.classified().reason;
-                let count = match act {
-                    Act::Hard => &mut dropped.hard,
-                    Act::SoftLimit => &mut dropped.soft,
-                    Act::Count if tx.has_reference(address, reference)? => continue,
-                    Act::Count => {
-                        let status = reply.enhanced.map(|s| s.to_string());
-                        let failure = Temporary {
-                            occasion: &occasion,
-                            reason: why,
-                            status: status.as_deref(),
-                        };
-                        tx.note_temporary(address, &failure, Source::Bounce, reference, now)?;
+                let count = if *hard {
+                    &mut dropped.hard
+                } else {
+                    // Counted from when the reader last came back from the list, if ever.
+                    let came_back = tx.lifted_at(address)?;
+                    let run = self.ledger.soft_bounce_run(address.as_str(), came_back)?;
+                    if run.is_some_and(|run| run >= soft_limit) {
+                        &mut dropped.soft
+                    } else {
+                        if !tx.has_reference(address, reference)? {
+                            let status = reply.enhanced.map(|s| s.to_string());
+                            let failure = Temporary {
+                                occasion: &occasion,
+                                reason: why,
+                                status: status.as_deref(),
+                            };
+                            tx.note_temporary(address, &failure, Source::Bounce, reference, now)?;
+                        }
                         continue;
                     }
                 };
@@ -496,16 +494,6 @@ impl Job<'_> {
             Ok(dropped)
         })
     }
-}
-
-/// What a refusal during the send does to its reader.
-enum Act {
-    /// Gone for good: the address joins the suppression list.
-    Hard,
-    /// A soft failure that ends a run of `[bounces] soft_limit` volumes: it joins too.
-    SoftLimit,
-    /// A soft failure short of the limit: noted in the reader's history and counted.
-    Count,
 }
 
 /// The frozen record of the volume's and layout's files, one by one (see

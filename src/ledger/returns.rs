@@ -8,13 +8,15 @@ use serde::Serialize;
 
 use super::Ledger;
 use crate::audience::Address;
+use crate::clock::Timestamp;
 use crate::status::{Class, Reason, Status, classify};
 
 /// An address's rows sent or refused, newest volume first, each with its refusal and any
 /// soft bounce reported of it. The rows are found volume by volume through the index of
 /// `(volume, address)`: a search per volume sent, never a scan of every row.
 pub(super) const SOFT_RUN: &str = "SELECT r.id, r.state = 'failed', r.reply_code,
-        r.reply_status, r.reply_text, t.recipient IS NOT NULL, t.reason, t.status
+        r.reply_status, r.reply_text, t.recipient IS NOT NULL, t.reason, t.status,
+        r.updated_at
     FROM recipients r LEFT JOIN returns t
         ON t.recipient = r.id AND t.kind = 'bounce' AND t.class = 'soft'
     WHERE r.volume IN (SELECT DISTINCT volume FROM dispatches) AND r.address = ?1
@@ -180,16 +182,31 @@ impl Ledger {
     /// [`Reason::counts_toward_soft_limit`]), or a row `failed` whose refusal during the
     /// send counts (see [`Reply::counts_toward_soft_limit`]). A row refused for another
     /// reason (ours, or the relay's) neither counts nor breaks the run: it says nothing of
-    /// the reader's mailbox. `None` when no volume was sent to it.
+    /// the reader's mailbox. The run ends at a row settled no later than the second
+    /// `came_back` (when the address came back from the suppression list), so a reader who
+    /// signs up again starts from none. `None` when no volume was sent to it.
     ///
     /// [`Reply::counts_toward_soft_limit`]: crate::transport::Reply::counts_toward_soft_limit
-    pub(crate) fn soft_bounce_run(&self, address: &str) -> anyhow::Result<Option<u32>> {
+    pub(crate) fn soft_bounce_run(
+        &self,
+        address: &str,
+        came_back: Option<Timestamp>,
+    ) -> anyhow::Result<Option<u32>> {
+        // Rows are settled in milliseconds, the store's events in seconds: a row of the
+        // same second as the return is taken as before it.
+        let since = came_back.map(|t| t.0.saturating_add(1).saturating_mul(1000));
         let mut stmt = self.conn.prepare_cached(SOFT_RUN)?;
         // One entry per row, true when it counts (a return kept before reasons were
         // stored counts, as it did then).
         let mut soft: Vec<(i64, bool)> = Vec::new();
         let mut rows = stmt.query([address])?;
+        let mut came_back = false;
         while let Some(r) = rows.next()? {
+            // Every later row is older still: the run cannot reach past the return.
+            came_back = since.is_some_and(|since| r.get::<_, i64>(8).is_ok_and(|at| at < since));
+            if came_back {
+                break;
+            }
             let id: i64 = r.get(0)?;
             if r.get::<_, bool>(1)? {
                 let refusal = super::schema::reply(r.get(2)?, r.get(3)?, r.get(4)?);
@@ -211,7 +228,7 @@ impl Ledger {
             }
         }
         if soft.is_empty() {
-            return Ok(None);
+            return Ok(came_back.then_some(0));
         }
         let run = soft
             .iter()

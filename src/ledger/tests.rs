@@ -311,8 +311,11 @@ fn returns_are_kept_once_and_a_run_of_soft_bounces_ends_at_a_delivery() {
         class: crate::status::Class::Soft,
     };
     let ana = "reader1@example.org";
-    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(0));
-    assert_eq!(ledger.soft_bounce_run("nobody@example.org").unwrap(), None);
+    assert_eq!(ledger.soft_bounce_run(ana, None).unwrap(), Some(0));
+    assert_eq!(
+        ledger.soft_bounce_run("nobody@example.org", None).unwrap(),
+        None
+    );
     assert!(ledger.record_return(12, ana, &soft("<r12>")).unwrap());
     assert!(
         !ledger.record_return(12, ana, &soft("<r12>")).unwrap(),
@@ -322,15 +325,19 @@ fn returns_are_kept_once_and_a_run_of_soft_bounces_ends_at_a_delivery() {
         !ledger.record_return(15, ana, &soft("<r15>")).unwrap(),
         "no row: nothing kept"
     );
-    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(1));
+    assert_eq!(ledger.soft_bounce_run(ana, None).unwrap(), Some(1));
     ledger.record_return(14, ana, &soft("<r14>")).unwrap();
     assert_eq!(
-        ledger.soft_bounce_run(ana).unwrap(),
+        ledger.soft_bounce_run(ana, None).unwrap(),
         Some(1),
         "volume 13 was delivered between 12 and 14"
     );
     ledger.record_return(13, ana, &soft("<r13>")).unwrap();
-    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(3), "14, 13, 12");
+    assert_eq!(
+        ledger.soft_bounce_run(ana, None).unwrap(),
+        Some(3),
+        "14, 13, 12"
+    );
     let returns = ledger.returns(12).unwrap();
     assert_eq!(returns, vec![(Address::parse(ana).unwrap(), soft("<r12>"))]);
     let (row, _) = ledger.history(14, ana).unwrap().unwrap();
@@ -414,7 +421,7 @@ fn a_version_3_ledger_gains_reasons_and_reads_its_old_returns_by_their_words() {
         .execute("UPDATE recipients SET state = 'sent'", [])
         .unwrap();
     assert_eq!(
-        writer.soft_bounce_run("reader0@example.org").unwrap(),
+        writer.soft_bounce_run("reader0@example.org", None).unwrap(),
         Some(0),
         "a refusal of our sender is no soft bounce of the reader's"
     );
@@ -474,30 +481,73 @@ fn a_soft_refusal_during_a_send_counts_in_the_run_and_one_of_ours_is_passed_over
         ))
     };
     settle(11, "failed", unavailable());
-    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(1));
+    assert_eq!(ledger.soft_bounce_run(ana, None).unwrap(), Some(1));
     settle(
         12,
         "failed",
         Some(reply(554, "5.7.1 blocked using zen.spamhaus.org")),
     );
     assert_eq!(
-        ledger.soft_bounce_run(ana).unwrap(),
+        ledger.soft_bounce_run(ana, None).unwrap(),
         Some(1),
         "our IP's refusal says nothing of the reader: neither counted nor a delivery"
     );
     settle(13, "failed", Some(reply(552, "5.2.2 Mailbox full")));
-    assert_eq!(ledger.soft_bounce_run(ana).unwrap(), Some(2), "13 and 11");
+    assert_eq!(
+        ledger.soft_bounce_run(ana, None).unwrap(),
+        Some(2),
+        "13 and 11"
+    );
     settle(14, "sent", None);
     assert_eq!(
-        ledger.soft_bounce_run(ana).unwrap(),
+        ledger.soft_bounce_run(ana, None).unwrap(),
         Some(2),
         "14 was accepted and nothing came back yet: it may still bounce"
     );
     settle(15, "failed", unavailable());
     assert_eq!(
-        ledger.soft_bounce_run(ana).unwrap(),
+        ledger.soft_bounce_run(ana, None).unwrap(),
         Some(1),
         "14 was delivered between 13 and 15"
+    );
+}
+
+#[test]
+fn the_soft_run_ends_where_the_reader_came_back_from_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
+    for volume in 11..=14 {
+        let d = Dispatch {
+            volume,
+            ..dispatch("subscribers", i64::from(volume))
+        };
+        ledger.start(&d, [entry(1)]).unwrap();
+    }
+    let full = reply(552, "5.2.2 Mailbox full");
+    let (code, status, text) = schema::columns(Some(&full));
+    ledger
+        .conn
+        .execute(
+            "UPDATE recipients SET state = 'failed', reply_code = ?1, reply_status = ?2,
+             reply_text = ?3, updated_at = volume * 1000 + 500",
+            rusqlite::params![code, status, text],
+        )
+        .unwrap();
+    let ana = "reader1@example.org";
+    assert_eq!(ledger.soft_bounce_run(ana, None).unwrap(), Some(4));
+    assert_eq!(
+        ledger
+            .soft_bounce_run(ana, Some(crate::clock::Timestamp(12)))
+            .unwrap(),
+        Some(2),
+        "back in the second of 12: 14 and 13 count"
+    );
+    assert_eq!(
+        ledger
+            .soft_bounce_run(ana, Some(crate::clock::Timestamp(20)))
+            .unwrap(),
+        Some(0),
+        "back after every failure: none counts"
     );
 }
 

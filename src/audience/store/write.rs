@@ -47,6 +47,9 @@ pub struct Temporary<'a> {
     pub status: Option<&'a str>,
 }
 
+/// The words that start the event of a suppression lifted.
+const LIFTED: &str = "no longer suppressed";
+
 /// The words that start a temporary failure's event in a reader's history.
 const TEMPORARY: &str = "temporary failure";
 
@@ -160,6 +163,18 @@ impl<'c> Tx<'c> {
         Ok(outcome)
     }
 
+    /// When `address`'s suppression was last lifted (it signed up again, or `suppress
+    /// remove`), if ever: failures before then are not counted against it again.
+    pub fn lifted_at(&self, address: &Address) -> anyhow::Result<Option<Timestamp>> {
+        let at: Option<i64> = self
+            .tx
+            .prepare_cached(
+                "SELECT max(at) FROM events WHERE key = ?1 AND substr(change, 1, length(?2)) = ?2",
+            )?
+            .query_row(params![&*address.key(), LIFTED], |r| r.get(0))?;
+        Ok(at.map(Timestamp))
+    }
+
     /// Whether an event about `address` already carries `reference` (a report applied).
     pub fn has_reference(&self, address: &Address, reference: &str) -> anyhow::Result<bool> {
         let seen: Option<i64> = self
@@ -187,14 +202,17 @@ impl<'c> Tx<'c> {
     }
 
     /// The occasions of the temporary failures noted for `address` (see
-    /// [`Tx::note_temporary`]), oldest first.
+    /// [`Tx::note_temporary`]) after the second its suppression was last lifted, oldest
+    /// first.
     pub fn temporary_occasions(&self, address: &Address) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT change FROM events WHERE key = ?1 AND substr(change, 1, length(?2)) = ?2 ORDER BY id",
+            "SELECT change FROM events WHERE key = ?1 AND substr(change, 1, length(?2)) = ?2
+             AND at > ?3 ORDER BY id",
         )?;
         let prefix = format!("{TEMPORARY} in ");
+        let since = self.lifted_at(address)?.map_or(i64::MIN, |t| t.0);
         let changes: Vec<String> = stmt
-            .query_map(params![&*address.key(), prefix], |r| r.get(0))?
+            .query_map(params![&*address.key(), prefix, since], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(changes
             .iter()
@@ -223,7 +241,7 @@ impl<'c> Tx<'c> {
         self.tx
             .prepare_cached("DELETE FROM suppressions WHERE key = ?1")?
             .execute([&*address.key()])?;
-        let change = format!("no longer suppressed (was {})", old.reason);
+        let change = format!("{LIFTED} (was {})", old.reason);
         self.event(address, &change, source, None, now)?;
         Ok(Some(old))
     }
