@@ -233,3 +233,96 @@ fn a_folder_named_beyond_ascii_is_named_in_modified_utf7_on_a_real_dovecot() {
             .map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>())
     );
 }
+
+/// 1,201 auto-replies, of which UIDs 250 and 700 are 70 KB, over a 64 KiB limit.
+fn many() -> Vec<(u32, String)> {
+    (1..=1201)
+        .map(|n| {
+            let text = away(n);
+            let text = if n == 250 || n == 700 {
+                format!("{text}{}\r\n", "x".repeat(70_000))
+            } else {
+                text
+            };
+            (n, text)
+        })
+        .collect()
+}
+
+/// The project reading the server at `port`, with a 64 KiB `max_message_size`.
+fn limited_project(port: u16) -> crate::support::Project {
+    let project = imap_project(port);
+    let text = project.read("broadsheet.toml");
+    project.write(
+        "broadsheet.toml",
+        &format!("{text}max_message_size = 65536\n"),
+    );
+    project
+}
+
+/// The records of a fetch that read `many()`: every message once, in order, the two
+/// large ones skipped.
+fn assert_read_once(found: &[serde_json::Value]) {
+    let files: Vec<&str> = found.iter().map(|r| r["file"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (1..=1201).map(|n| format!("imap:INBOX/{n}")).collect();
+    assert_eq!(files, expected);
+    let skipped: Vec<&str> = found
+        .iter()
+        .filter(|r| r.get("skipped").is_some())
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["imap:INBOX/250", "imap:INBOX/700"]);
+}
+
+#[test]
+fn a_large_folder_is_listed_in_batches_and_read_once() {
+    let messages = many()
+        .iter()
+        .map(|(n, text)| Message::new(*n, text))
+        .collect();
+    let server = FakeImap::start(messages, Fault::None);
+    let (run, found) = records(&limited_project(server.port), &["bounces", "fetch"]);
+    assert_eq!(run.status, 1, "the two large ones stay: {}", run.stderr);
+    assert_read_once(&found);
+    let listings: Vec<String> = server
+        .commands()
+        .into_iter()
+        .filter(|c| c.contains("RFC822.SIZE"))
+        .collect();
+    // Each batch starts after what stayed (UID 250, then 700), the moved ones gone.
+    assert_eq!(
+        listings,
+        [
+            "FETCH 1:500 (UID FLAGS RFC822.SIZE)",
+            "FETCH 2:501 (UID FLAGS RFC822.SIZE)",
+            "FETCH 3:203 (UID FLAGS RFC822.SIZE)",
+        ],
+        "each listing is at most 500 messages"
+    );
+    assert_eq!(server.uids("MOVE").len(), 1199);
+}
+
+#[test]
+fn a_real_dovecot_folder_of_1201_messages_is_read_once_in_batches() {
+    let files: Vec<(String, String)> = many()
+        .into_iter()
+        .map(|(n, text)| (format!("{n:05}.eml"), text))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let dovecot = crate::support::dovecot::Dovecot::start(&files);
+    let (run, found) = records(&limited_project(dovecot.port), &["bounces", "fetch"]);
+    assert_eq!(run.status, 1, "the two large ones stay: {}", run.stderr);
+    assert_read_once(&found);
+    let count = |folder: &str| {
+        ["new", "cur"]
+            .iter()
+            .map(|sub| {
+                std::fs::read_dir(dovecot.maildir().join(folder).join(sub)).map_or(0, |d| d.count())
+            })
+            .sum::<usize>()
+    };
+    assert_eq!((count(""), count(".Processed")), (2, 1199));
+}

@@ -1,7 +1,8 @@
 //! A small IMAP server for `bounces fetch`, a tokio task on 127.0.0.1: it speaks the
 //! commands broadsheet sends (CAPABILITY, LOGIN, AUTHENTICATE PLAIN, SELECT, LIST, CREATE,
-//! UID FETCH, UID MOVE or UID COPY, UID STORE, UID EXPUNGE and EXPUNGE, LOGOUT) over one
-//! folder of messages, as a real server's [`Dialect`] does, and misbehaves on one message
+//! FETCH, UID FETCH, UID MOVE or UID COPY, UID STORE, UID EXPUNGE and EXPUNGE, LOGOUT) over
+//! one folder of messages, which each session sees leave as it moves or expunges them
+//! (with the EXPUNGE responses that say so), as a real server's [`Dialect`] does, and misbehaves on one message
 //! as its [`Fault`] says. It records every command it received, so a test can tell what
 //! was fetched and moved.
 
@@ -264,6 +265,9 @@ impl Folder {
             return;
         }
         let mut logged_in = false;
+        // This session's view of the folder: each message and whether it is `\Deleted`.
+        let mut state: Vec<(Message, bool)> =
+            self.messages.iter().map(|m| (m.clone(), false)).collect();
         while let Some(command) = connection.command().await {
             let (tag, text) = command.text.split_once(' ').unwrap_or((&command.text, ""));
             let tag = tag.to_owned();
@@ -273,7 +277,7 @@ impl Folder {
                 logged_in = matches!(answer, Answer::Reply(_));
                 answer
             } else {
-                self.answer(text, logged_in)
+                self.answer(text, logged_in, &mut state)
             };
             let (bytes, hang_up) = match answer {
                 Answer::Reply(lines) => {
@@ -337,8 +341,8 @@ impl Folder {
         }
     }
 
-    /// What answers `command`.
-    fn answer(&self, command: &str, logged_in: bool) -> Answer {
+    /// What answers `command`, in a session whose folder is `state`.
+    fn answer(&self, command: &str, logged_in: bool, state: &mut Vec<(Message, bool)>) -> Answer {
         let words: Vec<&str> = command.split(' ').collect();
         let capabilities = if logged_in {
             self.dialect.after_login
@@ -346,6 +350,7 @@ impl Folder {
             self.dialect.before_login
         };
         let refuse = |status: &str| Answer::Status(Vec::new(), status.to_owned());
+        let position = |uid: &str| state.iter().position(|(m, _)| m.uid.to_string() == uid);
         match (words.as_slice(), self.fault) {
             (["CAPABILITY"], _) => {
                 Answer::Reply(format!("* CAPABILITY {capabilities}\r\n").into_bytes())
@@ -355,7 +360,7 @@ impl Folder {
                 hang_up: false,
             },
             (["SELECT", ..], _) => {
-                Answer::Reply(format!("* {} EXISTS\r\n", self.messages.len()).into_bytes())
+                Answer::Reply(format!("* {} EXISTS\r\n", state.len()).into_bytes())
             }
             (["LIST", "\"\"", ..], _) => {
                 let name = command.trim_start_matches("LIST \"\" ");
@@ -383,31 +388,57 @@ impl Folder {
             {
                 refuse("BAD Unknown command.")
             }
-            (["UID", "FETCH", "1:*", ..], _) => Answer::Reply(
-                self.messages
-                    .iter()
-                    .enumerate()
-                    .map(|(n, m)| {
-                        format!(
-                            "* {} FETCH (UID {} RFC822.SIZE {} FLAGS ())\r\n",
-                            n + 1,
-                            m.uid,
-                            m.size
-                        )
-                    })
-                    .collect::<String>()
-                    .into_bytes(),
+            (["FETCH", range, ..], _) => {
+                let (first, last) = range.split_once(':').expect("a range");
+                let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
+                if first == 0 || last > state.len() {
+                    return refuse("BAD Error in IMAP command FETCH: Invalid messageset");
+                }
+                Answer::Reply(
+                    (first..=last)
+                        .map(|n| {
+                            let (m, deleted) = &state[n - 1];
+                            let flags = if *deleted { "\\Deleted" } else { "" };
+                            format!(
+                                "* {n} FETCH (UID {} RFC822.SIZE {} FLAGS ({flags}))\r\n",
+                                m.uid, m.size
+                            )
+                        })
+                        .collect::<String>()
+                        .into_bytes(),
+                )
+            }
+            (["UID", "FETCH", uid, "BODY.PEEK[]"], _) => self.body(uid, state),
+            (["UID", "STORE", uid, "+FLAGS.SILENT", "(\\Deleted)"], _) => {
+                if let Some(n) = position(uid) {
+                    state[n].1 = true;
+                }
+                Answer::Reply(Vec::new())
+            }
+            (["UID", "MOVE", uid, ..], _) => {
+                Answer::Reply(position(uid).map_or(Vec::new(), |n| expunge(state, n)))
+            }
+            (["UID", "EXPUNGE", uid], _) => Answer::Reply(
+                position(uid)
+                    .filter(|&n| state[n].1)
+                    .map_or(Vec::new(), |n| expunge(state, n)),
             ),
-            (["UID", "FETCH", uid, "BODY.PEEK[]"], _) => self.body(uid),
+            (["EXPUNGE"], _) => {
+                let mut lines = Vec::new();
+                while let Some(n) = state.iter().position(|(_, deleted)| *deleted) {
+                    lines.extend(expunge(state, n));
+                }
+                Answer::Reply(lines)
+            }
             _ => Answer::Reply(Vec::new()),
         }
     }
 
     /// The FETCH answer for `uid`, or its fault.
-    fn body(&self, uid: &str) -> Answer {
-        let found = self
-            .messages
+    fn body(&self, uid: &str, state: &[(Message, bool)]) -> Answer {
+        let found = state
             .iter()
+            .map(|(m, _)| m)
             .enumerate()
             .find(|(_, m)| m.uid.to_string() == uid);
         let Some((n, message)) = found else {
@@ -434,6 +465,12 @@ impl Folder {
             _ => Answer::Reply([head(message.size).as_bytes(), &message.bytes, b")\r\n"].concat()),
         }
     }
+}
+
+/// Takes message `n` (from 0) out of `state`: its EXPUNGE response (RFC 3501 §7.4.1).
+fn expunge(state: &mut Vec<(Message, bool)>, n: usize) -> Vec<u8> {
+    state.remove(n);
+    format!("* {} EXPUNGE\r\n", n + 1).into_bytes()
 }
 
 /// The user and password of a SASL PLAIN response (RFC 4616: `\0user\0password`).

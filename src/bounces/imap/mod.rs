@@ -35,6 +35,10 @@ pub(crate) struct Session {
     capabilities: Vec<String>,
     /// The server's `* BYE`, once it said it: the reason when the connection then closes.
     bye: Option<String>,
+    /// How many messages the selected folder holds, as its EXISTS and EXPUNGE say.
+    exists: u32,
+    /// The sequence number of the first message not yet listed.
+    cursor: u32,
 }
 
 /// Where and how to log in.
@@ -115,6 +119,8 @@ impl Session {
             tag: 0,
             capabilities: Vec::new(),
             bye: None,
+            exists: 0,
+            cursor: 1,
         }
     }
 
@@ -123,34 +129,35 @@ impl Session {
         self.capabilities.iter().any(|c| c == capability)
     }
 
-    /// Selects `folder` for the commands that follow; the number of messages it holds.
-    pub(crate) fn select(&mut self, folder: &str) -> anyhow::Result<u32> {
-        let mut exists = 0;
+    /// Selects `folder` for the commands that follow, its listing starting at its first
+    /// message.
+    pub(crate) fn select(&mut self, folder: &str) -> anyhow::Result<()> {
         self.command(
             &format!("SELECT {}", mailbox(folder)),
             MAX_SMALL_LITERAL,
-            |line| {
-                let count = line.text.strip_prefix("* ");
-                if let Some(n) = count.and_then(|c| c.strip_suffix(" EXISTS")) {
-                    exists = n
-                        .parse()
-                        .context("the IMAP server's EXISTS is not a count")?;
-                }
-                Ok(())
-            },
+            |_| Ok(()),
         )
         .with_context(|| format!("cannot open the IMAP folder `{folder}`"))?;
-        Ok(exists)
+        self.cursor = 1;
+        Ok(())
     }
 
-    /// The UID and size (`RFC822.SIZE`) of every message in the selected folder, by UID:
-    /// how large a message is is known before a byte of it is fetched (a server that leaves
-    /// the size out gets its message fetched, within the limit all the same). A message
-    /// flagged `\Deleted` is on its way out (a COPY that was not yet expunged): left out.
-    pub(crate) fn sizes(&mut self) -> anyhow::Result<Vec<(u32, Option<u64>)>> {
+    /// The UID and size (`RFC822.SIZE`) of the next `most` messages of the selected folder
+    /// not yet listed, none at its end: how large a message is is known before a byte of
+    /// it is fetched (a server that leaves the size out gets its message fetched, within
+    /// the limit all the same). A folder of any size is listed a batch at a time, by
+    /// sequence number: the server's EXPUNGE responses (for the messages moved out
+    /// meanwhile, by us or anyone) keep the place. A message flagged `\Deleted` is on its
+    /// way out (a COPY not yet expunged): left out.
+    pub(crate) fn batch(&mut self, most: u32) -> anyhow::Result<Vec<(u32, Option<u64>)>> {
+        if self.cursor > self.exists {
+            return Ok(Vec::new());
+        }
+        let last = self.exists.min(self.cursor.saturating_add(most - 1));
         let mut found = Vec::new();
-        let command = "UID FETCH 1:* (FLAGS RFC822.SIZE)";
-        self.command(command, MAX_SMALL_LITERAL, |line| {
+        let command = format!("FETCH {}:{last} (UID FLAGS RFC822.SIZE)", self.cursor);
+        self.cursor = last + 1;
+        self.command(&command, MAX_SMALL_LITERAL, |line| {
             let item = |name| fetch_item(&line.text, name);
             if let Some(uid) = item("UID")
                 && !line.text.to_ascii_uppercase().contains("\\DELETED")
@@ -294,7 +301,8 @@ impl Session {
     }
 
     /// Takes what a response line says of the session itself: the capabilities
-    /// (`* CAPABILITY ...`, or a `[CAPABILITY ...]` response code) and a `* BYE`.
+    /// (`* CAPABILITY ...`, or a `[CAPABILITY ...]` response code), a `* BYE`, and how
+    /// many messages the folder holds.
     fn note(&mut self, text: &str) {
         let upper = text.to_ascii_uppercase();
         let rest = upper.split_once(' ').map_or("", |(_, rest)| rest);
@@ -307,6 +315,16 @@ impl Session {
         }
         if upper.starts_with("* BYE") {
             self.bye = Some(text.to_owned());
+        }
+        // RFC 3501 §7.3.1, §7.4.1: sent whenever the folder changes, in any response.
+        let number = |suffix| rest.strip_suffix(suffix)?.parse::<u32>().ok();
+        if let Some(count) = number(" EXISTS") {
+            self.exists = count;
+        } else if let Some(gone) = number(" EXPUNGE") {
+            self.exists = self.exists.saturating_sub(1);
+            if gone < self.cursor {
+                self.cursor -= 1;
+            }
         }
     }
 
