@@ -16,7 +16,7 @@ use crate::support::{Project, Run};
 const BIG: u64 = 200 * 1024 * 1024;
 
 /// An auto-reply: read and applied (no effect), so `fetch` moves it.
-fn away(n: u32) -> String {
+pub(crate) fn away(n: u32) -> String {
     format!(
         "From: reader{n}@example.org\r\nMessage-ID: <away-{n}@example.org>\r\n\
 Auto-Submitted: auto-replied\r\nSubject: Away\r\n\r\nBack soon.\r\n"
@@ -36,7 +36,7 @@ Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b
 }
 
 /// `broadsheet ARGS --json` with the secrets set: its run and records.
-fn records(project: &Project, args: &[&str]) -> (Run, Vec<Value>) {
+pub(crate) fn records(project: &Project, args: &[&str]) -> (Run, Vec<Value>) {
     let mut args = args.to_vec();
     args.push("--json");
     let run = imap_run(project, &args);
@@ -47,7 +47,7 @@ fn records(project: &Project, args: &[&str]) -> (Run, Vec<Value>) {
 }
 
 /// `broadsheet ARGS` with the unsubscribe secret and the IMAP password set.
-fn imap_run(project: &Project, args: &[&str]) -> Run {
+pub(crate) fn imap_run(project: &Project, args: &[&str]) -> Run {
     let output = project
         .command(args)
         .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
@@ -174,7 +174,7 @@ fn a_folder_of_ten_thousand_messages_imports() {
 }
 
 /// The sample project reading the fake server's INBOX, moving what it applied.
-fn imap_project(port: u16) -> Project {
+pub(crate) fn imap_project(port: u16) -> Project {
     let project = Project::sample();
     let text = project.read("broadsheet.toml");
     project.write(
@@ -291,7 +291,7 @@ fn a_closed_standard_output_is_a_quiet_success() {
 
 /// The lines of `stderr` that are not warnings (a project without `[sender] bounce` is
 /// warned that reports can be forged; these tests are about errors).
-fn errors(stderr: &str) -> String {
+pub(crate) fn errors(stderr: &str) -> String {
     stderr
         .lines()
         .filter(|l| !l.starts_with("warning:") && !l.starts_with("  = help:"))

@@ -21,6 +21,7 @@ mod evidence;
 mod guards;
 mod hostile;
 mod http_guard;
+mod imap_servers;
 mod imports;
 mod inbox;
 mod init;

@@ -13,8 +13,8 @@ use crate::bounces::source::human_size;
 /// short, since the message list comes one FETCH line per message.
 pub(super) const MAX_LINE: u64 = 64 * 1024;
 
-/// The most one command's response lines may hold in all, literals aside (a folder of a
-/// million messages lists in about 40 MB): past it the server is not answering in good faith.
+/// The most one command's response lines may hold in all, literals aside (a batch of the
+/// folder's listing is about 25 KB): past it the server is not answering in good faith.
 pub(super) const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
 
 /// A connection: TCP or TLS.
