@@ -1,6 +1,7 @@
 //! `bounces fetch`: the messages of the `[bounces]` IMAP folder in, listed [`BATCH`] at a
-//! time and read one at a time: each one's size asked first (one too large is skipped, never fetched), then fetched, applied
-//! like an import, and, once applied, moved to `move_to` (or flagged read). A message that
+//! time and read one at a time: each one's size asked first (one too large is skipped,
+//! never fetched), then fetched, applied like an import, and, once applied, moved to
+//! `move_to` (or flagged read). A message that
 //! could not be read or was skipped stays where it is, for a person to look at. A lost
 //! connection stops the run with an error, after the messages already applied.
 
