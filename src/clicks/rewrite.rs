@@ -245,7 +245,10 @@ mod tests {
         assert!(body.contains("aria-hidden=\"true\" tabindex=\"-1\"></a>"));
         assert_eq!(body_start("<p>a fragment</p>"), 0);
         assert_eq!(body_start("<bodyguard><body>"), "<bodyguard><body>".len());
-        assert_eq!(body_start("<HTML><BODY class=x>"), "<HTML><BODY class=x>".len());
+        assert_eq!(
+            body_start("<HTML><BODY class=x>"),
+            "<HTML><BODY class=x>".len()
+        );
     }
 
     #[test]
