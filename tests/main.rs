@@ -33,6 +33,7 @@ mod recipients;
 mod refusal_classes;
 mod relay_resume;
 mod report;
+mod rspamd;
 mod rules;
 mod sample;
 mod schedule;
