@@ -1,8 +1,8 @@
 //! rspamd, the spam filter most large mail hosts run besides SpamAssassin, judges what
 //! broadsheet sends: the proofs `broadsheet proof` writes to the outbox, and dispatched
-//! messages with a VERP return path, a per-reader unsubscribe link and greeting. Every
-//! symbol rspamd adds must be one this file explains, the score under rspamd's `add
-//! header` threshold, the action `no action`.
+//! messages with a VERP return path, a per-reader unsubscribe link and greeting, in the
+//! scout layout and the plain one `init` writes. Every symbol rspamd adds must be one this
+//! file explains, the score under rspamd's `add header` threshold, the action `no action`.
 
 use std::path::PathBuf;
 
@@ -228,6 +228,53 @@ fn rspamd_explains_every_symbol_of_proofs_and_dispatched_messages() {
         4,
         "two proofs, two dispatched"
     );
+}
+
+/// The layout `broadsheet init` writes, in a project with no web archive (so no
+/// List-Archive) and a VERP return path: still a mailing list to rspamd.
+#[test]
+fn rspamd_takes_a_new_projects_newsletter_for_a_mailing_list() {
+    let project = Project::empty();
+    project.ok(&[
+        "init",
+        "--title",
+        "The Weekly Wire",
+        "--address",
+        "1 Press Row",
+    ]);
+    let volume = project
+        .read("volumes/001.toml")
+        .replace("draft = true\n", "");
+    // The picks link real stories by then, not the sample's example.org.
+    project.write(
+        "volumes/001.toml",
+        &volume.replace("https://example.org/", "https://weekly-wire.news/"),
+    );
+    project.edit(
+        "broadsheet.toml",
+        "# bounce = \"bounces@example.org\"",
+        "bounce = \"bounces@example.org\"",
+    );
+    let recipients = project.read("recipients.toml");
+    project.write(
+        "recipients.toml",
+        &format!(
+            "{recipients}\n[[recipients]]\nemail = \"ana@example.net\"\ngreeting = \"Ana\"\nsegments = [\"subscribers\"]\n"
+        ),
+    );
+    let mut dispatch = project.command(&[
+        "dispatch",
+        "volumes/001.toml",
+        "--segment",
+        "subscribers",
+        "--yes",
+        "--expect",
+        "1",
+    ]);
+    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    run_ok(dispatch);
+    let rspamd = Rspamd::start();
+    assert_eq!(judge_outbox(&rspamd, &project), 1);
 }
 
 /// The outbox file of the message to `to`.

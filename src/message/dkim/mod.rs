@@ -26,7 +26,7 @@ use crate::project::Project;
 use crate::settings::Dkim;
 
 /// The fields signed when present, in this order.
-const SIGNED: [&str; 13] = [
+const SIGNED: [&str; 14] = [
     "From",
     "Reply-To",
     "To",
@@ -35,6 +35,7 @@ const SIGNED: [&str; 13] = [
     "Message-ID",
     "List-Id",
     "List-Archive",
+    "List-Post",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
     "MIME-Version",
