@@ -28,6 +28,7 @@ mod loader_fuzz;
 mod manual;
 mod mjml_validation;
 mod new;
+mod opendkim;
 mod preview;
 mod recipients;
 mod refusal_classes;
