@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use mail_parser::MessageParser;
 use serde_json::Value;
 
@@ -16,8 +18,8 @@ use crate::support::rspamd::{Rspamd, Verdict, add_header_threshold};
 use crate::support::{Project, decode_entities};
 
 /// Every symbol a message of broadsheet's may earn, with what it says. rspamd scores all of
-/// them 0 or below, except the last two, whose counts [`check_explained`] checks.
-const EXPLAINED: [(&str, &str); 20] = [
+/// them 0 or below, except the last four, which [`check_explained`] holds to what they say.
+const EXPLAINED: [(&str, &str); 22] = [
     // What the message is, as it should be.
     (
         "HAS_LIST_UNSUB",
@@ -67,6 +69,17 @@ const EXPLAINED: [(&str, &str); 20] = [
     (
         "RCVD_COUNT_ZERO",
         "no Received field: scanned as broadsheet hands it over, before a relay adds one",
+    ),
+    // What a newsletter in Chinese is, checked by [`check_explained`].
+    (
+        "MIME_BASE64_TEXT",
+        "a part mostly in Chinese goes out base64, a third larger, where quoted-printable \
+         would triple it (RFC 2045 §6.8); base64 for 7-bit text would be _BOGUS",
+    ),
+    (
+        "SUBJ_ALL_CAPS",
+        "the `[TEST]` prefix a proof carries by design is the only cased text of a \
+         subject in Chinese; the subscribers' copy is without it",
     ),
     // Rules that count something a correct newsletter has.
     (
@@ -127,10 +140,11 @@ fn links_and_images(html: &str) -> (Vec<String>, usize) {
     (attribute("href"), images)
 }
 
-/// Checks what the two counting rules counted. URI_COUNT_ODD's count minus the HTML part's
-/// images is even, and every link of the HTML part is in the text part too: the links pair
-/// up, and only the images (which a text part cannot carry) make the count odd.
-/// MANY_INVISIBLE_PARTS counted one block.
+/// Checks what the four scoring rules of [`EXPLAINED`] saw. MIME_BASE64_TEXT: see
+/// [`check_base64_parts`]. SUBJ_ALL_CAPS: only a proof's `[TEST]` prefix is in capitals.
+/// URI_COUNT_ODD: its count less the HTML part's images is even, and every link of the
+/// HTML part is in the text part too, so the links pair up and only the images (which a
+/// text part cannot carry) make the count odd. MANY_INVISIBLE_PARTS: one block.
 fn check_explained(name: &str, raw: &[u8], verdict: &Verdict) {
     let message = MessageParser::default()
         .parse(raw)
@@ -157,8 +171,46 @@ fn check_explained(name: &str, raw: &[u8], verdict: &Verdict) {
             );
         }
     }
+    if verdict.symbols.contains_key("MIME_BASE64_TEXT") {
+        check_base64_parts(name, raw);
+    }
+    if verdict.symbols.contains_key("SUBJ_ALL_CAPS") {
+        let subject = message.subject().expect("a subject");
+        let rest = subject.strip_prefix("[TEST] ");
+        assert!(
+            rest.is_some_and(|r| !r.chars().any(char::is_lowercase)),
+            "{name}: {subject:?} is more than a proof's prefix in capitals"
+        );
+    }
     if let Some(options) = verdict.symbols.get("MANY_INVISIBLE_PARTS") {
         assert_eq!(options, &["1"], "{name}: more than the preheader is hidden");
+    }
+}
+
+/// Each base64 part of `raw` holds text of which more than a sixth of the bytes are not
+/// ASCII: where base64 (4 octets per 3) is shorter than quoted-printable (3 octets per
+/// such byte), the only parts broadsheet's encoder sends base64.
+fn check_base64_parts(name: &str, raw: &[u8]) {
+    let raw = String::from_utf8_lossy(raw);
+    let parts: Vec<&str> = raw
+        .split("Content-Transfer-Encoding: base64\r\n\r\n")
+        .skip(1)
+        .map(|rest| rest.split("\r\n--").next().unwrap_or_default())
+        .collect();
+    assert!(
+        !parts.is_empty(),
+        "{name}: MIME_BASE64_TEXT without a base64 part"
+    );
+    for part in parts {
+        let text = STANDARD
+            .decode(part.replace("\r\n", ""))
+            .expect("valid base64");
+        let wide = text.iter().filter(|b| !b.is_ascii()).count();
+        assert!(
+            wide * 6 > text.len(),
+            "{name}: a base64 part with {wide} of {} bytes not ASCII",
+            text.len()
+        );
     }
 }
 
@@ -199,20 +251,7 @@ fn rspamd_explains_every_symbol_of_proofs_and_dispatched_messages() {
         "domain = \"eto.tech\"",
         "domain = \"eto.tech\"\nbounce = \"bounces@eto.tech\"",
     );
-    let mut proof = project.command(&["proof", "volumes/011.toml"]);
-    proof.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
-    run_ok(proof);
-    let mut dispatch = project.command(&[
-        "dispatch",
-        "volumes/011.toml",
-        "--segment",
-        "subscribers",
-        "--yes",
-        "--expect",
-        "2",
-    ]);
-    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
-    run_ok(dispatch);
+    proof_and_dispatch(&project);
     let ana = std::fs::read(message_to(&project, "ana.lima@example.org")).expect("Ana's copy");
     let ana = MessageParser::default().parse(&ana).expect("parses");
     let text = ana.body_text(0).expect("a text part");
@@ -228,6 +267,34 @@ fn rspamd_explains_every_symbol_of_proofs_and_dispatched_messages() {
         4,
         "two proofs, two dispatched"
     );
+    let chinese = in_chinese();
+    assert_eq!(
+        judge_outbox(&rspamd, &chinese),
+        4,
+        "two proofs, two dispatched"
+    );
+}
+
+/// The fixture project with volume 11 in Chinese, its subject and every summary (so that
+/// both parts go out base64), proofed and dispatched.
+fn in_chinese() -> Project {
+    let project = with_recipients();
+    let summary = "summary = \"国家媒体报道称，中国农业机械行业落后于全球前沿，但目标是迎头赶上。\
+                   报告指出，智能农机的研发投入在过去三年里增长了两倍。\"";
+    let volume: Vec<String> = project
+        .read("volumes/011.toml")
+        .lines()
+        .map(|line| match line {
+            "lang = \"en\"" => {
+                "lang = \"zh\"\nsubject = \"人工智能周报 🔭 第十一期：芯片与机器人\"".to_owned()
+            }
+            _ if line.starts_with("summary = \"") => summary.to_owned(),
+            _ => line.to_owned(),
+        })
+        .collect();
+    project.write("volumes/011.toml", &(volume.join("\n") + "\n"));
+    proof_and_dispatch(&project);
+    project
 }
 
 /// The layout `broadsheet init` writes, in a project with no web archive (so no
@@ -262,19 +329,37 @@ fn rspamd_takes_a_new_projects_newsletter_for_a_mailing_list() {
             "{recipients}\n[[recipients]]\nemail = \"ana@example.net\"\ngreeting = \"Ana\"\nsegments = [\"subscribers\"]\n"
         ),
     );
-    let mut dispatch = project.command(&[
-        "dispatch",
-        "volumes/001.toml",
-        "--segment",
-        "subscribers",
-        "--yes",
-        "--expect",
-        "1",
-    ]);
-    dispatch.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
-    run_ok(dispatch);
+    run(
+        &project,
+        &[
+            "dispatch",
+            "volumes/001.toml",
+            "--segment",
+            "subscribers",
+            "--yes",
+            "--expect",
+            "1",
+        ],
+    );
     let rspamd = Rspamd::start();
     assert_eq!(judge_outbox(&rspamd, &project), 1);
+}
+
+/// Runs broadsheet with `args` in `project`, the unsubscribe secret set.
+fn run(project: &Project, args: &[&str]) {
+    let mut command = project.command(args);
+    command.env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET);
+    run_ok(command);
+}
+
+/// Proofs volume 11 to the proof list and dispatches it to the two subscribers.
+fn proof_and_dispatch(project: &Project) {
+    run(project, &["proof", "volumes/011.toml"]);
+    let dispatch = ["dispatch", "volumes/011.toml", "--segment", "subscribers"];
+    run(
+        project,
+        &[&dispatch[..], &["--yes", "--expect", "2"]].concat(),
+    );
 }
 
 /// The outbox file of the message to `to`.
