@@ -1,13 +1,16 @@
 //! OpenDKIM's verifier (Debian's `opendkim`, run with `-t` on files) beside dkimpy: the
 //! RSA-2048 and Ed25519 signatures of dispatched and proofed messages, and of bodies with
 //! every whitespace shape relaxed canonicalization rewrites, all pass; copies altered after
-//! signing fail both. OpenDKIM 2.11 verifies rsa-sha256 and ed25519-sha256 (`opendkim -V`
-//! lists them). The public keys come from a `TestPublicKeys` file, never from DNS.
+//! signing fail both, and a signed proof a real Postfix delivered passes. OpenDKIM 2.11
+//! verifies rsa-sha256 and ed25519-sha256 (`opendkim -V` lists them). The public keys come
+//! from a `TestPublicKeys` file, never from DNS.
 
 use std::path::{Path, PathBuf};
 
-use crate::dkim::{DISPATCH, altered_copies, awkward_bodies, eml_files, run_signed};
+use crate::dkim::{DISPATCH, altered_copies, awkward_bodies, eml_files, run_signed, verify};
+use crate::sending::send_to_relay;
 use crate::support::oracle::{run_ok, system_tool};
+use crate::support::postfix::Postfix;
 
 /// OpenDKIM's result for each signature of `message`, as `RESULT ALGORITHM` (`pass
 /// rsa-sha256`), read from the Authentication-Results field it would add. `records` are
@@ -90,4 +93,30 @@ fn opendkim_passes_awkward_whitespace_in_the_body() {
     let keys_dir = tempfile::tempdir().unwrap();
     let (files, records) = awkward_bodies(keys_dir.path());
     assert_all_pass(&records, &files);
+}
+
+/// A signed proof as a real Postfix delivered it to a Maildir: dot-stuffed on the way (its
+/// quoted-printable lines that begin with a dot), with the trace fields Postfix adds and
+/// the LF line ends of a Maildir file. Both verifiers pass both signatures.
+#[test]
+fn opendkim_passes_a_signed_proof_a_real_postfix_delivered() {
+    let postfix = Postfix::start();
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (project, pem, records) = crate::dkim::signing_project(keys_dir.path());
+    send_to_relay(&project, postfix.port);
+    let to = ["proof", "volumes/011.toml", "--to", "editor@example.org"];
+    let proof = run_signed(&project, &pem, &to);
+    assert_eq!(proof.status, 0, "{}", proof.stderr);
+    let delivered = postfix.wait_for_mail("editor");
+    let text = String::from_utf8(delivered).expect("an ASCII message");
+    assert!(text.starts_with("Return-Path: "), "Postfix's trace fields");
+    let path = keys_dir.path().join("delivered.eml");
+    std::fs::write(&path, &text).unwrap();
+    assert_all_pass(&records, std::slice::from_ref(&path));
+    let (ok, report) = verify(&records, std::slice::from_ref(&path));
+    assert!(ok, "{report}");
+    assert!(
+        text.lines().any(|line| line.starts_with('.')),
+        "no line begins with a dot, so nothing was dot-stuffed"
+    );
 }
