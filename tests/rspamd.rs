@@ -273,6 +273,42 @@ fn rspamd_explains_every_symbol_of_proofs_and_dispatched_messages() {
         4,
         "two proofs, two dispatched"
     );
+    reply_to_off_the_from_domain(&rspamd);
+}
+
+/// A Reply-To off From's domain: `check` warns at `reply_to`, and rspamd reads a proof to
+/// an address on From's domain (the newsroom's) as a spoof, which is what the warning says.
+fn reply_to_off_the_from_domain(rspamd: &Rspamd) {
+    let project = with_recipients();
+    let reply_to = "reply_to = \"editors@cset.example.net\"";
+    project.edit("broadsheet.toml", "reply_to = \"scout@eto.tech\"", reply_to);
+    let settings = project.read("broadsheet.toml");
+    let line = settings
+        .lines()
+        .position(|l| l.starts_with(reply_to))
+        .unwrap()
+        + 1;
+    let checked = project.ok(&["check", "volumes/011.toml"]);
+    let warning = "warning: `reply_to` is on `cset.example.net`, not on the From address's \
+                   domain `eto.tech`";
+    assert!(
+        checked.stderr.contains(warning)
+            && checked
+                .stderr
+                .contains(&format!("--> broadsheet.toml:{line}:")),
+        "{}",
+        checked.stderr
+    );
+    run(
+        &project,
+        &["proof", "volumes/011.toml", "--to", "editors@eto.tech"],
+    );
+    let (path, from, to) = outbox(&project).remove(0);
+    let verdict = rspamd.scan(&path, &from, &to);
+    assert!(
+        verdict.symbols.contains_key("SPOOF_REPLYTO") && verdict.action != "no action",
+        "{verdict:?}"
+    );
 }
 
 /// The fixture project with volume 11 in Chinese, its subject and every summary (so that
