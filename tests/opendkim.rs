@@ -56,7 +56,7 @@ fn opendkim(records: &[String], message: &Path) -> Vec<String> {
 }
 
 /// Both signatures of each of `files` pass.
-fn assert_all_pass(records: &[String], files: &[PathBuf]) {
+pub fn assert_all_pass(records: &[String], files: &[PathBuf]) {
     for file in files {
         assert_eq!(
             opendkim(records, file),
