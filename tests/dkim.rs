@@ -93,7 +93,7 @@ pub fn signing_project(pem_dir: &Path) -> (Project, String, Vec<String>) {
 }
 
 /// Dispatches the sample volume to the fixture's two subscribers.
-const DISPATCH: [&str; 7] = [
+pub const DISPATCH: [&str; 7] = [
     "dispatch",
     "volumes/011.toml",
     "--segment",
@@ -104,7 +104,7 @@ const DISPATCH: [&str; 7] = [
 ];
 
 /// Runs broadsheet in `project` with `pem` as the DKIM key.
-fn run_signed(project: &Project, pem: &str, args: &[&str]) -> crate::support::Run {
+pub fn run_signed(project: &Project, pem: &str, args: &[&str]) -> crate::support::Run {
     let output = project
         .command(args)
         .env("BROADSHEET_UNSUBSCRIBE_SECRET", SECRET)
@@ -114,7 +114,8 @@ fn run_signed(project: &Project, pem: &str, args: &[&str]) -> crate::support::Ru
     crate::support::Run::from(output)
 }
 
-fn eml_files(dir: &Path) -> Vec<PathBuf> {
+/// The `.eml` files in `dir`, sorted.
+pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the outbox")
         .map(|e| e.expect("an entry").path())
@@ -147,24 +148,38 @@ fn dispatched_and_proofed_messages_verify_with_both_algorithms() {
     );
 
     // The same message altered after signing: in a signed header, and in the body.
-    let original = std::fs::read(&files[0]).unwrap();
-    let text = String::from_utf8(original).unwrap();
+    for path in altered_copies(&files[0], keys_dir.path()) {
+        let (ok, report) = verify(&records, std::slice::from_ref(&path));
+        assert!(
+            !ok && report.contains(" FAIL "),
+            "{}: {report}",
+            path.display()
+        );
+    }
+}
+
+/// Copies of the signed message at `signed`, written to `dir`, each altered after signing:
+/// in a signed header, in the body, and with a From or a List-Unsubscribe prepended (the
+/// signature names each once more than it occurs).
+pub fn altered_copies(signed: &Path, dir: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(signed).unwrap();
     let subject = text.replacen("\r\nSubject: ", "\r\nSubject: Re: ", 1);
     let body = text.replacen("\r\n\r\n", "\r\n\r\nAn added line.\r\n", 1);
-    // Headers prepended after signing: the signature names each once more than it occurs.
     let from = format!("From: Someone Else <ceo@eto.tech>\r\n{text}");
     let unsubscribe = format!("List-Unsubscribe: <https://evil.example/u>\r\n{text}");
-    for (name, altered) in [
+    [
         ("subject.eml", subject),
         ("body.eml", body),
         ("from.eml", from),
         ("unsubscribe.eml", unsubscribe),
-    ] {
-        let path = keys_dir.path().join(name);
-        std::fs::write(&path, &altered).unwrap();
-        let (ok, report) = verify(&records, std::slice::from_ref(&path));
-        assert!(!ok && report.contains(" FAIL "), "{name}: {report}");
-    }
+    ]
+    .into_iter()
+    .map(|(name, altered)| {
+        let path = dir.join(name);
+        std::fs::write(&path, altered).unwrap();
+        path
+    })
+    .collect()
 }
 
 #[test]
@@ -194,13 +209,23 @@ fn a_dkim_key_others_can_read_is_refused() {
 
 /// Bodies with every whitespace shape relaxed canonicalization rewrites (tabs, runs of
 /// spaces, spaces before CRLF, lines of only whitespace, blank lines at the end, no final
-/// CRLF), signed by the library as dispatch signs, each accepted by the independent
-/// verifier with both algorithms; and the same message with a changed word fails.
-#[test]
-fn awkward_whitespace_in_the_body_verifies() {
+/// CRLF).
+const AWKWARD_BODIES: [&str; 7] = [
+    "a\tb  c \r\n\r\n  \r\nd\t\r\n\r\n\r\n",
+    "    * indented  item\r\n      continued \t \r\n\t\tx\r\n",
+    "end of a body without CRLF  \t",
+    "a last line of whitespace without CRLF\r\n\r\n \t",
+    " \r\n\t\r\n",
+    "",
+    "plain line\r\n\r\nanother\r\n",
+];
+
+/// Each of [`AWKWARD_BODIES`] in a message signed by the library as dispatch signs, with
+/// both algorithms, written to `dir` as a relay carries it (SMTP carries whole lines, so a
+/// message arrives ending with CRLF: RFC 5321 §4.1.1.4); and the DNS records of the keys.
+pub fn awkward_bodies(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
     use broadsheet::message::dkim::{Key, Signer};
-    let keys_dir = tempfile::tempdir().unwrap();
-    let (pem, records) = keys(keys_dir.path());
+    let (pem, records) = keys(dir);
     let mut parsed = Key::parse_all(&pem).expect("the test's keys").into_iter();
     let (rsa, ed) = (parsed.next().unwrap(), parsed.next().unwrap());
     let signer = Signer::new(
@@ -210,27 +235,30 @@ fn awkward_whitespace_in_the_body_verifies() {
     let head = "From: Scout <scout@eto.tech>\r\nTo: ana@example.org\r\nSubject: Whitespace\r\n\
                 Date: Mon, 06 May 2024 10:30:45 +0000\r\nMessage-ID: <w@eto.tech>\r\n\
                 MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
-    let bodies = [
-        "a\tb  c \r\n\r\n  \r\nd\t\r\n\r\n\r\n",
-        "    * indented  item\r\n      continued \t \r\n\t\tx\r\n",
-        "end of a body without CRLF  \t",
-        "a last line of whitespace without CRLF\r\n\r\n \t",
-        " \r\n\t\r\n",
-        "",
-        "plain line\r\n\r\nanother\r\n",
-    ];
     let mut files = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
-        let signed = signer.sign(format!("{head}{body}"));
-        let path = keys_dir.path().join(format!("body-{i}.eml"));
+    for (i, body) in AWKWARD_BODIES.iter().enumerate() {
+        let mut signed = signer.sign(format!("{head}{body}"));
+        if !signed.ends_with("\r\n") {
+            signed.push_str("\r\n");
+        }
+        let path = dir.join(format!("body-{i}.eml"));
         std::fs::write(&path, &signed).unwrap();
         files.push(path);
     }
+    (files, records)
+}
+
+/// Each of [`AWKWARD_BODIES`], signed, is accepted by the independent verifier with both
+/// algorithms; and the same message with a changed word fails.
+#[test]
+fn awkward_whitespace_in_the_body_verifies() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (files, records) = awkward_bodies(keys_dir.path());
     let (ok, report) = verify(&records, &files);
     assert!(ok, "{report}");
     assert_eq!(
         report.matches(" ok rsa-sha256 ed25519-sha256\n").count(),
-        bodies.len(),
+        AWKWARD_BODIES.len(),
         "{report}"
     );
     let signed = std::fs::read_to_string(&files[1]).unwrap();

@@ -17,17 +17,22 @@ const SUBJECT: &str = "人工智能周报 🔭 第十一期：芯片、机器人
 /// The sample project with recipients, sending to `sink` over plain SMTP on loopback.
 pub fn smtp_project(port: u16) -> Project {
     let project = with_recipients();
-    project.edit(
-        "broadsheet.toml",
-        "kind = \"outbox\"\ndir = \"outbox\"",
-        &format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 5"),
-    );
+    send_to_relay(&project, port);
     project.edit(
         "volumes/011.toml",
         "preheader = ",
         &format!("subject = \"{SUBJECT}\"\npreheader = "),
     );
     project
+}
+
+/// Sets `project`'s transport to plain SMTP to a relay on loopback `port`.
+pub fn send_to_relay(project: &Project, port: u16) {
+    project.edit(
+        "broadsheet.toml",
+        "kind = \"outbox\"\ndir = \"outbox\"",
+        &format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 5"),
+    );
 }
 
 /// What every message must satisfy; returns the parsed unsubscribe URL.

@@ -1,6 +1,7 @@
 //! The mails `serve` sends itself: one welcome after a confirmation (with the latest issue
 //! and the reader's preferences), one reminder of a sign-up left pending, both never twice
-//! across restarts, and all of them DKIM-signed like the newsletter when `[dkim]` is set.
+//! across restarts, and all of them DKIM-signed like the newsletter when `[dkim]` is set
+//! (verified by dkimpy and OpenDKIM).
 
 use std::path::PathBuf;
 
@@ -131,6 +132,7 @@ fn the_mails_serve_sends_are_dkim_signed() {
         2,
         "the confirmation and the welcome: {report}"
     );
+    crate::opendkim::assert_all_pass(&records, &files);
     let prepended = keys_dir.path().join("prepended.eml");
     std::fs::write(
         &prepended,

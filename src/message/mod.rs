@@ -116,6 +116,10 @@ impl MessageTemplate {
         if let Some(archive) = &sender.archive {
             head.push_str(&format!("List-Archive: <{archive}>\r\n"));
         }
+        // An announcement list: readers cannot post to it (RFC 2369 §3.4). With List-Id and
+        // List-Unsubscribe this is what filters such as rspamd read as a mailing list,
+        // whose return path (VERP's bounces+TOKEN@) may differ from From.
+        head.push_str("List-Post: NO\r\n");
         if let Some(feedback_id) = &sender.feedback_id {
             head.push_str(&header::unstructured("Feedback-ID", feedback_id));
         }

@@ -61,6 +61,7 @@ fn full_build(common: &Common<'_>, rendered: &Rendered, p: &Personal<'_>) -> Str
     let mut list_id = header::phrase(common.list_name);
     list_id.push("<scout.eto.tech>".to_owned());
     out += &header::fold_list("List-Id", &list_id, "");
+    out += "List-Post: NO\r\n";
     out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\n";
     out += &format!("Content-Type: multipart/alternative;\r\n\tboundary=\"{b}\"\r\n");
     out += &header::mailbox("To", p.name, p.to.as_str());

@@ -153,6 +153,34 @@ impl Checker<'_> {
         }
     }
 
+    /// Warns of a Reply-To off From's domain: rspamd reads it as a spoof (SPOOF_REPLYTO,
+    /// 6 points, its `add header` threshold) in a message to an address on From's domain.
+    fn reply_to_domain(&mut self, from: &Spanned<String>, reply_to: &Spanned<String>) {
+        let (Ok(from), Ok(reply)) = (
+            Address::parse(from.get_ref()),
+            Address::parse(reply_to.get_ref()),
+        ) else {
+            return;
+        };
+        if from.domain() == reply.domain() {
+            return;
+        }
+        let message = format!(
+            "`reply_to` is on `{}`, not on the From address's domain `{}`",
+            reply.domain(),
+            from.domain()
+        );
+        let note = format!(
+            "rspamd takes such a Reply-To for a spoof and marks the message as spam when it goes \
+             to an address on `{}` (proofs to the newsroom, say); use an address there",
+            from.domain()
+        );
+        let warning = Diagnostic::warning(message)
+            .at_span(self.source, reply_to.span())
+            .note(note);
+        self.diags.push(warning);
+    }
+
     fn line(&mut self, field: &Spanned<String>, what: &str) {
         if field.get_ref().chars().any(char::is_control) {
             let message =
@@ -174,6 +202,7 @@ impl Checker<'_> {
         }
         if let Some(reply_to) = &sender.reply_to {
             self.address(reply_to, "`reply_to`");
+            self.reply_to_domain(&sender.from, reply_to);
         }
         if let Some(bounce) = &sender.bounce {
             self.address(bounce, "`bounce`");

@@ -9,6 +9,7 @@ pub mod fault_smtp;
 pub mod oracle;
 pub mod postfix;
 pub mod preview;
+pub mod rspamd;
 pub mod serve;
 pub mod smtp;
 pub mod tls;
@@ -186,7 +187,8 @@ pub fn html_text(html: &str) -> String {
     collapse(&decoded)
 }
 
-fn decode_entities(text: &str) -> String {
+/// `text` with its HTML character references (named ones that the layouts use, and numeric) decoded.
+pub fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('&') {

@@ -26,7 +26,7 @@ use crate::project::Project;
 use crate::settings::Dkim;
 
 /// The fields signed when present, in this order.
-const SIGNED: [&str; 13] = [
+const SIGNED: [&str; 14] = [
     "From",
     "Reply-To",
     "To",
@@ -35,6 +35,7 @@ const SIGNED: [&str; 13] = [
     "Message-ID",
     "List-Id",
     "List-Archive",
+    "List-Post",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
     "MIME-Version",
@@ -153,8 +154,14 @@ impl Signer {
     /// `message` with one `DKIM-Signature` field per key prepended, in its own buffer (a
     /// message is built with room to spare for them). A message that does not split into a
     /// header and a body (never one we built) is returned unsigned, and a verifier will say
-    /// so.
+    /// so. A message that does not end with CRLF gets one first: SMTP carries only whole
+    /// lines (RFC 5321 §4.1.1.4), so a relay adds it, and a verifier then reads the last
+    /// line's trailing spaces as the end of a line and drops them (RFC 6376 §3.4.4), where
+    /// a signer that saw no CRLF kept them.
     pub fn sign(&self, mut message: String) -> String {
+        if !message.ends_with("\r\n") {
+            message.push_str("\r\n");
+        }
         let Some((fields, body)) = canon::split(message.as_bytes()) else {
             return message;
         };
