@@ -27,10 +27,7 @@ const EXAMPLE_DOMAINS: [&str; 4] = ["example.com", "example.net", "example.org",
 /// under one of them (RFC 2606). A link there was left from a sample.
 pub(crate) fn example_host(url: &str) -> Option<String> {
     let lower = url.trim().to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.split(':').next().unwrap_or_default();
-    let host = host.strip_suffix('.').unwrap_or(host);
+    let host = host_after(lower.strip_prefix("https://")?);
     EXAMPLE_DOMAINS
         .iter()
         .any(|domain| {
@@ -40,6 +37,36 @@ pub(crate) fn example_host(url: &str) -> Option<String> {
                     .is_some_and(|sub| sub.ends_with('.'))
         })
         .then(|| host.to_owned())
+}
+
+/// The host of a URL's part after `scheme://`, lowercased, without a port or a final dot.
+fn host_after(rest: &str) -> String {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
+}
+
+/// When a link's `text` reads as a web address (`https://…`, `http://…`, `www.…`) of
+/// another site than the one its `target` leads to: the host the text names and the
+/// target's. Mail clients and spam filters take such a link for a lure (Gmail's phishing
+/// warning, rspamd's `PHISHING`). A host and its subdomains are one site, and so are a
+/// name with and without `www.`.
+pub(crate) fn text_names_other_host(text: &str, target: &str) -> Option<(String, String)> {
+    let text = text.trim().to_ascii_lowercase();
+    let named = match text.split_once("://") {
+        Some(("http" | "https", rest)) => host_after(rest),
+        Some(_) => return None,
+        None if text.starts_with("www.") && !text.contains(char::is_whitespace) => {
+            host_after(&text)
+        }
+        None => return None,
+    };
+    let leads = host_after(target.trim().split_once("://")?.1);
+    let bare = |host: &str| host.strip_prefix("www.").unwrap_or(host).to_owned();
+    let (a, b) = (bare(&named), bare(&leads));
+    let within = |sub: &str, site: &str| sub == site || sub.ends_with(&format!(".{site}"));
+    (!named.is_empty() && !within(&a, &b) && !within(&b, &a)).then_some((named, leads))
 }
 
 /// A hint for a rejected link, when there is an obvious fix: `http://` becomes `https://`.
@@ -103,6 +130,36 @@ fn https(rest: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_text_that_is_another_sites_address_is_told_apart() {
+        let other = |text, target| text_names_other_host(text, target);
+        assert_eq!(
+            other(
+                "https://www.reuters.com/world",
+                "https://track.example.net/r?u=1"
+            ),
+            Some(("www.reuters.com".to_owned(), "track.example.net".to_owned()))
+        );
+        assert_eq!(
+            other("www.nytimes.com", "https://nytimes.example/x"),
+            Some(("www.nytimes.com".to_owned(), "nytimes.example".to_owned()))
+        );
+        for (text, target) in [
+            (
+                "https://www.reuters.com/world",
+                "https://reuters.com/world/x",
+            ),
+            ("www.reuters.com", "https://graphics.reuters.com/x"),
+            ("HTTPS://Scout.ETO.tech", "https://scout.eto.tech/?pick=1"),
+            ("scout.eto.tech", "https://other.example/"),
+            ("Reuters", "https://other.example/"),
+            ("see www.reuters.com here", "https://other.example/"),
+            ("https://reuters.com", "mailto:news@reuters.example"),
+        ] {
+            assert_eq!(other(text, target), None, "{text} -> {target}");
+        }
+    }
 
     #[test]
     fn hosts_reserved_for_examples_are_known_with_their_subdomains() {

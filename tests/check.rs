@@ -379,6 +379,30 @@ fn a_summary_starting_with_a_year_reads_as_text_and_an_image_in_one_is_named() {
 }
 
 #[test]
+fn a_link_whose_text_is_another_sites_address_is_a_warning_at_the_link() {
+    let project = Project::sample();
+    project.edit(
+        VOLUME,
+        "summary = \"A preliminary draft",
+        "summary = \"[www.reuters.com](https://scout.eto.tech/?pick=lure) A preliminary draft",
+    );
+    let run = project.run(&["check", VOLUME]);
+    assert_eq!(run.status, 0, "a warning: {}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: the link text is an address at www.reuters.com, but the link leads to \
+             scout.eto.tech\n  --> volumes/011.toml:50:12"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The address of the site the link leads to is no lure.
+    project.edit(VOLUME, "[www.reuters.com]", "[https://scout.eto.tech/]");
+    let run = project.run(&["check", VOLUME]);
+    assert!(!run.stderr.contains("the link text is an address"), "{}", run.stderr);
+}
+
+#[test]
 fn a_date_written_as_people_write_it_is_named_as_the_toml_date_it_means() {
     for (written, meant) in [
         ("04.05.2024", "2024-05-04"),

@@ -161,6 +161,19 @@ impl<'a> Validator<'a> {
                     self.wordless_link(&link, span);
                 } else if link.text.is_none() {
                     self.image_in_text(&link.dest, span);
+                } else if let Some((named, leads)) = link
+                    .text
+                    .as_deref()
+                    .and_then(|text| crate::url::text_names_other_host(text, &link.dest))
+                {
+                    self.push(
+                        Diagnostic::warning(format!(
+                            "the link text is an address at {named}, but the link leads to {leads}"
+                        ))
+                        .note("mail clients and spam filters take such a link for phishing (Gmail warns, rspamd scores it)")
+                        .note("write the text in words, or link the address it shows"),
+                        span,
+                    );
                 }
             }
         }
