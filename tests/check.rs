@@ -399,7 +399,11 @@ fn a_link_whose_text_is_another_sites_address_is_a_warning_at_the_link() {
     // The address of the site the link leads to is no lure.
     project.edit(VOLUME, "[www.reuters.com]", "[https://scout.eto.tech/]");
     let run = project.run(&["check", VOLUME]);
-    assert!(!run.stderr.contains("the link text is an address"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("the link text is an address"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
