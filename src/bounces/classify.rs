@@ -168,7 +168,36 @@ fn standard(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
             return Some((Kind::Complaint, vec![finding]));
         }
     }
-    None
+    jmrp(message)
+}
+
+/// Microsoft's complaint (JMRP, Outlook.com and Hotmail), which is not ARF: no feedback
+/// report, only the original the reader marked as junk, attached as `message/rfc822` by
+/// staff@hotmail.com (some come as a `multipart/report` declared a feedback report and still
+/// without one). Outlook.com's delivery stamped the original with `X-HmXmrOriginalRecipient`,
+/// the reader's mailbox, often redacted. As for ARF, the return path or the Message-ID of
+/// that original names the reader.
+fn jmrp(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
+    let original = message.parts.iter().find_map(|part| match &part.body {
+        PartType::Message(original) => Some(original),
+        _ => None,
+    })?;
+    let from_microsoft = header_addresses(message, &["From"])
+        .iter()
+        .any(|from| from.eq_ignore_ascii_case("staff@hotmail.com"));
+    let declared = message.content_type().is_some_and(|t| {
+        t.subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && t.attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("feedback-report"))
+    });
+    if !from_microsoft && !declared {
+        return None;
+    }
+    let address = header(original, "X-HmXmrOriginalRecipient")
+        .and_then(|stamp| addresses_in(stamp).into_iter().next());
+    let finding = Finding::named(address, Reason::Complaint);
+    Some((Kind::Complaint, vec![finding]))
 }
 
 /// `finding` of a DSN, classified again by the words its readable part has about the
