@@ -229,3 +229,31 @@ fn a_jmrp_report_stamped_for_another_reader_or_a_forwarded_original_drops_nobody
     assert_ne!(forward["kind"], "complaint", "{forward:#}");
     assert_eq!(project.ok(&["suppress", "list"]).stdout.trim(), "");
 }
+
+#[test]
+fn an_opt_out_feedback_report_is_the_readers_request_to_leave() {
+    let project = dispatched();
+    let ana = delivered(&project, ANA);
+    // ARF's `opt-out` type (its drafts, which feedback loops still send): the reader asked
+    // their provider to take them off the list, named in `Removal-Recipient`.
+    let report = arf(
+        "Feedback Loop <fbl@isp.example.net>",
+        "Feedback-Type: opt-out\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 0.1\r\n\
+Removal-Recipient: ana.lima@example.org\r\nReported-Domain: eto.tech\r\n",
+        "message/rfc822",
+        &ana,
+    );
+    let records = import_files(&project, &[("opt-out.eml", report)]);
+    let r = record(&records, "opt-out.eml");
+    assert_eq!(
+        (&r["address"], &r["class"], &r["effect"]),
+        (&ANA.into(), &"unsubscribe".into(), &"suppressed".into()),
+        "{r:#}"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(ANA) && l.contains("unsubscribed")),
+        "{list}"
+    );
+}

@@ -247,12 +247,14 @@ fn with_readable_words(readable: &str, finding: Finding) -> Finding {
 }
 
 /// What an ARF `Feedback-Type` (RFC 5965, lowercased; `abuse` when absent) says of the
-/// reader: only `abuse` and `fraud` are the reader's complaint. An authentication failure
+/// reader: only `abuse` and `fraud` are the reader's complaint, and `opt-out` (ARF's drafts,
+/// which feedback loops still send) the reader's request to leave. An authentication failure
 /// report (RFC 6591), a virus report, a "not spam" vote or another kind speaks of the
 /// message or its sender, never against the reader.
 pub(crate) fn feedback_reason(feedback_type: &str) -> Reason {
     match feedback_type {
         "abuse" | "fraud" => Reason::Complaint,
+        "opt-out" => Reason::Unsubscribe,
         "auth-failure" | "dkim" => Reason::Authentication,
         "not-spam" => Reason::NotSpam,
         "virus" => Reason::Virus,
@@ -470,6 +472,7 @@ Subject: unsubscribe {token}\n{header}\nPlease take me off.\n"
         for (feedback, class) in [
             ("abuse", Class::Complaint),
             ("fraud", Class::Complaint),
+            ("opt-out", Class::Unsubscribe),
             ("auth-failure", Class::Sender),
             ("dkim", Class::Sender),
             ("not-spam", Class::Sender),

@@ -97,10 +97,13 @@ pub(super) fn classified(
 }
 
 /// The recipient an ARF report names (`Original-Rcpt-To`, often redacted by the mailbox
-/// provider) and its feedback type (`abuse` when absent).
+/// provider, or the `Removal-Recipient` of an `opt-out` report) and its feedback type
+/// (`abuse` when absent).
 pub(super) fn feedback(body: &str) -> (Option<String>, String) {
     let all: Vec<(String, String)> = groups(body).into_iter().flatten().collect();
-    let address = field(&all, "original-rcpt-to").and_then(address_in);
+    let address = field(&all, "original-rcpt-to")
+        .or_else(|| field(&all, "removal-recipient"))
+        .and_then(address_in);
     let kind = field(&all, "feedback-type")
         .unwrap_or("abuse")
         .to_ascii_lowercase();
