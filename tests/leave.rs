@@ -266,6 +266,66 @@ Removal-Recipient: ana.lima@example.org\r\nReported-Domain: eto.tech\r\n",
     );
 }
 
+#[test]
+fn a_complaint_whose_original_lost_its_headers_is_tied_by_original_mail_from() {
+    let project = dispatched();
+    let verp = |to: &str| {
+        envelopes(&project)
+            .into_iter()
+            .find(|e| e.1 == to)
+            .unwrap()
+            .0
+    };
+    // Yahoo's CFL has sent reports whose original kept none of our headers: only the
+    // report's Original-Mail-From (RFC 5965: the original's envelope sender) is ours.
+    let stripped = |path: &str| {
+        arf(
+            "Yahoo! Mail AntiSpam Feedback <feedback@arf.mail.yahoo.com>",
+            &format!(
+                "Feedback-Type: abuse\r\nUser-Agent: Yahoo!-Mail-Feedback/2.0\r\nVersion: 0.1\r\n\
+Original-Mail-From: <{path}>\r\nOriginal-Rcpt-To: redacted@yahoo.com\r\n\
+Received-Date: Tue, 08 Dec 2026 02:00:00 +0000\r\nReported-Domain: eto.tech\r\n"
+            ),
+            "message/rfc822",
+            "Subject: Scout\r\n\r\nbody",
+        )
+    };
+    let ana_path = verp(ANA);
+    let (local, domain) = ana_path.rsplit_once('@').unwrap();
+    let last = local.chars().last().unwrap();
+    let forged = format!(
+        "{}{}@{domain}",
+        &local[..local.len() - 1],
+        if last == 'a' { 'q' } else { 'a' }
+    );
+    let records = import_files(
+        &project,
+        &[
+            ("stripped.eml", stripped(&ana_path)),
+            ("forged.eml", stripped(&forged)),
+        ],
+    );
+    let r = record(&records, "stripped.eml");
+    assert_eq!(
+        (&r["kind"], &r["address"], &r["mapped_by"], &r["effect"]),
+        (
+            &"complaint".into(),
+            &ANA.into(),
+            &"verp".into(),
+            &"suppressed".into()
+        ),
+        "{r:#}"
+    );
+    let f = record(&records, "forged.eml");
+    assert_eq!(
+        (&f["effect"], &f["unverified"]),
+        (&"unverified".into(), &"bad-token".into()),
+        "{f:#}"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(!list.contains(WEI), "{list}");
+}
+
 /// Unsubscribe mails as mail clients send them when a reader clicks the `mailto:` of our
 /// List-Unsubscribe, each carrying `token` where that client keeps it.
 fn unsubscribe_mails(project: &Project, token: &str) -> Vec<(&'static str, String)> {

@@ -105,7 +105,8 @@ fn https_links(value: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The Return-Path, Message-ID and unsubscribe links of the returned original: an attached
-/// message, returned headers, or headers quoted in the text of an older format.
+/// message, returned headers, an ARF report's `Original-Mail-From`, or headers quoted in the
+/// text of an older format.
 fn returned_original(message: &Message<'_>, report: &mut Report) {
     let mut note = |original: &Message<'_>| {
         report
@@ -118,6 +119,7 @@ fn returned_original(message: &Message<'_>, report: &mut Report) {
             report.unsubscribe_links.extend(https_links(links));
         }
     };
+    let mut mail_from = Vec::new();
     for part in message.parts.iter().skip(1) {
         if let PartType::Message(original) = &part.body {
             note(original);
@@ -125,8 +127,12 @@ fn returned_original(message: &Message<'_>, report: &mut Report) {
             && let Some(headers) = MessageParser::default().parse_headers(part.contents())
         {
             note(&headers);
+        } else if is_type(part, "message", "feedback-report") {
+            let fields = String::from_utf8_lossy(part.contents());
+            mail_from.extend(dsn::original_mail_from(&fields));
         }
     }
+    report.return_paths.extend(mail_from);
     if report.returned_ids.is_empty() {
         let text = body_text(message);
         report.returned_ids = legacy::quoted_message_ids(&text);

@@ -110,6 +110,14 @@ pub(super) fn feedback(body: &str) -> (Option<String>, String) {
     (address, kind)
 }
 
+/// The `Original-Mail-From` of an ARF report (RFC 5965): the original's envelope sender,
+/// our return path, which the report gives even when its copy of the original lost the
+/// headers that carried it.
+pub(super) fn original_mail_from(body: &str) -> Option<String> {
+    let all: Vec<(String, String)> = groups(body).into_iter().flatten().collect();
+    field(&all, "original-mail-from").and_then(address_in)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
