@@ -100,7 +100,7 @@ pub(super) fn classified(
 /// provider, or the `Removal-Recipient` of an `opt-out` report) and its feedback type
 /// (`abuse` when absent).
 pub(super) fn feedback(body: &str) -> (Option<String>, String) {
-    let all: Vec<(String, String)> = groups(body).into_iter().flatten().collect();
+    let all = report_fields(body);
     let address = field(&all, "original-rcpt-to")
         .or_else(|| field(&all, "removal-recipient"))
         .and_then(address_in);
@@ -114,8 +114,12 @@ pub(super) fn feedback(body: &str) -> (Option<String>, String) {
 /// our return path, which the report gives even when its copy of the original lost the
 /// headers that carried it.
 pub(super) fn original_mail_from(body: &str) -> Option<String> {
-    let all: Vec<(String, String)> = groups(body).into_iter().flatten().collect();
-    field(&all, "original-mail-from").and_then(address_in)
+    field(&report_fields(body), "original-mail-from").and_then(address_in)
+}
+
+/// Every field of an ARF report, which is one group (some put blank lines in it).
+fn report_fields(body: &str) -> Vec<(String, String)> {
+    groups(body).into_iter().flatten().collect()
 }
 
 #[cfg(test)]
