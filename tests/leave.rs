@@ -166,7 +166,18 @@ Arrival-Date: Tue, 08 Dec 2026 05:00:00 +0300\r\nSource-IP: 192.0.2.25\r\n",
                 headers(&ana),
             ),
         ),
-        // Microsoft: the mailbox stamped, or redacted.
+        // Microsoft's JMRP as ARF with only the three required fields, the rest in the
+        // stamped original (as rspamd's parser found it).
+        (
+            "jmrp-arf.eml",
+            arf(
+                "staff@hotmail.com",
+                "Feedback-Type: abuse\r\nUser-Agent: JMRP/1.0\r\nVersion: 1\r\n",
+                "message/rfc822",
+                &format!("X-HmXmrOriginalRecipient: <redacted>\r\n{ana}"),
+            ),
+        ),
+        // Microsoft's JMRP without a feedback report: the mailbox stamped, or redacted.
         ("jmrp.eml", jmrp("<ana.lima@example.org>", &ana)),
         ("jmrp-redacted.eml", jmrp("<redacted>", &ana)),
         // Some JMRP reports are declared feedback reports and carry none.
