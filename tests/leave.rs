@@ -337,6 +337,36 @@ Received-Date: Tue, 08 Dec 2026 02:00:00 +0000\r\nReported-Domain: eto.tech\r\n"
     assert!(!list.contains(WEI), "{list}");
 }
 
+#[test]
+fn a_mail_to_the_unsubscribe_address_is_never_taken_for_a_daemons_bounce() {
+    let project = dispatched();
+    let token = token(&project, WEI);
+    let newsletter = message_to(&project, ANA).replace("\r\n", "\r\n> ");
+    // A reader whose name has a daemon's word in it ("Mailer"), answering about a failed
+    // delivery, quoting the newsletter that was sent to ana: the older bounce formats are
+    // read from such words, and must not take the reader's request for a report on ana.
+    let mail = format!(
+        "From: Wei Mailer <wei.zhang@example.org>\r\nTo: unsubscribe@eto.tech\r\n\
+Subject: Re: unsubscribe {token}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Please stop: delivery to my old address failed, and ana.lima@example.org forwards me this.\r\n\r\n\
+> {newsletter}\r\n"
+    );
+    let records = import_files(&project, &[("mailer.eml", mail)]);
+    let r = record(&records, "mailer.eml");
+    assert_eq!(
+        (&r["kind"], &r["address"], &r["mapped_by"], &r["effect"]),
+        (
+            &"unsubscribe".into(),
+            &WEI.into(),
+            &"mailto".into(),
+            &"suppressed".into()
+        ),
+        "{r:#}"
+    );
+    let list = project.ok(&["suppress", "list"]).stdout;
+    assert!(!list.contains(ANA), "{list}");
+}
+
 /// Unsubscribe mails as mail clients send them when a reader clicks the `mailto:` of our
 /// List-Unsubscribe, each carrying `token` where that client keeps it.
 fn unsubscribe_mails(project: &Project, token: &str) -> Vec<(&'static str, String)> {

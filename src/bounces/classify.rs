@@ -55,10 +55,25 @@ pub(crate) fn classify(raw: &[u8], context: &Context) -> Option<Report> {
             report.returned_ids.extend(message_ids_in(value));
         }
     }
-    match standard(&message).or_else(|| older_bounce(&message)) {
+    let to_mailto = mailto_recipients(&message, context);
+    // A mail to the unsubscribe address with the token our link put in its subject is a
+    // reader's request, whatever daemon's words its sender's name or the newsletter it
+    // quotes have: no daemon writes that subject. Only a report's machine-readable part comes
+    // first. (Not the `+TOKEN` on the address: `[unsubscribe] mailto` may share the bounce
+    // address's mailbox, whose VERP addresses daemons do answer.)
+    let requested =
+        !to_mailto.is_empty() && !verp::tokens_in(message.subject().unwrap_or_default()).is_empty();
+    let report_found = standard(&message).or_else(|| {
+        if requested {
+            None
+        } else {
+            older_bounce(&message)
+        }
+    });
+    match report_found {
         Some((kind, findings)) => (report.kind, report.findings) = (kind, findings),
         None => {
-            (report.kind, report.findings, report.mailto_tokens) = other(&message, context);
+            (report.kind, report.findings, report.mailto_tokens) = other(&message, &to_mailto);
         }
     }
     Some(report)
@@ -328,16 +343,18 @@ fn strip_tags(html: &str) -> String {
         .replace("&nbsp;", " ")
 }
 
-/// Not a report: a mail to the unsubscribe address, an auto-reply, or unknown. Only a mail
-/// to the `mailto:` address is an unsubscribe request; its tokens (`+TOKEN` on the address,
+/// Not a report: a mail to the unsubscribe address (`to_mailto` holds the message's
+/// addresses that are it), an auto-reply, or unknown. Only a mail to the `mailto:` address
+/// is an unsubscribe request; its tokens (`+TOKEN` on the address,
 /// or in the subject our link set) say whose. It is recognised before the auto-reply
 /// headers, which mail clients and providers add to requests they send for the reader
 /// (`Auto-Submitted: auto-generated`, `Precedence: auto_reply`): a reader who asks to leave
 /// is always heard. An "unsubscribe" sent anywhere else is an ordinary unknown message: its
 /// From can be forged.
-fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<Token>) {
+fn other(message: &Message<'_>, to_mailto: &[String]) -> (Kind, Vec<Finding>, Vec<Token>) {
     let subject = message.subject().unwrap_or_default();
-    if let Some((findings, tokens)) = unsubscribe_request(message, context, subject) {
+    if !to_mailto.is_empty() {
+        let (findings, tokens) = unsubscribe_request(message, to_mailto, subject);
         return (Kind::Unsubscribe, findings, tokens);
     }
     if is_auto_reply(message, &subject.trim().to_ascii_lowercase()) {
@@ -346,28 +363,31 @@ fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<T
     (Kind::Unknown, Vec::new(), Vec::new())
 }
 
-/// The finding and the tokens of a mail to the `mailto:` unsubscribe address; `None` for a
-/// mail sent anywhere else.
-fn unsubscribe_request(
-    message: &Message<'_>,
-    context: &Context,
-    subject: &str,
-) -> Option<(Vec<Finding>, Vec<Token>)> {
-    let mailto = context.mailto.as_deref()?;
-    let to: Vec<String> = header_addresses(message, &ENVELOPE_HEADERS)
+/// The addresses among the message's envelope headers that are the `mailto:` unsubscribe
+/// address (with or without a `+TOKEN`); none when the project has no such address.
+fn mailto_recipients(message: &Message<'_>, context: &Context) -> Vec<String> {
+    let Some(mailto) = context.mailto.as_deref() else {
+        return Vec::new();
+    };
+    header_addresses(message, &ENVELOPE_HEADERS)
         .into_iter()
         .filter(|t| verp::is_ours(t, mailto))
-        .collect();
-    if to.is_empty() {
-        return None;
-    }
+        .collect()
+}
+
+/// The finding and the tokens of a mail sent `to` the `mailto:` unsubscribe address.
+fn unsubscribe_request(
+    message: &Message<'_>,
+    to: &[String],
+    subject: &str,
+) -> (Vec<Finding>, Vec<Token>) {
     let tokens = to
         .iter()
         .filter_map(|t| verp::decode(t))
         .chain(verp::tokens_in(subject))
         .collect();
     let from = header_addresses(message, &["From"]).into_iter().next();
-    Some((vec![Finding::named(from, Reason::Unsubscribe)], tokens))
+    (vec![Finding::named(from, Reason::Unsubscribe)], tokens)
 }
 
 /// An automatic answer to a message: RFC 3834's `Auto-Submitted: auto-replied`, the older
