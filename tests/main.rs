@@ -25,6 +25,7 @@ mod imap_servers;
 mod imports;
 mod inbox;
 mod init;
+mod leave;
 mod loader_fuzz;
 mod manual;
 mod mjml_validation;

@@ -55,10 +55,25 @@ pub(crate) fn classify(raw: &[u8], context: &Context) -> Option<Report> {
             report.returned_ids.extend(message_ids_in(value));
         }
     }
-    match standard(&message).or_else(|| older_bounce(&message)) {
+    let to_mailto = mailto_recipients(&message, context);
+    // A mail to the unsubscribe address with the token our link put in its subject is a
+    // reader's request, whatever daemon's words its sender's name or the newsletter it
+    // quotes have: no daemon writes that subject. Only a report's machine-readable part comes
+    // first. (Not the `+TOKEN` on the address: `[unsubscribe] mailto` may share the bounce
+    // address's mailbox, whose VERP addresses daemons do answer.)
+    let requested =
+        !to_mailto.is_empty() && !verp::tokens_in(message.subject().unwrap_or_default()).is_empty();
+    let report_found = standard(&message).or_else(|| {
+        if requested {
+            None
+        } else {
+            older_bounce(&message)
+        }
+    });
+    match report_found {
         Some((kind, findings)) => (report.kind, report.findings) = (kind, findings),
         None => {
-            (report.kind, report.findings, report.mailto_tokens) = other(&message, context);
+            (report.kind, report.findings, report.mailto_tokens) = other(&message, &to_mailto);
         }
     }
     Some(report)
@@ -105,7 +120,8 @@ fn https_links(value: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The Return-Path, Message-ID and unsubscribe links of the returned original: an attached
-/// message, returned headers, or headers quoted in the text of an older format.
+/// message, returned headers, an ARF report's `Original-Mail-From`, or headers quoted in the
+/// text of an older format.
 fn returned_original(message: &Message<'_>, report: &mut Report) {
     let mut note = |original: &Message<'_>| {
         report
@@ -118,6 +134,7 @@ fn returned_original(message: &Message<'_>, report: &mut Report) {
             report.unsubscribe_links.extend(https_links(links));
         }
     };
+    let mut mail_from = Vec::new();
     for part in message.parts.iter().skip(1) {
         if let PartType::Message(original) = &part.body {
             note(original);
@@ -125,8 +142,12 @@ fn returned_original(message: &Message<'_>, report: &mut Report) {
             && let Some(headers) = MessageParser::default().parse_headers(part.contents())
         {
             note(&headers);
+        } else if is_type(part, "message", "feedback-report") {
+            let fields = String::from_utf8_lossy(part.contents());
+            mail_from.extend(dsn::original_mail_from(&fields));
         }
     }
+    report.return_paths.extend(mail_from);
     if report.returned_ids.is_empty() {
         let text = body_text(message);
         report.returned_ids = legacy::quoted_message_ids(&text);
@@ -168,7 +189,36 @@ fn standard(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
             return Some((Kind::Complaint, vec![finding]));
         }
     }
-    None
+    jmrp(message)
+}
+
+/// Microsoft's complaint (JMRP, Outlook.com and Hotmail), which is not ARF: no feedback
+/// report, only the original the reader marked as junk, attached as `message/rfc822` by
+/// staff@hotmail.com (some come as a `multipart/report` declared a feedback report and still
+/// without one). Outlook.com's delivery stamped the original with `X-HmXmrOriginalRecipient`,
+/// the reader's mailbox, often redacted. As for ARF, the return path or the Message-ID of
+/// that original names the reader.
+fn jmrp(message: &Message<'_>) -> Option<(Kind, Vec<Finding>)> {
+    let original = message.parts.iter().find_map(|part| match &part.body {
+        PartType::Message(original) => Some(original),
+        _ => None,
+    })?;
+    let from_microsoft = header_addresses(message, &["From"])
+        .iter()
+        .any(|from| from.eq_ignore_ascii_case("staff@hotmail.com"));
+    let declared = message.content_type().is_some_and(|t| {
+        t.subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && t.attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("feedback-report"))
+    });
+    if !from_microsoft && !declared {
+        return None;
+    }
+    let address = header(original, "X-HmXmrOriginalRecipient")
+        .and_then(|stamp| addresses_in(stamp).into_iter().next());
+    let finding = Finding::named(address, Reason::Complaint);
+    Some((Kind::Complaint, vec![finding]))
 }
 
 /// `finding` of a DSN, classified again by the words its readable part has about the
@@ -218,12 +268,14 @@ fn with_readable_words(readable: &str, finding: Finding) -> Finding {
 }
 
 /// What an ARF `Feedback-Type` (RFC 5965, lowercased; `abuse` when absent) says of the
-/// reader: only `abuse` and `fraud` are the reader's complaint. An authentication failure
+/// reader: only `abuse` and `fraud` are the reader's complaint, and `opt-out` (ARF's drafts,
+/// which feedback loops still send) the reader's request to leave. An authentication failure
 /// report (RFC 6591), a virus report, a "not spam" vote or another kind speaks of the
 /// message or its sender, never against the reader.
 pub(crate) fn feedback_reason(feedback_type: &str) -> Reason {
     match feedback_type {
         "abuse" | "fraud" => Reason::Complaint,
+        "opt-out" => Reason::Unsubscribe,
         "auth-failure" | "dkim" => Reason::Authentication,
         "not-spam" => Reason::NotSpam,
         "virus" => Reason::Virus,
@@ -291,16 +343,18 @@ fn strip_tags(html: &str) -> String {
         .replace("&nbsp;", " ")
 }
 
-/// Not a report: a mail to the unsubscribe address, an auto-reply, or unknown. Only a mail
-/// to the `mailto:` address is an unsubscribe request; its tokens (`+TOKEN` on the address,
+/// Not a report: a mail to the unsubscribe address (`to_mailto` holds the message's
+/// addresses that are it), an auto-reply, or unknown. Only a mail to the `mailto:` address
+/// is an unsubscribe request; its tokens (`+TOKEN` on the address,
 /// or in the subject our link set) say whose. It is recognised before the auto-reply
 /// headers, which mail clients and providers add to requests they send for the reader
 /// (`Auto-Submitted: auto-generated`, `Precedence: auto_reply`): a reader who asks to leave
 /// is always heard. An "unsubscribe" sent anywhere else is an ordinary unknown message: its
 /// From can be forged.
-fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<Token>) {
+fn other(message: &Message<'_>, to_mailto: &[String]) -> (Kind, Vec<Finding>, Vec<Token>) {
     let subject = message.subject().unwrap_or_default();
-    if let Some((findings, tokens)) = unsubscribe_request(message, context, subject) {
+    if !to_mailto.is_empty() {
+        let (findings, tokens) = unsubscribe_request(message, to_mailto, subject);
         return (Kind::Unsubscribe, findings, tokens);
     }
     if is_auto_reply(message, &subject.trim().to_ascii_lowercase()) {
@@ -309,28 +363,31 @@ fn other(message: &Message<'_>, context: &Context) -> (Kind, Vec<Finding>, Vec<T
     (Kind::Unknown, Vec::new(), Vec::new())
 }
 
-/// The finding and the tokens of a mail to the `mailto:` unsubscribe address; `None` for a
-/// mail sent anywhere else.
-fn unsubscribe_request(
-    message: &Message<'_>,
-    context: &Context,
-    subject: &str,
-) -> Option<(Vec<Finding>, Vec<Token>)> {
-    let mailto = context.mailto.as_deref()?;
-    let to: Vec<String> = header_addresses(message, &ENVELOPE_HEADERS)
+/// The addresses among the message's envelope headers that are the `mailto:` unsubscribe
+/// address (with or without a `+TOKEN`); none when the project has no such address.
+fn mailto_recipients(message: &Message<'_>, context: &Context) -> Vec<String> {
+    let Some(mailto) = context.mailto.as_deref() else {
+        return Vec::new();
+    };
+    header_addresses(message, &ENVELOPE_HEADERS)
         .into_iter()
         .filter(|t| verp::is_ours(t, mailto))
-        .collect();
-    if to.is_empty() {
-        return None;
-    }
+        .collect()
+}
+
+/// The finding and the tokens of a mail sent `to` the `mailto:` unsubscribe address.
+fn unsubscribe_request(
+    message: &Message<'_>,
+    to: &[String],
+    subject: &str,
+) -> (Vec<Finding>, Vec<Token>) {
     let tokens = to
         .iter()
         .filter_map(|t| verp::decode(t))
         .chain(verp::tokens_in(subject))
         .collect();
     let from = header_addresses(message, &["From"]).into_iter().next();
-    Some((vec![Finding::named(from, Reason::Unsubscribe)], tokens))
+    (vec![Finding::named(from, Reason::Unsubscribe)], tokens)
 }
 
 /// An automatic answer to a message: RFC 3834's `Auto-Submitted: auto-replied`, the older
@@ -441,6 +498,7 @@ Subject: unsubscribe {token}\n{header}\nPlease take me off.\n"
         for (feedback, class) in [
             ("abuse", Class::Complaint),
             ("fraud", Class::Complaint),
+            ("opt-out", Class::Unsubscribe),
             ("auth-failure", Class::Sender),
             ("dkim", Class::Sender),
             ("not-spam", Class::Sender),

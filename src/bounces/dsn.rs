@@ -97,14 +97,29 @@ pub(super) fn classified(
 }
 
 /// The recipient an ARF report names (`Original-Rcpt-To`, often redacted by the mailbox
-/// provider) and its feedback type (`abuse` when absent).
+/// provider, or the `Removal-Recipient` of an `opt-out` report) and its feedback type
+/// (`abuse` when absent).
 pub(super) fn feedback(body: &str) -> (Option<String>, String) {
-    let all: Vec<(String, String)> = groups(body).into_iter().flatten().collect();
-    let address = field(&all, "original-rcpt-to").and_then(address_in);
+    let all = report_fields(body);
+    let address = field(&all, "original-rcpt-to")
+        .or_else(|| field(&all, "removal-recipient"))
+        .and_then(address_in);
     let kind = field(&all, "feedback-type")
         .unwrap_or("abuse")
         .to_ascii_lowercase();
     (address, kind)
+}
+
+/// The `Original-Mail-From` of an ARF report (RFC 5965): the original's envelope sender,
+/// our return path, which the report gives even when its copy of the original lost the
+/// headers that carried it.
+pub(super) fn original_mail_from(body: &str) -> Option<String> {
+    field(&report_fields(body), "original-mail-from").and_then(address_in)
+}
+
+/// Every field of an ARF report, which is one group (some put blank lines in it).
+fn report_fields(body: &str) -> Vec<(String, String)> {
+    groups(body).into_iter().flatten().collect()
 }
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub(crate) fn apply(
         }
         (_, Class::Hard) => (Reason::Bounced, Source::Bounce),
         (_, Class::Complaint) => (Reason::Complained, Source::Complaint),
+        // A feedback loop's `opt-out` report: the reader asked their provider.
+        (Kind::Complaint, Class::Unsubscribe) => (Reason::Unsubscribed, Source::Complaint),
         (_, Class::Unsubscribe) => (Reason::Unsubscribed, Source::Mailto),
     };
     let detail = Some(finding.reason);
