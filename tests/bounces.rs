@@ -20,6 +20,14 @@ pub fn verp_project() -> Project {
     project
 }
 
+/// The VERP project dispatched to its subscribers (ana and wei; the editor gets nothing).
+pub fn verp_dispatched() -> Project {
+    let project = verp_project();
+    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
+    assert_eq!(sent.status, 0, "{}", sent.stderr);
+    project
+}
+
 /// Runs `broadsheet ARGS` with the unsubscribe secret set.
 pub fn run(project: &Project, args: &[&str]) -> Run {
     let output = project
@@ -84,6 +92,22 @@ fn envelope_of<'a>(
         .iter()
         .find(|e| e.1 == to)
         .unwrap_or_else(|| panic!("no message to {to}"))
+}
+
+/// The return path (MAIL FROM) of the message to `to`.
+pub fn return_path(project: &Project, to: &str) -> String {
+    envelope_of(&envelopes(project), to).0.clone()
+}
+
+/// Writes `files` (name, contents) into the project's `inbox/`, imports them and returns
+/// the records, asserting a clean run.
+pub fn import_files(project: &Project, files: &[(&str, String)]) -> Vec<Value> {
+    for (name, contents) in files {
+        project.write(&format!("inbox/{name}"), contents);
+    }
+    let (status, records) = import(project, &["inbox"]);
+    assert_eq!(status, 0, "{records:#?}");
+    records
 }
 
 /// `bounces import ARGS --json`: its exit status and records.

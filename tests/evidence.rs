@@ -4,26 +4,11 @@
 
 use serde_json::Value;
 
-use crate::bounces::{envelopes, import, mailto_subject, message_to, record, run, verp_project};
+use crate::bounces::{
+    import, import_files, mailto_subject, message_to, record, return_path, run, verp_dispatched,
+};
 use crate::support::Project;
 use crate::support::dispatching::{self, dispatch};
-
-/// The VERP project dispatched to its subscribers (ana and wei; the editor gets nothing).
-fn dispatched() -> Project {
-    let project = verp_project();
-    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
-    assert_eq!(sent.status, 0, "{}", sent.stderr);
-    project
-}
-
-/// The return path of the message to `to`.
-fn return_path(project: &Project, to: &str) -> String {
-    envelopes(project)
-        .into_iter()
-        .find(|e| e.1 == to)
-        .unwrap_or_else(|| panic!("no message to {to}"))
-        .0
-}
 
 /// A DSN from a mailer daemon, mailed to `to`, saying `recipient` does not exist.
 fn dsn(to: &str, recipient: &str) -> String {
@@ -53,23 +38,13 @@ Version: 1\r\nOriginal-Rcpt-To: {recipient}\r\n\r\n\
     )
 }
 
-/// Imports `files` (name, contents) and returns the records, asserting a clean run.
-fn import_files(project: &Project, files: &[(&str, String)]) -> Vec<Value> {
-    for (name, contents) in files {
-        project.write(&format!("inbox/{name}"), contents);
-    }
-    let (status, records) = import(project, &["inbox"]);
-    assert_eq!(status, 0, "{records:#?}");
-    records
-}
-
 fn suppressed(project: &Project) -> String {
     project.ok(&["suppress", "list"]).stdout
 }
 
 #[test]
 fn forged_reports_are_listed_as_unverified_and_drop_nobody() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let ana = "ana.lima@example.org";
     let wei_path = return_path(&project, "wei.zhang@example.org");
     let ana_path = return_path(&project, ana);
@@ -166,7 +141,7 @@ This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<{ana
 
 #[test]
 fn genuine_reports_tied_to_our_messages_still_drop_the_reader() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let wei = "wei.zhang@example.org";
     let ana_message = message_to(&project, "ana.lima@example.org");
     // The feedback loop redacted the recipient and attached our message's headers: its
@@ -228,7 +203,7 @@ fn genuine_reports_tied_to_our_messages_still_drop_the_reader() {
 
 #[test]
 fn an_attached_original_names_the_reader_by_its_unsubscribe_link() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let ana_message = message_to(&project, "ana.lima@example.org");
     let link = ana_message
         .lines()
@@ -322,7 +297,7 @@ fn ledger_sql(project: &Project, sql: &str) {
 
 #[test]
 fn a_message_id_anyone_can_compute_or_that_never_left_drops_nobody() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
     let wei_id = dispatching::history(&project, wei)["message_id"]
         .as_str()
@@ -421,7 +396,7 @@ fn a_dispatch_frozen_with_the_old_message_ids_resumes_with_them() {
 
 #[test]
 fn an_unsubscribe_mail_is_heard_whatever_automation_headers_its_client_added() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let wei = "wei.zhang@example.org";
     let subject = mailto_subject(&project, wei);
     let mail = |header: &str| {
@@ -461,7 +436,7 @@ Message-ID: <{n}@example.org>\r\n{header}\r\n\r\nSent for the user by the provid
 
 #[test]
 fn an_unsubscribe_mail_is_its_tokens_readers_request_even_from_another_reader() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
     // Wei forwarded the issue to ana's other mailbox, or they share a computer: ana's mail
     // client sends wei's unsubscribe request From ana.
@@ -490,7 +465,7 @@ fn an_unsubscribe_mail_is_its_tokens_readers_request_even_from_another_reader() 
 
 #[test]
 fn a_return_path_token_that_does_not_verify_maps_nobody_whatever_else_the_report_says() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let ana = "ana.lima@example.org";
     let ana_path = return_path(&project, ana);
     let (local, domain) = ana_path.rsplit_once('@').unwrap();
@@ -517,7 +492,7 @@ fn a_return_path_token_that_does_not_verify_maps_nobody_whatever_else_the_report
 
 #[test]
 fn an_out_of_office_echoing_a_bouncy_title_is_an_auto_reply_and_a_marked_bounce_a_bounce() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let (ana, wei) = ("ana.lima@example.org", "wei.zhang@example.org");
     let ana_id = dispatching::history(&project, ana)["message_id"]
         .as_str()
@@ -558,7 +533,7 @@ This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<{wei
 
 #[test]
 fn an_unsubscribe_subject_left_percent_encoded_by_the_client_still_carries_its_token() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let wei = "wei.zhang@example.org";
     let subject = mailto_subject(&project, wei).replace(' ', "%20");
     let records = import_files(

@@ -4,29 +4,18 @@
 
 use serde_json::Value;
 
-use crate::bounces::{envelopes, import, mailto_subject, message_to, record, verp_project};
+use crate::bounces::{
+    import_files, mailto_subject, message_to, record, return_path, verp_dispatched,
+};
 use crate::support::Project;
-use crate::support::dispatching::dispatch;
 
 const ANA: &str = "ana.lima@example.org";
 const WEI: &str = "wei.zhang@example.org";
 
-/// The VERP project dispatched to ana and wei.
-fn dispatched() -> Project {
-    let project = verp_project();
-    let sent = dispatch(&project, &["--yes", "--expect", "2"]);
-    assert_eq!(sent.status, 0, "{}", sent.stderr);
-    project
-}
-
 /// Our message to `to` as its mailbox holds it: the receiving server put the envelope's
 /// return path in front.
 fn delivered(project: &Project, to: &str) -> String {
-    let path = envelopes(project)
-        .into_iter()
-        .find(|e| e.1 == to)
-        .unwrap_or_else(|| panic!("no message to {to}"))
-        .0;
+    let path = return_path(project, to);
     format!("Return-Path: <{path}>\r\n{}", message_to(project, to))
 }
 
@@ -41,15 +30,6 @@ fn token(project: &Project, to: &str) -> String {
         .strip_prefix("unsubscribe ")
         .unwrap()
         .to_owned()
-}
-
-fn import_files(project: &Project, files: &[(&str, String)]) -> Vec<Value> {
-    for (name, contents) in files {
-        project.write(&format!("inbox/{name}"), contents);
-    }
-    let (status, records) = import(project, &["inbox"]);
-    assert_eq!(status, 0, "{records:#?}");
-    records
 }
 
 fn outcome(records: &[Value], name: &str) -> (String, String, String, String) {
@@ -97,7 +77,7 @@ X-HmXmrOriginalRecipient: {stamp}\r\nX-MS-Exchange-EOPDirect: true\r\n{original}
 
 #[test]
 fn feedback_loop_complaints_name_the_reader_by_the_original_they_return() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let ana = delivered(&project, ANA);
     let complaints = [
         // Yahoo's CFL: every optional field, the whole original.
@@ -218,7 +198,7 @@ Arrival-Date: Tue, 08 Dec 2026 05:00:00 +0300\r\nSource-IP: 192.0.2.25\r\n",
 
 #[test]
 fn a_jmrp_report_stamped_for_another_reader_or_a_forwarded_original_drops_nobody() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let ana = delivered(&project, ANA);
     let records = import_files(
         &project,
@@ -251,7 +231,7 @@ fn a_jmrp_report_stamped_for_another_reader_or_a_forwarded_original_drops_nobody
 
 #[test]
 fn an_opt_out_feedback_report_is_the_readers_request_to_leave() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let ana = delivered(&project, ANA);
     // ARF's `opt-out` type (its drafts, which feedback loops still send): the reader asked
     // their provider to take them off the list, named in `Removal-Recipient`.
@@ -279,14 +259,8 @@ Removal-Recipient: ana.lima@example.org\r\nReported-Domain: eto.tech\r\n",
 
 #[test]
 fn a_complaint_whose_original_lost_its_headers_is_tied_by_original_mail_from() {
-    let project = dispatched();
-    let verp = |to: &str| {
-        envelopes(&project)
-            .into_iter()
-            .find(|e| e.1 == to)
-            .unwrap()
-            .0
-    };
+    let project = verp_dispatched();
+    let verp = |to: &str| return_path(&project, to);
     // Yahoo's CFL has sent reports whose original kept none of our headers: only the
     // report's Original-Mail-From (RFC 5965: the original's envelope sender) is ours.
     let stripped = |path: &str| {
@@ -339,7 +313,7 @@ Received-Date: Tue, 08 Dec 2026 02:00:00 +0000\r\nReported-Domain: eto.tech\r\n"
 
 #[test]
 fn a_mail_to_the_unsubscribe_address_is_never_taken_for_a_daemons_bounce() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let token = token(&project, WEI);
     let newsletter = message_to(&project, ANA).replace("\r\n", "\r\n> ");
     // A reader whose name has a daemon's word in it ("Mailer"), answering about a failed
@@ -476,7 +450,7 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease.\r\n\
 
 #[test]
 fn unsubscribe_mails_as_mail_clients_send_them_drop_the_reader_whose_token_they_carry() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let mails = unsubscribe_mails(&project, &token(&project, WEI));
     let records = import_files(&project, &mails);
     for (name, _) in &mails {
@@ -499,7 +473,7 @@ fn unsubscribe_mails_as_mail_clients_send_them_drop_the_reader_whose_token_they_
 
 #[test]
 fn unsubscribe_mails_whose_token_does_not_verify_drop_nobody_and_are_shown() {
-    let project = dispatched();
+    let project = verp_dispatched();
     let genuine = token(&project, WEI);
     // One character of the tag changed: a well-formed token nobody was given.
     let mut forged: Vec<char> = genuine.chars().collect();

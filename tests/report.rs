@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::bounces::{import, mailto_subject, message_to, run, verp_project};
+use crate::bounces::{import, mailto_subject, message_to, return_path, run, verp_project};
 use crate::serve::unsubscribe_url;
 use crate::support::Project;
 use crate::support::dispatching::dispatch;
@@ -43,15 +43,6 @@ fn dispatched() -> Project {
 /// The path of the unsubscribe link in the message to `to`.
 fn link_of(project: &Project, to: &str) -> String {
     path_of(&unsubscribe_url(&message_to(project, to)))
-}
-
-/// The return path of the message to `to`, from its envelope.
-fn return_path(project: &Project, to: &str) -> String {
-    crate::bounces::envelopes(project)
-        .into_iter()
-        .find(|e| e.1 == to)
-        .unwrap_or_else(|| panic!("no message to {to}"))
-        .0
 }
 
 fn dsn(to: &str, recipient: &str) -> String {
