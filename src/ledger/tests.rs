@@ -35,6 +35,24 @@ fn started(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Ledger, i64) {
     (dir, path, ledger, id)
 }
 
+/// A ledger that froze volumes `volumes` for readers `readers` (see [`entry`]), one
+/// dispatch a volume, every row still pending.
+fn volumes_sent(
+    volumes: std::ops::RangeInclusive<u32>,
+    readers: std::ops::RangeInclusive<usize>,
+) -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
+    for volume in volumes {
+        let d = Dispatch {
+            volume,
+            ..dispatch("subscribers", i64::from(volume))
+        };
+        ledger.start(&d, readers.clone().map(entry)).unwrap();
+    }
+    (dir, ledger)
+}
+
 fn reply(code: u16, text: &str) -> Reply {
     Reply::with_code(code, text)
 }
@@ -287,15 +305,7 @@ fn ledger_file_is_owner_only() {
 
 #[test]
 fn returns_are_kept_once_and_a_run_of_soft_bounces_ends_at_a_delivery() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
-    for volume in 11..=14 {
-        let d = Dispatch {
-            volume,
-            ..dispatch("subscribers", i64::from(volume))
-        };
-        ledger.start(&d, [entry(1), entry(2)]).unwrap();
-    }
+    let (_dir, ledger) = volumes_sent(11..=14, 1..=2);
     ledger
         .conn
         .execute("UPDATE recipients SET state = 'sent'", [])
@@ -453,15 +463,7 @@ fn lookups_in_a_snapshot_see_the_ledger_as_it_was_when_it_began() {
 
 #[test]
 fn a_soft_refusal_during_a_send_counts_in_the_run_and_one_of_ours_is_passed_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
-    for volume in 11..=15 {
-        let d = Dispatch {
-            volume,
-            ..dispatch("subscribers", i64::from(volume))
-        };
-        ledger.start(&d, [entry(1)]).unwrap();
-    }
+    let (_dir, ledger) = volumes_sent(11..=15, 1..=1);
     let settle = |volume: u32, state: &str, reply: Option<Reply>| {
         let (code, status, text) = schema::columns(reply.as_ref());
         ledger
@@ -514,15 +516,7 @@ fn a_soft_refusal_during_a_send_counts_in_the_run_and_one_of_ours_is_passed_over
 
 #[test]
 fn the_soft_run_ends_where_the_reader_came_back_from_the_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(&dir.path().join("state/ledger.sqlite")).unwrap();
-    for volume in 11..=14 {
-        let d = Dispatch {
-            volume,
-            ..dispatch("subscribers", i64::from(volume))
-        };
-        ledger.start(&d, [entry(1)]).unwrap();
-    }
+    let (_dir, ledger) = volumes_sent(11..=14, 1..=1);
     let full = reply(552, "5.2.2 Mailbox full");
     let (code, status, text) = schema::columns(Some(&full));
     ledger
