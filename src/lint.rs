@@ -31,35 +31,36 @@ pub(crate) fn html_size(sent: usize, diags: &mut Diagnostics) {
     }
 }
 
-/// Checks every `<img>` of the HTML for an `alt` attribute: mrml writes none when the MJML
-/// gives none (an `mj-image`, an `mj-social-element`'s icon, an `mj-carousel-image`), and
-/// raw HTML in `mj-text` or `mj-raw` is copied as it is. Each is placed at the element of the
-/// generated MJML that produced it, found by the image's `src` (or, for a social network's
-/// own icon, by the network's name). An `alt` given in `<mj-attributes>` counts.
-pub(crate) fn images(html: &Html, mjml: &Mjml, origin: &MjmlOrigin, diags: &mut Diagnostics) {
-    let lower = html.0.to_ascii_lowercase();
-    for (at, tag, name) in tags(&lower) {
-        // An element is named up to a space, `/` or `>` (`<img"x` is no image).
-        let named_img = name == "img"
-            && tag[3..]
-                .chars()
-                .next()
-                .is_none_or(|c| c.is_whitespace() || c == '/');
-        if !named_img || attribute(tag, "alt").is_some() {
-            continue;
-        }
-        let src = attribute(&html.0[at + 1..at + 1 + tag.len()], "src");
-        let mut d = Diagnostic::error("image without an `alt` attribute").note(format!(
-            "add `alt=\"...\"` in {} (alt=\"\" for a decorative image)",
-            origin.template
-        ));
-        if let Some(span) = src.and_then(|src| image_element(&mjml.0, src)) {
-            d = d.at(Location::from_span(&origin.path, &mjml.0, span));
-        }
-        if !diags.iter().any(|seen| *seen == d) {
-            diags.push(d);
-        }
+/// An `<img>` start tag (`tag`, lowercased, at byte `at` of the HTML) without an `alt`
+/// attribute, as an error: mrml writes none when the MJML gives none (an `mj-image`, an
+/// `mj-social-element`'s icon, an `mj-carousel-image`), and raw HTML in `mj-text` or
+/// `mj-raw` is copied as it is. It is placed at the element of the generated MJML that
+/// produced it, found by the image's `src` (or, for a social network's own icon, by the
+/// network's name). An `alt` given in `<mj-attributes>` counts.
+fn image_without_alt(
+    html: &Html,
+    (at, tag, name): (usize, &str, &str),
+    mjml: &Mjml,
+    origin: &MjmlOrigin,
+) -> Option<Diagnostic> {
+    // An element is named up to a space, `/` or `>` (`<img"x` is no image).
+    let named_img = name == "img"
+        && tag[3..]
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace() || c == '/');
+    if !named_img || attribute(tag, "alt").is_some() {
+        return None;
     }
+    let src = attribute(&html.0[at + 1..at + 1 + tag.len()], "src");
+    let mut d = Diagnostic::error("image without an `alt` attribute").note(format!(
+        "add `alt=\"...\"` in {} (alt=\"\" for a decorative image)",
+        origin.template
+    ));
+    if let Some(span) = src.and_then(|src| image_element(&mjml.0, src)) {
+        d = d.at(Location::from_span(&origin.path, &mjml.0, span));
+    }
+    Some(d)
 }
 
 /// The value of attribute `name` in `tag` (a start tag without `<` and `>`), when it has
@@ -134,10 +135,12 @@ const FORBIDDEN: [(&str, &str); 6] = [
     ("embed", "an <embed>: mail clients block embedded content"),
 ];
 
-/// Checks the HTML for what email must never carry: the elements above, event handler
-/// attributes (`<svg onload=...>`), `javascript:` and `data:` links, a `<meta>` refresh,
-/// and `@import` of remote stylesheets or fonts. Each is placed in the generated MJML
-/// when it can be found there. `volume_text` is the volume's source, lowercased.
+/// Checks the HTML's start tags, in one walk: every `<img>` has alt text (see
+/// [`image_without_alt`]), and nothing is there that email must never carry: the elements
+/// above, event handler attributes (`<svg onload=...>`), `javascript:` and `data:` links, a
+/// `<meta>` refresh, and `@import` of remote stylesheets or fonts. Each is placed in the
+/// generated MJML when it can be found there. `volume_text` is the volume's source,
+/// lowercased.
 pub(crate) fn html_rules(
     html: &Html,
     mjml: &Mjml,
@@ -149,7 +152,12 @@ pub(crate) fn html_rules(
     // Built once: a search per tag would set each one up again for every tag.
     let schemes = SCHEMES.map(|scheme| (scheme, Finder::new(scheme)));
     let lower = html.0.to_ascii_lowercase();
-    for (_, tag, name) in tags(&lower) {
+    for (at, tag, name) in tags(&lower) {
+        if let Some(d) = image_without_alt(html, (at, tag, name), mjml, origin)
+            && !diags.iter().any(|seen| *seen == d)
+        {
+            diags.push(d);
+        }
         tag_rules(tag, name, volume_text, &schemes, &mut found);
     }
     if lower.contains("@import") {

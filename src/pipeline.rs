@@ -192,7 +192,6 @@ fn render_into(
     if let Ok(mjml) = mjml.map_err(|d| result.diags.push(d)) {
         if let Some(html) = render::html(&mjml, origin, &mut result.diags) {
             let volume_text = volume.source.text.to_ascii_lowercase();
-            lint::images(&html, &mjml, origin, &mut result.diags);
             lint::html_rules(&html, &mjml, origin, &volume_text, &mut result.diags);
             lint::unknown_elements(&mjml, &html, origin, &mut result.diags);
             let greeted = (weighing == Weighing::Largest)
