@@ -51,11 +51,16 @@ pub(crate) fn start(root: &Path, watched: Watched, state: Arc<AppState>) -> anyh
             .watch(path, *mode)
             .with_context(|| format!("cannot watch {}", path.display()))?;
     }
-    let missing = vec![false; folders.len()];
     let watching = Watching {
         watcher,
-        folders,
-        missing,
+        folders: folders
+            .into_iter()
+            .map(|(path, mode)| Folder {
+                path,
+                mode,
+                missing: false,
+            })
+            .collect(),
     };
     tokio::spawn(rebuild_loop(
         receiver,
@@ -78,9 +83,15 @@ enum Seen {
 /// The watcher and the folders it watches, kept together so they can be watched again.
 struct Watching {
     watcher: notify::RecommendedWatcher,
-    folders: Vec<(PathBuf, RecursiveMode)>,
-    /// Beside each folder: whether it could not be watched at the last re-arm.
-    missing: Vec<bool>,
+    folders: Vec<Folder>,
+}
+
+/// A watched folder.
+struct Folder {
+    path: PathBuf,
+    mode: RecursiveMode,
+    /// Whether it could not be watched at the last re-arm.
+    missing: bool,
 }
 
 impl Watching {
@@ -88,7 +99,12 @@ impl Watching {
     /// A folder that is missing for now is said once, until it is back; the project root's
     /// watch sees it come back, which re-arms again.
     fn rearm(&mut self) {
-        for ((path, mode), missing) in self.folders.iter().zip(&mut self.missing) {
+        for Folder {
+            path,
+            mode,
+            missing,
+        } in &mut self.folders
+        {
             // The old watch is gone already when notify saw the folder go.
             let _ = self.watcher.unwatch(path);
             match self.watcher.watch(path, *mode) {
